@@ -1,0 +1,63 @@
+/**
+ * Structured logging for the hub: one JSON object per line, with the fields a
+ * component attached through `child()`. The hub never logs through console.*
+ * directly, so a surface (Node-RED, the CLI, a test) chooses where lines go.
+ */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  /** A logger that adds `fields` to every line it writes. */
+  child(fields: LogFields): Logger;
+}
+
+export interface LogRecord extends LogFields {
+  time: string;
+  level: LogLevel;
+  msg: string;
+}
+
+export type LogSink = (record: LogRecord) => void;
+
+const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export function isLogLevel(value: unknown): value is LogLevel {
+  return typeof value === 'string' && value in LEVEL_ORDER;
+}
+
+/** Writes JSON lines to stderr. */
+export const stderrSink: LogSink = (record) => {
+  process.stderr.write(JSON.stringify(record, errorReplacer) + '\n');
+};
+
+function errorReplacer(_key: string, value: unknown): unknown {
+  if (value instanceof Error) {
+    return { name: value.name, message: value.message, ...(value as Error & { code?: unknown }).code !== undefined ? { code: (value as Error & { code?: unknown }).code } : {} };
+  }
+  return value;
+}
+
+export function createLogger(options: { level?: LogLevel; sink?: LogSink; fields?: LogFields } = {}): Logger {
+  const min = LEVEL_ORDER[options.level ?? 'info'];
+  const sink = options.sink ?? stderrSink;
+  const base = options.fields ?? {};
+  const write = (level: LogLevel, message: string, fields?: LogFields): void => {
+    if (LEVEL_ORDER[level] < min) return;
+    sink({ time: new Date().toISOString(), level, msg: message, ...base, ...fields });
+  };
+  return {
+    debug: (m, f) => write('debug', m, f),
+    info: (m, f) => write('info', m, f),
+    warn: (m, f) => write('warn', m, f),
+    error: (m, f) => write('error', m, f),
+    child: (fields) => createLogger({ level: options.level ?? 'info', sink, fields: { ...base, ...fields } }),
+  };
+}
+
+/** A logger that drops everything (tests that do not look at logs). */
+export const silentLogger: Logger = createLogger({ sink: () => undefined, level: 'error' });
