@@ -1,0 +1,110 @@
+import * as path from 'node:path';
+import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
+import { HubConfigError, resolveHubOptions } from '../../server/config/hub-options';
+import { Hub } from '../../server/hub';
+import type { BrokerState } from '../../server/broker/home-broker-client';
+import { nodeRedLogger } from '../shared/node-red-logger';
+
+export interface YotoHubNodeDef extends NodeDef {
+  httpHost: string;
+  httpPort: string;
+  publicUrl: string;
+  brokerUrl: string;
+  embeddedBrokerPort: string;
+  dataDir: string;
+  logLevel: string;
+}
+
+export interface YotoHubCredentials {
+  brokerUsername?: string;
+  brokerPassword?: string;
+}
+
+/** The config node other Yoto nodes hold: it owns one Hub and fans its state out to them. */
+export interface YotoHubNode extends Node<YotoHubCredentials> {
+  hub: Hub | undefined;
+  register(user: Node): void;
+  deregister(user: Node): void;
+}
+
+export = function registerYotoHub(RED: NodeAPI): void {
+  function YotoHubNode(this: YotoHubNode, config: YotoHubNodeDef): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const users = new Map<string, Node>();
+    let status: NodeStatus = { fill: 'yellow', shape: 'ring', text: RED._('yoto-hub.status.starting') };
+
+    const setStatus = (next: NodeStatus): void => {
+      status = next;
+      for (const user of users.values()) user.status(next);
+    };
+
+    node.register = (user) => {
+      users.set(user.id, user);
+      user.status(status);
+    };
+    node.deregister = (user) => {
+      users.delete(user.id);
+    };
+
+    const userDir = RED.settings.userDir ?? process.cwd();
+    let hub: Hub;
+    try {
+      const options = resolveHubOptions(
+        {
+          httpHost: config.httpHost,
+          httpPort: config.httpPort,
+          publicUrl: config.publicUrl,
+          brokerUrl: config.brokerUrl,
+          embeddedBrokerPort: config.embeddedBrokerPort,
+          dataDir: config.dataDir,
+          logLevel: config.logLevel,
+          ...(node.credentials?.brokerUsername ? { brokerUsername: node.credentials.brokerUsername } : {}),
+          ...(node.credentials?.brokerPassword ? { brokerPassword: node.credentials.brokerPassword } : {}),
+        },
+        path.join(userDir, 'yoto-smart-stream'),
+      );
+      hub = new Hub(options, { logger: nodeRedLogger(node, options.logLevel) });
+    } catch (error) {
+      const message = error instanceof HubConfigError ? error.message : String(error);
+      node.error(RED._('yoto-hub.errors.config', { message }));
+      node.hub = undefined;
+      setStatus({ fill: 'red', shape: 'ring', text: RED._('yoto-hub.status.misconfigured') });
+      node.on('close', (_removed: boolean, done: () => void) => done());
+      return;
+    }
+    node.hub = hub;
+
+    const onBrokerStatus = (state: BrokerState): void => {
+      if (state === 'connected') setStatus({ fill: 'green', shape: 'dot', text: RED._('yoto-hub.status.connected') });
+      else if (state === 'connecting' || state === 'reconnecting') setStatus({ fill: 'yellow', shape: 'ring', text: RED._('yoto-hub.status.connecting') });
+      else if (state === 'disconnected') setStatus({ fill: 'red', shape: 'ring', text: RED._('yoto-hub.status.disconnected') });
+    };
+    hub.on('broker-status', onBrokerStatus);
+
+    hub.start().then(
+      () => node.log(RED._('yoto-hub.log.started', { url: hub.url })),
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        node.error(RED._('yoto-hub.errors.start', { message }));
+        setStatus({ fill: 'red', shape: 'ring', text: RED._('yoto-hub.status.failed') });
+      },
+    );
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      hub.off('broker-status', onBrokerStatus);
+      users.clear();
+      hub.stop().then(done, (error: unknown) => {
+        node.error(RED._('yoto-hub.errors.stop', { message: error instanceof Error ? error.message : String(error) }));
+        done();
+      });
+    });
+  }
+
+  RED.nodes.registerType('yoto-hub', YotoHubNode, {
+    credentials: {
+      brokerUsername: { type: 'text' },
+      brokerPassword: { type: 'password' },
+    },
+  });
+};

@@ -1,0 +1,20 @@
+/** The shape of GET /api/system/health (server/system/health.ts). */
+export interface ComponentHealth {
+  status: 'ok' | 'starting' | 'degraded' | 'error' | 'stopped' | 'not_configured';
+  [detail: string]: unknown;
+}
+
+export interface HealthReport {
+  status: 'ok' | 'starting' | 'degraded' | 'stopped';
+  version: string;
+  startedAt?: string;
+  uptimeSeconds: number;
+  components: Record<string, ComponentHealth>;
+}
+
+export async function fetchHealth(signal?: AbortSignal): Promise<HealthReport> {
+  const response = await fetch('/api/system/health', { headers: { accept: 'application/json' }, ...(signal ? { signal } : {}) });
+  // 503 still carries a report: the hub answers it when a component is not ok.
+  if (!response.ok && response.status !== 503) throw new Error(`health check failed: HTTP ${response.status}`);
+  return (await response.json()) as HealthReport;
+}

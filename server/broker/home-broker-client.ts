@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
+import type { Logger } from '../log/logger';
+import { topicMatches } from './topic-filter';
+
+export type BrokerState = 'stopped' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
+
+export interface BrokerHealth {
+  status: BrokerState;
+  url: string;
+  embedded: boolean;
+  clientId: string;
+  connectedSince?: string;
+  lastError?: string;
+  messagesIn: number;
+  messagesOut: number;
+}
+
+export type MessageHandler = (topic: string, payload: Buffer) => void;
+
+interface Subscription {
+  filter: string;
+  handler: MessageHandler;
+}
+
+export interface HomeBrokerClientEvents {
+  status: [state: BrokerState];
+}
+
+/**
+ * The hub's one connection to the home broker. It keeps its subscriptions
+ * across reconnects, reports its state as events, and counts messages.
+ */
+export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
+  readonly clientId = `yoto-hub-${randomBytes(4).toString('hex')}`;
+  private client: MqttClient | undefined;
+  private readonly subscriptions = new Set<Subscription>();
+  private state: BrokerState = 'stopped';
+  private connectedSince: Date | undefined;
+  private lastError: string | undefined;
+  private messagesIn = 0;
+  private messagesOut = 0;
+
+  constructor(
+    readonly url: string,
+    private readonly credentials: { username?: string; password?: string },
+    readonly embedded: boolean,
+    private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  get status(): BrokerState {
+    return this.state;
+  }
+
+  health(): BrokerHealth {
+    return {
+      status: this.state,
+      url: this.url,
+      embedded: this.embedded,
+      clientId: this.clientId,
+      ...(this.connectedSince ? { connectedSince: this.connectedSince.toISOString() } : {}),
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+      messagesIn: this.messagesIn,
+      messagesOut: this.messagesOut,
+    };
+  }
+
+  /** Starts connecting; does not wait for the broker (an absent broker is retried). */
+  start(): void {
+    if (this.client) return;
+    this.setState('connecting');
+    const client = mqtt.connect(this.url, {
+      clientId: this.clientId,
+      ...(this.credentials.username ? { username: this.credentials.username } : {}),
+      ...(this.credentials.password ? { password: this.credentials.password } : {}),
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      resubscribe: true,
+    });
+    client.on('connect', () => {
+      this.connectedSince = new Date();
+      this.lastError = undefined;
+      this.setState('connected');
+    });
+    client.on('reconnect', () => this.setState('reconnecting'));
+    client.on('close', () => {
+      if (this.state === 'connected') this.setState('disconnected');
+    });
+    client.on('error', (error) => {
+      this.lastError = error.message;
+      this.logger.warn('home broker error', { url: this.url, err: error });
+    });
+    client.on('message', (topic, payload) => {
+      this.messagesIn++;
+      for (const sub of this.subscriptions) {
+        if (!topicMatches(sub.filter, topic)) continue;
+        try {
+          sub.handler(topic, payload);
+        } catch (error) {
+          // A handler's bug must not take down the connection or the other handlers.
+          this.logger.error('home broker message handler failed', { topic, err: error });
+        }
+      }
+    });
+    this.client = client;
+  }
+
+  /** Resolves once connected (at once if already connected). */
+  whenConnected(): Promise<void> {
+    if (this.state === 'connected') return Promise.resolve();
+    return new Promise((resolve) => {
+      const onStatus = (state: BrokerState): void => {
+        if (state !== 'connected') return;
+        this.off('status', onStatus);
+        resolve();
+      };
+      this.on('status', onStatus);
+    });
+  }
+
+  /**
+   * Subscribes `handler` to `filter`; returns the function that removes it.
+   * The subscription is kept across reconnects.
+   */
+  subscribe(filter: string, handler: MessageHandler, qos: 0 | 1 = 1): () => void {
+    const sub: Subscription = { filter, handler };
+    this.subscriptions.add(sub);
+    this.client?.subscribe(filter, { qos });
+    return () => {
+      this.subscriptions.delete(sub);
+      const stillUsed = [...this.subscriptions].some((s) => s.filter === filter);
+      if (!stillUsed) this.client?.unsubscribe(filter);
+    };
+  }
+
+  async publish(topic: string, payload: string | Buffer, options: IClientPublishOptions = {}): Promise<void> {
+    const client = this.client;
+    if (!client) throw new Error('home broker client is not started');
+    await client.publishAsync(topic, payload, { qos: 1, ...options });
+    this.messagesOut++;
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.subscriptions.clear();
+    if (client) {
+      client.removeAllListeners('message');
+      await client.endAsync(true);
+      client.removeAllListeners();
+    }
+    this.connectedSince = undefined;
+    this.setState('stopped');
+  }
+
+  private setState(state: BrokerState): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.logger.info('home broker ' + state, { url: this.url });
+    this.emit('status', state);
+  }
+}

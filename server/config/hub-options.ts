@@ -1,0 +1,129 @@
+import * as path from 'node:path';
+import { isLogLevel, type LogLevel } from '../log/logger';
+
+/**
+ * Everything a Hub needs to start. Built by `resolveHubOptions` from what a
+ * surface gives (the yoto-hub node's settings, the CLI) and the environment,
+ * in that order of precedence, then the defaults below.
+ */
+export interface HubOptions {
+  dataDir: string;
+  http: { host: string; port: number; publicUrl?: string };
+  broker: {
+    /** External home broker; when absent the hub runs an embedded Aedes broker. */
+    url?: string;
+    username?: string;
+    password?: string;
+    embedded: { host: string; port: number };
+  };
+  logLevel: LogLevel;
+}
+
+/** What a surface may set; blank strings count as "not set". */
+export interface HubSettings {
+  dataDir?: string;
+  httpHost?: string;
+  httpPort?: number | string;
+  publicUrl?: string;
+  brokerUrl?: string;
+  brokerUsername?: string;
+  brokerPassword?: string;
+  embeddedBrokerHost?: string;
+  embeddedBrokerPort?: number | string;
+  logLevel?: string;
+}
+
+export const DEFAULTS = {
+  httpHost: '127.0.0.1',
+  httpPort: 1881,
+  embeddedBrokerHost: '127.0.0.1',
+  embeddedBrokerPort: 1883,
+  logLevel: 'info' as LogLevel,
+};
+
+/** Environment variables the hub reads; the README's configuration table lists the same. */
+export const ENV = {
+  dataDir: 'YOTO_DATA_DIR',
+  httpHost: 'YOTO_HUB_HOST',
+  httpPort: 'YOTO_HUB_PORT',
+  publicUrl: 'YOTO_PUBLIC_URL',
+  brokerUrl: 'YOTO_BROKER_URL',
+  brokerUsername: 'YOTO_BROKER_USERNAME',
+  brokerPassword: 'YOTO_BROKER_PASSWORD',
+  embeddedBrokerHost: 'YOTO_BROKER_HOST',
+  embeddedBrokerPort: 'YOTO_BROKER_PORT',
+  logLevel: 'YOTO_LOG_LEVEL',
+} as const;
+
+export class HubConfigError extends Error {
+  readonly code = 'invalid_config';
+  constructor(message: string) {
+    super(message);
+    this.name = 'HubConfigError';
+  }
+}
+
+function pick(setting: unknown, envValue: string | undefined): string | undefined {
+  if (setting !== undefined && setting !== null && String(setting).trim() !== '') return String(setting).trim();
+  if (envValue !== undefined && envValue.trim() !== '') return envValue.trim();
+  return undefined;
+}
+
+function port(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new HubConfigError(`${name} must be a port number from 0 to 65535, got "${value}"`);
+  }
+  return n;
+}
+
+function url(name: string, value: string | undefined, protocols: string[]): string | undefined {
+  if (value === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new HubConfigError(`${name} must be a URL such as ${protocols[0]}//host:port, got "${value}"`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new HubConfigError(`${name} must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
+  }
+  return value;
+}
+
+/**
+ * @param settings what the surface configured (blank = not set)
+ * @param defaultDataDir where data lives when neither the settings nor YOTO_DATA_DIR say
+ */
+export function resolveHubOptions(
+  settings: HubSettings,
+  defaultDataDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): HubOptions {
+  const get = (key: keyof typeof ENV): string | undefined => pick(settings[key], env[ENV[key]]);
+  const logLevel = get('logLevel') ?? DEFAULTS.logLevel;
+  if (!isLogLevel(logLevel)) throw new HubConfigError(`log level must be debug, info, warn or error, got "${logLevel}"`);
+  const publicUrl = url('public URL', get('publicUrl'), ['http:', 'https:']);
+  const brokerUrl = url('broker URL', get('brokerUrl'), ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']);
+  const username = get('brokerUsername');
+  const password = get('brokerPassword');
+  return {
+    dataDir: path.resolve(get('dataDir') ?? defaultDataDir),
+    http: {
+      host: get('httpHost') ?? DEFAULTS.httpHost,
+      port: port('hub port', get('httpPort'), DEFAULTS.httpPort),
+      ...(publicUrl ? { publicUrl } : {}),
+    },
+    broker: {
+      ...(brokerUrl ? { url: brokerUrl } : {}),
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+      embedded: {
+        host: get('embeddedBrokerHost') ?? DEFAULTS.embeddedBrokerHost,
+        port: port('embedded broker port', get('embeddedBrokerPort'), DEFAULTS.embeddedBrokerPort),
+      },
+    },
+    logLevel,
+  };
+}

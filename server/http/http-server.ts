@@ -1,0 +1,126 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import type { Duplex } from 'node:stream';
+import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../log/logger';
+import { ApiError, toApiError } from './api-error';
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  panelDir: string;
+  logger: Logger;
+}
+
+/**
+ * The hub's Express + WebSocket server. Routers are mounted under /api by the
+ * capabilities that own them; this class owns the listening socket, every
+ * connection, JSON errors and the panel's static files.
+ */
+export class HubHttpServer {
+  readonly app: Express = express();
+  readonly wss = new WebSocketServer({ noServer: true });
+  private server: http.Server | undefined;
+  private readonly api: Router = express.Router();
+  private readonly sockets = new Set<Duplex>();
+  port = 0;
+
+  constructor(private readonly options: HttpServerOptions) {
+    this.app.disable('x-powered-by');
+    this.app.use('/api', express.json({ limit: '1mb' }), this.api);
+    this.app.use('/api', (_req, _res, next) => next(ApiError.notFound('API route')));
+    this.mountPanel();
+    this.app.use(this.errorHandler);
+  }
+
+  /** Mounts a capability's router under /api/<prefix>. */
+  mountApi(prefix: string, router: Router): void {
+    this.api.use(prefix, router);
+  }
+
+  get url(): string {
+    const host = this.options.host === '0.0.0.0' || this.options.host === '::' ? '127.0.0.1' : this.options.host;
+    return `http://${host}:${this.port}`;
+  }
+
+  async listen(): Promise<void> {
+    const server = http.createServer(this.app);
+    server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    server.on('upgrade', (request, socket, head) => {
+      const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+      if (pathname !== '/ws') {
+        socket.destroy();
+        return;
+      }
+      this.wss.handleUpgrade(request, socket, head, (ws: WebSocket) => this.wss.emit('connection', ws, request));
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => {
+        const reason = error.code === 'EADDRINUSE'
+          ? `port ${this.options.port} on ${this.options.host} is already in use; set YOTO_HUB_PORT or the hub node's port`
+          : error.message;
+        reject(Object.assign(new Error(`hub server could not start: ${reason}`), { code: error.code }));
+      };
+      server.once('error', onError);
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    const address = server.address();
+    this.port = typeof address === 'object' && address ? address.port : this.options.port;
+    this.server = server;
+    this.options.logger.info('hub server listening', { url: this.url });
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.wss.clients) client.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    await closed;
+  }
+
+  connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  private mountPanel(): void {
+    const { panelDir } = this.options;
+    const index = path.join(panelDir, 'index.html');
+    this.app.use(express.static(panelDir, { index: false, maxAge: '1h', setHeaders: noCacheForHtml }));
+    // The panel routes on the client: every other GET that is not an API, stream or socket path gets its start page.
+    this.app.get(/^\/(?!api\/|api$|ws$|stream\/).*/, (_req, res, next) => {
+      if (!fs.existsSync(index)) {
+        next(new ApiError(503, 'panel_not_built', 'the web panel is not built; run "npm run build"'));
+        return;
+      }
+      res.setHeader('Cache-Control', 'no-cache');
+      res.sendFile(index);
+    });
+  }
+
+  private readonly errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+    const apiError = toApiError(error);
+    if (apiError) {
+      res.status(apiError.status).json(apiError.toBody());
+      return;
+    }
+    this.options.logger.error('request failed', { method: req.method, path: req.path, err: error });
+    res.status(500).json({ error: { code: 'internal', message: 'internal server error', details: [] } });
+  };
+}
+
+function noCacheForHtml(res: http.ServerResponse, filePath: string): void {
+  if (filePath.endsWith('.html')) res.setHeader('Cache-Control', 'no-cache');
+}

@@ -1,0 +1,39 @@
+import * as path from 'node:path';
+import { expect } from 'chai';
+import { HubConfigError, resolveHubOptions } from '../../server/config/hub-options';
+
+describe('hub options', () => {
+  it('uses the documented defaults when nothing is set', () => {
+    const options = resolveHubOptions({}, '/tmp/yoto-default', {});
+    expect(options.http).to.deep.equal({ host: '127.0.0.1', port: 1881 });
+    expect(options.broker.url).to.equal(undefined);
+    expect(options.broker.embedded).to.deep.equal({ host: '127.0.0.1', port: 1883 });
+    expect(options.dataDir).to.equal(path.resolve('/tmp/yoto-default'));
+    expect(options.logLevel).to.equal('info');
+  });
+
+  it('takes environment variables for blank settings, and settings over the environment', () => {
+    const env = { YOTO_HUB_PORT: '2881', YOTO_BROKER_URL: 'mqtt://broker.lan:1883', YOTO_DATA_DIR: '/srv/yoto', YOTO_BROKER_PORT: '2883' };
+    const fromEnv = resolveHubOptions({ httpPort: '', brokerUrl: '  ' }, '/tmp/x', env);
+    expect(fromEnv.http.port).to.equal(2881);
+    expect(fromEnv.broker.url).to.equal('mqtt://broker.lan:1883');
+    expect(fromEnv.broker.embedded.port).to.equal(2883);
+    expect(fromEnv.dataDir).to.equal('/srv/yoto');
+    const fromSettings = resolveHubOptions({ httpPort: 3881, dataDir: '/data/hub' }, '/tmp/x', env);
+    expect(fromSettings.http.port).to.equal(3881);
+    expect(fromSettings.dataDir).to.equal('/data/hub');
+  });
+
+  it('refuses a bad port, URL or log level with a message naming the setting', () => {
+    expect(() => resolveHubOptions({ httpPort: '99999' }, '/tmp/x', {})).to.throw(HubConfigError, /hub port must be a port number from 0 to 65535, got "99999"/);
+    expect(() => resolveHubOptions({ brokerUrl: 'not a url' }, '/tmp/x', {})).to.throw(HubConfigError, /broker URL must be a URL/);
+    expect(() => resolveHubOptions({ brokerUrl: 'http://broker:1883' }, '/tmp/x', {})).to.throw(HubConfigError, /broker URL must use mqtt:/);
+    expect(() => resolveHubOptions({ logLevel: 'loud' }, '/tmp/x', {})).to.throw(HubConfigError, /log level must be debug, info, warn or error/);
+  });
+
+  it('keeps broker credentials only when given', () => {
+    const options = resolveHubOptions({ brokerUrl: 'mqtt://b:1883', brokerUsername: 'house', brokerPassword: 's3cret' }, '/tmp/x', {});
+    expect(options.broker).to.include({ username: 'house', password: 's3cret' });
+    expect(resolveHubOptions({}, '/tmp/x', {}).broker).to.not.have.property('username');
+  });
+});

@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { freePort } from './free-port';
+
+const CANDIDATES = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'];
+
+export function mosquittoBinary(): string {
+  const found = CANDIDATES.find((candidate) => fs.existsSync(candidate));
+  if (!found) {
+    throw new Error('mosquitto is not installed: run "sudo apt-get install mosquitto" (npm test installs it when run as root)');
+  }
+  return found;
+}
+
+/** A real Mosquitto broker on a free loopback port, with a throwaway config. */
+export class MosquittoBroker {
+  private child: ChildProcess | undefined;
+  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-mosquitto-'));
+
+  private constructor(readonly port: number) {}
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<MosquittoBroker> {
+    const broker = new MosquittoBroker(await freePort());
+    await broker.launch();
+    return broker;
+  }
+
+  /** Kills the broker (SIGKILL: no goodbye to clients) and starts it again on the same port. */
+  async restart(): Promise<void> {
+    await this.kill('SIGKILL');
+    await this.launch();
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await exited;
+  }
+
+  async launch(): Promise<void> {
+    const config = path.join(this.dir, 'mosquitto.conf');
+    fs.writeFileSync(
+      config,
+      [`listener ${this.port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stdout', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', ''].join('\n'),
+    );
+    const child = spawn(mosquittoBinary(), ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer): void => {
+        output += chunk.toString();
+        // Mosquitto says it is running once its listener is open.
+        if (/mosquitto version \S+ running/.test(output)) {
+          child.stdout?.off('data', onData);
+          child.off('exit', onExit);
+          resolve();
+        }
+      };
+      const onExit = (code: number | null): void => reject(new Error(`mosquitto exited (${code}) before it was ready:\n${output}`));
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('exit', onExit);
+    });
+    // Keep draining its output so the pipe never fills.
+    child.stdout?.resume();
+    child.stderr?.resume();
+  }
+
+  async stop(): Promise<void> {
+    await this.kill('SIGTERM');
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}

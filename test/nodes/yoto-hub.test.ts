@@ -1,0 +1,125 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { expect } from 'chai';
+import type { Node } from 'node-red';
+import type { HealthReport } from '../../server/system/health';
+import type { YotoHubNode } from '../../nodes/yoto-hub/yoto-hub';
+import { freePort, isListening } from '../helpers/free-port';
+import { MosquittoBroker } from '../helpers/mosquitto';
+import { initNodeRedHelper, nodeRedVersion } from '../helpers/node-red';
+
+// The compiled node, as Node-RED loads it from package.json's node-red.nodes.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const yotoHubNode = require('../../nodes/yoto-hub/yoto-hub') as (RED: unknown) => void;
+
+const helper = initNodeRedHelper();
+
+function hubFlow(settings: Record<string, string>): Array<Record<string, unknown>> {
+  return [{ id: 'hub1', type: 'yoto-hub', name: 'Test hub', logLevel: 'warn', ...settings }];
+}
+
+async function runningHub(node: YotoHubNode): Promise<NonNullable<YotoHubNode['hub']>> {
+  const hub = node.hub;
+  if (!hub) throw new Error('the node has no hub');
+  if (hub.state !== 'running') await new Promise<void>((resolve) => hub.on('state', (s) => s === 'running' && resolve()));
+  await hub.broker.whenConnected();
+  return hub;
+}
+
+function activeHandles(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const kind of process.getActiveResourcesInfo()) counts[kind] = (counts[kind] ?? 0) + 1;
+  return counts;
+}
+
+describe(`yoto-hub node (Node-RED ${nodeRedVersion()})`, function () {
+  let dataDir: string;
+  let httpPort: number;
+  let brokerPort: number;
+
+  before(async () => {
+    await new Promise<void>((resolve) => helper.startServer(resolve));
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => helper.stopServer(resolve));
+  });
+  beforeEach(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-node-test-'));
+    httpPort = await freePort();
+    brokerPort = await freePort();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  function settings(extra: Record<string, string> = {}): Record<string, string> {
+    return { httpPort: String(httpPort), embeddedBrokerPort: String(brokerPort), dataDir, ...extra };
+  }
+
+  it('starts a hub whose health page answers on the configured port', async () => {
+    await helper.load(yotoHubNode, hubFlow(settings()));
+    const hub = await runningHub(helper.getNode('hub1') as unknown as YotoHubNode);
+    const response = await fetch(`http://127.0.0.1:${httpPort}/api/system/health`);
+    const health = (await response.json()) as HealthReport;
+    expect(response.status).to.equal(200);
+    expect(health.components.broker).to.include({ state: 'connected', embedded: true });
+    expect(health.components.store).to.include({ dataDir });
+    expect(hub.url).to.equal(`http://127.0.0.1:${httpPort}`);
+  });
+
+  it('fans its connection state out to the nodes registered with it', async () => {
+    await helper.load(yotoHubNode, hubFlow(settings()));
+    const hubNode = helper.getNode('hub1') as unknown as YotoHubNode;
+    await runningHub(hubNode);
+    const statuses: unknown[] = [];
+    const user = { id: 'user1', status: (s: unknown) => statuses.push(s) } as unknown as Node;
+    hubNode.register(user);
+    expect(statuses.at(-1)).to.deep.include({ fill: 'green', shape: 'dot', text: 'connected' });
+    hubNode.deregister(user);
+  });
+
+  it('connects to an external Mosquitto broker with credentials kept out of the flow', async () => {
+    const mosquitto = await MosquittoBroker.start();
+    try {
+      const flow = hubFlow(settings({ brokerUrl: mosquitto.url }));
+      await helper.load(yotoHubNode, flow, { hub1: { brokerUsername: 'house', brokerPassword: 'secret' } });
+      const hub = await runningHub(helper.getNode('hub1') as unknown as YotoHubNode);
+      expect(hub.health().components.broker).to.include({ embedded: false, url: mosquitto.url });
+      expect(hub.options.broker).to.include({ username: 'house', password: 'secret' });
+      expect(JSON.stringify(flow)).to.not.include('secret');
+      expect(await isListening(brokerPort)).to.equal(false);
+    } finally {
+      await helper.unload();
+      await mosquitto.stop();
+    }
+  });
+
+  it('reports invalid settings as a node error instead of crashing', async () => {
+    await helper.load(yotoHubNode, hubFlow(settings({ httpPort: '70000' })));
+    const hubNode = helper.getNode('hub1') as unknown as YotoHubNode;
+    expect(hubNode.hub).to.equal(undefined);
+    const errors = helper.log().args.filter((args: unknown[]) => (args[0] as { level?: number }).level === 20);
+    expect(errors.map((args: unknown[]) => String((args[0] as { msg: unknown }).msg)).join('\n')).to.match(/hub port must be a port number from 0 to 65535, got "70000"/);
+  });
+
+  it('survives 20 full redeploys on the same ports and leaves nothing behind', async () => {
+    const before = activeHandles();
+    await helper.load(yotoHubNode, hubFlow(settings()));
+    let previous = await runningHub(helper.getNode('hub1') as unknown as YotoHubNode);
+    for (let deploy = 0; deploy < 20; deploy++) {
+      await helper.setFlows(hubFlow(settings({ name: `deploy ${deploy}` })), 'full');
+      const hub = await runningHub(helper.getNode('hub1') as unknown as YotoHubNode);
+      expect(hub).to.not.equal(previous);
+      expect(previous.state).to.equal('stopped');
+      const response = await fetch(`http://127.0.0.1:${httpPort}/api/system/health`);
+      expect(response.status).to.equal(200);
+      previous = hub;
+    }
+    await helper.unload();
+    expect(await isListening(httpPort)).to.equal(false);
+    expect(await isListening(brokerPort)).to.equal(false);
+    expect(activeHandles()).to.deep.equal(before);
+  });
+});
