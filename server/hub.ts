@@ -173,11 +173,18 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   private async stopComponents(): Promise<void> {
+    const { httpServer, brokerClient, embeddedBroker, storeInstance } = this;
+    this.httpServer = undefined;
+    this.brokerClient = undefined;
+    this.embeddedBroker = undefined;
+    this.storeInstance = undefined;
+    this.startedAt = undefined;
+    // Reverse order of start: stop taking requests first, close the store last so nothing writes after it.
     const steps: Array<[string, (() => Promise<void>) | undefined]> = [
-      ['http server', this.httpServer && (() => this.httpServer!.close())],
-      ['home broker client', this.brokerClient && (() => this.brokerClient!.stop())],
-      ['embedded broker', this.embeddedBroker && (() => this.embeddedBroker!.stop())],
-      ['store', this.storeInstance && (() => this.storeInstance!.close())],
+      ['http server', httpServer && (() => httpServer.close())],
+      ['home broker client', brokerClient && (() => brokerClient.stop())],
+      ['embedded broker', embeddedBroker && (() => embeddedBroker.stop())],
+      ['store', storeInstance && (() => storeInstance.close())],
     ];
     for (const [name, stop] of steps) {
       if (!stop) continue;
@@ -187,12 +194,7 @@ export class Hub extends EventEmitter<HubEvents> {
         this.logger.error(`failed to stop the ${name}`, { err: error });
       }
     }
-    this.brokerClient?.removeAllListeners();
-    this.httpServer = undefined;
-    this.brokerClient = undefined;
-    this.embeddedBroker = undefined;
-    this.storeInstance = undefined;
-    this.startedAt = undefined;
+    brokerClient?.removeAllListeners();
   }
 
   private setState(state: HubState): void {

@@ -1,31 +1,10 @@
 import * as path from 'node:path';
-import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import { HubConfigError, resolveHubOptions } from '../../server/config/hub-options';
 import { Hub } from '../../server/hub';
 import type { BrokerState } from '../../server/broker/home-broker-client';
 import { nodeRedLogger } from '../shared/node-red-logger';
-
-export interface YotoHubNodeDef extends NodeDef {
-  httpHost: string;
-  httpPort: string;
-  publicUrl: string;
-  brokerUrl: string;
-  embeddedBrokerPort: string;
-  dataDir: string;
-  logLevel: string;
-}
-
-export interface YotoHubCredentials {
-  brokerUsername?: string;
-  brokerPassword?: string;
-}
-
-/** The config node other Yoto nodes hold: it owns one Hub and fans its state out to them. */
-export interface YotoHubNode extends Node<YotoHubCredentials> {
-  hub: Hub | undefined;
-  register(user: Node): void;
-  deregister(user: Node): void;
-}
+import type { YotoHubCredentials, YotoHubNode, YotoHubNodeDef } from '../shared/yoto-hub-node';
 
 export = function registerYotoHub(RED: NodeAPI): void {
   function YotoHubNode(this: YotoHubNode, config: YotoHubNodeDef): void {
@@ -101,7 +80,7 @@ export = function registerYotoHub(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType('yoto-hub', YotoHubNode, {
+  RED.nodes.registerType<YotoHubNode, YotoHubNodeDef, unknown, YotoHubCredentials>('yoto-hub', YotoHubNode, {
     credentials: {
       brokerUsername: { type: 'text' },
       brokerPassword: { type: 'password' },

@@ -80,20 +80,26 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
       connectTimeout: 10_000,
       resubscribe: true,
     });
+    // Handlers ignore a client that stop() has let go of: mqtt.js still needs its own
+    // listeners to clear its timers as the socket closes, so none are removed.
+    const current = (): boolean => client === this.client;
     client.on('connect', () => {
+      if (!current()) return;
       this.connectedSince = new Date();
       this.lastError = undefined;
       this.setState('connected');
     });
-    client.on('reconnect', () => this.setState('reconnecting'));
+    client.on('reconnect', () => current() && this.setState('reconnecting'));
     client.on('close', () => {
-      if (this.state === 'connected') this.setState('disconnected');
+      if (current() && this.state === 'connected') this.setState('disconnected');
     });
     client.on('error', (error) => {
+      if (!current()) return;
       this.lastError = error.message;
       this.logger.warn('home broker error', { url: this.url, err: error });
     });
     client.on('message', (topic, payload) => {
+      if (!current()) return;
       this.messagesIn++;
       for (const sub of this.subscriptions) {
         if (!topicMatches(sub.filter, topic)) continue;
@@ -106,6 +112,8 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
       }
     });
     this.client = client;
+    // Subscriptions made before start() reach the broker now; mqtt.js repeats them after each reconnect.
+    for (const filter of new Set([...this.subscriptions].map((sub) => sub.filter))) client.subscribe(filter, { qos: 1 });
   }
 
   /** Resolves once connected (at once if already connected). */
@@ -147,11 +155,7 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
     const client = this.client;
     this.client = undefined;
     this.subscriptions.clear();
-    if (client) {
-      client.removeAllListeners('message');
-      await client.endAsync(true);
-      client.removeAllListeners();
-    }
+    if (client) await client.endAsync(true);
     this.connectedSince = undefined;
     this.setState('stopped');
   }

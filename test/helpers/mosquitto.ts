@@ -50,9 +50,22 @@ export class MosquittoBroker {
     const config = path.join(this.dir, 'mosquitto.conf');
     fs.writeFileSync(
       config,
-      [`listener ${this.port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stdout', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', ''].join('\n'),
+      [
+        `listener ${this.port} 127.0.0.1`,
+        'allow_anonymous true',
+        'persistence false',
+        'set_tcp_nodelay true',
+        // stderr, not stdout: Mosquitto block-buffers stdout when it is a pipe,
+        // so the "running" line would only arrive when the broker exits.
+        'log_dest stderr',
+        'log_type error',
+        'log_type warning',
+        'log_type notice',
+        'log_type information',
+        '',
+      ].join('\n'),
     );
-    const child = spawn(mosquittoBinary(), ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(mosquittoBinary(), ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     let output = '';
     await new Promise<void>((resolve, reject) => {
@@ -60,18 +73,16 @@ export class MosquittoBroker {
         output += chunk.toString();
         // Mosquitto says it is running once its listener is open.
         if (/mosquitto version \S+ running/.test(output)) {
-          child.stdout?.off('data', onData);
+          child.stderr?.off('data', onData);
           child.off('exit', onExit);
           resolve();
         }
       };
       const onExit = (code: number | null): void => reject(new Error(`mosquitto exited (${code}) before it was ready:\n${output}`));
-      child.stdout?.on('data', onData);
       child.stderr?.on('data', onData);
       child.once('exit', onExit);
     });
     // Keep draining its output so the pipe never fills.
-    child.stdout?.resume();
     child.stderr?.resume();
   }
 

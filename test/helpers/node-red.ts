@@ -20,3 +20,30 @@ export function nodeRedVersion(): string {
   const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(runtimePath()), '..', 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
+
+type NodeModule = (RED: unknown) => void;
+
+/**
+ * The test helper's RED._ returns the message key unchanged. Real Node-RED
+ * translates it from the node's locale catalog, so node tests wrap the node
+ * module with a RED whose `_` reads that same catalog (en-US) and fills
+ * `__name__` placeholders the way i18next does. A key missing from the
+ * catalog throws, so a typo in a message key fails the test.
+ */
+export function withLocale(nodeModule: NodeModule, nodeType: string): NodeModule {
+  const catalogFile = path.join(__dirname, '..', '..', 'nodes', nodeType, 'locales', 'en-US', `${nodeType}.json`);
+  const catalog = JSON.parse(fs.readFileSync(catalogFile, 'utf8')) as Record<string, unknown>;
+  const translate = (key: string, values: Record<string, unknown> = {}): string => {
+    let entry: unknown = catalog;
+    for (const part of key.split('.')) entry = (entry as Record<string, unknown> | undefined)?.[part];
+    if (typeof entry !== 'string') throw new Error(`no en-US message for "${key}" in ${catalogFile}`);
+    return entry.replace(/__(\w+)__/g, (_match, name: string) => String(values[name] ?? ''));
+  };
+  const wrapped: NodeModule = (RED) => {
+    const localized = new Proxy(RED as object, {
+      get: (target, property, receiver) => (property === '_' ? translate : Reflect.get(target, property, receiver)),
+    });
+    nodeModule(localized);
+  };
+  return wrapped;
+}

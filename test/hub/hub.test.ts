@@ -6,6 +6,7 @@ import type { EmbeddedBroker } from '../../server/broker/embedded-broker';
 import { startAedes } from '../helpers/aedes-broker';
 import { freePort, isListening } from '../helpers/free-port';
 import { MosquittoBroker } from '../helpers/mosquitto';
+import { describeLeaks, ResourceTracker } from '../helpers/resource-tracker';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
 
 async function getHealth(hub: Hub): Promise<{ status: number; body: HealthReport }> {
@@ -13,11 +14,6 @@ async function getHealth(hub: Hub): Promise<{ status: number; body: HealthReport
   return { status: response.status, body: (await response.json()) as HealthReport };
 }
 
-function activeHandles(): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const kind of process.getActiveResourcesInfo()) counts[kind] = (counts[kind] ?? 0) + 1;
-  return counts;
-}
 
 describe('Hub', function () {
   let hub: Hub | undefined;
@@ -68,25 +64,34 @@ describe('Hub', function () {
     });
 
     it('leaves no socket, server or timer behind after stop', async () => {
-      const before = activeHandles();
-      hub = await startTestHub();
-      await getHealth(hub);
-      await stopTestHub(hub);
-      hub = undefined;
-      expect(activeHandles()).to.deep.equal(before);
+      const tracker = ResourceTracker.start();
+      try {
+        hub = await startTestHub();
+        await getHealth(hub);
+        await stopTestHub(hub);
+        hub = undefined;
+        const leaks = await tracker.leaked();
+        expect(leaks, describeLeaks(leaks)).to.deep.equal([]);
+      } finally {
+        tracker.stop();
+      }
     });
 
     it('fails to start with a clear message when its port is taken, and frees what it had opened', async () => {
       hub = await startTestHub();
       const brokerPort = await freePort();
+      const tracker = ResourceTracker.start();
       let error: Error | undefined;
       try {
         await startTestHub({ httpPort: hub.http.port, embeddedBrokerPort: brokerPort });
       } catch (e) {
         error = e as Error;
       }
+      const leaks = await tracker.leaked();
+      tracker.stop();
       expect(error?.message).to.match(/hub server could not start: port \d+ on 127\.0\.0\.1 is already in use/);
       expect(await isListening(brokerPort)).to.equal(false);
+      expect(leaks, describeLeaks(leaks)).to.deep.equal([]);
     });
 
     it('answers unknown API routes and malformed JSON with JSON errors', async () => {

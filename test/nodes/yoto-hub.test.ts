@@ -4,19 +4,22 @@ import * as path from 'node:path';
 import { expect } from 'chai';
 import type { Node } from 'node-red';
 import type { HealthReport } from '../../server/system/health';
-import type { YotoHubNode } from '../../nodes/yoto-hub/yoto-hub';
+import type { YotoHubNode } from '../../nodes/shared/yoto-hub-node';
+import type { TestFlows } from 'node-red-node-test-helper';
 import { freePort, isListening } from '../helpers/free-port';
 import { MosquittoBroker } from '../helpers/mosquitto';
-import { initNodeRedHelper, nodeRedVersion } from '../helpers/node-red';
+import { describeLeaks, ResourceTracker } from '../helpers/resource-tracker';
+import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
 
 // The compiled node, as Node-RED loads it from package.json's node-red.nodes.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const yotoHubNode = require('../../nodes/yoto-hub/yoto-hub') as (RED: unknown) => void;
+const yotoHubNode = withLocale(require('../../nodes/yoto-hub/yoto-hub') as (RED: unknown) => void, 'yoto-hub');
 
 const helper = initNodeRedHelper();
 
-function hubFlow(settings: Record<string, string>): Array<Record<string, unknown>> {
-  return [{ id: 'hub1', type: 'yoto-hub', name: 'Test hub', logLevel: 'warn', ...settings }];
+function hubFlow(settings: Record<string, string>): TestFlows {
+  const hub = { id: 'hub1', type: 'yoto-hub', name: 'Test hub', logLevel: 'warn', ...settings };
+  return [hub];
 }
 
 async function runningHub(node: YotoHubNode): Promise<NonNullable<YotoHubNode['hub']>> {
@@ -27,11 +30,6 @@ async function runningHub(node: YotoHubNode): Promise<NonNullable<YotoHubNode['h
   return hub;
 }
 
-function activeHandles(): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const kind of process.getActiveResourcesInfo()) counts[kind] = (counts[kind] ?? 0) + 1;
-  return counts;
-}
 
 describe(`yoto-hub node (Node-RED ${nodeRedVersion()})`, function () {
   let dataDir: string;
@@ -105,7 +103,7 @@ describe(`yoto-hub node (Node-RED ${nodeRedVersion()})`, function () {
   });
 
   it('survives 20 full redeploys on the same ports and leaves nothing behind', async () => {
-    const before = activeHandles();
+    const tracker = ResourceTracker.start();
     await helper.load(yotoHubNode, hubFlow(settings()));
     let previous = await runningHub(helper.getNode('hub1') as unknown as YotoHubNode);
     for (let deploy = 0; deploy < 20; deploy++) {
@@ -120,6 +118,8 @@ describe(`yoto-hub node (Node-RED ${nodeRedVersion()})`, function () {
     await helper.unload();
     expect(await isListening(httpPort)).to.equal(false);
     expect(await isListening(brokerPort)).to.equal(false);
-    expect(activeHandles()).to.deep.equal(before);
+    const leaks = await tracker.leaked();
+    tracker.stop();
+    expect(leaks, describeLeaks(leaks)).to.deep.equal([]);
   });
 });

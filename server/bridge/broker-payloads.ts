@@ -1,0 +1,85 @@
+import type { DeviceState, DeviceTelemetry } from '../core/device-state';
+import type {
+  BrokerDiscoveryMessage,
+  BrokerEventMessage,
+  BrokerPlaybackMessage,
+  BrokerStatusMessage,
+  BrokerTelemetryMessage,
+  DeviceEvent,
+} from '../types/schemas';
+
+/**
+ * What the house sees of the device model: the payloads of the
+ * yoto/{id}/... topics, in the schemas' snake_case shapes.
+ */
+
+const TRACK_KEY = /^[A-Za-z0-9_-]{1,32}$/;
+const CARD_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * yoto/{id}/status. `lastSeen` is left out on purpose: it changes with every
+ * message and would republish this retained topic each time.
+ */
+export function statusPayload(state: DeviceState, timestamp: Date): BrokerStatusMessage {
+  const payload: BrokerStatusMessage = { status: state.status, timestamp: timestamp.toISOString() };
+  if (state.battery !== undefined) payload.battery = state.battery;
+  if (state.firmware !== undefined) payload.firmware = state.firmware;
+  if (state.charging !== undefined) payload.charging = state.charging;
+  payload['online'] = state.online;
+  payload['name'] = state.name;
+  if (state.model !== undefined) payload['model'] = state.model;
+  if (state.hasNightLight && state.nightlight !== undefined) payload['nightlight'] = state.nightlight;
+  if (state.offlineSince !== undefined) payload['offline_since'] = state.offlineSince;
+  return payload;
+}
+
+/** yoto/{id}/playback. A player never heard from counts as idle (no card known). */
+export function playbackPayload(state: DeviceState, timestamp: Date): BrokerPlaybackMessage {
+  const { playback } = state;
+  const payload: BrokerPlaybackMessage = { state: playback.state ?? 'idle', timestamp: timestamp.toISOString() };
+  if (playback.cardId !== undefined && CARD_ID.test(playback.cardId)) payload.card_id = playback.cardId;
+  const title = playback.trackTitle ?? playback.chapterTitle;
+  if (title !== undefined) payload.title = title.slice(0, 255);
+  if (playback.chapterKey !== undefined && TRACK_KEY.test(playback.chapterKey)) payload.chapter_key = playback.chapterKey;
+  if (playback.trackKey !== undefined && TRACK_KEY.test(playback.trackKey)) payload.track_key = playback.trackKey;
+  if (playback.position !== undefined) payload.position = playback.position;
+  if (playback.duration !== undefined) payload.duration = playback.duration;
+  if (state.volume !== undefined) payload.volume = state.volume.percent;
+  return payload;
+}
+
+export function telemetryPayload(telemetry: DeviceTelemetry, timestamp: Date): BrokerTelemetryMessage {
+  const payload: BrokerTelemetryMessage = { timestamp: timestamp.toISOString() };
+  if (telemetry.wifiStrength !== undefined && telemetry.wifiStrength >= -127) payload.wifi_strength = telemetry.wifiStrength;
+  if (telemetry.temperature !== undefined) payload.temperature = telemetry.temperature;
+  if (telemetry.freeDisk !== undefined) payload.free_disk = telemetry.freeDisk;
+  if (telemetry.uptime !== undefined) payload.uptime = telemetry.uptime;
+  return payload;
+}
+
+/** yoto/{id}/events: the event's data in snake_case beside its type and time. */
+export function eventPayload(event: DeviceEvent): BrokerEventMessage {
+  return { ...snakeCaseKeys(event.data), device_id: event.deviceId, type: event.type, timestamp: event.timestamp };
+}
+
+export function discoveryPayload(states: readonly DeviceState[], timestamp: Date): BrokerDiscoveryMessage {
+  return {
+    devices: states.map((state) => ({
+      device_id: state.deviceId,
+      name: state.name.slice(0, 100) || state.deviceId,
+      online: state.online,
+      model: (state.model ?? state.deviceFamily ?? 'unknown').slice(0, 100) || 'unknown',
+    })),
+    timestamp: timestamp.toISOString(),
+  };
+}
+
+export function snakeCaseKeys(data: Record<string, unknown>): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) result[snakeCase(key)] = value;
+  return result;
+}
+
+function snakeCase(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+}

@@ -1,0 +1,188 @@
+import type { DeviceState } from '../core/device-state';
+import { brokerTopics, DEFAULT_DISCOVERY_PREFIX } from './topics';
+
+/**
+ * Home Assistant MQTT discovery: one retained config per entity under
+ * `<prefix>/<component>/<device id>/<object id>/config`, so a player appears
+ * in Home Assistant with no YAML. Every entity is available while the
+ * player's status is connected or idle, and commands go to
+ * yoto/{id}/commands as the bridge's own JSON.
+ */
+
+export interface HomeAssistantOptions {
+  discoveryPrefix?: string;
+  topicPrefix?: string;
+  origin?: { name: string; sw_version?: string; support_url?: string };
+}
+
+export type HomeAssistantComponent = 'sensor' | 'number' | 'button' | 'light';
+
+export interface DiscoveryConfig {
+  topic: string;
+  component: HomeAssistantComponent;
+  objectId: string;
+  payload: Record<string, unknown>;
+}
+
+interface EntitySpec {
+  component: HomeAssistantComponent;
+  objectId: string;
+  fields(topics: DeviceTopics): Record<string, unknown>;
+}
+
+interface DeviceTopics {
+  status: string;
+  playback: string;
+  commands: string;
+}
+
+export const PLAYBACK_STATES = ['playing', 'paused', 'stopped', 'loading', 'idle'] as const;
+
+const AVAILABLE_TEMPLATE = "{{ 'online' if value_json.status in ['connected', 'idle'] else 'offline' }}";
+
+const BUTTONS: ReadonlyArray<{ objectId: string; name: string; command: string; icon: string }> = [
+  // "play" of the broker needs a card or script; the button resumes what the player has.
+  { objectId: 'play', name: 'Play', command: 'resume', icon: 'mdi:play' },
+  { objectId: 'pause', name: 'Pause', command: 'pause', icon: 'mdi:pause' },
+  { objectId: 'stop', name: 'Stop', command: 'stop', icon: 'mdi:stop' },
+  { objectId: 'next', name: 'Next', command: 'next', icon: 'mdi:skip-next' },
+  { objectId: 'previous', name: 'Previous', command: 'previous', icon: 'mdi:skip-previous' },
+];
+
+const SENSORS: EntitySpec[] = [
+  {
+    component: 'sensor',
+    objectId: 'battery',
+    fields: (t) => ({
+      name: 'Battery',
+      state_topic: t.status,
+      value_template: '{{ value_json.battery if value_json.battery is defined else None }}',
+      device_class: 'battery',
+      unit_of_measurement: '%',
+      state_class: 'measurement',
+      entity_category: 'diagnostic',
+    }),
+  },
+  {
+    component: 'sensor',
+    objectId: 'playback_state',
+    fields: (t) => ({
+      name: 'Playback',
+      state_topic: t.playback,
+      value_template: '{{ value_json.state }}',
+      device_class: 'enum',
+      options: [...PLAYBACK_STATES],
+      json_attributes_topic: t.playback,
+      icon: 'mdi:play-pause',
+    }),
+  },
+  {
+    component: 'sensor',
+    objectId: 'title',
+    fields: (t) => ({
+      name: 'Title',
+      state_topic: t.playback,
+      value_template: '{{ value_json.title if value_json.title is defined else None }}',
+      icon: 'mdi:book-music',
+    }),
+  },
+  {
+    component: 'number',
+    objectId: 'volume',
+    fields: (t) => ({
+      name: 'Volume',
+      state_topic: t.playback,
+      value_template: '{{ value_json.volume if value_json.volume is defined else None }}',
+      command_topic: t.commands,
+      command_template: '{"command": "volume", "volume": {{ value | int }}}',
+      min: 0,
+      max: 100,
+      step: 1,
+      mode: 'slider',
+      unit_of_measurement: '%',
+      icon: 'mdi:volume-high',
+    }),
+  },
+];
+
+const BUTTON_SPECS: EntitySpec[] = BUTTONS.map((button) => ({
+  component: 'button',
+  objectId: button.objectId,
+  fields: (t) => ({
+    name: button.name,
+    command_topic: t.commands,
+    payload_press: JSON.stringify({ command: button.command }),
+    icon: button.icon,
+  }),
+}));
+
+/** A Jinja slice of the colour's last six hex digits (e.g. "-6:-4") read as 0..255. */
+const HEX_CHANNEL = (slice: string): string =>
+  `{{ value_json.nightlight[${slice}] | int(0, 16) if value_json.nightlight is defined and value_json.nightlight | length >= 7 else 0 }}`;
+
+const NIGHT_LIGHT: EntitySpec = {
+  component: 'light',
+  objectId: 'nightlight',
+  fields: (t) => ({
+    name: 'Night light',
+    schema: 'template',
+    command_topic: t.commands,
+    command_on_template:
+      '{"command": "nightlight", "color": {"r": {{ red | default(255) }}, "g": {{ green | default(255) }}, "b": {{ blue | default(255) }}}}',
+    command_off_template: '{"command": "nightlight", "color": "off"}',
+    state_topic: t.status,
+    state_template: "{{ 'off' if value_json.nightlight is not defined or value_json.nightlight in ['off', '0x000000', '#000000'] else 'on' }}",
+    // The player reports its colour as "0xrrggbb" (or "#rrggbb"): the last six characters.
+    red_template: HEX_CHANNEL('-6:-4'),
+    green_template: HEX_CHANNEL('-4:-2'),
+    blue_template: HEX_CHANNEL('-2:'),
+    icon: 'mdi:lightbulb-night',
+  }),
+};
+
+/** Every entity the player gets: the night light only on models that have one. */
+export function homeAssistantConfigs(state: DeviceState, options: HomeAssistantOptions = {}): DiscoveryConfig[] {
+  const specs = [...SENSORS, ...BUTTON_SPECS, ...(state.hasNightLight ? [NIGHT_LIGHT] : [])];
+  const topics = brokerTopics(options.topicPrefix);
+  const deviceTopics: DeviceTopics = {
+    status: topics.status(state.deviceId),
+    playback: topics.playback(state.deviceId),
+    commands: topics.commands(state.deviceId),
+  };
+  return specs.map((spec) => ({
+    topic: configTopic(spec.component, state.deviceId, spec.objectId, options),
+    component: spec.component,
+    objectId: spec.objectId,
+    payload: {
+      ...spec.fields(deviceTopics),
+      unique_id: `yoto_${state.deviceId}_${spec.objectId}`,
+      availability: [{ topic: deviceTopics.status, value_template: AVAILABLE_TEMPLATE }],
+      device: deviceBlock(state),
+      ...(options.origin ? { origin: options.origin } : {}),
+    },
+  }));
+}
+
+/** Every config topic a player could have, so removal clears all of them. */
+export function allConfigTopics(deviceId: string, options: HomeAssistantOptions = {}): string[] {
+  return [...SENSORS, ...BUTTON_SPECS, NIGHT_LIGHT].map((spec) => configTopic(spec.component, deviceId, spec.objectId, options));
+}
+
+function configTopic(component: HomeAssistantComponent, deviceId: string, objectId: string, options: HomeAssistantOptions): string {
+  return `${options.discoveryPrefix ?? DEFAULT_DISCOVERY_PREFIX}/${component}/${deviceId}/${objectId}/config`;
+}
+
+function deviceBlock(state: DeviceState): Record<string, unknown> {
+  return {
+    identifiers: [`yoto_${state.deviceId}`],
+    name: state.name,
+    manufacturer: 'Yoto',
+    model: modelName(state.model ?? state.deviceFamily),
+    ...(state.firmware ? { sw_version: state.firmware } : {}),
+  };
+}
+
+export function modelName(model: string | undefined): string {
+  if (!model) return 'Yoto Player';
+  return model.toLowerCase().includes('mini') ? 'Yoto Mini' : `Yoto Player (${model})`;
+}

@@ -1,0 +1,486 @@
+import type { BrokerState, HomeBrokerClient } from '../broker/home-broker-client';
+import type { DeviceRegistry } from '../core/device-registry';
+import type { DeviceState, DeviceTelemetry } from '../core/device-state';
+import { silentLogger, type Logger } from '../log/logger';
+import { packageVersion } from '../paths';
+import type { BrokerAnnouncementMessage, BrokerCommandMessage, BrokerManagementMessage, DeviceEvent } from '../types/schemas';
+import { getValidator, type SchemaName, type SchemaValidationError, type Validator } from '../validation';
+import { DeviceCommandError, type DeviceCommander, type DeviceCommand } from '../yoto/device-command';
+import { discoveryPayload, eventPayload, playbackPayload, statusPayload, telemetryPayload } from './broker-payloads';
+import { mapBrokerCommand, type ScriptPlayRequest } from './command-mapping';
+import { allConfigTopics, homeAssistantConfigs, type HomeAssistantOptions } from './home-assistant';
+import { brokerTopics, isTopicSafeId, type BrokerTopics } from './topics';
+
+/** Plays an announcement (a library file or a URL) on one player; the streaming side of the hub provides it. */
+export interface AnnouncementPlayer {
+  announce(deviceId: string, announcement: BrokerAnnouncementMessage): Promise<void>;
+}
+
+/** Starts a hub script on a player; the script engine provides it. */
+export interface ScriptPlayer {
+  playScript(deviceId: string, request: ScriptPlayRequest): Promise<void>;
+}
+
+export interface HomeBrokerBridgeOptions {
+  /** Started by the caller; the bridge subscribes and publishes through it. */
+  broker: HomeBrokerClient;
+  registry: DeviceRegistry;
+  commander: DeviceCommander;
+  logger?: Logger;
+  validator?: Validator;
+  /** First topic level, "yoto" by default. */
+  topicPrefix?: string;
+  homeAssistant?: { enabled?: boolean; discoveryPrefix?: string };
+  scripts?: ScriptPlayer;
+  announcements?: AnnouncementPlayer;
+  /** Passed to the commander; its own default applies when absent. */
+  commandTimeoutMs?: number;
+  now?: () => Date;
+}
+
+export interface HomeBrokerBridgeStats {
+  published: number;
+  publishFailures: number;
+  commandsReceived: number;
+  commandsCompleted: number;
+  /** Refused by the player or the cloud, or timed out. */
+  commandsFailed: number;
+  /** Not JSON, not matching the schema, or for an unknown player. */
+  commandsRejected: number;
+  announcementsReceived: number;
+  announcementsRejected: number;
+  managementRequests: number;
+  managementRejected: number;
+}
+
+type Parsed = { ok: true; value: unknown } | { ok: false; reason: string; details: Array<{ path: string; message: string }> };
+
+const SUPPORT_URL = 'https://github.com/yoto-smart-stream/node-red-yoto';
+
+/**
+ * The device model on the home broker (DESIGN.md section 5): retained status
+ * and playback per player, events and telemetry as they happen, Home
+ * Assistant discovery, the device list; and commands, announcements and
+ * management requests from the house, each checked against its schema. A bad
+ * request is answered with a `command_rejected` event and never stops the
+ * bridge. After the broker comes back (and may have lost its retained
+ * messages) everything retained is published again.
+ */
+export class HomeBrokerBridge {
+  private readonly broker: HomeBrokerClient;
+  private readonly registry: DeviceRegistry;
+  private readonly logger: Logger;
+  private readonly topics: BrokerTopics;
+  private readonly validator: Validator;
+  private readonly now: () => Date;
+  private readonly haEnabled: boolean;
+  private readonly haOptions: HomeAssistantOptions;
+  /** Retained topic -> what was last published there (without its timestamp). */
+  private readonly retained = new Map<string, string>();
+  /** Retained topics to clear once the broker is back. */
+  private readonly pendingRemovals = new Set<string>();
+  /** Player -> the Home Assistant config topics published for it. */
+  private readonly haTopics = new Map<string, Set<string>>();
+  private readonly cleanups: Array<() => void> = [];
+  private running = false;
+  private deviceListQueued = false;
+  /** Players already reported as unpublishable, so the log says it once. */
+  private readonly unpublishable = new Set<string>();
+  private readonly counters: HomeBrokerBridgeStats = {
+    published: 0,
+    publishFailures: 0,
+    commandsReceived: 0,
+    commandsCompleted: 0,
+    commandsFailed: 0,
+    commandsRejected: 0,
+    announcementsReceived: 0,
+    announcementsRejected: 0,
+    managementRequests: 0,
+    managementRejected: 0,
+  };
+
+  constructor(private readonly options: HomeBrokerBridgeOptions) {
+    this.broker = options.broker;
+    this.registry = options.registry;
+    this.logger = options.logger ?? silentLogger;
+    this.topics = brokerTopics(options.topicPrefix);
+    this.validator = options.validator ?? getValidator();
+    this.now = options.now ?? (() => new Date());
+    this.haEnabled = options.homeAssistant?.enabled ?? true;
+    this.haOptions = {
+      ...(options.topicPrefix ? { topicPrefix: options.topicPrefix } : {}),
+      ...(options.homeAssistant?.discoveryPrefix ? { discoveryPrefix: options.homeAssistant.discoveryPrefix } : {}),
+      origin: { name: 'node-red-yoto', sw_version: packageVersion(), support_url: SUPPORT_URL },
+    };
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  stats(): HomeBrokerBridgeStats {
+    return { ...this.counters };
+  }
+
+  /** Subscribes to the house's topics and publishes the model; call once the broker client is started. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.subscribe(this.topics.allCommands, (topic, payload) => this.onCommand(topic, payload));
+    this.subscribe(this.topics.announcements, (_topic, payload) => this.onAnnouncement(payload));
+    this.subscribe(this.topics.management, (_topic, payload) => this.onManagement(payload));
+    this.listenToRegistry();
+    const onBrokerStatus = (state: BrokerState): void => {
+      if (state === 'connected') this.republish();
+    };
+    this.broker.on('status', onBrokerStatus);
+    this.cleanups.push(() => this.broker.off('status', onBrokerStatus));
+    if (this.isConnected()) this.republish();
+  }
+
+  /** Unsubscribes and detaches every listener. Retained state stays on the broker for the house. */
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.retained.clear();
+    this.pendingRemovals.clear();
+    this.haTopics.clear();
+  }
+
+  /** Publishes every retained topic, the Home Assistant configs and the device list again. */
+  republish(): void {
+    if (!this.running || !this.isConnected()) return;
+    for (const topic of this.pendingRemovals) this.clearRetained(topic);
+    for (const state of this.registry.list()) this.publishDevice(state, true);
+    this.publishDeviceList();
+  }
+
+  private listenToRegistry(): void {
+    const { registry } = this;
+    const onAdded = (state: DeviceState): void => {
+      this.publishDevice(state, false);
+      this.publishDeviceList();
+    };
+    const onState = (state: DeviceState, previous: DeviceState): void => this.onStateChange(state, previous);
+    const onRemoved = (deviceId: string): void => this.removeDevice(deviceId);
+    const onEvent = (event: DeviceEvent): void => this.publishEvent(event);
+    const onTelemetry = (deviceId: string, telemetry: DeviceTelemetry, at: Date): void => {
+      if (isTopicSafeId(deviceId)) this.send(this.topics.telemetry(deviceId), telemetryPayload(telemetry, at), false);
+    };
+    registry.on('device-added', onAdded);
+    registry.on('state', onState);
+    registry.on('device-removed', onRemoved);
+    registry.on('event', onEvent);
+    registry.on('telemetry', onTelemetry);
+    this.cleanups.push(() => {
+      registry.off('device-added', onAdded);
+      registry.off('state', onState);
+      registry.off('device-removed', onRemoved);
+      registry.off('event', onEvent);
+      registry.off('telemetry', onTelemetry);
+    });
+  }
+
+  private subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): void {
+    this.cleanups.push(this.broker.subscribe(filter, handler));
+  }
+
+  // ---- hub -> house ----
+
+  private onStateChange(state: DeviceState, previous: DeviceState): void {
+    this.publishState(state, false);
+    if (describesDevice(state) !== describesDevice(previous)) this.publishHomeAssistant(state, false);
+    if (listsDevice(state) !== listsDevice(previous)) this.publishDeviceList();
+  }
+
+  private publishDevice(state: DeviceState, force: boolean): void {
+    this.publishState(state, force);
+    this.publishHomeAssistant(state, force);
+  }
+
+  private publishState(state: DeviceState, force: boolean): void {
+    if (!this.publishable(state.deviceId)) return;
+    const at = this.now();
+    this.publishRetained(this.topics.status(state.deviceId), statusPayload(state, at), force);
+    this.publishRetained(this.topics.playback(state.deviceId), playbackPayload(state, at), force);
+  }
+
+  private publishHomeAssistant(state: DeviceState, force: boolean): void {
+    if (!this.haEnabled || !this.publishable(state.deviceId)) return;
+    const configs = homeAssistantConfigs(state, this.haOptions);
+    const topics = new Set(configs.map((config) => config.topic));
+    for (const config of configs) this.publishRetained(config.topic, config.payload, force);
+    for (const stale of this.haTopics.get(state.deviceId) ?? []) {
+      if (!topics.has(stale)) this.clearRetained(stale);
+    }
+    this.haTopics.set(state.deviceId, topics);
+  }
+
+  /** A player that went away: its retained topics and Home Assistant entities are cleared. */
+  private removeDevice(deviceId: string): void {
+    if (!isTopicSafeId(deviceId)) return;
+    const topics = [this.topics.status(deviceId), this.topics.playback(deviceId)];
+    if (this.haEnabled) topics.push(...allConfigTopics(deviceId, this.haOptions));
+    for (const topic of topics) this.clearRetained(topic);
+    this.haTopics.delete(deviceId);
+    this.publishDeviceList();
+  }
+
+  /** Publishes the device list once per turn, however many players a cloud list just added. */
+  private publishDeviceList(): void {
+    if (this.deviceListQueued) return;
+    this.deviceListQueued = true;
+    queueMicrotask(() => {
+      this.deviceListQueued = false;
+      const states = this.registry.list().filter((state) => isTopicSafeId(state.deviceId));
+      this.send(this.topics.discovery, discoveryPayload(states, this.now()), false);
+    });
+  }
+
+  private publishEvent(event: DeviceEvent): void {
+    if (isTopicSafeId(event.deviceId)) this.send(this.topics.events(event.deviceId), eventPayload(event), false);
+  }
+
+  /** Publishes a retained payload unless the broker already has the same content (timestamps aside). */
+  private publishRetained(topic: string, payload: object, force: boolean): void {
+    if (!this.isConnected()) return;
+    const { timestamp: _timestamp, ...content } = payload as { timestamp?: unknown };
+    const key = JSON.stringify(content);
+    this.pendingRemovals.delete(topic);
+    if (!force && this.retained.get(topic) === key) return;
+    this.retained.set(topic, key);
+    this.send(topic, payload, true);
+  }
+
+  private clearRetained(topic: string): void {
+    this.retained.delete(topic);
+    if (!this.isConnected()) {
+      this.pendingRemovals.add(topic);
+      return;
+    }
+    this.pendingRemovals.delete(topic);
+    this.sendRaw(topic, '', true);
+  }
+
+  private send(topic: string, payload: object, retain: boolean): void {
+    this.sendRaw(topic, JSON.stringify(payload), retain);
+  }
+
+  private sendRaw(topic: string, payload: string, retain: boolean): void {
+    if (!this.running) return;
+    this.broker.publish(topic, payload, { retain, qos: 1 }).then(
+      () => {
+        this.counters.published++;
+      },
+      (error: unknown) => {
+        this.counters.publishFailures++;
+        this.logger.warn('home broker publish failed', { topic, err: error });
+      },
+    );
+  }
+
+  // ---- house -> hub ----
+
+  private onCommand(topic: string, raw: Buffer): void {
+    const deviceId = this.topics.deviceOfCommandTopic(topic);
+    if (!deviceId) return;
+    this.counters.commandsReceived++;
+    const parsed = this.parseAndCheck('broker-command', raw);
+    if (!parsed.ok) return this.rejectCommand(deviceId, raw, parsed.reason, parsed.details);
+    const message = parsed.value as BrokerCommandMessage;
+    if (!this.registry.has(deviceId)) return this.rejectCommand(deviceId, raw, `unknown player "${deviceId}"`, []);
+    const mapped = mapBrokerCommand(message);
+    if (mapped.kind === 'script') {
+      const scripts = this.options.scripts;
+      if (!scripts) return this.rejectCommand(deviceId, raw, 'playing a hub script needs the script engine, which is not running', []);
+      return void this.runAndReport(deviceId, message, () => scripts.playScript(deviceId, mapped.request).then(() => ({})));
+    }
+    void this.runAndReport(deviceId, message, () => this.execute(deviceId, mapped.command));
+  }
+
+  private async execute(deviceId: string, command: DeviceCommand): Promise<Record<string, unknown>> {
+    const timeout = this.options.commandTimeoutMs;
+    const result = await this.options.commander.execute(deviceId, command, timeout === undefined ? undefined : { timeoutMs: timeout });
+    return { confirmed_by: result.confirmedBy, latency_ms: result.latencyMs };
+  }
+
+  /** Runs a command and answers on the player's events topic: completed, or failed with why. */
+  private async runAndReport(
+    deviceId: string,
+    message: { command: string; request_id?: string },
+    run: () => Promise<Record<string, unknown>>,
+  ): Promise<void> {
+    try {
+      const details = await run();
+      this.counters.commandsCompleted++;
+      this.send(this.topics.events(deviceId), {
+        type: 'command_completed',
+        device_id: deviceId,
+        command: message.command,
+        ...(message.request_id ? { request_id: message.request_id } : {}),
+        ...details,
+        timestamp: this.now().toISOString(),
+      }, false);
+    } catch (error) {
+      this.counters.commandsFailed++;
+      const code = error instanceof DeviceCommandError ? error.code : 'error';
+      const reason = error instanceof Error ? error.message : String(error);
+      this.logger.warn('player command failed', { deviceId, command: message.command, code, reason });
+      // Recorded as a device event, so it reaches the event log and this topic alike.
+      this.registry.recordEvent(deviceId, 'command_failed', {
+        command: message.command,
+        code,
+        reason,
+        ...(message.request_id ? { requestId: message.request_id } : {}),
+      });
+    }
+  }
+
+  private rejectCommand(deviceId: string, raw: Buffer, reason: string, details: Array<{ path: string; message: string }>): void {
+    this.counters.commandsRejected++;
+    this.logger.warn('home broker command rejected', { deviceId, reason });
+    this.send(this.topics.events(deviceId), rejection(raw, reason, details, this.now(), { device_id: deviceId }), false);
+  }
+
+  private onAnnouncement(raw: Buffer): void {
+    this.counters.announcementsReceived++;
+    const parsed = this.parseAndCheck('broker-announcement', raw);
+    if (!parsed.ok) return this.rejectAnnouncement(raw, parsed.reason, parsed.details);
+    const announcement = parsed.value as BrokerAnnouncementMessage;
+    const player = this.options.announcements;
+    if (!player) return this.rejectAnnouncement(raw, 'announcements need the hub streaming service, which is not running', []);
+    const targets = announcement.device_ids ?? this.registry.list().filter((state) => state.online).map((state) => state.deviceId);
+    const unknown = targets.filter((deviceId) => !this.registry.has(deviceId));
+    if (unknown.length > 0) return this.rejectAnnouncement(raw, `unknown player(s): ${unknown.join(', ')}`, []);
+    if (targets.length === 0) return this.rejectAnnouncement(raw, 'no player is online to announce on', []);
+    this.send(this.topics.broadcastEvents, {
+      type: 'announcement_started',
+      device_ids: targets,
+      ...(announcement.request_id ? { request_id: announcement.request_id } : {}),
+      timestamp: this.now().toISOString(),
+    }, false);
+    const message = { command: 'announcement', ...(announcement.request_id ? { request_id: announcement.request_id } : {}) };
+    for (const deviceId of targets) {
+      void this.runAndReport(deviceId, message, () => player.announce(deviceId, announcement).then(() => ({})));
+    }
+  }
+
+  private rejectAnnouncement(raw: Buffer, reason: string, details: Array<{ path: string; message: string }>): void {
+    this.counters.announcementsRejected++;
+    this.logger.warn('home broker announcement rejected', { reason });
+    this.send(this.topics.broadcastEvents, rejection(raw, reason, details, this.now()), false);
+  }
+
+  private onManagement(raw: Buffer): void {
+    this.counters.managementRequests++;
+    const parsed = this.parseAndCheck('broker-management', raw);
+    if (!parsed.ok) {
+      this.counters.managementRejected++;
+      this.logger.warn('home broker management request rejected', { reason: parsed.reason });
+      return this.send(this.topics.adminEvents, rejection(raw, parsed.reason, parsed.details, this.now()), false);
+    }
+    const request = parsed.value as BrokerManagementMessage;
+    switch (request.action) {
+      case 'ping':
+        return this.answerManagement(request, { type: 'pong', devices: this.registry.list().length });
+      case 'resync_discovery':
+        this.republish();
+        return this.answerManagement(request, { type: 'management_done', devices: this.registry.list().length });
+      case 'refresh':
+        return void this.refreshPlayers(request);
+    }
+  }
+
+  /** Asks every online player for fresh status and events, then answers with how many did not respond. */
+  private async refreshPlayers(request: BrokerManagementMessage): Promise<void> {
+    const online = this.registry.list().filter((state) => state.online);
+    const requests = online.flatMap((state) =>
+      (['status-request', 'events-request'] as const).map((type) => this.options.commander.execute(state.deviceId, { type })),
+    );
+    const results = await Promise.allSettled(requests);
+    const failed = results.filter((result) => result.status === 'rejected').length;
+    this.answerManagement(request, { type: 'management_done', devices: online.length, failed_requests: failed });
+  }
+
+  private answerManagement(request: BrokerManagementMessage, answer: Record<string, unknown>): void {
+    this.send(this.topics.adminEvents, {
+      ...answer,
+      action: request.action,
+      ...(request.request_id ? { request_id: request.request_id } : {}),
+      timestamp: this.now().toISOString(),
+    }, false);
+  }
+
+  private parseAndCheck(schema: SchemaName, raw: Buffer): Parsed {
+    const parsed = parseJson(raw);
+    if (!parsed.ok) return parsed;
+    const checked = this.validator.check(schema, parsed.value);
+    if (checked.ok) return { ok: true, value: checked.value };
+    return { ok: false, reason: describeValidation(checked.error), details: checked.error.details };
+  }
+
+  private publishable(deviceId: string): boolean {
+    if (isTopicSafeId(deviceId)) return true;
+    if (!this.unpublishable.has(deviceId)) {
+      this.unpublishable.add(deviceId);
+      this.logger.warn('player id cannot be used in home broker topics; not published', { deviceId });
+    }
+    return false;
+  }
+
+  private isConnected(): boolean {
+    return this.broker.status === 'connected';
+  }
+}
+
+/** The fields Home Assistant's device block and entity set are made of. */
+function describesDevice(state: DeviceState): string {
+  return JSON.stringify([state.name, state.model, state.deviceFamily, state.firmware, state.hasNightLight]);
+}
+
+/** The fields of the yoto/admin/discovery list. */
+function listsDevice(state: DeviceState): string {
+  return JSON.stringify([state.name, state.model, state.deviceFamily, state.online]);
+}
+
+function parseJson(raw: Buffer): Parsed {
+  const text = raw.toString('utf8').trim();
+  if (text === '') return { ok: false, reason: 'the payload is empty; send a JSON object', details: [] };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { ok: false, reason: `the payload is not JSON (${error instanceof Error ? error.message : String(error)})`, details: [] };
+  }
+}
+
+function describeValidation(error: SchemaValidationError): string {
+  return error.details.map((detail) => `${detail.path} ${detail.message}`).join('; ') || error.message;
+}
+
+/** A `command_rejected` answer, echoing the request's command and request_id when it had them. */
+function rejection(
+  raw: Buffer,
+  reason: string,
+  details: Array<{ path: string; message: string }>,
+  at: Date,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const request = parseJson(raw);
+  const echo: Record<string, unknown> = {};
+  if (request.ok && typeof request.value === 'object' && request.value !== null) {
+    const fields = request.value as Record<string, unknown>;
+    for (const name of ['command', 'action', 'request_id']) {
+      const value = fields[name];
+      if (typeof value === 'string' && value.length <= 128) echo[name] = value;
+    }
+  }
+  return {
+    type: 'command_rejected',
+    ...extra,
+    ...echo,
+    reason,
+    ...(details.length > 0 ? { details } : {}),
+    timestamp: at.toISOString(),
+  };
+}

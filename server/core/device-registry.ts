@@ -1,0 +1,448 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { silentLogger, type Logger } from '../log/logger';
+import type { DeviceEvent, PlaybackSession } from '../types/schemas';
+import type { DeviceTopicKind } from '../yoto/protocol';
+import { systemTimerClock, type TimerClock, type TimerHandle } from './clock';
+import { readEventsMessage, readResponseMessage, readStatusMessage, type StatusFields } from './device-messages';
+import { initialState, type CloudDeviceInfo, type DeviceState, type DeviceTelemetry } from './device-state';
+import { transitionEvents, type DeviceEventType, type TransitionContext } from './event-normalizer';
+import { PlaybackSessionTracker, type PlaybackHistorySink } from './playback-sessions';
+import { applyCloudInfo, applyEvents, applyStatus, hasTelemetry, sameData, withDerivedFields } from './state-merge';
+
+/** Where normalized events go: the hub's EventLog (only `append` is used). */
+export interface EventSink {
+  append(event: DeviceEvent): void;
+}
+
+export interface DeviceRegistryOptions {
+  eventLog?: EventSink;
+  history?: PlaybackHistorySink;
+  logger?: Logger;
+  clock?: TimerClock;
+  /** A player not heard from for this long is offline. 0 turns silence detection off. Default 10 minutes. */
+  silenceTimeoutMs?: number;
+  /** A player offline for longer than this raises an `alert` event. 0 turns it off. Default one hour. */
+  offlineAlertMs?: number;
+  /** `battery_low` is reported when the battery falls below this percent. Default 20. */
+  batteryLowPercent?: number;
+}
+
+export interface DeviceRegistryEvents {
+  'device-added': [state: DeviceState];
+  'device-removed': [deviceId: string, last: DeviceState];
+  /** Something other than `lastSeen` changed. */
+  state: [state: DeviceState, previous: DeviceState];
+  event: [event: DeviceEvent];
+  /** A status message carried diagnostics (wifi, temperature, disk, uptime). */
+  telemetry: [deviceId: string, telemetry: DeviceTelemetry, at: Date];
+  /** A listening session started or ended. */
+  session: [session: PlaybackSession];
+}
+
+export interface DeviceRegistryStats {
+  devices: number;
+  messages: number;
+  /** Payloads of the wrong shape, refused and logged. */
+  malformed: number;
+  /** The same event seen on both events topics, counted once. */
+  duplicates: number;
+  /** Fields of the wrong type dropped from otherwise good messages. */
+  ignoredFields: number;
+  events: number;
+  eventLogFailures: number;
+}
+
+export const DEFAULT_SILENCE_TIMEOUT_MS = 10 * 60 * 1000;
+export const DEFAULT_OFFLINE_ALERT_MS = 60 * 60 * 1000;
+export const DEFAULT_BATTERY_LOW_PERCENT = 20;
+
+/** The legacy `shutDown` value of a running player. */
+const RUNNING = 'nA';
+const DEVICE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** How many recent events payloads are remembered to spot the copy on the other events topic. */
+const DUPLICATE_WINDOW = 8;
+
+interface DeviceRecord {
+  state: DeviceState;
+  /** Clock time of the last message, for silence detection. */
+  lastHeardAt: number;
+  /** The cloud list's last word on presence: only a change of it moves presence. */
+  cloudOnline: boolean | undefined;
+  recentEvents: Array<{ key: string; kind: DeviceTopicKind }>;
+  /** Whether `device-added` went out: a player first heard from by a message is announced with that message merged. */
+  announced: boolean;
+  silenceTimer?: TimerHandle;
+  alertTimer?: TimerHandle;
+}
+
+interface PresenceChange {
+  online?: boolean;
+  shutDown?: boolean;
+  reason?: string;
+  shutDownValue?: string;
+}
+
+/**
+ * The live model of every player. Raw messages from the cloud adapter and the
+ * cloud's device list go in; merged states, normalized events (also written
+ * to the event log), playback sessions and presence (online, offline, shut
+ * down, silent too long) come out. Bad input is logged and counted, never thrown.
+ */
+export class DeviceRegistry extends EventEmitter<DeviceRegistryEvents> {
+  private readonly devices = new Map<string, DeviceRecord>();
+  private readonly logger: Logger;
+  private readonly clock: TimerClock;
+  private readonly silenceTimeoutMs: number;
+  private readonly offlineAlertMs: number;
+  private readonly batteryLowPercent: number;
+  private readonly sessions: PlaybackSessionTracker;
+  private stopped = false;
+  private readonly counters = { messages: 0, malformed: 0, duplicates: 0, ignoredFields: 0, events: 0, eventLogFailures: 0 };
+
+  constructor(private readonly options: DeviceRegistryOptions = {}) {
+    super();
+    this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock ?? systemTimerClock();
+    this.silenceTimeoutMs = options.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
+    this.offlineAlertMs = options.offlineAlertMs ?? DEFAULT_OFFLINE_ALERT_MS;
+    this.batteryLowPercent = options.batteryLowPercent ?? DEFAULT_BATTERY_LOW_PERCENT;
+    this.sessions = new PlaybackSessionTracker((session) => this.saveSession(session), () => this.clock.now());
+  }
+
+  get(deviceId: string): DeviceState | undefined {
+    return this.devices.get(deviceId)?.state;
+  }
+
+  has(deviceId: string): boolean {
+    return this.devices.has(deviceId);
+  }
+
+  list(): DeviceState[] {
+    return [...this.devices.values()].map((record) => record.state);
+  }
+
+  /** The listening session playing now on this player, if any. */
+  currentSession(deviceId: string): PlaybackSession | undefined {
+    return this.sessions.current(deviceId);
+  }
+
+  stats(): DeviceRegistryStats {
+    return { devices: this.devices.size, ...this.counters };
+  }
+
+  /** Adds players from the cloud's device list and updates the ones known (name, model, presence). */
+  upsertDevices(list: readonly CloudDeviceInfo[]): void {
+    const at = this.now();
+    for (const info of list) {
+      if (!this.acceptsId(info?.deviceId, 'device list')) continue;
+      const record = this.devices.get(info.deviceId);
+      if (record) this.updateFromCloud(record, info, at);
+      else this.add(info.deviceId, at, info);
+    }
+  }
+
+  /** Like upsertDevices, and removes the players the list no longer has. */
+  syncDevices(list: readonly CloudDeviceInfo[]): void {
+    this.upsertDevices(list);
+    const listed = new Set(list.map((info) => info?.deviceId));
+    for (const deviceId of [...this.devices.keys()]) {
+      if (!listed.has(deviceId)) this.removeDevice(deviceId);
+    }
+  }
+
+  removeDevice(deviceId: string): boolean {
+    const record = this.devices.get(deviceId);
+    if (!record) return false;
+    this.clearTimers(record);
+    this.sessions.end(deviceId, this.now(), 'removed');
+    this.devices.delete(deviceId);
+    this.emit('device-removed', deviceId, record.state);
+    return true;
+  }
+
+  /** One raw message from the cloud adapter. */
+  ingest(deviceId: string, kind: DeviceTopicKind, payload: unknown, receivedAt: Date): void {
+    if (this.stopped) return;
+    this.counters.messages++;
+    if (!this.acceptsId(deviceId, kind)) return;
+    const at = receivedAt instanceof Date && !Number.isNaN(receivedAt.getTime()) ? receivedAt : this.now();
+    switch (kind) {
+      case 'events':
+      case 'legacyEvents':
+        return this.ingestEvents(deviceId, kind, payload, at);
+      case 'status':
+      case 'legacyStatus':
+        return this.ingestStatus(deviceId, kind, payload, at);
+      case 'response':
+        return this.ingestResponse(deviceId, payload, at);
+      default:
+        return this.refuse(deviceId, String(kind), `unknown message kind "${String(kind)}"`);
+    }
+  }
+
+  /**
+   * Records an event that did not come from a state change (a command the
+   * player refused, a story node entered): written to the event log and
+   * emitted like the others.
+   */
+  recordEvent(deviceId: string, type: DeviceEventType, data: Record<string, unknown> = {}, at: Date = this.now()): DeviceEvent {
+    const event: DeviceEvent = { id: randomUUID(), deviceId, type, timestamp: at.toISOString(), data };
+    this.counters.events++;
+    try {
+      this.options.eventLog?.append(event);
+    } catch (error) {
+      this.counters.eventLogFailures++;
+      this.logger.error('could not write a device event to the event log', { deviceId, type, err: error });
+    }
+    this.emit('event', event);
+    return event;
+  }
+
+  /** Cancels every timer; later messages are ignored. Listeners belong to whoever added them. */
+  stop(): void {
+    this.stopped = true;
+    for (const record of this.devices.values()) this.clearTimers(record);
+  }
+
+  private ingestEvents(deviceId: string, kind: DeviceTopicKind, payload: unknown, at: Date): void {
+    const read = readEventsMessage(payload);
+    if (!read.ok) return this.refuse(deviceId, kind, read.reason);
+    this.countIgnored(deviceId, kind, read.ignored);
+    const record = this.recordFor(deviceId, at);
+    const duplicate = this.isDuplicate(record, kind, payload);
+    if (duplicate) this.counters.duplicates++;
+    const presence = messagePresence(record.state);
+    const merged = duplicate ? record.state : applyEvents(record.state, read.value);
+    this.commit(record, withPresence(merged, presence), at, presence);
+  }
+
+  private ingestStatus(deviceId: string, kind: 'status' | 'legacyStatus', payload: unknown, at: Date): void {
+    const read = readStatusMessage(payload);
+    if (!read.ok) return this.refuse(deviceId, kind, read.reason);
+    this.countIgnored(deviceId, kind, read.ignored);
+    const record = this.recordFor(deviceId, at);
+    const presence = kind === 'legacyStatus' ? legacyStatusPresence(record.state, read.value) : messagePresence(record.state);
+    this.commit(record, withPresence(applyStatus(record.state, read.value), presence), at, presence);
+    if (hasTelemetry(read.value)) this.emit('telemetry', deviceId, record.state.telemetry, at);
+  }
+
+  private ingestResponse(deviceId: string, payload: unknown, at: Date): void {
+    const read = readResponseMessage(payload);
+    if (!read.ok) return this.refuse(deviceId, 'response', read.reason);
+    // Acknowledgements belong to whoever sent the command; here they only prove the player is there.
+    const record = this.recordFor(deviceId, at);
+    const presence = messagePresence(record.state);
+    this.commit(record, withPresence(record.state, presence), at, presence);
+  }
+
+  /** Takes the merged state: a message that changed nothing only refreshes `lastSeen`. */
+  private commit(record: DeviceRecord, merged: DeviceState, at: Date, presence: PresenceChange): void {
+    const previous = record.state;
+    record.lastHeardAt = this.clock.now();
+    const next = withDerivedFields({ ...merged, lastSeen: at.toISOString() });
+    if (sameData(withoutTimes(previous), withoutTimes(next))) {
+      record.state = { ...previous, lastSeen: next.lastSeen };
+      this.watchSilence(record);
+      this.announce(record);
+      return;
+    }
+    this.change(record, next, at, presence);
+  }
+
+  /** Makes `next` the state, then tells everyone what changed. */
+  private change(record: DeviceRecord, next: DeviceState, at: Date, presence: PresenceChange): void {
+    const previous = record.state;
+    const state: DeviceState = { ...next, updatedAt: at.toISOString() };
+    if (state.online) delete state.offlineSince;
+    else if (previous.online || !state.offlineSince) state.offlineSince = at.toISOString();
+    record.state = state;
+    const context: TransitionContext = { batteryLowPercent: this.batteryLowPercent };
+    if (presence.reason) context.presenceReason = presence.reason;
+    if (presence.shutDownValue) context.shutDownValue = presence.shutDownValue;
+    const events = transitionEvents(previous, state, context);
+    this.sessions.observe(state, at);
+    this.watchPresence(record, previous);
+    if (record.announced) this.emit('state', state, previous);
+    else this.announce(record);
+    for (const event of events) this.recordEvent(state.deviceId, event.type, event.data, at);
+  }
+
+  private updateFromCloud(record: DeviceRecord, info: CloudDeviceInfo, at: Date): void {
+    let next = applyCloudInfo(record.state, info);
+    const presence = cloudPresence(record, info);
+    record.cloudOnline = info.online ?? record.cloudOnline;
+    next = withDerivedFields(withPresence(next, presence));
+    if (sameData(withoutTimes(record.state), withoutTimes(next))) return;
+    if (presence.online) record.lastHeardAt = this.clock.now();
+    this.change(record, next, at, presence);
+  }
+
+  private add(deviceId: string, at: Date, info?: CloudDeviceInfo): DeviceRecord {
+    const record: DeviceRecord = {
+      // A player first heard from by its own message is there: that is not news.
+      state: initialState(deviceId, at, info, info ? undefined : true),
+      lastHeardAt: this.clock.now(),
+      cloudOnline: info?.online,
+      recentEvents: [],
+      announced: false,
+    };
+    this.devices.set(deviceId, record);
+    this.watchPresence(record, undefined);
+    if (info) this.announce(record);
+    return record;
+  }
+
+  private announce(record: DeviceRecord): void {
+    if (record.announced) return;
+    record.announced = true;
+    this.emit('device-added', record.state);
+  }
+
+  private recordFor(deviceId: string, at: Date): DeviceRecord {
+    return this.devices.get(deviceId) ?? this.add(deviceId, at);
+  }
+
+  /** The same event arrives on data/events and on the undocumented events topic: only the first copy counts. */
+  private isDuplicate(record: DeviceRecord, kind: DeviceTopicKind, payload: unknown): boolean {
+    const key = JSON.stringify(payload);
+    const index = record.recentEvents.findIndex((entry) => entry.key === key && entry.kind !== kind);
+    if (index >= 0) {
+      record.recentEvents.splice(index, 1);
+      return true;
+    }
+    record.recentEvents.push({ key, kind });
+    if (record.recentEvents.length > DUPLICATE_WINDOW) record.recentEvents.shift();
+    return false;
+  }
+
+  private watchPresence(record: DeviceRecord, previous: DeviceState | undefined): void {
+    const { state } = record;
+    if (state.online) {
+      this.cancelAlert(record);
+      this.watchSilence(record);
+    } else if (!previous || previous.online) {
+      this.clearTimers(record);
+      this.scheduleOfflineAlert(record);
+    }
+  }
+
+  private watchSilence(record: DeviceRecord): void {
+    if (this.stopped || this.silenceTimeoutMs <= 0 || record.silenceTimer || !record.state.online) return;
+    record.silenceTimer = this.clock.setTimer(() => this.checkSilence(record), this.silenceTimeoutMs);
+  }
+
+  private checkSilence(record: DeviceRecord): void {
+    record.silenceTimer = undefined;
+    if (!record.state.online || this.devices.get(record.state.deviceId) !== record) return;
+    const silentFor = this.clock.now() - record.lastHeardAt;
+    if (silentFor < this.silenceTimeoutMs) {
+      record.silenceTimer = this.clock.setTimer(() => this.checkSilence(record), this.silenceTimeoutMs - silentFor);
+      return;
+    }
+    const presence: PresenceChange = { online: false, reason: 'silence' };
+    this.change(record, withDerivedFields(withPresence(record.state, presence)), this.now(), presence);
+  }
+
+  private scheduleOfflineAlert(record: DeviceRecord): void {
+    if (this.stopped || this.offlineAlertMs <= 0) return;
+    record.alertTimer = this.clock.setTimer(() => this.raiseOfflineAlert(record), this.offlineAlertMs);
+  }
+
+  private raiseOfflineAlert(record: DeviceRecord): void {
+    record.alertTimer = undefined;
+    const { state } = record;
+    if (state.online || this.devices.get(state.deviceId) !== record) return;
+    const thresholdSeconds = Math.round(this.offlineAlertMs / 1000);
+    this.recordEvent(state.deviceId, 'alert', {
+      alert: 'offline_too_long',
+      message: `${state.name} has been offline for more than ${describeDuration(this.offlineAlertMs)}`,
+      thresholdSeconds,
+      ...(state.offlineSince ? { offlineSince: state.offlineSince } : {}),
+      ...(state.lastSeen ? { lastSeen: state.lastSeen } : {}),
+    });
+  }
+
+  private cancelAlert(record: DeviceRecord): void {
+    if (!record.alertTimer) return;
+    this.clock.clearTimer(record.alertTimer);
+    record.alertTimer = undefined;
+  }
+
+  private clearTimers(record: DeviceRecord): void {
+    this.cancelAlert(record);
+    if (record.silenceTimer) this.clock.clearTimer(record.silenceTimer);
+    record.silenceTimer = undefined;
+  }
+
+  private saveSession(session: PlaybackSession): void {
+    try {
+      this.options.history?.save(session);
+    } catch (error) {
+      this.logger.error('could not save a playback session', { deviceId: session.deviceId, err: error });
+    }
+    this.emit('session', session);
+  }
+
+  private acceptsId(deviceId: unknown, kind: string): deviceId is string {
+    if (typeof deviceId === 'string' && DEVICE_ID.test(deviceId)) return true;
+    this.refuse(typeof deviceId === 'string' ? deviceId : String(deviceId), kind, 'device id must be 1 to 128 letters, digits, "-" or "_"');
+    return false;
+  }
+
+  private refuse(deviceId: string, kind: string, reason: string): void {
+    this.counters.malformed++;
+    this.logger.warn('malformed player message ignored', { deviceId, kind, reason });
+  }
+
+  private countIgnored(deviceId: string, kind: string, ignored: string[]): void {
+    if (ignored.length === 0) return;
+    this.counters.ignoredFields += ignored.length;
+    this.logger.debug('player message fields of the wrong type ignored', { deviceId, kind, fields: ignored });
+  }
+
+  private now(): Date {
+    return new Date(this.clock.now());
+  }
+}
+
+/** Any message proves the player is there, unless it said it is shutting down. */
+function messagePresence(state: DeviceState): PresenceChange {
+  return state.shutDown ? {} : { online: true, reason: 'message' };
+}
+
+/** The legacy status is the only source of `shutDown`: "nA" while running, anything else when powering off. */
+function legacyStatusPresence(state: DeviceState, status: StatusFields): PresenceChange {
+  const value = status.shutDown;
+  if (value === undefined) return messagePresence(state);
+  if (value === RUNNING) return { online: true, shutDown: false, reason: 'message' };
+  return { online: false, shutDown: true, reason: 'shutdown', shutDownValue: value };
+}
+
+/** Only a change in the cloud's view moves presence, so a stale list cannot undo what messages showed. */
+function cloudPresence(record: DeviceRecord, info: CloudDeviceInfo): PresenceChange {
+  if (info.online === undefined || info.online === record.cloudOnline) return {};
+  if (!info.online) return { online: false, reason: 'cloud' };
+  // The cloud lags behind a shutdown: only once it has seen the player gone does "online" mean it came back.
+  if (record.state.shutDown && record.cloudOnline !== false) return {};
+  return { online: true, shutDown: false, reason: 'cloud' };
+}
+
+function withPresence(state: DeviceState, presence: PresenceChange): DeviceState {
+  const next = { ...state };
+  if (presence.online !== undefined) next.online = presence.online;
+  if (presence.shutDown !== undefined) next.shutDown = presence.shutDown;
+  return next;
+}
+
+function withoutTimes(state: DeviceState): Omit<DeviceState, 'lastSeen' | 'updatedAt' | 'offlineSince'> {
+  const { lastSeen: _lastSeen, updatedAt: _updatedAt, offlineSince: _offlineSince, ...rest } = state;
+  return rest;
+}
+
+function describeDuration(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes >= 60 && minutes % 60 === 0) return minutes === 60 ? 'an hour' : `${minutes / 60} hours`;
+  if (minutes >= 1) return minutes === 1 ? 'a minute' : `${minutes} minutes`;
+  return `${Math.round(ms / 1000)} seconds`;
+}

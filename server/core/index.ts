@@ -1,0 +1,15 @@
+export { DeviceRegistry, DEFAULT_BATTERY_LOW_PERCENT, DEFAULT_OFFLINE_ALERT_MS, DEFAULT_SILENCE_TIMEOUT_MS } from './device-registry';
+export type { DeviceRegistryEvents, DeviceRegistryOptions, DeviceRegistryStats, EventSink } from './device-registry';
+export type {
+  CloudDeviceInfo,
+  ConnectionStatus,
+  DeviceState,
+  DeviceTelemetry,
+  DeviceVolume,
+  PlaybackInfo,
+  PlaybackState,
+} from './device-state';
+export { connectionStatus, initialState, modelHasNightLight, playbackState, protocolPlayback } from './device-state';
+export type { DeviceEventType } from './event-normalizer';
+export type { PlaybackHistorySink, SessionEnd } from './playback-sessions';
+export { ManualTimerClock, systemTimerClock, type TimerClock, type TimerHandle } from './clock';

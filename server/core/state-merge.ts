@@ -1,0 +1,178 @@
+import { HARDWARE_VOLUME_MAX, hardwareVolumeToPercent, percentToHardwareVolume, type YotoEventsMessage } from '../yoto/protocol';
+import type { StatusFields } from './device-messages';
+import {
+  connectionStatus,
+  isDevicePlaybackStatus,
+  modelHasNightLight,
+  playbackState,
+  type CloudDeviceInfo,
+  type DeviceState,
+  type DeviceTelemetry,
+  type DeviceVolume,
+  type PlaybackInfo,
+} from './device-state';
+
+/**
+ * Pure merges of one message into the last known state. Each returns a new
+ * state (the old one is left as it was); `status` and `playback.state` are
+ * derived again by `withDerivedFields`.
+ */
+
+const NO_CARD = 'none';
+
+/** Fields that belong to the card playing; a new card (or none) starts without them. */
+const CARD_FIELDS = ['chapterKey', 'chapterTitle', 'trackKey', 'trackTitle', 'position', 'duration', 'source'] as const;
+
+export function applyEvents(state: DeviceState, message: YotoEventsMessage): DeviceState {
+  const playback = mergePlayback(state.playback, message);
+  const volume = message.volume !== undefined || message.volumeMax !== undefined ? volumeFromLevel(state.volume, message) : state.volume;
+  return withDerivedFields({ ...state, playback, ...(volume ? { volume } : {}) });
+}
+
+export function applyStatus(state: DeviceState, status: StatusFields): DeviceState {
+  const next: DeviceState = { ...state, telemetry: mergeTelemetry(state.telemetry, status) };
+  if (status.fwVersion) next.firmware = status.fwVersion;
+  if (status.productType && !next.model) {
+    // No cloud list has named the model: the player's own word decides whether it has a night light.
+    next.model = status.productType;
+    next.hasNightLight = modelHasNightLight({ deviceType: next.model, deviceFamily: next.deviceFamily });
+  }
+  if (status.batteryLevel !== undefined) next.battery = clampRound(status.batteryLevel, 0, 100);
+  // Real players send 0/1; the reader also lets a boolean through.
+  const charging: unknown = status.charging;
+  if (charging !== undefined) next.charging = charging === true || (typeof charging === 'number' && charging !== 0);
+  if (status.userVolume !== undefined) next.volume = volumeFromPercent(state.volume, status.userVolume);
+  if (status.nightlightMode !== undefined) next.nightlight = status.nightlightMode;
+  if (status.activeCard !== undefined && state.playback.hasCard === undefined) {
+    // Only a first guess: the events topic is the source of truth for what plays.
+    next.playback = withCard(state.playback, status.activeCard);
+  }
+  return withDerivedFields(next);
+}
+
+export function applyCloudInfo(state: DeviceState, info: CloudDeviceInfo): DeviceState {
+  const next: DeviceState = { ...state };
+  if (info.name) next.name = info.name;
+  if (info.deviceType) next.model = info.deviceType;
+  if (info.deviceFamily) next.deviceFamily = info.deviceFamily;
+  next.hasNightLight = modelHasNightLight({
+    deviceType: next.model,
+    deviceFamily: next.deviceFamily,
+    hasNightLight: info.hasNightLight,
+  });
+  return withDerivedFields(next);
+}
+
+export function withDerivedFields(state: DeviceState): DeviceState {
+  const derived = playbackState(state.playback);
+  const playback = derived === state.playback.state ? state.playback : withOptional(state.playback, 'state', derived);
+  const next = { ...state, playback };
+  next.status = connectionStatus(next);
+  return next;
+}
+
+function mergePlayback(previous: PlaybackInfo, message: YotoEventsMessage): PlaybackInfo {
+  let playback = message.cardId !== undefined ? withCard(previous, message.cardId) : { ...previous };
+  if (isDevicePlaybackStatus(message.playbackStatus)) playback.deviceStatus = message.playbackStatus;
+  playback = {
+    ...playback,
+    ...defined({
+      chapterKey: message.chapterKey,
+      chapterTitle: message.chapterTitle,
+      trackKey: message.trackKey,
+      trackTitle: message.trackTitle,
+      position: message.position === undefined ? undefined : Math.max(0, message.position),
+      duration: message.trackLength === undefined ? undefined : Math.max(0, message.trackLength),
+      source: message.source,
+      streaming: message.streaming,
+      repeatAll: message.repeatAll,
+      sleepTimerActive: message.sleepTimerActive,
+      sleepTimerSeconds: message.sleepTimerSeconds === undefined ? undefined : Math.max(0, message.sleepTimerSeconds),
+    }),
+  };
+  return playback;
+}
+
+function withCard(previous: PlaybackInfo, rawCardId: string): PlaybackInfo {
+  const cardId = rawCardId === NO_CARD || rawCardId === '' ? undefined : rawCardId;
+  if (cardId === previous.cardId && previous.hasCard !== undefined) return { ...previous };
+  const playback: PlaybackInfo = { ...previous, hasCard: cardId !== undefined };
+  if (cardId !== previous.cardId) {
+    for (const field of CARD_FIELDS) delete playback[field];
+  }
+  if (cardId === undefined) {
+    delete playback.cardId;
+    // A card pulled out stops playback even when the message does not say so.
+    if (playback.deviceStatus !== undefined) playback.deviceStatus = 'stopped';
+  } else {
+    playback.cardId = cardId;
+  }
+  return playback;
+}
+
+function volumeFromLevel(previous: DeviceVolume | undefined, message: YotoEventsMessage): DeviceVolume | undefined {
+  const maxLevel = message.volumeMax === undefined ? previous?.maxLevel : clampRound(message.volumeMax, 0, HARDWARE_VOLUME_MAX);
+  const level = message.volume === undefined ? previous?.level : clampRound(message.volume, 0, HARDWARE_VOLUME_MAX);
+  if (level === undefined) return previous;
+  const percent = level === previous?.level ? previous.percent : hardwareVolumeToPercent(level);
+  return { percent, level, ...(maxLevel === undefined ? {} : { maxLevel }) };
+}
+
+function volumeFromPercent(previous: DeviceVolume | undefined, rawPercent: number): DeviceVolume {
+  const percent = clampRound(rawPercent, 0, 100);
+  const level = percentToHardwareVolume(percent);
+  // The two scales round differently: a percent that maps to the level already known is the same volume.
+  if (previous && previous.level === level) return previous;
+  return { percent, level, ...(previous?.maxLevel === undefined ? {} : { maxLevel: previous.maxLevel }) };
+}
+
+function mergeTelemetry(previous: DeviceTelemetry, status: StatusFields): DeviceTelemetry {
+  return {
+    ...previous,
+    ...defined({
+      wifiStrength: status.wifiStrength === undefined ? undefined : Math.min(0, Math.round(status.wifiStrength)),
+      ssid: status.ssid,
+      temperature: status.accelTemp,
+      freeDisk: status.freeDisk === undefined ? undefined : Math.max(0, Math.round(status.freeDisk)),
+      totalDisk: status.totalDisk === undefined ? undefined : Math.max(0, Math.round(status.totalDisk)),
+      uptime: status.upTime === undefined ? undefined : Math.max(0, Math.round(status.upTime)),
+    }),
+  };
+}
+
+/** Whether a status message carried any diagnostics worth publishing as telemetry. */
+export function hasTelemetry(status: StatusFields): boolean {
+  return [status.wifiStrength, status.accelTemp, status.freeDisk, status.upTime].some((value) => value !== undefined);
+}
+
+function clampRound(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, Math.round(value)));
+}
+
+function defined<T extends Record<string, unknown>>(fields: T): Partial<T> {
+  const result: Partial<T> = {};
+  for (const key of Object.keys(fields) as Array<keyof T>) {
+    if (fields[key] !== undefined) result[key] = fields[key];
+  }
+  return result;
+}
+
+function withOptional<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): T {
+  const copy = { ...target };
+  if (value === undefined) delete copy[key];
+  else copy[key] = value;
+  return copy;
+}
+
+/** Deep equality of plain data (objects, arrays, primitives), ignoring key order. */
+export function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const aRecord = a as Record<string, unknown>;
+  const bRecord = b as Record<string, unknown>;
+  const aKeys = Object.keys(aRecord).filter((key) => aRecord[key] !== undefined);
+  const bKeys = Object.keys(bRecord).filter((key) => bRecord[key] !== undefined);
+  if (aKeys.length !== bKeys.length) return false;
+  return aKeys.every((key) => sameData(aRecord[key], bRecord[key]));
+}

@@ -1,0 +1,124 @@
+import type { CollectionName } from './collections';
+import { deepFreeze, type Database, type RecordMap, type StoredRecord } from './database';
+import { StoreError } from './errors';
+
+/**
+ * Throws (an Error with `code` and `details`) when `record` is not a valid
+ * record of `collection`. Injected by the caller so the store does not depend
+ * on how schemas are compiled; it may fill defaults into the record it gets.
+ */
+export type RecordValidator = (collection: CollectionName, record: unknown) => void;
+
+/**
+ * The storage interface the rest of the hub uses. Reads are synchronous from
+ * memory, return copies and see acknowledged writes only; writes resolve once
+ * the change is on disk, and take a copy of their argument at call time.
+ */
+export interface Repository<T extends { id: string }> {
+  readonly collection: CollectionName;
+  /** Copies of the records `filter` accepts (all when omitted). `filter` sees read-only records. */
+  list(filter?: (record: Readonly<T>) => boolean): T[];
+  get(id: string): T | undefined;
+  count(): number;
+  /** Refuses an id that exists already (code 'conflict'). */
+  insert(record: T): Promise<T>;
+  /** Merges `patch` into the record (code 'not_found' when there is none); `id` cannot change. */
+  update(id: string, patch: Partial<T>): Promise<T>;
+  /** Replaces the record with this id, or inserts it. */
+  upsert(record: T): Promise<T>;
+  /** Resolves false when there was nothing to delete. */
+  delete(id: string): Promise<boolean>;
+}
+
+export interface RepositoryOptions {
+  validate: RecordValidator;
+  /** When set, update() refreshes `updatedAt` unless the patch sets it. */
+  touchUpdatedAt: boolean;
+  now: () => Date;
+}
+
+export class CollectionRepository<T extends { id: string }> implements Repository<T> {
+  constructor(
+    private readonly db: Database,
+    readonly collection: CollectionName,
+    private readonly options: RepositoryOptions,
+  ) {}
+
+  list(filter?: (record: Readonly<T>) => boolean): T[] {
+    const result: T[] = [];
+    for (const record of this.records().values()) {
+      if (!filter || filter(record)) result.push(structuredClone(record));
+    }
+    return result;
+  }
+
+  get(id: string): T | undefined {
+    const record = this.records().get(id);
+    return record === undefined ? undefined : structuredClone(record);
+  }
+
+  count(): number {
+    return this.records().size;
+  }
+
+  async insert(record: T): Promise<T> {
+    const candidate = structuredClone(record);
+    return this.db.change(this.collection, (draft) => {
+      const id = requireId(this.collection, candidate);
+      if (draft.has(id)) {
+        throw new StoreError('conflict', `${this.collection} already holds a record with id "${id}"`, { collection: this.collection, id });
+      }
+      return { value: this.store(draft, candidate), changed: true };
+    });
+  }
+
+  async update(id: string, patch: Partial<T>): Promise<T> {
+    const changes = structuredClone(patch);
+    return this.db.change(this.collection, (draft) => {
+      const existing = draft.get(id) as T | undefined;
+      if (existing === undefined) throw notFound(this.collection, id);
+      const merged: T = { ...structuredClone(existing), ...changes, id };
+      if (this.options.touchUpdatedAt && changes['updatedAt' as keyof T] === undefined) {
+        (merged as Record<string, unknown>)['updatedAt'] = this.options.now().toISOString();
+      }
+      return { value: this.store(draft, merged), changed: true };
+    });
+  }
+
+  async upsert(record: T): Promise<T> {
+    const candidate = structuredClone(record);
+    return this.db.change(this.collection, (draft) => {
+      requireId(this.collection, candidate);
+      return { value: this.store(draft, candidate), changed: true };
+    });
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return this.db.change(this.collection, (draft) => {
+      const deleted = draft.delete(id);
+      return { value: deleted, changed: deleted };
+    });
+  }
+
+  private records(): ReadonlyMap<string, T> {
+    return this.db.records(this.collection) as ReadonlyMap<string, unknown> as ReadonlyMap<string, T>;
+  }
+
+  /** Validates, then stores a frozen copy; returns a copy the caller may change. */
+  private store(draft: RecordMap, record: T): T {
+    this.options.validate(this.collection, record);
+    draft.set(record.id, deepFreeze(structuredClone(record)) as StoredRecord);
+    return record;
+  }
+}
+
+function requireId(collection: CollectionName, record: { id?: unknown }): string {
+  if (typeof record.id !== 'string' || record.id === '') {
+    throw new StoreError('invalid_record', `a record of ${collection} needs a non-empty string id`, { collection });
+  }
+  return record.id;
+}
+
+function notFound(collection: CollectionName, id: string): StoreError {
+  return new StoreError('not_found', `${collection} has no record with id "${id}"`, { collection, id });
+}

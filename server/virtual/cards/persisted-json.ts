@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+
+/**
+ * One JSON file of the virtual cloud's state under its data directory.
+ * Writes go to a temporary file that is renamed over the old one, and are
+ * queued, so the file always holds the last complete state written.
+ * Without a file (no data directory) it keeps nothing and costs nothing.
+ */
+export class PersistedJson<T> {
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(readonly file: string | undefined) {}
+
+  async read(): Promise<T | undefined> {
+    if (!this.file) return undefined;
+    let text: string;
+    try {
+      text = await fs.readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new Error(`${this.file} is not valid JSON; move it away to start the virtual cloud with empty state`);
+    }
+  }
+
+  /** Resolves once this state (or a later one) is on disk. */
+  write(state: T): Promise<void> {
+    const file = this.file;
+    if (!file) return Promise.resolve();
+    const text = JSON.stringify(state, null, 2);
+    const next = this.writing.then(() => writeAtomically(file, text));
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Waits for queued writes (used on stop). */
+  async flush(): Promise<void> {
+    await this.writing;
+  }
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await fs.writeFile(temp, text, { encoding: 'utf8', mode: 0o600 });
+  try {
+    await fs.rename(temp, file);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+}

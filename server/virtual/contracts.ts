@@ -1,0 +1,70 @@
+import type { YotoCard } from '../yoto/card';
+
+/**
+ * Seams inside the virtual Yoto cloud: its REST side (cards, devices, tokens,
+ * control API) and its simulated players meet only through these interfaces.
+ */
+
+/** The virtual cloud's card store, read by players when a card is inserted or started. */
+export interface VirtualCardLibrary {
+  get(cardId: string): YotoCard | undefined;
+}
+
+export type VirtualDeviceType = 'v3' | 'mini';
+
+export interface VirtualPlayerSpec {
+  deviceId: string;
+  name: string;
+  /** "v3" (Yoto Player, third generation) or "mini" (Yoto Mini) */
+  deviceType: VirtualDeviceType;
+  /** As GET /device-v2/devices/mine reports it, e.g. "v3" or "mini" */
+  deviceFamily: string;
+  hasNightLight: boolean;
+  firmware: string;
+}
+
+export const DEFAULT_VIRTUAL_PLAYERS: VirtualPlayerSpec[] = [
+  { deviceId: 'vliving0room0yoto0player', name: 'Living Room', deviceType: 'v3', deviceFamily: 'v3', hasNightLight: true, firmware: 'v2.23.2' },
+  { deviceId: 'vkids0bedroom0yoto0mini0', name: 'Kids Bedroom', deviceType: 'mini', deviceFamily: 'mini', hasNightLight: false, firmware: 'v2.23.2' },
+];
+
+export type PlayerButton = 'left' | 'right';
+
+export interface VirtualPlayerSnapshot {
+  deviceId: string;
+  name: string;
+  deviceType: VirtualDeviceType;
+  online: boolean;
+  poweredOn: boolean;
+  cardId: string;
+  chapterKey?: string;
+  trackKey?: string;
+  playbackStatus: 'playing' | 'paused' | 'stopped' | 'loading';
+  position: number;
+  trackLength?: number;
+  volumePercent: number;
+  batteryLevel: number;
+  charging: boolean;
+  sleepTimerSeconds?: number;
+  nightlight: string;
+  /** The last stream URL the player failed to fetch, with why. */
+  lastStreamError?: { url: string; reason: string; at: string };
+}
+
+/** What the control API (/virtual/devices/{id}/...) drives. */
+export interface VirtualPlayerControl {
+  readonly deviceId: string;
+  snapshot(): VirtualPlayerSnapshot;
+  press(button: PlayerButton): Promise<void>;
+  /** Turn the wheel/buttons: steps on the 0..16 hardware scale, negative to lower. */
+  turnVolume(steps: number): Promise<void>;
+  insertCard(cardId: string): Promise<void>;
+  removeCard(): Promise<void>;
+  powerOff(): Promise<void>;
+  powerOn(): Promise<void>;
+}
+
+export interface VirtualFleet {
+  players(): VirtualPlayerControl[];
+  player(deviceId: string): VirtualPlayerControl | undefined;
+}

@@ -1,0 +1,123 @@
+import { silentLogger, type Logger } from '../log/logger';
+import { realClock, type Clock } from '../yoto/mqtt/clock';
+import { VirtualCardStore } from './cards/card-store';
+import { DEFAULT_VIRTUAL_PLAYERS, type VirtualPlayerSpec } from './contracts';
+import { VirtualDeviceRegistry } from './http/device-registry';
+import { FaultInjector } from './http/faults';
+import { VirtualMediaStore } from './http/media/media-store';
+import { VirtualHttpServer } from './http/virtual-http-server';
+import { VirtualPlayerFleet, type VirtualPlayerFleetOptions } from './players';
+import { VirtualTokenService } from './tokens/token-service';
+
+export const DEFAULT_VIRTUAL_CLOUD_PORT = 1882;
+
+export interface VirtualCloudOptions {
+  /** Default 127.0.0.1: the control API has no authentication, so keep it on loopback unless you mean otherwise. */
+  host?: string;
+  /** Default 1882; 0 picks a free port. */
+  port?: number;
+  /** The MQTT broker the virtual players talk on (the hub's embedded one, usually). */
+  brokerUrl: string;
+  /** Keeps cards, settings, media and tokens across restarts; none: memory only. */
+  dataDir?: string;
+  players?: VirtualPlayerSpec[];
+  clock?: Clock;
+  /** Access token lifetime (default 3600 s). Short ones make token refresh visible. */
+  accessTokenTtlSeconds?: number;
+  refreshTokenTtlSeconds?: number;
+  /** How long the virtual transcoder takes (default 1000 ms). */
+  transcodeDelayMs?: number;
+  /** Passed to the players' fleet (MQTT credentials, timing). */
+  fleetOptions?: Pick<VirtualPlayerFleetOptions, 'mqttOptions' | 'timing'>;
+  logger?: Logger;
+}
+
+/**
+ * A local stand-in for the Yoto cloud, part of the product: people without a
+ * player use it for demos, and every test uses it. Its HTTP side speaks the
+ * real REST API and login (same paths, shapes and refusals); its players
+ * speak the real MQTT protocol on the given broker. The hub's cloud adapter
+ * talks to it exactly as to api.yotoplay.com, with only the URLs changed.
+ */
+export class VirtualCloud {
+  readonly cards: VirtualCardStore;
+  readonly tokens: VirtualTokenService;
+  readonly media: VirtualMediaStore;
+  readonly devices: VirtualDeviceRegistry;
+  readonly faults = new FaultInjector();
+  readonly fleet: VirtualPlayerFleet;
+  private readonly http: VirtualHttpServer;
+  private readonly logger: Logger;
+  private running = false;
+
+  constructor(options: VirtualCloudOptions) {
+    const clock = options.clock ?? realClock;
+    const specs = options.players ?? DEFAULT_VIRTUAL_PLAYERS;
+    this.logger = (options.logger ?? silentLogger).child({ component: 'virtual-cloud' });
+    this.cards = new VirtualCardStore({ clock, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+    this.tokens = new VirtualTokenService({
+      clock,
+      logger: this.logger,
+      ...(options.accessTokenTtlSeconds !== undefined ? { accessTokenTtlSeconds: options.accessTokenTtlSeconds } : {}),
+      ...(options.refreshTokenTtlSeconds !== undefined ? { refreshTokenTtlSeconds: options.refreshTokenTtlSeconds } : {}),
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    });
+    this.media = new VirtualMediaStore({
+      clock,
+      ...(options.transcodeDelayMs !== undefined ? { transcodeDelayMs: options.transcodeDelayMs } : {}),
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    });
+    this.fleet = new VirtualPlayerFleet({ brokerUrl: options.brokerUrl, cards: this.cards, specs, clock, logger: this.logger, ...options.fleetOptions });
+    this.devices = new VirtualDeviceRegistry(specs, this.fleet, options.dataDir);
+    this.http = new VirtualHttpServer({
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? DEFAULT_VIRTUAL_CLOUD_PORT,
+      tokens: this.tokens,
+      cards: this.cards,
+      media: this.media,
+      devices: this.devices,
+      fleet: this.fleet,
+      faults: this.faults,
+      logger: this.logger,
+    });
+  }
+
+  /** The REST and login base URL, e.g. http://127.0.0.1:1882 (both apiUrl and authUrl of the adapter). */
+  get url(): string {
+    return this.http.url;
+  }
+
+  get port(): number {
+    return this.http.port;
+  }
+
+  /** For the MQTT side: true for an access token this cloud issued that has not expired. */
+  readonly verifyAccessToken = (token: string): boolean => this.tokens.verifyAccessToken(token);
+
+  /** Loads saved state, opens the HTTP port and brings the players online. On failure nothing is left running. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    try {
+      await Promise.all([this.cards.load(), this.tokens.load(), this.media.load(), this.devices.load()]);
+      await this.http.listen();
+      await this.fleet.start();
+    } catch (error) {
+      await this.shutdown();
+      throw error;
+    }
+    this.running = true;
+    this.logger.info('virtual Yoto cloud running', { url: this.url, players: this.fleet.players().length });
+  }
+
+  /** Takes the players offline, closes the port and every connection, and finishes pending writes. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.shutdown();
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.fleet.stop();
+    await this.http.close();
+    await Promise.all([this.cards.flush(), this.tokens.flush(), this.media.flush(), this.devices.flush()]);
+  }
+}

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+
+/** The tokens of one signed-in Yoto account, as kept between restarts. */
+export interface StoredTokens {
+  clientId: string;
+  accessToken: string;
+  /** Rotates on every refresh: the stored one must always be the newest. */
+  refreshToken?: string;
+  tokenType: string;
+  scope?: string;
+  /** Epoch milliseconds when the access token stops working. */
+  expiresAt: number;
+  /** Epoch milliseconds when the access token was issued (to refresh well before expiresAt). */
+  obtainedAt: number;
+}
+
+export interface TokenStore {
+  load(): Promise<StoredTokens | undefined>;
+  save(tokens: StoredTokens): Promise<void>;
+  clear(): Promise<void>;
+}
+
+const FILE_VERSION = 1;
+
+/**
+ * Keeps the tokens in one JSON file readable only by the hub's user (0600).
+ * Every save writes a temporary file, flushes it and renames it over the old
+ * one, so a crash mid-write leaves either the old or the new tokens, never a
+ * torn file that would force a new sign-in.
+ */
+export class FileTokenStore implements TokenStore {
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(readonly file: string) {}
+
+  async load(): Promise<StoredTokens | undefined> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    return parseStoredTokens(this.file, text);
+  }
+
+  /** Saves are queued, so the last one asked for is the one left on disk. */
+  save(tokens: StoredTokens): Promise<void> {
+    const next = this.writing.then(() => this.writeAtomically(JSON.stringify({ version: FILE_VERSION, ...tokens }, null, 2)));
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+
+  async clear(): Promise<void> {
+    await this.writing;
+    await fs.rm(this.file, { force: true });
+  }
+
+  private async writeAtomically(text: string): Promise<void> {
+    const dir = path.dirname(this.file);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const temp = path.join(dir, `.${path.basename(this.file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const handle = await fs.open(temp, 'w', 0o600);
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      // The mode given to open() is filtered by the umask; make sure it is exactly 0600.
+      await fs.chmod(temp, 0o600);
+      await fs.rename(temp, this.file);
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw error;
+    }
+  }
+}
+
+function parseStoredTokens(file: string, text: string): StoredTokens {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`the Yoto token file ${file} is not valid JSON; delete it and sign in again`);
+  }
+  const value = parsed as Partial<StoredTokens> & { version?: unknown };
+  if (
+    typeof value !== 'object' || value === null ||
+    typeof value.clientId !== 'string' || typeof value.accessToken !== 'string' ||
+    typeof value.expiresAt !== 'number' || (value.refreshToken !== undefined && typeof value.refreshToken !== 'string')
+  ) {
+    throw new Error(`the Yoto token file ${file} does not hold tokens; delete it and sign in again`);
+  }
+  return {
+    clientId: value.clientId,
+    accessToken: value.accessToken,
+    ...(value.refreshToken ? { refreshToken: value.refreshToken } : {}),
+    tokenType: typeof value.tokenType === 'string' ? value.tokenType : 'Bearer',
+    ...(typeof value.scope === 'string' ? { scope: value.scope } : {}),
+    expiresAt: value.expiresAt,
+    obtainedAt: typeof value.obtainedAt === 'number' ? value.obtainedAt : value.expiresAt,
+  };
+}

@@ -1,0 +1,83 @@
+import { HomeBrokerBridge, type HomeBrokerBridgeOptions } from '../../server/bridge/home-broker-bridge';
+import { HomeBrokerClient } from '../../server/broker/home-broker-client';
+import { ManualTimerClock } from '../../server/core/clock';
+import { DeviceRegistry } from '../../server/core/device-registry';
+import { silentLogger } from '../../server/log/logger';
+import type { DeviceEvent } from '../../server/types/schemas';
+import { DEFAULT_VIRTUAL_PLAYERS } from '../../server/virtual/contracts';
+import { DeviceCommandError, type CommandResult, type DeviceCommand, type DeviceCommander } from '../../server/yoto/device-command';
+
+export const LIVING_ROOM = DEFAULT_VIRTUAL_PLAYERS[0]!;
+export const KIDS_BEDROOM = DEFAULT_VIRTUAL_PLAYERS[1]!;
+
+/**
+ * Records the commands the bridge maps broker payloads to. Only for checking
+ * that mapping: it plays nothing.
+ */
+export class RecordingCommander implements DeviceCommander {
+  readonly calls: Array<{ deviceId: string; command: DeviceCommand }> = [];
+  private readonly refusals = new Map<DeviceCommand['type'], string>();
+  private waiters: Array<{ count: number; resolve: () => void }> = [];
+
+  refuse(type: DeviceCommand['type'], reason: string): void {
+    this.refusals.set(type, reason);
+  }
+
+  async execute(deviceId: string, command: DeviceCommand): Promise<CommandResult> {
+    this.calls.push({ deviceId, command });
+    for (const waiter of this.waiters.filter((w) => this.calls.length >= w.count)) waiter.resolve();
+    this.waiters = this.waiters.filter((w) => this.calls.length < w.count);
+    const reason = this.refusals.get(command.type);
+    if (reason) throw new DeviceCommandError('refused', reason, deviceId, command.type);
+    return { deviceId, command: command.type, confirmedBy: 'ack', latencyMs: 12 };
+  }
+
+  /** Resolves once `count` commands in all have arrived. */
+  received(count: number): Promise<void> {
+    if (this.calls.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ count, resolve }));
+  }
+}
+
+export interface BridgeRig {
+  client: HomeBrokerClient;
+  registry: DeviceRegistry;
+  bridge: HomeBrokerBridge;
+  commander: RecordingCommander;
+  logged: DeviceEvent[];
+  stop(): Promise<void>;
+}
+
+/** Registry + bridge on a started home broker client, with the two default virtual players listed by "the cloud". */
+export async function startBridgeRig(url: string, options: Partial<HomeBrokerBridgeOptions> = {}): Promise<BridgeRig> {
+  const logged: DeviceEvent[] = [];
+  const registry = new DeviceRegistry({ clock: new ManualTimerClock(), eventLog: { append: (event) => logged.push(event) } });
+  registry.upsertDevices(
+    [LIVING_ROOM, KIDS_BEDROOM].map((spec) => ({
+      deviceId: spec.deviceId,
+      name: spec.name,
+      online: true,
+      deviceType: spec.deviceType,
+      deviceFamily: spec.deviceFamily,
+      hasNightLight: spec.hasNightLight,
+    })),
+  );
+  const client = new HomeBrokerClient(url, {}, false, silentLogger);
+  client.start();
+  await client.whenConnected();
+  const commander = new RecordingCommander();
+  const bridge = new HomeBrokerBridge({ broker: client, registry, commander, ...options });
+  bridge.start();
+  return {
+    client,
+    registry,
+    bridge,
+    commander,
+    logged,
+    async stop() {
+      bridge.stop();
+      registry.stop();
+      await client.stop();
+    },
+  };
+}

@@ -1,0 +1,137 @@
+import { expect } from 'chai';
+import { createLogger, type LogRecord } from '../../server/log/logger';
+import { getValidator } from '../../server/validation';
+import { CAPTURED_DEVICE_ID, capturedFullLegacyStatus, capturedMessages } from './captured-traffic';
+import { registryHarness } from './registry-harness';
+
+describe('device registry: captured Yoto Mini traffic', () => {
+  function playCapture(): ReturnType<typeof registryHarness> {
+    const harness = registryHarness();
+    for (const message of capturedMessages()) {
+      const receivedAt = message.receivedAt ? new Date(message.receivedAt) : new Date(harness.clock.now());
+      harness.registry.ingest(message.deviceId, message.kind, message.payload, receivedAt);
+    }
+    return harness;
+  }
+
+  it('merges every captured message into one player with the right state', () => {
+    const { registry } = playCapture();
+    const state = registry.get(CAPTURED_DEVICE_ID);
+    expect(state).to.not.equal(undefined);
+    expect(state).to.deep.include({
+      deviceId: CAPTURED_DEVICE_ID,
+      model: 'mini',
+      hasNightLight: false,
+      firmware: 'v2.23.2',
+      battery: 100,
+      charging: false,
+      online: true,
+      shutDown: false,
+      status: 'idle',
+      nightlight: 'off',
+    });
+    // The last volume event is 7 on the 0..16 scale: 44 %.
+    expect(state?.volume).to.deep.equal({ level: 7, percent: 44, maxLevel: 13 });
+    expect(state?.playback).to.deep.include({ state: 'idle', hasCard: false, deviceStatus: 'stopped', streaming: false, repeatAll: false });
+    expect(state?.playback.cardId).to.equal(undefined);
+    expect(state?.telemetry).to.deep.include({ wifiStrength: -26, ssid: 'WeeFee', totalDisk: 31385600 });
+    expect(registry.list()).to.have.length(1);
+  });
+
+  it('refuses none of the captured messages and counts each event copy of the undocumented topic once', () => {
+    const { registry } = playCapture();
+    const stats = registry.stats();
+    expect(stats.messages).to.equal(capturedMessages().length);
+    expect(stats.malformed).to.equal(0);
+    expect(stats.ignoredFields).to.equal(0);
+    // Six events arrive on both device/{id}/events and device/{id}/data/events.
+    expect(stats.duplicates).to.equal(6);
+  });
+
+  it('reports one volume change per real change, none for the duplicated copies, and no card or playback events', () => {
+    const { logged } = playCapture();
+    expect(logged.map((event) => event.type)).to.deep.equal(Array(7).fill('volume_changed'));
+    // data/status says 43 % (level 7), then the events go 6, 9, 10, 8, 6, 7 on the 0..16 scale.
+    expect(logged.map((event) => event.data['level'])).to.deep.equal([7, 6, 9, 10, 8, 6, 7]);
+    for (const event of logged) getValidator().validate('event', event);
+  });
+
+  it('marks the player shut down when a real legacy status has shutDown other than "nA", until it runs again', () => {
+    const { registry, send, types } = registryHarness();
+    const running = capturedFullLegacyStatus();
+    send(CAPTURED_DEVICE_ID, 'legacyStatus', running);
+    expect(registry.get(CAPTURED_DEVICE_ID)).to.deep.include({ shutDown: false, online: true, status: 'idle' });
+
+    const shuttingDown = capturedFullLegacyStatus();
+    shuttingDown.status['shutDown'] = 'userShutdown';
+    send(CAPTURED_DEVICE_ID, 'legacyStatus', shuttingDown);
+    expect(registry.get(CAPTURED_DEVICE_ID)).to.deep.include({ shutDown: true, online: false, status: 'shutdown' });
+    expect(types()).to.deep.equal(['shutdown', 'offline']);
+
+    // A last diagnostics message and a stale cloud list do not undo the shutdown.
+    const diagnostics = capturedMessages().find((m) => m.kind === 'legacyStatus' && !JSON.stringify(m.payload).includes('shutDown'));
+    send(CAPTURED_DEVICE_ID, 'legacyStatus', diagnostics?.payload);
+    registry.upsertDevices([{ deviceId: CAPTURED_DEVICE_ID, name: 'Mini', online: true, deviceType: 'mini' }]);
+    expect(registry.get(CAPTURED_DEVICE_ID)?.status).to.equal('shutdown');
+
+    send(CAPTURED_DEVICE_ID, 'legacyStatus', running);
+    expect(registry.get(CAPTURED_DEVICE_ID)).to.deep.include({ shutDown: false, online: true, status: 'idle' });
+    expect(types()).to.deep.equal(['shutdown', 'offline', 'online']);
+  });
+
+  it('brings a shut-down player back when the cloud has seen it go and come back', () => {
+    const { registry, send } = registryHarness();
+    registry.upsertDevices([{ deviceId: CAPTURED_DEVICE_ID, name: 'Mini', online: true, deviceType: 'mini' }]);
+    const shuttingDown = capturedFullLegacyStatus();
+    shuttingDown.status['shutDown'] = 'lowBattery';
+    send(CAPTURED_DEVICE_ID, 'legacyStatus', shuttingDown);
+    registry.upsertDevices([{ deviceId: CAPTURED_DEVICE_ID, name: 'Mini', online: false, deviceType: 'mini' }]);
+    expect(registry.get(CAPTURED_DEVICE_ID)?.status).to.equal('shutdown');
+    registry.upsertDevices([{ deviceId: CAPTURED_DEVICE_ID, name: 'Mini', online: true, deviceType: 'mini' }]);
+    expect(registry.get(CAPTURED_DEVICE_ID)).to.deep.include({ shutDown: false, online: true });
+  });
+});
+
+describe('device registry: bad input', () => {
+  it('logs and counts malformed payloads without throwing, and keeps the last good state', () => {
+    const records: LogRecord[] = [];
+    const { registry, send } = registryHarness({ logger: createLogger({ sink: (record) => records.push(record) }) });
+    send('player1', 'events', { cardId: 'abc12', playbackStatus: 'playing', volume: 8 });
+    const before = registry.get('player1');
+    const bad: Array<[string, 'events' | 'status' | 'legacyStatus' | 'response' | 'legacyEvents', unknown]> = [
+      ['player1', 'events', 'not an object'],
+      ['player1', 'events', [1, 2, 3]],
+      ['player1', 'legacyEvents', null],
+      ['player1', 'status', { status: 'charging' }],
+      ['player1', 'legacyStatus', 42],
+      ['player1', 'response', { ok: true }],
+      ['player1', 'status', Buffer.from('{"status":{}}')],
+      ['bad/id', 'events', { volume: 3 }],
+      ['', 'events', { volume: 3 }],
+    ];
+    for (const [deviceId, kind, payload] of bad) expect(() => send(deviceId, kind, payload)).to.not.throw();
+    expect(registry.stats().malformed).to.equal(bad.length);
+    const warnings = records.filter((record) => record.level === 'warn');
+    expect(warnings).to.have.length(bad.length);
+    expect(warnings[0]).to.include({ msg: 'malformed player message ignored', deviceId: 'player1', kind: 'events', reason: 'events payload must be a JSON object, got a string' });
+    expect(warnings[3]?.['reason']).to.equal('status payload must have a "status" object, got a string');
+    expect(warnings[7]?.['reason']).to.match(/^device id must be/);
+    expect(registry.get('player1')).to.deep.equal(before);
+    expect(registry.list().map((state) => state.deviceId)).to.deep.equal(['player1']);
+  });
+
+  it('drops fields of the wrong type and keeps the rest of the message', () => {
+    const { registry, send } = registryHarness();
+    send('player1', 'events', { cardId: 'abc12', playbackStatus: 'playing', volume: 'loud', position: Number.NaN, trackKey: 7 });
+    expect(registry.get('player1')?.playback).to.deep.include({ cardId: 'abc12', state: 'playing' });
+    expect(registry.get('player1')?.volume).to.equal(undefined);
+    expect(registry.stats().ignoredFields).to.equal(3);
+  });
+
+  it('ignores an unknown playbackStatus instead of reporting it', () => {
+    const { registry, send } = registryHarness();
+    send('player1', 'events', { cardId: 'abc12', playbackStatus: 'playing' });
+    send('player1', 'events', { playbackStatus: 'warming-up' });
+    expect(registry.get('player1')?.playback.state).to.equal('playing');
+  });
+});

@@ -1,0 +1,153 @@
+import { expect } from 'chai';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { CURRENT_SCHEMA_VERSION, MIGRATIONS, openStore, type Migration, type StoreError, type StoredData } from '../../server/store';
+import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
+import { acceptAll, userRecord } from './records';
+
+async function openError(dataDir: string, migrations?: readonly Migration[]): Promise<Error & Partial<StoreError>> {
+  try {
+    const store = await openStore({ dataDir, validate: acceptAll, ...(migrations ? { migrations } : {}) });
+    await store.close();
+  } catch (error) {
+    return error as Error & Partial<StoreError>;
+  }
+  throw new Error('expected openStore to refuse');
+}
+
+async function writeDb(dataDir: string, content: string | StoredData): Promise<string> {
+  const file = path.join(dataDir, 'db.json');
+  await fs.writeFile(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  return file;
+}
+
+async function readDb(dataDir: string): Promise<StoredData> {
+  return JSON.parse(await fs.readFile(path.join(dataDir, 'db.json'), 'utf8')) as StoredData;
+}
+
+function v1File(users: unknown[]): StoredData {
+  return { schemaVersion: 1, users, devices: [], audio_files: [], scripts: [], cyoa_stories: [], playback_history: [] };
+}
+
+/** A realistic second version: users gain a role, with existing users made admins. */
+const addRoleToUsers: Migration = {
+  version: 2,
+  description: 'users get a role; existing users become admins',
+  up(data) {
+    const users = data['users'] as Array<Record<string, unknown>>;
+    return { ...data, users: users.map((user) => ({ ...user, role: user['role'] ?? 'admin' })) };
+  },
+};
+
+/** Depends on version 2 having run first. */
+const addAdminFlag: Migration = {
+  version: 3,
+  description: 'users get isAdmin derived from role',
+  up(data) {
+    const users = data['users'] as Array<Record<string, unknown>>;
+    return { ...data, users: users.map((user) => ({ ...user, isAdmin: user['role'] === 'admin' })) };
+  },
+};
+
+describe('store schema version and migrations', () => {
+  let dataDir: string;
+  beforeEach(async () => {
+    dataDir = await makeTempDir('migrations');
+  });
+  after(removeTempDirs);
+
+  it('creates a fresh store at the current schema version with every collection empty', async () => {
+    const store = await openStore({ dataDir, validate: acceptAll });
+    await store.close();
+    expect(store.schemaVersion).to.equal(CURRENT_SCHEMA_VERSION);
+    expect(await readDb(dataDir)).to.deep.equal({ ...v1File([]), schemaVersion: CURRENT_SCHEMA_VERSION });
+    expect((await fs.readdir(dataDir)).filter((f) => f.endsWith('.bak'))).to.deep.equal([]);
+  });
+
+  it('migrates a version 1 file to version 2, keeping a byte-for-byte backup of the original', async () => {
+    const { role: _role, ...legacyUser } = userRecord('u1', 'Ada');
+    const original = JSON.stringify(v1File([legacyUser]), null, 2);
+    await writeDb(dataDir, original);
+
+    const store = await openStore({ dataDir, validate: acceptAll, migrations: [...MIGRATIONS, addRoleToUsers] });
+    expect(store.schemaVersion).to.equal(2);
+    expect(store.users.get('u1')).to.deep.include({ name: 'Ada', role: 'admin' });
+    await store.users.insert(userRecord('u2', 'Bob'));
+    await store.close();
+
+    const onDisk = await readDb(dataDir);
+    expect(onDisk['schemaVersion']).to.equal(2);
+    expect((onDisk['users'] as Array<{ id: string; role: string }>).map((u) => [u.id, u.role])).to.deep.equal([['u1', 'admin'], ['u2', 'member']]);
+    expect(await fs.readFile(path.join(dataDir, 'db.json.v1.bak'), 'utf8')).to.equal(original);
+  });
+
+  it('runs several steps in order and does not migrate (or back up) again on the next open', async () => {
+    await writeDb(dataDir, v1File([{ ...userRecord('u1', 'Ada'), role: 'member' }]));
+    const migrations = [...MIGRATIONS, addRoleToUsers, addAdminFlag];
+
+    const first = await openStore({ dataDir, validate: acceptAll, migrations });
+    await first.close();
+    const second = await openStore({ dataDir, validate: acceptAll, migrations });
+    await second.close();
+
+    expect(second.schemaVersion).to.equal(3);
+    expect(second.users.get('u1')).to.deep.include({ role: 'member', isAdmin: false });
+    expect((await fs.readdir(dataDir)).filter((f) => f.endsWith('.bak'))).to.deep.equal(['db.json.v1.bak']);
+  });
+
+  it('treats a file from before schema versions as version 0 and brings it to the current layout', async () => {
+    await writeDb(dataDir, { users: [userRecord('u1', 'Ada')] });
+    const store = await openStore({ dataDir, validate: acceptAll });
+    await store.close();
+    expect(store.users.count()).to.equal(1);
+    expect(await readDb(dataDir)).to.deep.include({ schemaVersion: CURRENT_SCHEMA_VERSION, devices: [] });
+    expect(JSON.parse(await fs.readFile(path.join(dataDir, 'db.json.v0.bak'), 'utf8'))).to.deep.equal({ users: [userRecord('u1', 'Ada')] });
+  });
+
+  it('refuses a file from a newer version of the package and leaves it untouched', async () => {
+    const file = await writeDb(dataDir, { ...v1File([]), schemaVersion: 99 });
+    const before = await fs.readFile(file, 'utf8');
+    const error = await openError(dataDir);
+    expect(error.code).to.equal('schema_too_new');
+    expect(error.message).to.contain(file).and.contain('schema version 99').and.contain(`up to ${CURRENT_SCHEMA_VERSION}`);
+    expect(await fs.readFile(file, 'utf8')).to.equal(before);
+  });
+
+  it('refuses a file that is not valid JSON, names it, and never overwrites it', async () => {
+    const file = await writeDb(dataDir, '{"schemaVersion": 1, "users": [');
+    const error = await openError(dataDir);
+    expect(error.code).to.equal('store_corrupt');
+    expect(error.message).to.contain(file).and.contain('not valid JSON');
+    expect(await fs.readFile(file, 'utf8')).to.equal('{"schemaVersion": 1, "users": [');
+    expect(await fs.readdir(dataDir)).to.deep.equal(['db.json']);
+  });
+
+  it('refuses a file whose collections are broken (not an array, duplicate ids)', async () => {
+    await writeDb(dataDir, { ...v1File([]), devices: { d1: {} } });
+    expect((await openError(dataDir)).message).to.contain('"devices" is missing or not an array');
+    await writeDb(dataDir, v1File([userRecord('u1', 'Ada'), userRecord('u1', 'Ada again')]));
+    expect((await openError(dataDir)).message).to.contain('"users" holds id "u1" twice');
+  });
+
+  it('leaves the file as it was when a migration step fails', async () => {
+    const file = await writeDb(dataDir, v1File([userRecord('u1', 'Ada')]));
+    const before = await fs.readFile(file, 'utf8');
+    const failing: Migration = {
+      version: 2,
+      description: 'always fails',
+      up() {
+        throw new Error('disk format unknown');
+      },
+    };
+    const error = await openError(dataDir, [...MIGRATIONS, failing]);
+    expect(error.code).to.equal('migration_failed');
+    expect(error.message).to.contain('schema version 2').and.contain('disk format unknown');
+    expect(await fs.readFile(file, 'utf8')).to.equal(before);
+    expect(await fs.readdir(dataDir)).to.deep.equal(['db.json']);
+  });
+
+  it('rejects a migration list with a gap, so no step can be skipped', async () => {
+    const error = await openError(dataDir, [...MIGRATIONS, addAdminFlag]);
+    expect(error.message).to.contain('has version 3, expected 2');
+  });
+});
