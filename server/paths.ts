@@ -24,7 +24,6 @@ export const packageRoot = findPackageRoot(__dirname);
 export const schemasDir = path.join(packageRoot, 'schemas');
 export const panelDistDir = path.join(packageRoot, 'dist', 'panel');
 export const flowsDir = path.join(packageRoot, 'flows');
-export const fixturesDir = path.join(packageRoot, '..', 'shared', 'fixtures');
 
 export function packageVersion(): string {
   const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };

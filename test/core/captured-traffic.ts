@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fixturesDir } from '../../server/paths';
+import { fixturesDir } from '../helpers/fixtures';
 import { parseDeviceTopic, type DeviceTopicKind } from '../../server/yoto/protocol';
 
 /** One line of shared/fixtures/yoto-mqtt-captured.jsonl: real traffic from a Yoto Mini. */

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fixturesDir } from '../../server/paths';
+import { fixturesDir } from '../helpers/fixtures';
 import { readAudioInfo } from '../../server/virtual/http/media/audio-info';
 import { readImageInfo, strictIconProblem } from '../../server/virtual/http/media/image-info';
 import { encodePng } from '../../server/virtual/http/media/png';

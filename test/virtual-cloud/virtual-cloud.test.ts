@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { EmbeddedBroker } from '../../server/broker/embedded-broker';
-import { fixturesDir } from '../../server/paths';
+import { fixturesDir } from '../helpers/fixtures';
 import type { VirtualPlayerSnapshot } from '../../server/virtual/contracts';
 import { DEFAULT_VIRTUAL_CLOUD_PORT, VirtualCloud } from '../../server/virtual/virtual-cloud';
 import { ManualClock } from '../../server/yoto/mqtt/clock';

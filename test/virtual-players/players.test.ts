@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { fixturesDir } from '../../server/paths';
+import { fixturesDir } from '../helpers/fixtures';
 import type { CardTrack, YotoCard } from '../../server/yoto/card';
 import { DeviceCommandError } from '../../server/yoto/device-command';
 import { YotoDeviceCommander } from '../../server/yoto/commands';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { fixturesDir } from '../../server/paths';
+import { fixturesDir } from '../helpers/fixtures';
 import type { YotoCard } from '../../server/yoto/card';
 import type { DeviceTopicKind } from '../../server/yoto/protocol';
 import type { YotoDeviceMessage, YotoMqttClient } from '../../server/yoto/mqtt';

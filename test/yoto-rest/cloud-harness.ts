@@ -6,7 +6,7 @@ import { BrowserSignIn } from '../../server/yoto/auth/browser-sign-in';
 import { YotoOAuthClient, type TokenResponse } from '../../server/yoto/auth/oauth-client';
 import { YotoTokenManager } from '../../server/yoto/auth/token-manager';
 import { FileTokenStore } from '../../server/yoto/auth/token-store';
-import { fixturesDir } from '../../server/paths';
+import { fixturesDir } from '../helpers/fixtures';
 import { ManualClock } from '../../server/yoto/mqtt/clock';
 import { YotoRestClient } from '../../server/yoto/rest/rest-client';
 import { YotoCloudApi } from '../../server/yoto/rest/yoto-api';
