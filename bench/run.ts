@@ -8,13 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { packageRoot } from '../server/paths';
 
-export interface BenchResult {
-  name: string;
-  description: string;
-  results: Record<string, number | string>;
-  ratios: Record<string, number>;
-  notes?: string[];
-}
+import type { BenchResult } from './bench-result';
 
 interface Scenario {
   run(): Promise<BenchResult>;

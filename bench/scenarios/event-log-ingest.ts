@@ -10,13 +10,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { EventLog, type DeviceEvent } from '../../server/store';
 
-export interface BenchResult {
-  name: string;
-  description: string;
-  results: Record<string, number | string>;
-  ratios: Record<string, number>;
-  notes?: string[];
-}
+import type { BenchResult } from '../bench-result';
 
 const EVENT_COUNT = 100_000;
 const LOWDB_TIME_BUDGET_MS = 10_000;
