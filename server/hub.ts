@@ -9,18 +9,28 @@ import { openStore, type Store } from './store';
 import { overallStatus, type ComponentHealth, type HealthReport } from './system/health';
 import { systemRoutes } from './system/system-routes';
 import { storeValidator } from './store/store-validator';
+import { HomeBrokerBridge } from './bridge/home-broker-bridge';
+import { CloudConnection, type ActiveCloud, type CloudConnectionOptions, type CloudState } from './cloud/cloud-connection';
+import { DeviceRegistry } from './core/device-registry';
+import type { SignInLinks } from './yoto/auth/browser-sign-in';
+import { isYotoAdapterLogin } from './yoto/protocol';
 
 export type HubState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
 
 export interface HubEvents {
   state: [state: HubState];
   'broker-status': [state: BrokerState];
+  'cloud-status': [state: CloudState, active: ActiveCloud | undefined];
+  /** The real Yoto cloud needs the user to sign in: open `links.authorizeUrl`. */
+  'cloud-sign-in': [links: SignInLinks];
 }
 
 export interface HubDependencies {
   logger?: Logger;
   /** Where the built panel is served from (tests may point elsewhere). */
   panelDir?: string;
+  /** Tuning of the cloud connection (tests shorten token lifetimes and refresh periods). */
+  cloud?: Pick<CloudConnectionOptions, 'deviceRefreshMs' | 'commandTimeoutMs' | 'virtual'>;
 }
 
 /**
@@ -37,6 +47,10 @@ export class Hub extends EventEmitter<HubEvents> {
   private embeddedBroker: EmbeddedBroker | undefined;
   private brokerClient: HomeBrokerClient | undefined;
   private httpServer: HubHttpServer | undefined;
+  private registryInstance: DeviceRegistry | undefined;
+  private cloudConnection: CloudConnection | undefined;
+  private bridgeInstance: HomeBrokerBridge | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -60,6 +74,23 @@ export class Hub extends EventEmitter<HubEvents> {
   get broker(): HomeBrokerClient {
     if (!this.brokerClient) throw new Error('the hub is not running');
     return this.brokerClient;
+  }
+
+  /** The live model of every player. */
+  get devices(): DeviceRegistry {
+    if (!this.registryInstance) throw new Error('the hub is not running');
+    return this.registryInstance;
+  }
+
+  /** The Yoto cloud in use (real or virtual): device commands, cards, the device list. */
+  get cloud(): CloudConnection {
+    if (!this.cloudConnection) throw new Error('the hub is not running');
+    return this.cloudConnection;
+  }
+
+  get bridge(): HomeBrokerBridge {
+    if (!this.bridgeInstance) throw new Error('the hub is not running');
+    return this.bridgeInstance;
   }
 
   get http(): HubHttpServer {
@@ -111,15 +142,14 @@ export class Hub extends EventEmitter<HubEvents> {
     const components: HealthReport['components'] = {
       store,
       broker,
-      // The Yoto cloud adapter is not part of the hub yet; it reports itself here once it is.
-      cloud: { status: 'not_configured', message: 'no Yoto cloud connection is configured' },
+      cloud: this.cloudConnection?.health() ?? { status: this.hubState === 'starting' ? 'starting' : 'stopped' },
       http: this.httpServer
         ? { status: 'ok', url: this.httpServer.url, connections: this.httpServer.connectionCount() }
         : { status: 'stopped' },
     };
     return {
       status: overallStatus(
-        { ...components, cloud: { status: 'ok' } },
+        components,
         this.hubState === 'running' || this.hubState === 'starting',
       ),
       version: packageVersion(),
@@ -144,6 +174,9 @@ export class Hub extends EventEmitter<HubEvents> {
         options.broker.embedded.host,
         options.broker.embedded.port,
         logger.child({ component: 'embedded-broker' }),
+        // The house's own clients connect freely; a login in the Yoto cloud's form (the
+        // adapter following virtual players) must carry a live token of the virtual cloud.
+        (username, password) => !isYotoAdapterLogin(username) || (this.cloudConnection?.verifyVirtualAccessToken(password ?? '') ?? false),
       );
       await this.embeddedBroker.start();
       brokerUrl = this.embeddedBroker.url;
@@ -157,6 +190,36 @@ export class Hub extends EventEmitter<HubEvents> {
     client.on('status', (state) => this.emit('broker-status', state));
     this.brokerClient = client;
     client.start();
+
+    const store = this.storeInstance;
+    const registry = new DeviceRegistry({
+      eventLog: store.events,
+      history: {
+        save: (session) => {
+          store.playbackHistory.upsert(session).catch((error: unknown) => logger.error('could not save a playback session', { err: error }));
+        },
+      },
+      logger: logger.child({ component: 'devices' }),
+    });
+    this.registryInstance = registry;
+    const cloud = new CloudConnection({
+      settings: options.cloud,
+      dataDir: options.dataDir,
+      brokerUrl,
+      registry,
+      logger,
+      ...this.deps.cloud,
+    });
+    cloud.on('state', (state, active) => this.emit('cloud-status', state, active));
+    cloud.on('sign-in', (links) => this.emit('cloud-sign-in', links));
+    this.cloudConnection = cloud;
+    const bridge = new HomeBrokerBridge({ broker: client, registry, commander: cloud, logger: logger.child({ component: 'bridge' }) });
+    this.bridgeInstance = bridge;
+    bridge.start();
+    await cloud.start();
+    this.retentionTimer = setInterval(() => {
+      store.events.enforceRetention().catch((error: unknown) => logger.warn('event log retention failed', { err: error }));
+    }, 60 * 60_000);
 
     const http = new HubHttpServer({
       host: options.http.host,
@@ -173,7 +236,12 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   private async stopComponents(): Promise<void> {
-    const { httpServer, brokerClient, embeddedBroker, storeInstance } = this;
+    const { httpServer, brokerClient, embeddedBroker, storeInstance, bridgeInstance, cloudConnection, registryInstance } = this;
+    clearInterval(this.retentionTimer);
+    this.retentionTimer = undefined;
+    this.bridgeInstance = undefined;
+    this.cloudConnection = undefined;
+    this.registryInstance = undefined;
     this.httpServer = undefined;
     this.brokerClient = undefined;
     this.embeddedBroker = undefined;
@@ -182,6 +250,9 @@ export class Hub extends EventEmitter<HubEvents> {
     // Reverse order of start: stop taking requests first, close the store last so nothing writes after it.
     const steps: Array<[string, (() => Promise<void>) | undefined]> = [
       ['http server', httpServer && (() => httpServer.close())],
+      ['home broker bridge', bridgeInstance && (async () => bridgeInstance.stop())],
+      ['Yoto cloud connection', cloudConnection && (() => cloudConnection.stop())],
+      ['device registry', registryInstance && (async () => registryInstance.stop())],
       ['home broker client', brokerClient && (() => brokerClient.stop())],
       ['embedded broker', embeddedBroker && (() => embeddedBroker.stop())],
       ['store', storeInstance && (() => storeInstance.close())],
@@ -195,6 +266,7 @@ export class Hub extends EventEmitter<HubEvents> {
       }
     }
     brokerClient?.removeAllListeners();
+    cloudConnection?.removeAllListeners();
   }
 
   private setState(state: HubState): void {

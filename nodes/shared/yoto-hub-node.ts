@@ -8,6 +8,9 @@ export interface YotoHubNodeDef extends NodeDef {
   publicUrl: string;
   brokerUrl: string;
   embeddedBrokerPort: string;
+  cloudMode: string;
+  clientId: string;
+  virtualCloudPort: string;
   dataDir: string;
   logLevel: string;
 }

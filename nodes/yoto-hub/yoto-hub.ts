@@ -3,6 +3,8 @@ import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import { HubConfigError, resolveHubOptions } from '../../server/config/hub-options';
 import { Hub } from '../../server/hub';
 import type { BrokerState } from '../../server/broker/home-broker-client';
+import type { CloudState } from '../../server/cloud/cloud-connection';
+import type { SignInLinks } from '../../server/yoto/auth/browser-sign-in';
 import { nodeRedLogger } from '../shared/node-red-logger';
 import type { YotoHubCredentials, YotoHubNode, YotoHubNodeDef } from '../shared/yoto-hub-node';
 
@@ -36,6 +38,9 @@ export = function registerYotoHub(RED: NodeAPI): void {
           publicUrl: config.publicUrl,
           brokerUrl: config.brokerUrl,
           embeddedBrokerPort: config.embeddedBrokerPort,
+          cloudMode: config.cloudMode,
+          clientId: config.clientId,
+          virtualCloudPort: config.virtualCloudPort,
           dataDir: config.dataDir,
           logLevel: config.logLevel,
           ...(node.credentials?.brokerUsername ? { brokerUsername: node.credentials.brokerUsername } : {}),
@@ -60,7 +65,14 @@ export = function registerYotoHub(RED: NodeAPI): void {
       else if (state === 'disconnected') setStatus({ fill: 'red', shape: 'ring', text: RED._('yoto-hub.status.disconnected') });
     };
     hub.on('broker-status', onBrokerStatus);
+    const onCloudStatus = (state: CloudState): void => {
+      if (state === 'needs_sign_in') setStatus({ fill: 'yellow', shape: 'ring', text: RED._('yoto-hub.status.signIn') });
+      else if (state === 'failed') setStatus({ fill: 'red', shape: 'ring', text: RED._('yoto-hub.status.cloudFailed') });
+    };
+    hub.on('cloud-status', onCloudStatus);
+    const onSignIn = (links: SignInLinks): void => node.warn(RED._('yoto-hub.log.signIn', { url: links.authorizeUrl }));
 
+    hub.on('cloud-sign-in', onSignIn);
     hub.start().then(
       () => node.log(RED._('yoto-hub.log.started', { url: hub.url })),
       (error: unknown) => {
@@ -72,6 +84,8 @@ export = function registerYotoHub(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       hub.off('broker-status', onBrokerStatus);
+      hub.off('cloud-status', onCloudStatus);
+      hub.off('cloud-sign-in', onSignIn);
       users.clear();
       hub.stop().then(done, (error: unknown) => {
         node.error(RED._('yoto-hub.errors.stop', { message: error instanceof Error ? error.message : String(error) }));

@@ -15,6 +15,8 @@ export class EmbeddedBroker {
     private readonly host: string,
     private readonly requestedPort: number,
     private readonly logger: Logger,
+    /** Decides each login; none: every client may connect (a home broker on loopback). */
+    private readonly authorize?: (username: string | undefined, password: string | undefined) => boolean,
   ) {}
 
   /** The port actually bound (differs from the requested one when that was 0). */
@@ -28,10 +30,27 @@ export class EmbeddedBroker {
   async start(): Promise<void> {
     // aedes is ESM-only: loaded with import() so this CommonJS module runs on every Node.js 20.
     const { Aedes } = await import('aedes');
-    const broker = await Aedes.createBroker();
+    const authorize = this.authorize;
+    const broker = await Aedes.createBroker(
+      authorize
+        ? {
+            authenticate: (client, username, password, done) => {
+              if (authorize(username, password?.toString('utf8'))) {
+                done(null, true);
+                return;
+              }
+              this.logger.info('embedded broker refused a login', { clientId: client.id, username });
+              // 4 = bad user name or password (MQTT 3.1.1 CONNACK)
+              done(Object.assign(new Error('bad user name or password'), { returnCode: 4 as const }), false);
+            },
+          }
+        : {},
+    );
     broker.on('clientError', (_client, error) => this.logger.debug('embedded broker client error', { err: error }));
     broker.on('connectionError', (_client, error) => this.logger.debug('embedded broker connection error', { err: error }));
     const server = net.createServer((socket) => {
+      // MQTT messages are small and latency matters (commands, acks): no Nagle delay.
+      socket.setNoDelay(true);
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
       broker.handle(socket);

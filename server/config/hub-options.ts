@@ -1,23 +1,15 @@
 import * as path from 'node:path';
 import { isLogLevel, type LogLevel } from '../log/logger';
+import type { HubCloudConfig, HubConfig } from '../types/schemas';
 
 /**
- * Everything a Hub needs to start. Built by `resolveHubOptions` from what a
- * surface gives (the yoto-hub node's settings, the CLI) and the environment,
- * in that order of precedence, then the defaults below.
+ * Everything a Hub needs to start: the `hub-config` schema's type. Built by
+ * `resolveHubOptions` from what a surface gives (the yoto-hub node's
+ * settings, the CLI) and the environment, in that order of precedence, then
+ * the defaults below.
  */
-export interface HubOptions {
-  dataDir: string;
-  http: { host: string; port: number; publicUrl?: string };
-  broker: {
-    /** External home broker; when absent the hub runs an embedded Aedes broker. */
-    url?: string;
-    username?: string;
-    password?: string;
-    embedded: { host: string; port: number };
-  };
-  logLevel: LogLevel;
-}
+export type HubOptions = HubConfig;
+export type CloudMode = HubCloudConfig['mode'];
 
 /** What a surface may set; blank strings count as "not set". */
 export interface HubSettings {
@@ -31,6 +23,11 @@ export interface HubSettings {
   embeddedBrokerHost?: string;
   embeddedBrokerPort?: number | string;
   logLevel?: string;
+  cloudMode?: string;
+  clientId?: string;
+  virtualCloudHost?: string;
+  virtualCloudPort?: number | string;
+  signInPort?: number | string;
 }
 
 export const DEFAULTS = {
@@ -39,6 +36,10 @@ export const DEFAULTS = {
   embeddedBrokerHost: '127.0.0.1',
   embeddedBrokerPort: 1883,
   logLevel: 'info' as LogLevel,
+  cloudMode: 'auto' as CloudMode,
+  virtualCloudHost: '127.0.0.1',
+  virtualCloudPort: 1882,
+  signInPort: 1884,
 };
 
 /** Environment variables the hub reads; the README's configuration table lists the same. */
@@ -53,6 +54,11 @@ export const ENV = {
   embeddedBrokerHost: 'YOTO_BROKER_HOST',
   embeddedBrokerPort: 'YOTO_BROKER_PORT',
   logLevel: 'YOTO_LOG_LEVEL',
+  cloudMode: 'YOTO_CLOUD',
+  clientId: 'YOTO_CLIENT_ID',
+  virtualCloudHost: 'YOTO_VIRTUAL_CLOUD_HOST',
+  virtualCloudPort: 'YOTO_VIRTUAL_CLOUD_PORT',
+  signInPort: 'YOTO_SIGNIN_PORT',
 } as const;
 
 export class HubConfigError extends Error {
@@ -106,6 +112,14 @@ export function resolveHubOptions(
   if (!isLogLevel(logLevel)) throw new HubConfigError(`log level must be debug, info, warn or error, got "${logLevel}"`);
   const publicUrl = url('public URL', get('publicUrl'), ['http:', 'https:']);
   const brokerUrl = url('broker URL', get('brokerUrl'), ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']);
+  const cloudMode = get('cloudMode') ?? DEFAULTS.cloudMode;
+  if (cloudMode !== 'auto' && cloudMode !== 'virtual' && cloudMode !== 'yoto') {
+    throw new HubConfigError(`cloud mode must be auto, virtual or yoto, got "${cloudMode}"`);
+  }
+  const clientId = get('clientId');
+  if (cloudMode === 'yoto' && !clientId) {
+    throw new HubConfigError('cloud mode "yoto" needs a Yoto client id (YOTO_CLIENT_ID), registered at the Yoto developer dashboard');
+  }
   const username = get('brokerUsername');
   const password = get('brokerPassword');
   return {
@@ -123,6 +137,13 @@ export function resolveHubOptions(
         host: get('embeddedBrokerHost') ?? DEFAULTS.embeddedBrokerHost,
         port: port('embedded broker port', get('embeddedBrokerPort'), DEFAULTS.embeddedBrokerPort),
       },
+    },
+    cloud: {
+      mode: cloudMode,
+      ...(clientId ? { clientId } : {}),
+      virtualHost: get('virtualCloudHost') ?? DEFAULTS.virtualCloudHost,
+      virtualPort: port('virtual cloud port', get('virtualCloudPort'), DEFAULTS.virtualCloudPort),
+      signInPort: port('sign-in port', get('signInPort'), DEFAULTS.signInPort),
     },
     logLevel,
   };

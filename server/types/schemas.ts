@@ -962,17 +962,25 @@ export interface HubEmbeddedBrokerConfig {
  */
 export interface HubCloudConfig {
   /**
-   * yoto: the real Yoto cloud (needs clientId and a sign-in); virtual: the local virtual cloud with simulated players.
+   * auto: the real Yoto cloud once a client id is set and the user has signed in, the virtual cloud until then; yoto: only the real cloud; virtual: only the local virtual cloud with simulated players.
    */
-  mode: 'virtual' | 'yoto';
+  mode: 'auto' | 'virtual' | 'yoto';
   /**
-   * OAuth client id registered at the Yoto developer dashboard (needed for mode yoto).
+   * OAuth client id registered at the Yoto developer dashboard.
    */
   clientId?: string;
   /**
-   * Port of the local virtual cloud (REST and MQTT over WebSocket); 0 picks a free one.
+   * Address the virtual cloud's HTTP side (REST, login, control API) listens on.
+   */
+  virtualHost: string;
+  /**
+   * Port of the virtual cloud's HTTP side; 0 picks a free one.
    */
   virtualPort: number;
+  /**
+   * Loopback port of the sign-in callback for the real cloud (register http://127.0.0.1:<port>/callback with Yoto); 0 picks a free one.
+   */
+  signInPort: number;
 }
 /**
  * One listening session on a player, from start to stop, for history and analytics. Stored in the playback_history collection.

@@ -1,5 +1,6 @@
 import { silentLogger, type Logger } from '../log/logger';
 import { realClock, type Clock } from '../yoto/mqtt/clock';
+import type { CardInput } from '../yoto/card';
 import { VirtualCardStore } from './cards/card-store';
 import { DEFAULT_VIRTUAL_PLAYERS, type VirtualPlayerSpec } from './contracts';
 import { VirtualDeviceRegistry } from './http/device-registry';
@@ -21,6 +22,8 @@ export interface VirtualCloudOptions {
   /** Keeps cards, settings, media and tokens across restarts; none: memory only. */
   dataDir?: string;
   players?: VirtualPlayerSpec[];
+  /** Cards a new cloud starts with (none unless given; the hub gives DEMO_CARDS). */
+  demoCards?: readonly CardInput[];
   clock?: Clock;
   /** Access token lifetime (default 3600 s). Short ones make token refresh visible. */
   accessTokenTtlSeconds?: number;
@@ -49,10 +52,12 @@ export class VirtualCloud {
   private readonly http: VirtualHttpServer;
   private readonly logger: Logger;
   private running = false;
+  private readonly demoCards: readonly CardInput[];
 
   constructor(options: VirtualCloudOptions) {
     const clock = options.clock ?? realClock;
     const specs = options.players ?? DEFAULT_VIRTUAL_PLAYERS;
+    this.demoCards = options.demoCards ?? [];
     this.logger = (options.logger ?? silentLogger).child({ component: 'virtual-cloud' });
     this.cards = new VirtualCardStore({ clock, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
     this.tokens = new VirtualTokenService({
@@ -99,6 +104,7 @@ export class VirtualCloud {
     if (this.running) return;
     try {
       await Promise.all([this.cards.load(), this.tokens.load(), this.media.load(), this.devices.load()]);
+      await this.cards.seedIfNew(this.demoCards);
       await this.http.listen();
       await this.fleet.start();
     } catch (error) {

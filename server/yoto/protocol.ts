@@ -205,6 +205,11 @@ export function mqttUsername(deviceIdOrName: string): string {
   return `${deviceIdOrName}?x-amz-customauthorizer-name=PublicJWTAuthorizer`;
 }
 
+/** True for an MQTT username in the form the Yoto cloud's custom authorizer expects (see mqttUsername). */
+export function isYotoAdapterLogin(username: string | undefined): boolean {
+  return username !== undefined && username.endsWith('?x-amz-customauthorizer-name=PublicJWTAuthorizer');
+}
+
 export const REAL_CLOUD = {
   apiUrl: 'https://api.yotoplay.com',
   authUrl: 'https://login.yotoplay.com',

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BrokerWatcher } from './broker-watcher';
+import { BrokerWatcher } from '../helpers/broker-watcher';
 import { KIDS_BEDROOM, LIVING_ROOM, startBridgeRig, type BridgeRig } from './bridge-rig';
 import { MosquittoBroker } from '../helpers/mosquitto';
 

@@ -5,7 +5,7 @@ import type { BrokerAnnouncementMessage } from '../../server/types/schemas';
 import { getValidator, type SchemaName } from '../../server/validation';
 import { startAedes } from '../helpers/aedes-broker';
 import { CAPTURED_DEVICE_ID, capturedFullLegacyStatus } from '../core/captured-traffic';
-import { BrokerWatcher } from './broker-watcher';
+import { BrokerWatcher } from '../helpers/broker-watcher';
 import { MosquittoBroker } from '../helpers/mosquitto';
 import { KIDS_BEDROOM, LIVING_ROOM, startBridgeRig, type BridgeRig } from './bridge-rig';
 

@@ -13,7 +13,7 @@ import { YotoDeviceCommander } from '../../server/yoto/commands';
 import { YotoMqttClient } from '../../server/yoto/mqtt';
 import { capturedFullLegacyStatus } from '../core/captured-traffic';
 import { startAedes } from '../helpers/aedes-broker';
-import { BrokerWatcher } from './broker-watcher';
+import { BrokerWatcher } from '../helpers/broker-watcher';
 import { MosquittoBroker } from '../helpers/mosquitto';
 
 const STORY: YotoCard = {

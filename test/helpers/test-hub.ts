@@ -11,7 +11,7 @@ import { silentLogger } from '../../server/log/logger';
  */
 export async function startTestHub(settings: HubSettings = {}): Promise<Hub> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-hub-test-'));
-  const options = resolveHubOptions({ httpPort: 0, embeddedBrokerPort: 0, ...settings }, dataDir, {});
+  const options = resolveHubOptions({ httpPort: 0, embeddedBrokerPort: 0, virtualCloudPort: 0, signInPort: 0, ...settings }, dataDir, {});
   const hub = new Hub(options, { logger: silentLogger });
   await hub.start();
   await hub.broker.whenConnected();

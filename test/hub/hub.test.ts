@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import { expect } from 'chai';
 import mqtt from 'mqtt';
 import type { Hub } from '../../server/hub';
@@ -31,7 +32,8 @@ describe('Hub', function () {
       expect(body.components.broker).to.include({ status: 'ok', state: 'connected', embedded: true });
       expect(body.components.store.status).to.equal('ok');
       expect(body.components.http.status).to.equal('ok');
-      expect(body.components.cloud.status).to.equal('not_configured');
+      expect(body.components.cloud).to.include({ status: 'ok', state: 'running', mode: 'auto', active: 'virtual' });
+      expect(body.components.cloud['mqtt']).to.include({ state: 'connected', devices: 2 });
     });
 
     it('lets other MQTT clients of the house use the embedded broker', async () => {
@@ -78,17 +80,20 @@ describe('Hub', function () {
     });
 
     it('fails to start with a clear message when its port is taken, and frees what it had opened', async () => {
-      hub = await startTestHub();
+      const occupier = net.createServer();
+      await new Promise<void>((resolve) => occupier.listen(0, '127.0.0.1', resolve));
+      const takenPort = (occupier.address() as net.AddressInfo).port;
       const brokerPort = await freePort();
       const tracker = ResourceTracker.start();
       let error: Error | undefined;
       try {
-        await startTestHub({ httpPort: hub.http.port, embeddedBrokerPort: brokerPort });
+        await startTestHub({ httpPort: takenPort, embeddedBrokerPort: brokerPort });
       } catch (e) {
         error = e as Error;
       }
       const leaks = await tracker.leaked();
       tracker.stop();
+      await new Promise<void>((resolve) => occupier.close(() => resolve()));
       expect(error?.message).to.match(/hub server could not start: port \d+ on 127\.0\.0\.1 is already in use/);
       expect(await isListening(brokerPort)).to.equal(false);
       expect(leaks, describeLeaks(leaks)).to.deep.equal([]);

@@ -35,6 +35,7 @@ describe(`yoto-hub node (Node-RED ${nodeRedVersion()})`, function () {
   let dataDir: string;
   let httpPort: number;
   let brokerPort: number;
+  let virtualCloudPort: number;
 
   before(async () => {
     await new Promise<void>((resolve) => helper.startServer(resolve));
@@ -46,6 +47,7 @@ describe(`yoto-hub node (Node-RED ${nodeRedVersion()})`, function () {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-node-test-'));
     httpPort = await freePort();
     brokerPort = await freePort();
+    virtualCloudPort = await freePort();
   });
   afterEach(async () => {
     await helper.unload();
@@ -53,7 +55,7 @@ describe(`yoto-hub node (Node-RED ${nodeRedVersion()})`, function () {
   });
 
   function settings(extra: Record<string, string> = {}): Record<string, string> {
-    return { httpPort: String(httpPort), embeddedBrokerPort: String(brokerPort), dataDir, ...extra };
+    return { httpPort: String(httpPort), embeddedBrokerPort: String(brokerPort), virtualCloudPort: String(virtualCloudPort), dataDir, ...extra };
   }
 
   it('starts a hub whose health page answers on the configured port', async () => {

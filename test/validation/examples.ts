@@ -150,7 +150,7 @@ export const hubConfig: HubConfig = {
   dataDir: '/var/lib/yoto-hub',
   http: { host: '0.0.0.0', port: 1881, publicUrl: 'https://yoto.example.com' },
   broker: { url: 'mqtt://192.168.1.10:1883', username: 'yoto', password: 'secret', embedded: { host: '127.0.0.1', port: 1883 } },
-  cloud: { mode: 'yoto', clientId: 'my-client-id', virtualPort: 0 },
+  cloud: { mode: 'yoto', clientId: 'my-client-id', virtualHost: '127.0.0.1', virtualPort: 1882, signInPort: 1884 },
   logLevel: 'info',
 };
 

@@ -125,6 +125,8 @@ describe('virtual players speak the captured shapes', function () {
     const full = await observer.waitFor((m) => m.topic === topic('data/events'), from);
     expect(ack.json).to.deep.equal(fixturePayload(captured, '/response', () => true));
     expect(keysOf(full.json)).to.include.members(keysOf(fixturePayload(captured, '/data/events', (p) => 'cardId' in p)));
+    // The full event's copy on the legacy events topic must be in before the volume turn, or it would be taken for the turn's.
+    await observer.waitFor((m) => m.topic === topic('events'), from);
 
     const turned = observer.messages.length;
     await fleet.player(mini.deviceId)!.turnVolume(1);

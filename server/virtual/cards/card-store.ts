@@ -55,8 +55,12 @@ export class VirtualCardStore extends EventEmitter<CardStoreEvents> implements V
     this.userId = options.userId ?? 'virtual-user';
   }
 
+  /** True when load() found no saved cards file: a new virtual cloud. */
+  private isNew = false;
+
   async load(): Promise<void> {
     const stored = await this.file.read();
+    this.isNew = stored === undefined;
     this.cards.clear();
     for (const card of stored?.cards ?? []) this.cards.set(card.cardId, card);
   }
@@ -86,6 +90,19 @@ export class VirtualCardStore extends EventEmitter<CardStoreEvents> implements V
     await this.persist();
     this.emit('saved', structuredClone(card));
     return structuredClone(card);
+  }
+
+  /** Adds these cards, with their own ids, to a new store only: a user's deletions stay deleted. */
+  async seedIfNew(cards: readonly CardInput[]): Promise<void> {
+    if (!this.isNew || cards.length === 0) return;
+    this.isNew = false;
+    const now = new Date(this.clock.now()).toISOString();
+    for (const input of cards) {
+      const valid = assertValidCard(input);
+      if (!valid.cardId) throw new Error('a seeded card needs its cardId');
+      this.cards.set(valid.cardId, { ...structuredClone(valid), cardId: valid.cardId, createdAt: now, updatedAt: now, userId: this.userId });
+    }
+    await this.persist();
   }
 
   async delete(cardId: string): Promise<void> {
