@@ -1,0 +1,24 @@
+import type { Response } from 'express';
+import { ApiError } from './api-error';
+
+/**
+ * Who is calling: set on `res.locals.user` by the accounts capability's
+ * authentication middleware, read by every route that checks ownership.
+ */
+export interface RequestUser {
+  id: string;
+  email: string;
+  role: 'admin' | 'member';
+}
+
+/** The signed-in caller; a 401 ApiError when the request was not authenticated. */
+export function requestUser(res: Response): RequestUser {
+  const user = (res.locals as { user?: RequestUser }).user;
+  if (!user) throw new ApiError(401, 'unauthorized', 'sign in first: send Authorization: Bearer <access token>');
+  return user;
+}
+
+/** Admins see everything; a member only what they own. */
+export function mayAccess(user: RequestUser, ownerId: string): boolean {
+  return user.role === 'admin' || user.id === ownerId;
+}
