@@ -2,7 +2,7 @@
  * The one place that knows which record type lives in which collection. The
  * rest of the store is generic over `{ id: string }`.
  */
-import type { AudioFile, CyoaStory, Device, DeviceEvent, PlaybackSession, Script, User } from '../types/schemas';
+import type { AudioFile, CyoaStory, Device, DeviceEvent, PlaybackSession, Script, Session, User } from '../types/schemas';
 
 export type { DeviceEvent };
 
@@ -13,6 +13,7 @@ export interface CollectionRecords {
   scripts: Script;
   cyoa_stories: CyoaStory;
   playback_history: PlaybackSession;
+  sessions: Session;
 }
 
 export type CollectionName = keyof CollectionRecords;
@@ -25,6 +26,7 @@ export const COLLECTION_NAMES: readonly CollectionName[] = [
   'scripts',
   'cyoa_stories',
   'playback_history',
+  'sessions',
 ];
 
 /** Collections whose records carry createdAt/updatedAt; update() refreshes updatedAt. */

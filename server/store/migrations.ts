@@ -32,6 +32,15 @@ export const MIGRATIONS: readonly Migration[] = [
       return next;
     },
   },
+  {
+    version: 2,
+    description: 'sessions: the refresh tokens of signed-in users (hashes only)',
+    up(data) {
+      if (data['sessions'] === undefined) return { ...data, sessions: [] };
+      if (!Array.isArray(data['sessions'])) throw new Error('"sessions" is not an array');
+      return { ...data };
+    },
+  },
 ];
 
 export const CURRENT_SCHEMA_VERSION = latestVersion(MIGRATIONS);

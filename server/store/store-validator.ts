@@ -14,6 +14,7 @@ const SCHEMA_OF_COLLECTION: Record<CollectionName, SchemaName> = {
   scripts: 'script',
   cyoa_stories: 'cyoa-story',
   playback_history: 'playback-session',
+  sessions: 'session',
 };
 
 /** Throws SchemaValidationError (code 'validation_failed', details per field) for an invalid record. */

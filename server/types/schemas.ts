@@ -26,14 +26,21 @@ export type BrokerCommandMessage =
  */
 export type Script = SimpleScript | PlaylistScript | CyoaScript;
 /**
- * A message a panel (or other client) sends on the /ws WebSocket, chosen by `type`.
+ * A message a panel (or other client) sends on the /ws WebSocket, chosen by `type`. The connection is authenticated with the REST API's access token: in a browser `new WebSocket(url, ['bearer', token])` (the hub answers with the `bearer` subprotocol), elsewhere an `Authorization: Bearer <token>` header, or `?access_token=<token>` on the URL; a missing or invalid token closes the connection with code 4401.
  */
 export type WsClientMessage = WsSubscribeMessage | WsUnsubscribeMessage | WsPingMessage;
 /**
  * A message the hub sends on the /ws WebSocket, chosen by `type`. Player updates carry the same payloads as the home broker topics.
  */
 export type WsServerMessage =
-  WsDeviceStatusMessage | WsDeviceEventMessage | WsDevicePlaybackMessage | WsPongMessage | WsErrorMessage;
+  | WsDeviceStatusMessage
+  | WsDeviceEventMessage
+  | WsDevicePlaybackMessage
+  | WsDeviceRemovedMessage
+  | WsPongMessage
+  | WsErrorMessage
+  | WsSubscribedMessage
+  | WsUnsubscribedMessage;
 
 /**
  * Maps each schema name (schemas/<name>.schema.json) to the type of the values it accepts.
@@ -55,6 +62,7 @@ export interface SchemaTypes {
   'hub-config': HubConfig;
   'playback-session': PlaybackSession;
   script: Script;
+  session: Session;
   user: User;
   'ws-client-message': WsClientMessage;
   'ws-server-message': WsServerMessage;
@@ -1190,6 +1198,43 @@ export interface CyoaScriptDefinition {
   storyId: string;
 }
 /**
+ * One refresh token of a signed-in user. Only the token's SHA-256 is stored, never the token. Every token descended from one sign-in shares a family id; presenting a spent token revokes the whole family. Stored in the sessions collection.
+ */
+export interface Session {
+  /**
+   * The record's id.
+   */
+  id: string;
+  /**
+   * SHA-256 of the refresh token, as hex.
+   */
+  tokenHash: string;
+  /**
+   * Shared by every token descended from one sign-in.
+   */
+  familyId: string;
+  /**
+   * The user the token signs in (User.id).
+   */
+  userId: string;
+  /**
+   * The token was exchanged for a new one; presenting it again is a reuse.
+   */
+  used: boolean;
+  /**
+   * The token's family was revoked (sign-out, reuse, disabled user).
+   */
+  revoked: boolean;
+  /**
+   * When the token was issued.
+   */
+  createdAt: string;
+  /**
+   * When the token stops working.
+   */
+  expiresAt: string;
+}
+/**
  * A person who signs in to the hub's panel and API. Stored in the users collection.
  */
 export interface User {
@@ -1304,6 +1349,19 @@ export interface WsDevicePlaybackMessage {
   data: BrokerPlaybackMessage;
 }
 /**
+ * A player left the hub's device list (removed from the account); no more updates come for it.
+ */
+export interface WsDeviceRemovedMessage {
+  /**
+   * Player removed.
+   */
+  type: 'device.removed';
+  /**
+   * The player's device id.
+   */
+  deviceId: string;
+}
+/**
  * Answer to ping.
  */
 export interface WsPongMessage {
@@ -1321,4 +1379,30 @@ export interface WsErrorMessage {
    */
   type: 'error';
   error: ApiErrorInfo;
+}
+/**
+ * Answer to subscribe, sent after the current status and playback of every matching player the user may see, so a panel knows its first picture is complete.
+ */
+export interface WsSubscribedMessage {
+  /**
+   * Subscribed.
+   */
+  type: 'subscribed';
+  /**
+   * The topic as the client sent it.
+   */
+  topic: string;
+}
+/**
+ * Answer to unsubscribe.
+ */
+export interface WsUnsubscribedMessage {
+  /**
+   * Unsubscribed.
+   */
+  type: 'unsubscribed';
+  /**
+   * The topic as the client sent it.
+   */
+  topic: string;
 }

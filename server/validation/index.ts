@@ -28,6 +28,7 @@ const NAMES: { readonly [K in SchemaName]: true } = {
   'cyoa-story': true,
   event: true,
   'playback-session': true,
+  session: true,
   'hub-config': true,
   'broker-status': true,
   'broker-playback': true,

@@ -29,9 +29,12 @@ function v1File(users: unknown[]): StoredData {
   return { schemaVersion: 1, users, devices: [], audio_files: [], scripts: [], cyoa_stories: [], playback_history: [] };
 }
 
-/** A realistic second version: users gain a role, with existing users made admins. */
+/** The first version number after the package's own migrations: test steps are numbered from it. */
+const NEXT = CURRENT_SCHEMA_VERSION + 1;
+
+/** A realistic next version: users gain a role, with existing users made admins. */
 const addRoleToUsers: Migration = {
-  version: 2,
+  version: NEXT,
   description: 'users get a role; existing users become admins',
   up(data) {
     const users = data['users'] as Array<Record<string, unknown>>;
@@ -39,9 +42,9 @@ const addRoleToUsers: Migration = {
   },
 };
 
-/** Depends on version 2 having run first. */
+/** Depends on addRoleToUsers having run first. */
 const addAdminFlag: Migration = {
-  version: 3,
+  version: NEXT + 1,
   description: 'users get isAdmin derived from role',
   up(data) {
     const users = data['users'] as Array<Record<string, unknown>>;
@@ -60,23 +63,35 @@ describe('store schema version and migrations', () => {
     const store = await openStore({ dataDir, validate: acceptAll });
     await store.close();
     expect(store.schemaVersion).to.equal(CURRENT_SCHEMA_VERSION);
-    expect(await readDb(dataDir)).to.deep.equal({ ...v1File([]), schemaVersion: CURRENT_SCHEMA_VERSION });
+    expect(await readDb(dataDir)).to.deep.equal({ ...v1File([]), sessions: [], schemaVersion: CURRENT_SCHEMA_VERSION });
     expect((await fs.readdir(dataDir)).filter((f) => f.endsWith('.bak'))).to.deep.equal([]);
   });
 
-  it('migrates a version 1 file to version 2, keeping a byte-for-byte backup of the original', async () => {
+  it('migrates a version 1 file to the current layout: every version 1 record kept, an empty sessions collection added', async () => {
+    const original = JSON.stringify(v1File([userRecord('u1', 'Ada')]), null, 2);
+    await writeDb(dataDir, original);
+    const store = await openStore({ dataDir, validate: acceptAll });
+    expect(store.schemaVersion).to.equal(CURRENT_SCHEMA_VERSION);
+    expect(store.users.list()).to.deep.equal([userRecord('u1', 'Ada')]);
+    expect(store.collection('sessions').count()).to.equal(0);
+    await store.close();
+    expect(await readDb(dataDir)).to.deep.equal({ ...v1File([userRecord('u1', 'Ada')]), sessions: [], schemaVersion: CURRENT_SCHEMA_VERSION });
+    expect(await fs.readFile(path.join(dataDir, 'db.json.v1.bak'), 'utf8')).to.equal(original);
+  });
+
+  it('migrates a version 1 file through a later step, keeping a byte-for-byte backup of the original', async () => {
     const { role: _role, ...legacyUser } = userRecord('u1', 'Ada');
     const original = JSON.stringify(v1File([legacyUser]), null, 2);
     await writeDb(dataDir, original);
 
     const store = await openStore({ dataDir, validate: acceptAll, migrations: [...MIGRATIONS, addRoleToUsers] });
-    expect(store.schemaVersion).to.equal(2);
+    expect(store.schemaVersion).to.equal(NEXT);
     expect(store.users.get('u1')).to.deep.include({ name: 'Ada', role: 'admin' });
     await store.users.insert(userRecord('u2', 'Bob'));
     await store.close();
 
     const onDisk = await readDb(dataDir);
-    expect(onDisk['schemaVersion']).to.equal(2);
+    expect(onDisk['schemaVersion']).to.equal(NEXT);
     expect((onDisk['users'] as Array<{ id: string; role: string }>).map((u) => [u.id, u.role])).to.deep.equal([['u1', 'admin'], ['u2', 'member']]);
     expect(await fs.readFile(path.join(dataDir, 'db.json.v1.bak'), 'utf8')).to.equal(original);
   });
@@ -90,7 +105,7 @@ describe('store schema version and migrations', () => {
     const second = await openStore({ dataDir, validate: acceptAll, migrations });
     await second.close();
 
-    expect(second.schemaVersion).to.equal(3);
+    expect(second.schemaVersion).to.equal(NEXT + 1);
     expect(second.users.get('u1')).to.deep.include({ role: 'member', isAdmin: false });
     expect((await fs.readdir(dataDir)).filter((f) => f.endsWith('.bak'))).to.deep.equal(['db.json.v1.bak']);
   });
@@ -133,7 +148,7 @@ describe('store schema version and migrations', () => {
     const file = await writeDb(dataDir, v1File([userRecord('u1', 'Ada')]));
     const before = await fs.readFile(file, 'utf8');
     const failing: Migration = {
-      version: 2,
+      version: NEXT,
       description: 'always fails',
       up() {
         throw new Error('disk format unknown');
@@ -141,13 +156,13 @@ describe('store schema version and migrations', () => {
     };
     const error = await openError(dataDir, [...MIGRATIONS, failing]);
     expect(error.code).to.equal('migration_failed');
-    expect(error.message).to.contain('schema version 2').and.contain('disk format unknown');
+    expect(error.message).to.contain(`schema version ${NEXT}`).and.contain('disk format unknown');
     expect(await fs.readFile(file, 'utf8')).to.equal(before);
     expect(await fs.readdir(dataDir)).to.deep.equal(['db.json']);
   });
 
   it('rejects a migration list with a gap, so no step can be skipped', async () => {
     const error = await openError(dataDir, [...MIGRATIONS, addAdminFlag]);
-    expect(error.message).to.contain('has version 3, expected 2');
+    expect(error.message).to.contain(`has version ${NEXT + 1}, expected ${NEXT}`);
   });
 });

@@ -140,7 +140,7 @@ describe('store repositories', () => {
     const health = store.health();
     expect(health.status).to.equal('ok');
     expect(health.schemaVersion).to.equal(store.schemaVersion);
-    expect(health.collections).to.deep.equal({ users: 1, devices: 1, audio_files: 0, scripts: 1, cyoa_stories: 0, playback_history: 0 });
+    expect(health.collections).to.deep.equal({ users: 1, devices: 1, audio_files: 0, scripts: 1, cyoa_stories: 0, playback_history: 0, sessions: 0 });
     expect(store.devices.get('same-id')!.name).to.equal('Kitchen player');
   });
 

@@ -21,6 +21,7 @@ import type {
   PlaybackSession,
   SchemaTypes,
   Script,
+  Session,
   User,
   WsClientMessage,
   WsServerMessage,
@@ -36,6 +37,17 @@ export const user: User = {
   role: 'admin',
   createdAt: at,
   updatedAt: at,
+};
+
+export const session: Session = {
+  id: '6d1f0a52-0000-4000-8000-000000000001',
+  tokenHash: 'a3f1c9e2b7d44f08a1e5c3b9d2f6e8a0b4c7d1e3f5a2b6c8d0e9f1a3b5c7d9e1',
+  familyId: '6d1f0a52-0000-4000-8000-0000000000f1',
+  userId: 'u-1',
+  used: false,
+  revoked: false,
+  createdAt: at,
+  expiresAt: '2026-02-09T08:15:32Z',
 };
 
 export const device: Device = {
@@ -238,8 +250,11 @@ export const wsServerMessages: WsServerMessage[] = [
   { type: 'device.status', deviceId: 'y2iYT7ItkMRWbuMzTDuGjgmS', data: brokerStatus },
   { type: 'device.event', deviceId: 'y2iYT7ItkMRWbuMzTDuGjgmS', event: brokerEvent },
   { type: 'device.playback', deviceId: 'y2iYT7ItkMRWbuMzTDuGjgmS', data: brokerPlayback },
+  { type: 'device.removed', deviceId: 'y2iYT7ItkMRWbuMzTDuGjgmS' },
   { type: 'pong' },
   { type: 'error', error: apiError.error },
+  { type: 'subscribed', topic: 'device.*' },
+  { type: 'unsubscribed', topic: 'device.y2iYT7ItkMRWbuMzTDuGjgmS' },
 ];
 
 /** Typed as SchemaTypes, so a schema without an example does not compile. */
@@ -251,6 +266,7 @@ export const examples: SchemaTypes = {
   'cyoa-story': cyoaStory,
   event: deviceEvent,
   'playback-session': playbackSession,
+  session,
   'hub-config': hubConfig,
   'broker-status': brokerStatus,
   'broker-playback': brokerPlayback,
@@ -274,6 +290,7 @@ export const allExamples: { [K in keyof SchemaTypes]: SchemaTypes[K][] } = {
   'cyoa-story': [cyoaStory],
   event: [deviceEvent],
   'playback-session': [playbackSession],
+  session: [session],
   'hub-config': [hubConfig],
   'broker-status': [brokerStatus],
   'broker-playback': [brokerPlayback],

@@ -1,0 +1,524 @@
+/**
+ * The hub's accounts capability: users with scrypt-hashed passwords, short-lived JWT access
+ * tokens, rotating refresh tokens (hashes only, kept in the store's `sessions` collection),
+ * invitations, open registration (off by default), rate limits on every sign-in route, and the
+ * middlewares the other capabilities use to know who is calling.
+ *
+ * Mount `router` at /api/auth; put `authenticate` in front of every other API router (it only
+ * reads the Authorization header) and `requireUser` / `requireAdmin` on the routes that need them.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import { MemoryStore, rateLimit, type RateLimitRequestHandler } from 'express-rate-limit';
+import jwt, { TokenExpiredError, type JwtPayload } from 'jsonwebtoken';
+import { ApiError } from '../http/api-error';
+import type { RequestUser } from '../http/request-user';
+import { silentLogger, type Logger } from '../log/logger';
+import type { Repository, Store } from '../store';
+import type { Session, User } from '../types/schemas';
+import * as fields from './body';
+import { parseBody } from './body';
+import { loadOrCreateJwtSecret } from './jwt-secret';
+import { DEFAULT_COST, hashPassword, verifyPassword } from './passwords';
+
+export interface AccountsRateLimit {
+  /** Requests per window per client address and route; default 10. */
+  limit?: number;
+  /** The window in milliseconds; default 60 000. */
+  windowMs?: number;
+}
+
+export interface AccountsOptions {
+  /** The hub's store: users go to its `users` collection, refresh-token hashes to `sessions`. */
+  store: Store;
+  /** Where `secrets/jwt-secret` lives; defaults to the store's data directory. */
+  dataDir?: string;
+  logger?: Logger;
+  /** Lets anyone create a member account with POST /register {email, name, password}; default false. */
+  openRegistration?: boolean;
+  /** Access token lifetime in seconds; default 900 (15 minutes). */
+  accessTokenTtlSeconds?: number;
+  /** Refresh token lifetime in seconds, renewed at each refresh; default 30 days. */
+  refreshTokenTtlSeconds?: number;
+  /** Invitation lifetime in seconds; default 7 days. */
+  invitationTtlSeconds?: number;
+  /** Limits on onboarding, login, refresh and register; `false` turns them off. */
+  rateLimit?: AccountsRateLimit | false;
+  /** The clock for token issue and expiry (tests move it instead of sleeping). */
+  now?: () => Date;
+  /** log2 of scrypt's N for new password hashes; default 15. Stored in each hash, so changing it keeps old passwords valid. */
+  passwordHashCost?: number;
+}
+
+/** A user as the API shows it: never the password hash. */
+export type PublicUser = Omit<User, 'passwordHash'>;
+
+export interface SignInAnswer {
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+  user: PublicUser;
+}
+
+export interface AdminCredentials {
+  email: string;
+  password: string;
+  /** Display name; default "Admin". */
+  name?: string;
+}
+
+export interface Accounts {
+  /** Mount at /api/auth, behind express.json() and the hub's JSON error handler. */
+  readonly router: Router;
+  /** Sets `res.locals.user` from `Authorization: Bearer <access token>`; no header leaves the request anonymous; a bad token is a 401 `invalid_token`. */
+  readonly authenticate: RequestHandler;
+  /** 401 `unauthorized` unless `authenticate` found a user. */
+  readonly requireUser: RequestHandler;
+  /** 401 `unauthorized` without a user, 403 `forbidden` for a member. */
+  readonly requireAdmin: RequestHandler;
+  /** The caller of a valid access token whose user still exists and is enabled (current role and email); undefined otherwise. */
+  verifyAccessToken(token: string): RequestUser | undefined;
+  /** True while there is no user: the panel shows onboarding. */
+  needsOnboarding(): boolean;
+  /** Creates the first admin from start-up credentials when there is no user yet; does nothing otherwise. */
+  ensureAdmin(credentials: AdminCredentials): Promise<{ created: boolean; user?: PublicUser }>;
+  /** Stops the rate limiters' timers. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+const ACCESS_AUDIENCE = 'yoto-hub-api';
+const INVITATION_AUDIENCE = 'yoto-hub-invitation';
+const ISSUER = 'yoto-smart-stream-hub';
+const DAY_SECONDS = 24 * 60 * 60;
+
+/** The admin credentials of YOTO_ADMIN_EMAIL / YOTO_ADMIN_PASSWORD (and optional YOTO_ADMIN_NAME), when both are set. */
+export function adminCredentialsFromEnv(env: NodeJS.ProcessEnv = process.env): AdminCredentials | undefined {
+  const email = env['YOTO_ADMIN_EMAIL']?.trim();
+  const password = env['YOTO_ADMIN_PASSWORD'];
+  if (!email || !password) return undefined;
+  const name = env['YOTO_ADMIN_NAME']?.trim();
+  return { email, password, ...(name ? { name } : {}) };
+}
+
+export async function createAccounts(options: AccountsOptions): Promise<Accounts> {
+  const logger = options.logger ?? silentLogger;
+  const now = options.now ?? (() => new Date());
+  const users = options.store.users;
+  const sessions: Repository<Session> = options.store.collection('sessions');
+  const accessTtl = positive(options.accessTokenTtlSeconds, 15 * 60, 'accessTokenTtlSeconds');
+  const refreshTtl = positive(options.refreshTokenTtlSeconds, 30 * DAY_SECONDS, 'refreshTokenTtlSeconds');
+  const invitationTtl = positive(options.invitationTtlSeconds, 7 * DAY_SECONDS, 'invitationTtlSeconds');
+  const openRegistration = options.openRegistration ?? false;
+  const hashCost = options.passwordHashCost ?? DEFAULT_COST;
+  const secret = await loadOrCreateJwtSecret(options.dataDir ?? options.store.dataDir);
+  // Compared against when the email is unknown, so an unknown email costs what a wrong password costs.
+  const decoyHash = await hashPassword(randomBytes(16).toString('hex'), { cost: hashCost });
+  const serial = new Serial();
+
+  const seconds = (): number => Math.floor(now().getTime() / 1000);
+  const isoIn = (delta: number): string => new Date(now().getTime() + delta * 1000).toISOString();
+  const findByEmail = (email: string): User | undefined => users.list((u) => u.email.toLowerCase() === email.toLowerCase())[0];
+
+  // ---- tokens ---------------------------------------------------------------------------
+
+  function signAccessToken(user: User): string {
+    return jwt.sign({ role: user.role, email: user.email, iat: seconds() }, secret, {
+      algorithm: 'HS256',
+      subject: user.id,
+      audience: ACCESS_AUDIENCE,
+      issuer: ISSUER,
+      expiresIn: accessTtl,
+    });
+  }
+
+  function decode(token: string, audience: string): JwtPayload | 'expired' | undefined {
+    try {
+      const payload = jwt.verify(token, secret, { algorithms: ['HS256'], audience, issuer: ISSUER, clockTimestamp: seconds() });
+      return typeof payload === 'object' ? payload : undefined;
+    } catch (error) {
+      return error instanceof TokenExpiredError ? 'expired' : undefined;
+    }
+  }
+
+  function checkAccessToken(token: string): RequestUser | 'expired' | undefined {
+    const payload = decode(token, ACCESS_AUDIENCE);
+    if (payload === 'expired' || payload === undefined) return payload;
+    const user = typeof payload.sub === 'string' ? users.get(payload.sub) : undefined;
+    if (!user || user.disabled) return undefined;
+    return { id: user.id, email: user.email, role: user.role };
+  }
+
+  async function issueRefreshToken(userId: string, familyId: string): Promise<string> {
+    // The family id travels in the token, so even a spent token whose record was pruned is recognised as reuse.
+    const token = `${familyId}.${randomBytes(32).toString('base64url')}`;
+    await sessions.insert({
+      id: randomUUID(),
+      tokenHash: sha256(token),
+      familyId,
+      userId,
+      used: false,
+      revoked: false,
+      createdAt: now().toISOString(),
+      expiresAt: isoIn(refreshTtl),
+    });
+    return token;
+  }
+
+  async function signIn(user: User, familyId: string = randomUUID()): Promise<SignInAnswer> {
+    const refreshToken = await issueRefreshToken(user.id, familyId);
+    return { accessToken: signAccessToken(user), refreshToken, expiresIn: accessTtl, user: publicUser(user) };
+  }
+
+  async function revokeFamily(familyId: string): Promise<void> {
+    const members = sessions.list((s) => s.familyId === familyId && !s.revoked);
+    await Promise.all(members.map((s) => sessions.update(s.id, { revoked: true })));
+  }
+
+  async function revokeUserSessions(userId: string, remove: boolean): Promise<void> {
+    const members = sessions.list((s) => s.userId === userId && (remove || !s.revoked));
+    await Promise.all(members.map((s) => (remove ? sessions.delete(s.id) : sessions.update(s.id, { revoked: true }))));
+  }
+
+  async function pruneExpiredSessions(): Promise<void> {
+    const at = now().getTime();
+    const expired = sessions.list((s) => Date.parse(s.expiresAt) <= at);
+    await Promise.all(expired.map((s) => sessions.delete(s.id)));
+  }
+
+  async function refresh(token: string): Promise<SignInAnswer> {
+    const record = sessions.list((s) => s.tokenHash === sha256(token))[0];
+    if (!record) {
+      const familyId = token.split('.')[0] ?? '';
+      if (familyId !== '' && sessions.list((s) => s.familyId === familyId).length > 0) return reused(familyId);
+      throw invalidRefreshToken('the refresh token is not valid; sign in again');
+    }
+    if (record.used) return reused(record.familyId);
+    if (record.revoked) throw invalidRefreshToken('the refresh token was revoked (signed out); sign in again');
+    if (Date.parse(record.expiresAt) <= now().getTime()) throw invalidRefreshToken('the refresh token has expired; sign in again');
+    const user = users.get(record.userId);
+    if (!user || user.disabled) {
+      await revokeFamily(record.familyId);
+      throw invalidRefreshToken('the account of this refresh token no longer exists or is disabled');
+    }
+    await sessions.update(record.id, { used: true });
+    // Keep one spent token per family: older ones are recognised as reuse by their family id.
+    const older = sessions.list((s) => s.familyId === record.familyId && s.used && s.id !== record.id);
+    await Promise.all(older.map((s) => sessions.delete(s.id)));
+    return signIn(user, record.familyId);
+  }
+
+  async function reused(familyId: string): Promise<never> {
+    const userId = sessions.list((s) => s.familyId === familyId)[0]?.userId;
+    await revokeFamily(familyId);
+    logger.warn('refresh token reused: every session of that sign-in is revoked', { userId, familyId });
+    throw new ApiError(401, 'refresh_token_reused', 'this refresh token was already used; every session of that sign-in is now revoked, sign in again');
+  }
+
+  // ---- users ----------------------------------------------------------------------------
+
+  async function createUser(input: { email: string; name: string; password: string; role: User['role'] }): Promise<User> {
+    if (findByEmail(input.email)) throw emailTaken();
+    const at = now().toISOString();
+    const passwordHash = await hashPassword(input.password, { cost: hashCost });
+    if (findByEmail(input.email)) throw emailTaken(); // checked again: hashing took a while
+    return users.insert({ id: randomUUID(), email: input.email, name: input.name, passwordHash, role: input.role, createdAt: at, updatedAt: at });
+  }
+
+  function enabledAdmins(): User[] {
+    return users.list((u) => u.role === 'admin' && !u.disabled);
+  }
+
+  // ---- middlewares ----------------------------------------------------------------------
+
+  const authenticate: RequestHandler = (req, res, next) => {
+    const header = req.headers.authorization;
+    if (header === undefined || header === '') {
+      next();
+      return;
+    }
+    const match = /^Bearer +([^\s]+) *$/i.exec(header);
+    const checked = match ? checkAccessToken(match[1]!) : undefined;
+    if (checked === undefined || checked === 'expired') {
+      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+      const message = !match
+        ? 'the Authorization header must be "Bearer <access token>"'
+        : checked === 'expired'
+          ? 'the access token has expired; get a new one from POST /api/auth/refresh'
+          : 'the access token is not valid; sign in again';
+      next(new ApiError(401, 'invalid_token', message));
+      return;
+    }
+    (res.locals as { user?: RequestUser }).user = checked;
+    next();
+  };
+
+  const requireUser: RequestHandler = (_req, res, next) => {
+    next(currentUser(res) ? undefined : unauthorized());
+  };
+
+  const requireAdmin: RequestHandler = (_req, res, next) => {
+    const user = currentUser(res);
+    if (!user) next(unauthorized());
+    else if (user.role !== 'admin') next(new ApiError(403, 'forbidden', 'only an admin may do this'));
+    else next();
+  };
+
+  // ---- rate limits ----------------------------------------------------------------------
+
+  const limiterStores: MemoryStore[] = [];
+  const limited = (what: string): RequestHandler => {
+    if (options.rateLimit === false) return (_req, _res, next) => next();
+    const store = new MemoryStore();
+    limiterStores.push(store);
+    const limiter: RateLimitRequestHandler = rateLimit({
+      windowMs: options.rateLimit?.windowMs ?? 60_000,
+      limit: options.rateLimit?.limit ?? 10,
+      standardHeaders: 'draft-7',
+      legacyHeaders: false,
+      store,
+      handler: (req, _res, next) => {
+        const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+        const wait = resetTime ? Math.max(1, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : undefined;
+        next(new ApiError(429, 'rate_limited', `too many ${what} attempts from this address; try again${wait ? ` in ${wait} s` : ' later'}`));
+      },
+    });
+    return limiter;
+  };
+
+  // ---- routes ---------------------------------------------------------------------------
+
+  const router = express.Router();
+
+  router.get('/status', (_req, res) => {
+    res.json({ onboarding: users.count() === 0, openRegistration });
+  });
+
+  router.post('/onboarding', limited('onboarding'), async (req, res) => {
+    const body = parseBody(req.body, { required: { email: fields.email, name: fields.name, password: fields.password } });
+    const answer = await serial.run(async () => {
+      if (users.count() > 0) throw new ApiError(409, 'already_onboarded', 'the hub already has users; sign in instead');
+      const user = await createUser({ email: str(body.email), name: str(body.name), password: str(body.password), role: 'admin' });
+      logger.info('first admin created by onboarding', { userId: user.id });
+      return signIn(user);
+    });
+    res.status(201).json(answer);
+  });
+
+  router.post('/login', limited('sign-in'), async (req, res) => {
+    const body = parseBody(req.body, { required: { email: fields.email, password: fields.anyPassword } });
+    const user = findByEmail(str(body.email));
+    const matches = await verifyPassword(str(body.password), user?.passwordHash ?? decoyHash);
+    if (!user || !matches) throw new ApiError(401, 'invalid_credentials', 'wrong email or password');
+    if (user.disabled) throw new ApiError(403, 'account_disabled', 'this account is disabled; ask an admin of the hub');
+    const answer = await serial.run(async () => {
+      await pruneExpiredSessions();
+      return signIn(user);
+    });
+    res.json(answer);
+  });
+
+  router.post('/refresh', limited('refresh'), async (req, res) => {
+    const body = parseBody(req.body, { required: { refreshToken: fields.token } });
+    res.json(await serial.run(() => refresh(str(body.refreshToken))));
+  });
+
+  router.post('/logout', async (req, res) => {
+    const body = parseBody(req.body, { required: { refreshToken: fields.token } });
+    await serial.run(async () => {
+      const record = sessions.list((s) => s.tokenHash === sha256(str(body.refreshToken)))[0];
+      if (record) await revokeFamily(record.familyId);
+    });
+    res.status(204).end();
+  });
+
+  router.get('/me', authenticate, requireUser, (_req, res) => {
+    const user = users.get(currentUser(res)!.id);
+    if (!user) throw ApiError.notFound('user');
+    res.json(publicUser(user));
+  });
+
+  router.post('/invitations', authenticate, requireAdmin, (req, res) => {
+    const body = parseBody(req.body, { required: { email: fields.email }, optional: { role: fields.role } });
+    const email = str(body.email);
+    const role = (body.role ?? 'member') as User['role'];
+    if (findByEmail(email)) throw emailTaken();
+    const issuedAt = seconds();
+    const invitationToken = jwt.sign({ email, role, iat: issuedAt }, secret, {
+      algorithm: 'HS256',
+      audience: INVITATION_AUDIENCE,
+      issuer: ISSUER,
+      subject: currentUser(res)!.id,
+      jwtid: randomUUID(),
+      expiresIn: invitationTtl,
+    });
+    res.status(201).json({ invitationToken, expiresAt: new Date((issuedAt + invitationTtl) * 1000).toISOString(), email, role });
+  });
+
+  router.post('/register', limited('registration'), async (req, res) => {
+    const invited = isObject(req.body) && 'invitationToken' in req.body;
+    const body = invited
+      ? parseBody(req.body, { required: { invitationToken: fields.token, name: fields.name, password: fields.password } })
+      : parseBody(req.body, { required: { email: fields.email, name: fields.name, password: fields.password } });
+    let email: string;
+    let role: User['role'] = 'member';
+    if (invited) {
+      const invitation = decode(str(body.invitationToken), INVITATION_AUDIENCE);
+      if (invitation === 'expired') throw invalidInvitation('the invitation has expired; ask for a new one');
+      if (!invitation || typeof invitation.email !== 'string' || (invitation.role !== 'admin' && invitation.role !== 'member')) {
+        throw invalidInvitation('the invitation is not valid');
+      }
+      email = invitation.email;
+      role = invitation.role;
+    } else {
+      if (!openRegistration) {
+        throw new ApiError(403, 'registration_closed', 'registration needs an invitation from an admin of the hub', [
+          { path: '/invitationToken', message: 'is required' },
+        ]);
+      }
+      email = str(body.email);
+    }
+    const answer = await serial.run(async () => {
+      if (users.count() === 0) throw new ApiError(409, 'onboarding_required', 'the hub has no admin yet: create one with POST /api/auth/onboarding');
+      const user = await createUser({ email, name: str(body.name), password: str(body.password), role });
+      logger.info('user registered', { userId: user.id, role, invited });
+      return signIn(user);
+    });
+    res.status(201).json(answer);
+  });
+
+  router.get('/users', authenticate, requireAdmin, (_req, res) => {
+    const list = users.list().sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.email.localeCompare(b.email));
+    res.json({ users: list.map(publicUser) });
+  });
+
+  router.patch('/users/:id', authenticate, requireAdmin, async (req, res) => {
+    const body = parseBody(req.body, { required: {}, optional: { role: fields.role, disabled: fields.flag, name: fields.name }, nonEmpty: true });
+    const id = String(req.params['id']);
+    const me = currentUser(res)!;
+    const updated = await serial.run(async () => {
+      const user = users.get(id);
+      if (!user) throw ApiError.notFound('user');
+      if (id === me.id && body.disabled === true) {
+        throw new ApiError(409, 'cannot_disable_self', 'you cannot disable your own account', [{ path: '/disabled', message: 'cannot be true for yourself' }]);
+      }
+      const next = { ...user, ...body } as User;
+      const leavesNoAdmin = user.role === 'admin' && !user.disabled && (next.role !== 'admin' || next.disabled === true) && enabledAdmins().length <= 1;
+      if (leavesNoAdmin) {
+        throw new ApiError(409, 'last_admin', 'the hub needs at least one enabled admin; make another user admin first', [
+          { path: body.role !== undefined ? '/role' : '/disabled', message: 'would leave the hub without an enabled admin' },
+        ]);
+      }
+      const patch: Partial<User> = {};
+      if (body.name !== undefined) patch.name = str(body.name);
+      if (body.role !== undefined) patch.role = body.role as User['role'];
+      if (body.disabled !== undefined) patch.disabled = body.disabled === true;
+      const saved = await users.update(id, patch);
+      if (patch.disabled === true) await revokeUserSessions(id, false);
+      return saved;
+    });
+    res.json(publicUser(updated));
+  });
+
+  router.delete('/users/:id', authenticate, requireAdmin, async (req, res) => {
+    const id = String(req.params['id']);
+    if (id === currentUser(res)!.id) throw new ApiError(409, 'cannot_delete_self', 'you cannot delete your own account; another admin can');
+    await serial.run(async () => {
+      if (!users.get(id)) throw ApiError.notFound('user');
+      await revokeUserSessions(id, true);
+      await users.delete(id);
+    });
+    res.status(204).end();
+  });
+
+  let closed = false;
+  return {
+    router,
+    authenticate,
+    requireUser,
+    requireAdmin,
+    verifyAccessToken(token) {
+      const checked = checkAccessToken(token);
+      return checked === 'expired' ? undefined : checked;
+    },
+    needsOnboarding: () => users.count() === 0,
+    async ensureAdmin(credentials) {
+      let body: Record<string, string | boolean>;
+      try {
+        body = parseBody(
+          { email: credentials.email, password: credentials.password, name: credentials.name ?? 'Admin' },
+          { required: { email: fields.email, name: fields.name, password: fields.password } },
+        );
+      } catch (error) {
+        const details = error instanceof ApiError ? error.details.map((d) => `admin ${d.path.slice(1)} ${d.message}`).join('; ') : String(error);
+        throw new Error(`cannot create the admin from YOTO_ADMIN_EMAIL / YOTO_ADMIN_PASSWORD: ${details}`);
+      }
+      return serial.run(async () => {
+        if (users.count() > 0) return { created: false };
+        const user = await createUser({ email: str(body.email), name: str(body.name), password: str(body.password), role: 'admin' });
+        logger.info('admin created from start-up credentials', { userId: user.id, email: user.email });
+        return { created: true, user: publicUser(user) };
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const store of limiterStores.splice(0)) store.shutdown();
+      await serial.run(async () => undefined);
+    },
+  };
+}
+
+/** Runs async steps one at a time, so check-then-write sequences (rotation, onboarding, unique emails) cannot interleave. */
+class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(step: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(step);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+export function publicUser(user: User): PublicUser {
+  const { passwordHash: _hash, ...rest } = user;
+  return rest;
+}
+
+function currentUser(res: Response): RequestUser | undefined {
+  return (res.locals as { user?: RequestUser }).user;
+}
+
+function unauthorized(): ApiError {
+  return new ApiError(401, 'unauthorized', 'sign in first: send Authorization: Bearer <access token>');
+}
+
+function invalidRefreshToken(message: string): ApiError {
+  return new ApiError(401, 'invalid_refresh_token', message, [{ path: '/refreshToken', message }]);
+}
+
+function invalidInvitation(message: string): ApiError {
+  return new ApiError(400, 'invalid_invitation', message, [{ path: '/invitationToken', message }]);
+}
+
+function emailTaken(): ApiError {
+  return new ApiError(409, 'email_taken', 'a user with this email already exists', [{ path: '/email', message: 'is already in use' }]);
+}
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+function str(value: string | boolean | undefined): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number of seconds`);
+  return value;
+}
