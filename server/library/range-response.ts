@@ -1,0 +1,214 @@
+import * as fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+
+/** The file to send and what the caller already knows about it (no stat per request). */
+export interface RangeFile {
+  /** Absolute path of the file on disk. */
+  path: string;
+  /** Size in bytes. */
+  size: number;
+  /** Last modification time (Last-Modified, If-Modified-Since, If-Range by date). */
+  mtime: Date;
+  /** Content-Type of the bytes, e.g. audio/mpeg. */
+  contentType: string;
+  /**
+   * A strong entity tag for these exact bytes, with or without the quotes
+   * (`"abc"` or `abc`). A weak tag (`W/"..."`) is refused: ranges need a strong validator.
+   */
+  etag: string;
+}
+
+export interface RangeResponseOptions {
+  /** Cache-Control header; none when omitted. */
+  cacheControl?: string;
+  /** Extra headers for the 200/206/304 answers, e.g. Content-Disposition. */
+  headers?: Record<string, string>;
+}
+
+/** A satisfiable byte range, both ends inclusive. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * What a Range header asks for against a file of `size` bytes:
+ * - `undefined`: no usable Range (absent, another unit, malformed, several ranges): send the whole file;
+ * - `'unsatisfiable'`: 416;
+ * - a ByteRange: 206.
+ * Several ranges are answered with the whole file (RFC 9110 lets a server ignore Range).
+ */
+export function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
+  if (header === undefined) return undefined;
+  const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (!match) return undefined;
+  const [, first = '', last = ''] = match;
+  if (first === '' && last === '') return undefined;
+  if (first === '') {
+    // Suffix range: the last N bytes.
+    const suffix = Number(last);
+    if (!Number.isSafeInteger(suffix)) return undefined;
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  if (!Number.isSafeInteger(start)) return undefined;
+  const requestedEnd = last === '' ? Number.POSITIVE_INFINITY : Number(last);
+  if (requestedEnd < start) return undefined; // syntactically invalid: ignore the header
+  if (start >= size) return 'unsatisfiable';
+  return { start, end: Math.min(requestedEnd, size - 1) };
+}
+
+function quoteEtag(etag: string): string {
+  if (etag.startsWith('W/')) throw new TypeError('sendFileRange needs a strong ETag');
+  return etag.startsWith('"') ? etag : `"${etag}"`;
+}
+
+/** The entity tags of an If-None-Match / If-Match list; `*` stays `*`. */
+function etagList(header: string): string[] {
+  return header.split(',').map((tag) => tag.trim()).filter((tag) => tag !== '');
+}
+
+function weakMatch(header: string, etag: string): boolean {
+  return etagList(header).some((tag) => tag === '*' || tag.replace(/^W\//, '') === etag);
+}
+
+function strongMatch(header: string, etag: string): boolean {
+  return etagList(header).some((tag) => tag === '*' || tag === etag);
+}
+
+/** Seconds since the epoch of an HTTP date, or undefined when it is not one. */
+function httpDateSeconds(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/**
+ * Answers a GET or HEAD for a file with HTTP range support: 200 with the
+ * whole file, 206 with one range (`bytes=100-199`, `bytes=-500`,
+ * `bytes=100-`), 416 with `Content-Range: bytes *\/size` when the range lies
+ * past the end, 304 on a matching If-None-Match (or If-Modified-Since), 412
+ * on a failing If-Match / If-Unmodified-Since, and If-Range (an ETag or a
+ * date) falling back to the whole file when the validator does not match.
+ *
+ * The file is opened before any header is written: when it cannot be opened
+ * the promise rejects and nothing has been sent, so the caller can answer
+ * (404, 500). Otherwise it resolves once the answer is complete or the client
+ * went away; the read stream is always closed, also when the client
+ * disconnects mid-transfer.
+ */
+export function sendFileRange(
+  req: IncomingMessage,
+  res: ServerResponse,
+  file: RangeFile,
+  options: RangeResponseOptions = {},
+): Promise<void> {
+  const etag = quoteEtag(file.etag);
+  const mtimeSeconds = Math.floor(file.mtime.getTime() / 1000);
+  const lastModified = new Date(mtimeSeconds * 1000).toUTCString();
+  const isHead = req.method === 'HEAD';
+
+  const validators: Record<string, string> = { ETag: etag, 'Last-Modified': lastModified };
+  if (options.cacheControl) validators['Cache-Control'] = options.cacheControl;
+
+  // Preconditions (RFC 9110 section 13.2.2).
+  const ifMatch = header(req, 'if-match');
+  const ifUnmodifiedSince = httpDateSeconds(header(req, 'if-unmodified-since'));
+  if ((ifMatch !== undefined && !strongMatch(ifMatch, etag)) || (ifMatch === undefined && ifUnmodifiedSince !== undefined && mtimeSeconds > ifUnmodifiedSince)) {
+    return endWith(res, 412, { ...validators }, isHead, 'precondition_failed', 'the file changed since the given validator');
+  }
+  const ifNoneMatch = header(req, 'if-none-match');
+  const ifModifiedSince = httpDateSeconds(header(req, 'if-modified-since'));
+  const notModified = ifNoneMatch !== undefined
+    ? weakMatch(ifNoneMatch, etag)
+    : ifModifiedSince !== undefined && mtimeSeconds <= ifModifiedSince;
+  if (notModified) {
+    res.writeHead(304, { ...validators, ...options.headers });
+    res.end();
+    return Promise.resolve();
+  }
+
+  let range = parseRange(header(req, 'range'), file.size);
+  const ifRange = header(req, 'if-range');
+  if (range !== undefined && ifRange !== undefined) {
+    const trimmed = ifRange.trim();
+    const stillValid = trimmed.startsWith('"') || trimmed.startsWith('W/')
+      ? trimmed === etag
+      : httpDateSeconds(trimmed) === mtimeSeconds;
+    if (!stillValid) range = undefined;
+  }
+
+  const common: Record<string, string> = { 'Accept-Ranges': 'bytes', ...validators, 'X-Content-Type-Options': 'nosniff' };
+  if (range === 'unsatisfiable') {
+    return endWith(res, 416, { ...common, 'Content-Range': `bytes */${file.size}` }, isHead, 'range_not_satisfiable', `the range lies outside the file's ${file.size} bytes`);
+  }
+
+  const status = range ? 206 : 200;
+  const start = range ? range.start : 0;
+  const end = range ? range.end : file.size - 1;
+  const length = file.size === 0 ? 0 : end - start + 1;
+  const headers: Record<string, string> = {
+    ...common,
+    ...options.headers,
+    'Content-Type': file.contentType,
+    'Content-Length': String(length),
+  };
+  if (range) headers['Content-Range'] = `bytes ${start}-${end}/${file.size}`;
+
+  if (isHead || length === 0) {
+    res.writeHead(status, headers);
+    res.end();
+    return Promise.resolve();
+  }
+
+  return new Promise<void>((resolve, reject) => {
+    const stream = fs.createReadStream(file.path, { start, end, highWaterMark: 64 * 1024 });
+    let started = false;
+    const onEarlyClose = (): void => {
+      // The client left before the file was open: nothing to send.
+      stream.destroy();
+      resolve();
+    };
+    res.once('close', onEarlyClose);
+    stream.once('error', (error) => {
+      if (started) return; // pipeline() below reports it
+      res.off('close', onEarlyClose);
+      stream.destroy();
+      if (res.destroyed) resolve();
+      else reject(error);
+    });
+    stream.once('ready', () => {
+      res.off('close', onEarlyClose);
+      if (res.destroyed) {
+        stream.destroy();
+        resolve();
+        return;
+      }
+      started = true;
+      res.writeHead(status, headers);
+      // pipeline destroys both sides on error or premature close (client gone), so the fd is always released.
+      pipeline(stream, res, () => resolve());
+    });
+  });
+}
+
+function endWith(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  isHead: boolean,
+  code: string,
+  message: string,
+): Promise<void> {
+  const body = JSON.stringify({ error: { code, message, details: [] } });
+  res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) });
+  res.end(isHead ? undefined : body);
+  return Promise.resolve();
+}

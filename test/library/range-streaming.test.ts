@@ -1,0 +1,156 @@
+import { expect } from 'chai';
+import * as fs from 'node:fs/promises';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { parseRange } from '../../server/library';
+import type { AudioFile } from '../../server/types/schemas';
+import { fixturesDir } from '../helpers/fixtures';
+import { removeTempDirs } from '../helpers/temp-dir';
+import { startLibraryRig, type LibraryRig } from './rig';
+
+const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3');
+
+describe('audio library: range streaming', function () {
+  let rig: LibraryRig;
+  let bytes: Buffer;
+  let record: AudioFile;
+  let size: number;
+  const stream = (init: RequestInit = {}): Promise<Response> => rig.fetchAs('alice', `/${record.id}/stream`, init);
+
+  before(async () => {
+    rig = await startLibraryRig();
+    bytes = await fs.readFile(START_MP3);
+    size = bytes.length;
+    const res = await rig.upload('alice', [{ name: 'file', fileName: 'Start.mp3', data: bytes }]);
+    expect(res.status).to.equal(201);
+    record = (await res.json()) as AudioFile;
+  });
+  after(async () => {
+    await rig.close();
+    await removeTempDirs();
+  });
+
+  it('sends the whole file with 200, its content type, Accept-Ranges, a strong ETag and Last-Modified', async () => {
+    const res = await stream();
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-type')).to.equal('audio/mpeg');
+    expect(res.headers.get('accept-ranges')).to.equal('bytes');
+    expect(res.headers.get('content-length')).to.equal(String(size));
+    expect(res.headers.get('etag')).to.match(/^"[^"]+"$/);
+    expect(new Date(res.headers.get('last-modified')!).getTime()).to.be.greaterThan(0);
+    expect(Buffer.from(await res.arrayBuffer())).to.deep.equal(bytes);
+  });
+
+  it('answers a single range with 206 and exactly those bytes', async () => {
+    const res = await stream({ headers: { range: 'bytes=100-199' } });
+    expect(res.status).to.equal(206);
+    expect(res.headers.get('content-range')).to.equal(`bytes 100-199/${size}`);
+    expect(res.headers.get('content-length')).to.equal('100');
+    expect(Buffer.from(await res.arrayBuffer())).to.deep.equal(bytes.subarray(100, 200));
+  });
+
+  it('answers a suffix range with the last bytes', async () => {
+    const res = await stream({ headers: { range: 'bytes=-500' } });
+    expect(res.status).to.equal(206);
+    expect(res.headers.get('content-range')).to.equal(`bytes ${size - 500}-${size - 1}/${size}`);
+    expect(Buffer.from(await res.arrayBuffer())).to.deep.equal(bytes.subarray(size - 500));
+  });
+
+  it('answers an open-ended range up to the end, and clamps an end past the end', async () => {
+    const res = await stream({ headers: { range: 'bytes=100-' } });
+    expect(res.status).to.equal(206);
+    expect(res.headers.get('content-range')).to.equal(`bytes 100-${size - 1}/${size}`);
+    expect(Buffer.from(await res.arrayBuffer())).to.deep.equal(bytes.subarray(100));
+    const clamped = await stream({ headers: { range: `bytes=${size - 10}-${size + 1000}` } });
+    expect(clamped.status).to.equal(206);
+    expect(Buffer.from(await clamped.arrayBuffer())).to.deep.equal(bytes.subarray(size - 10));
+  });
+
+  it('answers a range past the end with 416 and Content-Range: bytes */size', async () => {
+    const res = await stream({ headers: { range: `bytes=${size}-` } });
+    expect(res.status).to.equal(416);
+    expect(res.headers.get('content-range')).to.equal(`bytes */${size}`);
+    expect(((await res.json()) as { error: { code: string } }).error.code).to.equal('range_not_satisfiable');
+    expect((await stream({ headers: { range: 'bytes=-0' } })).status).to.equal(416);
+  });
+
+  it('ignores a malformed or multi-range header and sends the whole file', async () => {
+    for (const range of ['bytes=200-100', 'items=0-5', 'bytes=0-1,5-6', 'bytes=abc']) {
+      const res = await stream({ headers: { range } });
+      expect(res.status, range).to.equal(200);
+      expect((await res.arrayBuffer()).byteLength).to.equal(size);
+    }
+  });
+
+  it('answers 304 with no body to a matching If-None-Match, 200 to another tag', async () => {
+    const etag = (await stream({ method: 'HEAD' })).headers.get('etag')!;
+    const res = await stream({ headers: { 'if-none-match': etag } });
+    expect(res.status).to.equal(304);
+    expect(res.headers.get('etag')).to.equal(etag);
+    expect((await res.arrayBuffer()).byteLength).to.equal(0);
+    expect((await stream({ headers: { 'if-none-match': `W/${etag}, "other"` } })).status).to.equal(304);
+    const other = await stream({ headers: { 'if-none-match': '"something-else"' } });
+    expect(other.status).to.equal(200);
+    expect((await other.arrayBuffer()).byteLength).to.equal(size);
+  });
+
+  it('honours If-Range: the range when the tag matches, the whole file when it does not', async () => {
+    const head = await stream({ method: 'HEAD' });
+    const etag = head.headers.get('etag')!;
+    const lastModified = head.headers.get('last-modified')!;
+    const same = await stream({ headers: { range: 'bytes=0-9', 'if-range': etag } });
+    expect(same.status).to.equal(206);
+    expect(Buffer.from(await same.arrayBuffer())).to.deep.equal(bytes.subarray(0, 10));
+    const byDate = await stream({ headers: { range: 'bytes=0-9', 'if-range': lastModified } });
+    expect(byDate.status).to.equal(206);
+    await byDate.arrayBuffer();
+    const changed = await stream({ headers: { range: 'bytes=0-9', 'if-range': '"stale"' } });
+    expect(changed.status).to.equal(200);
+    expect((await changed.arrayBuffer()).byteLength).to.equal(size);
+  });
+
+  it('answers HEAD with the headers of GET and no body', async () => {
+    const res = await stream({ method: 'HEAD' });
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-length')).to.equal(String(size));
+    expect(res.headers.get('content-type')).to.equal('audio/mpeg');
+    expect((await res.arrayBuffer()).byteLength).to.equal(0);
+    const ranged = await stream({ method: 'HEAD', headers: { range: 'bytes=-500' } });
+    expect(ranged.status).to.equal(206);
+    expect(ranged.headers.get('content-length')).to.equal('500');
+  });
+
+  it('serves ranges on the download too, with the original name', async () => {
+    const res = await rig.fetchAs('alice', `/${record.id}/download`, { headers: { range: 'bytes=0-3' } });
+    expect(res.status).to.equal(206);
+    expect(res.headers.get('content-disposition')).to.contain('filename="Start.mp3"');
+    expect(Buffer.from(await res.arrayBuffer())).to.deep.equal(bytes.subarray(0, 4));
+  });
+
+  it('keeps serving after clients disconnect mid-stream', async () => {
+    for (let i = 0; i < 20; i++) {
+      await new Promise<void>((resolve) => {
+        const req = http.get(`${rig.base}/${record.id}/stream`, { headers: { 'x-test-user': 'alice' } }, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.on('error', () => undefined);
+      });
+    }
+    const res = await stream({ headers: { range: 'bytes=0-99' } });
+    expect(res.status).to.equal(206);
+    expect(Buffer.from(await res.arrayBuffer())).to.deep.equal(bytes.subarray(0, 100));
+  });
+
+  it('parses ranges like RFC 9110', () => {
+    expect(parseRange('bytes=0-0', 10)).to.deep.equal({ start: 0, end: 0 });
+    expect(parseRange('bytes=-20', 10)).to.deep.equal({ start: 0, end: 9 });
+    expect(parseRange('bytes=9-', 10)).to.deep.equal({ start: 9, end: 9 });
+    expect(parseRange('bytes=10-', 10)).to.equal('unsatisfiable');
+    expect(parseRange('bytes=0-', 0)).to.equal('unsatisfiable');
+    expect(parseRange('bytes=5-1', 10)).to.equal(undefined);
+    expect(parseRange(undefined, 10)).to.equal(undefined);
+  });
+});

@@ -1,0 +1,88 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import express from 'express';
+import { HubHttpServer } from '../../server/http/http-server';
+import type { RequestUser } from '../../server/http/request-user';
+import { createAudioLibrary, type AudioLibraryHandle, type AudioLibraryOptions } from '../../server/library';
+import { silentLogger } from '../../server/log/logger';
+import { openStore, type Store } from '../../server/store';
+import { storeValidator } from '../../server/store/store-validator';
+import { makeTempDir } from '../helpers/temp-dir';
+import { multipart, type MultipartPart } from './media';
+
+export const USERS: Record<string, RequestUser> = {
+  alice: { id: 'user-alice', email: 'alice@example.test', role: 'member' },
+  bob: { id: 'user-bob', email: 'bob@example.test', role: 'member' },
+  admin: { id: 'user-admin', email: 'admin@example.test', role: 'admin' },
+};
+
+export interface LibraryRig {
+  /** A folder holding dataDir and nothing else, to prove nothing is written beside it. */
+  root: string;
+  dataDir: string;
+  store: Store;
+  server: HubHttpServer;
+  library: AudioLibraryHandle;
+  /** http://127.0.0.1:<port>/api/audio */
+  base: string;
+  fetchAs(user: string | undefined, pathAndQuery: string, init?: RequestInit): Promise<Response>;
+  upload(user: string, parts: MultipartPart[]): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real HubHttpServer on port 0 with the library mounted at /api/audio and,
+ * before it, the seam where the accounts middleware goes: here a test-only
+ * one that sets res.locals.user from the x-test-user header.
+ */
+export async function startLibraryRig(options: Partial<Pick<AudioLibraryOptions, 'maxUploadBytes' | 'isInUse'>> = {}): Promise<LibraryRig> {
+  const root = await makeTempDir('library');
+  const dataDir = path.join(root, 'data');
+  const panelDir = await makeTempDir('library-panel');
+  const store = await openStore({ dataDir, validate: storeValidator() });
+  const library = createAudioLibrary({ store, dataDir, logger: silentLogger, ...options });
+  const server = new HubHttpServer({ host: '127.0.0.1', port: 0, panelDir, logger: silentLogger });
+  const testAuth = express.Router();
+  testAuth.use((req, res, next) => {
+    const name = req.headers['x-test-user'];
+    const user = typeof name === 'string' ? USERS[name] : undefined;
+    if (user) res.locals['user'] = user;
+    next();
+  });
+  server.mountApi('/', testAuth);
+  server.mountApi('/audio', library.router);
+  await server.listen();
+  const base = `${server.url}/api/audio`;
+  const fetchAs = (user: string | undefined, pathAndQuery: string, init: RequestInit = {}): Promise<Response> => {
+    const headers = new Headers(init.headers);
+    if (user) headers.set('x-test-user', user);
+    return fetch(`${base}${pathAndQuery}`, { ...init, headers });
+  };
+  return {
+    root,
+    dataDir,
+    store,
+    server,
+    library,
+    base,
+    fetchAs,
+    upload(user, parts) {
+      const { body, contentType } = multipart(parts);
+      return fetchAs(user, '/', { method: 'POST', body, headers: { 'content-type': contentType } });
+    },
+    async close() {
+      await server.close();
+      await library.close();
+      await store.close();
+    },
+  };
+}
+
+/** Every file under `dir`, relative, sorted. */
+export async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
+}
