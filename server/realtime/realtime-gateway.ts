@@ -1,0 +1,556 @@
+import type { IncomingMessage } from 'node:http';
+import { WebSocket, type RawData, type WebSocketServer } from 'ws';
+import { eventPayload, playbackPayload, statusPayload } from '../bridge/broker-payloads';
+import { systemTimerClock, type TimerClock, type TimerHandle } from '../core/clock';
+import type { DeviceRegistry } from '../core/device-registry';
+import type { DeviceState } from '../core/device-state';
+import type { RequestUser } from '../http/request-user';
+import { silentLogger, type Logger } from '../log/logger';
+import type { DeviceEvent, WsClientMessage, WsServerMessage } from '../types/schemas';
+import { getValidator, type ErrorDetail, type Validator } from '../validation';
+import { accessTokenFromRequest } from './access-token';
+
+/** Close codes the gateway uses (4000-4999 are the application's own). */
+export const WS_CLOSE = {
+  /** The hub stops. */
+  goingAway: 1001,
+  /** The client reads too slowly: it should reconnect later. */
+  tryAgainLater: 1013,
+  /** No access token, or one that is invalid or expired. */
+  unauthorized: 4401,
+} as const;
+
+export interface RealtimeGatewayOptions {
+  /** The hub server's WebSocketServer (`HubHttpServer.wss`): the gateway serves every connection it emits. */
+  wss: WebSocketServer;
+  registry: DeviceRegistry;
+  /** The user an access token belongs to (same tokens as the REST API); undefined for an invalid or expired one. */
+  authenticate: (token: string) => RequestUser | undefined;
+  /** Whether this user may see this player (admins: all; members: their own). Asked for every message, so ownership changes apply at once. */
+  canSee: (user: RequestUser, deviceId: string) => boolean;
+  logger?: Logger;
+  /** At most one `device.playback` per client and player in this time; always the latest. Default 250 ms. */
+  coalesceMs?: number;
+  /** Above this many bytes waiting to be sent to a client, its playback updates are held back (only the latest kept). Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** Above this many bytes waiting, the client is closed with 1013. Default 4 x maxBufferedBytes. */
+  closeBufferedBytes?: number;
+  /** A protocol-level ping goes to every client this often; one that has not answered the previous one is terminated. Default 30 s; 0 turns it off. */
+  pingIntervalMs?: number;
+  /** How long a client closed for backpressure has to read its close frame before its socket is destroyed. Default 5 s. */
+  closeGraceMs?: number;
+  /** Larger client messages are refused with an error. Default 4 KiB. */
+  maxMessageBytes?: number;
+  /** Time and timers (coalescing, heartbeat, close grace); injected so tests move time instead of waiting. */
+  clock?: TimerClock;
+  validator?: Validator;
+}
+
+export interface RealtimeGatewayStats {
+  /** Authenticated clients connected now. */
+  clients: number;
+  /** Messages sent to clients (every kind). */
+  messagesSent: number;
+  /** Playback updates replaced by a later one before they were sent (normal coalescing). */
+  coalesced: number;
+  /** Playback updates replaced while the client's send buffer was over maxBufferedBytes. */
+  dropped: number;
+  /** Clients closed with 1013 because their send buffer went over closeBufferedBytes. */
+  closedForBackpressure: number;
+  /** Connections closed with 4401. */
+  rejectedUnauthorized: number;
+  /** Client messages answered with an error. */
+  invalidMessages: number;
+  /** Clients terminated because they did not answer a ping. */
+  heartbeatTimeouts: number;
+}
+
+const DEFAULT_COALESCE_MS = 250;
+const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+const DEFAULT_PING_INTERVAL_MS = 30_000;
+const DEFAULT_CLOSE_GRACE_MS = 5_000;
+const DEFAULT_MAX_MESSAGE_BYTES = 4096;
+const ALL_DEVICES = 'device.*';
+const DEVICE_TOPIC_PREFIX = 'device.';
+/** For comparing payloads without their timestamps. */
+const EPOCH = new Date(0);
+
+interface Client {
+  readonly ws: WebSocket;
+  readonly user: RequestUser;
+  /** Subscribed to `device.*`. */
+  all: boolean;
+  /** Subscribed to these `device.<id>` topics. */
+  readonly devices: Set<string>;
+  /** Answered the last ping (or sent anything). */
+  alive: boolean;
+  /** Player -> the latest `device.playback` not sent yet. */
+  readonly pending: Map<string, string>;
+  /** Player -> clock time of the last `device.playback` sent. */
+  readonly lastPlaybackAt: Map<string, number>;
+  flushTimer?: TimerHandle;
+  flushDueAt?: number;
+  /** Closed by the gateway; nothing more is sent. */
+  closing: boolean;
+  killTimer?: TimerHandle;
+}
+
+/**
+ * The hub's WebSocket API at /ws (DESIGN.md section 7): live status, playback
+ * and events of the players a user may see, with the same payloads as the
+ * home broker topics (section 5).
+ *
+ * - Authentication: the REST API's access token (see accessTokenFromRequest);
+ *   none or an invalid one closes the connection with 4401.
+ * - Client messages (schemas/ws-client-message): `subscribe` / `unsubscribe`
+ *   `device.<id>` or `device.*`, `ping`. A bad message gets an `error` and the
+ *   connection stays. `subscribe` is answered with the current status and
+ *   playback of the matching players, then `subscribed`.
+ * - Playback updates are coalesced per client and player (one per
+ *   `coalesceMs`, the latest); status, events and removals never are.
+ * - Backpressure: over `maxBufferedBytes` waiting, a client's playback updates
+ *   are held back (the latest kept, the others dropped); over
+ *   `closeBufferedBytes` it is closed with 1013, so a slow client never makes
+ *   the hub buffer without bound.
+ * - Heartbeat: protocol pings; a client that misses one is terminated.
+ */
+export class RealtimeGateway {
+  private readonly wss: WebSocketServer;
+  private readonly registry: DeviceRegistry;
+  private readonly logger: Logger;
+  private readonly clock: TimerClock;
+  private readonly validator: Validator;
+  private readonly coalesceMs: number;
+  private readonly maxBufferedBytes: number;
+  private readonly closeBufferedBytes: number;
+  private readonly pingIntervalMs: number;
+  private readonly closeGraceMs: number;
+  private readonly maxMessageBytes: number;
+  private readonly clients = new Map<WebSocket, Client>();
+  private readonly cleanups: Array<() => void> = [];
+  private heartbeatTimer: TimerHandle | undefined;
+  private running = false;
+  private readonly counters = {
+    messagesSent: 0,
+    coalesced: 0,
+    dropped: 0,
+    closedForBackpressure: 0,
+    rejectedUnauthorized: 0,
+    invalidMessages: 0,
+    heartbeatTimeouts: 0,
+  };
+
+  constructor(private readonly options: RealtimeGatewayOptions) {
+    this.wss = options.wss;
+    this.registry = options.registry;
+    this.logger = (options.logger ?? silentLogger).child({ component: 'realtime' });
+    this.clock = options.clock ?? systemTimerClock();
+    this.validator = options.validator ?? getValidator();
+    this.coalesceMs = nonNegative(options.coalesceMs, DEFAULT_COALESCE_MS);
+    this.maxBufferedBytes = nonNegative(options.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES);
+    this.closeBufferedBytes = Math.max(this.maxBufferedBytes, nonNegative(options.closeBufferedBytes, 4 * this.maxBufferedBytes));
+    this.pingIntervalMs = nonNegative(options.pingIntervalMs, DEFAULT_PING_INTERVAL_MS);
+    this.closeGraceMs = nonNegative(options.closeGraceMs, DEFAULT_CLOSE_GRACE_MS);
+    this.maxMessageBytes = nonNegative(options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  stats(): RealtimeGatewayStats {
+    return { clients: this.clients.size, ...this.counters };
+  }
+
+  /** Serves every new connection of the WebSocketServer and follows the registry. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const onConnection = (ws: WebSocket, request: IncomingMessage): void => this.accept(ws, request);
+    this.wss.on('connection', onConnection);
+    this.cleanups.push(() => this.wss.off('connection', onConnection));
+    this.listenToRegistry();
+    this.scheduleHeartbeat();
+  }
+
+  /** Removes every listener it added, clears every timer and closes its clients with 1001. */
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    if (this.heartbeatTimer) this.clock.clearTimer(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    for (const client of [...this.clients.values()]) {
+      this.forget(client);
+      if (client.ws.readyState === WebSocket.OPEN || client.ws.readyState === WebSocket.CONNECTING) {
+        client.ws.close(WS_CLOSE.goingAway, 'the hub is stopping');
+      }
+    }
+  }
+
+  /** Sends every held-back playback update now (tests, and anyone who cannot wait for the next tick). */
+  flush(): void {
+    for (const client of this.clients.values()) this.flushClient(client, true);
+  }
+
+  // ---- connections ----
+
+  private accept(ws: WebSocket, request: IncomingMessage): void {
+    const user = this.authenticate(request);
+    if (!user) {
+      this.counters.rejectedUnauthorized++;
+      ws.close(WS_CLOSE.unauthorized, 'unauthorized: send a valid access token (subprotocols "bearer", <token>)');
+      return;
+    }
+    const client: Client = {
+      ws,
+      user,
+      all: false,
+      devices: new Set(),
+      alive: true,
+      pending: new Map(),
+      lastPlaybackAt: new Map(),
+      closing: false,
+    };
+    this.clients.set(ws, client);
+    ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
+    ws.on('pong', () => {
+      client.alive = true;
+    });
+    ws.on('error', (error) => this.logger.debug('websocket client error', { userId: user.id, err: error }));
+    ws.on('close', () => this.forget(client));
+    this.logger.debug('websocket client connected', { userId: user.id });
+  }
+
+  private authenticate(request: IncomingMessage): RequestUser | undefined {
+    const token = accessTokenFromRequest(request);
+    if (!token) return undefined;
+    try {
+      return this.options.authenticate(token);
+    } catch (error) {
+      this.logger.warn('websocket authentication failed', { err: error });
+      return undefined;
+    }
+  }
+
+  /** Drops a client and its timers; the socket is the caller's business. */
+  private forget(client: Client): void {
+    if (!this.clients.delete(client.ws)) return;
+    this.clearFlushTimer(client);
+    if (client.killTimer) this.clock.clearTimer(client.killTimer);
+    client.killTimer = undefined;
+    client.pending.clear();
+    this.logger.debug('websocket client gone', { userId: client.user.id });
+  }
+
+  // ---- client messages ----
+
+  private onMessage(client: Client, data: RawData, isBinary: boolean): void {
+    client.alive = true;
+    if (client.closing) return;
+    const size = rawSize(data);
+    if (size > this.maxMessageBytes) {
+      return this.reject(client, 'message_too_large', `a message may have at most ${this.maxMessageBytes} bytes; this one has ${size}`);
+    }
+    if (isBinary) return this.reject(client, 'invalid_message', 'send JSON text messages, not binary ones');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(rawText(data));
+    } catch {
+      return this.reject(client, 'invalid_json', 'the message is not JSON; send e.g. {"type":"subscribe","topic":"device.*"}');
+    }
+    const checked = this.validator.check('ws-client-message', parsed);
+    if (!checked.ok) return this.reject(client, 'validation_failed', checked.error.message, checked.error.details);
+    this.handle(client, checked.value);
+  }
+
+  private handle(client: Client, message: WsClientMessage): void {
+    switch (message.type) {
+      case 'ping':
+        return this.send(client, { type: 'pong' });
+      case 'subscribe':
+        return this.subscribe(client, message.topic);
+      case 'unsubscribe':
+        return this.unsubscribe(client, message.topic);
+    }
+  }
+
+  private subscribe(client: Client, topic: string): void {
+    const deviceId = topicDevice(topic);
+    if (deviceId === undefined) client.all = true;
+    else client.devices.add(deviceId);
+    // The first picture: what the matching players look like now. An unknown or hidden player looks the same: nothing.
+    const states = deviceId === undefined ? this.registry.list() : [this.registry.get(deviceId)].filter(isDefined);
+    const at = this.now();
+    for (const state of states) {
+      if (client.closing || !this.visible(client, state.deviceId)) continue;
+      this.send(client, statusMessage(state, at));
+      client.pending.delete(state.deviceId);
+      this.sendNow(client, state.deviceId, JSON.stringify(playbackMessage(state, at)));
+    }
+    this.send(client, { type: 'subscribed', topic });
+  }
+
+  private unsubscribe(client: Client, topic: string): void {
+    const deviceId = topicDevice(topic);
+    if (deviceId === undefined) client.all = false;
+    else client.devices.delete(deviceId);
+    for (const pendingId of [...client.pending.keys()]) {
+      if (!subscribed(client, pendingId)) client.pending.delete(pendingId);
+    }
+    this.send(client, { type: 'unsubscribed', topic });
+  }
+
+  private reject(client: Client, code: string, message: string, details?: ErrorDetail[]): void {
+    this.counters.invalidMessages++;
+    this.send(client, { type: 'error', error: { code, message, ...(details ? { details } : {}) } });
+  }
+
+  // ---- the device model ----
+
+  private listenToRegistry(): void {
+    const { registry } = this;
+    const onAdded = (state: DeviceState): void => this.onDeviceAdded(state);
+    const onState = (state: DeviceState, previous: DeviceState): void => this.onState(state, previous);
+    const onEvent = (event: DeviceEvent): void => this.onEvent(event);
+    const onRemoved = (deviceId: string): void => this.onRemoved(deviceId);
+    registry.on('device-added', onAdded);
+    registry.on('state', onState);
+    registry.on('event', onEvent);
+    registry.on('device-removed', onRemoved);
+    this.cleanups.push(() => {
+      registry.off('device-added', onAdded);
+      registry.off('state', onState);
+      registry.off('event', onEvent);
+      registry.off('device-removed', onRemoved);
+    });
+  }
+
+  private onDeviceAdded(state: DeviceState): void {
+    if (this.clients.size === 0) return;
+    const at = this.now();
+    this.fanOut(state.deviceId, JSON.stringify(statusMessage(state, at)));
+    this.fanOutPlayback(state.deviceId, JSON.stringify(playbackMessage(state, at)));
+  }
+
+  private onState(state: DeviceState, previous: DeviceState): void {
+    if (this.clients.size === 0) return;
+    const at = this.now();
+    if (!sameJson(statusPayload(state, EPOCH), statusPayload(previous, EPOCH))) {
+      this.fanOut(state.deviceId, JSON.stringify(statusMessage(state, at)));
+    }
+    if (!sameJson(playbackPayload(state, EPOCH), playbackPayload(previous, EPOCH))) {
+      this.fanOutPlayback(state.deviceId, JSON.stringify(playbackMessage(state, at)));
+    }
+  }
+
+  private onEvent(event: DeviceEvent): void {
+    if (this.clients.size === 0) return;
+    const message: WsServerMessage = { type: 'device.event', deviceId: event.deviceId, event: eventPayload(event) };
+    this.fanOut(event.deviceId, JSON.stringify(message));
+  }
+
+  private onRemoved(deviceId: string): void {
+    for (const client of this.clients.values()) {
+      client.pending.delete(deviceId);
+      client.lastPlaybackAt.delete(deviceId);
+    }
+    if (this.clients.size === 0) return;
+    const message: WsServerMessage = { type: 'device.removed', deviceId };
+    this.fanOut(deviceId, JSON.stringify(message));
+  }
+
+  /** To every client subscribed to the player that may see it, at once. */
+  private fanOut(deviceId: string, text: string): void {
+    for (const client of this.clients.values()) {
+      if (client.closing || !subscribed(client, deviceId) || !this.visible(client, deviceId)) continue;
+      this.write(client, text);
+    }
+  }
+
+  private fanOutPlayback(deviceId: string, text: string): void {
+    for (const client of this.clients.values()) {
+      if (client.closing || !subscribed(client, deviceId) || !this.visible(client, deviceId)) continue;
+      this.offerPlayback(client, deviceId, text);
+    }
+  }
+
+  private visible(client: Client, deviceId: string): boolean {
+    try {
+      return this.options.canSee(client.user, deviceId);
+    } catch (error) {
+      this.logger.error('canSee failed; the player is hidden from this client', { userId: client.user.id, deviceId, err: error });
+      return false;
+    }
+  }
+
+  // ---- coalescing and backpressure ----
+
+  /** Sends a playback update now when the client is due one and keeps up; otherwise keeps it as the latest to send. */
+  private offerPlayback(client: Client, deviceId: string, text: string): void {
+    const now = this.clock.now();
+    const congested = this.isCongested(client);
+    const last = client.lastPlaybackAt.get(deviceId);
+    const due = last === undefined || now - last >= this.coalesceMs;
+    if (!congested && due && !client.pending.has(deviceId)) {
+      this.sendNow(client, deviceId, text);
+      return;
+    }
+    if (client.pending.has(deviceId)) {
+      if (congested) this.counters.dropped++;
+      else this.counters.coalesced++;
+    }
+    client.pending.set(deviceId, text);
+    this.scheduleFlush(client, congested || last === undefined ? now + this.coalesceMs : last + this.coalesceMs);
+  }
+
+  private sendNow(client: Client, deviceId: string, text: string): void {
+    client.lastPlaybackAt.set(deviceId, this.clock.now());
+    this.write(client, text);
+  }
+
+  private scheduleFlush(client: Client, dueAt: number): void {
+    if (client.flushTimer && client.flushDueAt !== undefined && client.flushDueAt <= dueAt) return;
+    this.clearFlushTimer(client);
+    client.flushDueAt = dueAt;
+    client.flushTimer = this.clock.setTimer(() => {
+      client.flushTimer = undefined;
+      client.flushDueAt = undefined;
+      this.flushClient(client, false);
+    }, Math.max(0, dueAt - this.clock.now()));
+  }
+
+  private clearFlushTimer(client: Client): void {
+    if (client.flushTimer) this.clock.clearTimer(client.flushTimer);
+    client.flushTimer = undefined;
+    client.flushDueAt = undefined;
+  }
+
+  /** Sends the held-back playback updates that are due (all of them when `force`), and waits again for the rest. */
+  private flushClient(client: Client, force: boolean): void {
+    if (client.closing || client.pending.size === 0 || !this.clients.has(client.ws)) return;
+    const now = this.clock.now();
+    if (!force && this.isCongested(client)) {
+      this.scheduleFlush(client, now + this.coalesceMs);
+      return;
+    }
+    let nextDue: number | undefined;
+    for (const [deviceId, text] of [...client.pending]) {
+      const last = client.lastPlaybackAt.get(deviceId);
+      if (force || last === undefined || now - last >= this.coalesceMs) {
+        client.pending.delete(deviceId);
+        this.sendNow(client, deviceId, text);
+        if (client.closing) return;
+      } else {
+        const due = last + this.coalesceMs;
+        nextDue = nextDue === undefined ? due : Math.min(nextDue, due);
+      }
+    }
+    if (nextDue !== undefined) this.scheduleFlush(client, nextDue);
+  }
+
+  private isCongested(client: Client): boolean {
+    return client.ws.bufferedAmount > this.maxBufferedBytes;
+  }
+
+  private send(client: Client, message: WsServerMessage): void {
+    this.write(client, JSON.stringify(message));
+  }
+
+  private write(client: Client, text: string): void {
+    if (client.closing || client.ws.readyState !== WebSocket.OPEN) return;
+    client.ws.send(text);
+    this.counters.messagesSent++;
+    const buffered = client.ws.bufferedAmount;
+    if (buffered > this.closeBufferedBytes) this.closeSlow(client, buffered);
+  }
+
+  /** The client cannot keep up: close it (it should reconnect later) and stop buffering for it. */
+  private closeSlow(client: Client, buffered: number): void {
+    client.closing = true;
+    this.counters.closedForBackpressure++;
+    client.pending.clear();
+    this.clearFlushTimer(client);
+    this.logger.warn('websocket client too slow; closing it', { userId: client.user.id, bufferedBytes: buffered });
+    client.ws.close(WS_CLOSE.tryAgainLater, `too slow: ${buffered} bytes waiting to be sent; reconnect later`);
+    // A client that does not read will never read the close frame either: destroy its socket after a grace period.
+    client.killTimer = this.clock.setTimer(() => {
+      client.killTimer = undefined;
+      client.ws.terminate();
+    }, this.closeGraceMs);
+  }
+
+  // ---- heartbeat ----
+
+  private scheduleHeartbeat(): void {
+    if (!this.running || this.pingIntervalMs <= 0) return;
+    this.heartbeatTimer = this.clock.setTimer(() => {
+      this.heartbeatTimer = undefined;
+      this.heartbeat();
+      this.scheduleHeartbeat();
+    }, this.pingIntervalMs);
+  }
+
+  private heartbeat(): void {
+    for (const client of [...this.clients.values()]) {
+      if (client.closing) continue;
+      if (!client.alive) {
+        this.counters.heartbeatTimeouts++;
+        this.logger.debug('websocket client did not answer ping; terminating it', { userId: client.user.id });
+        this.forget(client);
+        client.ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      try {
+        client.ws.ping();
+      } catch (error) {
+        this.logger.debug('websocket ping failed', { userId: client.user.id, err: error });
+      }
+    }
+  }
+
+  private now(): Date {
+    return new Date(this.clock.now());
+  }
+}
+
+function statusMessage(state: DeviceState, at: Date): WsServerMessage {
+  return { type: 'device.status', deviceId: state.deviceId, data: statusPayload(state, at) };
+}
+
+function playbackMessage(state: DeviceState, at: Date): WsServerMessage {
+  return { type: 'device.playback', deviceId: state.deviceId, data: playbackPayload(state, at) };
+}
+
+/** The player of `device.<id>`; undefined for `device.*`. */
+function topicDevice(topic: string): string | undefined {
+  return topic === ALL_DEVICES ? undefined : topic.slice(DEVICE_TOPIC_PREFIX.length);
+}
+
+function subscribed(client: Client, deviceId: string): boolean {
+  return client.all || client.devices.has(deviceId);
+}
+
+function sameJson(a: object, b: object): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function isDefined<T>(value: T | undefined): value is T {
+  return value !== undefined;
+}
+
+function rawSize(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((sum, chunk) => sum + chunk.length, 0);
+  return data.byteLength;
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+function nonNegative(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) && value >= 0 ? value : fallback;
+}

@@ -1,0 +1,311 @@
+import { expect } from 'chai';
+import { WS_CLOSE } from '../../server/realtime';
+import type { WsDevicePlaybackMessage } from '../../server/types/schemas';
+import { CAPTURED_DEVICE_ID, capturedMessages } from '../core/captured-traffic';
+import { removeTempDirs } from '../helpers/temp-dir';
+import { eventually, playerEvents, startRig, type Rig } from './realtime-rig';
+
+const LIVING = 'livingRoomPlayer';
+const KIDS = 'kidsBedroomMini';
+
+describe('realtime gateway at /ws', function () {
+  let rig: Rig | undefined;
+
+  after(removeTempDirs);
+
+  afterEach(async () => {
+    const clients = rig?.clients ?? [];
+    await rig?.stop();
+    rig = undefined;
+    for (const client of clients) expect(client.invalid, 'server messages not matching ws-server-message').to.deep.equal([]);
+  });
+
+  async function start(options: Parameters<typeof startRig>[0] = {}): Promise<Rig> {
+    rig = await startRig(options);
+    rig.registry.upsertDevices([
+      { deviceId: LIVING, name: 'Living Room', online: true, deviceType: 'v3', deviceFamily: 'v3' },
+      { deviceId: KIDS, name: 'Kids Bedroom', online: true, deviceType: 'mini', deviceFamily: 'mini' },
+    ]);
+    // What a player reports when it comes online with no card in (as in the captured traffic).
+    for (const deviceId of [LIVING, KIDS]) ingest(deviceId, { cardId: 'none', playbackStatus: 'stopped' });
+    return rig;
+  }
+
+  function ingest(deviceId: string, fields: Record<string, unknown>): void {
+    rig!.registry.ingest(deviceId, 'events', playerEvents(fields), new Date(rig!.clock.now()));
+  }
+
+  describe('authentication', () => {
+    it('accepts the access token as subprotocol "bearer, <token>" (browsers), as ?access_token= and as an Authorization header', async () => {
+      const { connect } = await start();
+      const browser = await connect('token-admin', 'protocol');
+      expect(browser.ws.protocol).to.equal('bearer');
+      const query = await connect('token-alice', 'query');
+      const header = await connect('token-bob', 'header');
+      for (const client of [browser, query, header]) await client.barrier();
+      expect(rig!.gateway.stats().clients).to.equal(3);
+    });
+
+    it('closes a connection without a token or with an invalid one with 4401 and a reason', async () => {
+      const { connect, gateway } = await start();
+      const anonymous = await connect(undefined);
+      const forged = await connect('not-a-token', 'protocol');
+      const forgedQuery = await connect('not-a-token', 'query');
+      for (const client of [anonymous, forged, forgedQuery]) {
+        const closed = await client.closed;
+        expect(closed.code).to.equal(WS_CLOSE.unauthorized);
+        expect(closed.reason).to.match(/unauthorized/);
+      }
+      expect(gateway.stats()).to.include({ clients: 0, rejectedUnauthorized: 3 });
+    });
+  });
+
+  describe('subscriptions', () => {
+    it('sends the current status and playback of every player on subscribe to device.*, then device.playback when a player starts playing', async () => {
+      const { connect } = await start();
+      const admin = await connect('token-admin');
+      const first = await admin.subscribe('device.*');
+      expect(first.map((m) => `${m.type} ${'deviceId' in m ? m.deviceId : ''}`.trim())).to.have.members([
+        `device.status ${LIVING}`,
+        `device.playback ${LIVING}`,
+        `device.status ${KIDS}`,
+        `device.playback ${KIDS}`,
+        'subscribed',
+      ]);
+      expect(first.at(-1)).to.deep.equal({ type: 'subscribed', topic: 'device.*' });
+      const idle = first.find((m): m is WsDevicePlaybackMessage => m.type === 'device.playback' && m.deviceId === KIDS);
+      expect(idle?.data.state).to.equal('idle');
+
+      rig!.clock.advance(250); // quiet for the coalescing time: the next playback change goes out at once
+      const mark = admin.mark;
+      ingest(KIDS, { cardId: 'abc12', playbackStatus: 'playing', chapterKey: '01', trackKey: '01', trackTitle: 'The cave', position: 0, trackLength: 600 });
+      const playing = await admin.next('device.playback', (m) => m.deviceId === KIDS, mark);
+      expect(playing.data).to.include({ state: 'playing', card_id: 'abc12', title: 'The cave', position: 0, duration: 600 });
+      const started = await admin.next('device.event', (m) => m.deviceId === KIDS && m.event.type === 'playback_started', mark);
+      expect(started.event).to.include({ device_id: KIDS });
+    });
+
+    it('follows a real player from the captured traffic: its status and volume changes reach the subscriber', async () => {
+      const { connect, registry } = await start();
+      const admin = await connect('token-admin');
+      await admin.subscribe('device.*');
+      const mark = admin.mark;
+      for (const message of capturedMessages()) {
+        registry.ingest(message.deviceId, message.kind, message.payload, new Date(message.receivedAt ?? '2025-12-23T20:05:07.000Z'));
+      }
+      const status = await admin.next('device.status', (m) => m.deviceId === CAPTURED_DEVICE_ID, mark);
+      expect(status.data).to.include({ online: true });
+      const volumeEvents = await admin.next('device.event', (m) => m.deviceId === CAPTURED_DEVICE_ID && m.event.type === 'volume_changed', mark);
+      expect(volumeEvents.event).to.have.property('timestamp');
+    });
+
+    it('sends device.<id> subscribers only that player', async () => {
+      const { connect } = await start();
+      const admin = await connect('token-admin');
+      const first = await admin.subscribe(`device.${LIVING}`);
+      expect(first.filter((m) => 'deviceId' in m).map((m) => ('deviceId' in m ? m.deviceId : ''))).to.deep.equal([LIVING, LIVING]);
+
+      rig!.clock.advance(250);
+      const mark = admin.mark;
+      ingest(KIDS, { cardId: 'kids1', playbackStatus: 'playing' });
+      ingest(LIVING, { cardId: 'living1', playbackStatus: 'playing' });
+      await admin.next('device.playback', (m) => m.data.state === 'playing', mark);
+      await admin.barrier();
+      const devices = new Set(admin.since(mark).flatMap((m) => ('deviceId' in m ? [m.deviceId] : [])));
+      expect([...devices]).to.deep.equal([LIVING]);
+
+      const afterUnsubscribe = admin.mark;
+      admin.send({ type: 'unsubscribe', topic: `device.${LIVING}` });
+      await admin.next('unsubscribed', () => true, afterUnsubscribe);
+      ingest(LIVING, { cardId: 'living1', playbackStatus: 'paused' });
+      await admin.barrier();
+      expect(admin.since(afterUnsubscribe).map((m) => m.type)).to.deep.equal(['unsubscribed', 'pong']);
+    });
+
+    it('never shows a user a player they may not see, even when asked for it by id', async () => {
+      const { connect } = await start();
+      const alice = await connect('token-alice');
+      const first = await alice.subscribe('device.*');
+      expect(first.filter((m) => 'deviceId' in m && m.deviceId === KIDS)).to.deep.equal([]);
+      expect(first.filter((m) => 'deviceId' in m && m.deviceId === LIVING)).to.have.length(2);
+      expect(await alice.subscribe(`device.${KIDS}`)).to.deep.equal([{ type: 'subscribed', topic: `device.${KIDS}` }]);
+
+      rig!.clock.advance(250);
+      const mark = alice.mark;
+      ingest(KIDS, { cardId: 'kids1', playbackStatus: 'playing' });
+      ingest(LIVING, { cardId: 'living1', playbackStatus: 'playing' });
+      await alice.next('device.playback', (m) => m.deviceId === LIVING && m.data.state === 'playing', mark);
+      await alice.barrier();
+      expect(alice.since(mark).filter((m) => 'deviceId' in m && m.deviceId === KIDS)).to.deep.equal([]);
+    });
+
+    it('tells subscribers when a player is removed', async () => {
+      const { connect, registry } = await start();
+      const admin = await connect('token-admin');
+      await admin.subscribe('device.*');
+      const mark = admin.mark;
+      registry.removeDevice(KIDS);
+      expect(await admin.next('device.removed', () => true, mark)).to.deep.equal({ type: 'device.removed', deviceId: KIDS });
+    });
+  });
+
+  describe('client messages', () => {
+    it('answers a bad message with an error naming the problem and keeps the connection', async () => {
+      const { connect, gateway } = await start();
+      const client = await connect('token-admin');
+      let mark = client.mark;
+      client.send('{"type": "subscribe"');
+      const notJson = await client.next('error', () => true, mark);
+      expect(notJson.error.code).to.equal('invalid_json');
+
+      mark = client.mark;
+      client.send({ type: 'subscribe', topic: 'devices.all' });
+      const badTopic = await client.next('error', () => true, mark);
+      expect(badTopic.error.code).to.equal('validation_failed');
+      expect(badTopic.error.details?.map((d) => d.path)).to.include('/topic');
+
+      mark = client.mark;
+      client.send({ type: 'shout' });
+      expect((await client.next('error', () => true, mark)).error.message).to.match(/type/);
+
+      mark = client.mark;
+      client.send({ type: 'subscribe', topic: 'device.*', extra: 'x'.repeat(5000) });
+      expect((await client.next('error', () => true, mark)).error.code).to.equal('message_too_large');
+
+      await client.barrier();
+      const first = await client.subscribe('device.*');
+      expect(first.filter((m) => m.type === 'device.status')).to.have.length(2);
+      expect(gateway.stats().invalidMessages).to.equal(4);
+    });
+
+    it('answers ping with pong', async () => {
+      const { connect } = await start();
+      const client = await connect('token-bob');
+      client.send({ type: 'ping' });
+      expect(await client.next('pong')).to.deep.equal({ type: 'pong' });
+    });
+  });
+
+  describe('coalescing', () => {
+    it('delivers a burst of 100 position updates as far fewer messages ending with the latest position, and every event', async () => {
+      const { connect, clock, gateway } = await start({ coalesceMs: 250 });
+      const client = await connect('token-admin');
+      ingest(LIVING, { cardId: 'abc12', playbackStatus: 'playing', position: 0, trackLength: 600, volume: 0 });
+      await client.subscribe(`device.${LIVING}`);
+
+      const mark = client.mark;
+      for (let position = 1; position <= 100; position++) {
+        // Every tenth update also turns the volume: a volume_changed event, never coalesced.
+        ingest(LIVING, { cardId: 'abc12', playbackStatus: 'playing', position, trackLength: 600, ...(position % 10 === 0 ? { volume: position / 10 } : {}) });
+      }
+      clock.advance(250);
+      const latest = await client.next('device.playback', (m) => m.data.position === 100, mark);
+      await client.barrier();
+
+      const playbacks = client.since(mark).filter((m): m is WsDevicePlaybackMessage => m.type === 'device.playback');
+      expect(playbacks.length).to.be.lessThan(10);
+      expect(playbacks.at(-1)).to.equal(latest);
+      expect(latest.data).to.include({ state: 'playing', position: 100, volume: Math.round((10 / 16) * 100) });
+      const volumeEvents = client.since(mark).filter((m) => m.type === 'device.event' && m.event.type === 'volume_changed');
+      expect(volumeEvents).to.have.length(10);
+      expect(gateway.stats().coalesced).to.be.greaterThan(90);
+    });
+
+    it('sends a playback change at once when the player has been quiet for the coalescing time, and flush() sends what is held back', async () => {
+      const { connect, clock, gateway } = await start({ coalesceMs: 250 });
+      const client = await connect('token-admin');
+      await client.subscribe(`device.${LIVING}`);
+      clock.advance(250);
+
+      let mark = client.mark;
+      ingest(LIVING, { cardId: 'abc12', playbackStatus: 'playing', position: 5 });
+      expect((await client.next('device.playback', () => true, mark)).data).to.include({ state: 'playing', position: 5 });
+
+      mark = client.mark;
+      ingest(LIVING, { cardId: 'abc12', playbackStatus: 'paused', position: 6 });
+      await client.barrier();
+      expect(client.since(mark).filter((m) => m.type === 'device.playback'), 'held back').to.deep.equal([]);
+      gateway.flush();
+      expect((await client.next('device.playback', () => true, mark)).data).to.include({ state: 'paused', position: 6 });
+    });
+  });
+
+  describe('backpressure', () => {
+    it('closes a client that does not read (1013, counted) while a normal client keeps receiving', async function () {
+      this.timeout(60_000);
+      const { connect, registry, gateway } = await start({ maxBufferedBytes: 64 * 1024, closeBufferedBytes: 256 * 1024 });
+      const slow = await connect('token-admin');
+      const normal = await connect('token-admin');
+      await slow.subscribe('device.*');
+      await normal.subscribe('device.*');
+      slow.socket.pause();
+
+      const story = 'The dragon yawned. '.repeat(800);
+      let sent = 0;
+      for (; sent < 4000 && gateway.stats().closedForBackpressure === 0; sent++) {
+        registry.recordEvent(LIVING, 'story_node_entered', { node: `n${sent}`, text: story });
+        ingest(LIVING, { cardId: 'abc12', playbackStatus: 'playing', position: sent });
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      expect(gateway.stats().closedForBackpressure, `no close after ${sent} events`).to.equal(1);
+      expect(gateway.stats().dropped).to.be.greaterThan(0);
+
+      const mark = normal.mark;
+      registry.recordEvent(LIVING, 'story_node_entered', { node: 'last' });
+      expect((await normal.next('device.event', (m) => m.event['node'] === 'last', mark)).event).to.include({ type: 'story_node_entered' });
+      expect(normal.ws.readyState).to.equal(normal.ws.OPEN);
+
+      slow.socket.resume();
+      const closed = await slow.closed;
+      expect(closed.code).to.equal(WS_CLOSE.tryAgainLater);
+      expect(closed.reason).to.match(/too slow/);
+      expect(slow.received.filter((m) => m.type === 'device.event' && m.event['node'] === 'last')).to.deep.equal([]);
+      await eventually(() => gateway.stats().clients === 1, 'the slow client is forgotten');
+    });
+  });
+
+  describe('heartbeat', () => {
+    it('terminates a client that stops answering pings and keeps the ones that answer', async () => {
+      const { connect, clock, gateway } = await start({ pingIntervalMs: 1000 });
+      const dead = await connect('token-admin');
+      const alive = await connect('token-admin');
+      await dead.barrier();
+      await alive.barrier();
+      dead.socket.pause();
+
+      const pinged = new Promise<void>((resolve) => alive.ws.once('ping', () => resolve()));
+      clock.advance(1000);
+      await pinged;
+      await alive.barrier(); // the automatic pong went out before this ping, on the same socket
+      clock.advance(1000);
+      expect(gateway.stats()).to.include({ heartbeatTimeouts: 1, clients: 1 });
+
+      dead.socket.resume();
+      expect((await dead.closed).code).to.equal(1006);
+      await alive.barrier();
+    });
+  });
+
+  describe('stop()', () => {
+    it('removes its listeners from the registry and the WebSocketServer, clears its timers and closes its clients with 1001', async () => {
+      const { connect, registry, hub, clock, gateway } = await start({ pingIntervalMs: 1000 });
+      const events = ['state', 'event', 'device-added', 'device-removed'] as const;
+      const client = await connect('token-admin');
+      await client.subscribe('device.*');
+      ingest(LIVING, { cardId: 'abc12', playbackStatus: 'playing', position: 1 });
+      ingest(LIVING, { cardId: 'abc12', playbackStatus: 'playing', position: 2 });
+      expect(clock.pendingCount, 'heartbeat and coalescing timers').to.be.greaterThan(1);
+      const registryTimers = 2; // the registry's silence timers of the two online players, not the gateway's
+      expect(events.map((name) => registry.listenerCount(name))).to.deep.equal([1, 1, 1, 1]);
+
+      gateway.stop();
+      expect(events.map((name) => registry.listenerCount(name))).to.deep.equal([0, 0, 0, 0]);
+      expect(hub.wss.listenerCount('connection')).to.equal(0);
+      registry.stop();
+      expect(clock.pendingCount, `gateway timers left (registry had ${registryTimers})`).to.equal(0);
+      const closed = await client.closed;
+      expect(closed.code).to.equal(WS_CLOSE.goingAway);
+      expect(gateway.stats().clients).to.equal(0);
+    });
+  });
+});
