@@ -5,6 +5,7 @@ import { Hub } from '../../server/hub';
 import type { BrokerState } from '../../server/broker/home-broker-client';
 import type { CloudState } from '../../server/cloud/cloud-connection';
 import type { SignInLinks } from '../../server/yoto/auth/browser-sign-in';
+import { deviceSummary } from '../shared/device-lookup';
 import { nodeRedLogger } from '../shared/node-red-logger';
 import type { YotoHubCredentials, YotoHubNode, YotoHubNodeDef } from '../shared/yoto-hub-node';
 
@@ -93,6 +94,25 @@ export = function registerYotoHub(RED: NodeAPI): void {
       });
     });
   }
+
+  // The editors of the device nodes fill their player dropdown from here (with a text
+  // fallback while the hub is not deployed or not running yet).
+  RED.httpAdmin.get('/yoto-hub/:hubId/devices', RED.auth.needsPermission('yoto-hub.read'), (req, res) => {
+    // getNode returns the base Node type; the type check below makes it a yoto-hub.
+    const hubNode = RED.nodes.getNode(String(req.params['hubId'])) as YotoHubNode | null;
+    if (!hubNode || hubNode.type !== 'yoto-hub') {
+      res.status(404).json({ error: { code: 'not_deployed', message: RED._('yoto-hub.errors.notDeployed') } });
+      return;
+    }
+    const hub = hubNode.hub;
+    if (!hub || hub.state !== 'running') {
+      res.status(503).json({ error: { code: 'not_running', message: RED._('yoto-hub.errors.notRunning', { state: hub?.state ?? 'misconfigured' }) } });
+      return;
+    }
+    const devices = hub.devices.list().map(deviceSummary);
+    devices.sort((a, b) => a.name.localeCompare(b.name));
+    res.json({ devices });
+  });
 
   RED.nodes.registerType<YotoHubNode, YotoHubNodeDef, unknown, YotoHubCredentials>('yoto-hub', YotoHubNode, {
     credentials: {

@@ -1,0 +1,158 @@
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
+import { DeviceCommandError } from '../../server/yoto/device-command';
+import { describeDevices, findDevice } from '../shared/device-lookup';
+import type { YotoHubNode } from '../shared/yoto-hub-node';
+import { ARGUMENTS_OF, COMMAND_ARGUMENTS, commandRequest, commandValue, type CommandArgument } from './command-request';
+
+/** The settings the editor stores: each argument is a typed input (value + type). */
+interface YotoDeviceCommandNodeDef extends NodeDef {
+  hub: string;
+  /** Player id or name; `msg.device` overrides it. */
+  device: string;
+  /** One of the commands, or `msg`: the command comes from the message. */
+  command: string;
+  /** 0 or 1 */
+  outputs: number | string;
+  cardId: string;
+  cardIdType: string;
+  chapterKey: string;
+  chapterKeyType: string;
+  trackKey: string;
+  trackKeyType: string;
+  secondsIn: string;
+  secondsInType: string;
+  position: string;
+  positionType: string;
+  volume: string;
+  volumeType: string;
+  seconds: string;
+  secondsType: string;
+  color: string;
+  colorType: string;
+}
+
+/**
+ * A problem found before or while sending, already worded for the user. A catch
+ * node shows it as "YotoCommandError: <message>" (Node-RED uses the error's toString).
+ */
+class CommandFailure extends Error {
+  override readonly name = 'YotoCommandError';
+}
+
+export = function registerYotoDeviceCommand(RED: NodeAPI): void {
+  function YotoDeviceCommandNode(this: Node, config: YotoDeviceCommandNodeDef): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    // getNode returns the base Node type; the id comes from the editor's yoto-hub config field.
+    const hubNode = RED.nodes.getNode(config.hub) as YotoHubNode | null;
+    const hubConfig = hubNode && hubNode.type === 'yoto-hub' ? hubNode : undefined;
+    const withOutput = Number(config.outputs ?? 1) > 0;
+    const t = (key: string, values?: Record<string, string>): string => RED._(`yoto-device-command.${key}`, values);
+
+    // The hub's status shows until the node has sent something; after that, the last command's outcome.
+    let commandStatus: NodeStatus | undefined;
+    const statusSink = {
+      id: node.id,
+      status: (status: NodeStatus): void => {
+        if (!commandStatus) node.status(status);
+      },
+    };
+    const setStatus = (status: NodeStatus): void => {
+      commandStatus = status;
+      node.status(status);
+    };
+    if (hubConfig) {
+      // register() only reads `id` and `status`; this sink stands in for the node (see statusSink).
+      hubConfig.register(statusSink as unknown as Node);
+    } else {
+      node.status({ fill: 'red', shape: 'ring', text: t('status.noHub') });
+      node.error(t('errors.noHub'));
+    }
+
+    const evaluate = (value: string, type: string, msg: NodeMessage): Promise<unknown> => {
+      if ((type === 'str' || type === 'num' || type === 'json' || !type) && (value ?? '') === '') return Promise.resolve(undefined);
+      return new Promise((resolve, reject) => {
+        RED.util.evaluateNodeProperty(value, type || 'str', node, msg, (error: Error | null, result: unknown) => (error ? reject(error) : resolve(result)));
+      });
+    };
+
+    /** The command JSON, as a house would publish it on yoto/{id}/commands. */
+    const commandMessage = async (msg: NodeMessageInFlow & Record<string, unknown>): Promise<Record<string, unknown>> => {
+      let name: unknown = config.command;
+      if (config.command === 'msg' || !config.command) {
+        const payload = msg.payload;
+        if (typeof payload === 'object' && payload !== null && !Array.isArray(payload) && typeof (payload as Record<string, unknown>)['command'] === 'string') {
+          return { ...(payload as Record<string, unknown>) };
+        }
+        name = msg['command'];
+        if (typeof name !== 'string' || name === '') throw new CommandFailure(t('errors.noCommand'));
+      }
+      const message: Record<string, unknown> = { command: name };
+      for (const argument of ARGUMENTS_OF[String(name)] ?? []) {
+        const value = await evaluateArgument(argument, msg);
+        if (value !== undefined && value !== null && value !== '') message[COMMAND_ARGUMENTS[argument].field] = commandValue(argument, value);
+      }
+      return message;
+    };
+    const evaluateArgument = async (argument: CommandArgument, msg: NodeMessage): Promise<unknown> => {
+      const value = config[argument] ?? '';
+      const type = config[`${argument}Type` as `${CommandArgument}Type`] ?? 'str';
+      try {
+        return await evaluate(value, type, msg);
+      } catch (error) {
+        throw new CommandFailure(t('errors.argument', { field: argument, message: error instanceof Error ? error.message : String(error) }));
+      }
+    };
+
+    node.on('input', (received: NodeMessageInFlow, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
+      // Node-RED messages are open objects: msg.device and msg.command are read by name.
+      const msg = received as NodeMessageInFlow & Record<string, unknown>;
+      let label = String(config.command || 'command');
+      let deviceLabel = '';
+      const fail = (error: unknown): void => {
+        const reason = error instanceof Error ? error.message : String(error);
+        setStatus({ fill: 'red', shape: 'ring', text: t('status.failed', { command: label }) });
+        done(error instanceof CommandFailure ? error : new CommandFailure(t('errors.failed', { device: deviceLabel, command: label, reason })));
+      };
+      (async () => {
+        const hub = hubConfig?.hub;
+        if (!hubConfig) throw new CommandFailure(t('errors.noHub'));
+        if (!hub || hub.state !== 'running') throw new CommandFailure(t('errors.hubNotRunning', { state: hub?.state ?? 'misconfigured' }));
+
+        const fromMsg = msg['device'];
+        const ref = typeof fromMsg === 'string' ? fromMsg : typeof fromMsg === 'object' && fromMsg !== null && typeof (fromMsg as { id?: unknown }).id === 'string' ? (fromMsg as { id: string }).id : config.device;
+        if (!ref || !ref.trim()) throw new CommandFailure(t('errors.noDevice'));
+        const devices = hub.devices.list();
+        const state = findDevice(devices, ref);
+        if (!state) throw new CommandFailure(t('errors.unknownDevice', { device: ref.trim(), known: describeDevices(devices) }));
+        deviceLabel = `${state.name} (${state.deviceId})`;
+
+        const message = await commandMessage(msg);
+        if (typeof message['command'] === 'string') label = message['command'];
+        const request = commandRequest(message);
+        if (!request.ok) throw new CommandFailure(t('errors.invalid', { device: deviceLabel, command: label, field: request.field, reason: request.reason }));
+
+        setStatus({ fill: 'blue', shape: 'ring', text: t('status.sending', { command: label, device: state.name }) });
+        try {
+          const result = await hub.cloud.execute(state.deviceId, request.command);
+          setStatus({ fill: 'green', shape: 'dot', text: t('status.confirmed', { command: label, device: state.name }) });
+          if (withOutput) {
+            msg.payload = { ...result, deviceName: state.name, request: message };
+            send(msg);
+          }
+          done();
+        } catch (error) {
+          const reason = error instanceof DeviceCommandError ? `${error.message} (${error.code})` : error instanceof Error ? error.message : String(error);
+          throw new CommandFailure(t('errors.failed', { device: deviceLabel, command: label, reason }));
+        }
+      })().catch(fail);
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      hubConfig?.deregister(statusSink as unknown as Node);
+      done();
+    });
+  }
+
+  RED.nodes.registerType('yoto-device-command', YotoDeviceCommandNode);
+};
