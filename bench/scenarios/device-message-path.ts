@@ -1,0 +1,172 @@
+/**
+ * The path from a player's MQTT message to the hub's normalized event
+ * (YotoMqttClient: parse and check the payload, DeviceRegistry: merge into
+ * the live state and emit `volume_changed`), side by side with a bare mqtt.js
+ * subscriber that only JSON.parses the same messages from the same broker in
+ * the same run. Both are subscribed at once, so they see identical traffic.
+ * Run alone: node dist/bench/run.js device-message-path
+ */
+import { performance } from 'node:perf_hooks';
+import mqtt from 'mqtt';
+import { DeviceRegistry } from '../../server/core/device-registry';
+import { YotoMqttClient } from '../../server/yoto/mqtt';
+import { MosquittoBroker } from '../../test/helpers/mosquitto';
+import type { BenchResult } from '../bench-result';
+
+const DEVICES = 50;
+const THROUGHPUT_MESSAGES = 20_000;
+const LATENCY_ROUNDS = 2_000;
+
+interface Consumer {
+  /** Resolves with the receive time of the n-th message (1-based count). */
+  whenCount(count: number): Promise<number>;
+  count(): number;
+}
+
+function counter(): Consumer & { tick(): void } {
+  let received = 0;
+  const waiters = new Map<number, (at: number) => void>();
+  return {
+    tick() {
+      received++;
+      const waiter = waiters.get(received);
+      if (waiter) {
+        waiters.delete(received);
+        waiter(performance.now());
+      }
+    },
+    count: () => received,
+    whenCount(count) {
+      if (received >= count) return Promise.resolve(performance.now());
+      return new Promise((resolve) => waiters.set(count, resolve));
+    },
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function round(value: number, digits = 3): number {
+  return Number(value.toFixed(digits));
+}
+
+export async function run(): Promise<BenchResult> {
+  const broker = await MosquittoBroker.start();
+  const deviceIds = Array.from({ length: DEVICES }, (_, i) => `bench${String(i).padStart(4, '0')}`);
+  const registry = new DeviceRegistry();
+  registry.upsertDevices(deviceIds.map((deviceId) => ({ deviceId, name: deviceId, online: true, deviceType: 'mini', deviceFamily: 'mini' })));
+  const hubPath = counter();
+  registry.on('event', (event) => event.type === 'volume_changed' && hubPath.tick());
+  const adapter = new YotoMqttClient({ url: broker.url, tokenProvider: async () => 'bench-token', eventsRerequestMs: 24 * 60 * 60_000 });
+  adapter.on('message', (message) => registry.ingest(message.deviceId, message.kind, message.payload, message.receivedAt));
+  const subscribed = new Promise<void>((resolve) => {
+    const pending = new Set(deviceIds);
+    adapter.on('subscribed', (ids) => {
+      for (const id of ids) pending.delete(id);
+      if (pending.size === 0) resolve();
+    });
+  });
+  adapter.setDevices(deviceIds);
+  adapter.start();
+  await subscribed;
+
+  const bare = counter();
+  const bareClient = await mqtt.connectAsync(broker.url);
+  bareClient.on('message', (_topic, payload) => {
+    JSON.parse(payload.toString('utf8'));
+    bare.tick();
+  });
+  await bareClient.subscribeAsync('device/+/data/events', { qos: 1 });
+
+  const publisher = await mqtt.connectAsync(broker.url);
+  // A first volume per player: the registry reports a change only once it knows the volume before it.
+  const primed = counter();
+  const onPrimed = (): void => primed.tick();
+  registry.on('state', onPrimed);
+  for (const deviceId of deviceIds) publisher.publish(`device/${deviceId}/data/events`, JSON.stringify({ volume: 1, volumeMax: 16, eventUtc: 1_794_999_999 }), { qos: 1 });
+  await Promise.all([primed.whenCount(DEVICES), bare.whenCount(DEVICES)]);
+  registry.off('state', onPrimed);
+
+  let sequence = 0;
+  // Each message changes its device's volume, so each one is a normalized event.
+  const nextMessage = (): [string, string] => {
+    const i = sequence++;
+    const deviceId = deviceIds[i % DEVICES]!;
+    const volume = Math.floor(i / DEVICES) % 2 === 0 ? 5 : 9;
+    return [`device/${deviceId}/data/events`, JSON.stringify({ volume, volumeMax: 16, eventUtc: 1_795_000_000 + i })];
+  };
+
+  // Latency: one message at a time; each consumer's receive time against the publish time.
+  const hubLatency: number[] = [];
+  const bareLatency: number[] = [];
+  for (let round_ = 0; round_ < LATENCY_ROUNDS; round_++) {
+    const hubTarget = hubPath.count() + 1;
+    const bareTarget = bare.count() + 1;
+    const [topic, payload] = nextMessage();
+    const sentAt = performance.now();
+    publisher.publish(topic, payload, { qos: 1 });
+    const [hubAt, bareAt] = await Promise.all([hubPath.whenCount(hubTarget), bare.whenCount(bareTarget)]);
+    hubLatency.push(hubAt - sentAt);
+    bareLatency.push(bareAt - sentAt);
+  }
+
+  // Throughput: a burst; the time from the first publish to each consumer's last message.
+  const hubStartCount = hubPath.count();
+  const bareStartCount = bare.count();
+  const burstStart = performance.now();
+  for (let i = 0; i < THROUGHPUT_MESSAGES; i++) {
+    const [topic, payload] = nextMessage();
+    publisher.publish(topic, payload, { qos: 1 });
+  }
+  const [hubDone, bareDone] = await Promise.all([hubPath.whenCount(hubStartCount + THROUGHPUT_MESSAGES), bare.whenCount(bareStartCount + THROUGHPUT_MESSAGES)]);
+  const malformed = adapter.stats().malformed;
+
+  await publisher.endAsync();
+  await bareClient.endAsync();
+  await adapter.stop();
+  registry.stop();
+  await broker.stop();
+
+  hubLatency.sort((a, b) => a - b);
+  bareLatency.sort((a, b) => a - b);
+  const hubRate = Math.round(THROUGHPUT_MESSAGES / ((hubDone - burstStart) / 1000));
+  const bareRate = Math.round(THROUGHPUT_MESSAGES / ((bareDone - burstStart) / 1000));
+  const results = {
+    broker: 'mosquitto (Debian), loopback',
+    devices: DEVICES,
+    throughputMessages: THROUGHPUT_MESSAGES,
+    latencyRounds: LATENCY_ROUNDS,
+    hubEventsPerSecond: hubRate,
+    bareMessagesPerSecond: bareRate,
+    hubP50Ms: round(percentile(hubLatency, 50)),
+    hubP99Ms: round(percentile(hubLatency, 99)),
+    bareP50Ms: round(percentile(bareLatency, 50)),
+    bareP99Ms: round(percentile(bareLatency, 99)),
+    malformed,
+  };
+  return {
+    name: 'device-message-path',
+    description: 'A player message on the broker to the hub\'s normalized event (adapter + device registry) against a bare mqtt.js subscriber that JSON.parses the same messages, same broker, same run.',
+    results,
+    ratios: {
+      throughputHubOverBare: round(hubRate / bareRate, 2),
+      p50HubOverBare: round(results.hubP50Ms / results.bareP50Ms, 2),
+      p99HubOverBare: round(results.hubP99Ms / results.bareP99Ms, 2),
+    },
+    notes: [
+      'Both consumers run in this one Node.js process and share its event loop; the broker is a separate Mosquitto process.',
+      'Latency rounds send one message and wait for both consumers before the next, so they measure the path, not queueing.',
+      'Ratios from one run; repeat with npm run bench to see the machine\'s noise.',
+    ],
+  };
+}
+
+if (require.main === module) {
+  run()
+    .then((result) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`))
+    .catch((error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    });
+}
