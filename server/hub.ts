@@ -14,6 +14,10 @@ import { CloudConnection, type ActiveCloud, type CloudConnectionOptions, type Cl
 import { DeviceRegistry } from './core/device-registry';
 import type { SignInLinks } from './yoto/auth/browser-sign-in';
 import { isYotoAdapterLogin } from './yoto/protocol';
+import { adminCredentialsFromEnv, createAccounts, type Accounts } from './accounts';
+import { createAudioLibrary, type AudioLibraryHandle } from './library';
+import { RealtimeGateway } from './realtime';
+import type { RequestUser } from './http/request-user';
 
 export type HubState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
 
@@ -31,6 +35,8 @@ export interface HubDependencies {
   panelDir?: string;
   /** Tuning of the cloud connection (tests shorten token lifetimes and refresh periods). */
   cloud?: Pick<CloudConnectionOptions, 'deviceRefreshMs' | 'commandTimeoutMs' | 'virtual'>;
+  /** Where YOTO_ADMIN_EMAIL / YOTO_ADMIN_PASSWORD are read (default process.env; tests pass their own). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -51,6 +57,9 @@ export class Hub extends EventEmitter<HubEvents> {
   private cloudConnection: CloudConnection | undefined;
   private bridgeInstance: HomeBrokerBridge | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
+  private accountsInstance: Accounts | undefined;
+  private libraryInstance: AudioLibraryHandle | undefined;
+  private realtimeInstance: RealtimeGateway | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -91,6 +100,29 @@ export class Hub extends EventEmitter<HubEvents> {
   get bridge(): HomeBrokerBridge {
     if (!this.bridgeInstance) throw new Error('the hub is not running');
     return this.bridgeInstance;
+  }
+
+  /** Users, sign-in and the tokens every API and WebSocket request is checked with. */
+  get accounts(): Accounts {
+    if (!this.accountsInstance) throw new Error('the hub is not running');
+    return this.accountsInstance;
+  }
+
+  /** The audio library (files under the data directory, records in the store). */
+  get library(): AudioLibraryHandle {
+    if (!this.libraryInstance) throw new Error('the hub is not running');
+    return this.libraryInstance;
+  }
+
+  get realtime(): RealtimeGateway {
+    if (!this.realtimeInstance) throw new Error('the hub is not running');
+    return this.realtimeInstance;
+  }
+
+  /** Admins see every player; a member those registered to them. */
+  canSeeDevice(user: RequestUser, deviceId: string): boolean {
+    if (user.role === 'admin') return true;
+    return this.storeInstance?.devices.list().some((device) => device.deviceId === deviceId && device.userId === user.id) ?? false;
   }
 
   get http(): HubHttpServer {
@@ -227,8 +259,31 @@ export class Hub extends EventEmitter<HubEvents> {
       panelDir: this.deps.panelDir ?? panelDistDir,
       logger: logger.child({ component: 'http' }),
     });
-    http.mountApi('/system', systemRoutes(() => this.health()));
     this.httpServer = http;
+    const accounts = await createAccounts({ store, logger: logger.child({ component: 'accounts' }) });
+    this.accountsInstance = accounts;
+    const admin = adminCredentialsFromEnv(this.deps.env ?? process.env);
+    if (admin) {
+      const { created } = await accounts.ensureAdmin(admin);
+      if (created) logger.info('created the admin account from YOTO_ADMIN_EMAIL', { email: admin.email });
+    } else if (accounts.needsOnboarding()) {
+      logger.info('no accounts yet: open the panel to create the admin', { url: http.url });
+    }
+    const library = createAudioLibrary({ store, dataDir: options.dataDir, logger });
+    this.libraryInstance = library;
+    http.mountApi('/system', systemRoutes(() => this.health()));
+    http.mountApi('/auth', accounts.router);
+    http.useApi(accounts.authenticate);
+    http.mountApi('/audio', library.router);
+    const realtime = new RealtimeGateway({
+      wss: http.wss,
+      registry,
+      authenticate: (token) => accounts.verifyAccessToken(token),
+      canSee: (user, deviceId) => this.canSeeDevice(user, deviceId),
+      logger: logger.child({ component: 'realtime' }),
+    });
+    this.realtimeInstance = realtime;
+    realtime.start();
     await http.listen();
 
     this.startedAt = new Date();
@@ -237,6 +292,10 @@ export class Hub extends EventEmitter<HubEvents> {
 
   private async stopComponents(): Promise<void> {
     const { httpServer, brokerClient, embeddedBroker, storeInstance, bridgeInstance, cloudConnection, registryInstance } = this;
+    const { accountsInstance, libraryInstance, realtimeInstance } = this;
+    this.accountsInstance = undefined;
+    this.libraryInstance = undefined;
+    this.realtimeInstance = undefined;
     clearInterval(this.retentionTimer);
     this.retentionTimer = undefined;
     this.bridgeInstance = undefined;
@@ -249,7 +308,10 @@ export class Hub extends EventEmitter<HubEvents> {
     this.startedAt = undefined;
     // Reverse order of start: stop taking requests first, close the store last so nothing writes after it.
     const steps: Array<[string, (() => Promise<void>) | undefined]> = [
+      ['WebSocket gateway', realtimeInstance && (async () => realtimeInstance.stop())],
       ['http server', httpServer && (() => httpServer.close())],
+      ['audio library', libraryInstance && (() => libraryInstance.close())],
+      ['accounts', accountsInstance && (() => accountsInstance.close())],
       ['home broker bridge', bridgeInstance && (async () => bridgeInstance.stop())],
       ['Yoto cloud connection', cloudConnection && (() => cloudConnection.stop())],
       ['device registry', registryInstance && (async () => registryInstance.stop())],

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
-import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
+import helmet from 'helmet';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log/logger';
 import { ApiError, toApiError } from './api-error';
@@ -24,15 +25,31 @@ export class HubHttpServer {
   readonly wss = new WebSocketServer({ noServer: true });
   private server: http.Server | undefined;
   private readonly api: Router = express.Router();
+  /** Routes outside /api, ahead of the panel's files. */
+  private readonly root: Router = express.Router();
   private readonly sockets = new Set<Duplex>();
   port = 0;
 
   constructor(private readonly options: HttpServerOptions) {
     this.app.disable('x-powered-by');
+    // Security headers (CSP same-origin, nosniff, frame-ancestors none...). No CORS headers are
+    // ever sent, so other origins cannot read the API from a browser.
+    this.app.use(helmet({ crossOriginResourcePolicy: { policy: 'same-origin' } }));
     this.app.use('/api', express.json({ limit: '1mb' }), this.api);
     this.app.use('/api', (_req, _res, next) => next(ApiError.notFound('API route')));
+    this.app.use(this.root);
     this.mountPanel();
     this.app.use(this.errorHandler);
+  }
+
+  /** Runs `handler` before every API route mounted after it (authentication, request ids). */
+  useApi(handler: RequestHandler): void {
+    this.api.use(handler);
+  }
+
+  /** Mounts a router at the server root, outside /api (player streams, /metrics). */
+  mountRoot(prefix: string, router: Router | RequestHandler): void {
+    this.root.use(prefix, router);
   }
 
   /** Mounts a capability's router under /api/<prefix>. */
@@ -100,7 +117,7 @@ export class HubHttpServer {
     const index = path.join(panelDir, 'index.html');
     this.app.use(express.static(panelDir, { index: false, maxAge: '1h', setHeaders: noCacheForHtml }));
     // The panel routes on the client: every other GET that is not an API, stream or socket path gets its start page.
-    this.app.get(/^\/(?!api\/|api$|ws$|stream\/).*/, (_req, res, next) => {
+    this.app.get(/^\/(?!api\/|api$|ws$|stream\/|metrics$).*/, (_req, res, next) => {
       if (!fs.existsSync(index)) {
         next(new ApiError(503, 'panel_not_built', 'the web panel is not built; run "npm run build"'));
         return;

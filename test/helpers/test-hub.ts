@@ -12,7 +12,7 @@ import { silentLogger } from '../../server/log/logger';
 export async function startTestHub(settings: HubSettings = {}): Promise<Hub> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-hub-test-'));
   const options = resolveHubOptions({ httpPort: 0, embeddedBrokerPort: 0, virtualCloudPort: 0, signInPort: 0, ...settings }, dataDir, {});
-  const hub = new Hub(options, { logger: silentLogger });
+  const hub = new Hub(options, { logger: silentLogger, env: {} });
   await hub.start();
   await hub.broker.whenConnected();
   return hub;
