@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import express from 'express';
+import { createRequire } from 'node:module';
 import RED from 'node-red';
 import { DEFAULTS, ENV } from '../server/config/hub-options';
 import { flowsDir, packageRoot } from '../server/paths';
@@ -86,7 +86,10 @@ async function main(): Promise<void> {
   linkPackage(config.userDir);
   const seeded = seedFlows(config.userDir);
 
-  const app = express();
+  // The outer app comes from Node-RED's own Express (4.x): its HTTP-in nodes reach into
+  // Express 4 internals of the app they are mounted on, and the hub's Express 5 differs there.
+  const nodeRedExpress = createRequire(require.resolve('node-red'))('express') as typeof import('express');
+  const app = nodeRedExpress();
   const server = http.createServer(app);
   const settings = {
     userDir: config.userDir,
