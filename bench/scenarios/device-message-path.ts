@@ -11,7 +11,7 @@ import mqtt from 'mqtt';
 import { DeviceRegistry } from '../../server/core/device-registry';
 import { YotoMqttClient } from '../../server/yoto/mqtt';
 import { MosquittoBroker } from '../../test/helpers/mosquitto';
-import type { BenchResult } from '../bench-result';
+import { runWhenMain, type BenchResult } from '../bench-result';
 
 const DEVICES = 50;
 const THROUGHPUT_MESSAGES = 20_000;
@@ -162,11 +162,4 @@ export async function run(): Promise<BenchResult> {
   };
 }
 
-if (require.main === module) {
-  run()
-    .then((result) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`))
-    .catch((error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exit(1);
-    });
-}
+runWhenMain(module, run);

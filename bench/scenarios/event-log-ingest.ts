@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { EventLog, type DeviceEvent } from '../../server/store';
 
-import type { BenchResult } from '../bench-result';
+import { runWhenMain, type BenchResult } from '../bench-result';
 
 const EVENT_COUNT = 100_000;
 const LOWDB_TIME_BUDGET_MS = 10_000;
@@ -119,11 +119,4 @@ export async function run(): Promise<BenchResult> {
   };
 }
 
-if (require.main === module) {
-  run()
-    .then((result) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`))
-    .catch((error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exit(1);
-    });
-}
+runWhenMain(module, run);

@@ -1,3 +1,4 @@
+import { EVENT_FIELD_TYPES } from '../yoto/mqtt/payload-validation';
 import type { YotoEventsMessage, YotoLegacyStatusMessage, YotoResponseMessage } from '../yoto/protocol';
 
 /**
@@ -10,26 +11,7 @@ export type ReadResult<T> = { ok: true; value: T; ignored: string[] } | { ok: fa
 
 type FieldKind = 'string' | 'number' | 'boolean' | 'number|boolean';
 
-const EVENT_FIELDS: Record<keyof YotoEventsMessage, FieldKind> = {
-  repeatAll: 'boolean',
-  streaming: 'boolean',
-  volume: 'number',
-  volumeMax: 'number',
-  playbackWait: 'boolean',
-  sleepTimerActive: 'boolean',
-  sleepTimerSeconds: 'number',
-  eventUtc: 'number',
-  trackLength: 'number',
-  position: 'number',
-  cardId: 'string',
-  source: 'string',
-  cardUpdatedAt: 'string',
-  chapterTitle: 'string',
-  chapterKey: 'string',
-  trackTitle: 'string',
-  trackKey: 'string',
-  playbackStatus: 'string',
-};
+const EVENT_FIELDS: Readonly<Record<keyof YotoEventsMessage, FieldKind>> = EVENT_FIELD_TYPES;
 
 /** The status fields the device model uses; other diagnostics are passed over. */
 const STATUS_FIELDS: Record<string, FieldKind> = {

@@ -22,7 +22,8 @@ export type ParseOutcome = { ok: true; parsed: ParsedPayload } | { ok: false; re
 
 type FieldType = 'number' | 'string' | 'boolean';
 
-const EVENT_FIELDS: Record<string, FieldType> = {
+/** The type of every field a player's events message may carry (shared with the device model). */
+export const EVENT_FIELD_TYPES: Readonly<Record<keyof YotoEventsMessage, FieldType>> = {
   repeatAll: 'boolean',
   streaming: 'boolean',
   volume: 'number',
@@ -84,7 +85,7 @@ function parseJson(buffer: Buffer): { ok: true; value: unknown } | { ok: false; 
 
 function checkEvents(value: unknown): string | undefined {
   if (!isRecord(value)) return 'events payload is not a JSON object';
-  return wrongField(value, EVENT_FIELDS);
+  return wrongField(value, EVENT_FIELD_TYPES);
 }
 
 function checkStatus(value: unknown): string | undefined {
