@@ -1,0 +1,177 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type Request, type Response, type Router } from 'express';
+import { ApiError } from '../http/api-error';
+import { sendFileRange, type AudioLibrary } from '../library';
+import type { Logger } from '../log/logger';
+import type { AudioFile } from '../types/schemas';
+import { SmartStreams } from './smart-streams';
+import { StreamTokens, type StreamScope, type StreamTarget } from './stream-tokens';
+
+export { SmartStreams, inWindow, type SmartStream, type SmartStreamDefinition, type SmartWindow, type SmartChoice, type SmartRule } from './smart-streams';
+export { StreamTokens, type StreamScope, type StreamTarget, type StreamGrant, type TokenCheck } from './stream-tokens';
+
+export interface StreamServiceOptions {
+  /** Secret under `<dataDir>/secrets/`, revocations and smart streams under `<dataDir>/streams/`. */
+  dataDir: string;
+  /** The address players reach the hub at (YOTO_PUBLIC_URL), e.g. https://yoto.example.com; undefined: `hubUrl()`. */
+  publicUrl: string | undefined;
+  /** The hub's own address (`hub.http.url`), used when publicUrl is not set; read when a URL is made, so it may change after listen(). */
+  hubUrl: () => string;
+  /** The library's files (`createAudioLibrary(...).files`). */
+  library: Pick<AudioLibrary, 'get' | 'pathOf'>;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/** One answered player request (also refused ones). */
+export interface StreamServed {
+  kind: StreamTarget['kind'];
+  /** The file id or smart stream id in the URL. */
+  id: string;
+  method: string;
+  status: number;
+  /** The file sent, when one was. */
+  fileId?: string;
+  deviceId?: string;
+  scriptId?: string;
+  /** Why a request was refused (403). */
+  reason?: string;
+}
+
+export interface StreamServiceEvents {
+  served: [served: StreamServed];
+}
+
+export interface StreamService {
+  /** Mount at the server root, not under /api (players send no session): `server.mountRoot('/stream', streams.router)`. */
+  router: Router;
+  /** An absolute, signed URL a player can fetch: `<base>/stream/audio/<fileId>?t=...` or `<base>/stream/smart/<streamId>?t=...`. */
+  urlFor(target: StreamTarget, scope?: StreamScope): string;
+  /** Every URL signed for this device so far answers 403 from now on (resolves once persisted). */
+  revokeDevice(deviceId: string): Promise<void>;
+  /** Every URL signed for this script so far answers 403 from now on (resolves once persisted). */
+  revokeScript(scriptId: string): Promise<void>;
+  smart: SmartStreams;
+  /** `served` after every answered request: flows and tests can follow what players fetch. */
+  events: EventEmitter<StreamServiceEvents>;
+  /** Waits for pending writes and for streams under way to end. */
+  close(): Promise<void>;
+}
+
+const FORBIDDEN_MESSAGES: Record<string, string> = {
+  malformed: 'the stream token is missing or malformed',
+  bad_signature: 'the stream token is not valid',
+  wrong_target: 'the stream token is for another stream',
+  expired: 'the stream token has expired',
+  revoked: 'the stream token was revoked',
+};
+
+/**
+ * Player-facing audio: `GET|HEAD /stream/audio/:fileId?t=` sends a library
+ * file with Range/ETag support, `GET|HEAD /stream/smart/:streamId?t=` sends
+ * the file the smart stream's rules choose for this request (streamed
+ * directly, no redirect, so players that do not follow redirects work too).
+ */
+export function createStreamService(options: StreamServiceOptions): StreamService {
+  const now = options.now ?? (() => new Date());
+  const logger = options.logger.child({ part: 'streams' });
+  const tokens = new StreamTokens(options.dataDir, now);
+  const smart = new SmartStreams(options.dataDir, now, (fileId) => options.library.get(fileId) !== undefined);
+  const events = new EventEmitter<StreamServiceEvents>();
+  const pending = new Set<Promise<void>>();
+  const router = express.Router();
+
+  const baseUrl = (): string => (options.publicUrl ?? options.hubUrl()).replace(/\/+$/, '');
+
+  const tokenOf = (req: Request): string | undefined => (typeof req.query['t'] === 'string' ? req.query['t'] : undefined);
+
+  const report = (served: StreamServed): void => {
+    events.emit('served', served);
+  };
+
+  const authorize = (req: Request, target: StreamTarget, id: string): { deviceId?: string; scriptId?: string } => {
+    const check = tokens.verify(tokenOf(req), target);
+    if (!check.ok) {
+      report({ kind: target.kind, id, method: req.method, status: 403, reason: check.reason });
+      logger.info('stream request refused', { kind: target.kind, id, reason: check.reason });
+      throw new ApiError(403, 'forbidden', FORBIDDEN_MESSAGES[check.reason] ?? 'forbidden');
+    }
+    return {
+      ...(check.grant.deviceId !== undefined ? { deviceId: check.grant.deviceId } : {}),
+      ...(check.grant.scriptId !== undefined ? { scriptId: check.grant.scriptId } : {}),
+    };
+  };
+
+  const send = async (req: IncomingMessage, res: ServerResponse, record: AudioFile, cacheControl: string): Promise<void> => {
+    const work = sendFileRange(req, res, {
+      path: options.library.pathOf(record),
+      size: record.fileSize,
+      mtime: new Date(record.createdAt),
+      contentType: record.mimeType,
+      etag: `"${record.sha256 ?? `${record.id}-${record.fileSize}`}"`,
+    }, { cacheControl });
+    pending.add(work);
+    try {
+      await work;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        logger.warn('stream file missing on disk', { id: record.id });
+        throw ApiError.notFound('audio file');
+      }
+      throw error;
+    } finally {
+      pending.delete(work);
+    }
+  };
+
+  const audio = async (req: Request, res: Response): Promise<void> => {
+    const fileId = String(req.params['fileId']);
+    const scope = authorize(req, { kind: 'audio', fileId }, fileId);
+    const record = options.library.get(fileId);
+    if (!record) {
+      report({ kind: 'audio', id: fileId, method: req.method, status: 404, ...scope });
+      throw ApiError.notFound('audio file');
+    }
+    await send(req, res, record, 'private, no-cache');
+    report({ kind: 'audio', id: fileId, method: req.method, status: res.statusCode, fileId, ...scope });
+  };
+
+  const smartStream = async (req: Request, res: Response): Promise<void> => {
+    const streamId = String(req.params['streamId']);
+    const scope = authorize(req, { kind: 'smart', streamId }, streamId);
+    // A new play is a GET from the first byte; HEAD and later ranges of the same play must not advance a playlist.
+    const range = req.headers.range;
+    const startsPlay = req.method === 'GET' && (range === undefined || /^\s*bytes\s*=\s*0\s*-/i.test(range));
+    const choice = startsPlay ? smart.next(streamId) : smart.peek(streamId);
+    const record = choice ? options.library.get(choice.fileId) : undefined;
+    if (!choice || !record) {
+      report({ kind: 'smart', id: streamId, method: req.method, status: 404, ...scope });
+      throw ApiError.notFound(choice ? 'audio file' : `smart stream "${streamId}" (or nothing to play)`);
+    }
+    res.setHeader('X-Smart-Rule', choice.rule);
+    await send(req, res, record, 'no-store');
+    report({ kind: 'smart', id: streamId, method: req.method, status: res.statusCode, fileId: record.id, ...scope });
+  };
+
+  router.get('/audio/:fileId', audio); // Express answers HEAD with the GET route; sendFileRange sends no body for HEAD
+  router.get('/smart/:streamId', smartStream);
+  router.use((_req, _res, next) => next(ApiError.notFound('stream')));
+
+  return {
+    router,
+    urlFor(target, scope = {}) {
+      const token = tokens.sign(target, scope);
+      const pathPart = target.kind === 'audio' ? `audio/${encodeURIComponent(target.fileId)}` : `smart/${encodeURIComponent(target.streamId)}`;
+      return `${baseUrl()}/stream/${pathPart}?t=${token}`;
+    },
+    revokeDevice: (deviceId) => tokens.revokeDevice(deviceId),
+    revokeScript: (scriptId) => tokens.revokeScript(scriptId),
+    smart,
+    events,
+    async close() {
+      await Promise.allSettled([...pending]);
+      await Promise.all([tokens.idle(), smart.idle()]);
+    },
+  };
+}
