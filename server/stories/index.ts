@@ -1,0 +1,7 @@
+export * from './model';
+export * from './validate';
+export * from './simulate';
+export * from './compile-card';
+export * from './compile-flow';
+export * from './twee';
+export { createStoriesApi, MAX_TWEE_BYTES, type StoriesApiOptions } from './routes';

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Request, type Response, type Router } from 'express';
+import { ApiError } from '../http/api-error';
+import { mayAccess, requestUser, type RequestUser } from '../http/request-user';
+import type { Logger } from '../log/logger';
+import type { Repository } from '../store';
+import { getValidator } from '../validation';
+import { compileToFlow } from './compile-flow';
+import type { Story } from './model';
+import { runExpectations } from './simulate';
+import { fromTwee, toTwee } from './twee';
+import { isDeployable, validateStory } from './validate';
+
+export interface StoriesApiOptions {
+  /** The hub's store (only its stories repository is used). */
+  store: { readonly stories: Repository<Story> };
+  /** Compiles and deploys a story that passed validation (given by the hub). */
+  deploy: (story: Story, deviceId: string, user: RequestUser) => Promise<unknown>;
+  audioExists?: (fileId: string) => boolean;
+  logger: Logger;
+  /** The hub config node id written into exported flows (default "yoto-hub"). */
+  hubId?: string;
+  now?: () => Date;
+}
+
+/** Largest Twee text accepted by POST /import/twee. */
+export const MAX_TWEE_BYTES = 2 * 1024 * 1024;
+
+const OWNED_FIELDS = ['id', 'userId', 'createdAt', 'updatedAt'] as const;
+
+/**
+ * The story routes, mounted at /api/stories. Every route needs a signed-in
+ * user; members see their own stories only (another's answers 404), admins all.
+ *   GET / · POST / · GET /:id · PUT /:id · DELETE /:id
+ *   POST /:id/test · POST /:id/deploy {deviceId} · POST /import/twee (text body)
+ *   GET /:id/twee · GET /:id/flow?deviceId= · GET /:id/findings
+ */
+export function createStoriesApi(options: StoriesApiOptions): Router {
+  const { store, logger } = options;
+  const now = (): string => (options.now?.() ?? new Date()).toISOString();
+  const validateOptions = options.audioExists ? { audioExists: options.audioExists } : {};
+  const router = express.Router();
+  const json = express.json({ limit: '5mb' });
+
+  const findStory = (req: Request, res: Response): Story => {
+    const user = requestUser(res);
+    const story = store.stories.get(String(req.params['id']));
+    if (!story || !mayAccess(user, story.userId)) throw ApiError.notFound('story');
+    return story;
+  };
+  /** The body as a story of this user: id, owner and timestamps are the server's. */
+  const storyFromBody = (body: unknown, fixed: Pick<Story, 'id' | 'userId' | 'createdAt' | 'updatedAt'>): Story => {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'validation_failed', 'send the story as a JSON object');
+    const candidate: Record<string, unknown> = { ...(body as Record<string, unknown>) };
+    for (const field of OWNED_FIELDS) delete candidate[field];
+    return getValidator().validate('cyoa-story', { ...candidate, ...fixed });
+  };
+
+  router.get('/', (_req, res) => {
+    const user = requestUser(res);
+    res.json({ stories: store.stories.list((story) => mayAccess(user, story.userId)) });
+  });
+
+  router.post('/', json, async (req, res) => {
+    const user = requestUser(res);
+    const at = now();
+    const story = storyFromBody(req.body, { id: randomUUID(), userId: user.id, createdAt: at, updatedAt: at });
+    const saved = await store.stories.insert(story);
+    res.status(201).json({ story: saved, findings: validateStory(saved, validateOptions) });
+  });
+
+  router.post('/import/twee', express.text({ type: () => true, limit: MAX_TWEE_BYTES }), async (req, res) => {
+    const user = requestUser(res);
+    const text: unknown = req.body;
+    if (typeof text !== 'string' || text.trim() === '') throw new ApiError(400, 'invalid_twee', 'send the Twee 3 text as the request body');
+    const at = now();
+    const { story: imported, findings: importFindings } = fromTwee(text, { now: at, userId: user.id });
+    const story = storyFromBody(imported, { id: randomUUID(), userId: user.id, createdAt: at, updatedAt: at });
+    const saved = await store.stories.insert(story);
+    logger.info('story imported from Twee', { storyId: saved.id, nodes: saved.nodes.length });
+    res.status(201).json({ story: saved, importFindings, findings: validateStory(saved, validateOptions) });
+  });
+
+  router.get('/:id', (req, res) => {
+    const story = findStory(req, res);
+    res.json({ story, findings: validateStory(story, validateOptions) });
+  });
+
+  router.get('/:id/findings', (req, res) => {
+    const findings = validateStory(findStory(req, res), validateOptions);
+    res.json({ deployable: isDeployable(findings), findings });
+  });
+
+  router.put('/:id', json, async (req, res) => {
+    const existing = findStory(req, res);
+    const story = storyFromBody(req.body, { id: existing.id, userId: existing.userId, createdAt: existing.createdAt, updatedAt: now() });
+    const saved = await store.stories.upsert(story);
+    res.json({ story: saved, findings: validateStory(saved, validateOptions) });
+  });
+
+  router.delete('/:id', async (req, res) => {
+    const story = findStory(req, res);
+    await store.stories.delete(story.id);
+    res.status(204).end();
+  });
+
+  router.post('/:id/test', (req, res) => {
+    res.json(runExpectations(findStory(req, res)));
+  });
+
+  router.post('/:id/deploy', json, async (req, res) => {
+    const user = requestUser(res);
+    const story = findStory(req, res);
+    const deviceId: unknown = (req.body as { deviceId?: unknown } | undefined)?.deviceId;
+    if (typeof deviceId !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(deviceId)) throw new ApiError(400, 'validation_failed', 'send {"deviceId": "<player id>"}');
+    const findings = validateStory(story, validateOptions);
+    if (!isDeployable(findings)) {
+      res.status(422).json({
+        error: { code: 'story_invalid', message: 'the story has problems to fix before it can go on a player', details: [] },
+        findings,
+      });
+      return;
+    }
+    const result = await options.deploy(story, deviceId, user);
+    logger.info('story deployed', { storyId: story.id, deviceId });
+    res.json({ deployed: true, result, findings });
+  });
+
+  router.get('/:id/twee', (req, res) => {
+    const story = findStory(req, res);
+    res.type('text/plain; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="${story.id}.twee"`);
+    res.send(toTwee(story));
+  });
+
+  router.get('/:id/flow', (req, res) => {
+    const story = findStory(req, res);
+    const deviceId = typeof req.query['deviceId'] === 'string' ? req.query['deviceId'] : '';
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(deviceId)) throw new ApiError(400, 'validation_failed', 'give the player as ?deviceId=<player id>');
+    try {
+      res.json(compileToFlow(story, { hubId: options.hubId ?? 'yoto-hub', deviceId }));
+    } catch (error) {
+      throw new ApiError(422, 'story_invalid', error instanceof Error ? error.message : String(error));
+    }
+  });
+
+  return router;
+}
