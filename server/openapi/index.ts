@@ -1,0 +1,1 @@
+export { buildOpenApi, openApiRoutes, HUB_ROUTES, type BuildOpenApiOptions, type HttpMethod, type RouteDoc } from './openapi';

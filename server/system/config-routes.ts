@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import express, { type Router } from 'express';
+import type { HubOptions } from '../config/hub-options';
+import { ApiError } from '../http/api-error';
+import { requestUser } from '../http/request-user';
+import { silentLogger, type Logger } from '../log/logger';
+import type { HubConfig } from '../types/schemas';
+import { getValidator } from '../validation';
+
+export const HUB_CONFIG_FILE = 'hub-config.json';
+
+export interface ConfigRoutesOptions {
+  /** The settings the hub runs with. */
+  options: HubOptions;
+  logger?: Logger;
+}
+
+/** Keys whose values are secrets: never answered, whatever the schema says. */
+const SECRET_KEY = /pass(word)?|secret|token|credential|private/i;
+
+/**
+ * GET /config: the running settings (and the saved file, if any) without
+ * secrets. PUT /config (admin): validates a whole hub-config, writes
+ * `<dataDir>/hub-config.json` atomically and answers which settings differ
+ * from the running ones: every setting is read at start, so each needs a restart.
+ */
+export function configRoutes(config: ConfigRoutesOptions): Router {
+  const logger = config.logger ?? silentLogger;
+  const file = path.join(config.options.dataDir, HUB_CONFIG_FILE);
+  const router = express.Router();
+
+  router.get('/config', async (_req, res) => {
+    requestUser(res);
+    const saved = await readSaved(file, logger);
+    res.json({ config: redactSecrets(config.options), ...(saved ? { saved: redactSecrets(saved) } : {}), file });
+  });
+
+  router.put('/config', async (req, res) => {
+    const user = requestUser(res);
+    if (user.role !== 'admin') throw new ApiError(403, 'forbidden', 'only an admin can change the hub settings');
+    const body = getValidator().validate('hub-config', req.body);
+    if (path.resolve(body.dataDir) !== path.resolve(config.options.dataDir)) {
+      throw new ApiError(400, 'validation_failed', 'the data directory cannot be changed through the API (the settings file lives in it); set YOTO_DATA_DIR instead', [
+        { path: '/dataDir', message: 'must be the data directory in use' },
+      ]);
+    }
+    const saved = await readSaved(file, logger);
+    // The password is write-only: a body without one (as GET answers) keeps the one in use.
+    const password = body.broker.password ?? saved?.broker.password ?? config.options.broker.password;
+    const next: HubConfig = { ...body, broker: { ...body.broker, ...(password ? { password } : {}) } };
+    await writeAtomically(file, JSON.stringify(next, null, 2) + '\n');
+    const restartRequired = changedPaths(config.options, next);
+    logger.info('hub settings saved', { file, changed: restartRequired, by: user.id });
+    res.json({ saved: true, file, restartRequired, config: redactSecrets(next) });
+  });
+
+  return router;
+}
+
+/** A copy without secret values: keys marked writeOnly in hub-config.schema.json and keys named like secrets. */
+export function redactSecrets<T>(value: T): T {
+  const writeOnly = writeOnlyKeys();
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (typeof node !== 'object' || node === null) return node;
+    const result: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(node)) {
+      if (writeOnly.has(key) || SECRET_KEY.test(key)) continue;
+      result[key] = walk(child);
+    }
+    return result;
+  };
+  return walk(value) as T;
+}
+
+/** Dotted paths of the leaves that differ between two settings objects. */
+export function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(a) || !isObject(b)) return JSON.stringify(a) === JSON.stringify(b) ? [] : [prefix || '/'];
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.flatMap((key) => changedPaths(a[key], b[key], prefix ? `${prefix}.${key}` : key));
+}
+
+let cachedWriteOnly: Set<string> | undefined;
+function writeOnlyKeys(): Set<string> {
+  if (cachedWriteOnly) return cachedWriteOnly;
+  const keys = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (typeof node !== 'object' || node === null) return;
+    const properties = (node as { properties?: unknown }).properties;
+    if (typeof properties === 'object' && properties !== null) {
+      for (const [key, schema] of Object.entries(properties)) {
+        if (typeof schema === 'object' && schema !== null && (schema as { writeOnly?: unknown }).writeOnly === true) keys.add(key);
+      }
+    }
+    for (const child of Object.values(node)) walk(child);
+  };
+  walk(getValidator().schema('hub-config'));
+  cachedWriteOnly = keys;
+  return keys;
+}
+
+async function readSaved(file: string, logger: Logger): Promise<HubConfig | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const check = getValidator().check('hub-config', JSON.parse(text));
+    if (check.ok) return check.value;
+    logger.warn('the saved hub settings are invalid and ignored', { file, reason: check.error.message });
+  } catch (error) {
+    logger.warn('the saved hub settings are not JSON and ignored', { file, err: error });
+  }
+  return undefined;
+}
+
+/** Writes a temporary file beside `file`, flushes it to disk, then renames it over `file`. */
+export async function writeAtomically(file: string, text: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const handle = await fs.open(temp, 'w', 0o600);
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.rename(temp, file);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+}
