@@ -17,11 +17,11 @@ describe('panel in headless Chromium', function () {
     await stopTestHub(hub);
   });
 
-  it('renders the hub status page with every component and the broker connected', async () => {
+  it('renders the hub status page (public, before sign-in) with every component and the broker connected', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(hub.url + '/');
+    await page.goto(hub.url + '/system');
     await page.getByTestId('overall-status').filter({ hasText: 'ok' }).waitFor();
     const broker = page.locator('[data-component="broker"]');
     expect(await broker.getByTestId('component-status').textContent()).to.equal('connected');

@@ -1,0 +1,85 @@
+import { LitElement, css, html, nothing } from 'lit';
+import { BATTERY_LOW_PERCENT, isOnline, livePosition, type DeviceEntry } from '../state/device-store';
+import { formatDuration } from './format';
+import { sharedStyles } from './shared-styles';
+
+/** One player at a glance: online, battery, what plays with a progress bar, volume. State comes down as `entry`. */
+export class YotoDeviceCard extends LitElement {
+  static override properties = {
+    entry: { attribute: false },
+    link: { type: Boolean },
+    now: { type: Number },
+  };
+
+  declare entry: DeviceEntry | undefined;
+  declare link: boolean;
+  /** The time to compute the live position at (the host's ticker passes it down). */
+  declare now: number | undefined;
+
+  constructor() {
+    super();
+    this.link = false;
+  }
+
+  static override styles = [
+    sharedStyles,
+    css`
+      .card { display: flex; flex-direction: column; gap: 0.4rem; height: 100%; box-sizing: border-box; }
+      .head { display: flex; justify-content: space-between; gap: 0.5rem; align-items: baseline; }
+      .head a { color: inherit; text-decoration: none; }
+      .head a:hover { text-decoration: underline; }
+      .dot { display: inline-block; width: 0.6rem; height: 0.6rem; border-radius: 50%; background: var(--bad); margin-right: 0.35rem; }
+      .dot.on { background: var(--ok); }
+      .title { font-weight: 600; overflow-wrap: anywhere; }
+      .meter { display: flex; justify-content: space-between; }
+      .pending { opacity: 0.7; font-style: italic; }
+    `,
+  ];
+
+  override render() {
+    const entry = this.entry;
+    if (!entry) return nothing;
+    const online = isOnline(entry);
+    const playback = { ...entry.playback, ...entry.optimistic };
+    const battery = entry.status?.battery;
+    const position = livePosition(entry, playback, this.now ?? Date.now());
+    const state = playback.state ?? 'idle';
+    const active = state === 'playing' || state === 'paused' || state === 'loading';
+    const name = this.link ? html`<a href="/devices/${encodeURIComponent(entry.deviceId)}">${entry.name}</a>` : entry.name;
+    return html`
+      <article class="card" aria-label=${entry.name} data-device=${entry.deviceId}>
+        <div class="head">
+          <h3>${name}</h3>
+          <span class=${online ? 'ok' : 'bad'} data-testid="online"><span class="dot ${online ? 'on' : ''}" aria-hidden="true"></span>${online ? 'Online' : 'Offline'}</span>
+        </div>
+        <div class="muted">
+          ${battery !== undefined
+            ? html`<span class=${battery <= BATTERY_LOW_PERCENT ? 'bad' : ''} data-testid="battery">Battery ${battery}%${entry.status?.charging ? ' (charging)' : ''}</span>`
+            : html`<span data-testid="battery">Battery unknown</span>`}
+          ${entry.model ? html` · ${entry.model}` : nothing}
+        </div>
+        <div class=${entry.optimistic ? 'pending' : ''} aria-live="polite">
+          <span data-testid="playback-state">${stateLabel(state)}</span>${active && playback.title ? html`: <span class="title" data-testid="playback-title">${playback.title}</span>` : nothing}
+        </div>
+        ${active && playback.duration
+          ? html`<progress max=${playback.duration} .value=${position ?? 0} aria-label="Progress of ${playback.title ?? 'the track'} on ${entry.name}"></progress>
+              <div class="meter muted"><span>${formatDuration(position)}</span><span>${formatDuration(playback.duration)}</span></div>`
+          : nothing}
+        <div class="muted" data-testid="volume">Volume ${playback.volume !== undefined ? `${playback.volume}%` : '–'}</div>
+        <slot></slot>
+      </article>
+    `;
+  }
+}
+
+export function stateLabel(state: string): string {
+  switch (state) {
+    case 'playing': return 'Playing';
+    case 'paused': return 'Paused';
+    case 'stopped': return 'Stopped';
+    case 'loading': return 'Loading';
+    default: return 'Idle';
+  }
+}
+
+if (!customElements.get('yoto-device-card')) customElements.define('yoto-device-card', YotoDeviceCard);

@@ -1,0 +1,166 @@
+import type { BrokerEventMessage, BrokerPlaybackMessage, BrokerStatusMessage, WsServerMessage } from '../api/types';
+
+/** What the panel knows of one player, from the WebSocket. */
+export interface DeviceEntry {
+  deviceId: string;
+  name: string;
+  model?: string;
+  status?: BrokerStatusMessage;
+  /** The last playback the hub confirmed. */
+  playback?: BrokerPlaybackMessage;
+  /** What a command just sent should change, shown until the next `device.playback` confirms (or replaces) it. */
+  optimistic?: Partial<BrokerPlaybackMessage>;
+  /** When `playback` arrived (ms since epoch), to advance the position while playing. */
+  playbackAt?: number;
+}
+
+export interface RecentEvent {
+  deviceId: string;
+  event: BrokerEventMessage;
+}
+
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting';
+
+const MAX_EVENTS = 50;
+export const BATTERY_LOW_PERCENT = 20;
+
+type Listener = () => void;
+
+/** Every player's live state, held in one place; views read it and re-render when it changes. */
+export class DeviceStore {
+  readonly devices = new Map<string, DeviceEntry>();
+  events: RecentEvent[] = [];
+  connection: ConnectionState = 'idle';
+  /** True once the hub sent its first complete picture (`subscribed`). */
+  synced = false;
+  lastError: string | undefined;
+  private readonly listeners = new Set<Listener>();
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  notify(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  list(): DeviceEntry[] {
+    return [...this.devices.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  get(deviceId: string): DeviceEntry | undefined {
+    return this.devices.get(deviceId);
+  }
+
+  /** The playback to show: the confirmed one with any pending command applied on top. */
+  playbackOf(entry: DeviceEntry): Partial<BrokerPlaybackMessage> {
+    return { ...entry.playback, ...entry.optimistic };
+  }
+
+  setConnection(state: ConnectionState): void {
+    if (this.connection === state) return;
+    this.connection = state;
+    if (state !== 'open') this.synced = false;
+    this.notify();
+  }
+
+  setOptimistic(deviceId: string, patch: Partial<BrokerPlaybackMessage>): void {
+    const entry = this.devices.get(deviceId);
+    if (!entry) return;
+    this.devices.set(deviceId, { ...entry, optimistic: { ...entry.optimistic, ...patch } });
+    this.notify();
+  }
+
+  clearOptimistic(deviceId: string): void {
+    const entry = this.devices.get(deviceId);
+    if (!entry?.optimistic) return;
+    const { optimistic: _dropped, ...rest } = entry;
+    this.devices.set(deviceId, rest);
+    this.notify();
+  }
+
+  apply(message: WsServerMessage): void {
+    switch (message.type) {
+      case 'device.status': {
+        const entry = this.entry(message.deviceId);
+        entry.status = message.data;
+        if (typeof message.data['name'] === 'string' && message.data['name']) entry.name = message.data['name'];
+        if (typeof message.data['model'] === 'string') entry.model = message.data['model'];
+        break;
+      }
+      case 'device.playback': {
+        const entry = this.entry(message.deviceId);
+        entry.playback = message.data;
+        entry.playbackAt = Date.now();
+        // The player's own word replaces whatever a command predicted.
+        delete entry.optimistic;
+        break;
+      }
+      case 'device.event':
+        this.events = [{ deviceId: message.deviceId, event: message.event }, ...this.events].slice(0, MAX_EVENTS);
+        break;
+      case 'device.removed':
+        this.devices.delete(message.deviceId);
+        break;
+      case 'subscribed':
+        this.synced = true;
+        break;
+      case 'error':
+        this.lastError = message.error.message;
+        break;
+      default:
+        return;
+    }
+    this.notify();
+  }
+
+  reset(): void {
+    this.devices.clear();
+    this.events = [];
+    this.synced = false;
+    this.notify();
+  }
+
+  /** A fresh copy of the player's entry, stored in its place: entries are never changed in place, so views passed one see a new object. */
+  private entry(deviceId: string): DeviceEntry {
+    const entry: DeviceEntry = { ...(this.devices.get(deviceId) ?? { deviceId, name: deviceId }) };
+    this.devices.set(deviceId, entry);
+    return entry;
+  }
+}
+
+/** Online as the status says (connected or idle). */
+export function isOnline(entry: DeviceEntry): boolean {
+  return entry.status?.status === 'connected' || entry.status?.status === 'idle';
+}
+
+/** The position now: the last reported one, advanced by the time since while playing. */
+export function livePosition(entry: DeviceEntry, playback: Partial<BrokerPlaybackMessage>, now = Date.now()): number | undefined {
+  if (playback.position === undefined) return undefined;
+  let position = playback.position;
+  if (playback.state === 'playing' && entry.playbackAt !== undefined && !entry.optimistic) position += (now - entry.playbackAt) / 1000;
+  return playback.duration !== undefined ? Math.min(position, playback.duration) : position;
+}
+
+export interface DeviceAlert {
+  deviceId: string;
+  name: string;
+  kind: 'offline' | 'battery_low';
+  message: string;
+}
+
+export function alertsOf(entries: DeviceEntry[]): DeviceAlert[] {
+  const alerts: DeviceAlert[] = [];
+  for (const entry of entries) {
+    if (!entry.status) continue;
+    if (!isOnline(entry)) alerts.push({ deviceId: entry.deviceId, name: entry.name, kind: 'offline', message: `${entry.name} is offline` });
+    const battery = entry.status.battery;
+    if (battery !== undefined && battery <= BATTERY_LOW_PERCENT && !entry.status.charging) {
+      alerts.push({ deviceId: entry.deviceId, name: entry.name, kind: 'battery_low', message: `${entry.name} battery low (${battery}%)` });
+    }
+  }
+  return alerts;
+}
+
+export const devices = new DeviceStore();

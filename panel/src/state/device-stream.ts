@@ -1,0 +1,130 @@
+import type { WsServerMessage } from '../api/types';
+import { auth, type AuthStore } from './auth-store';
+import { devices, type DeviceStore } from './device-store';
+
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 15_000;
+const PING_EVERY_MS = 25_000;
+const PONG_WITHIN_MS = 10_000;
+/** The hub closes a socket whose access token is missing, invalid or expired with this code. */
+const UNAUTHORIZED_CLOSE = 4401;
+
+/**
+ * The panel's one WebSocket to /ws, shared by every view. It is open while
+ * someone uses it and a user is signed in; it reconnects with exponential
+ * backoff (refreshing the token when the hub says 4401), subscribes to
+ * `device.*` on every (re)connection and feeds the device store.
+ */
+export class DeviceStream {
+  private socket: WebSocket | undefined;
+  private users = 0;
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private pongTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly authStore: AuthStore, private readonly store: DeviceStore) {
+    authStore.subscribe(() => {
+      if (authStore.phase === 'signed-in') this.connectIfNeeded();
+      else {
+        this.close();
+        store.reset();
+      }
+    });
+  }
+
+  acquire(): void {
+    this.users++;
+    this.connectIfNeeded();
+  }
+
+  release(): void {
+    this.users = Math.max(0, this.users - 1);
+    if (this.users === 0) this.close();
+  }
+
+  private connectIfNeeded(): void {
+    if (this.users === 0 || this.socket || this.retryTimer || !this.authStore.accessToken) return;
+    const token = this.authStore.accessToken;
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+    this.store.setConnection(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(url, ['bearer', token]);
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    socket.addEventListener('open', () => {
+      this.attempt = 0;
+      this.store.setConnection('open');
+      socket.send(JSON.stringify({ type: 'subscribe', topic: 'device.*' }));
+      this.pingTimer = setInterval(() => this.ping(socket), PING_EVERY_MS);
+    });
+    socket.addEventListener('message', (event: MessageEvent) => {
+      if (typeof event.data !== 'string') return;
+      let message: WsServerMessage;
+      try {
+        message = JSON.parse(event.data) as WsServerMessage;
+      } catch {
+        return;
+      }
+      if (message.type === 'pong') clearTimeout(this.pongTimer);
+      this.store.apply(message);
+    });
+    socket.addEventListener('close', (event: CloseEvent) => {
+      if (this.socket !== socket) return;
+      this.dropSocket();
+      if (this.users === 0 || this.authStore.phase !== 'signed-in') {
+        this.store.setConnection('idle');
+        return;
+      }
+      if (event.code === UNAUTHORIZED_CLOSE) {
+        this.store.setConnection('reconnecting');
+        void this.authStore.refresh().then((ok) => {
+          if (ok) this.scheduleReconnect();
+        });
+        return;
+      }
+      this.scheduleReconnect();
+    });
+  }
+
+  private ping(socket: WebSocket): void {
+    if (socket.readyState !== WebSocket.OPEN) return;
+    socket.send(JSON.stringify({ type: 'ping' }));
+    clearTimeout(this.pongTimer);
+    // No answer: the connection is dead without a close; drop it and reconnect.
+    this.pongTimer = setTimeout(() => socket.close(4000, 'no pong'), PONG_WITHIN_MS);
+  }
+
+  private scheduleReconnect(): void {
+    this.store.setConnection('reconnecting');
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** this.attempt) * (0.75 + Math.random() * 0.5);
+    this.attempt++;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connectIfNeeded();
+    }, delay);
+  }
+
+  private dropSocket(): void {
+    clearInterval(this.pingTimer);
+    clearTimeout(this.pongTimer);
+    this.socket = undefined;
+  }
+
+  private close(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.attempt = 0;
+    const socket = this.socket;
+    this.dropSocket();
+    socket?.close(1000, 'not needed');
+    this.store.setConnection('idle');
+  }
+}
+
+export const deviceStream = new DeviceStream(auth, devices);
