@@ -18,6 +18,16 @@ import { adminCredentialsFromEnv, createAccounts, type Accounts } from './accoun
 import { createAudioLibrary, type AudioLibraryHandle } from './library';
 import { RealtimeGateway } from './realtime';
 import type { RequestUser } from './http/request-user';
+import { createStreamService, type StreamService } from './streams';
+import { createScripts, type ScriptsService } from './scripts';
+import { createStoriesApi } from './stories';
+import { storyDeployer } from './stories/deploy-story';
+import { createDevicesApi } from './devices';
+import { createAnalyticsApi, type AnalyticsApi } from './analytics';
+import { configRoutes } from './system/config-routes';
+import { createMetrics, type Metrics } from './system/metrics';
+import { requestContext } from './system/request-context';
+import { openApiRoutes } from './openapi';
 
 export type HubState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
 
@@ -60,6 +70,10 @@ export class Hub extends EventEmitter<HubEvents> {
   private accountsInstance: Accounts | undefined;
   private libraryInstance: AudioLibraryHandle | undefined;
   private realtimeInstance: RealtimeGateway | undefined;
+  private streamsInstance: StreamService | undefined;
+  private scriptsInstance: ScriptsService | undefined;
+  private analyticsInstance: AnalyticsApi | undefined;
+  private metricsInstance: Metrics | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -112,6 +126,18 @@ export class Hub extends EventEmitter<HubEvents> {
   get library(): AudioLibraryHandle {
     if (!this.libraryInstance) throw new Error('the hub is not running');
     return this.libraryInstance;
+  }
+
+  /** Signed stream URLs for players, and smart streams. */
+  get streams(): StreamService {
+    if (!this.streamsInstance) throw new Error('the hub is not running');
+    return this.streamsInstance;
+  }
+
+  /** Scripts and their deployment as streaming cards. */
+  get scripts(): ScriptsService {
+    if (!this.scriptsInstance) throw new Error('the hub is not running');
+    return this.scriptsInstance;
   }
 
   get realtime(): RealtimeGateway {
@@ -269,12 +295,48 @@ export class Hub extends EventEmitter<HubEvents> {
     } else if (accounts.needsOnboarding()) {
       logger.info('no accounts yet: open the panel to create the admin', { url: http.url });
     }
-    const library = createAudioLibrary({ store, dataDir: options.dataDir, logger });
+    // The library asks the scripts whether a file is in use; the scripts are made after it.
+    const library = createAudioLibrary({ store, dataDir: options.dataDir, logger, isInUse: (fileId) => this.scriptsInstance?.isFileInUse(fileId) });
     this.libraryInstance = library;
+    const streams = createStreamService({
+      dataDir: options.dataDir,
+      publicUrl: options.http.publicUrl,
+      hubUrl: () => http.url,
+      library: library.files,
+      logger: logger.child({ component: 'streams' }),
+    });
+    this.streamsInstance = streams;
+    const scripts = createScripts({ store, library: library.files, streams, cloud, logger: logger.child({ component: 'scripts' }) });
+    this.scriptsInstance = scripts;
+    const metrics = createMetrics({ registry, broker: () => client.health(), cloud: () => cloud.health(), webSocketClients: () => http.wss.clients.size });
+    this.metricsInstance = metrics;
+    http.useApi(requestContext(logger.child({ component: 'http' })));
+    http.useApi(metrics.middleware);
+    http.mountApi('/', openApiRoutes());
     http.mountApi('/system', systemRoutes(() => this.health()));
     http.mountApi('/auth', accounts.router);
     http.useApi(accounts.authenticate);
+    http.mountApi('/system', configRoutes({ options, logger }));
+    http.mountApi('/devices', createDevicesApi({ store, registry, commander: cloud, logger, source: () => cloud.active ?? 'yoto' }));
+    const analytics = createAnalyticsApi({ store, registry, logger });
+    this.analyticsInstance = analytics;
+    http.mountApi('/analytics', analytics.router);
+    await analytics.ready;
+    http.mountRoot('/metrics', metrics.router);
     http.mountApi('/audio', library.router);
+    http.mountApi('/scripts', scripts.router);
+    http.mountApi('/icons', scripts.iconsRouter);
+    http.mountApi(
+      '/stories',
+      createStoriesApi({
+        store,
+        deploy: storyDeployer(store, (scriptId, deviceId, user) => scripts.deploy(scriptId, deviceId, user)),
+        audioExists: (fileId) => library.files.get(fileId) !== undefined,
+        logger: logger.child({ component: 'stories' }),
+      }),
+    );
+    // Players cannot send headers: their stream URLs carry a signed token instead of a session.
+    http.mountRoot('/stream', streams.router);
     const realtime = new RealtimeGateway({
       wss: http.wss,
       registry,
@@ -292,7 +354,13 @@ export class Hub extends EventEmitter<HubEvents> {
 
   private async stopComponents(): Promise<void> {
     const { httpServer, brokerClient, embeddedBroker, storeInstance, bridgeInstance, cloudConnection, registryInstance } = this;
-    const { accountsInstance, libraryInstance, realtimeInstance } = this;
+    const { accountsInstance, libraryInstance, realtimeInstance, streamsInstance, analyticsInstance, metricsInstance } = this;
+    this.analyticsInstance = undefined;
+    this.metricsInstance = undefined;
+    analyticsInstance?.stop();
+    metricsInstance?.stop();
+    this.streamsInstance = undefined;
+    this.scriptsInstance = undefined;
     this.accountsInstance = undefined;
     this.libraryInstance = undefined;
     this.realtimeInstance = undefined;
@@ -311,6 +379,7 @@ export class Hub extends EventEmitter<HubEvents> {
       ['WebSocket gateway', realtimeInstance && (async () => realtimeInstance.stop())],
       ['http server', httpServer && (() => httpServer.close())],
       ['audio library', libraryInstance && (() => libraryInstance.close())],
+      ['streams', streamsInstance && (() => streamsInstance.close())],
       ['accounts', accountsInstance && (() => accountsInstance.close())],
       ['home broker bridge', bridgeInstance && (async () => bridgeInstance.stop())],
       ['Yoto cloud connection', cloudConnection && (() => cloudConnection.stop())],

@@ -18,7 +18,7 @@ import { silentLogger } from '../../server/log/logger';
 import { openStore } from '../../server/store';
 import { storeValidator } from '../../server/store/store-validator';
 
-import type { BenchResult } from '../bench-result';
+import { runWhenMain, type BenchResult } from '../bench-result';
 
 const FILE_SECONDS = 240; // 8 kHz mono 16-bit WAV: 16 kB/s, ~3.8 MB
 const CLIENTS = 50;
@@ -197,11 +197,4 @@ export async function run(): Promise<BenchResult> {
   }
 }
 
-if (require.main === module) {
-  run()
-    .then((result) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`))
-    .catch((error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exit(1);
-    });
-}
+runWhenMain(module, run);

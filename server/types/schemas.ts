@@ -57,6 +57,8 @@ export interface SchemaTypes {
   'broker-status': BrokerStatusMessage;
   'broker-telemetry': BrokerTelemetryMessage;
   'cyoa-story': CyoaStory;
+  'device-registration': DeviceRegistration;
+  'device-update': DeviceUpdate;
   device: Device;
   event: DeviceEvent;
   'hub-config': HubConfig;
@@ -751,6 +753,10 @@ export interface CyoaNode {
    */
   icon?: string;
   /**
+   * The story ends here on purpose: no connection leads on, and the validator does not report the node as a dead end.
+   */
+  ending?: boolean;
+  /**
    * Where the node sits on the builder's canvas, in canvas pixels.
    */
   position: {
@@ -788,6 +794,10 @@ export interface CyoaConnection {
    * For default: seconds to wait for a choice before taking this connection.
    */
   timeoutSeconds?: number;
+  /**
+   * What the choice says (a Twine link's text), for authors and the panel.
+   */
+  label?: string;
 }
 /**
  * A simulator test: playing `inputs` from the start node must visit exactly `path`.
@@ -807,6 +817,42 @@ export interface CyoaExpectation {
    * Items: Identifier of a stored record (the store generates UUIDs). Letters, digits, '-' and '_' only, so an id is safe in URLs, MQTT topics and file names.
    */
   path: string[];
+}
+/**
+ * Body of POST /api/devices: claim a player the hub sees for the caller. The first registration of a player claims it; a player claimed by another user cannot be registered.
+ */
+export interface DeviceRegistration {
+  /**
+   * The player's device id, as GET /api/devices lists it.
+   */
+  deviceId: string;
+  /**
+   * The name to give the player in the hub; defaults to its name in the Yoto cloud.
+   */
+  name?: string;
+  /**
+   * The room the player is in (kept in the device's metadata).
+   */
+  room?: string;
+}
+/**
+ * Body of PATCH /api/devices/{id}: the settings of a registered player a user may change. At least one field.
+ */
+export interface DeviceUpdate {
+  /**
+   * The player's name in the hub.
+   */
+  name?: string;
+  /**
+   * The room the player is in; null removes it.
+   */
+  room?: string | null;
+  /**
+   * Extra data merged into the device's metadata (a key set to null is removed). The room and hub-managed keys are set through their own fields.
+   */
+  metadata?: {
+    [k: string]: unknown;
+  };
 }
 /**
  * A Yoto player the hub knows: a real one from the Yoto cloud or a simulated one from the virtual cloud. Stored in the devices collection.
@@ -1076,6 +1122,14 @@ export interface SimpleScriptDefinition {
    * The audio file to play.
    */
   audioFileId: string;
+  /**
+   * Track title on the card; defaults to the audio file's title.
+   */
+  title?: string;
+  /**
+   * Icon shown on the Yoto Mini while the track plays.
+   */
+  icon?: string;
 }
 /**
  * Playback options applied when the script starts.
@@ -1137,13 +1191,17 @@ export interface PlaylistScriptDefinition {
   tracks: PlaylistTrack[];
 }
 /**
- * One track of a playlist.
+ * One track of a playlist: a fixed audio file (audioFileId) or a smart stream (smartStreamId), exactly one of the two.
  */
 export interface PlaylistTrack {
   /**
-   * The audio file this track plays.
+   * The audio file this track plays; give this or smartStreamId.
    */
-  audioFileId: string;
+  audioFileId?: string;
+  /**
+   * A smart stream of the hub (server/streams): the hub chooses the audio each time the player fetches the track; give this or audioFileId.
+   */
+  smartStreamId?: string;
   /**
    * Track title on the card; defaults to the audio file's title.
    */

@@ -23,6 +23,8 @@ export type SchemaName = keyof SchemaTypes;
 const NAMES: { readonly [K in SchemaName]: true } = {
   user: true,
   device: true,
+  'device-registration': true,
+  'device-update': true,
   'audio-file': true,
   script: true,
   'cyoa-story': true,

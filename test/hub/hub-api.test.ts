@@ -107,6 +107,43 @@ describe('Hub API: accounts, audio library and live updates', function () {
     expect(playing['data']).to.include({ card_id: 'demo1' });
   });
 
+  it('deploys a playlist script to a virtual player, which fetches the hub\'s signed stream URLs and plays', async () => {
+    hub = await startTestHub();
+    const { admin } = await onboardAdminAndMember();
+    const ids: string[] = [];
+    for (const name of ['Start', 'SolveRiddle']) {
+      const form = new FormData();
+      form.append('file', new Blob([fs.readFileSync(path.join(fixturesDir, 'twine-spyshort', 'audio', `${name}.mp3`))]), `${name}.mp3`);
+      const uploaded = await fetch(`${hub.url}/api/audio`, { method: 'POST', headers: { authorization: `Bearer ${admin.accessToken}` }, body: form });
+      ids.push(((await uploaded.json()) as { id: string }).id);
+    }
+    const created = await call('POST', '/api/scripts', admin.accessToken, {
+      name: 'Bedtime playlist',
+      type: 'playlist',
+      definition: { tracks: ids.map((audioFileId) => ({ audioFileId })) },
+    });
+    expect(created.status).to.equal(201);
+    const script = (await created.json()) as { id: string };
+    const fetched = new Promise<{ status: number; deviceId?: string; fileId?: string }>((resolve) => hub!.streams.events.once('served', resolve));
+    const playing = new Promise<void>((resolve) => {
+      const onState = (state: { deviceId: string; playback: { state?: string; cardId?: string } }): void => {
+        if (state.deviceId !== KIDS || state.playback.state !== 'playing' || state.playback.cardId === 'demo1') return;
+        hub!.devices.off('state', onState);
+        resolve();
+      };
+      hub!.devices.on('state', onState);
+    });
+
+    const deployed = await call('POST', `/api/scripts/${script.id}/deploy`, admin.accessToken, { deviceId: KIDS });
+    expect(deployed.status).to.equal(200);
+    const served = await fetched;
+    expect(served).to.include({ status: 200, deviceId: KIDS, fileId: ids[0] });
+    await playing;
+    const player = hub.cloud.virtualCloud!.fleet.player(KIDS)!.snapshot();
+    expect(player.playbackStatus).to.equal('playing');
+    expect(player.lastStreamError).to.equal(undefined);
+  });
+
   it('refuses a WebSocket without a valid token with close code 4401', async () => {
     hub = await startTestHub();
     const socket = new WebSocket(`${hub.url.replace('http', 'ws')}/ws`, ['bearer', 'not-a-token']);

@@ -16,6 +16,8 @@ import type {
   BrokerTelemetryMessage,
   CyoaStory,
   Device,
+  DeviceRegistration,
+  DeviceUpdate,
   DeviceEvent,
   HubConfig,
   PlaybackSession,
@@ -63,6 +65,10 @@ export const device: Device = {
   createdAt: at,
   updatedAt: at,
 };
+
+export const deviceRegistration: DeviceRegistration = { deviceId: 'y2iYT7ItkMRWbuMzTDuGjgmS', name: 'Kids Bedroom', room: 'Bedroom' };
+
+export const deviceUpdate: DeviceUpdate = { name: 'Bedroom Mini', room: null, metadata: { colour: 'blue' } };
 
 export const audioFile: AudioFile = {
   id: 'a-1',
@@ -261,6 +267,8 @@ export const wsServerMessages: WsServerMessage[] = [
 export const examples: SchemaTypes = {
   user,
   device,
+  'device-registration': deviceRegistration,
+  'device-update': deviceUpdate,
   'audio-file': audioFile,
   script: playlistScript,
   'cyoa-story': cyoaStory,
@@ -285,6 +293,8 @@ export const examples: SchemaTypes = {
 export const allExamples: { [K in keyof SchemaTypes]: SchemaTypes[K][] } = {
   user: [user],
   device: [device],
+  'device-registration': [deviceRegistration],
+  'device-update': [deviceUpdate],
   'audio-file': [audioFile],
   script: [simpleScript, playlistScript, cyoaScript],
   'cyoa-story': [cyoaStory],
