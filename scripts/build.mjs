@@ -56,8 +56,8 @@ function buildNodeEditors() {
     const editor = path.join(nodesDir, name, `${name}.html`);
     if (!fs.existsSync(editor)) continue;
     const html = fs.readFileSync(editor, 'utf8');
-    // The Flow Library reads node types from a literal registerType call.
-    if (!html.includes(`RED.nodes.registerType('${name}'`)) {
+    // The Flow Library reads node types from a literal registerType call (editor plugins register with registerPlugin).
+    if (!html.includes(`RED.nodes.registerType('${name}'`) && !html.includes(`RED.plugins.registerPlugin('${name}'`)) {
       console.error(`build failed: ${path.relative(root, editor)} must call RED.nodes.registerType('${name}', {...}) with a literal type`);
       process.exit(1);
     }

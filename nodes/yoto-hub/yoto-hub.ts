@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeStatus } from 'node-red';
-import { HubConfigError, resolveHubOptions } from '../../server/config/hub-options';
+import { HubConfigError } from '../../server/config/hub-options';
+import { resolveHubOptionsWithSaved } from '../../server/config/saved-config';
 import { Hub } from '../../server/hub';
 import type { BrokerState } from '../../server/broker/home-broker-client';
 import type { CloudState } from '../../server/cloud/cloud-connection';
@@ -32,7 +33,8 @@ export = function registerYotoHub(RED: NodeAPI): void {
     const userDir = RED.settings.userDir ?? process.cwd();
     let hub: Hub;
     try {
-      const options = resolveHubOptions(
+      // The node's own fields win, then what the panel saved (<data>/hub-config.json), then YOTO_* variables.
+      const options = resolveHubOptionsWithSaved(
         {
           httpHost: config.httpHost,
           httpPort: config.httpPort,
@@ -48,6 +50,8 @@ export = function registerYotoHub(RED: NodeAPI): void {
           ...(node.credentials?.brokerPassword ? { brokerPassword: node.credentials.brokerPassword } : {}),
         },
         path.join(userDir, 'yoto-smart-stream'),
+        process.env,
+        nodeRedLogger(node, 'info'),
       );
       hub = new Hub(options, { logger: nodeRedLogger(node, options.logLevel) });
     } catch (error) {
@@ -109,9 +113,28 @@ export = function registerYotoHub(RED: NodeAPI): void {
       res.status(503).json({ error: { code: 'not_running', message: RED._('yoto-hub.errors.notRunning', { state: hub?.state ?? 'misconfigured' }) } });
       return;
     }
-    const devices = hub.devices.list().map(deviceSummary);
+    const devices = hub.devices.list().map((state) => ({ ...deviceSummary(state), playback: { state: state.playback.state, cardId: state.playback.cardId, chapterKey: state.playback.chapterKey, trackKey: state.playback.trackKey } }));
     devices.sort((a, b) => a.name.localeCompare(b.name));
-    res.json({ devices });
+    // hubUrl: the web panel, for the editor's Yoto sidebar.
+    res.json({ devices, hubUrl: hub.url, hubName: hubNode.name || '' });
+  });
+
+  // The yoto-play-script editor fills its script dropdown from here.
+  RED.httpAdmin.get('/yoto-hub/:hubId/scripts', RED.auth.needsPermission('yoto-hub.read'), (req, res) => {
+    // getNode returns the base Node type; the type check below makes it a yoto-hub.
+    const hubNode = RED.nodes.getNode(String(req.params['hubId'])) as YotoHubNode | null;
+    if (!hubNode || hubNode.type !== 'yoto-hub') {
+      res.status(404).json({ error: { code: 'not_deployed', message: RED._('yoto-hub.errors.notDeployed') } });
+      return;
+    }
+    const hub = hubNode.hub;
+    if (!hub || hub.state !== 'running') {
+      res.status(503).json({ error: { code: 'not_running', message: RED._('yoto-hub.errors.notRunning', { state: hub?.state ?? 'misconfigured' }) } });
+      return;
+    }
+    const scripts = hub.store.scripts.list().map((script) => ({ id: script.id, name: script.name, type: script.type, cardId: script.cardId }));
+    scripts.sort((a, b) => a.name.localeCompare(b.name));
+    res.json({ scripts });
   });
 
   RED.nodes.registerType<YotoHubNode, YotoHubNodeDef, unknown, YotoHubCredentials>('yoto-hub', YotoHubNode, {

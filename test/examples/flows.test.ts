@@ -37,4 +37,16 @@ describe('demo flows and examples', () => {
       }
     });
   }
+
+  it('has at least one example per node type, each explained by a comment node or its tab info', () => {
+    const examples = fs.readdirSync(path.join(packageRoot, 'examples')).filter((f) => f.endsWith('.json'));
+    const used = new Set<string>();
+    for (const file of examples) {
+      const flow = JSON.parse(fs.readFileSync(path.join(packageRoot, 'examples', file), 'utf8')) as FlowNode[];
+      for (const node of flow) used.add(String(node.type));
+      const explained = flow.some((node) => node.type === 'comment' || (node.type === 'tab' && typeof node['info'] === 'string' && node['info'] !== ''));
+      expect(explained, `${file} explains itself in a comment node (or its tab's info)`).to.equal(true);
+    }
+    for (const type of OUR_TYPES) expect(used.has(type), `an example uses ${type}`).to.equal(true);
+  });
 });

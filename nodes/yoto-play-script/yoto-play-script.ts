@@ -1,0 +1,271 @@
+import { randomUUID } from 'node:crypto';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
+import type { DeviceRegistry } from '../../server/core/device-registry';
+import type { RequestUser } from '../../server/http/request-user';
+import type { Hub } from '../../server/hub';
+import type { DeployOptions, DeployResult } from '../../server/scripts';
+import type { DeviceEvent, Script } from '../../server/types/schemas';
+import { getValidator } from '../../server/validation';
+import { describeDevices, findDevice } from '../shared/device-lookup';
+import type { YotoHubNode } from '../shared/yoto-hub-node';
+
+/** The settings the editor stores (and the story compiler writes: storyId, storyNodeId, audioFileId, icon, waitForEnd). */
+interface YotoPlayScriptNodeDef extends NodeDef {
+  hub: string;
+  /** Player id or name; `msg.device` overrides it. */
+  device: string;
+  /** A stored script's id; blank: msg.payload (or audioFileId). */
+  script?: string;
+  /** Story flows: play this one audio file (a simple script the node keeps for it). */
+  audioFileId?: string;
+  icon?: string;
+  storyId?: string;
+  storyNodeId?: string;
+  /** true: the input message is done (for complete nodes) when playback finishes, not when it starts. */
+  waitForEnd?: boolean | string;
+  chapterKey?: string;
+  trackKey?: string;
+  secondsIn?: string | number;
+  volume?: string | number;
+  sleepSeconds?: string | number;
+}
+
+/** A problem worded for the user; a catch node shows "YotoPlayScriptError: <message>". */
+class PlayScriptFailure extends Error {
+  override readonly name = 'YotoPlayScriptError';
+}
+
+/** Flows act as the hub's administrator: Node-RED's own admin rights already guard who edits them. */
+const NODE_RED_USER: RequestUser = { id: 'node-red', email: '', role: 'admin' };
+
+/** The events that end the playback of a card on a player. */
+const FINISHING_EVENTS: ReadonlySet<DeviceEvent['type']> = new Set(['playback_stopped', 'card_removed', 'card_inserted']);
+
+/** Whether `event` (on the watched player) ends the playback of `cardId`. A new card inserted is a card change. */
+function endsPlayback(event: Pick<DeviceEvent, 'type' | 'data'>, cardId: string): boolean {
+  if (!FINISHING_EVENTS.has(event.type)) return false;
+  const eventCard = typeof event.data['cardId'] === 'string' ? event.data['cardId'] : undefined;
+  if (event.type === 'card_inserted') return eventCard !== cardId;
+  return eventCard === undefined || eventCard === cardId;
+}
+
+function optionalNumber(value: unknown, field: string, min: number, max: number): number | undefined {
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) return undefined;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) throw new PlayScriptFailure(`${field} must be a number from ${min} to ${max} (got ${JSON.stringify(value)})`);
+  return n;
+}
+
+function optionalKey(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const text = String(value).trim();
+  return text === '' ? undefined : text;
+}
+
+interface Watch {
+  deviceId: string;
+  cardId: string;
+  registry: DeviceRegistry;
+  listener: (event: DeviceEvent) => void;
+  done: (() => void) | undefined;
+}
+
+export = function registerYotoPlayScript(RED: NodeAPI): void {
+  function YotoPlayScriptNode(this: Node, config: YotoPlayScriptNodeDef): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const t = (key: string, values?: Record<string, string>): string => RED._(`yoto-play-script.${key}`, values);
+    // getNode returns the base Node type; the id comes from the editor's yoto-hub config field.
+    const hubNode = RED.nodes.getNode(config.hub) as YotoHubNode | null;
+    const hubConfig = hubNode && hubNode.type === 'yoto-hub' ? hubNode : undefined;
+    const waitForEnd = config.waitForEnd === true || config.waitForEnd === 'true';
+
+    // The hub's status shows until the node played something.
+    let ownStatus: NodeStatus | undefined;
+    const statusSink = {
+      id: node.id,
+      status: (status: NodeStatus): void => {
+        if (!ownStatus) node.status(status);
+      },
+    };
+    const setStatus = (status: NodeStatus): void => {
+      ownStatus = status;
+      node.status(status);
+    };
+    if (hubConfig) {
+      // register() only reads `id` and `status`; this sink stands in for the node.
+      hubConfig.register(statusSink as unknown as Node);
+    } else {
+      node.status({ fill: 'red', shape: 'ring', text: t('status.noHub') });
+      node.error(t('errors.noHub'));
+    }
+
+    /** One playback followed at a time: a new message supersedes it. */
+    let watch: Watch | undefined;
+    /** Bumped by every message and by close, so a deploy that resolves late knows it was superseded. */
+    let generation = 0;
+    const stopWatching = (): void => {
+      const current = watch;
+      watch = undefined;
+      if (!current) return;
+      current.registry.off('event', current.listener);
+      current.done?.();
+    };
+
+    /** The simple script a story flow's node keeps for its audio file (same id on every deploy). */
+    const scriptForAudioFile = async (hub: Hub, audioFileId: string): Promise<string> => {
+      const file = hub.library.files.get(audioFileId);
+      if (!file) throw new PlayScriptFailure(t('errors.unknownAudio', { file: audioFileId }));
+      const id = `node-red-${(config.storyId || 'file').replace(/[^A-Za-z0-9_-]/g, '_')}-${(config.storyNodeId || audioFileId).replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 128);
+      const icon = optionalKey(config.icon);
+      const definition = { audioFileId, ...(icon ? { icon } : {}) };
+      const existing = hub.store.scripts.get(id);
+      if (existing && existing.type === 'simple' && existing.definition.audioFileId === audioFileId && existing.definition.icon === definition.icon) return id;
+      const at = new Date().toISOString();
+      const script = getValidator().validate('script', {
+        id,
+        userId: file.userId,
+        name: (config.name || file.title || audioFileId).slice(0, 255),
+        type: 'simple',
+        definition,
+        createdAt: existing?.createdAt ?? at,
+        updatedAt: at,
+        ...(existing?.cardId ? { cardId: existing.cardId } : {}),
+      });
+      await hub.store.scripts.upsert(script);
+      return id;
+    };
+
+    /** A script object from msg.payload, validated and saved (its id kept when it has one). */
+    const saveScript = async (hub: Hub, payload: Record<string, unknown>): Promise<string> => {
+      const at = new Date().toISOString();
+      const definition = payload['definition'] as { audioFileId?: unknown; tracks?: Array<{ audioFileId?: unknown }> } | undefined;
+      const firstFile = typeof definition?.audioFileId === 'string' ? definition.audioFileId : definition?.tracks?.find((track) => typeof track?.audioFileId === 'string')?.audioFileId;
+      const owner = typeof firstFile === 'string' ? hub.library.files.get(firstFile)?.userId : undefined;
+      const id = typeof payload['id'] === 'string' && payload['id'] !== '' ? payload['id'] : randomUUID();
+      const existing = hub.store.scripts.get(id);
+      const candidate = {
+        userId: owner ?? NODE_RED_USER.id,
+        createdAt: existing?.createdAt ?? at,
+        ...payload,
+        id,
+        updatedAt: at,
+      };
+      const checked = getValidator().check('script', candidate);
+      if (!checked.ok) {
+        throw new PlayScriptFailure(t('errors.invalidScript', { reason: checked.error.details.map((d) => `${d.path} ${d.message}`).join('; ') }));
+      }
+      await hub.store.scripts.upsert(checked.value);
+      return id;
+    };
+
+    const resolveScript = async (hub: Hub, msg: NodeMessage): Promise<Script> => {
+      let id = optionalKey(config.script);
+      if (!id && optionalKey(config.audioFileId)) id = await scriptForAudioFile(hub, String(config.audioFileId).trim());
+      if (!id) {
+        const payload = msg.payload;
+        if (typeof payload === 'string' && payload.trim() !== '') {
+          const ref = payload.trim();
+          id = hub.store.scripts.get(ref) ? ref : hub.store.scripts.list((s) => s.name === ref)[0]?.id ?? ref;
+        } else if (typeof payload === 'object' && payload !== null && !Array.isArray(payload)) {
+          id = await saveScript(hub, payload as Record<string, unknown>);
+        } else {
+          throw new PlayScriptFailure(t('errors.noScript'));
+        }
+      }
+      const script = hub.store.scripts.get(id);
+      if (!script) {
+        const known = hub.store.scripts.list().map((s) => `${s.name} (${s.id})`).join(', ') || 'none';
+        throw new PlayScriptFailure(t('errors.unknownScript', { script: id, known }));
+      }
+      return script;
+    };
+
+    const deployOptions = (msg: NodeMessage & Record<string, unknown>): DeployOptions => {
+      const options: DeployOptions = {};
+      const chapterKey = optionalKey(msg['chapterKey'] ?? config.chapterKey);
+      const trackKey = optionalKey(msg['trackKey'] ?? config.trackKey);
+      const secondsIn = optionalNumber(msg['secondsIn'] ?? config.secondsIn, 'secondsIn', 0, 86400);
+      const volume = optionalNumber(msg['volume'] ?? config.volume, 'volume', 0, 100);
+      const sleepSeconds = optionalNumber(msg['sleepSeconds'] ?? config.sleepSeconds, 'sleepSeconds', 0, 86400);
+      if (chapterKey !== undefined) options.chapterKey = chapterKey;
+      if (trackKey !== undefined) options.trackKey = trackKey;
+      if (secondsIn !== undefined) options.secondsIn = secondsIn;
+      if (volume !== undefined) options.volume = volume;
+      if (sleepSeconds !== undefined) options.sleepSeconds = sleepSeconds;
+      return options;
+    };
+
+    node.on('input', (received: NodeMessageInFlow, send: (msg: Array<NodeMessage | null>) => void, done: (err?: Error) => void) => {
+      // Node-RED messages are open objects: msg.device and the options are read by name.
+      const msg = received as NodeMessageInFlow & Record<string, unknown>;
+      stopWatching();
+      const mine = ++generation;
+      let deviceLabel = '';
+      let scriptLabel = '';
+      (async () => {
+        const hub = hubConfig?.hub;
+        if (!hubConfig) throw new PlayScriptFailure(t('errors.noHub'));
+        if (!hub || hub.state !== 'running') throw new PlayScriptFailure(t('errors.hubNotRunning', { state: hub?.state ?? 'misconfigured' }));
+
+        const fromMsg = msg['device'];
+        const ref = typeof fromMsg === 'string' ? fromMsg : typeof fromMsg === 'object' && fromMsg !== null && typeof (fromMsg as { id?: unknown }).id === 'string' ? (fromMsg as { id: string }).id : config.device;
+        if (!ref || !ref.trim()) throw new PlayScriptFailure(t('errors.noDevice'));
+        const devices = hub.devices.list();
+        const state = findDevice(devices, ref);
+        if (!state) throw new PlayScriptFailure(t('errors.unknownDevice', { device: ref.trim(), known: describeDevices(devices) }));
+        deviceLabel = `${state.name} (${state.deviceId})`;
+
+        const options = deployOptions(msg);
+        const script = await resolveScript(hub, msg);
+        scriptLabel = script.name;
+        setStatus({ fill: 'blue', shape: 'ring', text: t('status.deploying', { script: script.name, device: state.name }) });
+        let result: DeployResult;
+        try {
+          result = await hub.scripts.deploy(script.id, state.deviceId, NODE_RED_USER, options);
+        } catch (error) {
+          throw new PlayScriptFailure(t('errors.failed', { script: `${script.name} (${script.id})`, device: deviceLabel, reason: error instanceof Error ? error.message : String(error) }));
+        }
+        if (mine !== generation) {
+          // A newer message (or close) took over while this one deployed.
+          done();
+          return;
+        }
+        setStatus({ fill: 'green', shape: 'dot', text: t('status.playing', { script: script.name }) });
+
+        const registry = hub.devices;
+        const listener = (event: DeviceEvent): void => {
+          if (event.deviceId !== state.deviceId || !endsPlayback(event, result.cardId)) return;
+          const finishedWatch = watch;
+          watch = undefined;
+          registry.off('event', listener);
+          setStatus({ fill: 'grey', shape: 'dot', text: t('status.finished', { script: script.name }) });
+          const finished = RED.util.cloneMessage(msg);
+          finished.payload = { scriptId: script.id, scriptName: script.name, deviceId: state.deviceId, deviceName: state.name, cardId: result.cardId, reason: event.type, event: { type: event.type, timestamp: event.timestamp, data: event.data } };
+          send([null, finished]);
+          finishedWatch?.done?.();
+        };
+        watch = { deviceId: state.deviceId, cardId: result.cardId, registry, listener, done: waitForEnd ? () => done() : undefined };
+        registry.on('event', listener);
+
+        const started = RED.util.cloneMessage(msg);
+        started.payload = { scriptId: script.id, scriptName: script.name, deviceId: state.deviceId, deviceName: state.name, cardId: result.cardId, result: result.result, ...(result.volume ? { volume: result.volume } : {}), ...(result.sleep ? { sleep: result.sleep } : {}) };
+        send([started, null]);
+        if (!waitForEnd) done();
+      })().catch((error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        setStatus({ fill: 'red', shape: 'ring', text: t('status.failed') });
+        done(error instanceof PlayScriptFailure ? error : new PlayScriptFailure(t('errors.failed', { script: scriptLabel || '?', device: deviceLabel || '?', reason })));
+      });
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      generation++;
+      stopWatching();
+      hubConfig?.deregister(statusSink as unknown as Node);
+      done();
+    });
+  }
+
+  RED.nodes.registerType('yoto-play-script', YotoPlayScriptNode);
+};

@@ -1,0 +1,128 @@
+import * as path from 'node:path';
+import { expect } from 'chai';
+import type { NodeMessage } from 'node-red';
+import { fixturesDir } from '../helpers/fixtures';
+import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
+import { hubConfigNode, KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, runningHub, Statuses, type FlowNode } from '../helpers/yoto-node-flows';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const yotoHubNode = withLocale(require('../../nodes/yoto-hub/yoto-hub') as (RED: unknown) => void, 'yoto-hub');
+const playScriptNode = withLocale(require('../../nodes/yoto-play-script/yoto-play-script') as (RED: unknown) => void, 'yoto-play-script');
+const branchNode = withLocale(require('../../nodes/yoto-cyoa-branch/yoto-cyoa-branch') as (RED: unknown) => void, 'yoto-cyoa-branch');
+/* eslint-enable @typescript-eslint/no-require-imports */
+const NODES = [yotoHubNode, playScriptNode, branchNode];
+const AUDIO = path.join(fixturesDir, 'twine-spyshort', 'audio');
+
+const helper = initNodeRedHelper();
+
+interface BranchMessage extends NodeMessage {
+  choice: string;
+  branch: { choice: string; output: string; by: string; event?: { type: string } };
+}
+
+describe(`yoto-cyoa-branch node (Node-RED ${nodeRedVersion()})`, function () {
+  let hubConfig: Awaited<ReturnType<typeof hubConfigNode>>;
+
+  before(async () => {
+    await new Promise<void>((resolve) => helper.startServer(resolve));
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => helper.stopServer(resolve));
+  });
+  beforeEach(async () => {
+    hubConfig = await hubConfigNode();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    hubConfig.remove();
+  });
+
+  /** play -> branch; the branch's four outputs to helpers. */
+  function flow(branch: Record<string, unknown>): FlowNode[] {
+    return [
+      { id: 'f1', type: 'tab', label: 'test' } as FlowNode,
+      hubConfig.node,
+      { id: 'play', type: 'yoto-play-script', z: 'f1', hub: 'hub1', device: 'Kids Bedroom', script: 'chapters', wires: [['branch'], []] },
+      { id: 'branch', type: 'yoto-cyoa-branch', z: 'f1', hub: 'hub1', mode: 'player', device: KIDS_BEDROOM, timeout: 0, wires: [['left'], ['right'], ['end'], ['timeout']], ...branch },
+      { id: 'left', type: 'helper', z: 'f1' },
+      { id: 'right', type: 'helper', z: 'f1' },
+      { id: 'end', type: 'helper', z: 'f1' },
+      { id: 'timeout', type: 'helper', z: 'f1' },
+    ];
+  }
+
+  function outputs(): Record<'left' | 'right' | 'end' | 'timeout', Received<BranchMessage>> {
+    return {
+      left: new Received<BranchMessage>(helper.getNode('left')),
+      right: new Received<BranchMessage>(helper.getNode('right')),
+      end: new Received<BranchMessage>(helper.getNode('end')),
+      timeout: new Received<BranchMessage>(helper.getNode('timeout')),
+    };
+  }
+
+  it('routes by msg.choice (messages only, no hub needed)', async () => {
+    await helper.load(NODES, flow({ mode: 'message', hub: '', device: '' }));
+    const out = outputs();
+    const branch = helper.getNode('branch');
+    branch.receive({ choice: 'right', payload: 1 } as NodeMessage);
+    branch.receive({ choice: 'left', payload: 2 } as NodeMessage);
+    branch.receive({ choice: 'end', payload: 3 } as NodeMessage);
+    branch.receive({ choice: 'default', payload: 4 } as NodeMessage);
+    const [right] = await out.right.atLeast(1);
+    const [left] = await out.left.atLeast(1);
+    const ends = await out.end.atLeast(2);
+    expect(right?.payload).to.equal(1);
+    expect(left?.payload).to.equal(2);
+    expect(ends.map((m) => m.payload)).to.deep.equal([3, 4]);
+    expect(right?.branch).to.deep.include({ choice: 'right', output: 'right', by: 'message' });
+    expect(out.timeout.messages).to.deep.equal([]);
+  });
+
+  it('lets a later message choose for the one waiting, and times out when nobody chooses', async () => {
+    await helper.load(NODES, flow({ mode: 'message', hub: '', device: '', timeout: 0.2 }));
+    const out = outputs();
+    const branch = helper.getNode('branch');
+    branch.receive({ payload: 'passage 1' } as NodeMessage);
+    branch.receive({ payload: 'right' } as NodeMessage);
+    const [chosen] = await out.right.atLeast(1);
+    expect(chosen?.payload, 'the waiting message leaves; the chooser only chooses').to.equal('passage 1');
+
+    branch.receive({ payload: 'passage 2' } as NodeMessage);
+    const [late] = await out.timeout.atLeast(1);
+    expect(late?.payload).to.equal('passage 2');
+    expect(late?.branch).to.deep.include({ choice: 'timeout', output: 'timeout', by: 'timeout' });
+    expect(out.right.messages).to.have.length(1);
+  });
+
+  it('waits for the player: a right press on a playing card leaves by right, a stop by end', async () => {
+    await helper.load(NODES, flow({}));
+    const hub = await runningHub(helper.getNode('hub1'));
+    await playbackKnown(hub, KIDS_BEDROOM);
+    await playbackKnown(hub, LIVING_ROOM);
+    const files = [];
+    for (const name of ['Start.mp3', 'SolveRiddle.mp3', 'SearchElsewhere.mp3']) files.push(await hub.library.files.importFile(path.join(AUDIO, name), { userId: 'node-red' }));
+    const at = new Date().toISOString();
+    await hub.store.scripts.insert({ id: 'chapters', userId: 'node-red', name: 'Chapters', type: 'playlist', definition: { tracks: files.map((f) => ({ audioFileId: f.id })) }, createdAt: at, updatedAt: at });
+    const out = outputs();
+    const statuses = new Statuses(helper.getNode('branch'));
+    const before = hub.devices.listenerCount('event');
+
+    helper.getNode('play').receive({ payload: 'start', topic: 'story' } as NodeMessage);
+    await statuses.text('waiting for a choice');
+    expect(hub.devices.listenerCount('event')).to.equal(before + 2); // play-script's finish watch + the branch
+    await hub.cloud.virtualCloud!.fleet.player(KIDS_BEDROOM)!.press('right');
+    const [right] = await out.right.atLeast(1);
+    expect(right?.topic).to.equal('story');
+    expect(right?.branch).to.deep.include({ choice: 'right', by: 'player' });
+    expect(right?.branch.event?.type).to.equal('track_changed');
+    expect(hub.devices.listenerCount('event'), 'the branch stopped listening').to.equal(before + 1);
+
+    // The next message waits again; stopping the player ends the passage.
+    helper.getNode('branch').receive({ payload: 'next' } as NodeMessage);
+    await hub.cloud.execute(KIDS_BEDROOM, { type: 'stop' });
+    const [end] = await out.end.atLeast(1);
+    expect(end?.payload).to.equal('next');
+    expect(end?.branch.event?.type).to.be.oneOf(['playback_stopped', 'card_removed']);
+    expect(out.left.messages).to.deep.equal([]);
+  });
+});
