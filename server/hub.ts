@@ -22,6 +22,8 @@ import { createStreamService, type StreamService } from './streams';
 import { createScripts, type ScriptsService } from './scripts';
 import { createStoriesApi } from './stories';
 import { storyDeployer } from './stories/deploy-story';
+import { StoryFollower } from './stories/story-follower';
+import { smartStreamRoutes } from './streams/smart-routes';
 import { createDevicesApi } from './devices';
 import { createAnalyticsApi, type AnalyticsApi } from './analytics';
 import { configRoutes } from './system/config-routes';
@@ -74,6 +76,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private scriptsInstance: ScriptsService | undefined;
   private analyticsInstance: AnalyticsApi | undefined;
   private metricsInstance: Metrics | undefined;
+  private storyFollower: StoryFollower | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -308,6 +311,10 @@ export class Hub extends EventEmitter<HubEvents> {
     this.streamsInstance = streams;
     const scripts = createScripts({ store, library: library.files, streams, cloud, logger: logger.child({ component: 'scripts' }) });
     this.scriptsInstance = scripts;
+    // Turns a story card's chapter changes into story_node_entered events on every surface.
+    const follower = new StoryFollower({ store, registry, logger: logger.child({ component: 'stories' }) });
+    this.storyFollower = follower;
+    follower.start();
     const metrics = createMetrics({ registry, broker: () => client.health(), cloud: () => cloud.health(), webSocketClients: () => http.wss.clients.size });
     this.metricsInstance = metrics;
     http.useApi(requestContext(logger.child({ component: 'http' })));
@@ -326,6 +333,15 @@ export class Hub extends EventEmitter<HubEvents> {
     http.mountApi('/audio', library.router);
     http.mountApi('/scripts', scripts.router);
     http.mountApi('/icons', scripts.iconsRouter);
+    http.mountApi(
+      '/streams/smart',
+      smartStreamRoutes({
+        streams,
+        library: library.files,
+        logger,
+        isInUse: (id) => store.scripts.list((s) => s.type === 'playlist' && s.definition.tracks.some((t) => t.smartStreamId === id))[0]?.name,
+      }),
+    );
     http.mountApi(
       '/stories',
       createStoriesApi({
@@ -357,6 +373,8 @@ export class Hub extends EventEmitter<HubEvents> {
     const { accountsInstance, libraryInstance, realtimeInstance, streamsInstance, analyticsInstance, metricsInstance } = this;
     this.analyticsInstance = undefined;
     this.metricsInstance = undefined;
+    this.storyFollower?.stop();
+    this.storyFollower = undefined;
     analyticsInstance?.stop();
     metricsInstance?.stop();
     this.streamsInstance = undefined;

@@ -112,7 +112,7 @@ export function createStoriesApi(options: StoriesApiOptions): Router {
     const user = requestUser(res);
     const story = findStory(req, res);
     const deviceId: unknown = (req.body as { deviceId?: unknown } | undefined)?.deviceId;
-    if (typeof deviceId !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(deviceId)) throw new ApiError(400, 'validation_failed', 'send {"deviceId": "<player id>"}');
+    if (typeof deviceId !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(deviceId)) throw new ApiError(400, 'validation_failed', 'send {"deviceId": "<player id>"}', [{ path: '/deviceId', message: 'must be a player id (letters, digits, - and _)' }]);
     const findings = validateStory(story, validateOptions);
     if (!isDeployable(findings)) {
       res.status(422).json({
@@ -136,7 +136,7 @@ export function createStoriesApi(options: StoriesApiOptions): Router {
   router.get('/:id/flow', (req, res) => {
     const story = findStory(req, res);
     const deviceId = typeof req.query['deviceId'] === 'string' ? req.query['deviceId'] : '';
-    if (!/^[A-Za-z0-9_-]{1,128}$/.test(deviceId)) throw new ApiError(400, 'validation_failed', 'give the player as ?deviceId=<player id>');
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(deviceId)) throw new ApiError(400, 'validation_failed', 'give the player as ?deviceId=<player id>', [{ path: '/query/deviceId', message: 'must be a player id (letters, digits, - and _)' }]);
     try {
       res.json(compileToFlow(story, { hubId: options.hubId ?? 'yoto-hub', deviceId }));
     } catch (error) {
