@@ -14,6 +14,9 @@ const NAV = [
   { path: '/', label: 'Dashboard' },
   { path: '/devices', label: 'Devices' },
   { path: '/library', label: 'Library' },
+  { path: '/scripts', label: 'Scripts' },
+  { path: '/stories', label: 'Stories' },
+  { path: '/settings', label: 'Settings' },
   { path: '/system', label: 'System' },
 ];
 
@@ -63,6 +66,11 @@ export class YotoApp extends LitElement {
     { path: '/library', render: () => html`<yoto-library-view></yoto-library-view>`, enter: () => this.guard('signed-in', () => import('../views/library-view')) },
     { path: '/devices', render: () => html`<yoto-devices-view></yoto-devices-view>`, enter: () => this.guard('signed-in', () => import('../views/devices-view')) },
     { path: '/devices/:id', render: ({ id }) => html`<yoto-device-detail-view .deviceId=${id ?? ''}></yoto-device-detail-view>`, enter: () => this.guard('signed-in', () => import('../views/device-detail-view')) },
+    { path: '/scripts', render: () => html`<yoto-scripts-view></yoto-scripts-view>`, enter: () => this.guard('signed-in', () => import('../views/scripts-view')) },
+    { path: '/scripts/:id', render: ({ id }) => html`<yoto-scripts-view .scriptId=${id ?? ''}></yoto-scripts-view>`, enter: () => this.guard('signed-in', () => import('../views/scripts-view')) },
+    { path: '/stories', render: () => html`<yoto-stories-view></yoto-stories-view>`, enter: () => this.guard('signed-in', () => import('../views/stories-view')) },
+    { path: '/stories/:id', render: ({ id }) => html`<yoto-stories-view .storyId=${id ?? ''}></yoto-stories-view>`, enter: () => this.guard('signed-in', () => import('../views/stories-view')) },
+    { path: '/settings', render: () => html`<yoto-settings-view></yoto-settings-view>`, enter: () => this.guard('signed-in', () => import('../views/settings-view')) },
     { path: '/system', render: () => html`<yoto-system-view></yoto-system-view>`, enter: () => this.guard('public', () => import('../views/system-view')) },
     { path: '/*', render: () => html`<p role="alert">This page does not exist. <a href="/">Go to the start page</a>.</p>` },
   ]);

@@ -1,0 +1,44 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { expect } from 'chai';
+import type { Page } from 'playwright-core';
+import type { Hub } from '../../server/hub';
+import { artifactPath } from '../helpers/chromium';
+
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+/** A screenshot at desktop and at phone width, back at desktop after. */
+export async function screenshots(page: Page, name: string): Promise<void> {
+  await page.setViewportSize(DESKTOP);
+  await page.screenshot({ path: artifactPath(`panel-${name}-desktop.png`), fullPage: true });
+  await page.setViewportSize(PHONE);
+  await page.screenshot({ path: artifactPath(`panel-${name}-phone.png`), fullPage: true });
+  await page.setViewportSize(DESKTOP);
+}
+
+/** Onboards the admin in the page, then answers an access token for API shortcuts. */
+export async function onboard(page: Page, hub: Hub, admin: { name: string; email: string; password: string }): Promise<string> {
+  await page.goto(hub.url + '/');
+  await page.waitForURL('**/onboarding');
+  await page.getByLabel('Name').fill(admin.name);
+  await page.getByLabel('Email').fill(admin.email);
+  await page.getByLabel('Password').fill(admin.password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL((url) => url.pathname === '/');
+  const login = await fetch(`${hub.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: admin.email, password: admin.password }) });
+  return ((await login.json()) as { accessToken: string }).accessToken;
+}
+
+/** Uploads an audio file through the API (faster than the Library view). */
+export async function uploadAudio(hub: Hub, token: string, file: string, title: string): Promise<{ id: string; title: string }> {
+  const form = new FormData();
+  form.append('file', new Blob([fs.readFileSync(file)], { type: 'audio/mpeg' }), path.basename(file));
+  const response = await fetch(`${hub.url}/api/audio`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+  expect(response.status, await response.clone().text()).to.equal(201);
+  const created = (await response.json()) as { id: string };
+  const renamed = await fetch(`${hub.url}/api/audio/${created.id}`, { method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ title }) });
+  expect(renamed.status).to.equal(200);
+  return { id: created.id, title };
+}
+
