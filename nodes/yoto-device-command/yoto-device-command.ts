@@ -7,7 +7,7 @@ import { ARGUMENTS_OF, COMMAND_ARGUMENTS, commandRequest, commandValue, type Com
 /** The settings the editor stores: each argument is a typed input (value + type). */
 interface YotoDeviceCommandNodeDef extends NodeDef {
   hub: string;
-  /** Player id or name; `msg.device` overrides it. */
+  /** Player id or name; when blank, `msg.device` says which player. */
   device: string;
   /** One of the commands, or `msg`: the command comes from the message. */
   command: string;
@@ -119,8 +119,11 @@ export = function registerYotoDeviceCommand(RED: NodeAPI): void {
         if (!hubConfig) throw new CommandFailure(t('errors.noHub'));
         if (!hub || hub.state !== 'running') throw new CommandFailure(t('errors.hubNotRunning', { state: hub?.state ?? 'misconfigured' }));
 
+        // The node's Player wins when set; otherwise msg.device (an id, a name, or the summary a
+        // yoto-device-in sends), so "when A starts, change B" and "act on the player that spoke" both read naturally.
         const fromMsg = msg['device'];
-        const ref = typeof fromMsg === 'string' ? fromMsg : typeof fromMsg === 'object' && fromMsg !== null && typeof (fromMsg as { id?: unknown }).id === 'string' ? (fromMsg as { id: string }).id : config.device;
+        const msgRef = typeof fromMsg === 'string' ? fromMsg : typeof fromMsg === 'object' && fromMsg !== null && typeof (fromMsg as { id?: unknown }).id === 'string' ? (fromMsg as { id: string }).id : undefined;
+        const ref = config.device && config.device.trim() ? config.device : msgRef;
         if (!ref || !ref.trim()) throw new CommandFailure(t('errors.noDevice'));
         const devices = hub.devices.list();
         const state = findDevice(devices, ref);

@@ -93,14 +93,23 @@ describe(`yoto-device-command node (Node-RED ${nodeRedVersion()})`, function () 
     expect(playback).to.include({ cardId: 'demo1', chapterKey: '02' });
   });
 
-  it('takes a whole command from msg.payload, in the same JSON as yoto/<id>/commands', async () => {
-    await helper.load(NODES, flow({ command: 'msg' }));
+  it('takes a whole command from msg.payload, in the same JSON as yoto/<id>/commands, for the player in msg.device when its own Player is blank', async () => {
+    await helper.load(NODES, flow({ command: 'msg', device: '' }));
     const { hub, out } = await ready();
     helper.getNode('cmd').receive({ payload: { command: 'volume', volume: 30 }, device: { id: KIDS_BEDROOM } } as NodeMessage);
     const [result] = await out.atLeast(1);
     expect(result?.payload).to.include({ deviceId: KIDS_BEDROOM, command: 'volume' });
     // The player keeps volume on its 0..16 hardware scale: 30% is the nearest step.
     expect(hub.cloud.virtualCloud?.fleet.player(KIDS_BEDROOM)?.snapshot().volumePercent).to.be.closeTo(30, 100 / 16);
+  });
+
+  it('acts on its own Player when one is set, whatever msg.device a yoto-device-in passed along', async () => {
+    await helper.load(NODES, flow({ command: 'volume', volume: '20', volumeType: 'num' }));
+    const { hub, out } = await ready();
+    helper.getNode('cmd').receive({ payload: { type: 'playback_started' }, device: { id: KIDS_BEDROOM, name: 'Kids Bedroom' } } as NodeMessage);
+    const [result] = await out.atLeast(1);
+    expect(result?.payload).to.include({ deviceId: LIVING_ROOM, command: 'volume' });
+    expect(hub.cloud.virtualCloud?.fleet.player(LIVING_ROOM)?.snapshot().volumePercent).to.be.closeTo(20, 100 / 16);
   });
 
   it('refuses a volume of 150 before sending, with an error a catch node receives naming the field', async () => {
