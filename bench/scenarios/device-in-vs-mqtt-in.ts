@@ -18,6 +18,7 @@ import { freePort } from '../../test/helpers/free-port';
 import { MosquittoBroker } from '../../test/helpers/mosquitto';
 import { initNodeRedHelper } from '../../test/helpers/node-red';
 import { runWhenMain, type BenchResult } from '../bench-result';
+import { arrivalCounter, percentile, round } from '../measure';
 
 const THROUGHPUT_MESSAGES = 10_000;
 const LATENCY_ROUNDS = 1_000;
@@ -33,34 +34,8 @@ const NODES = [
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-interface Counter {
-  tick(): void;
-  count(): number;
-  whenCount(count: number): Promise<number>;
-}
 
-function counter(): Counter {
-  let received = 0;
-  const waiters = new Map<number, (at: number) => void>();
-  return {
-    tick() {
-      received++;
-      const waiter = waiters.get(received);
-      if (waiter) {
-        waiters.delete(received);
-        waiter(performance.now());
-      }
-    },
-    count: () => received,
-    whenCount(count) {
-      if (received >= count) return Promise.resolve(performance.now());
-      return new Promise((resolve) => waiters.set(count, resolve));
-    },
-  };
-}
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-const round = (value: number, digits = 3): number => Number(value.toFixed(digits));
 
 export async function run(): Promise<BenchResult> {
   const broker = await MosquittoBroker.start();
@@ -102,8 +77,8 @@ export async function run(): Promise<BenchResult> {
     check();
   });
 
-  const yotoPath = counter();
-  const corePath = counter();
+  const yotoPath = arrivalCounter();
+  const corePath = arrivalCounter();
   // The helper nodes are plain Node-RED nodes; their 'input' event is not in Node's published types.
   type Input = { payload?: { volume?: number } };
   const onInput = (id: string, listener: (msg: Input) => void): void => {

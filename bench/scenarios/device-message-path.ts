@@ -12,51 +12,22 @@ import { DeviceRegistry } from '../../server/core/device-registry';
 import { YotoMqttClient } from '../../server/yoto/mqtt';
 import { MosquittoBroker } from '../../test/helpers/mosquitto';
 import { runWhenMain, type BenchResult } from '../bench-result';
+import { arrivalCounter, percentile, round } from '../measure';
 
 const DEVICES = 50;
 const THROUGHPUT_MESSAGES = 20_000;
 const LATENCY_ROUNDS = 2_000;
 
-interface Consumer {
-  /** Resolves with the receive time of the n-th message (1-based count). */
-  whenCount(count: number): Promise<number>;
-  count(): number;
-}
 
-function counter(): Consumer & { tick(): void } {
-  let received = 0;
-  const waiters = new Map<number, (at: number) => void>();
-  return {
-    tick() {
-      received++;
-      const waiter = waiters.get(received);
-      if (waiter) {
-        waiters.delete(received);
-        waiter(performance.now());
-      }
-    },
-    count: () => received,
-    whenCount(count) {
-      if (received >= count) return Promise.resolve(performance.now());
-      return new Promise((resolve) => waiters.set(count, resolve));
-    },
-  };
-}
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
-function round(value: number, digits = 3): number {
-  return Number(value.toFixed(digits));
-}
 
 export async function run(): Promise<BenchResult> {
   const broker = await MosquittoBroker.start();
   const deviceIds = Array.from({ length: DEVICES }, (_, i) => `bench${String(i).padStart(4, '0')}`);
   const registry = new DeviceRegistry();
   registry.upsertDevices(deviceIds.map((deviceId) => ({ deviceId, name: deviceId, online: true, deviceType: 'mini', deviceFamily: 'mini' })));
-  const hubPath = counter();
+  const hubPath = arrivalCounter();
   registry.on('event', (event) => event.type === 'volume_changed' && hubPath.tick());
   const adapter = new YotoMqttClient({ url: broker.url, tokenProvider: async () => 'bench-token', eventsRerequestMs: 24 * 60 * 60_000 });
   adapter.on('message', (message) => registry.ingest(message.deviceId, message.kind, message.payload, message.receivedAt));
@@ -71,7 +42,7 @@ export async function run(): Promise<BenchResult> {
   adapter.start();
   await subscribed;
 
-  const bare = counter();
+  const bare = arrivalCounter();
   const bareClient = await mqtt.connectAsync(broker.url);
   bareClient.on('message', (_topic, payload) => {
     JSON.parse(payload.toString('utf8'));
@@ -81,7 +52,7 @@ export async function run(): Promise<BenchResult> {
 
   const publisher = await mqtt.connectAsync(broker.url);
   // A first volume per player: the registry reports a change only once it knows the volume before it.
-  const primed = counter();
+  const primed = arrivalCounter();
   const onPrimed = (): void => primed.tick();
   registry.on('state', onPrimed);
   for (const deviceId of deviceIds) publisher.publish(`device/${deviceId}/data/events`, JSON.stringify({ volume: 1, volumeMax: 16, eventUtc: 1_794_999_999 }), { qos: 1 });
