@@ -128,6 +128,7 @@ export async function run(): Promise<BenchResult> {
     notes: [
       'Both consumers run in this one Node.js process and share its event loop; the broker is a separate Mosquitto process.',
       'Latency rounds send one message and wait for both consumers before the next, so they measure the path, not queueing.',
+      'Both paths finish the burst together (throughput ratio 1.00): the one publisher and the broker set the pace, so the burst shows the hub keeps up with the bare subscriber, not how much faster either could go.',
       'Ratios from one run; repeat with npm run bench to see the machine\'s noise.',
     ],
   };

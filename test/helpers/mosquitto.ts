@@ -55,6 +55,9 @@ export class MosquittoBroker {
         'allow_anonymous true',
         'persistence false',
         'set_tcp_nodelay true',
+        // No per-client queue limit (default 1000): a subscriber that falls behind a burst
+        // (the benches publish 20,000 messages at once) must get every QoS 1 message, not lose some.
+        'max_queued_messages 0',
         // stderr, not stdout: Mosquitto block-buffers stdout when it is a pipe,
         // so the "running" line would only arrive when the broker exits.
         'log_dest stderr',
