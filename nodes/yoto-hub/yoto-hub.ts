@@ -137,6 +137,33 @@ export = function registerYotoHub(RED: NodeAPI): void {
     res.json({ scripts });
   });
 
+  // "Sign in with Yoto" in the editor: the link of the hub's PKCE sign-in (the callback comes
+  // back to the hub's loopback port; the hub switches to the real cloud when it does).
+  RED.httpAdmin.post('/yoto-hub/:hubId/sign-in', RED.auth.needsPermission('yoto-hub.write'), (req, res) => {
+    // getNode returns the base Node type; the type check below makes it a yoto-hub.
+    const hubNode = RED.nodes.getNode(String(req.params['hubId'])) as YotoHubNode | null;
+    if (!hubNode || hubNode.type !== 'yoto-hub') {
+      res.status(404).json({ error: { code: 'not_deployed', message: RED._('yoto-hub.errors.notDeployed') } });
+      return;
+    }
+    const hub = hubNode.hub;
+    if (!hub || hub.state !== 'running') {
+      res.status(503).json({ error: { code: 'not_running', message: RED._('yoto-hub.errors.notRunning', { state: hub?.state ?? 'misconfigured' }) } });
+      return;
+    }
+    if (hub.cloud.active === 'yoto') {
+      res.json({ signedIn: true });
+      return;
+    }
+    hub.cloud.requestSignIn().then(
+      (links) => {
+        if (!links) res.status(409).json({ error: { code: 'no_client_id', message: RED._('yoto-hub.errors.noClientId') } });
+        else res.json({ signedIn: false, url: links.authorizeUrl });
+      },
+      (error: unknown) => res.status(502).json({ error: { code: 'sign_in_failed', message: error instanceof Error ? error.message : String(error) } }),
+    );
+  });
+
   RED.nodes.registerType<YotoHubNode, YotoHubNodeDef, unknown, YotoHubCredentials>('yoto-hub', YotoHubNode, {
     credentials: {
       brokerUsername: { type: 'text' },

@@ -103,6 +103,18 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
     return this.session?.mqtt;
   }
 
+  /**
+   * The link a person opens to sign in to the real Yoto cloud: the pending one, or a new
+   * sign-in when none is waiting. Undefined when no client id is configured (virtual only)
+   * or the hub is already on the real cloud.
+   */
+  async requestSignIn(): Promise<SignInLinks | undefined> {
+    const client = this.realClient;
+    if (!client || this.session?.active === 'yoto') return undefined;
+    if (!this.signInLinks) await this.beginSignIn(client, this.generation);
+    return this.signInLinks;
+  }
+
   /** For the embedded broker: does this MQTT password carry an access token of the running virtual cloud? */
   verifyVirtualAccessToken(token: string): boolean {
     return this.session?.virtual?.verifyAccessToken(token) ?? false;

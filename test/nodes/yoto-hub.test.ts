@@ -96,6 +96,32 @@ describe(`yoto-hub node (Node-RED ${nodeRedVersion()})`, function () {
     }
   });
 
+  it('gives the editor\'s "Sign in with Yoto" button the Yoto login link, and says when no client id is set', async () => {
+    const saved = process.env['YOTO_SIGNIN_PORT'];
+    process.env['YOTO_SIGNIN_PORT'] = String(await freePort());
+    try {
+      await helper.load(yotoHubNode, hubFlow(settings({ clientId: 'my-yoto-client', cloudMode: 'auto' })));
+      const hub = await runningHub(helper.getNode('hub1') as unknown as YotoHubNode);
+      expect(hub.cloud.active, 'it runs the virtual cloud until the sign-in completes').to.equal('virtual');
+      const answer = await helper.request().post('/yoto-hub/hub1/sign-in').expect(200);
+      const link = new URL((answer.body as { url: string }).url);
+      expect(link.origin + link.pathname).to.equal('https://login.yotoplay.com/authorize');
+      expect(link.searchParams.get('client_id')).to.equal('my-yoto-client');
+      expect(link.searchParams.get('code_challenge_method')).to.equal('S256');
+      expect(link.searchParams.get('redirect_uri')).to.equal(`http://127.0.0.1:${process.env['YOTO_SIGNIN_PORT']}/callback`);
+      await helper.unload();
+
+      await helper.load(yotoHubNode, hubFlow(settings()));
+      await runningHub(helper.getNode('hub1') as unknown as YotoHubNode);
+      const refused = await helper.request().post('/yoto-hub/hub1/sign-in').expect(409);
+      expect((refused.body as { error: { message: string } }).error.message).to.equal('Set a Yoto client id (and deploy) before signing in');
+      await helper.request().post('/yoto-hub/nope/sign-in').expect(404);
+    } finally {
+      if (saved === undefined) delete process.env['YOTO_SIGNIN_PORT'];
+      else process.env['YOTO_SIGNIN_PORT'] = saved;
+    }
+  });
+
   it('reports invalid settings as a node error instead of crashing', async () => {
     await helper.load(yotoHubNode, hubFlow(settings({ httpPort: '70000' })));
     const hubNode = helper.getNode('hub1') as unknown as YotoHubNode;
