@@ -15,6 +15,8 @@ export interface RouteDoc {
   summary: string;
   /** Schema name (schemas/<name>.schema.json) of the JSON body. */
   body?: SchemaName;
+  /** An inline JSON Schema of a JSON body the router checks by hand (no schemas/ file). */
+  bodySchema?: InlineSchema;
   /** A non-JSON body, e.g. multipart/form-data for uploads. */
   bodyType?: string;
   /** Schema name of the success answer, or a free-form description. */
@@ -27,42 +29,73 @@ export interface RouteDoc {
   admin?: boolean;
 }
 
+/** A JSON Schema written inline (for bodies checked by hand in a router). */
+export type InlineSchema = { [key: string]: InlineJson };
+type InlineJson = null | boolean | number | string | InlineJson[] | { [key: string]: InlineJson };
+
+const str = (extra: InlineSchema = {}): InlineSchema => ({ type: 'string', ...extra });
+const obj = (properties: { [key: string]: InlineSchema }, required: string[] = [], additionalProperties = false): InlineSchema => ({ type: 'object', properties, required, additionalProperties });
+const PLAYER_ID = str({ pattern: '^[A-Za-z0-9_-]{1,128}$' });
+const SMART_STREAM = obj({
+  id: PLAYER_ID,
+  name: str(),
+  windows: { type: 'array', items: { type: 'object' } },
+  playlist: { type: 'array', items: str() },
+  fallbackFileId: str(),
+});
 const dev = (method: HttpMethod, path: string, summary: string, extra: Partial<RouteDoc> = {}): RouteDoc => ({ method, path, tag: 'devices', summary, ...extra });
 
-/** The hub's API (DESIGN.md section 7 and the routers in server/accounts, server/library, devices, analytics, system). */
+/** The hub's API, as mounted by server/hub.ts: server/accounts, library, scripts (and icons), streams (smart routes and /stream), stories, devices, analytics, system. */
 export const HUB_ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: '/api/auth/status', tag: 'auth', summary: 'Whether the hub has an admin yet', auth: false },
-  { method: 'post', path: '/api/auth/onboarding', tag: 'auth', summary: 'Create the first admin', auth: false },
-  { method: 'post', path: '/api/auth/login', tag: 'auth', summary: 'Sign in: access and refresh tokens', auth: false },
-  { method: 'post', path: '/api/auth/refresh', tag: 'auth', summary: 'Rotate the refresh token for a new access token', auth: false },
-  { method: 'post', path: '/api/auth/logout', tag: 'auth', summary: 'Revoke the refresh token', auth: false },
-  { method: 'post', path: '/api/auth/register', tag: 'auth', summary: 'Create an account with an invitation', auth: false },
+  { method: 'post', path: '/api/auth/onboarding', tag: 'auth', summary: 'Create the first admin', auth: false, status: 201, bodySchema: obj({ email: str(), name: str(), password: str() }, ['email', 'name', 'password']) },
+  { method: 'post', path: '/api/auth/login', tag: 'auth', summary: 'Sign in: access and refresh tokens', auth: false, bodySchema: obj({ email: str(), password: str() }, ['email', 'password']) },
+  { method: 'post', path: '/api/auth/refresh', tag: 'auth', summary: 'Rotate the refresh token for a new access token', auth: false, bodySchema: obj({ refreshToken: str() }, ['refreshToken']) },
+  { method: 'post', path: '/api/auth/logout', tag: 'auth', summary: 'Revoke the refresh token', auth: false, bodySchema: obj({ refreshToken: str() }, ['refreshToken']) },
+  { method: 'post', path: '/api/auth/register', tag: 'auth', summary: 'Create an account with an invitation', auth: false, status: 201, bodySchema: obj({ invitationToken: str(), name: str(), password: str() }, ['invitationToken', 'name', 'password']) },
   { method: 'get', path: '/api/auth/me', tag: 'auth', summary: 'The signed-in user' },
-  { method: 'post', path: '/api/auth/invitations', tag: 'auth', summary: 'Invite a user', admin: true },
+  { method: 'post', path: '/api/auth/invitations', tag: 'auth', summary: 'Invite a user', admin: true, status: 201, bodySchema: obj({ email: str(), role: str({ enum: ['admin', 'member'] }) }, ['email']) },
   { method: 'get', path: '/api/auth/users', tag: 'auth', summary: 'List users', admin: true },
-  { method: 'patch', path: '/api/auth/users/:id', tag: 'auth', summary: 'Change a user', admin: true },
+  { method: 'patch', path: '/api/auth/users/:id', tag: 'auth', summary: 'Change a user', admin: true, bodySchema: obj({ role: str({ enum: ['admin', 'member'] }), disabled: { type: 'boolean' }, name: str() }, [], false) },
   { method: 'delete', path: '/api/auth/users/:id', tag: 'auth', summary: 'Delete a user', admin: true, status: 204 },
-  { method: 'get', path: '/api/audio', tag: 'audio', summary: 'List audio files', query: ['q', 'limit', 'offset'] },
+  { method: 'get', path: '/api/audio', tag: 'audio', summary: 'List audio files (members: their own)', query: ['q', 'sort', 'page', 'pageSize'] },
   { method: 'post', path: '/api/audio', tag: 'audio', summary: 'Upload an audio file', bodyType: 'multipart/form-data', response: 'audio-file', status: 201 },
   { method: 'get', path: '/api/audio/:id', tag: 'audio', summary: 'One audio file', response: 'audio-file' },
-  { method: 'patch', path: '/api/audio/:id', tag: 'audio', summary: 'Change an audio file', response: 'audio-file' },
+  { method: 'patch', path: '/api/audio/:id', tag: 'audio', summary: 'Change an audio file\'s title or tags', response: 'audio-file', bodySchema: obj({ title: str(), tags: { type: 'object', additionalProperties: str() } }) },
   { method: 'delete', path: '/api/audio/:id', tag: 'audio', summary: 'Delete an audio file', status: 204 },
   { method: 'get', path: '/api/audio/:id/download', tag: 'audio', summary: 'Download the file', response: { description: 'the audio', contentType: 'audio/*' } },
   { method: 'get', path: '/api/audio/:id/stream', tag: 'audio', summary: 'Stream the file (HTTP Range)', response: { description: 'the audio', contentType: 'audio/*' } },
-  { method: 'get', path: '/api/audio/:id/cover', tag: 'audio', summary: 'The cover image', response: { description: 'the image', contentType: 'image/*' } },
-  { method: 'get', path: '/api/scripts', tag: 'scripts', summary: 'List scripts' },
-  { method: 'post', path: '/api/scripts', tag: 'scripts', summary: 'Create a script', body: 'script', response: 'script', status: 201 },
+  { method: 'get', path: '/api/audio/:id/cover', tag: 'audio', summary: 'The cover image (404 when the file has none)', response: { description: 'the image', contentType: 'image/*' } },
+  { method: 'get', path: '/api/scripts', tag: 'scripts', summary: 'List scripts: {items, total}' },
+  { method: 'post', path: '/api/scripts', tag: 'scripts', summary: 'Create a script (id, owner and timestamps are the server\'s)', body: 'script', response: 'script', status: 201 },
   { method: 'get', path: '/api/scripts/:id', tag: 'scripts', summary: 'One script', response: 'script' },
-  { method: 'put', path: '/api/scripts/:id', tag: 'scripts', summary: 'Replace a script', body: 'script', response: 'script' },
-  { method: 'delete', path: '/api/scripts/:id', tag: 'scripts', summary: 'Delete a script', status: 204 },
-  { method: 'post', path: '/api/scripts/:id/deploy', tag: 'scripts', summary: 'Deploy a script to a card' },
-  { method: 'get', path: '/api/stories', tag: 'stories', summary: 'List CYOA stories' },
-  { method: 'post', path: '/api/stories', tag: 'stories', summary: 'Create a story', body: 'cyoa-story', response: 'cyoa-story', status: 201 },
-  { method: 'get', path: '/api/stories/:id', tag: 'stories', summary: 'One story', response: 'cyoa-story' },
-  { method: 'put', path: '/api/stories/:id', tag: 'stories', summary: 'Replace a story', body: 'cyoa-story', response: 'cyoa-story' },
+  { method: 'put', path: '/api/scripts/:id', tag: 'scripts', summary: 'Change a script (fields sent replace the stored ones)', body: 'script', response: 'script' },
+  { method: 'patch', path: '/api/scripts/:id', tag: 'scripts', summary: 'Change a script (same as PUT)', body: 'script', response: 'script' },
+  { method: 'delete', path: '/api/scripts/:id', tag: 'scripts', summary: 'Delete a script (its stream URLs stop working)', status: 204 },
+  {
+    method: 'post', path: '/api/scripts/:id/deploy', tag: 'scripts', summary: 'Save the script\'s card and play it on a player',
+    bodySchema: obj({ deviceId: PLAYER_ID, chapterKey: str(), trackKey: str(), secondsIn: { type: 'number', minimum: 0 }, volume: { type: 'integer', minimum: 0, maximum: 100 }, sleepSeconds: { type: 'integer', minimum: 0 } }, ['deviceId']),
+  },
+  { method: 'get', path: '/api/icons', tag: 'scripts', summary: 'Yoto\'s public icons and yours: {public, mine}' },
+  { method: 'post', path: '/api/icons', tag: 'scripts', summary: 'Upload a 16x16 PNG or GIF icon', bodyType: 'image/png', status: 201 },
+  { method: 'get', path: '/api/streams/smart', tag: 'streams', summary: 'List smart streams: {items, total}' },
+  { method: 'post', path: '/api/streams/smart', tag: 'streams', summary: 'Define a smart stream (id optional)', status: 201, bodySchema: SMART_STREAM },
+  { method: 'get', path: '/api/streams/smart/:id', tag: 'streams', summary: 'A smart stream and what it plays now' },
+  { method: 'put', path: '/api/streams/smart/:id', tag: 'streams', summary: 'Replace (or create, 201) a smart stream\'s definition', bodySchema: SMART_STREAM },
+  { method: 'delete', path: '/api/streams/smart/:id', tag: 'streams', summary: 'Delete a smart stream (409 while a script plays it)', status: 204 },
+  { method: 'put', path: '/api/streams/smart/:id/value', tag: 'streams', summary: 'Set the audio it plays ({fileId}, null clears)', bodySchema: obj({ fileId: { type: ['string', 'null'] } }, ['fileId']) },
+  { method: 'delete', path: '/api/streams/smart/:id/value', tag: 'streams', summary: 'Clear the value (the rules apply again)' },
+  { method: 'get', path: '/api/stories', tag: 'stories', summary: 'List CYOA stories: {stories}' },
+  { method: 'post', path: '/api/stories', tag: 'stories', summary: 'Create a story: {story, findings}', body: 'cyoa-story', status: 201 },
+  { method: 'post', path: '/api/stories/import/twee', tag: 'stories', summary: 'Import a Twee 3 story: {story, importFindings, findings}', bodyType: 'text/plain', status: 201 },
+  { method: 'get', path: '/api/stories/:id', tag: 'stories', summary: 'One story: {story, findings}' },
+  { method: 'get', path: '/api/stories/:id/findings', tag: 'stories', summary: 'The validator\'s findings: {deployable, findings}' },
+  { method: 'put', path: '/api/stories/:id', tag: 'stories', summary: 'Replace a story: {story, findings}', body: 'cyoa-story' },
   { method: 'delete', path: '/api/stories/:id', tag: 'stories', summary: 'Delete a story', status: 204 },
-  { method: 'post', path: '/api/stories/:id/deploy', tag: 'stories', summary: 'Deploy a story as an interactive card' },
-  { method: 'post', path: '/api/stories/:id/test', tag: 'stories', summary: 'Validate and simulate a story' },
+  { method: 'post', path: '/api/stories/:id/test', tag: 'stories', summary: 'Run the story\'s expect cases through the simulator' },
+  { method: 'post', path: '/api/stories/:id/deploy', tag: 'stories', summary: 'Deploy a story as an interactive card (422 with findings when invalid)', bodySchema: obj({ deviceId: PLAYER_ID }, ['deviceId'], true) },
+  { method: 'get', path: '/api/stories/:id/twee', tag: 'stories', summary: 'The story as Twee 3', response: { description: 'Twee 3 text', contentType: 'text/plain' } },
+  { method: 'get', path: '/api/stories/:id/flow', tag: 'stories', summary: 'A Node-RED flow of the story', query: ['deviceId'] },
   dev('get', '/api/devices', 'Players the caller may see'),
   dev('post', '/api/devices', 'Register (claim) a player', { body: 'device-registration', status: 201 }),
   dev('get', '/api/devices/:id', 'A player: stored registration merged with live state'),
@@ -80,6 +113,8 @@ export const HUB_ROUTES: readonly RouteDoc[] = [
   { method: 'put', path: '/api/system/config', tag: 'system', summary: 'Save the hub settings (applied on restart)', body: 'hub-config', admin: true },
   { method: 'get', path: '/api/openapi.json', tag: 'system', summary: 'This document', auth: false },
   { method: 'get', path: '/metrics', tag: 'system', summary: 'Prometheus metrics', auth: false, response: { description: 'Prometheus text format 0.0.4', contentType: 'text/plain' } },
+  { method: 'get', path: '/stream/audio/:fileId', tag: 'streams', summary: 'An audio file for a player (signed URL token in ?t=, HTTP Range, HEAD)', auth: false, query: ['t'], response: { description: 'the audio', contentType: 'audio/*' } },
+  { method: 'get', path: '/stream/smart/:streamId', tag: 'streams', summary: 'What a smart stream plays now, for a player (signed URL token in ?t=)', auth: false, query: ['t'], response: { description: 'the audio', contentType: 'audio/*' } },
 ];
 
 export interface BuildOpenApiOptions {
@@ -174,6 +209,7 @@ export function buildOpenApi(options: BuildOpenApiOptions = {}): JsonObject {
       ...(route.auth === false ? { security: [] } : {}),
     };
     if (route.body) operation['requestBody'] = { required: true, content: { 'application/json': { schema: schemaRef(route.body) } } };
+    else if (route.bodySchema) operation['requestBody'] = { required: true, content: { 'application/json': { schema: route.bodySchema } } };
     else if (route.bodyType) operation['requestBody'] = { required: true, content: { [route.bodyType]: {} } };
     item[route.method] = operation;
   }

@@ -1,0 +1,139 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { expect } from 'chai';
+import type { Hub } from '../../server/hub';
+import { fixturesDir } from '../helpers/fixtures';
+
+export const KIDS = 'vkids0bedroom0yoto0mini0';
+export const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3');
+
+export interface SignIn {
+  accessToken: string;
+  user: { id: string; role: string; email?: string };
+}
+
+export interface Answer {
+  status: number;
+  text: string;
+  json: unknown;
+}
+
+/** A call to the hub's API; `body` as a string is sent raw (malformed JSON). */
+export async function call(hub: Hub, method: string, url: string, token?: string, body?: unknown): Promise<Answer> {
+  const response = await fetch(`${hub.url}${url}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, text, json };
+}
+
+export async function onboardAdmin(hub: Hub): Promise<SignIn> {
+  const answer = await call(hub, 'POST', '/api/auth/onboarding', undefined, { email: 'admin@example.org', name: 'Admin', password: 'correct horse battery' });
+  expect(answer.status, answer.text).to.equal(201);
+  return answer.json as SignIn;
+}
+
+export async function inviteMember(hub: Hub, admin: SignIn, email: string, name: string): Promise<SignIn> {
+  const invitation = await call(hub, 'POST', '/api/auth/invitations', admin.accessToken, { email, role: 'member' });
+  expect(invitation.status, invitation.text).to.equal(201);
+  const { invitationToken } = invitation.json as { invitationToken: string };
+  const registered = await call(hub, 'POST', '/api/auth/register', undefined, { invitationToken, name, password: 'another long secret' });
+  expect(registered.status, registered.text).to.equal(201);
+  return registered.json as SignIn;
+}
+
+export async function upload(hub: Hub, token: string, fileName: string): Promise<{ id: string; title: string }> {
+  const form = new FormData();
+  form.append('file', new Blob([fs.readFileSync(START_MP3)]), fileName);
+  const response = await fetch(`${hub.url}/api/audio`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+  const text = await response.text();
+  expect(response.status, text).to.equal(201);
+  return JSON.parse(text) as { id: string; title: string };
+}
+
+/** A small deployable story whose passages all play `fileId`. */
+export function storyBody(title: string, fileId: string): Record<string, unknown> {
+  return {
+    title,
+    startNodeId: 'start',
+    nodes: [
+      { id: 'start', title: 'Briefing', audioFileId: fileId, position: { x: 0, y: 0 } },
+      { id: 'car', title: 'The car chase', audioFileId: fileId, ending: true, position: { x: 200, y: -80 } },
+      { id: 'boat', title: 'The boat', audioFileId: fileId, ending: true, position: { x: 200, y: 80 } },
+    ],
+    connections: [
+      { id: 'c1', from: 'start', to: 'car', choice: 'left' },
+      { id: 'c2', from: 'start', to: 'boat', choice: 'right' },
+    ],
+    expect: [{ name: 'left goes to the car', inputs: ['left'], path: ['start', 'car'] }],
+  };
+}
+
+export interface Resources {
+  fileId: string;
+  scriptId: string;
+  storyId: string;
+  streamId: string;
+  deviceId: string;
+}
+
+/** One of each resource, owned by the token's user; names carry `marker` so a leak is visible. */
+export async function createResources(hub: Hub, token: string, marker: string, claimDevice: boolean): Promise<Resources> {
+  const file = await upload(hub, token, `${marker}-audio.mp3`);
+  const script = await call(hub, 'POST', '/api/scripts', token, { name: `${marker}-script`, type: 'simple', definition: { audioFileId: file.id } });
+  expect(script.status, script.text).to.equal(201);
+  const story = await call(hub, 'POST', '/api/stories', token, storyBody(`${marker}-story`, file.id));
+  expect(story.status, story.text).to.equal(201);
+  const stream = await call(hub, 'POST', '/api/streams/smart', token, { name: `${marker}-stream`, playlist: [file.id] });
+  expect(stream.status, stream.text).to.equal(201);
+  if (claimDevice) {
+    const device = await call(hub, 'POST', '/api/devices', token, { deviceId: KIDS, name: `${marker}-device` });
+    expect(device.status, device.text).to.equal(201);
+  }
+  return {
+    fileId: file.id,
+    scriptId: (script.json as { id: string }).id,
+    storyId: (story.json as { story: { id: string } }).story.id,
+    streamId: (stream.json as { id: string }).id,
+    deviceId: KIDS,
+  };
+}
+
+/** The id a route under `path` takes, among `resources` (and `userId` for /api/auth/users). */
+export function idFor(openPath: string, resources: Resources, userId: string): string | undefined {
+  if (openPath.startsWith('/api/audio/')) return resources.fileId;
+  if (openPath.startsWith('/api/scripts/')) return resources.scriptId;
+  if (openPath.startsWith('/api/stories/')) return resources.storyId;
+  if (openPath.startsWith('/api/streams/smart/')) return resources.streamId;
+  if (openPath.startsWith('/api/devices/')) return resources.deviceId;
+  if (openPath.startsWith('/api/auth/users/')) return userId;
+  return undefined;
+}
+
+/** A valid JSON body for a route (method + OpenAPI path), given the resources it acts on. */
+export function validBody(method: string, openPath: string, resources: Resources, marker: string): unknown {
+  const key = `${method} ${openPath}`;
+  switch (key) {
+    case 'patch /api/audio/{id}': return { title: `${marker}-audio-renamed` };
+    case 'put /api/scripts/{id}':
+    case 'patch /api/scripts/{id}': return { name: `${marker}-script-renamed` };
+    case 'post /api/scripts/{id}/deploy': return { deviceId: resources.deviceId };
+    case 'put /api/stories/{id}': return storyBody(`${marker}-story-renamed`, resources.fileId);
+    case 'post /api/stories/{id}/deploy': return { deviceId: resources.deviceId };
+    case 'put /api/streams/smart/{id}': return { name: `${marker}-stream-renamed`, playlist: [resources.fileId] };
+    case 'put /api/streams/smart/{id}/value': return { fileId: resources.fileId };
+    case 'patch /api/devices/{id}': return { name: `${marker}-device-renamed` };
+    case 'post /api/devices/{id}/command': return { command: 'pause' };
+    case 'patch /api/auth/users/{id}': return { name: `${marker}-user-renamed` };
+    case 'post /api/stories/{id}/test': return undefined;
+    default: return undefined;
+  }
+}
