@@ -357,6 +357,11 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
 
   router.post('/register', limited('registration'), async (req, res) => {
     const invited = isObject(req.body) && 'invitationToken' in req.body;
+    // Without open registration a body without an invitation is told about the invitation,
+    // whatever else it lacks, not about the open-registration form.
+    if (!invited && !openRegistration) {
+      throw new ApiError(403, 'registration_closed', 'registration needs an invitation from an admin of the hub', [{ path: '/invitationToken', message: 'is required' }]);
+    }
     const body = invited
       ? parseBody(req.body, { required: { invitationToken: fields.token, name: fields.name, password: fields.password } })
       : parseBody(req.body, { required: { email: fields.email, name: fields.name, password: fields.password } });
