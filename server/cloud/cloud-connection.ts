@@ -7,6 +7,7 @@ import type { ComponentHealth } from '../system/health';
 import type { HubCloudConfig } from '../types/schemas';
 import { DEMO_CARDS } from '../virtual/cards/demo-cards';
 import { VirtualCloud } from '../virtual/virtual-cloud';
+import type { VirtualPlayerSpec } from '../virtual/contracts';
 import type { SignInLinks } from '../yoto/auth/browser-sign-in';
 import type { YotoCard } from '../yoto/card';
 import { YotoDeviceCommander } from '../yoto/commands';
@@ -33,7 +34,7 @@ export interface CloudConnectionOptions {
   /** How long a player has to confirm a command (default 10 s). */
   commandTimeoutMs?: number;
   /** Overrides for the virtual cloud (tests use a free port and short tokens). */
-  virtual?: { accessTokenTtlSeconds?: number };
+  virtual?: { accessTokenTtlSeconds?: number; players?: VirtualPlayerSpec[] };
 }
 
 export interface CloudConnectionEvents {
@@ -248,6 +249,7 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
       brokerUrl,
       dataDir: path.join(dataDir, 'virtual-cloud'),
       demoCards: DEMO_CARDS,
+      ...(this.options.virtual?.players ? { players: this.options.virtual.players } : {}),
       logger: this.logger,
       ...(this.options.virtual?.accessTokenTtlSeconds !== undefined ? { accessTokenTtlSeconds: this.options.virtual.accessTokenTtlSeconds } : {}),
     });

@@ -2,17 +2,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolveHubOptions, type HubSettings } from '../../server/config/hub-options';
-import { Hub } from '../../server/hub';
+import { Hub, type HubDependencies } from '../../server/hub';
 import { silentLogger } from '../../server/log/logger';
 
 /**
  * A hub on free ports with a throwaway data directory. The environment is
  * ignored so a developer's YOTO_* variables cannot change a test.
  */
-export async function startTestHub(settings: HubSettings = {}): Promise<Hub> {
+export async function startTestHub(settings: HubSettings = {}, deps: Pick<HubDependencies, 'cloud'> = {}): Promise<Hub> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-hub-test-'));
   const options = resolveHubOptions({ httpPort: 0, embeddedBrokerPort: 0, virtualCloudPort: 0, signInPort: 0, ...settings }, dataDir, {});
-  const hub = new Hub(options, { logger: silentLogger, env: {} });
+  const hub = new Hub(options, { logger: silentLogger, env: {}, ...deps });
   await hub.start();
   await hub.broker.whenConnected();
   return hub;
