@@ -22,3 +22,10 @@ export function humanize(snake: string): string {
   const text = snake.replace(/_/g, ' ');
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+/** Listening time as people say it: "0 min", "12 min", "1 h 05 min". */
+export function formatListening(seconds: number): string {
+  const minutes = Math.floor(Math.max(0, seconds) / 60);
+  if (minutes < 60) return seconds > 0 && minutes === 0 ? '< 1 min' : `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
+}

@@ -146,11 +146,26 @@ export function livePosition(entry: DeviceEntry, playback: Partial<BrokerPlaybac
 export interface DeviceAlert {
   deviceId: string;
   name: string;
-  kind: 'offline' | 'battery_low';
+  kind: 'offline' | 'battery_low' | 'stream_failed';
   message: string;
 }
 
-export function alertsOf(entries: DeviceEntry[]): DeviceAlert[] {
+/**
+ * A `device.event` that says a stream failed. The event log has no type of its
+ * own for it (schemas/event.schema.json): the hub raises it as an `alert`
+ * whose `alert` names a stream (e.g. `stream_failed`), or a `command_failed`
+ * whose code or reason is about a stream.
+ */
+export function isStreamFailure(event: BrokerEventMessage): boolean {
+  const text = (key: string): string => (typeof event[key] === 'string' ? event[key] : '');
+  if (event.type === 'stream_failed') return true;
+  if (event.type === 'alert') return /stream/i.test(text('alert'));
+  if (event.type === 'command_failed') return /stream/i.test(`${text('code')} ${text('reason')}`);
+  return false;
+}
+
+/** Alerts to show: offline and battery low from each player's status, stream failures from the recent events (the newest per player, until it plays again). */
+export function alertsOf(entries: DeviceEntry[], events: readonly RecentEvent[] = []): DeviceAlert[] {
   const alerts: DeviceAlert[] = [];
   for (const entry of entries) {
     if (!entry.status) continue;
@@ -159,6 +174,18 @@ export function alertsOf(entries: DeviceEntry[]): DeviceAlert[] {
     if (battery !== undefined && battery <= BATTERY_LOW_PERCENT && !entry.status.charging) {
       alerts.push({ deviceId: entry.deviceId, name: entry.name, kind: 'battery_low', message: `${entry.name} battery low (${battery}%)` });
     }
+  }
+  const names = new Map(entries.map((entry) => [entry.deviceId, entry.name]));
+  const seen = new Set<string>();
+  // Newest first: a player that started playing again since its last failure has no alert.
+  for (const { deviceId, event } of events) {
+    if (seen.has(deviceId)) continue;
+    if (event.type === 'playback_started') seen.add(deviceId);
+    if (!isStreamFailure(event)) continue;
+    seen.add(deviceId);
+    const name = names.get(deviceId) ?? deviceId;
+    const detail = typeof event['message'] === 'string' ? event['message'] : typeof event['reason'] === 'string' ? event['reason'] : '';
+    alerts.push({ deviceId, name, kind: 'stream_failed', message: `${name}: a stream failed${detail ? ` (${detail})` : ''}` });
   }
   return alerts;
 }

@@ -1,13 +1,46 @@
 import { LitElement, css, html, nothing } from 'lit';
+import { todayOverview, type AnalyticsOverview } from '../api/analytics';
 import '../components/device-card';
-import { formatTime, humanize } from '../components/format';
+import { formatListening, formatTime, humanize } from '../components/format';
 import { sharedStyles } from '../components/shared-styles';
 import { DeviceStreamController } from '../controllers/device-stream-controller';
 import { alertsOf } from '../state/device-store';
 
-/** Every player at a glance, alerts (offline, battery low) and the latest events. */
+/** How often today's listening time is read again while the Dashboard is open. */
+const OVERVIEW_REFRESH_MS = 60_000;
+
+/** Every player at a glance, today's listening time, alerts (offline, battery low, stream failures) and the latest events. */
 export class YotoDashboardView extends LitElement {
+  static override properties = {
+    overview: { state: true },
+    overviewError: { state: true },
+  };
+
+  /** Today's analytics overview; undefined until the first answer. */
+  declare overview: AnalyticsOverview | undefined;
+  declare overviewError: string | undefined;
   private readonly stream = new DeviceStreamController(this, { tick: true });
+  private overviewTimer: ReturnType<typeof setInterval> | undefined;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.loadOverview();
+    this.overviewTimer = setInterval(() => void this.loadOverview(), OVERVIEW_REFRESH_MS);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    clearInterval(this.overviewTimer);
+  }
+
+  private async loadOverview(): Promise<void> {
+    try {
+      this.overview = await todayOverview();
+      this.overviewError = undefined;
+    } catch (error) {
+      this.overviewError = error instanceof Error ? error.message : String(error);
+    }
+  }
 
   static override styles = [
     sharedStyles,
@@ -15,7 +48,10 @@ export class YotoDashboardView extends LitElement {
       section { margin-bottom: 1.25rem; }
       .alerts { list-style: none; padding: 0; margin: 0; display: flex; flex-direction: column; gap: 0.4rem; }
       .alerts li { border-left: 4px solid var(--warn); }
-      .alerts li.offline { border-left-color: var(--bad); }
+      .alerts li.offline, .alerts li.stream_failed { border-left-color: var(--bad); }
+      .today { display: flex; gap: 0.5rem 1.5rem; flex-wrap: wrap; align-items: baseline; margin: 0; }
+      .today dt { color: var(--muted); }
+      .today dd { margin: 0; font-size: 1.4rem; font-weight: 600; font-variant-numeric: tabular-nums; }
       .events { list-style: none; padding: 0; margin: 0; }
       .events li { display: flex; gap: 0.75rem; padding: 0.35rem 0; border-bottom: 1px solid color-mix(in srgb, var(--fg) 8%, transparent); flex-wrap: wrap; }
       .events time { color: var(--muted); font-variant-numeric: tabular-nums; min-width: 5.5rem; }
@@ -25,7 +61,7 @@ export class YotoDashboardView extends LitElement {
   override render() {
     const store = this.stream.store;
     const entries = store.list();
-    const alerts = alertsOf(entries);
+    const alerts = alertsOf(entries, store.events);
     return html`
       <section aria-labelledby="players">
         <h2 id="players">Players</h2>
@@ -33,11 +69,23 @@ export class YotoDashboardView extends LitElement {
           ? html`<p class="muted" aria-busy=${store.synced ? 'false' : 'true'}>${store.synced ? 'No players yet: connect the hub to a Yoto account.' : 'Waiting for the players…'}</p>`
           : html`<div class="grid" data-testid="device-grid">${entries.map((entry) => html`<yoto-device-card .entry=${entry} .now=${this.stream.now} link></yoto-device-card>`)}</div>`}
       </section>
+      <section aria-labelledby="today">
+        <h2 id="today">Today</h2>
+        ${this.overview
+          ? html`<dl class="today card" data-testid="today">
+              <div><dt>Listening time</dt><dd data-testid="today-listening">${formatListening(this.overview.listeningSeconds)}</dd></div>
+              <div><dt>Sessions</dt><dd>${this.overview.sessions}</dd></div>
+              <div><dt>Active players</dt><dd>${this.overview.activeDevices}</dd></div>
+            </dl>`
+          : this.overviewError
+            ? html`<p class="muted" role="status">Today's listening time is not available: ${this.overviewError}</p>`
+            : html`<p class="muted" aria-busy="true">Reading today's listening time…</p>`}
+      </section>
       <section aria-labelledby="alerts">
         <h2 id="alerts">Alerts</h2>
         ${alerts.length === 0
           ? html`<p class="muted">No alerts.</p>`
-          : html`<ul class="alerts" data-testid="alerts">${alerts.map((alert) => html`<li class="card ${alert.kind === 'offline' ? 'offline' : ''}" role="alert">${alert.message}</li>`)}</ul>`}
+          : html`<ul class="alerts" data-testid="alerts">${alerts.map((alert) => html`<li class="card ${alert.kind}" data-kind=${alert.kind} role="alert">${alert.message}</li>`)}</ul>`}
       </section>
       <section aria-labelledby="events">
         <h2 id="events">Recent events</h2>

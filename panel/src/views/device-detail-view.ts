@@ -1,6 +1,8 @@
-import { LitElement, css, html, nothing } from 'lit';
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { deviceListeningByDay, type AnalyticsDay } from '../api/analytics';
 import type { BrokerCommandMessage } from '../api/types';
 import '../components/device-card';
+import '../components/usage-chart';
 import { sharedStyles } from '../components/shared-styles';
 import { formatTime, humanize } from '../components/format';
 import { DeviceStreamController } from '../controllers/device-stream-controller';
@@ -25,6 +27,8 @@ export class YotoDeviceDetailView extends LitElement {
     deviceId: { type: String },
     note: { state: true },
     volumeDraft: { state: true },
+    usage: { state: true },
+    usageError: { state: true },
   };
 
   declare deviceId: string;
@@ -32,6 +36,9 @@ export class YotoDeviceDetailView extends LitElement {
   declare note: string | undefined;
   /** The slider's value while it is being dragged. */
   declare volumeDraft: number | undefined;
+  /** Listening time per day, last 7 days, for `deviceId` (undefined until read). */
+  declare usage: { deviceId: string; days: AnalyticsDay[] } | undefined;
+  declare usageError: string | undefined;
   private readonly stream = new DeviceStreamController(this, { tick: true });
 
   constructor() {
@@ -55,6 +62,21 @@ export class YotoDeviceDetailView extends LitElement {
       .back { display: inline-block; margin-bottom: 0.75rem; }
     `,
   ];
+
+  override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('deviceId') && this.deviceId) void this.loadUsage(this.deviceId);
+  }
+
+  private async loadUsage(deviceId: string): Promise<void> {
+    try {
+      const days = await deviceListeningByDay(deviceId, 7);
+      if (deviceId !== this.deviceId) return;
+      this.usage = { deviceId, days };
+      this.usageError = undefined;
+    } catch (error) {
+      if (deviceId === this.deviceId) this.usageError = error instanceof Error ? error.message : String(error);
+    }
+  }
 
   private send(command: BrokerCommandMessage, note?: string): void {
     this.dispatchEvent(deviceCommandEvent({
@@ -109,10 +131,18 @@ export class YotoDeviceDetailView extends LitElement {
       <div class="layout">
         <div>
           <yoto-device-card .entry=${entry} .now=${this.stream.now}></yoto-device-card>
+          <h3 style="margin-top:1rem" id="usage-heading">Listening, last 7 days</h3>
+          <section aria-labelledby="usage-heading" data-testid="usage">
+            ${this.usage?.deviceId === entry.deviceId
+              ? html`<yoto-usage-chart .days=${this.usage.days} label="Listening time per day on ${name}, last 7 days"></yoto-usage-chart>`
+              : this.usageError
+                ? html`<p class="muted" role="status">Usage is not available: ${this.usageError}</p>`
+                : html`<p class="muted" aria-busy="true">Reading usage…</p>`}
+          </section>
           <h3 style="margin-top:1rem">Recent events</h3>
           ${events.length === 0
             ? html`<p class="muted">None since the panel opened.</p>`
-            : html`<ul class="events">${events.map(({ event }) => html`<li><time class="muted" datetime=${event.timestamp}>${formatTime(event.timestamp)}</time> ${humanize(event.type)}</li>`)}</ul>`}
+            : html`<ul class="events" data-testid="event-log" aria-live="polite">${events.map(({ event }) => html`<li><time class="muted" datetime=${event.timestamp}>${formatTime(event.timestamp)}</time> ${humanize(event.type)}${typeof event['title'] === 'string' ? html`: ${event['title']}` : typeof event['message'] === 'string' ? html`: ${event['message']}` : nothing}</li>`)}</ul>`}
         </div>
         <div aria-label="Controls for ${name}" role="group">
           ${online ? nothing : html`<p class="warn" role="status">${name} is offline: commands will fail until it is back.</p>`}
