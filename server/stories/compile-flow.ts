@@ -93,12 +93,16 @@ export function compileToFlow(story: Story, options: CompileFlowOptions): FlowNo
       type: 'yoto-cyoa-branch',
       z: tab,
       name: `${node.title}?`,
+      // Explicit: the editor's default mode is 'player', which would ignore the story's exits once the node is edited.
+      mode: 'story',
       hub: options.hubId,
       device: options.deviceId,
       storyId: story.id,
       storyNodeId: id,
       timeout: exits.default?.timeoutSeconds ?? 0,
       outputs: BRANCH_OUTPUTS.length,
+      // The editor names the outputs from choiceLabels (nodes/yoto-cyoa-branch); outputLabels is Node-RED's own per-node override.
+      choiceLabels: { left: exits.left?.label ?? '', right: exits.right?.label ?? '', end: automaticExit(exits)?.label ?? '' },
       outputLabels: [exits.left?.label ?? 'left', exits.right?.label ?? 'right', 'end of passage', 'no choice (timeout)'],
       x: x + COLUMN / 2,
       y,

@@ -113,6 +113,8 @@ describe('story engine: the spyshort Twine fixture', () => {
     expect(play).to.include({ hub: 'hub1', device: 'dev1', audioFileId: 'audio-Start' });
     const branch = flow.find((n) => n.type === 'yoto-cyoa-branch' && n['storyNodeId'] === 'SearchElsewhere')!;
     expect(branch['outputs']).to.equal(4);
+    expect(branch).to.include({ mode: 'story', storyId: spy.id, storyNodeId: 'SearchElsewhere', hub: 'hub1', device: 'dev1' });
+    expect(branch['choiceLabels']).to.have.keys(['left', 'right', 'end']);
     const endPlay = flow.find((n) => n.type === 'yoto-play-script' && n['storyNodeId'] === 'End')!;
     expect(branch.wires![2]).to.deep.equal([endPlay.id]);
     expect(JSON.parse(JSON.stringify(flow))).to.deep.equal(flow);
