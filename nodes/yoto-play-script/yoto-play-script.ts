@@ -196,6 +196,17 @@ export = function registerYotoPlayScript(RED: NodeAPI): void {
       return options;
     };
 
+    /**
+     * A copy of the message for the outputs, without the choice that led here: a story's next
+     * yoto-cyoa-branch must wait for a new choice, not take the one made for the passage before.
+     */
+    const passageMessage = (msg: NodeMessage): NodeMessage => {
+      const copy = RED.util.cloneMessage(msg) as NodeMessage & { choice?: unknown; branch?: unknown };
+      delete copy.choice;
+      delete copy.branch;
+      return copy;
+    };
+
     node.on('input', (received: NodeMessageInFlow, send: (msg: Array<NodeMessage | null>) => void, done: (err?: Error) => void) => {
       // Node-RED messages are open objects: msg.device and the options are read by name.
       const msg = received as NodeMessageInFlow & Record<string, unknown>;
@@ -240,7 +251,7 @@ export = function registerYotoPlayScript(RED: NodeAPI): void {
           watch = undefined;
           registry.off('event', listener);
           setStatus({ fill: 'grey', shape: 'dot', text: t('status.finished', { script: script.name }) });
-          const finished = RED.util.cloneMessage(msg);
+          const finished = passageMessage(msg);
           finished.payload = { scriptId: script.id, scriptName: script.name, deviceId: state.deviceId, deviceName: state.name, cardId: result.cardId, reason: event.type, event: { type: event.type, timestamp: event.timestamp, data: event.data } };
           send([null, finished]);
           finishedWatch?.done?.();
@@ -248,7 +259,7 @@ export = function registerYotoPlayScript(RED: NodeAPI): void {
         watch = { deviceId: state.deviceId, cardId: result.cardId, registry, listener, done: waitForEnd ? () => done() : undefined };
         registry.on('event', listener);
 
-        const started = RED.util.cloneMessage(msg);
+        const started = passageMessage(msg);
         started.payload = { scriptId: script.id, scriptName: script.name, deviceId: state.deviceId, deviceName: state.name, cardId: result.cardId, result: result.result, ...(result.volume ? { volume: result.volume } : {}), ...(result.sleep ? { sleep: result.sleep } : {}) };
         send([started, null]);
         if (!waitForEnd) done();

@@ -87,12 +87,13 @@ describe(`yoto-play-script node (Node-RED ${nodeRedVersion()})`, function () {
     const { hub, files, started, finished, caught, statuses } = await ready();
     await storePlaylist(hub, files);
 
-    helper.getNode('play').receive({ payload: 'go', topic: 'bedtime' } as NodeMessage);
+    helper.getNode('play').receive({ payload: 'go', topic: 'bedtime', choice: 'left', branch: { output: 'left' } } as NodeMessage);
     const [start] = await started.atLeast(1);
     expect(caught.messages).to.deep.equal([]);
     expect(start?.payload).to.include({ scriptId: 'bedtime', deviceId: KIDS_BEDROOM, deviceName: 'Kids Bedroom' });
     expect(start?.payload.cardId).to.be.a('string').and.not.equal('');
     expect(start?.topic).to.equal('bedtime');
+    expect(start, 'the choice that led to a passage is not passed on to the next branch').to.not.have.any.keys('choice', 'branch');
     expect(hub.devices.get(KIDS_BEDROOM)?.playback.cardId).to.equal(start?.payload.cardId);
     const player = hub.cloud.virtualCloud?.fleet.player(KIDS_BEDROOM)?.snapshot();
     expect(player?.volumePercent).to.be.closeTo(30, 100 / 16);
