@@ -19,6 +19,7 @@ import { openStore } from '../../server/store';
 import { storeValidator } from '../../server/store/store-validator';
 
 import { runWhenMain, type BenchResult } from '../bench-result';
+import { wavFile } from '../../test/library/media';
 
 const FILE_SECONDS = 240; // 8 kHz mono 16-bit WAV: 16 kB/s, ~3.8 MB
 const CLIENTS = 50;
@@ -27,25 +28,6 @@ const WARMUP_REQUESTS = 1000;
 const ROUNDS = 3;
 const MAX_RANGE_BYTES = 64 * 1024;
 
-function wav(seconds: number, sampleRate = 8000): Buffer {
-  const samples = seconds * sampleRate;
-  const data = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) data.writeInt16LE(Math.round(Math.sin(i / 7) * 8000), i * 2);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'latin1');
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8, 'latin1');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'latin1');
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
-}
 
 interface Target {
   port: number;
@@ -122,7 +104,7 @@ export async function run(): Promise<BenchResult> {
   const staticDir = path.join(root, 'static');
   const panelDir = path.join(root, 'panel');
   await Promise.all([fs.mkdir(staticDir), fs.mkdir(panelDir)]);
-  const bytes = wav(FILE_SECONDS);
+  const bytes = wavFile(FILE_SECONDS, 8000, (i) => Math.round(Math.sin(i / 7) * 8000));
   const source = path.join(staticDir, 'audio.wav');
   await fs.writeFile(source, bytes);
 

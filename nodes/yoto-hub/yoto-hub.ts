@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import type { Request, Response } from 'express';
 import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import { HubConfigError } from '../../server/config/hub-options';
 import { resolveHubOptionsWithSaved } from '../../server/config/saved-config';
@@ -99,20 +100,31 @@ export = function registerYotoHub(RED: NodeAPI): void {
     });
   }
 
-  // The editors of the device nodes fill their player dropdown from here (with a text
-  // fallback while the hub is not deployed or not running yet).
-  RED.httpAdmin.get('/yoto-hub/:hubId/devices', RED.auth.needsPermission('yoto-hub.read'), (req, res) => {
+  /**
+   * The running hub of the yoto-hub node named in an admin request, or undefined after
+   * answering 404 (not deployed) or 503 (not running) for the editor.
+   */
+  function runningHub(req: Request, res: Response): { hubNode: YotoHubNode; hub: Hub } | undefined {
     // getNode returns the base Node type; the type check below makes it a yoto-hub.
     const hubNode = RED.nodes.getNode(String(req.params['hubId'])) as YotoHubNode | null;
     if (!hubNode || hubNode.type !== 'yoto-hub') {
       res.status(404).json({ error: { code: 'not_deployed', message: RED._('yoto-hub.errors.notDeployed') } });
-      return;
+      return undefined;
     }
     const hub = hubNode.hub;
     if (!hub || hub.state !== 'running') {
       res.status(503).json({ error: { code: 'not_running', message: RED._('yoto-hub.errors.notRunning', { state: hub?.state ?? 'misconfigured' }) } });
-      return;
+      return undefined;
     }
+    return { hubNode, hub };
+  }
+
+  // The editors of the device nodes fill their player dropdown from here (with a text
+  // fallback while the hub is not deployed or not running yet).
+  RED.httpAdmin.get('/yoto-hub/:hubId/devices', RED.auth.needsPermission('yoto-hub.read'), (req, res) => {
+    const found = runningHub(req, res);
+    if (!found) return;
+    const { hubNode, hub } = found;
     const devices = hub.devices.list().map((state) => ({ ...deviceSummary(state), playback: { state: state.playback.state, cardId: state.playback.cardId, chapterKey: state.playback.chapterKey, trackKey: state.playback.trackKey } }));
     devices.sort((a, b) => a.name.localeCompare(b.name));
     // hubUrl: the web panel, for the editor's Yoto sidebar.
@@ -121,17 +133,9 @@ export = function registerYotoHub(RED: NodeAPI): void {
 
   // The yoto-play-script editor fills its script dropdown from here.
   RED.httpAdmin.get('/yoto-hub/:hubId/scripts', RED.auth.needsPermission('yoto-hub.read'), (req, res) => {
-    // getNode returns the base Node type; the type check below makes it a yoto-hub.
-    const hubNode = RED.nodes.getNode(String(req.params['hubId'])) as YotoHubNode | null;
-    if (!hubNode || hubNode.type !== 'yoto-hub') {
-      res.status(404).json({ error: { code: 'not_deployed', message: RED._('yoto-hub.errors.notDeployed') } });
-      return;
-    }
-    const hub = hubNode.hub;
-    if (!hub || hub.state !== 'running') {
-      res.status(503).json({ error: { code: 'not_running', message: RED._('yoto-hub.errors.notRunning', { state: hub?.state ?? 'misconfigured' }) } });
-      return;
-    }
+    const found = runningHub(req, res);
+    if (!found) return;
+    const { hub } = found;
     const scripts = hub.store.scripts.list().map((script) => ({ id: script.id, name: script.name, type: script.type, cardId: script.cardId }));
     scripts.sort((a, b) => a.name.localeCompare(b.name));
     res.json({ scripts });
@@ -140,17 +144,9 @@ export = function registerYotoHub(RED: NodeAPI): void {
   // "Sign in with Yoto" in the editor: the link of the hub's PKCE sign-in (the callback comes
   // back to the hub's loopback port; the hub switches to the real cloud when it does).
   RED.httpAdmin.post('/yoto-hub/:hubId/sign-in', RED.auth.needsPermission('yoto-hub.write'), (req, res) => {
-    // getNode returns the base Node type; the type check below makes it a yoto-hub.
-    const hubNode = RED.nodes.getNode(String(req.params['hubId'])) as YotoHubNode | null;
-    if (!hubNode || hubNode.type !== 'yoto-hub') {
-      res.status(404).json({ error: { code: 'not_deployed', message: RED._('yoto-hub.errors.notDeployed') } });
-      return;
-    }
-    const hub = hubNode.hub;
-    if (!hub || hub.state !== 'running') {
-      res.status(503).json({ error: { code: 'not_running', message: RED._('yoto-hub.errors.notRunning', { state: hub?.state ?? 'misconfigured' }) } });
-      return;
-    }
+    const found = runningHub(req, res);
+    if (!found) return;
+    const { hub } = found;
     if (hub.cloud.active === 'yoto') {
       res.json({ signedIn: true });
       return;

@@ -97,11 +97,14 @@ export const TINY_PNG = Buffer.from(
   'base64',
 );
 
-/** A mono 16-bit PCM WAV of `seconds` of a quiet square wave. */
-export function wavFile(seconds: number, sampleRate = 8000): Buffer {
+/** A quiet square wave, the default content of `wavFile`. */
+const squareWave = (i: number): number => (i % 40 < 20 ? 1000 : -1000);
+
+/** A mono 16-bit PCM WAV of `seconds`, sample i being `sample(i)` (a quiet square wave unless told). */
+export function wavFile(seconds: number, sampleRate = 8000, sample: (i: number) => number = squareWave): Buffer {
   const samples = Math.round(seconds * sampleRate);
   const data = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) data.writeInt16LE(i % 40 < 20 ? 1000 : -1000, i * 2);
+  for (let i = 0; i < samples; i++) data.writeInt16LE(sample(i), i * 2);
   const header = Buffer.alloc(44);
   header.write('RIFF', 0, 'latin1');
   header.writeUInt32LE(36 + data.length, 4);

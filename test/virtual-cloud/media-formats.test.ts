@@ -5,27 +5,10 @@ import { fixturesDir } from '../helpers/fixtures';
 import { readAudioInfo } from '../../server/virtual/http/media/audio-info';
 import { readImageInfo, strictIconProblem } from '../../server/virtual/http/media/image-info';
 import { encodePng } from '../../server/virtual/http/media/png';
+import { wavFile } from '../library/media';
 
 const spyshort = (...parts: string[]): Buffer => fs.readFileSync(path.join(fixturesDir, 'twine-spyshort', ...parts));
 
-/** A mono 16-bit PCM WAV of `seconds` of silence. */
-function wav(seconds: number, sampleRate = 8000): Buffer {
-  const data = Buffer.alloc(seconds * sampleRate * 2);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'latin1');
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8, 'latin1');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'latin1');
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
-}
 
 describe('virtual cloud media checks', () => {
   it('reads icon sizes from the header bytes of the fixture PNG and GIFs', () => {
@@ -49,7 +32,7 @@ describe('virtual cloud media checks', () => {
   });
 
   it('measures a WAV, and knows an image is not audio', () => {
-    expect(readAudioInfo(wav(5))).to.deep.equal({ format: 'wav', duration: 5, channels: 'mono', sampleRate: 8000, bitrate: 128000 });
+    expect(readAudioInfo(wavFile(5, 8000, () => 0))).to.deep.equal({ format: 'wav', duration: 5, channels: 'mono', sampleRate: 8000, bitrate: 128000 });
     expect(readAudioInfo(spyshort('icons', 'SolveRiddle.png'))).to.equal(undefined);
   });
 });
