@@ -122,3 +122,40 @@ export class Statuses {
     }
   }
 }
+
+type HubConfigNode = Awaited<ReturnType<typeof hubConfigNode>>;
+
+/** The parts of node-red-node-test-helper the hooks below use. */
+interface NodeTestServer {
+  startServer(done: () => void): void;
+  stopServer(done: () => void): void;
+  unload(): Promise<void>;
+}
+
+/**
+ * The mocha hooks every Yoto node suite needs: the Node-RED test server for the
+ * suite, a yoto-hub config node on free ports with a throwaway data directory
+ * for each test, and the flow unloaded and the data removed after it. Returns
+ * the current test's config node.
+ */
+export function useHubConfigPerTest(helper: NodeTestServer): () => HubConfigNode {
+  let current: HubConfigNode | undefined;
+  before(async () => {
+    await new Promise<void>((resolve) => helper.startServer(resolve));
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => helper.stopServer(resolve));
+  });
+  beforeEach(async () => {
+    current = await hubConfigNode();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    current?.remove();
+    current = undefined;
+  });
+  return () => {
+    if (!current) throw new Error('the hub config node exists only while a test runs');
+    return current;
+  };
+}

@@ -4,7 +4,7 @@ import type { NodeMessage } from 'node-red';
 import type { Hub } from '../../server/hub';
 import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
 import { describeLeaks, ResourceTracker } from '../helpers/resource-tracker';
-import { hubConfigNode, KIDS_BEDROOM, playbackKnown, runningHub, Statuses, type FlowNode } from '../helpers/yoto-node-flows';
+import { KIDS_BEDROOM, playbackKnown, runningHub, Statuses, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const NODES = [
@@ -42,26 +42,12 @@ function listenerCounts(hub: Hub): Record<string, number> {
 
 describe(`redeploying every Yoto node ${DEPLOYS} times (Node-RED ${nodeRedVersion()})`, function () {
   this.timeout(10 * 60 * 1000);
-  let hubConfig: Awaited<ReturnType<typeof hubConfigNode>>;
-
-  before(async () => {
-    await new Promise<void>((resolve) => helper.startServer(resolve));
-  });
-  after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
-  });
-  beforeEach(async () => {
-    hubConfig = await hubConfigNode();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    hubConfig.remove();
-  });
+  const hubConfig = useHubConfigPerTest(helper);
 
   it('leaves no socket, server, timer or listener behind and the hub answers after every deploy', async () => {
     const flow: FlowNode[] = [
       { id: 'f1', type: 'tab', label: 'redeploy' } as FlowNode,
-      hubConfig.node,
+      hubConfig().node,
       { id: 'in', type: 'yoto-device-in', z: 'f1', hub: 'hub1', deviceMode: 'all', device: '', emitState: true, wires: [[]] },
       { id: 'cmd', type: 'yoto-device-command', z: 'f1', hub: 'hub1', device: 'Kids Bedroom', command: 'pause', outputs: 1, wires: [[]] },
       { id: 'play', type: 'yoto-play-script', z: 'f1', hub: 'hub1', device: 'Kids Bedroom', script: '', wires: [[], []] },

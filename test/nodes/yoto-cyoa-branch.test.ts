@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import type { NodeMessage } from 'node-red';
 import { fixturesDir } from '../helpers/fixtures';
 import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
-import { hubConfigNode, KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, runningHub, Statuses, type FlowNode } from '../helpers/yoto-node-flows';
+import { KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, runningHub, Statuses, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const yotoHubNode = withLocale(require('../../nodes/yoto-hub/yoto-hub') as (RED: unknown) => void, 'yoto-hub');
@@ -21,27 +21,13 @@ interface BranchMessage extends NodeMessage {
 }
 
 describe(`yoto-cyoa-branch node (Node-RED ${nodeRedVersion()})`, function () {
-  let hubConfig: Awaited<ReturnType<typeof hubConfigNode>>;
-
-  before(async () => {
-    await new Promise<void>((resolve) => helper.startServer(resolve));
-  });
-  after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
-  });
-  beforeEach(async () => {
-    hubConfig = await hubConfigNode();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    hubConfig.remove();
-  });
+  const hubConfig = useHubConfigPerTest(helper);
 
   /** play -> branch; the branch's four outputs to helpers. */
   function flow(branch: Record<string, unknown>): FlowNode[] {
     return [
       { id: 'f1', type: 'tab', label: 'test' } as FlowNode,
-      hubConfig.node,
+      hubConfig().node,
       { id: 'play', type: 'yoto-play-script', z: 'f1', hub: 'hub1', device: 'Kids Bedroom', script: 'chapters', wires: [['branch'], []] },
       { id: 'branch', type: 'yoto-cyoa-branch', z: 'f1', hub: 'hub1', mode: 'player', device: KIDS_BEDROOM, timeout: 0, wires: [['left'], ['right'], ['end'], ['timeout']], ...branch },
       { id: 'left', type: 'helper', z: 'f1' },

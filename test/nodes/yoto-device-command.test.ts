@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { NodeMessage } from 'node-red';
 import type { Hub } from '../../server/hub';
 import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
-import { hubConfigNode, KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, runningHub, Statuses, type FlowNode } from '../helpers/yoto-node-flows';
+import { KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, runningHub, Statuses, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
 
 // The compiled nodes, as Node-RED loads them from package.json's node-red.nodes.
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -21,27 +21,13 @@ interface CaughtMessage extends NodeMessage {
 }
 
 describe(`yoto-device-command node (Node-RED ${nodeRedVersion()})`, function () {
-  let hubConfig: Awaited<ReturnType<typeof hubConfigNode>>;
-
-  before(async () => {
-    await new Promise<void>((resolve) => helper.startServer(resolve));
-  });
-  after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
-  });
-  beforeEach(async () => {
-    hubConfig = await hubConfigNode();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    hubConfig.remove();
-  });
+  const hubConfig = useHubConfigPerTest(helper);
 
   /** A flow: the command node `cmd` wired to `out`, a catch node to `caught` and a complete node (on cmd) to `completed`. */
   function flow(settings: Record<string, unknown>): FlowNode[] {
     return [
       { id: 'f1', type: 'tab', label: 'test' } as FlowNode,
-      hubConfig.node,
+      hubConfig().node,
       { id: 'cmd', type: 'yoto-device-command', z: 'f1', name: '', hub: 'hub1', device: LIVING_ROOM, command: 'pause', outputs: 1, wires: [['out']], ...settings },
       { id: 'out', type: 'helper', z: 'f1' },
       { id: 'catch1', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },

@@ -3,7 +3,7 @@ import type { NodeMessage } from 'node-red';
 import type { DeviceRegistry } from '../../server/core/device-registry';
 import type { Hub } from '../../server/hub';
 import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
-import { hubConfigNode, KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, runningHub, Statuses, type FlowNode } from '../helpers/yoto-node-flows';
+import { KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, runningHub, Statuses, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
 
 // The compiled nodes, as Node-RED loads them from package.json's node-red.nodes.
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -33,24 +33,10 @@ function listenerCounts(hub: Hub): Record<string, number> {
 }
 
 describe(`yoto-device-in node (Node-RED ${nodeRedVersion()})`, function () {
-  let hubConfig: Awaited<ReturnType<typeof hubConfigNode>>;
-
-  before(async () => {
-    await new Promise<void>((resolve) => helper.startServer(resolve));
-  });
-  after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
-  });
-  beforeEach(async () => {
-    hubConfig = await hubConfigNode();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    hubConfig.remove();
-  });
+  const hubConfig = useHubConfigPerTest(helper);
 
   function flow(...nodes: FlowNode[]): FlowNode[] {
-    return [{ id: 'f1', type: 'tab', label: 'test' } as FlowNode, hubConfig.node, ...nodes];
+    return [{ id: 'f1', type: 'tab', label: 'test' } as FlowNode, hubConfig().node, ...nodes];
   }
   function deviceIn(id: string, settings: Record<string, unknown>, wires: string[]): FlowNode {
     return { id, type: 'yoto-device-in', z: 'f1', name: '', hub: 'hub1', deviceMode: 'all', device: '', emitState: false, wires: [wires], ...settings };

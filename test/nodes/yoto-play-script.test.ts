@@ -5,7 +5,7 @@ import type { Hub } from '../../server/hub';
 import type { AudioFile } from '../../server/types/schemas';
 import { fixturesDir } from '../helpers/fixtures';
 import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
-import { hubConfigNode, KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, runningHub, Statuses, type FlowNode } from '../helpers/yoto-node-flows';
+import { KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, runningHub, Statuses, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const yotoHubNode = withLocale(require('../../nodes/yoto-hub/yoto-hub') as (RED: unknown) => void, 'yoto-hub');
@@ -24,26 +24,12 @@ interface CaughtMessage extends NodeMessage {
 }
 
 describe(`yoto-play-script node (Node-RED ${nodeRedVersion()})`, function () {
-  let hubConfig: Awaited<ReturnType<typeof hubConfigNode>>;
-
-  before(async () => {
-    await new Promise<void>((resolve) => helper.startServer(resolve));
-  });
-  after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
-  });
-  beforeEach(async () => {
-    hubConfig = await hubConfigNode();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    hubConfig.remove();
-  });
+  const hubConfig = useHubConfigPerTest(helper);
 
   function flow(settings: Record<string, unknown>): FlowNode[] {
     return [
       { id: 'f1', type: 'tab', label: 'test' } as FlowNode,
-      hubConfig.node,
+      hubConfig().node,
       { id: 'play', type: 'yoto-play-script', z: 'f1', name: '', hub: 'hub1', device: 'Kids Bedroom', script: '', wires: [['started'], ['finished']], ...settings },
       { id: 'started', type: 'helper', z: 'f1' },
       { id: 'finished', type: 'helper', z: 'f1' },
