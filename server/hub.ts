@@ -339,7 +339,7 @@ export class Hub extends EventEmitter<HubEvents> {
         streams,
         library: library.files,
         logger,
-        isInUse: (id) => store.scripts.list((s) => s.type === 'playlist' && s.definition.tracks.some((t) => t.smartStreamId === id))[0]?.name,
+        isInUse: (id) => scripts.isSmartStreamInUse(id),
       }),
     );
     http.mountApi(

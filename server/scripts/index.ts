@@ -57,6 +57,8 @@ export interface ScriptsService {
   deploy(scriptId: string, deviceId: string, user: RequestUser, options?: DeployOptions): Promise<DeployResult>;
   /** The name of a script (or smart stream) that uses the file, for the library's delete check: `createAudioLibrary({ isInUse: scripts.isFileInUse })`. */
   isFileInUse(fileId: string): string | undefined;
+  /** The name of a playlist script that plays the smart stream, for the smart stream delete check. */
+  isSmartStreamInUse(streamId: string): string | undefined;
 }
 
 /** Fields the hub manages; a body's values for them are ignored. */
@@ -352,7 +354,10 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
     }
   });
 
-  return { router, iconsRouter, deploy, isFileInUse };
+  const isSmartStreamInUse = (streamId: string): string | undefined =>
+    store.scripts.list((script) => script.type === 'playlist' && script.definition.tracks.some((track) => track.smartStreamId === streamId))[0]?.name;
+
+  return { router, iconsRouter, deploy, isFileInUse, isSmartStreamInUse };
 }
 
 function parseDeployBody(body: Record<string, unknown>): { deviceId: string; deployOptions: DeployOptions } {
