@@ -44,7 +44,8 @@ function formatOf(container: string | undefined, codec: string | undefined): Aud
   const c = (container ?? '').toLowerCase();
   const k = (codec ?? '').toLowerCase();
   if (c === 'mpeg') return /layer 3/.test(k) ? 'mp3' : undefined;
-  if (c === 'adts') return 'aac';
+  // music-metadata names raw AAC frames 'ADTS/MPEG-4' or 'ADTS/MPEG-2' (the header's MPEG version bit).
+  if (c === 'adts' || c.startsWith('adts/')) return 'aac';
   if (c.startsWith('m4a') || c.startsWith('mp4') || c.startsWith('m4b') || c.startsWith('isom')) return 'm4a';
   if (c === 'ogg') return k.includes('opus') ? 'opus' : k.includes('vorbis') || k.includes('flac') ? 'ogg' : undefined;
   if (c === 'flac') return 'flac';
