@@ -1,4 +1,6 @@
 import * as fs from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import * as fsp from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
 
@@ -168,35 +170,87 @@ export function sendFileRange(
     return Promise.resolve();
   }
 
-  return new Promise<void>((resolve, reject) => {
-    const stream = fs.createReadStream(file.path, { start, end, highWaterMark: 64 * 1024 });
-    let started = false;
-    const onEarlyClose = (): void => {
-      // The client left before the file was open: nothing to send.
-      stream.destroy();
-      resolve();
-    };
-    res.once('close', onEarlyClose);
-    stream.once('error', (error) => {
-      if (started) return; // pipeline() below reports it
-      res.off('close', onEarlyClose);
-      stream.destroy();
-      if (res.destroyed) resolve();
-      else reject(error);
-    });
-    stream.once('ready', () => {
-      res.off('close', onEarlyClose);
-      if (res.destroyed) {
-        stream.destroy();
-        resolve();
-        return;
+  if (length <= BUFFERED_RANGE_BYTES) return sendBuffered(res, file.path, start, length, status, headers);
+  return sendStreamed(res, file.path, start, end, status, headers);
+}
+
+/**
+ * Ranges up to this size are read into one buffer and sent with one write:
+ * players and browsers seek with many short ranges, and for those the cost of
+ * a read stream (and of opening the file) outweighs the copy.
+ */
+const BUFFERED_RANGE_BYTES = 256 * 1024;
+
+/**
+ * Open files shared by the requests that overlap in time: the first request
+ * for a file opens it, later ones reuse the handle, and the last one to finish
+ * closes it. Nothing stays open once a file has no request in flight, so no
+ * timer or cache needs closing. Stored audio never changes in place (a new
+ * upload gets a new id), so a shared handle always reads the right bytes.
+ */
+class SharedFileHandles {
+  private readonly files = new Map<string, { handle: Promise<FileHandle>; users: number }>();
+
+  async use<T>(filePath: string, work: (handle: FileHandle) => Promise<T>): Promise<T> {
+    let entry = this.files.get(filePath);
+    if (!entry) {
+      entry = { handle: fsp.open(filePath, 'r'), users: 0 };
+      this.files.set(filePath, entry);
+    }
+    const current = entry;
+    current.users++;
+    try {
+      return await work(await current.handle);
+    } finally {
+      current.users--;
+      if (current.users === 0) {
+        if (this.files.get(filePath) === current) this.files.delete(filePath);
+        current.handle.then((handle) => handle.close(), () => undefined).catch(() => undefined);
       }
-      started = true;
-      res.writeHead(status, headers);
-      // pipeline destroys both sides on error or premature close (client gone), so the fd is always released.
-      pipeline(stream, res, () => resolve());
-    });
-  });
+    }
+  }
+}
+
+const sharedHandles = new SharedFileHandles();
+
+async function readExactly(handle: FileHandle, start: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, length - filled, start + filled);
+    if (bytesRead === 0) throw Object.assign(new Error(`the file ended ${length - filled} bytes early`), { code: 'ESHORTFILE' });
+    filled += bytesRead;
+  }
+  return buffer;
+}
+
+/** Reads the range, then writes headers and body at once; a read error rejects before anything is sent. */
+async function sendBuffered(res: ServerResponse, filePath: string, start: number, length: number, status: number, headers: Record<string, string>): Promise<void> {
+  const body = await sharedHandles.use(filePath, (handle) => readExactly(handle, start, length));
+  if (res.destroyed) return;
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+/**
+ * Streams a long range from the shared handle. The handle is opened before the
+ * headers are written, so an open error rejects with nothing sent; the stream
+ * never closes the shared handle, and a client that goes away ends the
+ * pipeline, which releases it.
+ */
+async function sendStreamed(res: ServerResponse, filePath: string, start: number, end: number, status: number, headers: Record<string, string>): Promise<void> {
+  await sharedHandles.use(filePath, (handle) => new Promise<void>((resolve) => {
+    if (res.destroyed) {
+      resolve();
+      return;
+    }
+    res.writeHead(status, headers);
+    // A stream on the bare descriptor (positional reads, never closing it): FileHandle#createReadStream
+    // would add a listener to the shared handle per stream.
+    const stream = fs.createReadStream('', { fd: handle.fd, start, end, highWaterMark: 64 * 1024, autoClose: false });
+    // pipeline destroys both sides on error or premature close (client gone).
+    pipeline(stream, res, () => resolve());
+  }));
 }
 
 function endWith(

@@ -6,6 +6,7 @@ import { parseRange } from '../../server/library';
 import type { AudioFile } from '../../server/types/schemas';
 import { fixturesDir } from '../helpers/fixtures';
 import { removeTempDirs } from '../helpers/temp-dir';
+import { wavFile } from './media';
 import { startLibraryRig, type LibraryRig } from './rig';
 
 const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3');
@@ -142,6 +143,50 @@ describe('audio library: range streaming', function () {
     const res = await stream({ headers: { range: 'bytes=0-99' } });
     expect(res.status).to.equal(206);
     expect(Buffer.from(await res.arrayBuffer())).to.deep.equal(bytes.subarray(0, 100));
+  });
+
+  it('serves many overlapping short and long ranges exactly, and leaves no file open afterwards', async () => {
+    // 20 s of 8 kHz WAV: 320 kB, so ranges both below and above the 256 KiB buffered-read limit.
+    const big = wavFile(20, 8000, (i) => (i * 37) % 30000);
+    const upload = await rig.upload('alice', [{ name: 'file', fileName: 'long.wav', data: big }]);
+    expect(upload.status).to.equal(201);
+    const longRecord = (await upload.json()) as AudioFile;
+    const storedPath = path.join(rig.dataDir, 'audio', longRecord.fileName);
+    const ranges = Array.from({ length: 40 }, (_, i) => {
+      const start = (i * 7919) % 20000;
+      const end = i % 2 === 0 ? start + 99 : big.length - 1 - (i % 5);
+      return { start, end };
+    });
+    const answers = await Promise.all(ranges.map(async ({ start, end }) => {
+      const res = await rig.fetchAs('alice', `/${longRecord.id}/stream`, { headers: { range: `bytes=${start}-${end}` } });
+      return { status: res.status, contentRange: res.headers.get('content-range'), body: Buffer.from(await res.arrayBuffer()) };
+    }));
+    answers.forEach((answer, i) => {
+      const { start, end } = ranges[i]!;
+      expect(answer.status).to.equal(206);
+      expect(answer.contentRange).to.equal(`bytes ${start}-${end}/${big.length}`);
+      expect(answer.body.equals(big.subarray(start, end + 1)), `range ${start}-${end}`).to.equal(true);
+    });
+    // Clients that leave in the middle of a long range release the file too.
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve) => {
+        const req = http.get(`${rig.base}/${longRecord.id}/stream`, { headers: { 'x-test-user': 'alice' } }, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.on('error', () => undefined);
+      });
+    }
+    // The server closes the shared handle just after the last answer; poll the process's fd table until it has.
+    const openOn = async (file: string): Promise<number> => {
+      const fds = await fs.readdir('/proc/self/fd');
+      const targets = await Promise.all(fds.map((fd) => fs.readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+      return targets.filter((target) => target === file).length;
+    };
+    while ((await openOn(storedPath)) > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await openOn(storedPath)).to.equal(0);
   });
 
   it('parses ranges like RFC 9110', () => {
