@@ -29,6 +29,7 @@ import { createAnalyticsApi, type AnalyticsApi } from './analytics';
 import { configRoutes } from './system/config-routes';
 import { createMetrics, type Metrics } from './system/metrics';
 import { requestContext } from './system/request-context';
+import { raiseStreamFailureAlerts } from './streams/stream-alerts';
 import { openApiRoutes } from './openapi';
 
 export type HubState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
@@ -77,6 +78,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private analyticsInstance: AnalyticsApi | undefined;
   private metricsInstance: Metrics | undefined;
   private storyFollower: StoryFollower | undefined;
+  private stopStreamAlerts: (() => void) | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -309,6 +311,7 @@ export class Hub extends EventEmitter<HubEvents> {
       logger: logger.child({ component: 'streams' }),
     });
     this.streamsInstance = streams;
+    this.stopStreamAlerts = raiseStreamFailureAlerts({ events: streams.events, registry });
     const scripts = createScripts({ store, library: library.files, streams, cloud, logger: logger.child({ component: 'scripts' }) });
     this.scriptsInstance = scripts;
     // Turns a story card's chapter changes into story_node_entered events on every surface.
@@ -317,7 +320,10 @@ export class Hub extends EventEmitter<HubEvents> {
     follower.start();
     const metrics = createMetrics({ registry, broker: () => client.health(), cloud: () => cloud.health(), webSocketClients: () => http.wss.clients.size });
     this.metricsInstance = metrics;
-    http.useApi(requestContext(logger.child({ component: 'http' })));
+    // Every request gets an id: API routes, and player streams, /metrics and the panel's files.
+    const requestIds = requestContext(logger.child({ component: 'http' }));
+    http.useApi(requestIds);
+    http.mountRoot('/', requestIds);
     http.useApi(metrics.middleware);
     http.mountApi('/', openApiRoutes());
     http.mountApi('/system', systemRoutes(() => this.health()));
@@ -375,6 +381,8 @@ export class Hub extends EventEmitter<HubEvents> {
     this.metricsInstance = undefined;
     this.storyFollower?.stop();
     this.storyFollower = undefined;
+    this.stopStreamAlerts?.();
+    this.stopStreamAlerts = undefined;
     analyticsInstance?.stop();
     metricsInstance?.stop();
     this.streamsInstance = undefined;

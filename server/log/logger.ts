@@ -3,6 +3,8 @@
  * component attached through `child()`. The hub never logs through console.*
  * directly, so a surface (Node-RED, the CLI, a test) chooses where lines go.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export type LogFields = Record<string, unknown>;
@@ -42,13 +44,25 @@ function errorReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
+const logScope = new AsyncLocalStorage<LogFields>();
+
+/**
+ * Runs `work` so that every line any logger writes while it (and whatever it
+ * starts: awaits, timers, emitted events) runs carries `fields` too. The HTTP
+ * server wraps each request in one, so every line written on behalf of a
+ * request carries its request id, whichever component's logger wrote it.
+ */
+export function withLogFields<T>(fields: LogFields, work: () => T): T {
+  return logScope.run({ ...logScope.getStore(), ...fields }, work);
+}
+
 export function createLogger(options: { level?: LogLevel; sink?: LogSink; fields?: LogFields } = {}): Logger {
   const min = LEVEL_ORDER[options.level ?? 'info'];
   const sink = options.sink ?? stderrSink;
   const base = options.fields ?? {};
   const write = (level: LogLevel, message: string, fields?: LogFields): void => {
     if (LEVEL_ORDER[level] < min) return;
-    sink({ time: new Date().toISOString(), level, msg: message, ...base, ...fields });
+    sink({ time: new Date().toISOString(), level, msg: message, ...logScope.getStore(), ...base, ...fields });
   };
   return {
     debug: (m, f) => write('debug', m, f),

@@ -35,7 +35,7 @@ export interface StreamServed {
   fileId?: string;
   deviceId?: string;
   scriptId?: string;
-  /** Why a request was refused (403). */
+  /** Why a request was refused or failed: a token check (403: expired, revoked...), `not_found` or `missing_on_disk` (404). */
   reason?: string;
 }
 
@@ -93,7 +93,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
   const authorize = (req: Request, target: StreamTarget, id: string): { deviceId?: string; scriptId?: string } => {
     const check = tokens.verify(tokenOf(req), target);
     if (!check.ok) {
-      report({ kind: target.kind, id, method: req.method, status: 403, reason: check.reason });
+      report({ kind: target.kind, id, method: req.method, status: 403, reason: check.reason, ...check.signedFor });
       logger.info('stream request refused', { kind: target.kind, id, reason: check.reason });
       throw new ApiError(403, 'forbidden', FORBIDDEN_MESSAGES[check.reason] ?? 'forbidden');
     }
@@ -103,7 +103,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
     };
   };
 
-  const send = async (req: IncomingMessage, res: ServerResponse, record: AudioFile, cacheControl: string): Promise<void> => {
+  const send = async (req: IncomingMessage, res: ServerResponse, record: AudioFile, cacheControl: string, onMissing: () => void): Promise<void> => {
     const work = sendFileRange(req, res, {
       path: options.library.pathOf(record),
       size: record.fileSize,
@@ -117,6 +117,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         logger.warn('stream file missing on disk', { id: record.id });
+        onMissing();
         throw ApiError.notFound('audio file');
       }
       throw error;
@@ -130,10 +131,10 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
     const scope = authorize(req, { kind: 'audio', fileId }, fileId);
     const record = options.library.get(fileId);
     if (!record) {
-      report({ kind: 'audio', id: fileId, method: req.method, status: 404, ...scope });
+      report({ kind: 'audio', id: fileId, method: req.method, status: 404, reason: 'not_found', ...scope });
       throw ApiError.notFound('audio file');
     }
-    await send(req, res, record, 'private, no-cache');
+    await send(req, res, record, 'private, no-cache', () => report({ kind: 'audio', id: fileId, method: req.method, status: 404, reason: 'missing_on_disk', fileId, ...scope }));
     report({ kind: 'audio', id: fileId, method: req.method, status: res.statusCode, fileId, ...scope });
   };
 
@@ -146,11 +147,11 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
     const choice = startsPlay ? smart.next(streamId) : smart.peek(streamId);
     const record = choice ? options.library.get(choice.fileId) : undefined;
     if (!choice || !record) {
-      report({ kind: 'smart', id: streamId, method: req.method, status: 404, ...scope });
+      report({ kind: 'smart', id: streamId, method: req.method, status: 404, reason: 'not_found', ...scope });
       throw ApiError.notFound(choice ? 'audio file' : `smart stream "${streamId}" (or nothing to play)`);
     }
     res.setHeader('X-Smart-Rule', choice.rule);
-    await send(req, res, record, 'no-store');
+    await send(req, res, record, 'no-store', () => report({ kind: 'smart', id: streamId, method: req.method, status: 404, reason: 'missing_on_disk', fileId: record.id, ...scope }));
     report({ kind: 'smart', id: streamId, method: req.method, status: res.statusCode, fileId: record.id, ...scope });
   };
 

@@ -25,7 +25,14 @@ export interface StreamGrant {
   expiresAt?: number;
 }
 
-export type TokenCheck = { ok: true; grant: StreamGrant } | { ok: false; reason: 'malformed' | 'bad_signature' | 'wrong_target' | 'expired' | 'revoked' };
+/**
+ * A refused token says why. When the signature was good (wrong target, expired,
+ * revoked), the device and script it was signed for are known and trustworthy:
+ * `signedFor` carries them, so the refusal can be reported against that player.
+ */
+export type TokenCheck =
+  | { ok: true; grant: StreamGrant }
+  | { ok: false; reason: 'malformed' | 'bad_signature' | 'wrong_target' | 'expired' | 'revoked'; signedFor?: { deviceId?: string; scriptId?: string } };
 
 /** The signed fields, short names to keep player URLs short. */
 interface TokenPayload {
@@ -103,10 +110,14 @@ export class StreamTokens {
       return { ok: false, reason: 'malformed' };
     }
     if (typeof payload !== 'object' || payload === null || typeof payload.g !== 'string') return { ok: false, reason: 'malformed' };
-    if (payload.g !== targetKey(target)) return { ok: false, reason: 'wrong_target' };
-    if (payload.e !== undefined && Math.floor(this.now().getTime() / 1000) >= payload.e) return { ok: false, reason: 'expired' };
-    if (payload.d !== undefined && (this.revocations.devices[payload.d] ?? 0) !== payload.dv) return { ok: false, reason: 'revoked' };
-    if (payload.s !== undefined && (this.revocations.scripts[payload.s] ?? 0) !== payload.sv) return { ok: false, reason: 'revoked' };
+    const signedFor = {
+      ...(typeof payload.d === 'string' ? { deviceId: payload.d } : {}),
+      ...(typeof payload.s === 'string' ? { scriptId: payload.s } : {}),
+    };
+    if (payload.g !== targetKey(target)) return { ok: false, reason: 'wrong_target', signedFor };
+    if (payload.e !== undefined && Math.floor(this.now().getTime() / 1000) >= payload.e) return { ok: false, reason: 'expired', signedFor };
+    if (payload.d !== undefined && (this.revocations.devices[payload.d] ?? 0) !== payload.dv) return { ok: false, reason: 'revoked', signedFor };
+    if (payload.s !== undefined && (this.revocations.scripts[payload.s] ?? 0) !== payload.sv) return { ok: false, reason: 'revoked', signedFor };
     return {
       ok: true,
       grant: {

@@ -184,8 +184,10 @@ export function alertsOf(entries: DeviceEntry[], events: readonly RecentEvent[] 
     if (!isStreamFailure(event)) continue;
     seen.add(deviceId);
     const name = names.get(deviceId) ?? deviceId;
-    const detail = typeof event['message'] === 'string' ? event['message'] : typeof event['reason'] === 'string' ? event['reason'] : '';
-    alerts.push({ deviceId, name, kind: 'stream_failed', message: `${name}: a stream failed${detail ? ` (${detail})` : ''}` });
+    // The hub's stream_failed alerts carry a whole sentence naming the player; other failures only a reason.
+    const reason = typeof event['reason'] === 'string' ? event['reason'] : '';
+    const message = typeof event['message'] === 'string' ? event['message'] : `${name}: a stream failed${reason ? ` (${reason})` : ''}`;
+    alerts.push({ deviceId, name, kind: 'stream_failed', message });
   }
   return alerts;
 }
