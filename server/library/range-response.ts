@@ -181,6 +181,9 @@ export function sendFileRange(
  */
 const BUFFERED_RANGE_BYTES = 256 * 1024;
 
+/** Longer ranges are read and written in chunks of this size: four times fewer reads and writes than 64 KiB chunks. */
+const STREAM_CHUNK_BYTES = 256 * 1024;
+
 /**
  * Open files shared by the requests that overlap in time: the first request
  * for a file opens it, later ones reuse the handle, and the last one to finish
@@ -247,7 +250,7 @@ async function sendStreamed(res: ServerResponse, filePath: string, start: number
     res.writeHead(status, headers);
     // A stream on the bare descriptor (positional reads, never closing it): FileHandle#createReadStream
     // would add a listener to the shared handle per stream.
-    const stream = fs.createReadStream('', { fd: handle.fd, start, end, highWaterMark: 64 * 1024, autoClose: false });
+    const stream = fs.createReadStream('', { fd: handle.fd, start, end, highWaterMark: STREAM_CHUNK_BYTES, autoClose: false });
     // pipeline destroys both sides on error or premature close (client gone).
     pipeline(stream, res, () => resolve());
   }));

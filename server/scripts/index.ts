@@ -103,7 +103,7 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
     }
     if (script.type === 'cyoa') {
       const story = store.stories.get(script.definition.storyId);
-      if (!story || !mayAccess(owner, story.userId)) details.push({ path: 'definition.storyId', message: `names no story ("${script.definition.storyId}")` });
+      if (!story || !mayAccess(owner, story.userId)) details.push({ path: '/definition/storyId', message: `names no story ("${script.definition.storyId}")` });
     }
     if (details.length > 0) throw new ApiError(400, 'validation_failed', `script is invalid: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
   };
@@ -152,7 +152,7 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
     if (script.type === 'simple') return simpleCard(script, context);
     if (script.type === 'playlist') return playlistCard(script, context);
     const story = store.stories.get(script.definition.storyId);
-    if (!story) throw new ApiError(422, 'missing_reference', `story "${script.definition.storyId}" no longer exists`, [{ path: 'definition.storyId', message: 'names no story' }]);
+    if (!story) throw new ApiError(422, 'missing_reference', `story "${script.definition.storyId}" no longer exists`, [{ path: '/definition/storyId', message: 'names no story' }]);
     let format: 'mp3' | 'aac' | 'ogg' | 'opus' | undefined;
     try {
       const compiled = compileToCard(story, {
@@ -217,11 +217,11 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
     const card = buildCard(script, deviceId, script.cardId);
     const keys = new Map(card.content.chapters.map((c) => [c.key, new Set(c.tracks.map((t) => t.key))]));
     if (deployOptions.chapterKey !== undefined && !keys.has(deployOptions.chapterKey)) {
-      throw new ApiError(400, 'validation_failed', `chapterKey "${deployOptions.chapterKey}" is not a chapter of the card (${[...keys.keys()].join(', ')})`, [{ path: 'chapterKey', message: 'names no chapter of the card' }]);
+      throw new ApiError(400, 'validation_failed', `chapterKey "${deployOptions.chapterKey}" is not a chapter of the card (${[...keys.keys()].join(', ')})`, [{ path: '/chapterKey', message: 'names no chapter of the card' }]);
     }
     if (deployOptions.trackKey !== undefined) {
       const chapter = keys.get(deployOptions.chapterKey ?? card.content.chapters[0]!.key);
-      if (!chapter?.has(deployOptions.trackKey)) throw new ApiError(400, 'validation_failed', `trackKey "${deployOptions.trackKey}" is not a track of that chapter`, [{ path: 'trackKey', message: 'names no track of the chapter' }]);
+      if (!chapter?.has(deployOptions.trackKey)) throw new ApiError(400, 'validation_failed', `trackKey "${deployOptions.trackKey}" is not a track of that chapter`, [{ path: '/trackKey', message: 'names no track of the chapter' }]);
     }
     const saved = await saveCard(card);
     if (saved.cardId !== script.cardId) await store.scripts.update(script.id, { cardId: saved.cardId, updatedAt: now().toISOString() });
@@ -363,18 +363,18 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
 function parseDeployBody(body: Record<string, unknown>): { deviceId: string; deployOptions: DeployOptions } {
   const details: ErrorDetail[] = [];
   const deviceId = body['deviceId'];
-  if (typeof deviceId !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(deviceId)) details.push({ path: 'deviceId', message: 'is required: the id of the player to play on' });
+  if (typeof deviceId !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(deviceId)) details.push({ path: '/deviceId', message: 'is required: the id of the player to play on' });
   const key = (name: 'chapterKey' | 'trackKey'): string | undefined => {
     const value = body[name];
     if (value === undefined) return undefined;
-    if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(value)) details.push({ path: name, message: 'must be a card key such as "01"' });
+    if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(value)) details.push({ path: `/${name}`, message: 'must be a card key such as "01"' });
     return typeof value === 'string' ? value : undefined;
   };
   const int = (name: 'volume' | 'sleepSeconds' | 'secondsIn', max: number, integer: boolean): number | undefined => {
     const value = body[name];
     if (value === undefined) return undefined;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max || (integer && !Number.isInteger(value))) {
-      details.push({ path: name, message: `must be ${integer ? 'an integer' : 'a number'} from 0 to ${max}` });
+      details.push({ path: `/${name}`, message: `must be ${integer ? 'an integer' : 'a number'} from 0 to ${max}` });
       return undefined;
     }
     return value;
@@ -386,8 +386,8 @@ function parseDeployBody(body: Record<string, unknown>): { deviceId: string; dep
   const volume = int('volume', 100, true);
   const sleepSeconds = int('sleepSeconds', 86400, true);
   const known = new Set(['deviceId', 'chapterKey', 'trackKey', 'secondsIn', 'volume', 'sleepSeconds']);
-  for (const field of Object.keys(body)) if (!known.has(field)) details.push({ path: field, message: 'is not a deploy option' });
-  if (details.length > 0) throw new ApiError(400, 'validation_failed', `invalid deploy request: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
+  for (const field of Object.keys(body)) if (!known.has(field)) details.push({ path: `/${field}`, message: 'is not a deploy option' });
+  if (details.length > 0) throw new ApiError(400, 'validation_failed', `invalid deploy request: ${details.map((d) => `${d.path.slice(1)} ${d.message}`).join('; ')}`, details);
   if (chapterKey !== undefined) deployOptions.chapterKey = chapterKey;
   if (trackKey !== undefined) deployOptions.trackKey = trackKey;
   if (secondsIn !== undefined) deployOptions.secondsIn = secondsIn;

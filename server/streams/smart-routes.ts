@@ -73,9 +73,9 @@ export function smartStreamRoutes(options: SmartStreamRoutesOptions): Router {
       const record = library.get(fileId);
       if (!record || !mayAccess(owner, record.userId)) details.push({ path: where, message: `names no audio file ("${fileId}")` });
     };
-    definition.windows?.forEach((w, i) => file(w.fileId, `windows[${i}].fileId`));
-    definition.playlist?.forEach((id, i) => file(id, `playlist[${i}]`));
-    if (definition.fallbackFileId !== undefined) file(definition.fallbackFileId, 'fallbackFileId');
+    definition.windows?.forEach((w, i) => file(w.fileId, `/windows/${i}/fileId`));
+    definition.playlist?.forEach((id, i) => file(id, `/playlist/${i}`));
+    if (definition.fallbackFileId !== undefined) file(definition.fallbackFileId, '/fallbackFileId');
     if (details.length > 0) throw invalid(details);
   };
 
@@ -94,7 +94,7 @@ export function smartStreamRoutes(options: SmartStreamRoutesOptions): Router {
     const user = requestUser(res);
     const parsed = parseDefinition(req, undefined);
     const id = parsed.id ?? randomUUID();
-    if (smart.get(id)) throw new ApiError(409, 'conflict', `a smart stream "${id}" already exists; PUT /api/streams/smart/${id} replaces it`, [{ path: 'id', message: 'is taken' }]);
+    if (smart.get(id)) throw new ApiError(409, 'conflict', `a smart stream "${id}" already exists; PUT /api/streams/smart/${id} replaces it`, [{ path: '/id', message: 'is taken' }]);
     const saved = await define({ ...parsed, id, userId: user.id }, user);
     logger.info('smart stream defined', { id, userId: user.id });
     res.status(201).json(view(saved));
@@ -117,7 +117,7 @@ export function smartStreamRoutes(options: SmartStreamRoutesOptions): Router {
       res.json(view(saved));
       return;
     }
-    if (!ID.test(id)) throw invalid([{ path: 'id', message: "must be 1 to 128 letters, digits, '-' or '_'" }]);
+    if (!ID.test(id)) throw invalid([{ path: '/id', message: "must be 1 to 128 letters, digits, '-' or '_'" }]);
     const saved = await define({ ...parsed, id, userId: user.id }, user);
     logger.info('smart stream defined', { id, userId: user.id });
     res.status(201).json(view(saved));
@@ -138,7 +138,7 @@ export function smartStreamRoutes(options: SmartStreamRoutesOptions): Router {
     if (fileId !== undefined) {
       const owner: RequestUser = stream.userId === undefined || stream.userId === user.id ? user : { id: stream.userId, email: '', role: 'member' };
       const record = library.get(fileId);
-      if (!record || !mayAccess(owner, record.userId)) throw invalid([{ path: 'fileId', message: `names no audio file ("${fileId}")` }]);
+      if (!record || !mayAccess(owner, record.userId)) throw invalid([{ path: '/fileId', message: `names no audio file ("${fileId}")` }]);
     }
     await smart.setValue(id, fileId);
     return view(smart.get(id)!);
@@ -148,10 +148,10 @@ export function smartStreamRoutes(options: SmartStreamRoutesOptions): Router {
     const user = requestUser(res);
     const body = bodyObject(req);
     const details: ErrorDetail[] = [];
-    for (const key of Object.keys(body)) if (key !== 'fileId') details.push({ path: key, message: 'is not a field of a value (send {"fileId": "..."})' });
+    for (const key of Object.keys(body)) if (key !== 'fileId') details.push({ path: `/${key}`, message: 'is not a field of a value (send {"fileId": "..."})' });
     const fileId = body['fileId'];
-    if (fileId === undefined) details.push({ path: 'fileId', message: 'is required: an audio file id, or null to clear the value' });
-    else if (fileId !== null && (typeof fileId !== 'string' || !ID.test(fileId))) details.push({ path: 'fileId', message: 'must be an audio file id or null' });
+    if (fileId === undefined) details.push({ path: '/fileId', message: 'is required: an audio file id, or null to clear the value' });
+    else if (fileId !== null && (typeof fileId !== 'string' || !ID.test(fileId))) details.push({ path: '/fileId', message: 'must be an audio file id or null' });
     if (details.length > 0) throw invalid(details);
     res.json(await setValue(user, String(req.params['id']), typeof fileId === 'string' ? fileId : undefined));
   });
@@ -180,41 +180,41 @@ function parseDefinition(req: Request, pathId: string | undefined): Omit<SmartSt
   const body = bodyObject(req);
   const details: ErrorDetail[] = [];
   for (const key of Object.keys(body)) {
-    if (!DEFINITION_FIELDS.has(key) && !MANAGED_FIELDS.has(key)) details.push({ path: key, message: 'is not a field of a smart stream (id, name, windows, playlist, fallbackFileId)' });
+    if (!DEFINITION_FIELDS.has(key) && !MANAGED_FIELDS.has(key)) details.push({ path: `/${key}`, message: 'is not a field of a smart stream (id, name, windows, playlist, fallbackFileId)' });
   }
   const result: Omit<SmartStreamDefinition, 'id'> & { id?: string } = {};
   const id = body['id'];
   if (id !== undefined) {
-    if (typeof id !== 'string' || !ID.test(id)) details.push({ path: 'id', message: "must be 1 to 128 letters, digits, '-' or '_'" });
-    else if (pathId !== undefined && id !== pathId) details.push({ path: 'id', message: `must be the id in the URL ("${pathId}") or left out` });
+    if (typeof id !== 'string' || !ID.test(id)) details.push({ path: '/id', message: "must be 1 to 128 letters, digits, '-' or '_'" });
+    else if (pathId !== undefined && id !== pathId) details.push({ path: '/id', message: `must be the id in the URL ("${pathId}") or left out` });
     else result.id = id;
   }
   const name = body['name'];
   if (name !== undefined) {
-    if (typeof name !== 'string' || name.length === 0 || name.length > 255) details.push({ path: 'name', message: 'must be 1 to 255 characters' });
+    if (typeof name !== 'string' || name.length === 0 || name.length > 255) details.push({ path: '/name', message: 'must be 1 to 255 characters' });
     else result.name = name;
   }
   const windows = body['windows'];
   if (windows !== undefined) {
-    if (!Array.isArray(windows)) details.push({ path: 'windows', message: 'must be an array of {from, to, fileId}' });
+    if (!Array.isArray(windows)) details.push({ path: '/windows', message: 'must be an array of {from, to, fileId}' });
     else {
       const parsed: SmartWindow[] = [];
       windows.forEach((w: unknown, i) => {
         if (typeof w !== 'object' || w === null || Array.isArray(w)) {
-          details.push({ path: `windows[${i}]`, message: 'must be an object {from, to, fileId}' });
+          details.push({ path: `/windows/${i}`, message: 'must be an object {from, to, fileId}' });
           return;
         }
         const window = w as Record<string, unknown>;
         let ok = true;
         for (const key of ['from', 'to', 'fileId'] as const) {
           if (typeof window[key] !== 'string') {
-            details.push({ path: `windows[${i}].${key}`, message: key === 'fileId' ? 'must be an audio file id' : 'must be a time "HH:MM"' });
+            details.push({ path: `/windows/${i}/${key}`, message: key === 'fileId' ? 'must be an audio file id' : 'must be a time "HH:MM"' });
             ok = false;
           }
         }
         for (const key of Object.keys(window)) {
           if (key !== 'from' && key !== 'to' && key !== 'fileId') {
-            details.push({ path: `windows[${i}].${key}`, message: 'is not a field of a window (from, to, fileId)' });
+            details.push({ path: `/windows/${i}/${key}`, message: 'is not a field of a window (from, to, fileId)' });
             ok = false;
           }
         }
@@ -225,11 +225,11 @@ function parseDefinition(req: Request, pathId: string | undefined): Omit<SmartSt
   }
   const playlist = body['playlist'];
   if (playlist !== undefined) {
-    if (!Array.isArray(playlist)) details.push({ path: 'playlist', message: 'must be an array of audio file ids' });
+    if (!Array.isArray(playlist)) details.push({ path: '/playlist', message: 'must be an array of audio file ids' });
     else {
       const ids: string[] = [];
       playlist.forEach((entry: unknown, i) => {
-        if (typeof entry !== 'string') details.push({ path: `playlist[${i}]`, message: 'must be an audio file id' });
+        if (typeof entry !== 'string') details.push({ path: `/playlist/${i}`, message: 'must be an audio file id' });
         else ids.push(entry);
       });
       result.playlist = ids;
@@ -237,7 +237,7 @@ function parseDefinition(req: Request, pathId: string | undefined): Omit<SmartSt
   }
   const fallback = body['fallbackFileId'];
   if (fallback !== undefined) {
-    if (typeof fallback !== 'string') details.push({ path: 'fallbackFileId', message: 'must be an audio file id' });
+    if (typeof fallback !== 'string') details.push({ path: '/fallbackFileId', message: 'must be an audio file id' });
     else result.fallbackFileId = fallback;
   }
   if (details.length > 0) throw invalid(details);

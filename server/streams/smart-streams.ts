@@ -122,7 +122,7 @@ export class SmartStreams extends EventEmitter<SmartStreamsEvents> {
     if (fileId === undefined) {
       delete stream.value;
     } else {
-      if (!this.fileExists(fileId)) throw new ApiError(400, 'validation_failed', `audio file "${fileId}" not found`, [{ path: 'fileId', message: 'names no audio file' }]);
+      if (!this.fileExists(fileId)) throw new ApiError(400, 'validation_failed', `audio file "${fileId}" not found`, [{ path: '/fileId', message: 'names no audio file' }]);
       stream.value = fileId;
     }
     await this.persist();
@@ -178,24 +178,24 @@ export class SmartStreams extends EventEmitter<SmartStreamsEvents> {
       if (typeof fileId !== 'string' || !ID.test(fileId)) details.push({ path: where, message: 'must be an audio file id' });
       else if (!this.fileExists(fileId)) details.push({ path: where, message: `names no audio file ("${fileId}")` });
     };
-    if (typeof def.id !== 'string' || !ID.test(def.id)) details.push({ path: 'id', message: "must be 1 to 128 letters, digits, '-' or '_'" });
-    if (def.name !== undefined && (typeof def.name !== 'string' || def.name.length === 0 || def.name.length > 255)) details.push({ path: 'name', message: 'must be 1 to 255 characters' });
+    if (typeof def.id !== 'string' || !ID.test(def.id)) details.push({ path: '/id', message: "must be 1 to 128 letters, digits, '-' or '_'" });
+    if (def.name !== undefined && (typeof def.name !== 'string' || def.name.length === 0 || def.name.length > 255)) details.push({ path: '/name', message: 'must be 1 to 255 characters' });
     if (def.windows !== undefined) {
-      if (!Array.isArray(def.windows)) details.push({ path: 'windows', message: 'must be an array' });
+      if (!Array.isArray(def.windows)) details.push({ path: '/windows', message: 'must be an array' });
       else def.windows.forEach((w, i) => {
         for (const key of ['from', 'to'] as const) {
-          if (typeof w?.[key] !== 'string' || !HH_MM.test(w[key])) details.push({ path: `windows[${i}].${key}`, message: 'must be a time "HH:MM" (00:00 to 23:59)' });
+          if (typeof w?.[key] !== 'string' || !HH_MM.test(w[key])) details.push({ path: `/windows/${i}/${key}`, message: 'must be a time "HH:MM" (00:00 to 23:59)' });
         }
-        file(w?.fileId, `windows[${i}].fileId`);
+        file(w?.fileId, `/windows/${i}/fileId`);
       });
     }
     if (def.playlist !== undefined) {
-      if (!Array.isArray(def.playlist) || def.playlist.length === 0) details.push({ path: 'playlist', message: 'must be a non-empty array of audio file ids' });
-      else def.playlist.forEach((id, i) => file(id, `playlist[${i}]`));
+      if (!Array.isArray(def.playlist) || def.playlist.length === 0) details.push({ path: '/playlist', message: 'must be a non-empty array of audio file ids' });
+      else def.playlist.forEach((id, i) => file(id, `/playlist/${i}`));
     }
-    if (def.fallbackFileId !== undefined) file(def.fallbackFileId, 'fallbackFileId');
+    if (def.fallbackFileId !== undefined) file(def.fallbackFileId, '/fallbackFileId');
     if (!def.windows?.length && !def.playlist?.length && def.fallbackFileId === undefined) {
-      details.push({ path: 'windows', message: 'a smart stream needs at least one of windows, playlist or fallbackFileId' });
+      details.push({ path: '/windows', message: 'a smart stream needs at least one of windows, playlist or fallbackFileId' });
     }
     return details;
   }

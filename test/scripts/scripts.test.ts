@@ -209,10 +209,10 @@ describe('scripts: CRUD, deploy to a player, icons', function () {
     const id = script.json['id'] as string;
     const noDevice = await call('alice', 'POST', `/scripts/${id}/deploy`, { volume: 500 });
     expect(noDevice.status).to.equal(400);
-    expect(errorOf(noDevice.json).details.map((d) => d.path)).to.deep.equal(['deviceId', 'volume']);
+    expect(errorOf(noDevice.json).details.map((d) => d.path)).to.deep.equal(['/deviceId', '/volume']);
     const badChapter = await call('alice', 'POST', `/scripts/${id}/deploy`, { deviceId: PLAYER, chapterKey: '07' });
     expect(badChapter.status).to.equal(400);
-    expect(errorOf(badChapter.json).details.map((d) => d.path)).to.deep.equal(['chapterKey']);
+    expect(errorOf(badChapter.json).details.map((d) => d.path)).to.deep.equal(['/chapterKey']);
     const unknownDevice = await call('alice', 'POST', `/scripts/${id}/deploy`, { deviceId: 'no0such0device' });
     expect(unknownDevice.status, JSON.stringify(unknownDevice.json)).to.be.within(400, 499);
   });

@@ -109,7 +109,7 @@ describe('smart streams REST: /api/streams/smart', function () {
     expect(put.json.userId).to.equal(USERS['alice']!.id);
     const taken = await call('bob', 'POST', '/', { id: 'morning', fallbackFileId: bobsFile.id });
     expect(taken.status).to.equal(409);
-    expect(paths(taken.json)).to.deep.equal(['id']);
+    expect(paths(taken.json)).to.deep.equal(['/id']);
   });
 
   it('another member sees 404 for a stream; an admin sees and changes every one', async () => {
@@ -133,7 +133,7 @@ describe('smart streams REST: /api/streams/smart', function () {
   it('a definition may only name files its owner may use', async () => {
     const res = await call('alice', 'POST', '/', { id: 'borrowed', playlist: [start.id, bobsFile.id], windows: [{ from: '08:00', to: '09:00', fileId: 'nope' }] });
     expect(res.status).to.equal(400);
-    expect(paths(res.json).sort()).to.deep.equal(['playlist[1]', 'windows[0].fileId']);
+    expect(paths(res.json).sort()).to.deep.equal(['/playlist/1', '/windows/0/fileId']);
     expect(streams.smart.get('borrowed')).to.equal(undefined);
   });
 
@@ -148,22 +148,22 @@ describe('smart streams REST: /api/streams/smart', function () {
     });
     expect(res.status).to.equal(400);
     expect((res.json as unknown as ErrorBody).error.code).to.equal('validation_failed');
-    expect(paths(res.json).sort()).to.deep.equal(['extra', 'fallbackFileId', 'id', 'name', 'playlist', 'windows[0].colour', 'windows[0].from', 'windows[1]'].sort());
+    expect(paths(res.json).sort()).to.deep.equal(['/extra', '/fallbackFileId', '/id', '/name', '/playlist', '/windows/0/colour', '/windows/0/from', '/windows/1'].sort());
 
     const times = await call('alice', 'POST', '/', { windows: [{ from: '25:00', to: '7am', fileId: start.id }] });
     expect(times.status).to.equal(400);
-    expect(paths(times.json)).to.deep.equal(['windows[0].from', 'windows[0].to']);
+    expect(paths(times.json)).to.deep.equal(['/windows/0/from', '/windows/0/to']);
 
     const empty = await call('alice', 'POST', '/', { name: 'Nothing' });
     expect(empty.status).to.equal(400);
-    expect(paths(empty.json)).to.deep.equal(['windows']);
+    expect(paths(empty.json)).to.deep.equal(['/windows']);
 
     const emptyPlaylist = await call('alice', 'POST', '/', { playlist: [] });
-    expect(paths(emptyPlaylist.json)).to.include('playlist');
+    expect(paths(emptyPlaylist.json)).to.include('/playlist');
 
     const mismatch = await call('alice', 'PUT', '/some-id', { id: 'other', fallbackFileId: start.id });
     expect(mismatch.status).to.equal(400);
-    expect(paths(mismatch.json)).to.deep.equal(['id']);
+    expect(paths(mismatch.json)).to.deep.equal(['/id']);
 
     const notObject = await call('alice', 'POST', '/', [1, 2]);
     expect(notObject.status).to.equal(400);
@@ -190,11 +190,11 @@ describe('smart streams REST: /api/streams/smart', function () {
 
     const others = await call('alice', 'PUT', '/flowed/value', { fileId: bobsFile.id });
     expect(others.status).to.equal(400);
-    expect(paths(others.json)).to.deep.equal(['fileId']);
+    expect(paths(others.json)).to.deep.equal(['/fileId']);
     const missing = await call('alice', 'PUT', '/flowed/value', {});
-    expect(paths(missing.json)).to.deep.equal(['fileId']);
+    expect(paths(missing.json)).to.deep.equal(['/fileId']);
     const extra = await call('alice', 'PUT', '/flowed/value', { fileId: riddle.id, when: 'now' });
-    expect(paths(extra.json)).to.deep.equal(['when']);
+    expect(paths(extra.json)).to.deep.equal(['/when']);
     expect((await call('alice', 'PUT', '/nothing/value', { fileId: riddle.id })).status).to.equal(404);
   });
 

@@ -211,7 +211,7 @@ describe('streams: signed player URLs', function () {
         error = e as typeof error;
       }
       expect(error?.status).to.equal(400);
-      expect(error?.details?.map((d) => d.path)).to.deep.equal(['windows[0].from', 'windows[0].fileId']);
+      expect(error?.details?.map((d) => d.path)).to.deep.equal(['/windows/0/from', '/windows/0/fileId']);
       expect((await fetchSmart('nothing-here')).status).to.equal(404);
     });
 
