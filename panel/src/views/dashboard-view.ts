@@ -21,9 +21,15 @@ export class YotoDashboardView extends LitElement {
   declare overviewError: string | undefined;
   private readonly stream = new DeviceStreamController(this, { tick: true });
   private overviewTimer: ReturnType<typeof setInterval> | undefined;
+  /** The newest event seen; a playback change after it reads today's figures again. */
+  private newestEvent: unknown;
+  private overviewLoading = false;
+  private overviewStale = false;
 
   override connectedCallback(): void {
     super.connectedCallback();
+    // Events from before the Dashboard opened are in the figures it is about to read.
+    this.newestEvent = this.stream.store.events[0];
     void this.loadOverview();
     this.overviewTimer = setInterval(() => void this.loadOverview(), OVERVIEW_REFRESH_MS);
   }
@@ -33,13 +39,38 @@ export class YotoDashboardView extends LitElement {
     clearInterval(this.overviewTimer);
   }
 
+  /** One request at a time; a reload asked for meanwhile runs once the current one is answered. */
   private async loadOverview(): Promise<void> {
+    if (this.overviewLoading) {
+      this.overviewStale = true;
+      return;
+    }
+    this.overviewLoading = true;
     try {
       this.overview = await todayOverview();
       this.overviewError = undefined;
     } catch (error) {
       this.overviewError = error instanceof Error ? error.message : String(error);
+    } finally {
+      this.overviewLoading = false;
+      if (this.overviewStale && this.isConnected) {
+        this.overviewStale = false;
+        void this.loadOverview();
+      }
     }
+  }
+
+  /** A player started, paused or stopped: today's listening time and active players change, so read them again. */
+  override willUpdate(): void {
+    const events = this.stream.store.events;
+    if (events.length === 0 || events[0] === this.newestEvent) return;
+    let playbackChanged = false;
+    for (const entry of events) {
+      if (entry === this.newestEvent) break;
+      if (/^playback_/.test(entry.event.type)) playbackChanged = true;
+    }
+    this.newestEvent = events[0];
+    if (playbackChanged) void this.loadOverview();
   }
 
   static override styles = [
@@ -75,7 +106,7 @@ export class YotoDashboardView extends LitElement {
           ? html`<dl class="today card" data-testid="today">
               <div><dt>Listening time</dt><dd data-testid="today-listening">${formatListening(this.overview.listeningSeconds)}</dd></div>
               <div><dt>Sessions</dt><dd>${this.overview.sessions}</dd></div>
-              <div><dt>Active players</dt><dd>${this.overview.activeDevices}</dd></div>
+              <div><dt>Active players</dt><dd data-testid="today-active">${this.overview.activeDevices}</dd></div>
             </dl>`
           : this.overviewError
             ? html`<p class="muted" role="status">Today's listening time is not available: ${this.overviewError}</p>`
