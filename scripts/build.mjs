@@ -76,7 +76,7 @@ async function buildPanel() {
   const out = path.join(dist, 'panel');
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
-  await esbuild.build({
+  const result = await esbuild.build({
     absWorkingDir: root,
     entryPoints: ['panel/src/main.ts'],
     outdir: path.join(out, 'assets'),
@@ -92,6 +92,36 @@ async function buildPanel() {
     logLevel: 'warning',
   });
   copyDir(path.join(root, 'panel', 'public'), out);
+  preloadStaticImports(result.metafile, out);
+}
+
+/**
+ * The browser finds main.js's static imports only once main.js has arrived and
+ * been parsed; <link rel="modulepreload"> in index.html asks for them at once,
+ * in parallel with main.js.
+ */
+function preloadStaticImports(metafile, out) {
+  const mainKey = Object.keys(metafile.outputs).find((key) => key.endsWith('/assets/main.js'));
+  if (!mainKey) throw new Error('build failed: esbuild wrote no assets/main.js');
+  const assetsDir = mainKey.slice(0, -'main.js'.length);
+  const links = metafile.outputs[mainKey].imports
+    .filter((entry) => entry.kind === 'import-statement' && !entry.external)
+    .map((entry) => `    <link rel="modulepreload" href="/assets/${entry.path.slice(assetsDir.length)}">`);
+  // Each lazily loaded view: its chunk and the chunks it imports, so the app can ask for them all
+  // at once when the view is first visited (panel/src/app/view-preload.ts reads this).
+  const views = {};
+  for (const [key, output] of Object.entries(metafile.outputs)) {
+    const match = /panel\/src\/views\/([a-z-]+)\.ts$/.exec(output.entryPoint ?? '');
+    if (!match || !key.endsWith('.js')) continue;
+    const files = [key, ...output.imports.filter((entry) => entry.kind === 'import-statement' && !entry.external).map((entry) => entry.path)];
+    views[match[1]] = files.map((file) => `/assets/${file.slice(assetsDir.length)}`);
+  }
+  const indexFile = path.join(out, 'index.html');
+  const html = fs.readFileSync(indexFile, 'utf8');
+  const tag = '    <script type="module" src="/assets/main.js"></script>';
+  if (!html.includes(tag)) throw new Error('build failed: panel/public/index.html must load /assets/main.js with a module script');
+  const viewMap = `    <script type="application/json" id="view-chunks">${JSON.stringify(views)}</script>`;
+  fs.writeFileSync(indexFile, html.replace(tag, [...links, viewMap, tag].join('\n')));
 }
 
 if (process.argv.includes('--if-stale') && !isStale()) process.exit(0);

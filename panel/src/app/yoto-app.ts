@@ -3,6 +3,7 @@ import { Router } from '@lit-labs/router';
 import { AuthController } from '../controllers/auth-controller';
 import { DeviceStreamController } from '../controllers/device-stream-controller';
 import { auth } from '../state/auth-store';
+import { preloadView } from './view-preload';
 import { DEVICE_COMMAND_EVENT, sendDeviceCommand, type DeviceCommandDetail } from '../state/commands';
 
 /** Fired (bubbling, composed) by a view that wants to go somewhere: `detail` is the path. */
@@ -60,18 +61,18 @@ export class YotoApp extends LitElement {
   private readonly stream = new DeviceStreamController(this);
 
   private readonly router = new Router(this, [
-    { path: '/onboarding', render: () => html`<yoto-auth-view mode="onboarding"></yoto-auth-view>`, enter: () => this.guard('onboarding', () => import('../views/auth-view')) },
-    { path: '/login', render: () => html`<yoto-auth-view mode="login"></yoto-auth-view>`, enter: () => this.guard('signed-out', () => import('../views/auth-view')) },
-    { path: '/', render: () => html`<yoto-dashboard-view></yoto-dashboard-view>`, enter: () => this.guard('signed-in', () => import('../views/dashboard-view')) },
-    { path: '/library', render: () => html`<yoto-library-view></yoto-library-view>`, enter: () => this.guard('signed-in', () => import('../views/library-view')) },
-    { path: '/devices', render: () => html`<yoto-devices-view></yoto-devices-view>`, enter: () => this.guard('signed-in', () => import('../views/devices-view')) },
-    { path: '/devices/:id', render: ({ id }) => html`<yoto-device-detail-view .deviceId=${id ?? ''}></yoto-device-detail-view>`, enter: () => this.guard('signed-in', () => import('../views/device-detail-view')) },
-    { path: '/scripts', render: () => html`<yoto-scripts-view></yoto-scripts-view>`, enter: () => this.guard('signed-in', () => import('../views/scripts-view')) },
-    { path: '/scripts/:id', render: ({ id }) => html`<yoto-scripts-view .scriptId=${id ?? ''}></yoto-scripts-view>`, enter: () => this.guard('signed-in', () => import('../views/scripts-view')) },
-    { path: '/stories', render: () => html`<yoto-stories-view></yoto-stories-view>`, enter: () => this.guard('signed-in', () => import('../views/stories-view')) },
-    { path: '/stories/:id', render: ({ id }) => html`<yoto-stories-view .storyId=${id ?? ''}></yoto-stories-view>`, enter: () => this.guard('signed-in', () => import('../views/stories-view')) },
-    { path: '/settings', render: () => html`<yoto-settings-view></yoto-settings-view>`, enter: () => this.guard('signed-in', () => import('../views/settings-view')) },
-    { path: '/system', render: () => html`<yoto-system-view></yoto-system-view>`, enter: () => this.guard('public', () => import('../views/system-view')) },
+    { path: '/onboarding', render: () => html`<yoto-auth-view mode="onboarding"></yoto-auth-view>`, enter: () => this.guard('onboarding', 'auth-view', () => import('../views/auth-view')) },
+    { path: '/login', render: () => html`<yoto-auth-view mode="login"></yoto-auth-view>`, enter: () => this.guard('signed-out', 'auth-view', () => import('../views/auth-view')) },
+    { path: '/', render: () => html`<yoto-dashboard-view></yoto-dashboard-view>`, enter: () => this.guard('signed-in', 'dashboard-view', () => import('../views/dashboard-view')) },
+    { path: '/library', render: () => html`<yoto-library-view></yoto-library-view>`, enter: () => this.guard('signed-in', 'library-view', () => import('../views/library-view')) },
+    { path: '/devices', render: () => html`<yoto-devices-view></yoto-devices-view>`, enter: () => this.guard('signed-in', 'devices-view', () => import('../views/devices-view')) },
+    { path: '/devices/:id', render: ({ id }) => html`<yoto-device-detail-view .deviceId=${id ?? ''}></yoto-device-detail-view>`, enter: () => this.guard('signed-in', 'device-detail-view', () => import('../views/device-detail-view')) },
+    { path: '/scripts', render: () => html`<yoto-scripts-view></yoto-scripts-view>`, enter: () => this.guard('signed-in', 'scripts-view', () => import('../views/scripts-view')) },
+    { path: '/scripts/:id', render: ({ id }) => html`<yoto-scripts-view .scriptId=${id ?? ''}></yoto-scripts-view>`, enter: () => this.guard('signed-in', 'scripts-view', () => import('../views/scripts-view')) },
+    { path: '/stories', render: () => html`<yoto-stories-view></yoto-stories-view>`, enter: () => this.guard('signed-in', 'stories-view', () => import('../views/stories-view')) },
+    { path: '/stories/:id', render: ({ id }) => html`<yoto-stories-view .storyId=${id ?? ''}></yoto-stories-view>`, enter: () => this.guard('signed-in', 'stories-view', () => import('../views/stories-view')) },
+    { path: '/settings', render: () => html`<yoto-settings-view></yoto-settings-view>`, enter: () => this.guard('signed-in', 'settings-view', () => import('../views/settings-view')) },
+    { path: '/system', render: () => html`<yoto-system-view></yoto-system-view>`, enter: () => this.guard('public', 'system-view', () => import('../views/system-view')) },
     { path: '/*', render: () => html`<p role="alert">This page does not exist. <a href="/">Go to the start page</a>.</p>` },
   ]);
 
@@ -89,7 +90,14 @@ export class YotoApp extends LitElement {
   }
 
   /** Waits for the first auth check, sends the user where the hub's state requires, then loads the view's code. */
-  private async guard(access: Access, load: () => Promise<unknown>): Promise<boolean> {
+  private async guard(access: Access, view: string, importView: () => Promise<unknown>): Promise<boolean> {
+    const load = (): Promise<unknown> => {
+      preloadView(view);
+      return importView();
+    };
+    // With a stored session, fetch the view's code while the session is checked, not after.
+    const early = access === 'signed-in' && auth.phase === 'unknown' && auth.hasSession ? load() : undefined;
+    early?.catch(() => undefined);
     await auth.ready;
     const target = where(access, auth.phase);
     if (target !== undefined) {
@@ -97,7 +105,7 @@ export class YotoApp extends LitElement {
       queueMicrotask(() => this.navigate(target, true));
       return false;
     }
-    await load();
+    await (early ?? load());
     return true;
   }
 

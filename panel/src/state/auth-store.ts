@@ -44,7 +44,14 @@ export class AuthStore {
     for (const listener of [...this.listeners]) listener();
   }
 
+  /** True when a session is stored (or live): a signed-in view is the likely next page. */
+  get hasSession(): boolean {
+    return this.phase === 'signed-in' || storedRefreshToken() !== undefined;
+  }
+
   private async init(): Promise<void> {
+    // A stored session first: when it is still good, that one round trip is the whole check.
+    if (storedRefreshToken() && (await this.refresh())) return;
     try {
       const response = await fetch('/api/auth/status', { headers: { accept: 'application/json' } });
       if (!response.ok) throw await errorFrom(response);
@@ -54,9 +61,8 @@ export class AuthStore {
         return;
       }
     } catch {
-      // The hub is unreachable: fall through to the stored session (or sign-in), which will say so.
+      // The hub is unreachable: sign-in will say so.
     }
-    if (storedRefreshToken() && (await this.refresh())) return;
     this.setPhase('signed-out');
   }
 
