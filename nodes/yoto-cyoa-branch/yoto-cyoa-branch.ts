@@ -109,7 +109,9 @@ export = function registerYotoCyoaBranch(RED: NodeAPI): void {
           if (!hubConfig) throw new BranchFailure(t('errors.noHub'));
           if (!hub || hub.state !== 'running') throw new BranchFailure(t('errors.hubNotRunning', { state: hub?.state ?? 'misconfigured' }));
           const fromMsg = msg['device'];
-          const ref = typeof fromMsg === 'string' ? fromMsg : typeof fromMsg === 'object' && fromMsg !== null && typeof (fromMsg as { id?: unknown }).id === 'string' ? (fromMsg as { id: string }).id : (config.device ?? '');
+          // As in yoto-device-command: the node's Player wins when set; otherwise msg.device.
+          const msgRef = typeof fromMsg === 'string' ? fromMsg : typeof fromMsg === 'object' && fromMsg !== null && typeof (fromMsg as { id?: unknown }).id === 'string' ? (fromMsg as { id: string }).id : '';
+          const ref = config.device && config.device.trim() ? config.device : msgRef;
           if (!ref.trim()) throw new BranchFailure(t('errors.noDevice'));
           const devices = hub.devices.list();
           const state = findDevice(devices, ref);

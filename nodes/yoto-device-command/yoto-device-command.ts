@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { DeviceCommandError } from '../../server/yoto/device-command';
-import { describeDevices, findDevice } from '../shared/device-lookup';
+import { describeDevices, deviceSummary, findDevice } from '../shared/device-lookup';
 import type { YotoHubNode } from '../shared/yoto-hub-node';
 import { ARGUMENTS_OF, COMMAND_ARGUMENTS, commandRequest, commandValue, type CommandArgument } from './command-request';
 
@@ -141,6 +141,8 @@ export = function registerYotoDeviceCommand(RED: NodeAPI): void {
           setStatus({ fill: 'green', shape: 'dot', text: t('status.confirmed', { command: label, device: state.name }) });
           if (withOutput) {
             msg.payload = { ...result, deviceName: state.name, request: message };
+            // The message now speaks of the player the command went to, not the one it came from.
+            msg['device'] = deviceSummary(hub.devices.get(state.deviceId) ?? state);
             send(msg);
           }
           done();

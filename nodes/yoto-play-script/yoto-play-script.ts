@@ -12,7 +12,7 @@ import type { YotoHubNode } from '../shared/yoto-hub-node';
 /** The settings the editor stores (and the story compiler writes: storyId, storyNodeId, audioFileId, icon, waitForEnd). */
 interface YotoPlayScriptNodeDef extends NodeDef {
   hub: string;
-  /** Player id or name; `msg.device` overrides it. */
+  /** Player id or name; when blank, `msg.device` says which player. */
   device: string;
   /** A stored script's id; blank: msg.payload (or audioFileId). */
   script?: string;
@@ -220,7 +220,9 @@ export = function registerYotoPlayScript(RED: NodeAPI): void {
         if (!hub || hub.state !== 'running') throw new PlayScriptFailure(t('errors.hubNotRunning', { state: hub?.state ?? 'misconfigured' }));
 
         const fromMsg = msg['device'];
-        const ref = typeof fromMsg === 'string' ? fromMsg : typeof fromMsg === 'object' && fromMsg !== null && typeof (fromMsg as { id?: unknown }).id === 'string' ? (fromMsg as { id: string }).id : config.device;
+        // As in yoto-device-command: the node's Player wins when set; otherwise msg.device.
+        const msgRef = typeof fromMsg === 'string' ? fromMsg : typeof fromMsg === 'object' && fromMsg !== null && typeof (fromMsg as { id?: unknown }).id === 'string' ? (fromMsg as { id: string }).id : '';
+        const ref = config.device && config.device.trim() ? config.device : msgRef;
         if (!ref || !ref.trim()) throw new PlayScriptFailure(t('errors.noDevice'));
         const devices = hub.devices.list();
         const state = findDevice(devices, ref);

@@ -95,6 +95,7 @@ describe(`yoto-device-command node (Node-RED ${nodeRedVersion()})`, function () 
     helper.getNode('cmd').receive({ payload: { type: 'playback_started' }, device: { id: KIDS_BEDROOM, name: 'Kids Bedroom' } } as NodeMessage);
     const [result] = await out.atLeast(1);
     expect(result?.payload).to.include({ deviceId: LIVING_ROOM, command: 'volume' });
+    expect((result as NodeMessage & { device?: unknown }).device, 'the output speaks of the player the command went to').to.deep.include({ id: LIVING_ROOM, name: 'Living Room' });
     expect(hub.cloud.virtualCloud?.fleet.player(LIVING_ROOM)?.snapshot().volumePercent).to.be.closeTo(20, 100 / 16);
   });
 

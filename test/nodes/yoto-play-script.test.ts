@@ -105,6 +105,15 @@ describe(`yoto-play-script node (Node-RED ${nodeRedVersion()})`, function () {
     expect(saved).to.include({ name: 'From a flow', type: 'simple', userId: 'node-red', cardId: start?.payload.cardId });
   });
 
+  it('plays on its own Player when one is set, whatever player msg.device names (as yoto-device-command does)', async () => {
+    await helper.load(NODES, flow({}));
+    const { files, started } = await ready();
+    // The message came from an event on Living Room, e.g. through a yoto-device-in node.
+    helper.getNode('play').receive({ payload: { name: 'Lullaby', type: 'simple', definition: { audioFileId: files[0]!.id } }, device: { id: LIVING_ROOM, name: 'Living Room' } } as NodeMessage);
+    const [start] = await started.atLeast(1);
+    expect(start?.payload).to.include({ scriptName: 'Lullaby', deviceId: KIDS_BEDROOM, deviceName: 'Kids Bedroom' });
+  });
+
   it('plays an audio file as the story compiler writes it (audioFileId, storyId, storyNodeId)', async () => {
     // The library lives in the hub's data directory: import the file, then deploy a flow that names it.
     await helper.load(NODES, flow({}));
