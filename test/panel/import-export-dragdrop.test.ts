@@ -61,7 +61,7 @@ describe('Twee import/export and drag and drop in headless Chromium', function (
   let token: string;
   let storyId = '';
   const errors: string[] = [];
-  const original = fromTwee(fs.readFileSync(TWEE, 'utf8')).story;
+  const { story: original, findings: importFindings } = fromTwee(fs.readFileSync(TWEE, 'utf8'));
 
   const api = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${hub.url}${route}`, {
@@ -101,6 +101,18 @@ describe('Twee import/export and drag and drop in headless Chromium', function (
     storyId = new URL(page.url()).pathname.split('/').pop()!;
     expect(await page.getByRole('textbox', { name: 'Story title' }).inputValue()).to.equal('Spy Mission Shortened Version');
 
+    // What the import changed or left out is listed above the canvas, as a status, until dismissed.
+    const notes = page.getByTestId('import-notes');
+    await notes.waitFor();
+    expect(await notes.getAttribute('role')).to.equal('status');
+    expect(importFindings.length).to.be.greaterThan(2);
+    expect((await notes.getByRole('heading').textContent())?.trim()).to.equal(`Imported with ${importFindings.length} notes`);
+    const noteTexts = (await notes.locator('li').allTextContents()).map((text) => text.trim());
+    expect(noteTexts).to.deep.equal(importFindings.map((finding) => finding.message));
+    expect(noteTexts.join('\n')).to.contain('"StoryInit" is Harlowe set-up code').and.to.contain('has an empty link').and.to.contain('with no words');
+    const notesBox = await boxOf(notes);
+    expect(notesBox.y + notesBox.height, 'the notes are above the canvas').to.be.at.most((await boxOf(page.getByTestId('canvas'))).y);
+
     // Every story passage is a node; StoryTitle, StoryData and StoryInit are not.
     for (const title of PASSAGES) await node(page, title).waitFor();
     expect(await page.locator('.node').count()).to.equal(PASSAGES.length);
@@ -126,6 +138,31 @@ describe('Twee import/export and drag and drop in headless Chromium', function (
     await edges.nth(6).waitFor({ state: 'attached' });
     expect(await edges.count()).to.equal(7);
     expect(await page.locator('svg.edges text').allTextContents()).to.include.members(['To solve the riddle straight away', 'To search elsewhere', 'To end the story']);
+    const { story: imported } = await api<{ story: Story }>('GET', `/api/stories/${storyId}`);
+    const idOf = (title: string): string => imported.nodes.find((n) => n.title === title)!.id;
+    const label = (connectionId: string): Locator => page.locator(`svg.edges g[data-connection="${connectionId}"] text`);
+    // The link with no words shows its choice's name.
+    const silent = imported.connections.find((c) => c.from === idOf('SearchElsewhere') && c.choice === 'default')!;
+    expect(silent.to).to.equal(idOf('End'));
+    expect(silent.label ?? '').to.equal('');
+    expect(await label(silent.id).textContent()).to.equal('Default');
+    // The links both ways between Start and SolveRiddle keep their labels apart; so does every other label.
+    const pair = imported.connections.filter((c) => [c.from, c.to].sort().join() === [idOf('Start'), idOf('SolveRiddle')].sort().join());
+    expect(pair.map((c) => c.from === idOf('Start'))).to.have.members([true, false]);
+    const [there, back] = await Promise.all(pair.map((c) => boxOf(label(c.id))));
+    expect(overlaps(there!, back!), 'the labels of Start → SolveRiddle and SolveRiddle → Start overlap').to.equal(false);
+    const labels = await Promise.all(imported.connections.map(async (c) => ({ id: c.id, box: await boxOf(label(c.id)) })));
+    for (let i = 0; i < labels.length; i++) {
+      expect(inside(labels[i]!.box, canvas), `the label of ${labels[i]!.id} is inside the canvas`).to.equal(true);
+      for (let j = i + 1; j < labels.length; j++) expect(overlaps(labels[i]!.box, labels[j]!.box), `${labels[i]!.id} overlaps ${labels[j]!.id}`).to.equal(false);
+    }
+    // Every arrow, the links back to Start included, is drawn inside the visible canvas.
+    const lines = await page.locator('svg.edges path.line').all();
+    expect(lines).to.have.length(7);
+    for (const line of lines) {
+      const id = await line.evaluate((element: Element) => element.parentElement?.getAttribute('data-connection'));
+      expect(inside(await boxOf(line), canvas), `the arrow of ${id} is inside the canvas`).to.equal(true);
+    }
     const choices: Record<string, string[]> = {
       Start: ['Left → SolveRiddle', 'Right → SearchElsewhere'],
       SolveRiddle: ['Left → Start', 'Right → End'],
@@ -162,6 +199,11 @@ describe('Twee import/export and drag and drop in headless Chromium', function (
     await page.getByTestId('canvas').click({ position: { x: 10, y: 540 } });
     await page.getByTestId('save-state').filter({ hasText: 'All changes saved' }).waitFor();
     await page.screenshot({ path: artifactPath('panel-twee-imported-story.png'), fullPage: true });
+    await page.getByTestId('canvas').screenshot({ path: artifactPath('panel-twee-imported-canvas.png') });
+
+    await page.getByRole('button', { name: 'Dismiss the import notes' }).click();
+    await notes.waitFor({ state: 'detached' });
+    await node(page, 'Start').waitFor();
   });
 
   it('exports the story as a Twee download that parses back to the same passages, links and layout', async () => {

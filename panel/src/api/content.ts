@@ -15,6 +15,17 @@ export interface Finding {
   message: string;
 }
 
+/**
+ * Something a Twee import skipped or changed (server/stories/twee.ts TweeFinding):
+ * set-up passages ignored, empty links dropped, links with no words, and so on.
+ */
+export interface ImportFinding {
+  severity: 'warning';
+  code: string;
+  nodeIds: string[];
+  message: string;
+}
+
 export interface Icon {
   mediaId: string;
   iconRef: string;
@@ -70,8 +81,12 @@ export function storyFindings(id: string): Promise<{ deployable: boolean; findin
 export async function deleteStory(id: string): Promise<void> {
   await auth.json<undefined>(`/api/stories/${encodeURIComponent(id)}`, { method: 'DELETE' });
 }
-export function importTwee(text: string): Promise<{ story: CyoaStory; findings: Finding[] }> {
-  return auth.json('/api/stories/import/twee', { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' }, body: text });
+/** Imports a Twee 3 file as a new story; `importFindings` says what the import left out or could not use. */
+export async function importTwee(text: string): Promise<{ story: CyoaStory; findings: Finding[]; importFindings: ImportFinding[] }> {
+  const answer = await auth.json<{ story: CyoaStory; findings: Finding[]; importFindings?: ImportFinding[] }>('/api/stories/import/twee', {
+    method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' }, body: text,
+  });
+  return { story: answer.story, findings: answer.findings, importFindings: answer.importFindings ?? [] };
 }
 export async function exportTwee(id: string): Promise<string> {
   const response = await auth.fetch(`/api/stories/${encodeURIComponent(id)}/twee`, { headers: { accept: 'text/plain' } });

@@ -2,19 +2,31 @@ import { LitElement, css, html, nothing, svg } from 'lit';
 import { fetchAudioBytes, listAudio } from '../api/audio';
 import {
   createStory, deleteStory, deployStory, exportTwee, getStory, importTwee, listStories, putStory, storyFindings,
-  type Choice, type CyoaNode, type CyoaStory, type Finding,
+  type Choice, type CyoaConnection, type CyoaNode, type CyoaStory, type Finding, type ImportFinding,
 } from '../api/content';
 import type { AudioFile } from '../api/types';
 import { sharedStyles } from '../components/shared-styles';
+import { LABEL_LINE, extentOf, routeEdges, type EdgeRoute, type Rect } from '../components/story-edges';
 import { DeviceStreamController } from '../controllers/device-stream-controller';
 import {
-  CHOICE_LABEL, CHOICE_ORDER, NODE_HEIGHT, NODE_WIDTH, StoryEditor, addNode, autoLayout, connect, moveNodes, nextNode, removeConnection, removeNode, updateNode,
+  CHOICE_LABEL, CHOICE_ORDER, NODE_HEIGHT, NODE_WIDTH, StoryEditor, addNode, autoLayout, freeSpot, connect, moveNodes, nextNode, removeConnection, removeNode, updateNode,
 } from '../state/story-editor';
 
 const NAVIGATE_EVENT = 'yoto-navigate';
 const SAVE_DELAY_MS = 400;
 const MIN_ZOOM = 0.3;
 const MAX_ZOOM = 2.5;
+/** Room kept between the canvas's edges and the drawing when a story opens. */
+const VIEW_MARGIN = 16;
+
+/** What the last Twee import changed, by story id: shown once when that story opens. */
+const pendingImportNotes = new Map<string, ImportFinding[]>();
+
+/** The text on a choice's arrow: its label, or the choice's name when it has no words. */
+function edgeText(connection: Pick<CyoaConnection, 'label' | 'choice'>): string {
+  const label = connection.label?.trim();
+  return label ? label : CHOICE_LABEL[connection.choice];
+}
 
 type Drag =
   | { kind: 'node'; nodeId: string; startX: number; startY: number; origin: { x: number; y: number }; moved: boolean }
@@ -50,6 +62,7 @@ export class YotoStoriesView extends LitElement {
     deployDevice: { state: true },
     deployResult: { state: true },
     confirming: { state: true },
+    importNotes: { state: true },
   };
 
   declare storyId: string;
@@ -69,6 +82,7 @@ export class YotoStoriesView extends LitElement {
   declare deployDevice: string;
   declare deployResult: { ok: boolean; message: string; findings: Finding[] } | undefined;
   declare confirming: string | undefined;
+  declare importNotes: ImportFinding[];
 
   private readonly stream = new DeviceStreamController(this);
   private editor: StoryEditor | undefined;
@@ -79,6 +93,7 @@ export class YotoStoriesView extends LitElement {
   private audioContext: AudioContext | undefined;
   private source: AudioBufferSourceNode | undefined;
   private playToken = 0;
+  private measureContext: CanvasRenderingContext2D | null | undefined;
   private readonly onKey = (event: KeyboardEvent): void => this.keydown(event);
   private readonly onMove = (event: PointerEvent): void => this.pointerMove(event);
   private readonly onUp = (event: PointerEvent): void => this.pointerUp(event);
@@ -92,6 +107,7 @@ export class YotoStoriesView extends LitElement {
     this.saveState = 'saved';
     this.audio = [];
     this.deployDevice = '';
+    this.importNotes = [];
   }
 
   static override styles = [
@@ -124,6 +140,9 @@ export class YotoStoriesView extends LitElement {
       .handles button { min-height: 1.6rem; padding: 0 0.35rem; font-size: 0.72rem; border-radius: 6px; }
       .handles button[aria-pressed='true'] { background: var(--accent); color: #fff; }
       .zoom { position: absolute; right: 0.5rem; bottom: 0.5rem; display: flex; gap: 0.25rem; }
+      .import-notes { margin-bottom: 0.5rem; border-left: 4px solid var(--warn); }
+      .import-notes .row { justify-content: space-between; }
+      .import-notes ul { margin: 0.25rem 0 0; padding-left: 1.2rem; font-size: 0.875rem; }
       .hint { position: absolute; left: 0.5rem; top: 0.5rem; background: var(--accent); color: #fff; border-radius: 8px; padding: 0.25rem 0.6rem; font-size: 0.85rem; }
       aside { display: flex; flex-direction: column; gap: 0.75rem; }
       aside label { display: flex; flex-direction: column; gap: 0.2rem; font-size: 0.875rem; }
@@ -174,6 +193,8 @@ export class YotoStoriesView extends LitElement {
     this.sim = undefined;
     this.deployResult = undefined;
     this.error = undefined;
+    this.importNotes = pendingImportNotes.get(this.storyId) ?? [];
+    pendingImportNotes.delete(this.storyId);
     try {
       if (!this.storyId) {
         this.stories = await listStories();
@@ -192,8 +213,8 @@ export class YotoStoriesView extends LitElement {
     const editor = new StoryEditor(story);
     this.editor = editor;
     this.story = story;
-    this.pan = { x: 0, y: 0 };
     this.zoom = 1;
+    this.pan = this.homePan(story);
     this.unsubscribeEditor = editor.subscribe(() => {
       this.story = editor.story;
       if (this.selected && !editor.story.nodes.some((node) => node.id === this.selected)) this.selected = undefined;
@@ -244,15 +265,26 @@ export class YotoStoriesView extends LitElement {
     const canvas = this.renderRoot.querySelector<HTMLElement>('.canvas');
     const width = canvas?.clientWidth ?? 600;
     const height = canvas?.clientHeight ?? 400;
-    const count = this.story?.nodes.length ?? 0;
-    const at = { x: (width / 2 - this.pan.x) / this.zoom - NODE_WIDTH / 2 + (count % 4) * 24, y: (height / 2 - this.pan.y) / this.zoom - NODE_HEIGHT / 2 + (count % 4) * 24 };
+    // Beside the selected passage (the next step of the story), else in the middle of the view;
+    // either way in free space, never on top of another passage.
+    const selected = this.story?.nodes.find((node) => node.id === this.selected);
+    const preferred = selected
+      ? { x: selected.position.x + NODE_WIDTH + 60, y: selected.position.y }
+      : { x: (width / 2 - this.pan.x) / this.zoom - NODE_WIDTH / 2, y: (height / 2 - this.pan.y) / this.zoom - NODE_HEIGHT / 2 };
     let created: string | undefined;
     this.apply('Add passage', (story) => {
-      const result = addNode(story, at);
+      const result = addNode(story, freeSpot(story.nodes, preferred));
       created = result.nodeId;
       return result.story;
     });
-    if (created) this.selected = created;
+    if (!created) return;
+    this.selected = created;
+    // Bring it into view when free space was only found off screen.
+    const node = this.story?.nodes.find((candidate) => candidate.id === created);
+    if (!node) return;
+    const left = node.position.x * this.zoom + this.pan.x;
+    const top = node.position.y * this.zoom + this.pan.y;
+    if (left < 0 || top < 0 || left + NODE_WIDTH * this.zoom > width || top + NODE_HEIGHT * this.zoom > height) this.focusNode(created);
   }
 
   private deleteSelected(): void {
@@ -473,9 +505,10 @@ export class YotoStoriesView extends LitElement {
     input.value = '';
     if (!file) return;
     try {
-      const { story } = await importTwee(await file.text());
+      const { story, importFindings } = await importTwee(await file.text());
       // Twine's positions rarely suit the canvas: lay the imported story out by depth.
       await putStory(autoLayout(story));
+      if (importFindings.length > 0) pendingImportNotes.set(story.id, importFindings);
       this.go(`/stories/${story.id}`);
     } catch (error) {
       this.error = `Import failed: ${(error as Error).message}`;
@@ -567,12 +600,45 @@ export class YotoStoriesView extends LitElement {
     return this.dragPositions?.get(node.id) ?? node.position;
   }
 
+  /** Width of a text in the arrows' label font (11px, the view's font family). */
+  private measure(text: string): number {
+    if (this.measureContext === undefined) {
+      this.measureContext = document.createElement('canvas').getContext('2d');
+      if (this.measureContext) this.measureContext.font = `11px ${getComputedStyle(this).fontFamily || 'sans-serif'}`;
+    }
+    return this.measureContext ? this.measureContext.measureText(text).width : text.length * 6.5;
+  }
+
+  private nodeRects(story: CyoaStory): Map<string, Rect> {
+    return new Map(story.nodes.map((node) => {
+      const at = this.positionOf(node);
+      return [node.id, { x: at.x, y: at.y, width: NODE_WIDTH, height: NODE_HEIGHT }];
+    }));
+  }
+
+  private routes(story: CyoaStory, rects: Map<string, Rect>): Map<string, EdgeRoute> {
+    const edges = story.connections.map((connection) => ({
+      id: connection.id, from: connection.from, to: connection.to, port: Math.max(0, CHOICE_ORDER.indexOf(connection.choice)), text: edgeText(connection),
+    }));
+    return routeEdges(rects, edges, { measure: (text) => this.measure(text) });
+  }
+
+  /** The pan at 100% that shows the whole drawing (arcs over the top row included) from the top left. */
+  private homePan(story: CyoaStory | undefined = this.story): { x: number; y: number } {
+    if (!story) return { x: 0, y: 0 };
+    const rects = this.nodeRects(story);
+    const extent = extentOf(this.routes(story, rects).values(), rects.values());
+    if (!extent) return { x: 0, y: 0 };
+    return { x: Math.max(0, Math.ceil(VIEW_MARGIN - extent.x)), y: Math.max(0, Math.ceil(VIEW_MARGIN - extent.y)) };
+  }
+
   private renderBuilder(story: CyoaStory) {
     const editor = this.editor;
     const selected = story.nodes.find((node) => node.id === this.selected);
     const byNode = new Map<string, Finding[]>();
     for (const finding of this.findings) for (const id of finding.nodeIds) byNode.set(id, [...(byNode.get(id) ?? []), finding]);
     const connectingFrom = this.connecting ? story.nodes.find((node) => node.id === this.connecting?.from) : undefined;
+    const routes = this.routes(story, this.nodeRects(story));
     return html`
       <div class="top">
         <a href="/stories" aria-label="Back to the stories">← Stories</a>
@@ -589,12 +655,13 @@ export class YotoStoriesView extends LitElement {
         <button type="button" @click=${() => void this.exportFile()}>Export Twee</button>
       </div>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
+      ${this.renderImportNotes()}
       <div class="layout">
         <div class="canvas ${this.drag?.kind === 'pan' && this.drag.moved ? 'panning' : ''} ${this.connecting ? 'connecting' : ''}" data-testid="canvas" role="application"
           aria-label="Story canvas: drag the background to pan, the wheel to zoom, N adds a passage, Delete removes the selection"
           @pointerdown=${(event: PointerEvent) => this.backgroundDown(event)} @wheel=${(event: WheelEvent) => this.onWheel(event)}>
           <div class="world" style="transform: translate(${this.pan.x}px, ${this.pan.y}px) scale(${this.zoom})">
-            <svg class="edges" width="1" height="1" aria-hidden="true"><defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="8" markerHeight="8" orient="auto"><path d="M0,0 L8,4 L0,8 z"></path></marker></defs>${story.connections.map((connection) => this.renderEdge(story, connection.id))}</svg>
+            <svg class="edges" width="1" height="1" aria-hidden="true"><defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="8" markerHeight="8" orient="auto"><path d="M0,0 L8,4 L0,8 z"></path></marker></defs>${story.connections.map((connection) => this.renderEdge(connection, routes.get(connection.id)))}</svg>
             ${story.nodes.map((node) => this.renderNode(story, node, byNode.get(node.id) ?? []))}
           </div>
           ${connectingFrom && this.connecting
@@ -602,7 +669,7 @@ export class YotoStoriesView extends LitElement {
             : nothing}
           <div class="zoom" @pointerdown=${(event: Event) => event.stopPropagation()}>
             <button type="button" aria-label="Zoom out" @click=${() => this.zoomAt(1 / 1.25)}>−</button>
-            <button type="button" aria-label="Reset zoom" @click=${() => { this.zoom = 1; this.pan = { x: 0, y: 0 }; }} data-testid="zoom-level">${Math.round(this.zoom * 100)}%</button>
+            <button type="button" aria-label="Reset zoom" @click=${() => { this.zoom = 1; this.pan = this.homePan(); }} data-testid="zoom-level">${Math.round(this.zoom * 100)}%</button>
             <button type="button" aria-label="Zoom in" @click=${() => this.zoomAt(1.25)}>+</button>
           </div>
         </div>
@@ -616,25 +683,28 @@ export class YotoStoriesView extends LitElement {
     `;
   }
 
-  private renderEdge(story: CyoaStory, connectionId: string) {
-    const connection = story.connections.find((candidate) => candidate.id === connectionId)!;
-    const from = story.nodes.find((node) => node.id === connection.from);
-    const to = story.nodes.find((node) => node.id === connection.to);
-    if (!from || !to) return nothing;
-    const a = this.positionOf(from);
-    const b = this.positionOf(to);
-    const index = CHOICE_ORDER.indexOf(connection.choice);
-    const x1 = a.x + NODE_WIDTH;
-    const y1 = a.y + 22 + index * 18;
-    const x2 = b.x;
-    const y2 = b.y + NODE_HEIGHT / 2;
-    const bend = Math.max(40, Math.abs(x2 - x1) / 2);
-    const d = `M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - bend} ${y2}, ${x2} ${y2}`;
+  private renderImportNotes() {
+    const notes = this.importNotes;
+    if (notes.length === 0) return nothing;
+    return html`<section class="card import-notes" role="status" aria-labelledby="import-notes-title" data-testid="import-notes">
+      <div class="row">
+        <h3 id="import-notes-title">Imported with ${notes.length} note${notes.length === 1 ? '' : 's'}</h3>
+        <button type="button" aria-label="Dismiss the import notes" @click=${() => { this.importNotes = []; }}>Dismiss</button>
+      </div>
+      <ul>${notes.map((note) => html`<li data-code=${note.code}>${note.message}</li>`)}</ul>
+    </section>`;
+  }
+
+  private renderEdge(connection: CyoaConnection, route: EdgeRoute | undefined) {
+    if (!route) return nothing;
+    const { d, label } = route;
+    const last = label.lines.length - 1;
     const selectedClass = this.selectedConnection === connection.id ? 'selected' : '';
-    return svg`<g class=${selectedClass} data-connection=${connection.id}>
+    // Lines end in a space (but the last) so the text reads as the label it wraps.
+    return svg`<g class=${selectedClass} data-connection=${connection.id} data-route=${route.kind}>
       <path class="line" d=${d} marker-end="url(#arrow)"></path>
       <path class="hit" d=${d} @pointerdown=${(event: PointerEvent) => { event.stopPropagation(); this.selectedConnection = connection.id; this.selected = undefined; }}></path>
-      <text x=${(x1 + x2) / 2} y=${(y1 + y2) / 2 - 4} text-anchor="middle">${connection.label ?? CHOICE_LABEL[connection.choice]}</text>
+      <text x=${label.x} y=${label.y} text-anchor="middle">${label.lines.map((line, i) => svg`<tspan x=${label.x} dy=${i === 0 ? 0 : LABEL_LINE}>${i < last ? `${line} ` : line}</tspan>`)}</text>
     </g>`;
   }
 
