@@ -89,6 +89,16 @@ describe('CYOA builder in headless Chromium', function () {
     await page.getByRole('button', { name: '+ Add passage' }).click();
     const b = node(page, 'Passage 3');
     await b.waitFor();
+    // New passages land in free space, beside the one selected, never on top of another.
+    const boxes = await Promise.all(['Start', 'Passage 2', 'Passage 3'].map(async (title) => (await node(page, title).boundingBox())!));
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const [p, q] = [boxes[i]!, boxes[j]!];
+        const overlap = p.x < q.x + q.width && q.x < p.x + p.width && p.y < q.y + q.height && q.y < p.y + p.height;
+        expect(overlap, `passages ${i + 1} and ${j + 1} overlap`).to.equal(false);
+      }
+    }
+    expect(boxes[2]!.x, 'Passage 3 goes to the right of Passage 2, which was selected').to.be.greaterThan(boxes[1]!.x + boxes[1]!.width);
     const before = await leftOf(b);
     await dragBy(page, b, 160, 140);
     const after = await leftOf(b);

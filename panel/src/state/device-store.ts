@@ -186,7 +186,8 @@ export function alertsOf(entries: DeviceEntry[], events: readonly RecentEvent[] 
     const name = names.get(deviceId) ?? deviceId;
     // The hub's stream_failed alerts carry a whole sentence naming the player; other failures only a reason.
     const reason = typeof event['reason'] === 'string' ? event['reason'] : '';
-    const message = typeof event['message'] === 'string' ? event['message'] : `${name}: a stream failed${reason ? ` (${reason})` : ''}`;
+    const said = typeof event['message'] === 'string' ? event['message'] : '';
+    const message = said.includes(name) ? said : `${name}: ${said || `a stream failed${reason ? ` (${reason})` : ''}`}`;
     alerts.push({ deviceId, name, kind: 'stream_failed', message });
   }
   return alerts;

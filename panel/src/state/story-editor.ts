@@ -88,6 +88,38 @@ export function newId(prefix: string, taken: ReadonlySet<string>): string {
   }
 }
 
+/** Room kept between a new passage and the others, so its arrows and labels have space. */
+const GAP_X = 60;
+const GAP_Y = 40;
+
+/**
+ * The free place nearest `preferred` for a new passage: `preferred` itself
+ * when no passage is there, else the closest point of a grid of passage-sized
+ * cells around it (nearest first; on a tie, the same row, then to the right)
+ * whose passage would not touch another. A new passage never lands on top of
+ * one the user already placed.
+ */
+export function freeSpot(nodes: readonly { position: { x: number; y: number } }[], preferred: { x: number; y: number }): { x: number; y: number } {
+  const fits = (x: number, y: number): boolean =>
+    nodes.every((node) => x + NODE_WIDTH + GAP_X / 2 <= node.position.x || node.position.x + NODE_WIDTH + GAP_X / 2 <= x
+      || y + NODE_HEIGHT + GAP_Y / 2 <= node.position.y || node.position.y + NODE_HEIGHT + GAP_Y / 2 <= y);
+  const stepX = NODE_WIDTH + GAP_X;
+  const stepY = NODE_HEIGHT + GAP_Y;
+  for (let ring = 0; ring <= 12; ring++) {
+    const cells: Array<{ dx: number; dy: number }> = [];
+    for (let dy = -ring; dy <= ring; dy++) {
+      for (let dx = -ring; dx <= ring; dx++) if (Math.max(Math.abs(dx), Math.abs(dy)) === ring) cells.push({ dx, dy });
+    }
+    cells.sort((a, b) => Math.hypot(a.dx * stepX, a.dy * stepY) - Math.hypot(b.dx * stepX, b.dy * stepY) || Math.abs(a.dy) - Math.abs(b.dy) || b.dx - a.dx || a.dy - b.dy);
+    for (const { dx, dy } of cells) {
+      const x = preferred.x + dx * stepX;
+      const y = preferred.y + dy * stepY;
+      if (fits(x, y)) return { x, y };
+    }
+  }
+  return preferred;
+}
+
 export function addNode(story: CyoaStory, at: { x: number; y: number }): { story: CyoaStory; nodeId: string } {
   const nodeId = newId('node', new Set(story.nodes.map((node) => node.id)));
   const node: CyoaNode = { id: nodeId, title: `Passage ${story.nodes.length + 1}`, position: { x: Math.round(at.x), y: Math.round(at.y) } };
