@@ -11,6 +11,14 @@ function runtimePath(): string {
   return process.env.NODE_RED_PATH ? require.resolve(process.env.NODE_RED_PATH) : require.resolve('node-red');
 }
 
+/**
+ * The same Node-RED main file (lib/red.js), for tests that embed the real runtime and
+ * editor with RED.init/RED.start, as scripts/start.ts does, instead of the test helper.
+ */
+export function nodeRedRuntimePath(): string {
+  return runtimePath();
+}
+
 export function initNodeRedHelper(): typeof helper {
   helper.init(runtimePath());
   return helper;

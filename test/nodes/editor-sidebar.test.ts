@@ -1,0 +1,274 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { expect } from 'chai';
+import type { Express } from 'express';
+import type { NodeRedApp } from 'node-red';
+import type { Browser, Locator, Page } from 'playwright-core';
+import type { Hub } from '../../server/hub';
+import { packageRoot } from '../../server/paths';
+import { artifactPath, launchChromium } from '../helpers/chromium';
+import { freePort, isListening } from '../helpers/free-port';
+import { nodeRedRuntimePath, nodeRedVersion } from '../helpers/node-red';
+import { describeLeaks, ResourceTracker } from '../helpers/resource-tracker';
+import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
+import { hubConfigNode, KIDS_BEDROOM, LIVING_ROOM, playbackKnown, runningHub, type FlowNode } from '../helpers/yoto-node-flows';
+
+const PACKAGE_NAME = '@yoto-smart-stream/node-red-yoto';
+const NODE_RED_MAJOR = Number(nodeRedVersion().split('.')[0]);
+
+/** Makes Node-RED find this package in the user directory, as scripts/start.ts does (a link to the checkout). */
+function linkPackage(userDir: string): void {
+  const scopeDir = path.join(userDir, 'node_modules', '@yoto-smart-stream');
+  fs.mkdirSync(scopeDir, { recursive: true });
+  fs.symlinkSync(packageRoot, path.join(scopeDir, 'node-red-yoto'), 'dir');
+  fs.writeFileSync(
+    path.join(userDir, 'package.json'),
+    JSON.stringify({ name: 'editor-sidebar-test', private: true, dependencies: { [PACKAGE_NAME]: `file:${packageRoot}` } }),
+  );
+}
+
+interface EmbeddedNodeRed {
+  RED: NodeRedApp;
+  server: http.Server;
+  url: string;
+}
+
+/**
+ * The real Node-RED runtime and editor, embedded as scripts/start.ts does it: an
+ * Express app of Node-RED's own Express, RED.init on its HTTP server, the admin and
+ * node apps mounted at /. The runtime is the one NODE_RED_PATH selects (Node-RED 5
+ * in npm run test:nr5), else the node-red devDependency.
+ */
+async function startNodeRed(userDir: string): Promise<EmbeddedNodeRed> {
+  const runtimePath = nodeRedRuntimePath();
+  // lib/red.js of the chosen Node-RED; @types/node-red describes its API.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const RED = require(runtimePath) as NodeRedApp;
+  const nodeRedExpress = createRequire(runtimePath)('express') as () => Express;
+  const app = nodeRedExpress();
+  const server = http.createServer(app);
+  const port = await freePort();
+  const settings = {
+    userDir,
+    flowFile: 'flows.json',
+    credentialSecret: 'editor-sidebar-test',
+    uiHost: '127.0.0.1',
+    uiPort: port,
+    httpAdminRoot: '/',
+    httpNodeRoot: '/',
+    functionGlobalContext: {},
+    logging: { console: { level: 'error' as const, metrics: false, audit: false } },
+    // No telemetry prompt, update check, tour or palette manager (it would run npm).
+    telemetry: { enabled: false, updateNotification: false },
+    externalModules: { palette: { allowInstall: false } },
+    // The plugin's setting, exported to the editor: the open tab polls the hub every 500 ms.
+    'yoto-sidebar': { pollInterval: 500 },
+    editorTheme: { projects: { enabled: false }, tours: false },
+  };
+  RED.init(server, settings);
+  app.use(settings.httpAdminRoot, RED.httpAdmin);
+  app.use(settings.httpNodeRoot, RED.httpNode);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  // RED.start resolves before the (empty) flows of the new user directory have started.
+  const flowsStarted = new Promise<void>((resolve) => RED.events.once('flows:started', () => resolve()));
+  await RED.start();
+  await flowsStarted;
+  return { RED, server, url: `http://127.0.0.1:${port}` };
+}
+
+async function stopNodeRed(nodeRed: EmbeddedNodeRed | undefined): Promise<void> {
+  if (!nodeRed) return;
+  // Stops the flows (the yoto-hub node stops its hub) and the editor's comms.
+  await nodeRed.RED.stop();
+  await new Promise<void>((resolve) => {
+    nodeRed.server.close(() => resolve());
+    nodeRed.server.closeAllConnections();
+  });
+}
+
+/** Deploys a flow through the editor's admin API, as the Deploy button does, and waits until that revision runs. */
+async function deploy(nodeRed: EmbeddedNodeRed, flow: FlowNode[]): Promise<void> {
+  const startedRevisions: string[] = [];
+  let wake: (() => void) | undefined;
+  const onStarted = (event: { config?: { rev?: string } }): void => {
+    if (event.config?.rev) startedRevisions.push(event.config.rev);
+    wake?.();
+  };
+  nodeRed.RED.events.on('flows:started', onStarted);
+  try {
+    const response = await fetch(`${nodeRed.url}/flows`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full' },
+      body: JSON.stringify({ flows: flow }),
+    });
+    const answer = (await response.json()) as { rev?: string };
+    expect(response.status, JSON.stringify(answer)).to.equal(200);
+    // The admin API answers once the flows are saved; they start right after.
+    while (!startedRevisions.includes(answer.rev ?? '')) await new Promise<void>((resolve) => (wake = resolve));
+  } finally {
+    nodeRed.RED.events.off('flows:started', onStarted);
+  }
+}
+
+/** The running hub of the deployed yoto-hub node. */
+function hubOf(nodeRed: EmbeddedNodeRed, id: string): Promise<Hub> {
+  // RED.nodes is the runtime's internal nodes module; getNode returns the node of the running flow.
+  const nodes = nodeRed.RED.nodes as unknown as { getNode(id: string): Parameters<typeof runningHub>[0] | null };
+  return runningHub(nodes.getNode(id) ?? undefined);
+}
+
+/** Where the editor ends up: its page, what it threw, and the Yoto tab's content. */
+interface OpenEditor {
+  page: Page;
+  errors: string[];
+  sidebar: Locator;
+}
+
+describe(`Yoto sidebar in the Node-RED editor, headless Chromium (Node-RED ${nodeRedVersion()})`, function () {
+  this.timeout(60_000);
+  let tracker: ResourceTracker | undefined;
+  let nodeRed: EmbeddedNodeRed | undefined;
+  let browser: Browser | undefined;
+  let hub: Hub;
+  let hubConfig: Awaited<ReturnType<typeof hubConfigNode>> | undefined;
+  let hubPort: number;
+  let virtualCloudPort: number;
+  const pages: Page[] = [];
+
+  before(async () => {
+    tracker = ResourceTracker.start();
+    const userDir = await makeTempDir('editor-sidebar');
+    linkPackage(userDir);
+    nodeRed = await startNodeRed(userDir);
+    hubConfig = await hubConfigNode('hub1');
+    hubPort = Number(hubConfig.node['httpPort']);
+    virtualCloudPort = Number(hubConfig.node['virtualCloudPort']);
+    await deploy(nodeRed, [
+      { id: 'f1', type: 'tab', label: 'Yoto' } as FlowNode,
+      { ...hubConfig.node, cloudMode: 'virtual' },
+      { id: 'in1', type: 'yoto-device-in', z: 'f1', name: 'players', hub: 'hub1', deviceMode: 'all', device: '', events: ['playback_started', 'playback_stopped'], emitState: false, x: 160, y: 80, wires: [[]] },
+    ]);
+    hub = await hubOf(nodeRed, 'hub1');
+    // Both virtual players reported once: the hub knows their state before the editor asks.
+    await playbackKnown(hub, LIVING_ROOM);
+    await playbackKnown(hub, KIDS_BEDROOM);
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    for (const page of pages.splice(0)) await page.close();
+    await browser?.close();
+    await stopNodeRed(nodeRed);
+    hubConfig?.remove();
+    await removeTempDirs();
+    // Node-RED's runtime closes a websocket upgrade nothing answered after 5 s (inboundWebSocketTimeout)
+    // with a timer of its own it does not clear on RED.stop: the editors' comms sockets leave one each.
+    const leaks = ((await tracker?.leaked()) ?? []).filter((leak) => !(leak.type === 'Timeout' && /@node-red[\\/]runtime[\\/]lib[\\/]index\.js/.test(leak.stack)));
+    tracker?.stop();
+    if (nodeRed) {
+      // Nothing of the editor, the hub or the browser is left open.
+      expect(await isListening(Number(new URL(nodeRed.url).port)), 'the editor still listens').to.equal(false);
+      expect(await isListening(hubPort), 'the hub still listens').to.equal(false);
+      expect(await isListening(virtualCloudPort), 'the virtual cloud still listens').to.equal(false);
+      expect(leaks, describeLeaks(leaks)).to.deep.equal([]);
+    }
+  });
+
+  /**
+   * Opens the editor and its "Yoto players" tab as a user does.
+   * `editorSettings` changes what the editor reads from GET /settings.
+   */
+  async function openYotoTab(editorSettings?: (settings: Record<string, unknown>) => void): Promise<OpenEditor> {
+    if (!nodeRed || !browser) throw new Error('Node-RED and Chromium start in before()');
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    pages.push(page);
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    if (editorSettings) {
+      await page.route((url) => url.pathname === '/settings', async (route) => {
+        const response = await route.fetch();
+        const settings = (await response.json()) as Record<string, unknown>;
+        editorSettings(settings);
+        await route.fulfill({ response, json: settings });
+      });
+    }
+    await page.goto(nodeRed.url + '/', { waitUntil: 'domcontentloaded' });
+
+    // The plugin adds its tab, named "Yoto players", to the sidebar once the editor has loaded.
+    if (NODE_RED_MAJOR >= 5) {
+      // Node-RED 5: a button per tab in the sidebars' tool bar.
+      await page.getByRole('button', { name: 'Yoto players' }).waitFor();
+    } else {
+      // Node-RED 4: the first tabs as icon buttons, and every tab by name in the sidebar's drop-down menu.
+      await page.locator('#red-ui-tab-yoto-sidebar-link-button').waitFor({ state: 'attached' });
+      await page.locator('#red-ui-sidebar .red-ui-tab-link-button-menu').click();
+      expect((await page.locator('#red-ui-tabs-menu-option-yoto-sidebar').textContent())?.trim()).to.equal('Yoto players');
+      await page.keyboard.press('Escape');
+    }
+    // Menu > View > Yoto players shows the tab (a tab button toggles it, and Node-RED 5 restores the last open tab).
+    await page.locator('#red-ui-header-button-sidemenu').click();
+    await page.locator('#menu-item-view-menu').hover();
+    const viewItem = page.locator('#menu-item-view-menu-yoto-sidebar');
+    expect((await viewItem.textContent())?.trim()).to.equal('Yoto players');
+    await viewItem.click();
+    await page.locator('#red-ui-tab-yoto-sidebar.active, button[data-tab-id="yoto-sidebar"].selected').waitFor({ state: 'attached' });
+    const sidebar = page.locator('.yoto-sidebar');
+    await sidebar.waitFor();
+    return { page, errors, sidebar };
+  }
+
+  it('adds a "Yoto players" tab that lists the hub\'s players, online, with a link to the hub\'s panel as soon as it opens', async () => {
+    // The editor gets the plugin's poll setting from settings.js; here it polls once an hour,
+    // so only the refresh of the tab being opened can fill it.
+    let exported: unknown;
+    const { page, errors, sidebar } = await openYotoTab((settings) => {
+      exported = settings['yoto-sidebar'];
+      settings['yoto-sidebar'] = { pollInterval: 3_600_000 };
+    });
+    expect(exported).to.deep.equal({ pollInterval: 500 });
+
+    const livingRoom = sidebar.locator('li').filter({ hasText: 'Living Room' });
+    const kidsBedroom = sidebar.locator('li').filter({ hasText: 'Kids Bedroom' });
+    await livingRoom.filter({ hasText: 'online' }).waitFor();
+    await kidsBedroom.filter({ hasText: 'online' }).waitFor();
+    expect(await sidebar.locator('li > span').allTextContents()).to.deep.equal(['Kids Bedroom', 'Living Room']);
+    expect(await livingRoom.textContent()).to.match(/^Living Roomonline · \d+% · \w+/);
+
+    expect(await sidebar.textContent()).to.include('Test hub');
+    const panelLink = sidebar.getByRole('link', { name: 'panel' });
+    expect(await panelLink.getAttribute('href')).to.equal(`http://127.0.0.1:${hubPort}`);
+    expect(await panelLink.getAttribute('href')).to.equal(hub.url);
+    expect(await panelLink.getAttribute('target')).to.equal('_blank');
+
+    await page.screenshot({ path: artifactPath(`editor-sidebar-nr${NODE_RED_MAJOR}-players.png`) });
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('shows that a player started playing on a later poll of the open tab', async () => {
+    const { page, errors, sidebar } = await openYotoTab();
+    const livingRoom = sidebar.locator('li').filter({ hasText: 'Living Room' });
+    const kidsBedroom = sidebar.locator('li').filter({ hasText: 'Kids Bedroom' });
+    await kidsBedroom.filter({ hasText: 'online' }).waitFor();
+    expect(await kidsBedroom.textContent()).to.not.include('playing');
+
+    // A child puts the demo card in the Kids Bedroom player (the virtual cloud's control API).
+    const inserted = await fetch(`http://127.0.0.1:${virtualCloudPort}/virtual/devices/${KIDS_BEDROOM}/card`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ cardId: 'demo1' }),
+    });
+    expect(inserted.status, await inserted.text()).to.equal(200);
+
+    // The tab polls (every 500 ms, from settings.js) and shows it playing, with the card and chapter.
+    await kidsBedroom.filter({ hasText: 'playing demo1 ch 01' }).waitFor();
+    expect(await livingRoom.textContent()).to.include('online').and.not.include('playing');
+
+    await page.screenshot({ path: artifactPath(`editor-sidebar-nr${NODE_RED_MAJOR}-playing.png`) });
+    expect(errors).to.deep.equal([]);
+  });
+});
