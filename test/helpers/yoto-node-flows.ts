@@ -159,3 +159,18 @@ export function useHubConfigPerTest(helper: NodeTestServer): () => HubConfigNode
     return current;
   };
 }
+
+/** Stores the playlist script `bedtime` ("Bedtime playlist") of these library files, as the node tests play it; answers its id. */
+export async function storeBedtimePlaylist(hub: Hub, fileIds: readonly string[]): Promise<string> {
+  const at = new Date().toISOString();
+  await hub.store.scripts.insert({
+    id: 'bedtime',
+    userId: 'node-red',
+    name: 'Bedtime playlist',
+    type: 'playlist',
+    definition: { tracks: fileIds.map((audioFileId) => ({ audioFileId })) },
+    createdAt: at,
+    updatedAt: at,
+  });
+  return 'bedtime';
+}

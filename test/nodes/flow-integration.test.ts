@@ -9,7 +9,7 @@ import type { VirtualPlayer } from '../../server/virtual/players/virtual-player'
 import { hardwareVolumeToPercent, percentToHardwareVolume } from '../../server/yoto/protocol';
 import { fixturesDir } from '../helpers/fixtures';
 import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
-import { KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, runningHub, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
+import { KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, storeBedtimePlaylist, runningHub, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
 
 // The compiled nodes, as Node-RED loads them from package.json's node-red.nodes.
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -133,16 +133,7 @@ describe(`a flow of yoto-device-in, yoto-play-script and yoto-device-command on 
     // The script: a playlist of three audio files, imported into the hub's library.
     const files: AudioFile[] = [];
     for (const name of ['Start.mp3', 'SolveRiddle.mp3', 'SearchElsewhere.mp3']) files.push(await hub.library.files.importFile(path.join(AUDIO, name), { userId: 'node-red', originalName: name }));
-    const at = new Date().toISOString();
-    await hub.store.scripts.insert({
-      id: 'bedtime',
-      userId: 'node-red',
-      name: 'Bedtime playlist',
-      type: 'playlist',
-      definition: { tracks: files.map((file) => ({ audioFileId: file.id })) },
-      createdAt: at,
-      updatedAt: at,
-    });
+    await storeBedtimePlaylist(hub, files.map((file) => file.id));
 
     // What an inject node would send: play the node's script, at 40%.
     helper.getNode('play').receive({ payload: 'bedtime', topic: 'bedtime', volume: 40 } as NodeMessage);

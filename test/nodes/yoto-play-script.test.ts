@@ -5,7 +5,7 @@ import type { Hub } from '../../server/hub';
 import type { AudioFile } from '../../server/types/schemas';
 import { fixturesDir } from '../helpers/fixtures';
 import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
-import { KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, runningHub, Statuses, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
+import { KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, storeBedtimePlaylist, runningHub, Statuses, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const yotoHubNode = withLocale(require('../../nodes/yoto-hub/yoto-hub') as (RED: unknown) => void, 'yoto-hub');
@@ -54,24 +54,10 @@ describe(`yoto-play-script node (Node-RED ${nodeRedVersion()})`, function () {
     };
   }
 
-  async function storePlaylist(hub: Hub, files: AudioFile[]): Promise<string> {
-    const at = new Date().toISOString();
-    await hub.store.scripts.insert({
-      id: 'bedtime',
-      userId: 'node-red',
-      name: 'Bedtime playlist',
-      type: 'playlist',
-      definition: { tracks: files.map((file) => ({ audioFileId: file.id })) },
-      createdAt: at,
-      updatedAt: at,
-    });
-    return 'bedtime';
-  }
-
   it('deploys a stored playlist to Kids Bedroom, says "started", then "finished" after a stop', async () => {
     await helper.load(NODES, flow({ script: 'bedtime', volume: '30', sleepSeconds: '1800' }));
     const { hub, files, started, finished, caught, statuses } = await ready();
-    await storePlaylist(hub, files);
+    await storeBedtimePlaylist(hub, files.map((file) => file.id));
 
     helper.getNode('play').receive({ payload: 'go', topic: 'bedtime', choice: 'left', branch: { output: 'left' } } as NodeMessage);
     const [start] = await started.atLeast(1);
@@ -143,7 +129,7 @@ describe(`yoto-play-script node (Node-RED ${nodeRedVersion()})`, function () {
   it('lists the hub\'s scripts for the editor', async () => {
     await helper.load(NODES, flow({}));
     const { hub, files } = await ready();
-    await storePlaylist(hub, files);
+    await storeBedtimePlaylist(hub, files.map((file) => file.id));
     const response = await helper.request().get('/yoto-hub/hub1/scripts').expect(200);
     expect((response.body as { scripts: Array<{ id: string; name: string; type: string }> }).scripts.map((s) => [s.id, s.name, s.type])).to.deep.equal([['bedtime', 'Bedtime playlist', 'playlist']]);
     const devices = await helper.request().get('/yoto-hub/hub1/devices').expect(200);

@@ -8,7 +8,7 @@ import { fromTwee } from '../../server/stories/twee';
 import { artifactPath, launchChromium } from '../helpers/chromium';
 import { fixturesDir } from '../helpers/fixtures';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
-import { DESKTOP, onboard, uploadAudio } from './panel-helpers';
+import { DESKTOP, onboard, uploadAudio, apiClient } from './panel-helpers';
 
 const ADMIN = { name: 'Ivy Importer', email: 'ivy@example.test', password: 'correct horse battery' };
 const SPY = path.join(fixturesDir, 'twine-spyshort');
@@ -63,16 +63,7 @@ describe('Twee import/export and drag and drop in headless Chromium', function (
   const errors: string[] = [];
   const { story: original, findings: importFindings } = fromTwee(fs.readFileSync(TWEE, 'utf8'));
 
-  const api = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${hub.url}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    expect(response.ok, `${method} ${route}: ${response.status} ${text}`).to.equal(true);
-    return JSON.parse(text) as T;
-  };
+  const api = apiClient(() => hub, () => token);
 
   const nav = (name: string): Locator => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name });
 

@@ -42,3 +42,16 @@ export async function uploadAudio(hub: Hub, token: string, file: string, title: 
   return { id: created.id, title };
 }
 
+/** A JSON client for the hub's API with the token `token()` answers; a failed answer fails the test with the hub's error. */
+export function apiClient(hub: () => Hub, token: () => string): <T>(method: string, route: string, body?: unknown) => Promise<T> {
+  return async <T>(method: string, route: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${hub().url}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${token()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    expect(response.ok, `${method} ${route}: ${response.status} ${text}`).to.equal(true);
+    return JSON.parse(text) as T;
+  };
+}

@@ -5,7 +5,7 @@ import type { Hub } from '../../server/hub';
 import { launchChromium } from '../helpers/chromium';
 import { fixturesDir } from '../helpers/fixtures';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
-import { DESKTOP, onboard, screenshots, uploadAudio } from './panel-helpers';
+import { DESKTOP, onboard, screenshots, uploadAudio, apiClient } from './panel-helpers';
 
 const LIVING = 'vliving0room0yoto0player';
 const KIDS = 'vkids0bedroom0yoto0mini0';
@@ -31,16 +31,7 @@ describe('walking a story on a virtual player, seen in the panel (headless Chrom
   let token: string;
   const errors: string[] = [];
 
-  const api = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${hub.url}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    expect(response.ok, `${method} ${route}: ${response.status} ${text}`).to.equal(true);
-    return JSON.parse(text) as T;
-  };
+  const api = apiClient(() => hub, () => token);
 
   const press = async (deviceId: string, button: 'left' | 'right'): Promise<void> => {
     const response = await fetch(`${hub.cloud.virtualCloud!.url}/virtual/devices/${deviceId}/press/${button}`, { method: 'POST' });
