@@ -14,6 +14,19 @@ export function deviceSummary(state: DeviceState): DeviceSummary {
 }
 
 /**
+ * Which player a node acts on: its own Player setting when set, otherwise
+ * `msg.device` (an id, a name, or the summary a yoto-device-in sends, with
+ * `id`). So "when A starts, change B" and "answer the player that spoke" both
+ * read naturally. An empty string when neither names one.
+ */
+export function playerRef(configured: string | undefined, fromMsg: unknown): string {
+  if (configured && configured.trim()) return configured;
+  if (typeof fromMsg === 'string') return fromMsg;
+  if (typeof fromMsg === 'object' && fromMsg !== null && typeof (fromMsg as { id?: unknown }).id === 'string') return (fromMsg as { id: string }).id;
+  return '';
+}
+
+/**
  * The player a user means by `ref`: its id, else its name (ignoring case and
  * surrounding spaces). A name two players share matches neither, so a command
  * never goes to the wrong one.

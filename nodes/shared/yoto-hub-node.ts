@@ -1,4 +1,4 @@
-import type { Node, NodeDef } from 'node-red';
+import type { Node, NodeDef, NodeStatus } from 'node-red';
 import type { Hub } from '../../server/hub';
 
 /** The settings the yoto-hub editor stores in the flow (all strings, as the editor saves them). */
@@ -26,4 +26,37 @@ export interface YotoHubNode extends Node<YotoHubCredentials> {
   hub: Hub | undefined;
   register(user: Node): void;
   deregister(user: Node): void;
+}
+
+/**
+ * The status of a node that acts through its hub: the hub's state (starting,
+ * connected, failed...) shows until the node sets its own with `setStatus`,
+ * which then stays. Without a hub the node says so, in its status and its
+ * log. Call `stop` on close.
+ */
+export function hubStatusFor(node: Node, hubConfig: YotoHubNode | undefined, noHub: { status: string; error: string }): { setStatus(status: NodeStatus): void; stop(): void } {
+  let own: NodeStatus | undefined;
+  // register() only reads `id` and `status`; this sink stands in for the node so the hub's
+  // status cannot overwrite the node's own once it has one.
+  const sink = {
+    id: node.id,
+    status: (status: NodeStatus): void => {
+      if (!own) node.status(status);
+    },
+  };
+  if (hubConfig) {
+    hubConfig.register(sink as unknown as Node);
+  } else {
+    node.status({ fill: 'red', shape: 'ring', text: noHub.status });
+    node.error(noHub.error);
+  }
+  return {
+    setStatus(status) {
+      own = status;
+      node.status(status);
+    },
+    stop() {
+      hubConfig?.deregister(sink as unknown as Node);
+    },
+  };
 }

@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import type { DeviceRegistry } from '../../server/core/device-registry';
 import { indexStory, type Exits } from '../../server/stories/model';
 import type { DeviceEvent } from '../../server/types/schemas';
-import { describeDevices, findDevice } from '../shared/device-lookup';
+import { describeDevices, findDevice, playerRef } from '../shared/device-lookup';
 import type { YotoHubNode } from '../shared/yoto-hub-node';
 import { choiceOfEvent, choiceOfMessage, outputIndex, OUTPUTS, type BranchMode, type Choice } from './choice-routing';
 
@@ -108,10 +108,7 @@ export = function registerYotoCyoaBranch(RED: NodeAPI): void {
           const hub = hubConfig?.hub;
           if (!hubConfig) throw new BranchFailure(t('errors.noHub'));
           if (!hub || hub.state !== 'running') throw new BranchFailure(t('errors.hubNotRunning', { state: hub?.state ?? 'misconfigured' }));
-          const fromMsg = msg['device'];
-          // As in yoto-device-command: the node's Player wins when set; otherwise msg.device.
-          const msgRef = typeof fromMsg === 'string' ? fromMsg : typeof fromMsg === 'object' && fromMsg !== null && typeof (fromMsg as { id?: unknown }).id === 'string' ? (fromMsg as { id: string }).id : '';
-          const ref = config.device && config.device.trim() ? config.device : msgRef;
+          const ref = playerRef(config.device, msg['device']);
           if (!ref.trim()) throw new BranchFailure(t('errors.noDevice'));
           const devices = hub.devices.list();
           const state = findDevice(devices, ref);

@@ -1,7 +1,7 @@
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { DeviceCommandError } from '../../server/yoto/device-command';
-import { describeDevices, deviceSummary, findDevice } from '../shared/device-lookup';
-import type { YotoHubNode } from '../shared/yoto-hub-node';
+import { describeDevices, deviceSummary, findDevice, playerRef } from '../shared/device-lookup';
+import { hubStatusFor, type YotoHubNode } from '../shared/yoto-hub-node';
 import { ARGUMENTS_OF, COMMAND_ARGUMENTS, commandRequest, commandValue, type CommandArgument } from './command-request';
 
 /** The settings the editor stores: each argument is a typed input (value + type). */
@@ -50,24 +50,7 @@ export = function registerYotoDeviceCommand(RED: NodeAPI): void {
     const t = (key: string, values?: Record<string, string>): string => RED._(`yoto-device-command.${key}`, values);
 
     // The hub's status shows until the node has sent something; after that, the last command's outcome.
-    let commandStatus: NodeStatus | undefined;
-    const statusSink = {
-      id: node.id,
-      status: (status: NodeStatus): void => {
-        if (!commandStatus) node.status(status);
-      },
-    };
-    const setStatus = (status: NodeStatus): void => {
-      commandStatus = status;
-      node.status(status);
-    };
-    if (hubConfig) {
-      // register() only reads `id` and `status`; this sink stands in for the node (see statusSink).
-      hubConfig.register(statusSink as unknown as Node);
-    } else {
-      node.status({ fill: 'red', shape: 'ring', text: t('status.noHub') });
-      node.error(t('errors.noHub'));
-    }
+    const { setStatus, stop: stopHubStatus } = hubStatusFor(node, hubConfig, { status: t('status.noHub'), error: t('errors.noHub') });
 
     const evaluate = (value: string, type: string, msg: NodeMessage): Promise<unknown> => {
       if ((type === 'str' || type === 'num' || type === 'json' || !type) && (value ?? '') === '') return Promise.resolve(undefined);
@@ -119,12 +102,8 @@ export = function registerYotoDeviceCommand(RED: NodeAPI): void {
         if (!hubConfig) throw new CommandFailure(t('errors.noHub'));
         if (!hub || hub.state !== 'running') throw new CommandFailure(t('errors.hubNotRunning', { state: hub?.state ?? 'misconfigured' }));
 
-        // The node's Player wins when set; otherwise msg.device (an id, a name, or the summary a
-        // yoto-device-in sends), so "when A starts, change B" and "act on the player that spoke" both read naturally.
-        const fromMsg = msg['device'];
-        const msgRef = typeof fromMsg === 'string' ? fromMsg : typeof fromMsg === 'object' && fromMsg !== null && typeof (fromMsg as { id?: unknown }).id === 'string' ? (fromMsg as { id: string }).id : undefined;
-        const ref = config.device && config.device.trim() ? config.device : msgRef;
-        if (!ref || !ref.trim()) throw new CommandFailure(t('errors.noDevice'));
+        const ref = playerRef(config.device, msg['device']);
+        if (!ref.trim()) throw new CommandFailure(t('errors.noDevice'));
         const devices = hub.devices.list();
         const state = findDevice(devices, ref);
         if (!state) throw new CommandFailure(t('errors.unknownDevice', { device: ref.trim(), known: describeDevices(devices) }));
@@ -154,7 +133,7 @@ export = function registerYotoDeviceCommand(RED: NodeAPI): void {
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      hubConfig?.deregister(statusSink as unknown as Node);
+      stopHubStatus();
       done();
     });
   }

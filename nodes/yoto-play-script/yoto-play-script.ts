@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { DeviceRegistry } from '../../server/core/device-registry';
 import type { RequestUser } from '../../server/http/request-user';
 import type { Hub } from '../../server/hub';
 import type { DeployOptions, DeployResult } from '../../server/scripts';
 import type { DeviceEvent, Script } from '../../server/types/schemas';
 import { getValidator } from '../../server/validation';
-import { describeDevices, findDevice } from '../shared/device-lookup';
-import type { YotoHubNode } from '../shared/yoto-hub-node';
+import { describeDevices, findDevice, playerRef } from '../shared/device-lookup';
+import { hubStatusFor, type YotoHubNode } from '../shared/yoto-hub-node';
 
 /** The settings the editor stores (and the story compiler writes: storyId, storyNodeId, audioFileId, icon, waitForEnd). */
 interface YotoPlayScriptNodeDef extends NodeDef {
@@ -81,24 +81,7 @@ export = function registerYotoPlayScript(RED: NodeAPI): void {
     const waitForEnd = config.waitForEnd === true || config.waitForEnd === 'true';
 
     // The hub's status shows until the node played something.
-    let ownStatus: NodeStatus | undefined;
-    const statusSink = {
-      id: node.id,
-      status: (status: NodeStatus): void => {
-        if (!ownStatus) node.status(status);
-      },
-    };
-    const setStatus = (status: NodeStatus): void => {
-      ownStatus = status;
-      node.status(status);
-    };
-    if (hubConfig) {
-      // register() only reads `id` and `status`; this sink stands in for the node.
-      hubConfig.register(statusSink as unknown as Node);
-    } else {
-      node.status({ fill: 'red', shape: 'ring', text: t('status.noHub') });
-      node.error(t('errors.noHub'));
-    }
+    const { setStatus, stop: stopHubStatus } = hubStatusFor(node, hubConfig, { status: t('status.noHub'), error: t('errors.noHub') });
 
     /** One playback followed at a time: a new message supersedes it. */
     let watch: Watch | undefined;
@@ -219,11 +202,8 @@ export = function registerYotoPlayScript(RED: NodeAPI): void {
         if (!hubConfig) throw new PlayScriptFailure(t('errors.noHub'));
         if (!hub || hub.state !== 'running') throw new PlayScriptFailure(t('errors.hubNotRunning', { state: hub?.state ?? 'misconfigured' }));
 
-        const fromMsg = msg['device'];
-        // As in yoto-device-command: the node's Player wins when set; otherwise msg.device.
-        const msgRef = typeof fromMsg === 'string' ? fromMsg : typeof fromMsg === 'object' && fromMsg !== null && typeof (fromMsg as { id?: unknown }).id === 'string' ? (fromMsg as { id: string }).id : '';
-        const ref = config.device && config.device.trim() ? config.device : msgRef;
-        if (!ref || !ref.trim()) throw new PlayScriptFailure(t('errors.noDevice'));
+        const ref = playerRef(config.device, msg['device']);
+        if (!ref.trim()) throw new PlayScriptFailure(t('errors.noDevice'));
         const devices = hub.devices.list();
         const state = findDevice(devices, ref);
         if (!state) throw new PlayScriptFailure(t('errors.unknownDevice', { device: ref.trim(), known: describeDevices(devices) }));
@@ -275,7 +255,7 @@ export = function registerYotoPlayScript(RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       generation++;
       stopWatching();
-      hubConfig?.deregister(statusSink as unknown as Node);
+      stopHubStatus();
       done();
     });
   }
