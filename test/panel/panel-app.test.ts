@@ -1,30 +1,16 @@
 import * as path from 'node:path';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
-import { artifactPath, launchChromium } from '../helpers/chromium';
+import { launchChromium } from '../helpers/chromium';
 import { fixturesDir } from '../helpers/fixtures';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
+import { card, DESKTOP, screenshots } from './panel-helpers';
 
 const LIVING = 'vliving0room0yoto0player';
 const KIDS = 'vkids0bedroom0yoto0mini0';
 const ADMIN = { name: 'Ada Admin', email: 'ada@example.test', password: 'correct horse battery' };
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3');
-
-/** A screenshot at desktop and at phone width, back at desktop after. */
-async function screenshots(page: Page, name: string): Promise<void> {
-  await page.setViewportSize(DESKTOP);
-  await page.screenshot({ path: artifactPath(`panel-${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize(PHONE);
-  await page.screenshot({ path: artifactPath(`panel-${name}-phone.png`), fullPage: true });
-  await page.setViewportSize(DESKTOP);
-}
-
-function card(page: Page, deviceId: string): Locator {
-  return page.locator(`article[data-device="${deviceId}"]`);
-}
 
 describe('panel app in headless Chromium', function () {
   let browser: Browser;

@@ -1,12 +1,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
 import { artifactPath } from '../helpers/chromium';
 
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
+
+/** A player's card on the Dashboard or the Devices view. */
+export function card(page: Page, deviceId: string): Locator {
+  return page.locator(`article[data-device="${deviceId}"]`);
+}
 
 /** A screenshot at desktop and at phone width, back at desktop after. */
 export async function screenshots(page: Page, name: string): Promise<void> {

@@ -1,20 +1,16 @@
 import * as path from 'node:path';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
 import { launchChromium } from '../helpers/chromium';
 import { fixturesDir } from '../helpers/fixtures';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
-import { DESKTOP, onboard, screenshots, uploadAudio, apiClient } from './panel-helpers';
+import { apiClient, card, DESKTOP, onboard, screenshots, uploadAudio } from './panel-helpers';
 
 const LIVING = 'vliving0room0yoto0player';
 const KIDS = 'vkids0bedroom0yoto0mini0';
 const ADMIN = { name: 'Walt Walker', email: 'walt@example.test', password: 'correct horse battery' };
 const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3');
-
-function card(page: Page, deviceId: string): Locator {
-  return page.locator(`article[data-device="${deviceId}"]`);
-}
 
 /**
  * Issue 7's done-when, end to end: a fresh hub is onboarded in the panel, both
