@@ -104,17 +104,18 @@ function preloadStaticImports(metafile, out) {
   const mainKey = Object.keys(metafile.outputs).find((key) => key.endsWith('/assets/main.js'));
   if (!mainKey) throw new Error('build failed: esbuild wrote no assets/main.js');
   const assetsDir = mainKey.slice(0, -'main.js'.length);
-  const links = metafile.outputs[mainKey].imports
+  // An output's chunks it imports statically, as the URLs the panel fetches them at.
+  const staticImportUrls = (output) => output.imports
     .filter((entry) => entry.kind === 'import-statement' && !entry.external)
-    .map((entry) => `    <link rel="modulepreload" href="/assets/${entry.path.slice(assetsDir.length)}">`);
+    .map((entry) => `/assets/${entry.path.slice(assetsDir.length)}`);
+  const links = staticImportUrls(metafile.outputs[mainKey]).map((url) => `    <link rel="modulepreload" href="${url}">`);
   // Each lazily loaded view: its chunk and the chunks it imports, so the app can ask for them all
   // at once when the view is first visited (panel/src/app/view-preload.ts reads this).
   const views = {};
   for (const [key, output] of Object.entries(metafile.outputs)) {
     const match = /panel\/src\/views\/([a-z-]+)\.ts$/.exec(output.entryPoint ?? '');
     if (!match || !key.endsWith('.js')) continue;
-    const files = [key, ...output.imports.filter((entry) => entry.kind === 'import-statement' && !entry.external).map((entry) => entry.path)];
-    views[match[1]] = files.map((file) => `/assets/${file.slice(assetsDir.length)}`);
+    views[match[1]] = [`/assets/${key.slice(assetsDir.length)}`, ...staticImportUrls(output)];
   }
   const indexFile = path.join(out, 'index.html');
   const html = fs.readFileSync(indexFile, 'utf8');

@@ -46,6 +46,8 @@ export function raiseStreamFailureAlerts(options: StreamFailureAlertOptions): ()
     const at = now();
     const previous = lastRaised.get(key);
     if (previous !== undefined && at - previous < repeatAfterMs) return;
+    // Forget failures outside the window, so the map holds only recent ones however long the hub runs.
+    for (const [seen, when] of lastRaised) if (at - when >= repeatAfterMs) lastRaised.delete(seen);
     lastRaised.set(key, at);
     const what = served.kind === 'smart' ? 'a smart stream' : 'an audio stream';
     const why = WHY[served.reason ?? ''] ?? `the hub answered ${served.status}`;
