@@ -90,7 +90,10 @@ describe('Twee import/export and drag and drop in headless Chromium', function (
     await chooser.setFiles(TWEE);
     await page.waitForURL(/\/stories\/[0-9a-f-]{36}$/);
     storyId = new URL(page.url()).pathname.split('/').pop()!;
-    expect(await page.getByRole('textbox', { name: 'Story title' }).inputValue()).to.equal('Spy Mission Shortened Version');
+    // The URL changes before the builder has loaded the story; until then the list's "New story title" box is on screen.
+    const title = page.getByRole('textbox', { name: 'Story title', exact: true });
+    await title.waitFor();
+    expect(await title.inputValue()).to.equal('Spy Mission Shortened Version');
 
     // What the import changed or left out is listed above the canvas, as a status, until dismissed.
     const notes = page.getByTestId('import-notes');
