@@ -19,16 +19,34 @@ export class MosquittoBroker {
   private child: ChildProcess | undefined;
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-mosquitto-'));
 
-  private constructor(readonly port: number) {}
+  private constructor(private listenPort: number) {}
+
+  get port(): number {
+    return this.listenPort;
+  }
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
+  /**
+   * Starts a broker on a port that was free a moment ago. Another process (or a server in
+   * this one) can take that port before Mosquitto binds it, so a bind failure picks a new port.
+   */
   static async start(): Promise<MosquittoBroker> {
     const broker = new MosquittoBroker(await freePort());
-    await broker.launch();
-    return broker;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await broker.launch();
+        return broker;
+      } catch (error) {
+        if (attempt >= 5 || !/Address already in use/.test((error as Error).message)) {
+          fs.rmSync(broker.dir, { recursive: true, force: true });
+          throw error;
+        }
+        broker.listenPort = await freePort();
+      }
+    }
   }
 
   /** Kills the broker (SIGKILL: no goodbye to clients) and starts it again on the same port. */
@@ -51,7 +69,7 @@ export class MosquittoBroker {
     fs.writeFileSync(
       config,
       [
-        `listener ${this.port} 127.0.0.1`,
+        `listener ${this.listenPort} 127.0.0.1`,
         'allow_anonymous true',
         'persistence false',
         'set_tcp_nodelay true',
