@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { silentLogger, type Logger } from '../log/logger';
 import type { DeviceEvent, PlaybackSession } from '../types/schemas';
 import type { DeviceTopicKind } from '../yoto/protocol';
-import { systemTimerClock, type TimerClock, type TimerHandle } from './clock';
+import { realClock, type Clock, type ClockTimer } from '../time/clock';
 import { readEventsMessage, readResponseMessage, readStatusMessage, type StatusFields } from './device-messages';
 import { initialState, type CloudDeviceInfo, type DeviceState, type DeviceTelemetry } from './device-state';
 import { transitionEvents, type DeviceEventType, type TransitionContext } from './event-normalizer';
@@ -19,7 +19,7 @@ export interface DeviceRegistryOptions {
   eventLog?: EventSink;
   history?: PlaybackHistorySink;
   logger?: Logger;
-  clock?: TimerClock;
+  clock?: Clock;
   /** A player not heard from for this long is offline. 0 turns silence detection off. Default 10 minutes. */
   silenceTimeoutMs?: number;
   /** A player offline for longer than this raises an `alert` event. 0 turns it off. Default one hour. */
@@ -72,8 +72,8 @@ interface DeviceRecord {
   recentEvents: Array<{ key: string; kind: DeviceTopicKind }>;
   /** Whether `device-added` went out: a player first heard from by a message is announced with that message merged. */
   announced: boolean;
-  silenceTimer?: TimerHandle;
-  alertTimer?: TimerHandle;
+  silenceTimer?: ClockTimer;
+  alertTimer?: ClockTimer;
 }
 
 interface PresenceChange {
@@ -92,7 +92,7 @@ interface PresenceChange {
 export class DeviceRegistry extends EventEmitter<DeviceRegistryEvents> {
   private readonly devices = new Map<string, DeviceRecord>();
   private readonly logger: Logger;
-  private readonly clock: TimerClock;
+  private readonly clock: Clock;
   private readonly silenceTimeoutMs: number;
   private readonly offlineAlertMs: number;
   private readonly batteryLowPercent: number;
@@ -103,7 +103,7 @@ export class DeviceRegistry extends EventEmitter<DeviceRegistryEvents> {
   constructor(private readonly options: DeviceRegistryOptions = {}) {
     super();
     this.logger = options.logger ?? silentLogger;
-    this.clock = options.clock ?? systemTimerClock();
+    this.clock = options.clock ?? realClock;
     this.silenceTimeoutMs = options.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
     this.offlineAlertMs = options.offlineAlertMs ?? DEFAULT_OFFLINE_ALERT_MS;
     this.batteryLowPercent = options.batteryLowPercent ?? DEFAULT_BATTERY_LOW_PERCENT;
@@ -329,7 +329,7 @@ export class DeviceRegistry extends EventEmitter<DeviceRegistryEvents> {
 
   private watchSilence(record: DeviceRecord): void {
     if (this.stopped || this.silenceTimeoutMs <= 0 || record.silenceTimer || !record.state.online) return;
-    record.silenceTimer = this.clock.setTimer(() => this.checkSilence(record), this.silenceTimeoutMs);
+    record.silenceTimer = this.clock.setTimeout(() => this.checkSilence(record), this.silenceTimeoutMs);
   }
 
   private checkSilence(record: DeviceRecord): void {
@@ -337,7 +337,7 @@ export class DeviceRegistry extends EventEmitter<DeviceRegistryEvents> {
     if (!record.state.online || this.devices.get(record.state.deviceId) !== record) return;
     const silentFor = this.clock.now() - record.lastHeardAt;
     if (silentFor < this.silenceTimeoutMs) {
-      record.silenceTimer = this.clock.setTimer(() => this.checkSilence(record), this.silenceTimeoutMs - silentFor);
+      record.silenceTimer = this.clock.setTimeout(() => this.checkSilence(record), this.silenceTimeoutMs - silentFor);
       return;
     }
     const presence: PresenceChange = { online: false, reason: 'silence' };
@@ -346,7 +346,7 @@ export class DeviceRegistry extends EventEmitter<DeviceRegistryEvents> {
 
   private scheduleOfflineAlert(record: DeviceRecord): void {
     if (this.stopped || this.offlineAlertMs <= 0) return;
-    record.alertTimer = this.clock.setTimer(() => this.raiseOfflineAlert(record), this.offlineAlertMs);
+    record.alertTimer = this.clock.setTimeout(() => this.raiseOfflineAlert(record), this.offlineAlertMs);
   }
 
   private raiseOfflineAlert(record: DeviceRecord): void {
@@ -365,13 +365,13 @@ export class DeviceRegistry extends EventEmitter<DeviceRegistryEvents> {
 
   private cancelAlert(record: DeviceRecord): void {
     if (!record.alertTimer) return;
-    this.clock.clearTimer(record.alertTimer);
+    record.alertTimer.cancel();
     record.alertTimer = undefined;
   }
 
   private clearTimers(record: DeviceRecord): void {
     this.cancelAlert(record);
-    if (record.silenceTimer) this.clock.clearTimer(record.silenceTimer);
+    record.silenceTimer?.cancel();
     record.silenceTimer = undefined;
   }
 

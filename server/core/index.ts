@@ -12,4 +12,3 @@ export type {
 export { connectionStatus, initialState, modelHasNightLight, playbackState, protocolPlayback } from './device-state';
 export type { DeviceEventType } from './event-normalizer';
 export type { PlaybackHistorySink, SessionEnd } from './playback-sessions';
-export { ManualTimerClock, systemTimerClock, type TimerClock, type TimerHandle } from './clock';

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, type RawData, type WebSocketServer } from 'ws';
 import { eventPayload, playbackPayload, statusPayload } from '../bridge/broker-payloads';
-import { systemTimerClock, type TimerClock, type TimerHandle } from '../core/clock';
+import { realClock, type Clock, type ClockTimer } from '../time/clock';
 import type { DeviceRegistry } from '../core/device-registry';
 import type { DeviceState } from '../core/device-state';
 import type { RequestUser } from '../http/request-user';
@@ -42,7 +42,7 @@ export interface RealtimeGatewayOptions {
   /** Larger client messages are refused with an error. Default 4 KiB. */
   maxMessageBytes?: number;
   /** Time and timers (coalescing, heartbeat, close grace); injected so tests move time instead of waiting. */
-  clock?: TimerClock;
+  clock?: Clock;
   validator?: Validator;
 }
 
@@ -88,11 +88,11 @@ interface Client {
   readonly pending: Map<string, string>;
   /** Player -> clock time of the last `device.playback` sent. */
   readonly lastPlaybackAt: Map<string, number>;
-  flushTimer?: TimerHandle;
+  flushTimer?: ClockTimer;
   flushDueAt?: number;
   /** Closed by the gateway; nothing more is sent. */
   closing: boolean;
-  killTimer?: TimerHandle;
+  killTimer?: ClockTimer;
 }
 
 /**
@@ -118,7 +118,7 @@ export class RealtimeGateway {
   private readonly wss: WebSocketServer;
   private readonly registry: DeviceRegistry;
   private readonly logger: Logger;
-  private readonly clock: TimerClock;
+  private readonly clock: Clock;
   private readonly validator: Validator;
   private readonly coalesceMs: number;
   private readonly maxBufferedBytes: number;
@@ -128,7 +128,7 @@ export class RealtimeGateway {
   private readonly maxMessageBytes: number;
   private readonly clients = new Map<WebSocket, Client>();
   private readonly cleanups: Array<() => void> = [];
-  private heartbeatTimer: TimerHandle | undefined;
+  private heartbeatTimer: ClockTimer | undefined;
   private running = false;
   private readonly counters = {
     messagesSent: 0,
@@ -144,7 +144,7 @@ export class RealtimeGateway {
     this.wss = options.wss;
     this.registry = options.registry;
     this.logger = (options.logger ?? silentLogger).child({ component: 'realtime' });
-    this.clock = options.clock ?? systemTimerClock();
+    this.clock = options.clock ?? realClock;
     this.validator = options.validator ?? getValidator();
     this.coalesceMs = nonNegative(options.coalesceMs, DEFAULT_COALESCE_MS);
     this.maxBufferedBytes = nonNegative(options.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES);
@@ -178,7 +178,7 @@ export class RealtimeGateway {
     if (!this.running) return;
     this.running = false;
     for (const cleanup of this.cleanups.splice(0)) cleanup();
-    if (this.heartbeatTimer) this.clock.clearTimer(this.heartbeatTimer);
+    this.heartbeatTimer?.cancel();
     this.heartbeatTimer = undefined;
     for (const client of [...this.clients.values()]) {
       this.forget(client);
@@ -237,7 +237,7 @@ export class RealtimeGateway {
   private forget(client: Client): void {
     if (!this.clients.delete(client.ws)) return;
     this.clearFlushTimer(client);
-    if (client.killTimer) this.clock.clearTimer(client.killTimer);
+    client.killTimer?.cancel();
     client.killTimer = undefined;
     client.pending.clear();
     this.logger.debug('websocket client gone', { userId: client.user.id });
@@ -413,7 +413,7 @@ export class RealtimeGateway {
     if (client.flushTimer && client.flushDueAt !== undefined && client.flushDueAt <= dueAt) return;
     this.clearFlushTimer(client);
     client.flushDueAt = dueAt;
-    client.flushTimer = this.clock.setTimer(() => {
+    client.flushTimer = this.clock.setTimeout(() => {
       client.flushTimer = undefined;
       client.flushDueAt = undefined;
       this.flushClient(client, false);
@@ -421,7 +421,7 @@ export class RealtimeGateway {
   }
 
   private clearFlushTimer(client: Client): void {
-    if (client.flushTimer) this.clock.clearTimer(client.flushTimer);
+    client.flushTimer?.cancel();
     client.flushTimer = undefined;
     client.flushDueAt = undefined;
   }
@@ -474,7 +474,7 @@ export class RealtimeGateway {
     this.logger.warn('websocket client too slow; closing it', { userId: client.user.id, bufferedBytes: buffered });
     client.ws.close(WS_CLOSE.tryAgainLater, `too slow: ${buffered} bytes waiting to be sent; reconnect later`);
     // A client that does not read will never read the close frame either: destroy its socket after a grace period.
-    client.killTimer = this.clock.setTimer(() => {
+    client.killTimer = this.clock.setTimeout(() => {
       client.killTimer = undefined;
       client.ws.terminate();
     }, this.closeGraceMs);
@@ -484,7 +484,7 @@ export class RealtimeGateway {
 
   private scheduleHeartbeat(): void {
     if (!this.running || this.pingIntervalMs <= 0) return;
-    this.heartbeatTimer = this.clock.setTimer(() => {
+    this.heartbeatTimer = this.clock.setTimeout(() => {
       this.heartbeatTimer = undefined;
       this.heartbeat();
       this.scheduleHeartbeat();

@@ -1,5 +1,5 @@
 import { silentLogger, type Logger } from '../log/logger';
-import { realClock, type Clock } from '../yoto/mqtt/clock';
+import { realClock, type Clock } from '../time/clock';
 import type { CardInput } from '../yoto/card';
 import { VirtualCardStore } from './cards/card-store';
 import { DEFAULT_VIRTUAL_PLAYERS, type VirtualPlayerSpec } from './contracts';

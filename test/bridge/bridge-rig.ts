@@ -1,6 +1,6 @@
 import { HomeBrokerBridge, type HomeBrokerBridgeOptions } from '../../server/bridge/home-broker-bridge';
 import { HomeBrokerClient } from '../../server/broker/home-broker-client';
-import { ManualTimerClock } from '../../server/core/clock';
+import { ManualClock } from '../../server/time/clock';
 import { DeviceRegistry } from '../../server/core/device-registry';
 import { silentLogger } from '../../server/log/logger';
 import type { DeviceEvent } from '../../server/types/schemas';
@@ -51,7 +51,7 @@ export interface BridgeRig {
 /** Registry + bridge on a started home broker client, with the two default virtual players listed by "the cloud". */
 export async function startBridgeRig(url: string, options: Partial<HomeBrokerBridgeOptions> = {}): Promise<BridgeRig> {
   const logged: DeviceEvent[] = [];
-  const registry = new DeviceRegistry({ clock: new ManualTimerClock(), eventLog: { append: (event) => logged.push(event) } });
+  const registry = new DeviceRegistry({ clock: new ManualClock(Date.UTC(2026, 0, 10, 8, 0, 0)), eventLog: { append: (event) => logged.push(event) } });
   registry.upsertDevices(
     [LIVING_ROOM, KIDS_BEDROOM].map((spec) => ({
       deviceId: spec.deviceId,

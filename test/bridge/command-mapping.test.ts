@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { mapBrokerCommand, type MappedCommand } from '../../server/bridge/command-mapping';
 import { homeAssistantConfigs, modelName } from '../../server/bridge/home-assistant';
-import { ManualTimerClock } from '../../server/core/clock';
+import { ManualClock } from '../../server/time/clock';
 import { DeviceRegistry } from '../../server/core/device-registry';
 import { getValidator } from '../../server/validation';
 
@@ -40,7 +40,7 @@ describe('broker command mapping', () => {
 
 describe('Home Assistant discovery configs', () => {
   function players(): DeviceRegistry {
-    const registry = new DeviceRegistry({ clock: new ManualTimerClock() });
+    const registry = new DeviceRegistry({ clock: new ManualClock(Date.UTC(2026, 0, 10, 8, 0, 0)) });
     registry.upsertDevices([
       { deviceId: 'vliving0room0yoto0player', name: 'Living Room', online: true, deviceType: 'v3', deviceFamily: 'v3' },
       { deviceId: 'vkids0bedroom0yoto0mini0', name: 'Kids Bedroom', online: true, deviceType: 'mini', deviceFamily: 'mini' },

@@ -49,7 +49,7 @@ describe('device events: normalized from partial player messages', () => {
     expect(registry.get(PLAYER)?.playback.state).to.equal('stopped');
   });
 
-  it('writes events that match the event schema and publish as valid broker events', () => {
+  it('writes events that match the event schema and publish as valid broker events', async () => {
     const { send, logged } = knownIdlePlayer();
     send(PLAYER, 'events', { cardId: 'abc12', playbackStatus: 'playing', chapterKey: '01', trackKey: '01' });
     send(PLAYER, 'events', { cardId: 'none' });
@@ -63,7 +63,7 @@ describe('device events: normalized from partial player messages', () => {
     expect(eventPayload(logged[0]!)).to.deep.include({ type: 'card_inserted', card_id: 'abc12', device_id: PLAYER });
   });
 
-  it('treats a resume as a start and reports nothing when a message changes nothing', () => {
+  it('treats a resume as a start and reports nothing when a message changes nothing', async () => {
     const { send, types } = knownIdlePlayer();
     send(PLAYER, 'events', { cardId: 'abc12', playbackStatus: 'playing' });
     send(PLAYER, 'events', { cardId: 'abc12', playbackStatus: 'playing' });
@@ -72,13 +72,13 @@ describe('device events: normalized from partial player messages', () => {
     expect(types()).to.deep.equal(['card_inserted', 'playback_started', 'playback_paused', 'playback_started']);
   });
 
-  it('reports battery low once per fall below the threshold', () => {
+  it('reports battery low once per fall below the threshold', async () => {
     const { send, types } = knownIdlePlayer();
     for (const level of [30, 19, 18, 17, 25, 10]) send(PLAYER, 'status', { status: { batteryLevel: level } });
     expect(types()).to.deep.equal(['battery_low', 'battery_low']);
   });
 
-  it('swapping one card for another is a removal then an insertion, with the old card\'s track fields gone', () => {
+  it('swapping one card for another is a removal then an insertion, with the old card\'s track fields gone', async () => {
     const { send, types, registry } = knownIdlePlayer();
     send(PLAYER, 'events', { cardId: 'abc12', playbackStatus: 'playing', chapterKey: '03', trackKey: '03', trackTitle: 'Old' });
     send(PLAYER, 'events', { cardId: 'xyz99', playbackStatus: 'playing' });
@@ -90,16 +90,16 @@ describe('device events: normalized from partial player messages', () => {
 });
 
 describe('playback sessions', () => {
-  it('records one session per card played, from start to stop, with pauses not counted as played', () => {
+  it('records one session per card played, from start to stop, with pauses not counted as played', async () => {
     const { send, clock, saved } = knownIdlePlayer();
     send(PLAYER, 'events', { cardId: 'abc12', playbackStatus: 'playing', chapterKey: '01', trackKey: '01' });
-    clock.advance(10 * MINUTE);
+    await clock.advance(10 * MINUTE);
     send(PLAYER, 'events', { playbackStatus: 'paused' });
-    clock.advance(5 * MINUTE);
+    await clock.advance(5 * MINUTE);
     send(PLAYER, 'events', { playbackStatus: 'playing' });
-    clock.advance(5 * MINUTE);
+    await clock.advance(5 * MINUTE);
     send(PLAYER, 'events', { chapterKey: '02', trackKey: '02' });
-    clock.advance(2 * MINUTE);
+    await clock.advance(2 * MINUTE);
     send(PLAYER, 'events', { playbackStatus: 'stopped' });
 
     expect(saved).to.have.length(2);
@@ -113,13 +113,13 @@ describe('playback sessions', () => {
     for (const session of saved) getValidator().validate('playback-session', session);
   });
 
-  it('ends the session when the card changes or the player goes offline', () => {
+  it('ends the session when the card changes or the player goes offline', async () => {
     const { send, clock, saved, registry } = knownIdlePlayer();
     send(PLAYER, 'events', { cardId: 'abc12', playbackStatus: 'playing' });
-    clock.advance(MINUTE);
+    await clock.advance(MINUTE);
     send(PLAYER, 'events', { cardId: 'xyz99', playbackStatus: 'playing' });
     expect(registry.currentSession(PLAYER)?.cardId).to.equal('xyz99');
-    clock.advance(MINUTE);
+    await clock.advance(MINUTE);
     registry.upsertDevices([{ deviceId: PLAYER, name: 'Kids Bedroom', online: false }]);
     const completed = saved.filter((session) => session.completedAt !== undefined);
     expect(completed.map((session) => [session.cardId, session.metadata?.['endedBy'], session.durationPlayed])).to.deep.equal([

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { systemTimerClock } from '../../server/core/clock';
+import { realClock } from '../../server/time/clock';
 import { DEFAULT_OFFLINE_ALERT_MS, DeviceRegistry } from '../../server/core/device-registry';
 import { getValidator } from '../../server/validation';
 import { registryHarness } from './registry-harness';
@@ -13,16 +13,16 @@ function activeResources(): string[] {
 }
 
 describe('presence: online, offline and the offline alert', () => {
-  it('goes offline after the silence window and back online with the next message', () => {
+  it('goes offline after the silence window and back online with the next message', async () => {
     const { registry, send, clock, types, logged } = registryHarness({ silenceTimeoutMs: 10 * MINUTE });
     send(PLAYER, 'events', { cardId: 'none', playbackStatus: 'stopped' });
     expect(registry.get(PLAYER)).to.deep.include({ online: true, status: 'idle' });
 
-    clock.advance(6 * MINUTE);
+    await clock.advance(6 * MINUTE);
     send(PLAYER, 'response', { status: { events: 'OK', req_body: 'x' } });
-    clock.advance(9 * MINUTE);
+    await clock.advance(9 * MINUTE);
     expect(registry.get(PLAYER)?.online).to.equal(true);
-    clock.advance(MINUTE);
+    await clock.advance(MINUTE);
     expect(registry.get(PLAYER)).to.deep.include({ online: false, status: 'disconnected' });
     expect(logged.at(-1)?.data).to.deep.include({ reason: 'silence' });
 
@@ -31,32 +31,32 @@ describe('presence: online, offline and the offline alert', () => {
     expect(types()).to.deep.equal(['offline', 'online']);
   });
 
-  it('raises an alert once when a player stays offline for longer than an hour (the default)', () => {
+  it('raises an alert once when a player stays offline for longer than an hour (the default)', async () => {
     const { registry, clock, types, logged } = registryHarness();
     registry.upsertDevices([{ deviceId: PLAYER, name: 'Living Room', online: true, deviceType: 'v3' }]);
     registry.upsertDevices([{ deviceId: PLAYER, name: 'Living Room', online: false, deviceType: 'v3' }]);
-    clock.advance(DEFAULT_OFFLINE_ALERT_MS - 1);
+    await clock.advance(DEFAULT_OFFLINE_ALERT_MS - 1);
     expect(types()).to.deep.equal(['offline']);
-    clock.advance(1);
+    await clock.advance(1);
     expect(types()).to.deep.equal(['offline', 'alert']);
     const alert = logged.at(-1);
     expect(alert?.data).to.deep.include({ alert: 'offline_too_long', thresholdSeconds: 3600 });
     expect(alert?.data['message']).to.equal('Living Room has been offline for more than an hour');
     getValidator().validate('event', alert);
-    clock.advance(5 * HOUR);
+    await clock.advance(5 * HOUR);
     expect(types()).to.deep.equal(['offline', 'alert']);
   });
 
-  it('raises no alert when the player comes back within the hour, and counts again from the next outage', () => {
+  it('raises no alert when the player comes back within the hour, and counts again from the next outage', async () => {
     const { registry, clock, send, types } = registryHarness({ offlineAlertMs: HOUR, silenceTimeoutMs: 0 });
     registry.upsertDevices([{ deviceId: PLAYER, name: 'Living Room', online: false }]);
-    clock.advance(HOUR - MINUTE);
+    await clock.advance(HOUR - MINUTE);
     send(PLAYER, 'status', { status: { batteryLevel: 80 } });
-    clock.advance(2 * HOUR);
+    await clock.advance(2 * HOUR);
     expect(types()).to.deep.equal(['online']);
     registry.upsertDevices([{ deviceId: PLAYER, name: 'Living Room', online: true }]);
     registry.upsertDevices([{ deviceId: PLAYER, name: 'Living Room', online: false }]);
-    clock.advance(HOUR);
+    await clock.advance(HOUR);
     expect(types()).to.deep.equal(['online', 'offline', 'alert']);
   });
 
@@ -96,17 +96,17 @@ describe('presence: online, offline and the offline alert', () => {
       { deviceId: 'a', name: 'A', online: true },
       { deviceId: 'b', name: 'B', online: false },
     ]);
-    expect(clock.pendingCount).to.equal(2);
+    expect(clock.pendingTimers()).to.equal(2);
     registry.stop();
-    expect(clock.pendingCount).to.equal(0);
+    expect(clock.pendingTimers()).to.equal(0);
     send('a', 'events', { volume: 3 });
-    expect(clock.pendingCount).to.equal(0);
+    expect(clock.pendingTimers()).to.equal(0);
     expect(registry.get('a')?.volume).to.equal(undefined);
   });
 
   it('leaves no real timer behind after stop', () => {
     const before = activeResources();
-    const registry = new DeviceRegistry({ clock: systemTimerClock(), silenceTimeoutMs: HOUR, offlineAlertMs: HOUR });
+    const registry = new DeviceRegistry({ clock: realClock, silenceTimeoutMs: HOUR, offlineAlertMs: HOUR });
     registry.upsertDevices([{ deviceId: 'a', name: 'A', online: false }]);
     registry.ingest('b', 'events', { volume: 3 }, new Date());
     expect(activeResources()).to.not.deep.equal(before);

@@ -1,11 +1,11 @@
-import { ManualTimerClock } from '../../server/core/clock';
+import { ManualClock } from '../../server/time/clock';
 import { DeviceRegistry, type DeviceRegistryOptions } from '../../server/core/device-registry';
 import type { DeviceEvent, PlaybackSession } from '../../server/types/schemas';
 import type { DeviceTopicKind } from '../../server/yoto/protocol';
 
 export interface RegistryHarness {
   registry: DeviceRegistry;
-  clock: ManualTimerClock;
+  clock: ManualClock;
   /** What reached the event log, in order. */
   logged: DeviceEvent[];
   /** Every save of a playback session, in order. */
@@ -17,7 +17,7 @@ export interface RegistryHarness {
 
 /** A registry on a manual clock, with the event log and playback history as plain lists. */
 export function registryHarness(options: Omit<DeviceRegistryOptions, 'clock' | 'eventLog' | 'history'> = {}): RegistryHarness {
-  const clock = new ManualTimerClock();
+  const clock = new ManualClock(Date.UTC(2026, 0, 10, 8, 0, 0));
   const logged: DeviceEvent[] = [];
   const saved: PlaybackSession[] = [];
   const registry = new DeviceRegistry({

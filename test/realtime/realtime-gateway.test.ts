@@ -76,7 +76,7 @@ describe('realtime gateway at /ws', function () {
       const idle = first.find((m): m is WsDevicePlaybackMessage => m.type === 'device.playback' && m.deviceId === KIDS);
       expect(idle?.data.state).to.equal('idle');
 
-      rig!.clock.advance(250); // quiet for the coalescing time: the next playback change goes out at once
+      await rig!.clock.advance(250); // quiet for the coalescing time: the next playback change goes out at once
       const mark = admin.mark;
       ingest(KIDS, { cardId: 'abc12', playbackStatus: 'playing', chapterKey: '01', trackKey: '01', trackTitle: 'The cave', position: 0, trackLength: 600 });
       const playing = await admin.next('device.playback', (m) => m.deviceId === KIDS, mark);
@@ -105,7 +105,7 @@ describe('realtime gateway at /ws', function () {
       const first = await admin.subscribe(`device.${LIVING}`);
       expect(first.filter((m) => 'deviceId' in m).map((m) => ('deviceId' in m ? m.deviceId : ''))).to.deep.equal([LIVING, LIVING]);
 
-      rig!.clock.advance(250);
+      await rig!.clock.advance(250);
       const mark = admin.mark;
       ingest(KIDS, { cardId: 'kids1', playbackStatus: 'playing' });
       ingest(LIVING, { cardId: 'living1', playbackStatus: 'playing' });
@@ -130,7 +130,7 @@ describe('realtime gateway at /ws', function () {
       expect(first.filter((m) => 'deviceId' in m && m.deviceId === LIVING)).to.have.length(2);
       expect(await alice.subscribe(`device.${KIDS}`)).to.deep.equal([{ type: 'subscribed', topic: `device.${KIDS}` }]);
 
-      rig!.clock.advance(250);
+      await rig!.clock.advance(250);
       const mark = alice.mark;
       ingest(KIDS, { cardId: 'kids1', playbackStatus: 'playing' });
       ingest(LIVING, { cardId: 'living1', playbackStatus: 'playing' });
@@ -198,7 +198,7 @@ describe('realtime gateway at /ws', function () {
         // Every tenth update also turns the volume: a volume_changed event, never coalesced.
         ingest(LIVING, { cardId: 'abc12', playbackStatus: 'playing', position, trackLength: 600, ...(position % 10 === 0 ? { volume: position / 10 } : {}) });
       }
-      clock.advance(250);
+      await clock.advance(250);
       const latest = await client.next('device.playback', (m) => m.data.position === 100, mark);
       await client.barrier();
 
@@ -215,7 +215,7 @@ describe('realtime gateway at /ws', function () {
       const { connect, clock, gateway } = await start({ coalesceMs: 250 });
       const client = await connect('token-admin');
       await client.subscribe(`device.${LIVING}`);
-      clock.advance(250);
+      await clock.advance(250);
 
       let mark = client.mark;
       ingest(LIVING, { cardId: 'abc12', playbackStatus: 'playing', position: 5 });
@@ -274,10 +274,10 @@ describe('realtime gateway at /ws', function () {
       dead.socket.pause();
 
       const pinged = new Promise<void>((resolve) => alive.ws.once('ping', () => resolve()));
-      clock.advance(1000);
+      await clock.advance(1000);
       await pinged;
       await alive.barrier(); // the automatic pong went out before this ping, on the same socket
-      clock.advance(1000);
+      await clock.advance(1000);
       expect(gateway.stats()).to.include({ heartbeatTimeouts: 1, clients: 1 });
 
       dead.socket.resume();
@@ -294,7 +294,7 @@ describe('realtime gateway at /ws', function () {
       await client.subscribe('device.*');
       ingest(LIVING, { cardId: 'abc12', playbackStatus: 'playing', position: 1 });
       ingest(LIVING, { cardId: 'abc12', playbackStatus: 'playing', position: 2 });
-      expect(clock.pendingCount, 'heartbeat and coalescing timers').to.be.greaterThan(1);
+      expect(clock.pendingTimers(), 'heartbeat and coalescing timers').to.be.greaterThan(1);
       const registryTimers = 2; // the registry's silence timers of the two online players, not the gateway's
       expect(events.map((name) => registry.listenerCount(name))).to.deep.equal([1, 1, 1, 1]);
 
@@ -302,7 +302,7 @@ describe('realtime gateway at /ws', function () {
       expect(events.map((name) => registry.listenerCount(name))).to.deep.equal([0, 0, 0, 0]);
       expect(hub.wss.listenerCount('connection')).to.equal(0);
       registry.stop();
-      expect(clock.pendingCount, `gateway timers left (registry had ${registryTimers})`).to.equal(0);
+      expect(clock.pendingTimers(), `gateway timers left (registry had ${registryTimers})`).to.equal(0);
       const closed = await client.closed;
       expect(closed.code).to.equal(WS_CLOSE.goingAway);
       expect(gateway.stats().clients).to.equal(0);

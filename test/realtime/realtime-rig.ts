@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { WebSocket, type ClientOptions } from 'ws';
-import { ManualTimerClock } from '../../server/core/clock';
+import { ManualClock } from '../../server/time/clock';
 import { DeviceRegistry } from '../../server/core/device-registry';
 import { HubHttpServer } from '../../server/http/http-server';
 import type { RequestUser } from '../../server/http/request-user';
@@ -31,7 +31,7 @@ export interface Rig {
   hub: HubHttpServer;
   registry: DeviceRegistry;
   gateway: RealtimeGateway;
-  clock: ManualTimerClock;
+  clock: ManualClock;
   /** ws://127.0.0.1:<port>/ws */
   url: string;
   clients: TestClient[];
@@ -43,7 +43,7 @@ export interface Rig {
 export async function startRig(options: Partial<Omit<RealtimeGatewayOptions, 'wss' | 'registry' | 'authenticate' | 'canSee' | 'clock'>> = {}): Promise<Rig> {
   const hub = new HubHttpServer({ host: '127.0.0.1', port: 0, panelDir: await makeTempDir('realtime-panel'), logger: silentLogger });
   await hub.listen();
-  const clock = new ManualTimerClock();
+  const clock = new ManualClock(Date.UTC(2026, 0, 10, 8, 0, 0));
   const registry = new DeviceRegistry({ clock });
   const gateway = new RealtimeGateway({
     wss: hub.wss,

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OAuthRefusal, VirtualTokenService, type AuthorizationRequest } from '../../server/virtual/tokens/token-service';
-import { ManualClock } from '../../server/yoto/mqtt/clock';
+import { ManualClock } from '../../server/time/clock';
 import { codeChallengeS256, createCodeVerifier } from '../../server/yoto/auth/pkce';
 
 const CLIENT = 'client-1';

@@ -7,7 +7,7 @@ import type { EmbeddedBroker } from '../../server/broker/embedded-broker';
 import { fixturesDir } from '../helpers/fixtures';
 import type { VirtualPlayerSnapshot } from '../../server/virtual/contracts';
 import { DEFAULT_VIRTUAL_CLOUD_PORT, VirtualCloud } from '../../server/virtual/virtual-cloud';
-import { ManualClock } from '../../server/yoto/mqtt/clock';
+import { ManualClock } from '../../server/time/clock';
 import { deviceTopics, type YotoEventsMessage } from '../../server/yoto/protocol';
 import type { YotoCloudApi } from '../../server/yoto/rest/yoto-api';
 import { YotoCloudClient } from '../../server/yoto/rest/yoto-cloud-client';

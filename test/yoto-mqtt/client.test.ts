@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { createLogger, type LogRecord } from '../../server/log/logger';
 import { EVENTS_REREQUEST_MS, mqttUsername } from '../../server/yoto/protocol';
-import { ManualClock, YotoMqttClient, type MalformedMessage, type YotoDeviceMessage, type YotoMqttState } from '../../server/yoto/mqtt';
+import { YotoMqttClient, type MalformedMessage, type YotoDeviceMessage, type YotoMqttState } from '../../server/yoto/mqtt';
+import { ManualClock } from '../../server/time/clock';
 import { VirtualPlayerFleet } from '../../server/virtual/players';
 import { activeResources, CardShelf, nextMessage, RawObserver, subscribed } from './harness';
 import { MosquittoBroker } from '../helpers/mosquitto';

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { DeviceCommandError, type DeviceCommand } from '../../server/yoto/device-command';
 import { YotoDeviceCommander } from '../../server/yoto/commands';
-import { ManualClock, PlaybackTracker, YotoMqttClient, type DevicePlayback } from '../../server/yoto/mqtt';
+import { PlaybackTracker, YotoMqttClient, type DevicePlayback } from '../../server/yoto/mqtt';
+import { ManualClock } from '../../server/time/clock';
 import { DEFAULT_VIRTUAL_PLAYERS } from '../../server/virtual/contracts';
 import { DEFAULT_TIMING, VirtualPlayerFleet, type VirtualPlayer } from '../../server/virtual/players';
 import { BEDTIME_CARD, BROKERS, CardShelf, nextMessage, RawObserver, SPY_CARD, subscribed, type TestBroker } from './harness';

@@ -7,7 +7,7 @@ import { YotoOAuthClient, type TokenResponse } from '../../server/yoto/auth/oaut
 import { YotoTokenManager } from '../../server/yoto/auth/token-manager';
 import { FileTokenStore } from '../../server/yoto/auth/token-store';
 import { fixturesDir } from '../helpers/fixtures';
-import { ManualClock } from '../../server/yoto/mqtt/clock';
+import { ManualClock } from '../../server/time/clock';
 import { YotoRestClient } from '../../server/yoto/rest/rest-client';
 import { YotoCloudApi } from '../../server/yoto/rest/yoto-api';
 import { VirtualCloud, type VirtualCloudOptions } from '../../server/virtual/virtual-cloud';

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import type { CardInput, YotoCard } from '../../yoto/card';
-import { systemClock, type Clock } from '../../yoto/auth/clock';
+import { realClock, type TimeSource } from '../../time/clock';
 import type { VirtualCardLibrary } from '../contracts';
 import { PersistedJson } from './persisted-json';
 import { assertValidCard } from './validate-card';
@@ -24,7 +24,7 @@ export interface CardStoreEvents {
 export interface CardStoreOptions {
   /** Where cards are kept between runs; none: memory only. */
   dataDir?: string;
-  clock?: Clock;
+  clock?: TimeSource;
   /** The owner written on every card (the virtual cloud has one account). */
   userId?: string;
 }
@@ -45,13 +45,13 @@ const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 export class VirtualCardStore extends EventEmitter<CardStoreEvents> implements VirtualCardLibrary {
   private readonly cards = new Map<string, YotoCard>();
   private readonly file: PersistedJson<CardsFile>;
-  private readonly clock: Clock;
+  private readonly clock: TimeSource;
   readonly userId: string;
 
   constructor(options: CardStoreOptions = {}) {
     super();
     this.file = new PersistedJson(options.dataDir ? path.join(options.dataDir, 'cards.json') : undefined);
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? realClock;
     this.userId = options.userId ?? 'virtual-user';
   }
 

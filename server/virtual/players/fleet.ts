@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { silentLogger, type Logger } from '../../log/logger';
-import { realClock, type Clock } from '../../yoto/mqtt/clock';
+import { realClock, type Clock } from '../../time/clock';
 import { sendWithoutDelay } from '../../yoto/mqtt/no-delay';
 import { parseCommandTopic } from '../../yoto/protocol';
 import { DEFAULT_VIRTUAL_PLAYERS, type VirtualCardLibrary, type VirtualFleet } from '../contracts';

@@ -1,4 +1,3 @@
-export { ManualClock, realClock, type Clock, type ClockTimer } from '../../yoto/mqtt/clock';
 export { estimateMp3Seconds, looksLikeAudio } from './audio-probe';
 export { VirtualPlayerFleet, type VirtualFleetStats, type VirtualPlayerFleetOptions } from './fleet';
 export { fetchStream, type StreamFetch, type StreamProbe } from './stream-fetch';

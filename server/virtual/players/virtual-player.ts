@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../../log/logger';
 import type { CardEvent, YotoCard } from '../../yoto/card';
 import { findTrack, neighbourTrack, type TrackPosition } from '../../yoto/commands/card-navigation';
-import type { Clock, ClockTimer } from '../../yoto/mqtt/clock';
+import type { Clock, ClockTimer } from '../../time/clock';
 import {
   cardIdFromUri,
   deviceTopics,

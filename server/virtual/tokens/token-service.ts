@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { silentLogger, type Logger } from '../../log/logger';
-import { systemClock, type Clock } from '../../yoto/auth/clock';
+import { realClock, type TimeSource } from '../../time/clock';
 import type { TokenResponse } from '../../yoto/auth/oauth-client';
 import { codeChallengeS256, isValidCodeVerifier } from '../../yoto/auth/pkce';
 import { REAL_CLOUD } from '../../yoto/protocol';
@@ -36,7 +36,7 @@ export interface AuthorizationRequest {
 export type AccessTokenStatus = 'valid' | 'expired' | 'unknown';
 
 export interface VirtualTokenServiceOptions {
-  clock?: Clock;
+  clock?: TimeSource;
   /** Lifetime of access tokens. Default 3600 s; short ones exercise refresh in demos and tests. */
   accessTokenTtlSeconds?: number;
   /** Lifetime of each refresh token (a rotation starts a new one). Default 30 days. */
@@ -91,7 +91,7 @@ export class VirtualTokenService {
   private readonly access = new Map<string, AccessRecord>();
   private readonly refreshTokens = new Map<string, RefreshRecord>();
   private readonly file: PersistedJson<TokensFile>;
-  private readonly clock: Clock;
+  private readonly clock: TimeSource;
   private readonly logger: Logger;
   private readonly audiences: Set<string>;
   readonly accessTokenTtlSeconds: number;
@@ -99,7 +99,7 @@ export class VirtualTokenService {
   private readonly codeTtlMs: number;
 
   constructor(options: VirtualTokenServiceOptions = {}) {
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? realClock;
     this.logger = options.logger ?? silentLogger;
     this.accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? 3600;
     this.refreshTtlMs = (options.refreshTokenTtlSeconds ?? 30 * 24 * 3600) * 1000;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { silentLogger, type Logger } from '../../log/logger';
-import { systemClock, type Clock } from './clock';
+import { realClock, type TimeSource } from '../../time/clock';
 import { OAuthError, type TokenResponse } from './oauth-client';
 import type { StoredTokens, TokenStore } from './token-store';
 
@@ -33,7 +33,7 @@ export interface TokenManagerEvents {
 export interface TokenManagerOptions {
   oauth: TokenEndpoint;
   store: TokenStore;
-  clock?: Clock;
+  clock?: TimeSource;
   /** Refresh this long before expiry (capped at half the token's lifetime). Default 300 s. */
   refreshMarginSeconds?: number;
   logger?: Logger;
@@ -53,13 +53,13 @@ export class YotoTokenManager extends EventEmitter<TokenManagerEvents> {
   private tokens: StoredTokens | undefined;
   private currentState: AuthState = 'signed-out';
   private refreshing: Promise<string> | undefined;
-  private readonly clock: Clock;
+  private readonly clock: TimeSource;
   private readonly marginMs: number;
   private readonly logger: Logger;
 
   constructor(private readonly options: TokenManagerOptions) {
     super();
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? realClock;
     this.marginMs = (options.refreshMarginSeconds ?? 300) * 1000;
     this.logger = options.logger ?? silentLogger;
   }

@@ -8,7 +8,7 @@ import {
   type DeviceCommandType,
 } from '../device-command';
 import { RESPONSE_KEYS, type YotoResponseMessage } from '../protocol';
-import { realClock, type Clock, type ClockTimer } from '../mqtt/clock';
+import { realClock, type Clock, type ClockTimer } from '../../time/clock';
 import type { YotoDeviceMessage, YotoMqttClient, YotoMqttState } from '../mqtt/yoto-mqtt-client';
 import { planCommand, type CommanderPlayback, type CommandPlan, type ObservedSinceSend } from './command-plan';
 

@@ -1,4 +1,3 @@
-export { ManualClock, realClock, type Clock, type ClockTimer } from './clock';
 export { parsePlayerPayload, type ParsedPayload, type ParseOutcome } from './payload-validation';
 export { mergePlaybackEvent, PlaybackTracker, type DevicePlayback } from './playback-tracker';
 export {

@@ -11,7 +11,7 @@ import {
   type CommandName,
   type DeviceTopicKind,
 } from '../protocol';
-import { realClock, type Clock, type ClockTimer } from './clock';
+import { realClock, type Clock, type ClockTimer } from '../../time/clock';
 import { sendWithoutDelay } from './no-delay';
 import { parsePlayerPayload, type ParsedPayload } from './payload-validation';
 

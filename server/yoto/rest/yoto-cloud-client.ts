@@ -1,6 +1,6 @@
 import { silentLogger, type Logger } from '../../log/logger';
 import { BrowserSignIn, type BrowserSignInOptions, type SignInLinks } from '../auth/browser-sign-in';
-import type { Clock } from '../auth/clock';
+import type { TimeSource } from '../../time/clock';
 import { YotoOAuthClient } from '../auth/oauth-client';
 import { YotoTokenManager, type AuthState } from '../auth/token-manager';
 import { FileTokenStore, type TokenStore } from '../auth/token-store';
@@ -17,7 +17,7 @@ export interface YotoCloudClientOptions {
   /** Default: the real cloud. For the virtual cloud both are its URL. */
   apiUrl?: string;
   authUrl?: string;
-  clock?: Clock;
+  clock?: TimeSource;
   logger?: Logger;
   retry?: RestClientOptions['retry'];
   api?: YotoCloudApiOptions;

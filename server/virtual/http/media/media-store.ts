@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { systemClock, type Clock } from '../../../yoto/auth/clock';
+import { realClock, type TimeSource } from '../../../time/clock';
 import type { YotoTranscode } from '../../../yoto/rest/types';
 import { PersistedJson } from '../../cards/persisted-json';
 import { VirtualHttpError } from '../errors';
@@ -47,7 +47,7 @@ interface MediaFile {
 
 export interface MediaStoreOptions {
   dataDir?: string;
-  clock?: Clock;
+  clock?: TimeSource;
   userId?: string;
   /** How long the virtual transcoder takes after the bytes arrive. Default 1000 ms. */
   transcodeDelayMs?: number;
@@ -72,12 +72,12 @@ export class VirtualMediaStore {
   private readonly memoryBytes = new Map<string, Buffer>();
   private readonly file: PersistedJson<MediaFile>;
   private readonly bytesDir: string | undefined;
-  private readonly clock: Clock;
+  private readonly clock: TimeSource;
   private readonly userId: string;
   private readonly transcodeDelayMs: number;
 
   constructor(options: MediaStoreOptions = {}) {
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? realClock;
     this.userId = options.userId ?? 'virtual-user';
     this.transcodeDelayMs = options.transcodeDelayMs ?? 1000;
     this.file = new PersistedJson(options.dataDir ? path.join(options.dataDir, 'media.json') : undefined);

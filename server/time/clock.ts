@@ -1,7 +1,9 @@
 /**
- * Time as the adapter and the virtual players see it. Production code uses the
- * real clock; tests drive a ManualClock so that minutes of playback, sleep
- * timers and the four-minute events re-request run without waiting.
+ * Time and timers, injected. Production code uses the real clock; tests and
+ * simulations drive a ManualClock, so that minutes of playback, sleep timers,
+ * presence timeouts, token expiry and the four-minute events re-request run
+ * without waiting. This is the project's one clock: the device model, the
+ * realtime gateway, the Yoto adapter and the virtual cloud all take it.
  */
 export interface ClockTimer {
   cancel(): void;
@@ -13,6 +15,12 @@ export interface Clock {
   setTimeout(callback: () => void, ms: number): ClockTimer;
   setInterval(callback: () => void, ms: number): ClockTimer;
 }
+
+/**
+ * The time of day only, for code that reads time but never schedules
+ * (token expiry, card timestamps). Any Clock fits.
+ */
+export type TimeSource = Pick<Clock, 'now'>;
 
 export const realClock: Clock = {
   now: () => Date.now(),
@@ -40,8 +48,8 @@ export class ManualClock implements Clock {
   private readonly timers = new Map<number, ManualTimer>();
   private nextId = 1;
 
-  constructor(start: number = Date.parse('2025-12-23T18:42:30.000Z')) {
-    this.current = start;
+  constructor(start: number | Date = Date.parse('2025-12-23T18:42:30.000Z')) {
+    this.current = typeof start === 'number' ? start : start.getTime();
   }
 
   now(): number {
