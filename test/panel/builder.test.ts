@@ -1,11 +1,9 @@
 import * as path from 'node:path';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
-import { launchChromium } from '../helpers/chromium';
-import { DESKTOP, onboard, screenshots, uploadAudio } from './panel-helpers';
+import { onboard, screenshots, uploadAudio, usePanelPage } from './panel-helpers';
 import { fixturesDir } from '../helpers/fixtures';
-import { startTestHub, stopTestHub } from '../helpers/test-hub';
 
 const KIDS = 'vkids0bedroom0yoto0mini0';
 const ADMIN = { name: 'Bea Builder', email: 'bea@example.test', password: 'correct horse battery' };
@@ -50,26 +48,15 @@ async function saved(page: Page): Promise<void> {
 }
 
 describe('CYOA builder in headless Chromium', function () {
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let hub: Hub;
   let audioTitle: string;
-  const errors: string[] = [];
 
+  const panel = usePanelPage();
   before(async () => {
-    browser = await launchChromium();
-    hub = await startTestHub();
-    context = await browser.newContext({ viewport: DESKTOP });
-    page = await context.newPage();
-    page.on('pageerror', (error) => errors.push(error.message));
+    ({ hub, page } = panel);
     const token = await onboard(page, hub, ADMIN);
     audioTitle = (await uploadAudio(hub, token, START_MP3, 'Spy opening')).title;
-  });
-  after(async () => {
-    await context?.close();
-    await browser?.close();
-    await stopTestHub(hub);
   });
 
   it('creates a story from the Stories view and opens it in the builder', async () => {
@@ -200,6 +187,6 @@ describe('CYOA builder in headless Chromium', function () {
     await page.keyboard.press('Control+z');
     await saved(page);
     await page.getByTestId('no-findings').waitFor();
-    expect(errors).to.deep.equal([]);
+    expect(panel.errors).to.deep.equal([]);
   });
 });

@@ -1,14 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
 import type { Story } from '../../server/stories/model';
 import { fromTwee } from '../../server/stories/twee';
-import { artifactPath, launchChromium } from '../helpers/chromium';
+import { artifactPath } from '../helpers/chromium';
 import { fixturesDir } from '../helpers/fixtures';
-import { startTestHub, stopTestHub } from '../helpers/test-hub';
-import { DESKTOP, onboard, uploadAudio, apiClient } from './panel-helpers';
+import { apiClient, DESKTOP, onboard, uploadAudio, usePanelPage } from './panel-helpers';
 
 const ADMIN = { name: 'Ivy Importer', email: 'ivy@example.test', password: 'correct horse battery' };
 const SPY = path.join(fixturesDir, 'twine-spyshort');
@@ -54,31 +53,20 @@ function passagesOf(story: Pick<Story, 'nodes'>): Array<{ title: string; prompt:
  */
 describe('Twee import/export and drag and drop in headless Chromium', function () {
   this.timeout(90_000);
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let hub: Hub;
   let token: string;
   let storyId = '';
-  const errors: string[] = [];
   const { story: original, findings: importFindings } = fromTwee(fs.readFileSync(TWEE, 'utf8'));
 
   const api = apiClient(() => hub, () => token);
 
   const nav = (name: string): Locator => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name });
 
+  const panel = usePanelPage({ viewport: DESKTOP, acceptDownloads: true });
   before(async () => {
-    browser = await launchChromium();
-    hub = await startTestHub();
-    context = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true });
-    page = await context.newPage();
-    page.on('pageerror', (error) => errors.push(error.message));
+    ({ hub, page } = panel);
     token = await onboard(page, hub, ADMIN);
-  });
-  after(async () => {
-    await context?.close();
-    await browser?.close();
-    await stopTestHub(hub);
   });
 
   it('imports the Twine fixture from the Stories view: passages laid out on the canvas, links as choices, findings shown', async () => {
@@ -292,6 +280,6 @@ describe('Twee import/export and drag and drop in headless Chromium', function (
       ['One', files[0]!.id],
       ['Two', files[1]!.id],
     ]);
-    expect(errors).to.deep.equal([]);
+    expect(panel.errors).to.deep.equal([]);
   });
 });

@@ -1,11 +1,9 @@
 import * as path from 'node:path';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
-import { launchChromium } from '../helpers/chromium';
 import { fixturesDir } from '../helpers/fixtures';
-import { startTestHub, stopTestHub } from '../helpers/test-hub';
-import { card, DESKTOP, screenshots } from './panel-helpers';
+import { card, screenshots, usePanelPage } from './panel-helpers';
 
 const LIVING = 'vliving0room0yoto0player';
 const KIDS = 'vkids0bedroom0yoto0mini0';
@@ -13,23 +11,12 @@ const ADMIN = { name: 'Ada Admin', email: 'ada@example.test', password: 'correct
 const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3');
 
 describe('panel app in headless Chromium', function () {
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let hub: Hub;
-  const errors: string[] = [];
 
+  const panel = usePanelPage();
   before(async () => {
-    browser = await launchChromium();
-    hub = await startTestHub();
-    context = await browser.newContext({ viewport: DESKTOP });
-    page = await context.newPage();
-    page.on('pageerror', (error) => errors.push(error.message));
-  });
-  after(async () => {
-    await context?.close();
-    await browser?.close();
-    await stopTestHub(hub);
+    ({ hub, page } = panel);
   });
 
   it('sends a fresh hub to onboarding, creates the admin and lands on the Dashboard with both players live', async () => {
@@ -183,6 +170,6 @@ describe('panel app in headless Chromium', function () {
     expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).to.equal('rgb(20, 20, 22)');
     await screenshots(page, 'dashboard-dark');
     expect(page.url()).to.equal(hub.url + '/');
-    expect(errors).to.deep.equal([]);
+    expect(panel.errors).to.deep.equal([]);
   });
 });

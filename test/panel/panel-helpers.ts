@@ -1,12 +1,58 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import type { Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
-import { artifactPath } from '../helpers/chromium';
+import { artifactPath, launchChromium } from '../helpers/chromium';
+import { startTestHub, stopTestHub } from '../helpers/test-hub';
 
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
+
+/** What a panel suite drives: set in its `before` hook, so read it inside hooks and tests. */
+export interface PanelPage {
+  readonly hub: Hub;
+  readonly page: Page;
+  /** Uncaught errors the page threw; a suite ends by expecting none. */
+  readonly errors: string[];
+}
+
+/**
+ * Registers a panel suite's hooks: headless Chromium, a fresh test hub and one page in its
+ * own browser context (desktop size unless told otherwise), all closed after the suite.
+ */
+export function usePanelPage(contextOptions: BrowserContextOptions = { viewport: DESKTOP }): PanelPage {
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  let hub: Hub | undefined;
+  let page: Page | undefined;
+  const errors: string[] = [];
+  before(async () => {
+    browser = await launchChromium();
+    hub = await startTestHub();
+    context = await browser.newContext(contextOptions);
+    page = await context.newPage();
+    page.on('pageerror', (error) => errors.push(error.message));
+  });
+  after(async () => {
+    await context?.close();
+    await browser?.close();
+    if (hub) await stopTestHub(hub);
+  });
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the panel suite's ${what} is not ready: read it inside a hook or test`);
+    return value;
+  };
+  return {
+    get hub() {
+      return ready(hub, 'hub');
+    },
+    get page() {
+      return ready(page, 'page');
+    },
+    errors,
+  };
+}
 
 /** A player's card on the Dashboard or the Devices view. */
 export function card(page: Page, deviceId: string): Locator {

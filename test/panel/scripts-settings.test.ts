@@ -1,39 +1,26 @@
 import * as path from 'node:path';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
-import { launchChromium } from '../helpers/chromium';
 import { fixturesDir } from '../helpers/fixtures';
-import { startTestHub, stopTestHub } from '../helpers/test-hub';
-import { onboard, screenshots, uploadAudio } from './panel-helpers';
+import { onboard, screenshots, uploadAudio, usePanelPage } from './panel-helpers';
 
 const LIVING = 'vliving0room0yoto0player';
 const ADMIN = { name: 'Sam Scripts', email: 'sam@example.test', password: 'correct horse battery' };
 const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3');
 
 describe('Scripts and Settings views in headless Chromium', function () {
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let hub: Hub;
   let first: string;
   let second: string;
-  const errors: string[] = [];
 
+  const panel = usePanelPage();
   before(async () => {
-    browser = await launchChromium();
-    hub = await startTestHub();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
-    page.on('pageerror', (error) => errors.push(error.message));
+    ({ hub, page } = panel);
     const token = await onboard(page, hub, ADMIN);
     first = (await uploadAudio(hub, token, START_MP3, 'First song')).id;
     second = (await uploadAudio(hub, token, START_MP3, 'Second song')).id;
-  });
-  after(async () => {
-    await context?.close();
-    await browser?.close();
-    await stopTestHub(hub);
   });
 
   it('creates a playlist, reorders its tracks and deploys it to Living Room', async () => {
@@ -84,6 +71,6 @@ describe('Scripts and Settings views in headless Chromium', function () {
     await row.getByRole('button', { name: 'Disable guest@example.test' }).click();
     await row.getByText('Disabled').waitFor();
     await screenshots(page, 'settings');
-    expect(errors).to.deep.equal([]);
+    expect(panel.errors).to.deep.equal([]);
   });
 });

@@ -1,11 +1,9 @@
 import * as path from 'node:path';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
-import { launchChromium } from '../helpers/chromium';
 import { fixturesDir } from '../helpers/fixtures';
-import { startTestHub, stopTestHub } from '../helpers/test-hub';
-import { apiClient, card, DESKTOP, onboard, screenshots, uploadAudio } from './panel-helpers';
+import { apiClient, card, onboard, screenshots, uploadAudio, usePanelPage } from './panel-helpers';
 
 const LIVING = 'vliving0room0yoto0player';
 const KIDS = 'vkids0bedroom0yoto0mini0';
@@ -20,12 +18,9 @@ const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3')
  */
 describe('walking a story on a virtual player, seen in the panel (headless Chromium)', function () {
   this.timeout(120_000);
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let hub: Hub;
   let token: string;
-  const errors: string[] = [];
 
   const api = apiClient(() => hub, () => token);
 
@@ -35,17 +30,9 @@ describe('walking a story on a virtual player, seen in the panel (headless Chrom
     await response.body?.cancel();
   };
 
+  const panel = usePanelPage();
   before(async () => {
-    browser = await launchChromium();
-    hub = await startTestHub();
-    context = await browser.newContext({ viewport: DESKTOP });
-    page = await context.newPage();
-    page.on('pageerror', (error) => errors.push(error.message));
-  });
-  after(async () => {
-    await context?.close();
-    await browser?.close();
-    await stopTestHub(hub);
+    ({ hub, page } = panel);
   });
 
   it('onboards the admin and shows both virtual players live on the Dashboard, with today\'s listening time', async () => {
@@ -103,6 +90,6 @@ describe('walking a story on a virtual player, seen in the panel (headless Chrom
     expect(await chart.locator('rect.bar').count()).to.equal(7);
     expect(await page.getByTestId('usage-table').locator('tbody tr').count()).to.equal(7);
     await screenshots(page, 'walk-story-detail');
-    expect(errors).to.deep.equal([]);
+    expect(panel.errors).to.deep.equal([]);
   });
 });
