@@ -21,6 +21,11 @@ const VIEW_MARGIN = 16;
 
 /** What the last Twee import changed, by story id: shown once when that story opens. */
 const pendingImportNotes = new Map<string, ImportFinding[]>();
+/**
+ * Import findings the builder's Checks list already shows, live, on the passage itself
+ * (a passage with no recording): repeating them as import notes would only double the list.
+ */
+const CHECKED_LIVE: ReadonlySet<ImportFinding['code']> = new Set(['no_audio']);
 
 /** The text on a choice's arrow: its label, or the choice's name when it has no words. */
 function edgeText(connection: Pick<CyoaConnection, 'label' | 'choice'>): string {
@@ -508,7 +513,8 @@ export class YotoStoriesView extends LitElement {
       const { story, importFindings } = await importTwee(await file.text());
       // Twine's positions rarely suit the canvas: lay the imported story out by depth.
       await putStory(autoLayout(story));
-      if (importFindings.length > 0) pendingImportNotes.set(story.id, importFindings);
+      const notes = importFindings.filter((finding) => !CHECKED_LIVE.has(finding.code));
+      if (notes.length > 0) pendingImportNotes.set(story.id, notes);
       this.go(`/stories/${story.id}`);
     } catch (error) {
       this.error = `Import failed: ${(error as Error).message}`;
