@@ -358,6 +358,8 @@ export class Hub extends EventEmitter<HubEvents> {
       }),
     );
     // Players cannot send headers: their stream URLs carry a signed token instead of a session.
+    // Their requests are counted in /metrics like the API's (the token is in the query, not the route label).
+    http.mountRoot('/stream', metrics.middleware);
     http.mountRoot('/stream', streams.router);
     const realtime = new RealtimeGateway({
       wss: http.wss,

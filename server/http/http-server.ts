@@ -49,12 +49,12 @@ export class HubHttpServer {
 
   /** Mounts a router at the server root, outside /api (player streams, /metrics). */
   mountRoot(prefix: string, router: Router | RequestHandler): void {
-    this.root.use(prefix, router);
+    this.root.use(prefix, recordMountPath, router);
   }
 
   /** Mounts a capability's router under /api/<prefix>. */
   mountApi(prefix: string, router: Router): void {
-    this.api.use(prefix, router);
+    this.api.use(prefix, recordMountPath, router);
   }
 
   get url(): string {
@@ -141,3 +141,14 @@ export class HubHttpServer {
 function noCacheForHtml(res: http.ServerResponse, filePath: string): void {
   if (filePath.endsWith('.html')) res.setHeader('Cache-Control', 'no-cache');
 }
+
+/**
+ * Remembers the mount a request last entered (`/api/scripts`, `/stream`) in
+ * `res.locals.mountPath`. Express restores `req.baseUrl` when a router hands an
+ * error on, so a route label written when the response finishes (metrics) reads
+ * the mount from here.
+ */
+const recordMountPath: RequestHandler = (req, res, next) => {
+  res.locals['mountPath'] = req.baseUrl;
+  next();
+};

@@ -1,4 +1,4 @@
-import express, { type Request, type RequestHandler, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { DeviceRegistry } from '../core/device-registry';
 import type { DeviceEvent } from '../types/schemas';
 
@@ -53,7 +53,7 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
     const started = process.hrtime.bigint();
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const labels = labelSet({ method: req.method, route: routeOf(req), status: String(res.statusCode) });
+      const labels = labelSet({ method: req.method, route: routeOf(req, res), status: String(res.statusCode) });
       let histogram = requests.get(labels);
       if (!histogram) {
         histogram = { labels, counts: BUCKETS.map(() => 0), sum: 0, count: 0 };
@@ -113,10 +113,13 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
 }
 
 /** The route pattern (never the raw path, which would make a label per id), or "unmatched". */
-function routeOf(req: Request): string {
+/** The route's pattern under its mount (`/api/scripts/:id`), never the URL itself (ids, tokens). */
+function routeOf(req: Request, res: Response): string {
   const route = (req as Request & { route?: { path?: unknown } }).route;
   if (!route || typeof route.path !== 'string') return 'unmatched';
-  return `${req.baseUrl}${route.path === '/' && req.baseUrl ? '' : route.path}` || '/';
+  const mountPath: unknown = res.locals['mountPath'];
+  const base = typeof mountPath === 'string' ? mountPath : req.baseUrl;
+  return `${base}${route.path === '/' && base ? '' : route.path}` || '/';
 }
 
 function labelSet(labels: Record<string, string>): string {

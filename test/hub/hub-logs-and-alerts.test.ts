@@ -62,6 +62,15 @@ describe('Hub: request ids on every log line, and stream-failure alerts', functi
   });
   after(async () => stopTestHub(hub));
 
+  /** How many player stream requests /metrics counted that were answered 206, 403 and 404. */
+  async function streamRequestsCounted(): Promise<number[]> {
+    const metrics = await (await fetch(`${hub.url}/metrics`)).text();
+    expect(metrics, 'no stream token in a label').to.not.match(/t=/);
+    return [206, 403, 404].map((status) =>
+      Number(new RegExp(`^yoto_http_requests_total\\{method="GET",route="/stream/audio/:fileId",status="${status}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0),
+    );
+  }
+
   it('puts the request id on the lines other components write while serving it', async () => {
     const file = await upload('trace-upload-0001');
     const added = lines.find((line) => line.msg === 'audio file added' && line['id'] === file.id);
@@ -90,6 +99,7 @@ describe('Hub: request ids on every log line, and stream-failure alerts', functi
   });
 
   it('raises one stream_failed alert on the player whose stream fails, and none for a forged URL', async () => {
+    const countedBefore = await streamRequestsCounted();
     const file = await upload('trace-upload-0004');
     const url = hub.streams.urlFor({ kind: 'audio', fileId: file.id }, { deviceId: KIDS.deviceId });
     expect((await fetch(url, { headers: { range: 'bytes=0-9' } })).status, 'the signed URL works').to.equal(206);
@@ -129,5 +139,9 @@ describe('Hub: request ids on every log line, and stream-failure alerts', functi
     hub.devices.off('event', count);
     expect(raised).to.equal(0);
     expect(lines.slice(before).some((line) => line.msg === 'stream request refused')).to.equal(true);
+
+    // /metrics counts the player's requests by outcome (206, 403, 404), under the route, never the token.
+    const counted = await streamRequestsCounted();
+    expect(counted.map((n, i) => n - countedBefore[i]!)).to.deep.equal([1, 3, 1]);
   });
 });

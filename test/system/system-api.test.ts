@@ -47,6 +47,7 @@ describe('system API: config, metrics, request ids', function () {
   it('serves Prometheus text that parses and counts requests', async () => {
     await rig.call('GET', '/api/system/config', ADMIN);
     await rig.call('GET', '/api/system/config', ADMIN);
+    expect((await rig.call('GET', '/api/devices/no-such-player', ADMIN)).status).to.equal(404);
     const response = await fetch(`${rig.server.url}/metrics`);
     expect(response.headers.get('content-type')).to.contain('text/plain; version=0.0.4');
     const text = await response.text();
@@ -56,6 +57,9 @@ describe('system API: config, metrics, request ids', function () {
     const count = /^yoto_http_requests_total\{method="GET",route="\/api\/system\/config",status="200"\} (\d+)$/m.exec(text);
     expect(count, text).to.not.equal(null);
     expect(Number(count![1])).to.be.at.least(2);
+    // A refusal is counted under its route's pattern too, not the id asked for.
+    expect(text).to.match(/^yoto_http_requests_total\{method="GET",route="\/api\/devices\/:id",status="404"\} 1$/m);
+    expect(text).to.not.contain('no-such-player');
     for (const name of ['yoto_http_request_duration_seconds_bucket', 'yoto_websocket_clients', 'yoto_mqtt_messages_total', 'yoto_device_events_total', 'yoto_devices_online']) {
       expect(text).to.contain(`# TYPE ${name.replace(/_bucket$/, '')} `);
     }
