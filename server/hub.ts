@@ -297,8 +297,6 @@ export class Hub extends EventEmitter<HubEvents> {
     if (admin) {
       const { created } = await accounts.ensureAdmin(admin);
       if (created) logger.info('created the admin account from YOTO_ADMIN_EMAIL', { email: admin.email });
-    } else if (accounts.needsOnboarding()) {
-      logger.info('no accounts yet: open the panel to create the admin', { url: http.url });
     }
     // The library asks the scripts whether a file is in use; the scripts are made after it.
     const library = createAudioLibrary({ store, dataDir: options.dataDir, logger, isInUse: (fileId) => this.scriptsInstance?.isFileInUse(fileId) });
@@ -371,6 +369,8 @@ export class Hub extends EventEmitter<HubEvents> {
     this.realtimeInstance = realtime;
     realtime.start();
     await http.listen();
+    // Said once the server listens, so the address is the one to open (not port 0 when the port is chosen by the OS).
+    if (!admin && accounts.needsOnboarding()) logger.info('no accounts yet: open the panel to create the admin', { url: http.url });
 
     this.startedAt = new Date();
     this.setState('running');

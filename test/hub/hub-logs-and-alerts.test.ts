@@ -71,6 +71,12 @@ describe('Hub: request ids on every log line, and stream-failure alerts', functi
     );
   }
 
+  it('tells the owner of a hub with no accounts the address to open, once it listens', () => {
+    const hint = lines.filter((line) => line.msg === 'no accounts yet: open the panel to create the admin');
+    expect(hint.map((line) => line['url'])).to.deep.equal([hub.url]);
+    expect(hub.url).to.not.match(/:0$/);
+  });
+
   it('puts the request id on the lines other components write while serving it', async () => {
     const file = await upload('trace-upload-0001');
     const added = lines.find((line) => line.msg === 'audio file added' && line['id'] === file.id);
