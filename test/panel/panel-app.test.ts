@@ -124,6 +124,62 @@ describe('panel app in headless Chromium', function () {
     await page.getByTestId('library-count').filter({ hasText: '1 file' }).waitFor();
   });
 
+  it('can be used by keyboard alone: Tab to the Library, search, rename with Enter, cancel with Escape', async () => {
+    /** What has the focus, through shadow roots: its accessible label or text. */
+    const focused = (): Promise<string> =>
+      page.evaluate(() => {
+        let element = document.activeElement;
+        while (element?.shadowRoot?.activeElement) element = element.shadowRoot.activeElement;
+        return element ? (element.getAttribute('aria-label') ?? element.textContent ?? '').trim() : '';
+      });
+    /** Presses Tab until `name` has the focus; fails if it is not reachable. */
+    const tabTo = async (name: string): Promise<void> => {
+      const seen: string[] = [];
+      for (let presses = 0; presses < 60; presses++) {
+        if ((await focused()) === name) return;
+        await page.keyboard.press('Tab');
+        seen.push(await focused());
+      }
+      expect.fail(`"${name}" was not reached by Tab; the focus went through: ${seen.join(' | ')}`);
+    };
+    await page.goto(hub.url + '/');
+    await page.getByRole('heading', { name: 'Players' }).waitFor();
+    await tabTo('Library');
+    await page.keyboard.press('Enter');
+    await page.waitForURL('**/library');
+    await page.getByTestId('library-count').filter({ hasText: '1 file' }).waitFor();
+    await tabTo('Search the library');
+    await page.keyboard.type('opening');
+    await page.getByTestId('library-count').filter({ hasText: '1 file' }).waitFor();
+
+    // Rename puts the focus in the title box with the title selected; Enter saves and gives the focus back.
+    await tabTo('Rename Spy story opening');
+    await page.keyboard.press('Enter');
+    await page.getByRole('textbox', { name: 'New title for Spy story opening' }).waitFor();
+    expect(await focused()).to.equal('New title for Spy story opening');
+    await page.keyboard.type('Opening, renamed by keyboard');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('file-title').filter({ hasText: 'Opening, renamed by keyboard' }).waitFor();
+    await page.getByRole('button', { name: 'Rename Opening, renamed by keyboard' }).waitFor();
+    expect(await focused()).to.equal('Rename Opening, renamed by keyboard');
+
+    // Escape closes the form without saving.
+    await page.keyboard.press('Enter');
+    await page.getByRole('textbox', { name: 'New title for Opening, renamed by keyboard' }).waitFor();
+    await page.keyboard.type('Not saved');
+    await page.keyboard.press('Escape');
+    await page.getByRole('textbox', { name: 'New title for Opening, renamed by keyboard' }).waitFor({ state: 'detached' });
+    expect(await focused()).to.equal('Rename Opening, renamed by keyboard');
+    expect(await page.getByTestId('file-title').allTextContents()).to.deep.equal(['Opening, renamed by keyboard']);
+
+    // Back to the title the next tests use.
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('Spy story opening');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('file-title').filter({ hasText: 'Spy story opening' }).waitFor();
+    await page.getByRole('searchbox', { name: 'Search the library' }).fill('');
+  });
+
   it('previews a file in the browser, then deletes it after confirmation', async () => {
     const row = page.locator('li.file').first();
     await row.getByRole('button', { name: 'Preview Spy story opening' }).click();

@@ -59,13 +59,52 @@ export function card(page: Page, deviceId: string): Locator {
   return page.locator(`article[data-device="${deviceId}"]`);
 }
 
-/** A screenshot at desktop and at phone width, back at desktop after. */
+/**
+ * A screenshot at desktop and at phone width, back at desktop after; and, as the panel
+ * promises labelled controls, a check that every control on screen has an accessible name.
+ */
 export async function screenshots(page: Page, name: string): Promise<void> {
+  expect(await unnamedControls(page), `controls without an accessible name on ${name}`).to.deep.equal([]);
   await page.setViewportSize(DESKTOP);
   await page.screenshot({ path: artifactPath(`panel-${name}-desktop.png`), fullPage: true });
   await page.setViewportSize(PHONE);
   await page.screenshot({ path: artifactPath(`panel-${name}-phone.png`), fullPage: true });
   await page.setViewportSize(DESKTOP);
+}
+
+/** Roles a person operates; each needs a name a screen reader can say. */
+const CONTROL_ROLES = new Set(['button', 'link', 'textbox', 'searchbox', 'combobox', 'listbox', 'checkbox', 'radio', 'switch', 'slider', 'spinbutton', 'tab', 'menuitem', 'option']);
+
+interface AxNode {
+  ignored?: boolean;
+  role?: { value?: unknown };
+  name?: { value?: unknown };
+  backendDOMNodeId?: number;
+}
+
+/**
+ * The controls on the page that have no accessible name (as Chromium's accessibility tree
+ * computes it, shadow roots included), each as `role <outer HTML start>`.
+ */
+export async function unnamedControls(page: Page): Promise<string[]> {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: AxNode[] };
+    const unnamed: string[] = [];
+    for (const node of nodes) {
+      const role = String(node.role?.value ?? '');
+      if (node.ignored || !CONTROL_ROLES.has(role) || String(node.name?.value ?? '').trim() !== '') continue;
+      let html = '?';
+      if (node.backendDOMNodeId !== undefined) {
+        const { outerHTML } = (await cdp.send('DOM.getOuterHTML', { backendNodeId: node.backendDOMNodeId })) as { outerHTML: string };
+        html = outerHTML.slice(0, 120);
+      }
+      unnamed.push(`${role} ${html}`);
+    }
+    return unnamed;
+  } finally {
+    await cdp.detach();
+  }
 }
 
 /** Onboards the admin in the page, then answers an access token for API shortcuts. */

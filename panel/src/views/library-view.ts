@@ -90,8 +90,8 @@ export class YotoLibraryView extends LitElement {
       .cover { width: 56px; height: 56px; border-radius: 8px; object-fit: cover; background: color-mix(in srgb, var(--accent) 25%, var(--card)); display: grid; place-items: center; font-size: 1.5rem; }
       .title { font-weight: 600; overflow-wrap: anywhere; }
       .actions { display: flex; gap: 0.35rem; flex-wrap: wrap; justify-content: flex-end; }
-      .rename { display: flex; gap: 0.35rem; flex-wrap: wrap; }
-      .rename input { flex: 1; min-width: 8rem; }
+      form.rename { display: flex; gap: 0.35rem; flex-wrap: wrap; }
+      form.rename input { flex: 1; min-width: 8rem; }
       @media (max-width: 600px) {
         .file { grid-template-columns: 48px minmax(0, 1fr); }
         .cover { width: 48px; height: 48px; }
@@ -192,17 +192,33 @@ export class YotoLibraryView extends LitElement {
     event.preventDefault();
     const title = String(new FormData(event.target as HTMLFormElement).get('title') ?? '').trim();
     if (!title || title === file.title) {
-      this.editing = undefined;
+      void this.stopRename(file.id);
       return;
     }
     try {
       const updated = await renameAudio(file.id, title);
       this.items = this.items.map((item) => (item.id === file.id ? updated : item));
-      this.editing = undefined;
       this.error = undefined;
+      void this.stopRename(file.id);
     } catch (error) {
       this.error = (error as Error).message;
     }
+  }
+
+  /** Opens the rename form with the title selected, so a keyboard user types straight into it. */
+  private async startRename(fileId: string): Promise<void> {
+    this.editing = fileId;
+    await this.updateComplete;
+    const input = this.renderRoot.querySelector<HTMLInputElement>(`li[data-file="${fileId}"] form.rename input`);
+    input?.focus();
+    input?.select();
+  }
+
+  /** Closes the rename form and gives the focus back to the file's Rename button. */
+  private async stopRename(fileId: string): Promise<void> {
+    this.editing = undefined;
+    await this.updateComplete;
+    this.renderRoot.querySelector<HTMLButtonElement>(`li[data-file="${fileId}"] button.rename`)?.focus();
   }
 
   private async deleteFile(file: AudioFile): Promise<void> {
@@ -311,10 +327,11 @@ export class YotoLibraryView extends LitElement {
         ${cover ? html`<img class="cover" src=${cover} alt="Cover of ${file.title}">` : html`<div class="cover" aria-hidden="true">♪</div>`}
         <div>
           ${this.editing === file.id
-            ? html`<form class="rename" @submit=${(event: SubmitEvent) => void this.rename(event, file)}>
+            ? html`<form class="rename" @submit=${(event: SubmitEvent) => void this.rename(event, file)}
+                @keydown=${(event: KeyboardEvent) => { if (event.key === 'Escape') void this.stopRename(file.id); }}>
                 <input name="title" .value=${file.title} aria-label="New title for ${file.title}" required maxlength="255">
                 <button type="submit" class="primary">Save</button>
-                <button type="button" @click=${() => { this.editing = undefined; }}>Cancel</button>
+                <button type="button" @click=${() => void this.stopRename(file.id)}>Cancel</button>
               </form>`
             : html`<div class="title" data-testid="file-title">${file.title}</div>`}
           <div class="muted">
@@ -327,7 +344,7 @@ export class YotoLibraryView extends LitElement {
           <button type="button" @click=${() => void this.togglePreview(file)} aria-pressed=${previewing ? 'true' : 'false'} aria-label="${previewing ? 'Stop preview of' : 'Preview'} ${file.title}">
             ${previewing === 'loading' ? 'Loading…' : previewing ? '■ Stop' : '▶ Preview'}
           </button>
-          <button type="button" @click=${() => { this.editing = file.id; }} aria-label="Rename ${file.title}">Rename</button>
+          <button type="button" class="rename" @click=${() => void this.startRename(file.id)} aria-label="Rename ${file.title}">Rename</button>
           ${this.confirming === file.id
             ? html`<button type="button" class="danger" @click=${() => void this.deleteFile(file)} aria-label="Confirm deleting ${file.title}">Confirm delete</button>
                 <button type="button" @click=${() => { this.confirming = undefined; }}>Keep</button>`
