@@ -124,7 +124,7 @@ describe('panel app in headless Chromium', function () {
     await page.getByTestId('library-count').filter({ hasText: '1 file' }).waitFor();
   });
 
-  it('can be used by keyboard alone: Tab to the Library, search, rename with Enter, cancel with Escape', async () => {
+  it('can be used by keyboard alone: Tab to the Library, search, rename and delete with Enter, cancel with Escape', async () => {
     /** What has the focus, through shadow roots: its accessible label or text. */
     const focused = (): Promise<string> =>
       page.evaluate(() => {
@@ -177,6 +177,16 @@ describe('panel app in headless Chromium', function () {
     await page.keyboard.type('Spy story opening');
     await page.keyboard.press('Enter');
     await page.getByTestId('file-title').filter({ hasText: 'Spy story opening' }).waitFor();
+
+    // Delete asks first, with the focus on the question; Escape keeps the file and the focus.
+    await tabTo('Delete Spy story opening');
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Confirm deleting Spy story opening' }).waitFor();
+    expect(await focused()).to.equal('Confirm deleting Spy story opening');
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Delete Spy story opening', exact: true }).waitFor();
+    expect(await focused()).to.equal('Delete Spy story opening');
+    expect(await page.getByTestId('file-title').allTextContents()).to.deep.equal(['Spy story opening']);
     await page.getByRole('searchbox', { name: 'Search the library' }).fill('');
   });
 

@@ -2,6 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { coverDataUrl, deleteAudio, fetchAudioBytes, listAudio, renameAudio, uploadAudio, type AudioSort, type UploadHandle } from '../api/audio';
 import type { AudioFile } from '../api/types';
 import { formatBytes, formatDuration } from '../components/format';
+import '../components/confirm-delete';
 import { sharedStyles } from '../components/shared-styles';
 
 interface Upload {
@@ -38,7 +39,6 @@ export class YotoLibraryView extends LitElement {
     loading: { state: true },
     covers: { state: true },
     editing: { state: true },
-    confirming: { state: true },
     preview: { state: true },
   };
 
@@ -52,7 +52,6 @@ export class YotoLibraryView extends LitElement {
   declare loading: boolean;
   declare covers: Record<string, string>;
   declare editing: string | undefined;
-  declare confirming: string | undefined;
   declare preview: { id: string; state: 'loading' | 'playing' } | undefined;
   private nextKey = 1;
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
@@ -224,7 +223,6 @@ export class YotoLibraryView extends LitElement {
   private async deleteFile(file: AudioFile): Promise<void> {
     try {
       await deleteAudio(file.id);
-      this.confirming = undefined;
       if (this.preview?.id === file.id) this.stopPreview();
       this.items = this.items.filter((item) => item.id !== file.id);
       this.total = Math.max(0, this.total - 1);
@@ -345,10 +343,7 @@ export class YotoLibraryView extends LitElement {
             ${previewing === 'loading' ? 'Loading…' : previewing ? '■ Stop' : '▶ Preview'}
           </button>
           <button type="button" class="rename" @click=${() => void this.startRename(file.id)} aria-label="Rename ${file.title}">Rename</button>
-          ${this.confirming === file.id
-            ? html`<button type="button" class="danger" @click=${() => void this.deleteFile(file)} aria-label="Confirm deleting ${file.title}">Confirm delete</button>
-                <button type="button" @click=${() => { this.confirming = undefined; }}>Keep</button>`
-            : html`<button type="button" class="danger" @click=${() => { this.confirming = file.id; }} aria-label="Delete ${file.title}">Delete</button>`}
+          <yoto-confirm-delete .name=${file.title} @confirm-delete=${() => void this.deleteFile(file)}></yoto-confirm-delete>
         </div>
       </li>
     `;

@@ -3,6 +3,7 @@ import { listAudio } from '../api/audio';
 import { deleteScript, deployScript, getScript, listIcons, listScripts, saveScript, type Icon, type PlaylistTrack, type Script, type ScriptInput } from '../api/content';
 import type { AudioFile } from '../api/types';
 import { formatDuration } from '../components/format';
+import '../components/confirm-delete';
 import { sharedStyles } from '../components/shared-styles';
 import { DeviceStreamController } from '../controllers/device-stream-controller';
 
@@ -42,7 +43,6 @@ export class YotoScriptsView extends LitElement {
     error: { state: true },
     notice: { state: true },
     dragKey: { state: true },
-    confirming: { state: true },
     deployDevice: { state: true },
     volume: { state: true },
     sleepMinutes: { state: true },
@@ -58,7 +58,6 @@ export class YotoScriptsView extends LitElement {
   declare error: string | undefined;
   declare notice: string | undefined;
   declare dragKey: number | undefined;
-  declare confirming: string | undefined;
   declare deployDevice: string;
   declare volume: number;
   declare sleepMinutes: number;
@@ -216,7 +215,6 @@ export class YotoScriptsView extends LitElement {
   private async removeItem(script: Script): Promise<void> {
     try {
       await deleteScript(script.id);
-      this.confirming = undefined;
       if (this.scriptId) this.go('/scripts');
       else this.scripts = (this.scripts ?? []).filter((candidate) => candidate.id !== script.id);
     } catch (error) {
@@ -249,10 +247,7 @@ export class YotoScriptsView extends LitElement {
   }
 
   private renderDelete(script: Script) {
-    return this.confirming === script.id
-      ? html`<button type="button" class="danger" @click=${() => void this.removeItem(script)} aria-label="Confirm deleting ${script.name}">Confirm delete</button>
-          <button type="button" @click=${() => { this.confirming = undefined; }}>Keep</button>`
-      : html`<button type="button" class="danger" @click=${() => { this.confirming = script.id; }} aria-label="Delete ${script.name}">Delete</button>`;
+    return html`<yoto-confirm-delete .name=${script.name} @confirm-delete=${() => void this.removeItem(script)}></yoto-confirm-delete>`;
   }
 
   private renderEditor() {

@@ -1,6 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { deleteUser, invite, listUsers, patchUser, type User } from '../api/content';
 import { fetchHealth, type ComponentHealth } from '../api/health';
+import '../components/confirm-delete';
 import { sharedStyles } from '../components/shared-styles';
 import { AuthController } from '../controllers/auth-controller';
 import { auth } from '../state/auth-store';
@@ -25,7 +26,6 @@ export class YotoSettingsView extends LitElement {
     error: { state: true },
     configNotice: { state: true },
     invitation: { state: true },
-    confirming: { state: true },
   };
 
   declare cloud: ComponentHealth | undefined;
@@ -34,7 +34,6 @@ export class YotoSettingsView extends LitElement {
   declare error: string | undefined;
   declare configNotice: { ok: boolean; message: string; restart: string[] } | undefined;
   declare invitation: { email: string; role: string; token: string; expiresAt: string } | undefined;
-  declare confirming: string | undefined;
   private readonly session = new AuthController(this);
 
   static override styles = [
@@ -139,7 +138,6 @@ export class YotoSettingsView extends LitElement {
   private async removeItem(user: User): Promise<void> {
     try {
       await deleteUser(user.id);
-      this.confirming = undefined;
       this.users = (this.users ?? []).filter((candidate) => candidate.id !== user.id);
     } catch (error) {
       this.error = (error as Error).message;
@@ -233,10 +231,7 @@ export class YotoSettingsView extends LitElement {
               <td class="actions">${user.id === me
                 ? nothing
                 : html`<button type="button" @click=${() => void this.patch(user, { disabled: !user.disabled })} aria-label="${user.disabled ? 'Enable' : 'Disable'} ${user.email}">${user.disabled ? 'Enable' : 'Disable'}</button>
-                    ${this.confirming === user.id
-                      ? html`<button type="button" class="danger" @click=${() => void this.removeItem(user)} aria-label="Confirm deleting ${user.email}">Confirm delete</button>
-                          <button type="button" @click=${() => { this.confirming = undefined; }}>Keep</button>`
-                      : html`<button type="button" class="danger" @click=${() => { this.confirming = user.id; }} aria-label="Delete ${user.email}">Delete</button>`}`}
+                    <yoto-confirm-delete .name=${user.email} @confirm-delete=${() => void this.removeItem(user)}></yoto-confirm-delete>`}
               </td>
             </tr>`)}</tbody>
           </table>`}

@@ -5,6 +5,7 @@ import {
   type Choice, type CyoaConnection, type CyoaNode, type CyoaStory, type Finding, type ImportFinding,
 } from '../api/content';
 import type { AudioFile } from '../api/types';
+import '../components/confirm-delete';
 import { sharedStyles } from '../components/shared-styles';
 import { LABEL_LINE, extentOf, routeEdges, type EdgeRoute, type Rect } from '../components/story-edges';
 import { DeviceStreamController } from '../controllers/device-stream-controller';
@@ -66,7 +67,6 @@ export class YotoStoriesView extends LitElement {
     sim: { state: true },
     deployDevice: { state: true },
     deployResult: { state: true },
-    confirming: { state: true },
     importNotes: { state: true },
   };
 
@@ -86,7 +86,6 @@ export class YotoStoriesView extends LitElement {
   declare sim: SimState | undefined;
   declare deployDevice: string;
   declare deployResult: { ok: boolean; message: string; findings: Finding[] } | undefined;
-  declare confirming: string | undefined;
   declare importNotes: ImportFinding[];
 
   private readonly stream = new DeviceStreamController(this);
@@ -524,7 +523,6 @@ export class YotoStoriesView extends LitElement {
   private async removeItem(story: CyoaStory): Promise<void> {
     try {
       await deleteStory(story.id);
-      this.confirming = undefined;
       this.stories = (this.stories ?? []).filter((candidate) => candidate.id !== story.id);
     } catch (error) {
       this.error = (error as Error).message;
@@ -594,10 +592,7 @@ export class YotoStoriesView extends LitElement {
           : html`<ul class="stories" aria-label="Stories">${this.stories.map((story) => html`<li class="card">
               <a href="/stories/${story.id}">${story.title}</a>
               <span class="muted">${story.nodes.length} passages</span>
-              ${this.confirming === story.id
-                ? html`<button type="button" class="danger" @click=${() => void this.removeItem(story)} aria-label="Confirm deleting ${story.title}">Confirm delete</button>
-                    <button type="button" @click=${() => { this.confirming = undefined; }}>Keep</button>`
-                : html`<button type="button" class="danger" @click=${() => { this.confirming = story.id; }} aria-label="Delete ${story.title}">Delete</button>`}
+              <yoto-confirm-delete .name=${story.title} @confirm-delete=${() => void this.removeItem(story)}></yoto-confirm-delete>
             </li>`)}</ul>`}
     `;
   }
