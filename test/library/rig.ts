@@ -16,6 +16,21 @@ export const USERS: Record<string, RequestUser> = {
   admin: { id: 'user-admin', email: 'admin@example.test', role: 'admin' },
 };
 
+/**
+ * The seam where the accounts middleware goes, for tests: sets res.locals.user to
+ * the USERS entry the x-test-user header names (alice, bob, admin), else nobody.
+ */
+export function testUserAuth(): express.Router {
+  const auth = express.Router();
+  auth.use((req, res, next) => {
+    const name = req.headers['x-test-user'];
+    const user = typeof name === 'string' ? USERS[name] : undefined;
+    if (user) res.locals['user'] = user;
+    next();
+  });
+  return auth;
+}
+
 export interface LibraryRig {
   /** A folder holding dataDir and nothing else, to prove nothing is written beside it. */
   root: string;
@@ -42,14 +57,7 @@ export async function startLibraryRig(options: Partial<Pick<AudioLibraryOptions,
   const store = await openStore({ dataDir, validate: storeValidator() });
   const library = createAudioLibrary({ store, dataDir, logger: silentLogger, ...options });
   const server = new HubHttpServer({ host: '127.0.0.1', port: 0, panelDir, logger: silentLogger });
-  const testAuth = express.Router();
-  testAuth.use((req, res, next) => {
-    const name = req.headers['x-test-user'];
-    const user = typeof name === 'string' ? USERS[name] : undefined;
-    if (user) res.locals['user'] = user;
-    next();
-  });
-  server.mountApi('/', testAuth);
+  server.mountApi('/', testUserAuth());
   server.mountApi('/audio', library.router);
   await server.listen();
   const base = `${server.url}/api/audio`;

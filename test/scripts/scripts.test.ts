@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import express from 'express';
 import type { Hub } from '../../server/hub';
 import { HubHttpServer } from '../../server/http/http-server';
 import { createAudioLibrary, type AudioLibraryHandle } from '../../server/library';
@@ -14,7 +13,7 @@ import type { VirtualPlayerSnapshot } from '../../server/virtual/contracts';
 import { fixturesDir } from '../helpers/fixtures';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
-import { USERS } from '../library/rig';
+import { testUserAuth, USERS } from '../library/rig';
 
 const FIXTURES = path.join(fixturesDir, 'twine-spyshort');
 const PLAYER = 'vkids0bedroom0yoto0mini0';
@@ -53,14 +52,7 @@ describe('scripts: CRUD, deploy to a player, icons', function () {
     streams = createStreamService({ dataDir, publicUrl: undefined, hubUrl: () => server.url, library: library.files, logger: silentLogger });
     scripts = createScripts({ store: hub.store, library: library.files, streams, cloud: hub.cloud, logger: silentLogger });
     scriptsRef = scripts;
-    const auth = express.Router();
-    auth.use((req, res, next) => {
-      const name = req.headers['x-test-user'];
-      const user = typeof name === 'string' ? USERS[name] : undefined;
-      if (user) res.locals['user'] = user;
-      next();
-    });
-    server.mountApi('/', auth);
+    server.mountApi('/', testUserAuth());
     server.mountApi('/audio', library.router);
     server.mountApi('/scripts', scripts.router);
     server.mountApi('/icons', scripts.iconsRouter);

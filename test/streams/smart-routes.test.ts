@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import * as path from 'node:path';
-import express from 'express';
 import { HubHttpServer } from '../../server/http/http-server';
 import { createAudioLibrary, type AudioLibraryHandle } from '../../server/library';
 import { silentLogger } from '../../server/log/logger';
@@ -11,7 +10,7 @@ import { smartStreamRoutes, type SmartStreamView } from '../../server/streams/sm
 import type { AudioFile } from '../../server/types/schemas';
 import { fixturesDir } from '../helpers/fixtures';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
-import { USERS } from '../library/rig';
+import { testUserAuth, USERS } from '../library/rig';
 
 const AUDIO = path.join(fixturesDir, 'twine-spyshort', 'audio');
 
@@ -49,14 +48,7 @@ describe('smart streams REST: /api/streams/smart', function () {
     library = createAudioLibrary({ store, dataDir, logger: silentLogger });
     server = new HubHttpServer({ host: '127.0.0.1', port: 0, panelDir, logger: silentLogger });
     streams = createStreamService({ dataDir, publicUrl: undefined, hubUrl: () => server.url, library: library.files, logger: silentLogger });
-    const auth = express.Router();
-    auth.use((req, res, next) => {
-      const name = req.headers['x-test-user'];
-      const user = typeof name === 'string' ? USERS[name] : undefined;
-      if (user) res.locals['user'] = user;
-      next();
-    });
-    server.mountApi('/', auth);
+    server.mountApi('/', testUserAuth());
     server.mountApi('/streams/smart', smartStreamRoutes({ streams, library: library.files, logger: silentLogger, isInUse: (id) => inUse.get(id) }));
     await server.listen();
     start = await library.files.importFile(path.join(AUDIO, 'Start.mp3'), { userId: USERS['alice']!.id });
