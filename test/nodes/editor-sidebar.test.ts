@@ -129,7 +129,7 @@ interface OpenEditor {
   sidebar: Locator;
 }
 
-describe(`Yoto sidebar in the Node-RED editor, headless Chromium (Node-RED ${nodeRedVersion()})`, function () {
+describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromium (Node-RED ${nodeRedVersion()})`, function () {
   this.timeout(60_000);
   let tracker: ResourceTracker | undefined;
   let nodeRed: EmbeddedNodeRed | undefined;
@@ -152,6 +152,8 @@ describe(`Yoto sidebar in the Node-RED editor, headless Chromium (Node-RED ${nod
       { id: 'f1', type: 'tab', label: 'Yoto' } as FlowNode,
       { ...hubConfig.node, cloudMode: 'virtual' },
       { id: 'in1', type: 'yoto-device-in', z: 'f1', name: 'players', hub: 'hub1', deviceMode: 'all', device: '', events: ['playback_started', 'playback_stopped'], emitState: false, x: 160, y: 80, wires: [[]] },
+      { id: 'cmd1', type: 'yoto-device-command', z: 'f1', hub: 'hub1', device: 'Living Room', command: 'pause', outputs: 1, x: 160, y: 160, wires: [[]] },
+      { id: 'play1', type: 'yoto-play-script', z: 'f1', hub: 'hub1', device: '', script: '', x: 160, y: 240, wires: [[], []] },
     ]);
     hub = await hubOf(nodeRed, 'hub1');
     // Both virtual players reported once: the hub knows their state before the editor asks.
@@ -221,6 +223,58 @@ describe(`Yoto sidebar in the Node-RED editor, headless Chromium (Node-RED ${nod
     await sidebar.waitFor();
     return { page, errors, sidebar };
   }
+
+  it('fills the Player lists of the yoto-device-command, yoto-play-script and yoto-device-in dialogs from the running hub', async () => {
+    if (!nodeRed || !browser) throw new Error('Node-RED and Chromium start in before()');
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    pages.push(page);
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(nodeRed.url + '/', { waitUntil: 'domcontentloaded' });
+
+    /** Opens a node's edit dialog as a user does (double-click) and answers its Player <select>, once in the dialog. */
+    const openDialog = async (nodeId: string, selectId: string): Promise<Locator> => {
+      await page.locator(`[id="${nodeId}"] .red-ui-flow-node`).dblclick();
+      const select = page.locator(`#${selectId}`);
+      await select.waitFor({ state: 'attached' });
+      return select;
+    };
+    const optionTexts = (select: Locator): Promise<string[]> => select.locator('option').allTextContents();
+    const expectedPlayers = [`Kids Bedroom (${KIDS_BEDROOM})`, `Living Room (${LIVING_ROOM})`];
+
+    // yoto-device-command set to "Living Room" by name: the list shows it chosen, by its id.
+    const commandSelect = await openDialog('cmd1', 'yoto-device-command-select');
+    await commandSelect.waitFor(); // shown once the hub answered
+    expect((await optionTexts(commandSelect)).sort()).to.deep.equal(['blank: msg.device', ...expectedPlayers, 'other: type it'].sort());
+    expect(await commandSelect.inputValue()).to.equal(LIVING_ROOM);
+    expect(await page.locator('#node-input-device').isVisible(), 'the typed field hides while a listed player is chosen').to.equal(false);
+    await page.locator('#node-dialog-cancel').click();
+    await commandSelect.waitFor({ state: 'detached' });
+
+    // yoto-play-script with no Player: "blank: msg.device"; choosing Kids Bedroom writes its id into the field.
+    const playSelect = await openDialog('play1', 'yoto-play-script-device-select');
+    await playSelect.waitFor();
+    expect((await optionTexts(playSelect)).sort()).to.deep.equal(['blank: msg.device', ...expectedPlayers, 'other: type it'].sort());
+    expect(await playSelect.inputValue()).to.equal('');
+    await playSelect.selectOption(KIDS_BEDROOM);
+    expect(await page.locator('#node-input-device').inputValue()).to.equal(KIDS_BEDROOM);
+    await playSelect.selectOption('__other');
+    expect(await page.locator('#node-input-device').isVisible(), '"other" shows the typed field').to.equal(true);
+    await page.locator('#node-dialog-cancel').click();
+    await playSelect.waitFor({ state: 'detached' });
+
+    // yoto-device-in set to all players, switched to "one, by name": its list offers the same players.
+    const inSelect = await openDialog('in1', 'yoto-device-in-select');
+    await page.locator('#node-input-deviceMode').selectOption('name');
+    await inSelect.waitFor();
+    expect((await optionTexts(inSelect)).sort()).to.deep.equal(['choose a player', ...expectedPlayers, 'other: type it'].sort());
+    await inSelect.selectOption('Living Room');
+    expect(await page.locator('#node-input-device').inputValue()).to.equal('Living Room');
+    await page.locator('#node-dialog-cancel').click();
+    await inSelect.waitFor({ state: 'detached' });
+
+    expect(errors).to.deep.equal([]);
+  });
 
   it('adds a "Yoto players" tab that lists the hub\'s players, online, with a link to the hub\'s panel as soon as it opens', async () => {
     // The editor gets the plugin's poll setting from settings.js; here it polls once an hour,
