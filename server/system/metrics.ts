@@ -112,8 +112,10 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
   return { middleware, router, render, stop: () => sources.registry?.off('event', onEvent) };
 }
 
-/** The route pattern (never the raw path, which would make a label per id), or "unmatched". */
-/** The route's pattern under its mount (`/api/scripts/:id`), never the URL itself (ids, tokens). */
+/**
+ * The route's pattern under its mount (`/api/scripts/:id`), or "unmatched"; never the URL
+ * itself, which would make a label per id (and put stream tokens in one).
+ */
 function routeOf(req: Request, res: Response): string {
   const route = (req as Request & { route?: { path?: unknown } }).route;
   if (!route || typeof route.path !== 'string') return 'unmatched';
