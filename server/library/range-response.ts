@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as fsp from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -237,9 +236,11 @@ async function sendBuffered(res: ServerResponse, filePath: string, start: number
 
 /**
  * Streams a long range from the shared handle. The handle is opened before the
- * headers are written, so an open error rejects with nothing sent; the stream
- * never closes the shared handle, and a client that goes away ends the
- * pipeline, which releases it.
+ * headers are written, so an open error rejects with nothing sent. Chunks are
+ * read through the FileHandle itself: a client that goes away ends the
+ * pipeline and the read loop, and never closes the descriptor the other
+ * requests share (a read stream on the bare fd closes it when destroyed), and
+ * the handle's close waits for a read still in flight.
  */
 async function sendStreamed(res: ServerResponse, filePath: string, start: number, end: number, status: number, headers: Record<string, string>): Promise<void> {
   await sharedHandles.use(filePath, (handle) => new Promise<void>((resolve) => {
@@ -248,12 +249,16 @@ async function sendStreamed(res: ServerResponse, filePath: string, start: number
       return;
     }
     res.writeHead(status, headers);
-    // A stream on the bare descriptor (positional reads, never closing it): FileHandle#createReadStream
-    // would add a listener to the shared handle per stream.
-    const stream = fs.createReadStream('', { fd: handle.fd, start, end, highWaterMark: STREAM_CHUNK_BYTES, autoClose: false });
-    // pipeline destroys both sides on error or premature close (client gone).
-    pipeline(stream, res, () => resolve());
+    // pipeline waits for the socket to drain between chunks, and on error or premature close (client gone) stops the loop.
+    pipeline(readChunks(handle, start, end), res, () => resolve());
   }));
+}
+
+/** The bytes from start to end inclusive, in chunks of STREAM_CHUNK_BYTES, each its own buffer (the socket may still hold the last). */
+async function* readChunks(handle: FileHandle, start: number, end: number): AsyncGenerator<Buffer> {
+  for (let position = start; position <= end; position += STREAM_CHUNK_BYTES) {
+    yield await readExactly(handle, position, Math.min(STREAM_CHUNK_BYTES, end - position + 1));
+  }
 }
 
 function endWith(

@@ -130,14 +130,14 @@ describe('audio library: range streaming', function () {
 
   it('keeps serving after clients disconnect mid-stream', async () => {
     for (let i = 0; i < 20; i++) {
-      await new Promise<void>((resolve) => {
+      await new Promise<void>((resolve, reject) => {
         const req = http.get(`${rig.base}/${record.id}/stream`, { headers: { 'x-test-user': 'alice' } }, (res) => {
           res.once('data', () => {
             req.destroy();
             resolve();
           });
         });
-        req.on('error', () => undefined);
+        req.on('error', reject);
       });
     }
     const res = await stream({ headers: { range: 'bytes=0-99' } });
@@ -169,14 +169,14 @@ describe('audio library: range streaming', function () {
     });
     // Clients that leave in the middle of a long range release the file too.
     for (let i = 0; i < 5; i++) {
-      await new Promise<void>((resolve) => {
+      await new Promise<void>((resolve, reject) => {
         const req = http.get(`${rig.base}/${longRecord.id}/stream`, { headers: { 'x-test-user': 'alice' } }, (res) => {
           res.once('data', () => {
             req.destroy();
             resolve();
           });
         });
-        req.on('error', () => undefined);
+        req.on('error', reject);
       });
     }
     // The server closes the shared handle just after the last answer; poll the process's fd table until it has.
@@ -187,6 +187,50 @@ describe('audio library: range streaming', function () {
     };
     while ((await openOn(storedPath)) > 0) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(await openOn(storedPath)).to.equal(0);
+  });
+
+  it('keeps streaming to one client while others reading the same file leave mid-stream', async () => {
+    // 4 MB, far more than the socket buffers hold, so the paused client's answer stays mid-file on the server.
+    const big = wavFile(250, 8000, (i) => (i * 13) % 20000);
+    const upload = await rig.upload('alice', [{ name: 'file', fileName: 'shared.wav', data: big }]);
+    expect(upload.status).to.equal(201);
+    const shared = (await upload.json()) as AudioFile;
+    const url = `${rig.base}/${shared.id}/stream`;
+    const headers = { 'x-test-user': 'alice' };
+    const stayer = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get(url, { headers }, (res) => {
+        res.once('data', (first: Buffer) => {
+          res.pause();
+          res.unshift(first);
+          resolve(res);
+        });
+      }).on('error', reject);
+    });
+    // Clients on the same file that leave after their first bytes; a HEAD after each waits for the server to see it.
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const req = http.get(url, { headers }, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        // Before the first bytes this is a refusal; after them it is our own destroy, and the promise is settled.
+        req.on('error', reject);
+      });
+      expect((await fetch(url, { method: 'HEAD', headers })).status).to.equal(200);
+    }
+    const chunks: Buffer[] = [];
+    stayer.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await new Promise<void>((resolve, reject) => {
+      stayer.on('end', resolve);
+      stayer.on('error', reject);
+      stayer.on('aborted', () => reject(new Error('the server cut the answer short')));
+      stayer.resume();
+    });
+    const body = Buffer.concat(chunks);
+    expect(body.length).to.equal(big.length);
+    expect(body.equals(big), 'the bytes of the file').to.equal(true);
   });
 
   it('parses ranges like RFC 9110', () => {
