@@ -4,10 +4,9 @@ import type { NodeMessage } from 'node-red';
 import type { DeviceState } from '../../server/core/device-state';
 import type { Hub } from '../../server/hub';
 import type { AudioFile } from '../../server/types/schemas';
-import type { VirtualPlayerSnapshot } from '../../server/virtual/contracts';
-import type { VirtualPlayer } from '../../server/virtual/players/virtual-player';
 import { hardwareVolumeToPercent, percentToHardwareVolume } from '../../server/yoto/protocol';
 import { fixturesDir } from '../helpers/fixtures';
+import { snapshotWhen } from '../helpers/virtual-player';
 import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
 import { KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, storeBedtimePlaylist, runningHub, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
 
@@ -38,20 +37,6 @@ interface ResultMessage extends NodeMessage {
 }
 interface CaughtMessage extends NodeMessage {
   error: { message: string; source: { id: string; type: string } };
-}
-
-/** What a virtual player shows on its own, once `predicate` holds (its `change` events, no polling). */
-async function playerReaches(player: VirtualPlayer, predicate: (snapshot: VirtualPlayerSnapshot) => boolean): Promise<VirtualPlayerSnapshot> {
-  const now = player.snapshot();
-  if (predicate(now)) return now;
-  return new Promise((resolve) => {
-    const onChange = (snapshot: VirtualPlayerSnapshot): void => {
-      if (!predicate(snapshot)) return;
-      player.off('change', onChange);
-      resolve(snapshot);
-    };
-    player.on('change', onChange);
-  });
 }
 
 /** The hub's model of a player, once `predicate` holds (the registry's `state` events). */
@@ -171,7 +156,7 @@ describe(`a flow of yoto-device-in, yoto-play-script and yoto-device-command on 
 
     // The virtual players themselves: Kids Bedroom holds the script's card, at the requested volume, paused;
     // Living Room sits on the step nearest 20%.
-    const kidsNow = await playerReaches(kids, (snapshot) => snapshot.playbackStatus === 'paused');
+    const kidsNow = await snapshotWhen(kids, (snapshot) => snapshot.playbackStatus === 'paused');
     expect(kidsNow).to.include({ cardId, playbackStatus: 'paused', volumePercent: onPlayerScale(40) });
     expect(kidsNow.volumePercent).to.equal(38);
     expect(kidsNow.chapterKey).to.be.a('string');

@@ -11,6 +11,7 @@ import type { AudioFile, Script } from '../../server/types/schemas';
 import { encodePng } from '../../server/virtual/http/media/png';
 import type { VirtualPlayerSnapshot } from '../../server/virtual/contracts';
 import { fixturesDir } from '../helpers/fixtures';
+import { snapshotWhen } from '../helpers/virtual-player';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
 import { testUserAuth, USERS } from '../library/rig';
@@ -82,19 +83,8 @@ describe('scripts: CRUD, deploy to a player, icons', function () {
     });
 
   /** Resolves with the first snapshot of the player that `done` accepts (the current one included). */
-  const playerState = (done: (s: VirtualPlayerSnapshot) => boolean): Promise<VirtualPlayerSnapshot> => {
-    const player = hub.cloud.virtualCloud!.fleet.player(PLAYER)!;
-    return new Promise((resolve) => {
-      const check = (s: VirtualPlayerSnapshot): void => {
-        if (!done(s)) return;
-        player.off('change', check);
-        resolve(s);
-      };
-      player.on('change', check);
-      check(player.snapshot());
-    });
-  };
-
+  const playerState = (done: (s: VirtualPlayerSnapshot) => boolean): Promise<VirtualPlayerSnapshot> =>
+    snapshotWhen(hub.cloud.virtualCloud!.fleet.player(PLAYER)!, done);
 
   it('deploys a playlist as a card of hub stream tracks and the player fetches and plays them', async () => {
     const created = await call('alice', 'POST', '/scripts', {

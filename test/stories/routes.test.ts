@@ -5,6 +5,7 @@ import type { Hub } from '../../server/hub';
 import type { Story } from '../../server/stories';
 import type { Script } from '../../server/types/schemas';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
+import { snapshotWhen } from '../helpers/virtual-player';
 import { spyDir, spyTwee } from './helpers';
 
 const PLAYER = 'vkids0bedroom0yoto0mini0';
@@ -226,9 +227,8 @@ describe('stories API through the hub (/api/stories)', function () {
       expect(script.userId).to.equal(member.user.id);
       expect(script.cardId).to.equal(res.json.result.cardId);
       const player = hub.cloud.virtualCloud!.fleet.player(PLAYER)!;
-      const until = Date.now() + 10_000;
-      while (player.snapshot().cardId !== script.cardId && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(player.snapshot()).to.include({ cardId: script.cardId, chapterKey: '01' });
+      const playing = await snapshotWhen(player, (snapshot) => snapshot.cardId === script.cardId);
+      expect(playing).to.include({ cardId: script.cardId, chapterKey: '01' });
 
       // A redeploy updates the same card through the same script.
       const again = await call<{ result: { cardId: string } }>(member.accessToken, 'POST', `/stories/${spy.id}/deploy`, { deviceId: PLAYER });

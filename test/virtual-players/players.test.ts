@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { fixturesDir } from '../helpers/fixtures';
+import { snapshotWhen } from '../helpers/virtual-player';
 import type { CardTrack, YotoCard } from '../../server/yoto/card';
 import { DeviceCommandError } from '../../server/yoto/device-command';
 import { YotoDeviceCommander } from '../../server/yoto/commands';
@@ -12,7 +13,7 @@ import type { VirtualPlayerSpec } from '../../server/virtual/contracts';
 import { VirtualPlayerFleet, type VirtualPlayer } from '../../server/virtual/players';
 import { freePort } from '../helpers/free-port';
 import { startAedes } from '../helpers/aedes-broker';
-import { activeResources, BEDTIME_CARD, CardShelf, nextMessage, RawObserver, snapshotWhen, SPY_CARD, statusOf, subscribed } from '../yoto-mqtt/harness';
+import { activeResources, BEDTIME_CARD, CardShelf, nextMessage, RawObserver, SPY_CARD, statusOf, subscribed } from '../yoto-mqtt/harness';
 import { MosquittoBroker } from '../helpers/mosquitto';
 
 const MP3 = fs.readFileSync(path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3'));

@@ -5,8 +5,7 @@ import { fixturesDir } from '../helpers/fixtures';
 import type { YotoCard } from '../../server/yoto/card';
 import type { DeviceTopicKind } from '../../server/yoto/protocol';
 import type { YotoDeviceMessage, YotoMqttClient } from '../../server/yoto/mqtt';
-import type { VirtualCardLibrary, VirtualPlayerSnapshot } from '../../server/virtual/contracts';
-import type { VirtualPlayer } from '../../server/virtual/players';
+import type { VirtualCardLibrary } from '../../server/virtual/contracts';
 import { startAedes } from '../helpers/aedes-broker';
 import { MosquittoBroker } from '../helpers/mosquitto';
 
@@ -135,20 +134,6 @@ export function subscribed(client: YotoMqttClient, deviceIds: string[]): Promise
       resolve();
     };
     client.on('subscribed', onSubscribed);
-  });
-}
-
-/** Resolves with the player's snapshot once it passes `accept` (at once if it already does). */
-export function snapshotWhen(player: VirtualPlayer, accept: (snapshot: VirtualPlayerSnapshot) => boolean): Promise<VirtualPlayerSnapshot> {
-  const now = player.snapshot();
-  if (accept(now)) return Promise.resolve(now);
-  return new Promise((resolve) => {
-    const onChange = (snapshot: VirtualPlayerSnapshot): void => {
-      if (!accept(snapshot)) return;
-      player.off('change', onChange);
-      resolve(snapshot);
-    };
-    player.on('change', onChange);
   });
 }
 
