@@ -5,6 +5,7 @@ import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } fr
 import type { Hub } from '../../server/hub';
 import { artifactPath, launchChromium } from '../helpers/chromium';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
+import { call } from '../hub/api-world';
 
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
@@ -135,13 +136,8 @@ export async function uploadAudio(hub: Hub, token: string, file: string, title: 
 /** A JSON client for the hub's API with the token `token()` answers; a failed answer fails the test with the hub's error. */
 export function apiClient(hub: () => Hub, token: () => string): <T>(method: string, route: string, body?: unknown) => Promise<T> {
   return async <T>(method: string, route: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${hub().url}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    expect(response.ok, `${method} ${route}: ${response.status} ${text}`).to.equal(true);
-    return JSON.parse(text) as T;
+    const answer = await call(hub(), method, route, token(), body);
+    expect(answer.status >= 200 && answer.status < 300, `${method} ${route}: ${answer.status} ${answer.text}`).to.equal(true);
+    return JSON.parse(answer.text) as T;
   };
 }
