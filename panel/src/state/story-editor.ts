@@ -89,7 +89,7 @@ export function newId(prefix: string, taken: ReadonlySet<string>): string {
 }
 
 /** Room kept between a new passage and the others, so its arrows and labels have space. */
-const GAP_X = 60;
+export const GAP_X = 60;
 const GAP_Y = 40;
 
 /**

@@ -10,7 +10,7 @@ import { sharedStyles } from '../components/shared-styles';
 import { LABEL_LINE, extentOf, routeEdges, type EdgeRoute, type Rect } from '../components/story-edges';
 import { DeviceStreamController } from '../controllers/device-stream-controller';
 import {
-  CHOICE_LABEL, CHOICE_ORDER, NODE_HEIGHT, NODE_WIDTH, StoryEditor, addNode, autoLayout, freeSpot, connect, moveNodes, nextNode, removeConnection, removeNode, updateNode,
+  CHOICE_LABEL, CHOICE_ORDER, GAP_X, NODE_HEIGHT, NODE_WIDTH, StoryEditor, addNode, autoLayout, freeSpot, connect, moveNodes, nextNode, removeConnection, removeNode, updateNode,
 } from '../state/story-editor';
 
 const NAVIGATE_EVENT = 'yoto-navigate';
@@ -273,7 +273,7 @@ export class YotoStoriesView extends LitElement {
     // either way in free space, never on top of another passage.
     const selected = this.story?.nodes.find((node) => node.id === this.selected);
     const preferred = selected
-      ? { x: selected.position.x + NODE_WIDTH + 60, y: selected.position.y }
+      ? { x: selected.position.x + NODE_WIDTH + GAP_X, y: selected.position.y }
       : { x: (width / 2 - this.pan.x) / this.zoom - NODE_WIDTH / 2, y: (height / 2 - this.pan.y) / this.zoom - NODE_HEIGHT / 2 };
     let created: string | undefined;
     this.apply('Add passage', (story) => {
