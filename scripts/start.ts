@@ -11,8 +11,7 @@ import { createRequire } from 'node:module';
 import RED from 'node-red';
 import { DEFAULTS, ENV } from '../server/config/hub-options';
 import { flowsDir, packageRoot } from '../server/paths';
-
-const PACKAGE_NAME = '@yoto-smart-stream/node-red-yoto';
+import { linkPackage } from './link-package';
 
 interface StartConfig {
   host: string;
@@ -30,30 +29,6 @@ function readConfig(env: NodeJS.ProcessEnv): StartConfig {
     port,
     userDir: path.resolve(env.NODE_RED_USER_DIR ?? path.join(packageRoot, '.node-red')),
   };
-}
-
-/** Makes Node-RED find this package in its user directory, as `npm install <checkout>` would. */
-function linkPackage(userDir: string): void {
-  const scopeDir = path.join(userDir, 'node_modules', '@yoto-smart-stream');
-  const link = path.join(scopeDir, 'node-red-yoto');
-  fs.mkdirSync(scopeDir, { recursive: true });
-  let current: string | undefined;
-  try {
-    current = fs.readlinkSync(link);
-  } catch {
-    current = undefined;
-  }
-  if (current !== packageRoot) {
-    fs.rmSync(link, { recursive: true, force: true });
-    fs.symlinkSync(packageRoot, link, 'dir');
-  }
-  const projectPackage = path.join(userDir, 'package.json');
-  if (!fs.existsSync(projectPackage)) {
-    fs.writeFileSync(
-      projectPackage,
-      JSON.stringify({ name: 'yoto-smart-stream-demo', private: true, dependencies: { [PACKAGE_NAME]: `file:${packageRoot}` } }, null, 2) + '\n',
-    );
-  }
 }
 
 /** On first start, the user directory gets the demo flows of flows/. */

@@ -1,13 +1,11 @@
-import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { expect } from 'chai';
 import type { Express } from 'express';
 import type { NodeRedApp } from 'node-red';
 import type { Browser, Locator, Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
-import { packageRoot } from '../../server/paths';
+import { linkPackage } from '../../scripts/link-package';
 import { artifactPath, launchChromium } from '../helpers/chromium';
 import { freePort, isListening } from '../helpers/free-port';
 import { nodeRedRuntimePath, nodeRedVersion } from '../helpers/node-red';
@@ -15,19 +13,7 @@ import { describeLeaks, ResourceTracker } from '../helpers/resource-tracker';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { hubConfigNode, KIDS_BEDROOM, LIVING_ROOM, playbackKnown, runningHub, type FlowNode } from '../helpers/yoto-node-flows';
 
-const PACKAGE_NAME = '@yoto-smart-stream/node-red-yoto';
 const NODE_RED_MAJOR = Number(nodeRedVersion().split('.')[0]);
-
-/** Makes Node-RED find this package in the user directory, as scripts/start.ts does (a link to the checkout). */
-function linkPackage(userDir: string): void {
-  const scopeDir = path.join(userDir, 'node_modules', '@yoto-smart-stream');
-  fs.mkdirSync(scopeDir, { recursive: true });
-  fs.symlinkSync(packageRoot, path.join(scopeDir, 'node-red-yoto'), 'dir');
-  fs.writeFileSync(
-    path.join(userDir, 'package.json'),
-    JSON.stringify({ name: 'editor-sidebar-test', private: true, dependencies: { [PACKAGE_NAME]: `file:${packageRoot}` } }),
-  );
-}
 
 interface EmbeddedNodeRed {
   RED: NodeRedApp;
