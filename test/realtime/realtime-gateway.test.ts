@@ -3,7 +3,7 @@ import { WS_CLOSE } from '../../server/realtime';
 import type { WsDevicePlaybackMessage } from '../../server/types/schemas';
 import { CAPTURED_DEVICE_ID, capturedMessages } from '../core/captured-traffic';
 import { removeTempDirs } from '../helpers/temp-dir';
-import { eventually, playerEvents, startRig, type Rig } from './realtime-rig';
+import { eventually, playerEvents, refusedUpgrade, startRig, type Rig } from './realtime-rig';
 
 const LIVING = 'livingRoomPlayer';
 const KIDS = 'kidsBedroomMini';
@@ -46,17 +46,23 @@ describe('realtime gateway at /ws', function () {
       expect(rig!.gateway.stats().clients).to.equal(3);
     });
 
-    it('closes a connection without a token or with an invalid one with 4401 and a reason', async () => {
-      const { connect, gateway } = await start();
-      const anonymous = await connect(undefined);
-      const forged = await connect('not-a-token', 'protocol');
-      const forgedQuery = await connect('not-a-token', 'query');
-      for (const client of [anonymous, forged, forgedQuery]) {
-        const closed = await client.closed;
-        expect(closed.code).to.equal(WS_CLOSE.unauthorized);
-        expect(closed.reason).to.match(/unauthorized/);
+    it('refuses an upgrade without a token or with an invalid one with HTTP 401 and the error shape, before accepting it', async () => {
+      const { refused, gateway, url } = await start();
+      for (const answer of [await refused(undefined), await refused('not-a-token'), await refusedUpgrade(`${url}?access_token=not-a-token`, undefined)]) {
+        expect(answer.status).to.equal(401);
+        expect((JSON.parse(answer.body) as { error: { code: string } }).error.code).to.equal('unauthorized');
       }
       expect(gateway.stats()).to.include({ clients: 0, rejectedUnauthorized: 3 });
+    });
+
+    it('closes with 4401 a connection accepted without the upgrade check (a server that has no gate)', async () => {
+      const { gateway, hub } = await start();
+      hub.gateUpgrades(() => ({ ok: true }));
+      const anonymous = await rig!.connect(undefined);
+      const closed = await anonymous.closed;
+      expect(closed.code).to.equal(WS_CLOSE.unauthorized);
+      expect(closed.reason).to.match(/unauthorized/);
+      expect(gateway.stats()).to.include({ clients: 0, rejectedUnauthorized: 1 });
     });
   });
 
