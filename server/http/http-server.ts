@@ -163,6 +163,11 @@ export class HubHttpServer {
   private readonly errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     const apiError = toApiError(error);
     if (apiError) {
+      if (!(error instanceof ApiError)) this.options.logger.debug('request refused', { method: req.method, status: apiError.status, code: apiError.code });
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
       res.status(apiError.status).json(apiError.toBody());
       return;
     }

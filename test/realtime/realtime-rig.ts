@@ -42,7 +42,7 @@ export interface Rig {
 }
 
 /** A real hub server on port 0 with the gateway on its wss, a real registry, and a manual clock for the gateway's timers. */
-export async function startRig(options: Partial<Omit<RealtimeGatewayOptions, 'wss' | 'registry' | 'authenticate' | 'canSee' | 'clock'>> = {}): Promise<Rig> {
+export async function startRig(options: Partial<Omit<RealtimeGatewayOptions, 'wss' | 'registry' | 'canSee' | 'clock'>> = {}): Promise<Rig> {
   const hub = new HubHttpServer({ host: '127.0.0.1', port: 0, panelDir: await makeTempDir('realtime-panel'), logger: silentLogger });
   await hub.listen();
   const clock = new ManualClock(Date.UTC(2026, 0, 10, 8, 0, 0));
