@@ -8,10 +8,11 @@ export interface ComponentHealth {
 
 export interface HealthReport {
   status: 'ok' | 'starting' | 'degraded' | 'stopped';
-  version: string;
+  /** The rest is only for signed-in callers: anonymous ones get the status alone. */
+  version?: string;
   startedAt?: string;
-  uptimeSeconds: number;
-  components: Record<string, ComponentHealth>;
+  uptimeSeconds?: number;
+  components?: Record<string, ComponentHealth>;
 }
 
 export async function fetchHealth(signal?: AbortSignal): Promise<HealthReport> {
