@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
-import { eventPayload, playbackPayload, statusPayload } from '../../server/bridge/broker-payloads';
+import { eventPayload, playbackPayload, statusPayload } from '../../server/core/device-views';
 import type { DeviceRegistry } from '../../server/core/device-registry';
 import type { DeviceState } from '../../server/core/device-state';
 import type { CloudState } from '../../server/cloud/cloud-connection';
