@@ -75,8 +75,11 @@ export type PlayerPayload =
   | { kind: 'response'; payload: YotoResponseMessage }
   | { kind: 'presence'; payload: YotoPresenceMessage };
 
-/** A payload read into its typed form, with the known fields that could not be read. */
-export type ReadPlayerPayload = PlayerPayload & { dropped: string[] };
+/**
+ * A payload read into its typed form, with the known fields that could not be
+ * read (`dropped`) and the fields the hub has no name for yet, kept as sent (`extra`).
+ */
+export type ReadPlayerPayload = PlayerPayload & { dropped: string[]; extra: Record<string, unknown> };
 
 /** What the core ingests: a typed payload from one player, stamped when it arrived. */
 export type ReceivedPlayerMessage = PlayerPayload & { deviceId: string; receivedAt: Date };
@@ -176,17 +179,21 @@ const STATUS_FIELDS: Readonly<Record<keyof PlayerStatus, FieldReader>> = {
 
 const PRESENCE_STATES = new Set(['online', 'offline']);
 
-function readFields<T>(source: Record<string, unknown>, fields: Readonly<Record<string, FieldReader>>): { value: T; dropped: string[] } {
+function readFields<T>(source: Record<string, unknown>, fields: Readonly<Record<string, FieldReader>>): { value: T; dropped: string[]; extra: Record<string, unknown> } {
   const value: Record<string, unknown> = {};
   const dropped: string[] = [];
-  for (const [name, read] of Object.entries(fields)) {
-    const raw = source[name];
+  const extra: Record<string, unknown> = {};
+  for (const [name, raw] of Object.entries(source)) {
+    if (!Object.hasOwn(fields, name)) {
+      extra[name] = raw;
+      continue;
+    }
     if (raw === undefined || raw === null) continue;
-    const field = read(raw);
+    const field = fields[name]!(raw);
     if (field === undefined) dropped.push(name);
     else value[name] = field;
   }
-  return { value: value as T, dropped };
+  return { value: value as T, dropped, extra };
 }
 
 /** Reads one player payload (already JSON-parsed) of a topic kind. Never throws. */
@@ -195,8 +202,8 @@ export function readPlayerPayload(kind: DeviceTopicKind, json: unknown): ReadOut
     case 'events':
     case 'legacyEvents': {
       if (!isPlainObject(json)) return { ok: false, reason: `events payload must be a JSON object, got ${describe(json)}` };
-      const { value, dropped } = readFields<YotoEventsMessage>(json, EVENT_FIELDS);
-      return { ok: true, message: { kind, payload: value, dropped } };
+      const { value, dropped, extra } = readFields<YotoEventsMessage>(json, EVENT_FIELDS);
+      return { ok: true, message: { kind, payload: value, dropped, extra } };
     }
     case 'status':
     case 'legacyStatus':
@@ -205,8 +212,10 @@ export function readPlayerPayload(kind: DeviceTopicKind, json: unknown): ReadOut
       // The documented shape is {status: {...}}; a bare status object is read the same way.
       const status = json['status'] === undefined ? json : json['status'];
       if (!isPlainObject(status)) return { ok: false, reason: `status payload must have a "status" object, got ${describe(status)}` };
-      const { value, dropped } = readFields<PlayerStatus>(status, STATUS_FIELDS);
-      return { ok: true, message: { kind, payload: value, dropped } };
+      const { value, dropped, extra } = readFields<PlayerStatus>(status, STATUS_FIELDS);
+      // A full status may echo the request it answers beside its status object.
+      for (const [name, raw] of Object.entries(json)) if (name !== 'status' && status !== json) extra[name] = raw;
+      return { ok: true, message: { kind, payload: value, dropped, extra } };
     }
     case 'response': {
       if (!isPlainObject(json) || !isPlainObject(json['status'])) {
@@ -219,7 +228,7 @@ export function readPlayerPayload(kind: DeviceTopicKind, json: unknown): ReadOut
         if (typeof text === 'string') status[key] = text;
         else dropped.push(key);
       }
-      return { ok: true, message: { kind, payload: { status }, dropped } };
+      return { ok: true, message: { kind, payload: { status }, dropped, extra: {} } };
     }
     case 'presence': {
       if (!isPlainObject(json)) return { ok: false, reason: `presence payload must be a JSON object, got ${describe(json)}` };
@@ -231,7 +240,8 @@ export function readPlayerPayload(kind: DeviceTopicKind, json: unknown): ReadOut
       const ts = json['ts'] === undefined || json['ts'] === null ? undefined : asNumber(json['ts']);
       if (json['ts'] !== undefined && json['ts'] !== null && ts === undefined) dropped.push('ts');
       const payload: YotoPresenceMessage = { state: state as YotoPresenceMessage['state'], ...(typeof ts === 'number' ? { ts } : {}) };
-      return { ok: true, message: { kind, payload, dropped } };
+      const extra = Object.fromEntries(Object.entries(json).filter(([name]) => name !== 'state' && name !== 'ts'));
+      return { ok: true, message: { kind, payload, dropped, extra } };
     }
   }
 }
