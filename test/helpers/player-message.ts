@@ -6,7 +6,7 @@ import type { DeviceTopicKind } from '../../server/yoto/protocol';
  * payload gets), ready for DeviceRegistry.ingest: tests that feed the core
  * directly go through the same reading as live traffic.
  */
-export function playerMessage(deviceId: string, kind: DeviceTopicKind, payload: unknown, receivedAt: Date = new Date()): ReceivedPlayerMessage & Pick<ReadPlayerPayload, 'dropped'> {
+export function playerMessage(deviceId: string, kind: DeviceTopicKind, payload: unknown, receivedAt: Date = new Date()): ReceivedPlayerMessage & Pick<ReadPlayerPayload, 'dropped' | 'extra'> {
   const read = readPlayerPayload(kind, payload);
   if (!read.ok) throw new Error(`the adapter refuses this ${kind} payload: ${read.reason}`);
   return { ...read.message, deviceId, receivedAt };
