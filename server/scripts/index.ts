@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
+import type { ScriptPlayRequest } from '../bridge/command-mapping';
 import type { CloudConnection } from '../cloud/cloud-connection';
 import { ApiError, type ErrorDetail } from '../http/api-error';
 import { mayAccess, requestUser, type RequestUser } from '../http/request-user';
@@ -56,6 +57,12 @@ export interface ScriptsService {
   iconsRouter: Router;
   /** Creates or updates the script's MYO card (stream tracks with signed hub URLs), then plays it on the device. */
   deploy(scriptId: string, deviceId: string, user: RequestUser, options?: DeployOptions): Promise<DeployResult>;
+  /**
+   * Plays a stored script on a player (the `play` command with `script_id`, on every surface), with the
+   * same ownership rules as deploy. `user` is who asks; the house's own requests (the home broker) act as
+   * the script's owner.
+   */
+  playScript(deviceId: string, request: ScriptPlayRequest, user?: RequestUser): Promise<DeployResult>;
   /**
    * The card deploying this story would upload (through its cyoa script, or as a first deploy would
    * make it), its stream URLs signed for `deviceId` when given. Throws ApiError 422 when it cannot be built.
@@ -254,6 +261,15 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
     };
   };
 
+  const playScript = (deviceId: string, request: ScriptPlayRequest, user?: RequestUser): Promise<DeployResult> => {
+    const script = store.scripts.get(request.scriptId);
+    if (!script) throw ApiError.notFound('script');
+    const owner = store.users.get(script.userId);
+    const as = user ?? { id: script.userId, email: owner?.email ?? '', role: owner?.role ?? 'member' };
+    const { scriptId: _id, ...position } = request;
+    return deploy(script.id, deviceId, as, position);
+  };
+
   const isFileInUse = (fileId: string): string | undefined => {
     for (const script of store.scripts.list()) {
       if (script.type === 'simple' && script.definition.audioFileId === fileId) return script.name;
@@ -378,7 +394,7 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
     return buildCard(script, deviceId, script.cardId);
   };
 
-  return { router, iconsRouter, deploy, storyCard, isFileInUse, isSmartStreamInUse };
+  return { router, iconsRouter, deploy, playScript, storyCard, isFileInUse, isSmartStreamInUse };
 }
 
 function parseDeployBody(body: Record<string, unknown>): { deviceId: string; deployOptions: DeployOptions } {
