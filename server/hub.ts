@@ -359,6 +359,7 @@ export class Hub extends EventEmitter<HubEvents> {
       createStoriesApi({
         store,
         deploy: storyDeployer(store, (scriptId, deviceId, user) => scripts.deploy(scriptId, deviceId, user)),
+        card: (story, deviceId) => scripts.storyCard(story, deviceId),
         audioExists: (fileId) => files.get(fileId) !== undefined,
         logger: child('stories'),
       }),

@@ -235,7 +235,7 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
       mode: this.options.settings.mode,
       ...(session ? { active: session.active } : {}),
       ...(session?.virtual ? { virtualCloudUrl: session.virtual.url } : {}),
-      ...(mqtt ? { mqtt: { state: mqtt.state, url: mqtt.url, devices: mqtt.devices, messagesIn: mqtt.messagesIn, malformed: mqtt.malformed, connections: mqtt.connections } } : {}),
+      ...(mqtt ? { mqtt: { state: mqtt.state, url: mqtt.url, devices: mqtt.devices, messagesIn: mqtt.messagesIn, malformed: mqtt.malformed, droppedFields: mqtt.droppedFields, connections: mqtt.connections } } : {}),
       ...(this.signInLinks ? { signInUrl: this.signInLinks.authorizeUrl } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
@@ -281,7 +281,7 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
       tokenProvider: () => client.tokens.getAccessToken(),
       logger: this.logger.child({ component: active === 'virtual' ? 'virtual-cloud-mqtt' : 'yoto-mqtt' }),
     });
-    mqtt.on('message', (message) => registry.ingest(message.deviceId, message.kind, message.payload, message.receivedAt));
+    mqtt.on('message', (message) => registry.ingest(message));
     mqtt.on('malformed', (message) => this.logger.warn('malformed message from a player, ignored', { deviceId: message.deviceId, topic: message.topic, reason: message.reason }));
     const commander = new YotoDeviceCommander({
       client: mqtt,

@@ -35,7 +35,8 @@ export function deviceViews(state: DeviceState): DeviceViews {
   return views;
 }
 
-const TRACK_KEY = /^[A-Za-z0-9_-]{1,32}$/;
+/** Real keys carry spaces and other characters ("TEMPLATE PASSAGE", "01-INT"): the card's own spelling is kept. */
+const TRACK_KEY = /^(?=\S)[^\u0000-\u001f\u007f]{0,99}[^\s\u0000-\u001f\u007f]$/;
 const CARD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**

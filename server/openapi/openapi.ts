@@ -90,6 +90,7 @@ export const HUB_ROUTES: readonly RouteDoc[] = [
   { method: 'post', path: '/api/stories/import/twee', tag: 'stories', summary: 'Import a Twee 3 story: {story, importFindings, findings}', bodyType: 'text/plain', status: 201 },
   { method: 'get', path: '/api/stories/:id', tag: 'stories', summary: 'One story: {story, findings}' },
   { method: 'get', path: '/api/stories/:id/findings', tag: 'stories', summary: 'The validator\'s findings: {deployable, findings}' },
+  { method: 'get', path: '/api/stories/:id/card', tag: 'stories', summary: 'The interactive card deploy would upload (stream URLs signed for deviceId when given), with the validator\'s findings', query: ['deviceId'], response: 'story-card' },
   { method: 'put', path: '/api/stories/:id', tag: 'stories', summary: 'Replace a story: {story, findings}', body: 'cyoa-story' },
   { method: 'delete', path: '/api/stories/:id', tag: 'stories', summary: 'Delete a story', status: 204 },
   { method: 'post', path: '/api/stories/:id/test', tag: 'stories', summary: 'Run the story\'s expect cases through the simulator' },

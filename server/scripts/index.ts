@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger';
 import type { Store } from '../store';
 import type { StreamService } from '../streams';
 import { compileToCard, StoryCompileError } from '../stories/compile-card';
+import type { Story } from '../stories/model';
 import type { Script } from '../types/schemas';
 import { getValidator } from '../validation';
 import { readImageInfo } from '../virtual/http/media/image-info';
@@ -62,6 +63,11 @@ export interface ScriptsService {
    * the script's owner.
    */
   playScript(deviceId: string, request: ScriptPlayRequest, user?: RequestUser): Promise<DeployResult>;
+  /**
+   * The card deploying this story would upload (through its cyoa script, or as a first deploy would
+   * make it), its stream URLs signed for `deviceId` when given. Throws ApiError 422 when it cannot be built.
+   */
+  storyCard(story: Story, deviceId?: string): CardInput;
   /** The name of a script (or smart stream) that uses the file, for the library's delete check: `createAudioLibrary({ isInUse: scripts.isFileInUse })`. */
   isFileInUse(fileId: string): string | undefined;
   /** The name of a playlist script that plays the smart stream, for the smart stream delete check. */
@@ -136,8 +142,8 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
     return current;
   };
 
-  const buildCard = (script: Script, deviceId: string, cardId: string | undefined): CardInput => {
-    const scope = { deviceId, scriptId: script.id };
+  const buildCard = (script: Script, deviceId: string | undefined, cardId: string | undefined): CardInput => {
+    const scope = { ...(deviceId !== undefined ? { deviceId } : {}), scriptId: script.id };
     const owner: RequestUser = { id: script.userId, email: '', role: 'member' };
     const context: CardBuildContext = {
       ...(cardId !== undefined ? { cardId } : {}),
@@ -373,7 +379,22 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
   const isSmartStreamInUse = (streamId: string): string | undefined =>
     store.scripts.list((script) => script.type === 'playlist' && script.definition.tracks.some((track) => track.smartStreamId === streamId))[0]?.name;
 
-  return { router, iconsRouter, deploy, playScript, isFileInUse, isSmartStreamInUse };
+  const storyCard = (story: Story, deviceId?: string): CardInput => {
+    const existing = store.scripts.list((script) => script.type === 'cyoa' && script.definition.storyId === story.id && script.userId === story.userId)[0];
+    // Before the first deploy there is no script yet: the card is built as that deploy would build it.
+    const script: Script = existing ?? {
+      id: `story-${story.id}`.slice(0, 128),
+      userId: story.userId,
+      name: story.title.slice(0, 100),
+      type: 'cyoa',
+      definition: { storyId: story.id },
+      createdAt: story.createdAt,
+      updatedAt: story.updatedAt,
+    };
+    return buildCard(script, deviceId, script.cardId);
+  };
+
+  return { router, iconsRouter, deploy, playScript, storyCard, isFileInUse, isSmartStreamInUse };
 }
 
 function parseDeployBody(body: Record<string, unknown>): { deviceId: string; deployOptions: DeployOptions } {

@@ -10,12 +10,16 @@ import type { Story } from './model';
 import { runExpectations } from './simulate';
 import { importTwee, toTwee } from './twee';
 import { isDeployable, validateStory } from './validate';
+import type { CardInput } from '../yoto/card';
+import type { StoryCard } from '../types/schemas';
 
 export interface StoriesApiOptions {
   /** The hub's store (only its stories repository is used). */
   store: { readonly stories: Repository<Story> };
   /** Compiles and deploys a story that passed validation (given by the hub). */
   deploy: (story: Story, deviceId: string, user: RequestUser) => Promise<unknown>;
+  /** The card deploy would upload for the story (the scripts service's storyCard); throws ApiError when it cannot be built. */
+  card: (story: Story, deviceId?: string) => CardInput;
   audioExists?: (fileId: string) => boolean;
   logger: Logger;
   /** The hub config node id written into exported flows (default "yoto-hub"). */
@@ -33,7 +37,7 @@ const OWNED_FIELDS = ['id', 'userId', 'createdAt', 'updatedAt'] as const;
  * user; members see their own stories only (another's answers 404), admins all.
  *   GET / · POST / · GET /:id · PUT /:id · DELETE /:id
  *   POST /:id/test · POST /:id/deploy {deviceId} · POST /import/twee (text body)
- *   GET /:id/twee · GET /:id/flow?deviceId= · GET /:id/findings
+ *   GET /:id/twee · GET /:id/flow?deviceId= · GET /:id/findings · GET /:id/card?deviceId=
  */
 export function createStoriesApi(options: StoriesApiOptions): Router {
   const { store, logger } = options;
@@ -89,6 +93,26 @@ export function createStoriesApi(options: StoriesApiOptions): Router {
   router.get('/:id/findings', (req, res) => {
     const findings = validateStory(findStory(req, res), validateOptions);
     res.json({ deployable: isDeployable(findings), findings });
+  });
+
+  // The interactive card deploy would upload, to inspect or export, with the validator's findings.
+  router.get('/:id/card', (req, res) => {
+    const story = findStory(req, res);
+    const deviceId = typeof req.query['deviceId'] === 'string' && req.query['deviceId'] !== '' ? req.query['deviceId'] : undefined;
+    if (deviceId !== undefined && !/^[A-Za-z0-9_-]{1,128}$/.test(deviceId)) {
+      throw new ApiError(400, 'validation_failed', 'deviceId must be a player id', [{ path: 'deviceId', message: 'must be 1 to 128 letters, digits, "-" or "_"' }]);
+    }
+    const findings = validateStory(story, validateOptions);
+    let card: CardInput | null = null;
+    let cardError: StoryCard['cardError'];
+    try {
+      card = options.card(story, deviceId);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status >= 500) throw error;
+      cardError = { code: error.code, message: error.message };
+    }
+    const body: StoryCard = { storyId: story.id, deployable: isDeployable(findings), findings, card: card as StoryCard['card'], ...(cardError ? { cardError } : {}) };
+    res.json(getValidator().validate('story-card', body));
   });
 
   router.put('/:id', json, async (req, res) => {

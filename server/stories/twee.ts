@@ -5,7 +5,6 @@ export type TweeFindingCode =
   | 'special_passage_ignored'
   | 'macro_ignored'
   | 'empty_link'
-  | 'empty_label'
   | 'too_many_links'
   | 'no_audio'
   | 'duplicate_passage'
@@ -213,14 +212,35 @@ function safeId(name: string, used: Set<string>): string {
   return id;
 }
 
+/** What Yoto's converter takes from `StoryInit`: `(set: $cover to "...")`, `(set: $resumeTimeout to 1000)`. */
+export interface StoryInitSettings {
+  cover?: string;
+  resumeTimeout?: number;
+}
+
+function readStoryInit(text: string): StoryInitSettings {
+  const settings: StoryInitSettings = {};
+  for (const match of text.matchAll(/\(set:\s*\$(\w+)\s+to\s+([^)\n]*)\)/g)) {
+    const [, name, raw] = match;
+    const value = raw!.trim();
+    const text = /^"(.*)"$/.exec(value)?.[1];
+    if (name === 'cover' && text !== undefined && /^https?:\/\/\S+$/.test(text)) settings.cover = text;
+    if (name === 'resumeTimeout' && /^\d+$/.test(value)) settings.resumeTimeout = Number(value);
+  }
+  return settings;
+}
+
 /**
  * Imports a Twee 3 story (Twine's text format). Passages become nodes (name
  * -> title, text -> prompt, `{"position":"x,y"}` -> position); the first,
  * second and third links of a passage are the left button, the right button
  * and the default (tags: `on-end` makes the third the end-of-audio choice,
- * `timeout-<s>` gives the default a waiting time, `ending` marks an ending;
- * a passage without links is an ending). An empty link `[[|]]` keeps its slot.
- * Harlowe `StoryInit` and macros are ignored with a warning, never a failure.
+ * `timeout-<s>` gives the default a waiting time, `ending` marks an ending).
+ * As in Yoto's converter (twee2json + twee2yoto), an empty link (`[[]]`,
+ * `[[|]]`) is a placeholder that keeps its slot and goes nowhere, so a passage
+ * whose links are all empty, or that has none, is an ending; `[[|Target]]` is
+ * a normal link. `StoryInit`'s `$cover` and `$resumeTimeout` are kept for the
+ * card (story metadata `yotoCard`); other Harlowe code is ignored with a warning.
  */
 export function fromTwee(text: string, options: FromTweeOptions = {}): { story: Story; findings: TweeFinding[] } {
   const steps = tweeSteps(text, options);
@@ -259,6 +279,7 @@ function* tweeSteps(text: string, options: FromTweeOptions): Generator<void, { s
   yield* parsePassages(text, findings, passages);
   let title = 'Untitled story';
   let data: Record<string, unknown> = {};
+  let init: StoryInitSettings = {};
   const story: RawPassage[] = [];
   const seen = new Set<string>();
   for (const passage of passages) {
@@ -271,6 +292,10 @@ function* tweeSteps(text: string, options: FromTweeOptions): Generator<void, { s
       } catch {
         warn('bad_metadata', [], 'StoryData is not valid JSON; it was ignored.');
       }
+    } else if (passage.name === 'StoryInit') {
+      init = readStoryInit(passage.text);
+      const used = Object.keys(init).map((key) => `$${key}`);
+      warn('special_passage_ignored', [], `"StoryInit" is Harlowe set-up code (variables); a Yoto player cannot run it, so ${used.length ? `only ${used.join(' and ')} ${used.length > 1 ? 'were' : 'was'} used (for the card) and the rest was ignored` : 'it was ignored'}.`);
     } else if (SPECIAL.has(passage.name) || passage.tags.some((tag) => SPECIAL_TAGS.has(tag))) {
       warn('special_passage_ignored', [], `"${passage.name}" is ${passage.name === 'StoryInit' ? 'Harlowe set-up code (variables)' : 'a special Twine passage'}; a Yoto player cannot run it, so it was ignored.`);
     } else if (seen.has(passage.name)) {
@@ -310,7 +335,8 @@ function* tweeSteps(text: string, options: FromTweeOptions): Generator<void, { s
     const audioFileId = typeof yoto.audioFileId === 'string' ? yoto.audioFileId : options.audioFor?.(passage.name);
     const icon = typeof yoto.icon === 'string' ? yoto.icon : options.iconFor?.(passage.name);
     const fromOurExport = isRecord(passage.meta.yoto);
-    const ending = typeof yoto.ending === 'boolean' ? yoto.ending : passage.tags.includes(TAG_ENDING) ? true : !fromOurExport && links.length === 0 ? true : undefined;
+    const realLinks = links.filter((link) => link.target !== '');
+    const ending = typeof yoto.ending === 'boolean' ? yoto.ending : passage.tags.includes(TAG_ENDING) ? true : !fromOurExport && realLinks.length === 0 ? true : undefined;
     const cleanPrompt = prompt.replace(/\n{3,}/g, '\n\n').trim();
     const node: StoryNode = {
       id,
@@ -328,10 +354,10 @@ function* tweeSteps(text: string, options: FromTweeOptions): Generator<void, { s
     links.slice(0, SLOTS.length).forEach((link, slot) => {
       const choice: Choice = slot === 2 && passage.tags.includes(TAG_ON_END) ? 'end' : SLOTS[slot]!;
       if (link.target === '') {
-        warn('empty_link', [id], `"${passage.name}" has an empty link in the ${choice} place; it goes nowhere, so it was left out.`);
+        // `[[]]` and `[[|]]` are placeholders in Yoto's stories; only words that lead nowhere are worth a warning.
+        if (link.label.trim() !== '') warn('empty_link', [id], `"${passage.name}" has a link "${link.label.trim()}" that leads nowhere in the ${choice} place; it was left out.`);
         return;
       }
-      if (!link.simple && link.label.trim() === '') warn('empty_label', [id], `"${passage.name}" has a link to "${link.target}" with no words; listeners will not hear what the ${choice} choice does.`);
       const to = idOf.get(link.target);
       if (to === undefined) warn('unknown_link_target', [id], `"${passage.name}" links to "${link.target}", which is not a passage.`);
       const wantedId = yoto.links?.[choice];
@@ -355,7 +381,8 @@ function* tweeSteps(text: string, options: FromTweeOptions): Generator<void, { s
   const now = options.now ?? new Date().toISOString();
   const twine: Record<string, unknown> = {};
   for (const key of ['ifid', 'format', 'format-version', 'creator', 'creator-version']) if (typeof data[key] === 'string') twine[key] = data[key];
-  const metadata = yotoData ? (isRecord(yotoData.metadata) ? yotoData.metadata : undefined) : Object.keys(twine).length ? { twine } : undefined;
+  const fromExport = yotoData ? (isRecord(yotoData.metadata) ? yotoData.metadata : undefined) : Object.keys(twine).length ? { twine } : undefined;
+  const metadata = Object.keys(init).length ? { ...(fromExport ?? {}), yotoCard: init } : fromExport;
   const description = yotoData && typeof yotoData.description === 'string' ? yotoData.description : undefined;
   const result: Story = {
     id: yotoData && typeof yotoData.id === 'string' && SAFE_ID.test(yotoData.id) ? yotoData.id : options.id ?? 'imported-story',

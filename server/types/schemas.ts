@@ -66,6 +66,7 @@ export interface SchemaTypes {
   'playback-session': PlaybackSession;
   script: Script;
   session: Session;
+  'story-card': StoryCard;
   user: User;
   'ws-client-message': WsClientMessage;
   'ws-server-message': WsServerMessage;
@@ -1295,6 +1296,95 @@ export interface Session {
    * When the token stops working.
    */
   expiresAt: string;
+}
+/**
+ * GET /api/stories/:id/card: the interactive Yoto card deploying the story would upload (to inspect or export), with the story validator's findings. Chapter and track keys are the card's own.
+ */
+export interface StoryCard {
+  /**
+   * The story the card is made of.
+   */
+  storyId: string;
+  /**
+   * True when no finding is an error: deploy would go ahead.
+   */
+  deployable: boolean;
+  /**
+   * The validator's findings, errors (which block deploy) and warnings.
+   */
+  findings: {
+    /**
+     * Errors block deploy; warnings do not.
+     */
+    severity: 'error' | 'warning';
+    /**
+     * What kind of problem, e.g. dead_end, no_way_to_end, missing_audio.
+     */
+    code: string;
+    /**
+     * The passages it is about (empty when about the whole story).
+     */
+    nodeIds: string[];
+    /**
+     * A sentence a parent understands.
+     */
+    message: string;
+  }[];
+  /**
+   * The card document deploy would upload, or null when it cannot be built yet (see cardError).
+   */
+  card: null | {
+    /**
+     * Set once the story has been deployed: the card a redeploy replaces.
+     */
+    cardId?: string;
+    /**
+     * The card's title.
+     */
+    title: string;
+    /**
+     * Description, cover (metadata.cover.imageL) and media summary.
+     */
+    metadata?: {
+      [k: string]: unknown;
+    };
+    /**
+     * Interactive playback: config (resumeTimeout, navigation flags), one chapter per reachable passage with its button and end-of-audio events.
+     */
+    content: {
+      /**
+       * Always interactive for a story.
+       */
+      playbackType: 'interactive';
+      /**
+       * Playback settings (autoadvance, resumeTimeout, disableTrackNav, disableChapterNav).
+       */
+      config?: {
+        [k: string]: unknown;
+      };
+      /**
+       * The start passage first.
+       */
+      chapters: {
+        [k: string]: unknown;
+      }[];
+      [k: string]: unknown;
+    };
+    [k: string]: unknown;
+  };
+  /**
+   * Why no card can be built yet (e.g. a passage without audio), when card is null.
+   */
+  cardError?: {
+    /**
+     * The error code deploy would answer with.
+     */
+    code: string;
+    /**
+     * What to fix.
+     */
+    message: string;
+  };
 }
 /**
  * A person who signs in to the hub's panel and API. Stored in the users collection.

@@ -28,6 +28,7 @@ const NAMES: { readonly [K in SchemaName]: true } = {
   'audio-file': true,
   script: true,
   'cyoa-story': true,
+  'story-card': true,
   event: true,
   'playback-session': true,
   session: true,

@@ -18,6 +18,10 @@ export const deviceTopics = {
   response: (deviceId: string) => `device/${deviceId}/response`,
   /** Undocumented duplicate of data/events that real players also publish. */
   legacyEvents: (deviceId: string) => `device/${deviceId}/events`,
+  /** Extended status (statusVersion 3), the answer to `command/status`. */
+  fullStatus: (deviceId: string) => `device/${deviceId}/status/full`,
+  /** `{"state": "online" | "offline", "ts": ms}`; "offline" is the broker's last will, sent at once when a player drops off. */
+  presence: (deviceId: string) => `device/${deviceId}/presence`,
 } as const;
 
 export type DeviceTopicKind = keyof typeof deviceTopics;
@@ -34,6 +38,8 @@ export function parseDeviceTopic(topic: string): { deviceId: string; kind: Devic
     case 'status': return { deviceId, kind: 'legacyStatus' };
     case 'response': return { deviceId, kind: 'response' };
     case 'events': return { deviceId, kind: 'legacyEvents' };
+    case 'status/full': return { deviceId, kind: 'fullStatus' };
+    case 'presence': return { deviceId, kind: 'presence' };
     default: return undefined;
   }
 }
@@ -42,6 +48,8 @@ export function parseDeviceTopic(topic: string): { deviceId: string; kind: Devic
 export const COMMANDS = [
   'events/request',
   'status/request',
+  /** Extended status: answered on `status/full`; the body carries a `requestId`. */
+  'status',
   'volume/set',
   'ambients/set',
   'sleep-timer/set',
@@ -68,6 +76,7 @@ export function parseCommandTopic(topic: string): { deviceId: string; command: C
 export interface CommandPayloads {
   'events/request': Record<string, never> | undefined;
   'status/request': Record<string, never> | undefined;
+  status: { requestId: string };
   /** Percent 0..100 (while events report the 0..16 hardware scale). */
   'volume/set': { volume: number };
   'ambients/set': { r: number; g: number; b: number };
@@ -127,6 +136,15 @@ export interface YotoEventsMessage {
   trackTitle?: string;
   trackKey?: string;
   playbackStatus?: PlaybackStatus | string;
+  /** Echoes the request that caused the message, when one did. */
+  requestId?: string;
+}
+
+/** `device/{id}/presence` */
+export interface YotoPresenceMessage {
+  state: 'online' | 'offline';
+  /** ms since the epoch */
+  ts?: number;
 }
 
 /** `device/{id}/data/status` */
@@ -140,10 +158,12 @@ export interface YotoStatus {
   productType?: string;
   batteryLevel?: number;
   als?: number;
+  /** KiB */
   freeDisk?: number;
   shutdownTimeout?: number;
   dbatTimeout?: number;
-  charging?: number;
+  /** 0/1 on real players */
+  charging?: number | boolean;
   activeCard?: string;
   /** 0 none, 1 physical, 2 remote */
   cardInserted?: number;
@@ -169,6 +189,7 @@ export interface YotoLegacyStatusMessage {
   status: YotoStatus & {
     /** "nA" while running; anything else means shutting down. */
     shutDown?: string;
+    /** KiB */
     totalDisk?: number;
     wifiStrength?: number;
     ssid?: string;
@@ -230,6 +251,7 @@ export const EVENTS_REREQUEST_MS = 4 * 60 * 1000;
 export const RESPONSE_KEYS: Record<CommandName, string> = {
   'events/request': 'events',
   'status/request': 'status',
+  status: 'status',
   'volume/set': 'volume',
   'ambients/set': 'ambients',
   'sleep-timer/set': 'sleep-timer',

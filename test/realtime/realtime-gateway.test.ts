@@ -5,6 +5,7 @@ import type { WsDevicePlaybackMessage } from '../../server/types/schemas';
 import { CAPTURED_DEVICE_ID, capturedMessages } from '../core/captured-traffic';
 import { removeTempDirs } from '../helpers/temp-dir';
 import { eventually, playerEvents, refusedUpgrade, startRig, USERS as USERS_FOR_TEST, type Rig } from './realtime-rig';
+import { playerMessage } from '../helpers/player-message';
 
 const LIVING = 'livingRoomPlayer';
 const KIDS = 'kidsBedroomMini';
@@ -33,7 +34,7 @@ describe('realtime gateway at /ws', function () {
   }
 
   function ingest(deviceId: string, fields: Record<string, unknown>): void {
-    rig!.registry.ingest(deviceId, 'events', playerEvents(fields), new Date(rig!.clock.now()));
+    rig!.registry.ingest(playerMessage(deviceId, 'events', playerEvents(fields), new Date(rig!.clock.now())));
   }
 
   describe('authentication', () => {
@@ -163,7 +164,7 @@ describe('realtime gateway at /ws', function () {
       await admin.subscribe('device.*');
       const mark = admin.mark;
       for (const message of capturedMessages()) {
-        registry.ingest(message.deviceId, message.kind, message.payload, new Date(message.receivedAt ?? '2025-12-23T20:05:07.000Z'));
+        registry.ingest(playerMessage(message.deviceId, message.kind, message.payload, new Date(message.receivedAt ?? '2025-12-23T20:05:07.000Z')));
       }
       const status = await admin.next('device.status', (m) => m.deviceId === CAPTURED_DEVICE_ID, mark);
       expect(status.data).to.include({ online: true });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { playerMessage } from '../helpers/player-message';
 import type { Hub } from '../../server/hub';
 import { WS_CLOSE } from '../../server/realtime';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
@@ -48,7 +49,7 @@ describe('WebSocket rights on the real hub', function () {
   let volume = 20;
   const changePlayback = (deviceId: string): void => {
     volume = volume === 20 ? 40 : 20;
-    hub!.devices.ingest(deviceId, 'events', playerEvents({ volume, volumeMax: 100, cardId: 'none', playbackStatus: 'stopped' }), new Date());
+    hub!.devices.ingest(playerMessage(deviceId, 'events', playerEvents({ volume, volumeMax: 100, cardId: 'none', playbackStatus: 'stopped' })));
   };
   const deviceMessagesSince = (client: TestClient, mark: number): string[] =>
     client.since(mark).filter((m) => m.type.startsWith('device.')).map((m) => `${m.type} ${'deviceId' in m ? m.deviceId : ''}`);

@@ -5,6 +5,7 @@
  */
 import type {
   ApiError,
+  StoryCard,
   AudioFile,
   BrokerAnnouncementMessage,
   BrokerCommandMessage,
@@ -263,6 +264,25 @@ export const wsServerMessages: WsServerMessage[] = [
   { type: 'unsubscribed', topic: 'device.y2iYT7ItkMRWbuMzTDuGjgmS' },
 ];
 
+/** GET /api/stories/:id/card of a two-passage story: its interactive card and the validator's findings. */
+export const storyCard: StoryCard = {
+  storyId: 'a3c7e9f1-2b4d-4e6f-8a0c-1e3f5a7b9d2c',
+  deployable: true,
+  findings: [{ severity: 'warning', code: 'one_side_missing', nodeIds: ['start'], message: 'In "Start" only the left button does something; the right button does nothing.' }],
+  card: {
+    title: 'The owl and the moon',
+    metadata: { cover: { imageL: 'https://cdn.yoto.io/myo-cover/star_green.gif' }, media: { hasStreams: true } },
+    content: {
+      playbackType: 'interactive',
+      config: { autoadvance: 'none', disableTrackNav: true, disableChapterNav: true, resumeTimeout: 2592000 },
+      chapters: [
+        { key: '01', title: 'Start', tracks: [{ key: '01', title: 'Start', type: 'stream', format: 'mp3', trackUrl: 'https://hub.example.net/stream/audio/owl?t=abc', events: { onLhb: { cmd: 'goto', params: { chapterKey: '02', trackKey: '02' } }, onEnd: { cmd: 'stop' } } }] },
+        { key: '02', title: 'The moon', tracks: [{ key: '02', title: 'The moon', type: 'stream', format: 'mp3', trackUrl: 'https://hub.example.net/stream/audio/moon?t=abc', events: { onEnd: { cmd: 'stop' } } }] },
+      ],
+    },
+  },
+};
+
 /** Typed as SchemaTypes, so a schema without an example does not compile. */
 export const examples: SchemaTypes = {
   user,
@@ -272,6 +292,7 @@ export const examples: SchemaTypes = {
   'audio-file': audioFile,
   script: playlistScript,
   'cyoa-story': cyoaStory,
+  'story-card': storyCard,
   event: deviceEvent,
   'playback-session': playbackSession,
   session,
@@ -298,6 +319,7 @@ export const allExamples: { [K in keyof SchemaTypes]: SchemaTypes[K][] } = {
   'audio-file': [audioFile],
   script: [simpleScript, playlistScript, cyoaScript],
   'cyoa-story': [cyoaStory],
+  'story-card': [storyCard, { storyId: 'b1', deployable: false, findings: [{ severity: 'error', code: 'missing_audio', nodeIds: ['start'], message: '"Start" has no recording yet: record or choose its audio.' }], card: null, cardError: { code: 'missing_reference', message: 'audio file "" no longer exists' } }],
   event: [deviceEvent],
   'playback-session': [playbackSession],
   session: [session],

@@ -52,7 +52,8 @@ const intString = (min: number, max: number): Rule => (value) => {
 const brightness: Rule = (value) => (value === 'auto' ? undefined : intString(0, 100)(value));
 const oneOf = (...allowed: string[]): Rule => (value) =>
   typeof value === 'string' && allowed.includes(value) ? undefined : `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}`;
-const colour: Rule = (value) => (typeof value === 'string' && /^#[0-9a-fA-F]{6}$/.test(value) ? undefined : 'must be a colour like "#40bfd9"');
+/** "#0" is how the real cloud and app write the night light off. */
+const colour: Rule = (value) => (typeof value === 'string' && /^#([0-9a-fA-F]{6}|0)$/.test(value) ? undefined : 'must be a colour like "#40bfd9", or "#0" for off');
 const time: Rule = (value) => (typeof value === 'string' && /^([01]\d|2[0-3]):[0-5]\d$/.test(value) ? undefined : 'must be a time like "07:00" (24-hour)');
 const bool: Rule = (value) => (typeof value === 'boolean' ? undefined : 'must be true or false');
 const text: Rule = (value) => (typeof value === 'string' && value.length <= 200 ? undefined : 'must be a string');

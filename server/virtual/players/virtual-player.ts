@@ -14,6 +14,7 @@ import {
   type CommandName,
   type ResponseResult,
   type YotoEventsMessage,
+  type YotoPresenceMessage,
   type YotoResponseMessage,
 } from '../../yoto/protocol';
 import type { PlayerButton, VirtualCardLibrary, VirtualPlayerControl, VirtualPlayerSnapshot, VirtualPlayerSpec } from '../contracts';
@@ -265,6 +266,8 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
         return { result: 'OK', then: () => this.publishEvents('full') };
       case 'status/request':
         return { result: 'OK', then: () => this.publishStatus(true) };
+      case 'status':
+        return { result: 'OK', then: () => this.publishFullStatus(body) };
       case 'card/start':
         return this.obeyCardStart(body);
       case 'card/pause':
@@ -566,6 +569,7 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
     const { clock, timing } = this.deps;
     this.bootedAt = clock.now();
     this.clockSynced = false;
+    this.publishPresence('online');
     this.publishLegacy(legacyFullStatus(this.vitals(SHUTDOWN_RUNNING)));
     this.publishLegacy(legacyDiagnostics(this.vitals(SHUTDOWN_RUNNING)));
     this.clockSynced = true;
@@ -588,6 +592,8 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
     this.sleepTimer = undefined;
     this.sleepEndsAt = undefined;
     this.publishLegacy(legacyFullStatus(this.vitals(reason)));
+    // On a real player the broker publishes this last will when the connection drops.
+    this.publishPresence('offline');
     this.poweredOn = false;
     this.cancelLifeTimers();
     this.changed();
@@ -714,6 +720,18 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
 
   private publishStatus(requested: boolean): void {
     this.deps.publish(deviceTopics.status(this.deviceId), dataStatus(this.vitals(SHUTDOWN_RUNNING), requested));
+  }
+
+  /** `status/full`: the extended status, echoing the request's `requestId`. */
+  private publishFullStatus(body: string): void {
+    const requestId = parseObject(body)?.requestId;
+    const message = legacyFullStatus(this.vitals(SHUTDOWN_RUNNING));
+    this.deps.publish(deviceTopics.fullStatus(this.deviceId), typeof requestId === 'string' ? { ...message, requestId } : message);
+  }
+
+  private publishPresence(state: 'online' | 'offline'): void {
+    const message: YotoPresenceMessage = { state, ts: this.deps.clock.now() };
+    this.deps.publish(deviceTopics.presence(this.deviceId), message);
   }
 
   private publishLegacy(message: unknown): void {

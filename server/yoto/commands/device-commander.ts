@@ -178,8 +178,8 @@ export class YotoDeviceCommander implements DeviceCommander {
         observed.eventsSeen = true;
       } else if (message.kind === 'status') {
         observed.statusSeen = true;
-      } else if (message.kind === 'legacyStatus' && message.payload.status.shutDown !== undefined) {
-        observed.shutDown = message.payload.status.shutDown;
+      } else if ((message.kind === 'legacyStatus' || message.kind === 'fullStatus') && message.payload.shutDown !== undefined) {
+        observed.shutDown = message.payload.shutDown;
       }
       if (!this.ackingDevices.has(entry.deviceId) && entry.plan.isConfirmed?.(observed)) this.confirm(entry, 'state');
     }
