@@ -15,6 +15,7 @@ import { DeviceRegistry } from './core/device-registry';
 import type { SignInLinks } from './yoto/auth/browser-sign-in';
 import { isYotoAdapterLogin } from './yoto/protocol';
 import { adminCredentialsFromEnv, createAccounts, type Accounts } from './accounts';
+import { enforceUserDeletion } from './accounts/user-content';
 import { createAudioLibrary, type AudioLibraryHandle } from './library';
 import { RealtimeGateway } from './realtime';
 import type { RequestUser } from './http/request-user';
@@ -25,6 +26,7 @@ import { storyDeployer } from './stories/deploy-story';
 import { StoryFollower } from './stories/story-follower';
 import { smartStreamRoutes } from './streams/smart-routes';
 import { createDevicesApi } from './devices';
+import { audioAccessOf, mayUseDevice } from './devices/ownership';
 import { createAnalyticsApi, type AnalyticsApi } from './analytics';
 import { configRoutes } from './system/config-routes';
 import { createMetrics, type Metrics } from './system/metrics';
@@ -152,8 +154,7 @@ export class Hub extends EventEmitter<HubEvents> {
 
   /** Admins see every player; a member those registered to them. */
   canSeeDevice(user: RequestUser, deviceId: string): boolean {
-    if (user.role === 'admin') return true;
-    return this.storeInstance?.devices.list().some((device) => device.deviceId === deviceId && device.userId === user.id) ?? false;
+    return this.storeInstance ? mayUseDevice(this.storeInstance.devices, user, deviceId) : false;
   }
 
   get http(): HubHttpServer {
@@ -312,6 +313,8 @@ export class Hub extends EventEmitter<HubEvents> {
     this.stopStreamAlerts = raiseStreamFailureAlerts({ events: streams.events, registry });
     const scripts = createScripts({ store, library: library.files, streams, cloud, logger: logger.child({ component: 'scripts' }) });
     this.scriptsInstance = scripts;
+    // Deleting a user deletes what they owned and revokes its stream URLs (the handler ends with accounts.close()).
+    await enforceUserDeletion(accounts, { store, library: library.files, streams, logger: logger.child({ component: 'accounts' }) });
     // Turns a story card's chapter changes into story_node_entered events on every surface.
     const follower = new StoryFollower({ store, registry, logger: logger.child({ component: 'stories' }) });
     this.storyFollower = follower;
@@ -328,7 +331,7 @@ export class Hub extends EventEmitter<HubEvents> {
     http.mountApi('/auth', accounts.router);
     http.useApi(accounts.authenticate);
     http.mountApi('/system', configRoutes({ options, logger }));
-    http.mountApi('/devices', createDevicesApi({ store, registry, commander: cloud, logger, source: () => cloud.active ?? 'yoto' }));
+    http.mountApi('/devices', createDevicesApi({ store, registry, commander: cloud, logger, source: () => cloud.active ?? 'yoto', revokeDevice: (id) => streams.revokeDevice(id) }));
     const analytics = createAnalyticsApi({ store, registry, logger });
     this.analyticsInstance = analytics;
     http.mountApi('/analytics', analytics.router);
@@ -351,7 +354,7 @@ export class Hub extends EventEmitter<HubEvents> {
       createStoriesApi({
         store,
         deploy: storyDeployer(store, (scriptId, deviceId, user) => scripts.deploy(scriptId, deviceId, user)),
-        audioExists: (fileId) => library.files.get(fileId) !== undefined,
+        audioAccess: (ownerId, fileId) => audioAccessOf(library.files, store.users, ownerId, fileId),
         logger: logger.child({ component: 'stories' }),
       }),
     );
