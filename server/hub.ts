@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { EmbeddedBroker } from './broker/embedded-broker';
+import { embeddedBrokerAccess, generatedLogin, type BrokerLogin } from './broker/broker-access';
 import { HomeBrokerClient, type BrokerState } from './broker/home-broker-client';
 import type { HubOptions } from './config/hub-options';
 import { HubHttpServer } from './http/http-server';
@@ -13,7 +14,6 @@ import { HomeBrokerBridge } from './bridge/home-broker-bridge';
 import { CloudConnection, type ActiveCloud, type CloudConnectionOptions, type CloudState } from './cloud/cloud-connection';
 import { DeviceRegistry } from './core/device-registry';
 import type { SignInLinks } from './yoto/auth/browser-sign-in';
-import { isYotoAdapterLogin } from './yoto/protocol';
 import { adminCredentialsFromEnv, createAccounts, type Accounts } from './accounts';
 import { enforceUserDeletion } from './accounts/user-content';
 import { createAudioLibrary, type AudioLibraryHandle } from './library';
@@ -65,7 +65,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private hubState: HubState = 'stopped';
   private startedAt: Date | undefined;
   private storeInstance: Store | undefined;
-  private embeddedBroker: EmbeddedBroker | undefined;
+  private embedded: EmbeddedBroker | undefined;
   private brokerClient: HomeBrokerClient | undefined;
   private httpServer: HubHttpServer | undefined;
   private registryInstance: DeviceRegistry | undefined;
@@ -99,6 +99,11 @@ export class Hub extends EventEmitter<HubEvents> {
   get store(): Store {
     if (!this.storeInstance) throw new Error('the hub is not running');
     return this.storeInstance;
+  }
+
+  /** The embedded broker, when the hub runs one (no external broker URL): its URLs and refusal counts. */
+  get embeddedBroker(): EmbeddedBroker | undefined {
+    return this.embedded;
   }
 
   get broker(): HomeBrokerClient {
@@ -233,21 +238,29 @@ export class Hub extends EventEmitter<HubEvents> {
     });
 
     let brokerUrl = options.broker.url;
+    // On an external broker the hub (and virtual players) use its configured login; on the embedded
+    // one, logins generated now (README "Home broker security": users, ACL, TLS).
+    let hubLogin: Partial<BrokerLogin> = { ...(options.broker.username ? { username: options.broker.username } : {}), ...(options.broker.password ? { password: options.broker.password } : {}) };
+    let playersLogin = hubLogin;
     if (!brokerUrl) {
-      this.embeddedBroker = new EmbeddedBroker(
-        options.broker.embedded.host,
-        options.broker.embedded.port,
-        logger.child({ component: 'embedded-broker' }),
-        // The house's own clients connect freely; a login in the Yoto cloud's form (the
-        // adapter following virtual players) must carry a live token of the virtual cloud.
-        (username, password) => !isYotoAdapterLogin(username) || (this.cloudConnection?.verifyVirtualAccessToken(password ?? '') ?? false),
-      );
-      await this.embeddedBroker.start();
-      brokerUrl = this.embeddedBroker.url;
+      const embedded = options.broker.embedded;
+      const logins = { hub: generatedLogin('yoto-hub'), virtualPlayers: generatedLogin('yoto-virtual-players') };
+      const access = embeddedBrokerAccess({
+        store: this.storeInstance,
+        ...logins,
+        // A login in the Yoto cloud's form (the adapter following virtual players) must carry a live token of the virtual cloud.
+        verifyAdapterToken: (token) => this.cloudConnection?.verifyVirtualAccessToken(token) ?? false,
+        anonymous: embedded.anonymous ?? 'house',
+      });
+      this.embedded = new EmbeddedBroker(embedded.host, embedded.port, logger.child({ component: 'embedded-broker' }), access, embedded.tls);
+      await this.embedded.start();
+      brokerUrl = this.embedded.url;
+      hubLogin = logins.hub;
+      playersLogin = logins.virtualPlayers;
     }
     const client = new HomeBrokerClient(
       brokerUrl,
-      { ...(options.broker.username ? { username: options.broker.username } : {}), ...(options.broker.password ? { password: options.broker.password } : {}) },
+      hubLogin,
       !options.broker.url,
       logger.child({ component: 'home-broker' }),
     );
@@ -270,6 +283,8 @@ export class Hub extends EventEmitter<HubEvents> {
       settings: options.cloud,
       dataDir: options.dataDir,
       brokerUrl,
+      virtualPlayersLogin: playersLogin,
+      ...(options.broker.url && options.broker.username && options.broker.password ? { externalBrokerLogin: { username: options.broker.username, password: options.broker.password } } : {}),
       registry,
       logger,
       ...this.deps.cloud,
@@ -380,7 +395,7 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   private async stopComponents(): Promise<void> {
-    const { httpServer, brokerClient, embeddedBroker, storeInstance, bridgeInstance, cloudConnection, registryInstance } = this;
+    const { httpServer, brokerClient, embedded: embeddedBroker, storeInstance, bridgeInstance, cloudConnection, registryInstance } = this;
     const { accountsInstance, libraryInstance, realtimeInstance, streamsInstance, analyticsInstance, metricsInstance } = this;
     this.analyticsInstance = undefined;
     this.metricsInstance = undefined;
@@ -402,7 +417,7 @@ export class Hub extends EventEmitter<HubEvents> {
     this.registryInstance = undefined;
     this.httpServer = undefined;
     this.brokerClient = undefined;
-    this.embeddedBroker = undefined;
+    this.embedded = undefined;
     this.storeInstance = undefined;
     this.startedAt = undefined;
     // Reverse order of start: stop taking requests first, close the store last so nothing writes after it.
