@@ -25,10 +25,10 @@ export interface CloudConnectionOptions {
   settings: HubCloudConfig;
   /** The hub's data directory: the real cloud's sign-in and the virtual cloud's state live under it. */
   dataDir: string;
-  /** The home broker: the virtual players talk on it, and the adapter follows them there. */
-  brokerUrl: string;
-  /** How the virtual players log in to the home broker (they publish `device/...` there as the Yoto side). */
-  virtualPlayersLogin: { username?: string; password?: string };
+  /** The home broker: the virtual players talk on it, and the adapter follows them there (read when the cloud starts). */
+  brokerUrl: () => string;
+  /** How the virtual players log in to the home broker (they publish `device/...` there as the Yoto side; read when the cloud starts). */
+  virtualPlayersLogin: () => { username?: string; password?: string };
   /** Set when the home broker is external and has a login: the virtual cloud's adapter uses it (that broker cannot check virtual-cloud tokens). */
   externalBrokerLogin?: { username: string; password: string };
   registry: DeviceRegistry;
@@ -246,12 +246,12 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
   }
 
   private async startVirtual(): Promise<void> {
-    const { settings, dataDir, brokerUrl } = this.options;
+    const { settings, dataDir } = this.options;
     const virtual = new VirtualCloud({
       host: settings.virtualHost,
       port: settings.virtualPort,
-      brokerUrl,
-      fleetOptions: { mqttOptions: { ...this.options.virtualPlayersLogin } },
+      brokerUrl: this.options.brokerUrl(),
+      fleetOptions: { mqttOptions: { ...this.options.virtualPlayersLogin() } },
       dataDir: path.join(dataDir, 'virtual-cloud'),
       demoCards: DEMO_CARDS,
       ...(this.options.virtual?.players ? { players: this.options.virtual.players } : {}),
@@ -282,7 +282,7 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
   private async startSession(active: ActiveCloud, client: YotoCloudClient, virtual: VirtualCloud | undefined): Promise<void> {
     const { registry } = this.options;
     const mqtt = new YotoMqttClient({
-      url: virtual ? this.options.brokerUrl : REAL_CLOUD.mqttUrl,
+      url: virtual ? this.options.brokerUrl() : REAL_CLOUD.mqttUrl,
       ...(virtual && this.options.externalBrokerLogin ? { homeBrokerLogin: this.options.externalBrokerLogin } : {}),
       tokenProvider: () => client.tokens.getAccessToken(),
       logger: this.logger.child({ component: active === 'virtual' ? 'virtual-cloud-mqtt' : 'yoto-mqtt' }),

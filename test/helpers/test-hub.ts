@@ -32,7 +32,10 @@ export const HOUSE_ADMIN = { email: 'house-admin@example.org', password: 'correc
  * what a house's MQTT client (Home Assistant, a flow) uses to read and command every player.
  */
 export async function houseLogin(hub: Hub): Promise<{ username: string; password: string }> {
-  await hub.accounts.ensureAdmin({ email: HOUSE_ADMIN.email, password: HOUSE_ADMIN.password, name: 'House' });
+  const { created } = await hub.accounts.ensureAdmin({ email: HOUSE_ADMIN.email, password: HOUSE_ADMIN.password, name: 'House' });
+  if (!created && !hub.store.users.list().some((user) => user.email === HOUSE_ADMIN.email)) {
+    throw new Error('houseLogin() needs a hub with no user yet, or one where it already made the house admin');
+  }
   return { username: HOUSE_ADMIN.email, password: HOUSE_ADMIN.password };
 }
 
