@@ -1,5 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { EmbeddedBroker } from './broker/embedded-broker';
+import { embeddedBrokerAccess, generatedLogin, type BrokerLogin } from './broker/broker-access';
+import { enforceUserDeletion } from './accounts/user-content';
+import { audioAccessOf, mayUseDevice } from './devices/ownership';
 import { HomeBrokerClient, type BrokerState } from './broker/home-broker-client';
 import type { HubOptions } from './config/hub-options';
 import { HubHttpServer } from './http/http-server';
@@ -14,7 +17,6 @@ import { HomeBrokerBridge } from './bridge/home-broker-bridge';
 import { CloudConnection, type ActiveCloud, type CloudConnectionOptions, type CloudState } from './cloud/cloud-connection';
 import { DeviceRegistry } from './core/device-registry';
 import type { SignInLinks } from './yoto/auth/browser-sign-in';
-import { isYotoAdapterLogin } from './yoto/protocol';
 import { adminCredentialsFromEnv, createAccounts, type Accounts } from './accounts';
 import { createAudioLibrary, createAudioLibraryService, type AudioLibraryHandle } from './library';
 import { RealtimeGateway } from './realtime';
@@ -90,6 +92,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private hubState: HubState = 'stopped';
   private startedAt: Date | undefined;
   private services: HubServices | undefined;
+  private embedded: EmbeddedBroker | undefined;
   private parts: Parts | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -169,8 +172,12 @@ export class Hub extends EventEmitter<HubEvents> {
 
   /** Admins see every player; a member those registered to them. */
   canSeeDevice(user: RequestUser, deviceId: string): boolean {
-    if (user.role === 'admin') return true;
-    return this.services?.store.devices.list().some((device) => device.deviceId === deviceId && device.userId === user.id) ?? false;
+    return this.services ? mayUseDevice(this.services.store.devices, user, deviceId) : false;
+  }
+
+  /** The embedded broker, when the hub runs one (no external broker URL): its URLs and refusal counts. */
+  get embeddedBroker(): EmbeddedBroker | undefined {
+    return this.embedded;
   }
 
   /** The hub server's base URL, e.g. http://127.0.0.1:1881 */
@@ -260,27 +267,45 @@ export class Hub extends EventEmitter<HubEvents> {
       (r) => r.stop(),
     );
     let brokerUrl = options.broker.url;
-    const cloud = new CloudConnection({ settings: options.cloud, dataDir: options.dataDir, brokerUrl: () => brokerUrl ?? '', registry: devices, logger, ...this.deps.cloud });
+    // On an external broker the hub (and virtual players) use its configured login; on the embedded
+    // one, logins generated now (README "Home broker security": users, ACL, TLS).
+    let hubLogin: Partial<BrokerLogin> = { ...(options.broker.username ? { username: options.broker.username } : {}), ...(options.broker.password ? { password: options.broker.password } : {}) };
+    let playersLogin = hubLogin;
+    const cloud = new CloudConnection({
+      settings: options.cloud,
+      dataDir: options.dataDir,
+      brokerUrl: () => brokerUrl ?? '',
+      virtualPlayersLogin: () => playersLogin,
+      ...(options.broker.url && options.broker.username && options.broker.password ? { externalBrokerLogin: { username: options.broker.username, password: options.broker.password } } : {}),
+      registry: devices,
+      logger,
+      ...this.deps.cloud,
+    });
     cloud.on('state', (state, active) => this.emit('cloud-status', state, active));
     cloud.on('sign-in', (links) => this.emit('cloud-sign-in', links));
 
     // ---- the home broker (embedded unless one is configured) ----
     if (!brokerUrl) {
-      const embedded = new EmbeddedBroker(
-        options.broker.embedded.host,
-        options.broker.embedded.port,
-        child('embedded-broker'),
-        // The house's own clients connect freely; a login in the Yoto cloud's form (the
-        // adapter following virtual players) must carry a live token of the virtual cloud.
-        (username, password) => !isYotoAdapterLogin(username) || cloud.verifyVirtualAccessToken(password ?? ''),
-      );
+      const settings = options.broker.embedded;
+      const logins = { hub: generatedLogin('yoto-hub'), virtualPlayers: generatedLogin('yoto-virtual-players') };
+      const access = embeddedBrokerAccess({
+        store,
+        ...logins,
+        // A login in the Yoto cloud's form (the adapter following virtual players) must carry a live token of the virtual cloud.
+        verifyAdapterToken: (token) => cloud.verifyVirtualAccessToken(token),
+        anonymous: settings.anonymous ?? 'house',
+      });
+      const embedded = new EmbeddedBroker(settings.host, settings.port, child('embedded-broker'), access, settings.tls);
       await embedded.start();
       parts.add('embedded broker', embedded, (b) => b.stop());
+      this.embedded = embedded;
       brokerUrl = embedded.url;
+      hubLogin = logins.hub;
+      playersLogin = logins.virtualPlayers;
     }
     const broker = new HomeBrokerClient(
       brokerUrl,
-      { ...(options.broker.username ? { username: options.broker.username } : {}), ...(options.broker.password ? { password: options.broker.password } : {}) },
+      hubLogin,
       !options.broker.url,
       child('home-broker'),
     );
@@ -325,6 +350,8 @@ export class Hub extends EventEmitter<HubEvents> {
 
     // ---- accounts and the HTTP API ----
     const accounts = parts.add('accounts', await createAccounts({ store, logger: child('accounts') }), (a) => a.close());
+    // Deleting a user deletes what they owned and revokes its stream URLs (the handler ends with accounts.close()).
+    await enforceUserDeletion(accounts, { store, library: files, streams, logger: child('accounts') });
     const admin = adminCredentialsFromEnv(this.deps.env ?? process.env);
     if (admin) {
       const { created } = await accounts.ensureAdmin(admin);
@@ -346,7 +373,7 @@ export class Hub extends EventEmitter<HubEvents> {
     http.mountApi('/auth', accounts.router);
     http.useApi(accounts.authenticate);
     http.mountApi('/system', configRoutes({ options, logger }));
-    http.mountApi('/devices', createDevicesApi({ store, registry: devices, commander: cloud, scripts, logger, source: () => cloud.active ?? 'yoto' }));
+    http.mountApi('/devices', createDevicesApi({ store, registry: devices, commander: cloud, scripts, logger, source: () => cloud.active ?? 'yoto', revokeDevice: (id) => streams.revokeDevice(id) }));
     http.mountApi('/analytics', analytics.router);
     await analytics.ready;
     http.mountRoot('/metrics', metrics.router);
@@ -360,7 +387,7 @@ export class Hub extends EventEmitter<HubEvents> {
         store,
         deploy: storyDeployer(store, (scriptId, deviceId, user) => scripts.deploy(scriptId, deviceId, user)),
         card: (story, deviceId) => scripts.storyCard(story, deviceId),
-        audioExists: (fileId) => files.get(fileId) !== undefined,
+        audioAccess: (ownerId, fileId) => audioAccessOf(files, store.users, ownerId, fileId),
         logger: child('stories'),
       }),
     );
@@ -399,6 +426,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const parts = this.parts;
     this.parts = undefined;
     this.services = undefined;
+    this.embedded = undefined;
     this.startedAt = undefined;
     await parts?.stopAll();
   }

@@ -18,6 +18,7 @@ import type { Repository, Store } from '../store';
 import type { Session, User } from '../types/schemas';
 import * as fields from './body';
 import { parseBody } from './body';
+import { SpentInvitations } from './spent-invitations';
 import { loadOrCreateJwtSecret } from './jwt-secret';
 import { DEFAULT_COST, hashPassword, verifyPassword } from './passwords';
 
@@ -97,6 +98,11 @@ export interface Accounts {
   needsOnboarding(): boolean;
   /** Creates the first admin from start-up credentials when there is no user yet; does nothing otherwise. */
   ensureAdmin(credentials: AdminCredentials): Promise<{ created: boolean; user?: PublicUser }>;
+  /**
+   * Runs `handler` after a user is deleted (DELETE /users/:id answers once every handler is done):
+   * the hub removes the user's players, scripts, stories and files with it. Returns the remover.
+   */
+  onUserDeleted(handler: (userId: string) => Promise<void>): () => void;
   /** Stops the rate limiters' timers. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -142,6 +148,8 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
   // Access tokens are stateless for 15 minutes: those of a revoked sign-in (by its family id,
   // `sid`) or of a logout (by token id, `jti`) are refused until they would have expired anyway.
   const denied = new Denylist(() => now().getTime());
+  const spentInvitations = await SpentInvitations.open(options.dataDir ?? options.store.dataDir);
+  const deletionHandlers = new Set<(userId: string) => Promise<void>>();
 
   const seconds = (): number => Math.floor(now().getTime() / 1000);
   const isoIn = (delta: number): string => new Date(now().getTime() + delta * 1000).toISOString();
@@ -417,14 +425,17 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
       : parseBody(req.body, { required: { email: fields.email, name: fields.name, password: fields.password } });
     let email: string;
     let role: User['role'] = 'member';
+    let invitationId: { id: string; expiresAt: number } | undefined;
     if (invited) {
       const invitation = decode(str(body.invitationToken), INVITATION_AUDIENCE);
       if (invitation === 'expired') throw invalidInvitation('the invitation has expired; ask for a new one');
       if (!invitation || typeof invitation.email !== 'string' || (invitation.role !== 'admin' && invitation.role !== 'member')) {
         throw invalidInvitation('the invitation is not valid');
       }
+      if (typeof invitation.jti !== 'string' || spentInvitations.has(invitation.jti)) throw invalidInvitation('the invitation was already used; ask for a new one');
       email = invitation.email;
       role = invitation.role;
+      invitationId = { id: invitation.jti, expiresAt: typeof invitation.exp === 'number' ? invitation.exp : seconds() + invitationTtl };
     } else {
       if (!openRegistration) {
         throw new ApiError(403, 'registration_closed', 'registration needs an invitation from an admin of the hub', [
@@ -435,7 +446,10 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
     }
     const answer = await serial.run(async () => {
       if (users.count() === 0) throw new ApiError(409, 'onboarding_required', 'the hub has no admin yet: create one with POST /api/auth/onboarding');
+      if (invitationId && spentInvitations.has(invitationId.id)) throw invalidInvitation('the invitation was already used; ask for a new one');
       const user = await createUser({ email, name: str(body.name), password: str(body.password), role });
+      // One account per invitation, also once that account is deleted.
+      if (invitationId) await spentInvitations.spend(invitationId.id, invitationId.expiresAt, seconds());
       logger.info('user registered', { userId: user.id, role, invited });
       return signIn(user);
     });
@@ -485,6 +499,15 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
       await users.delete(id);
     });
     rightsChanged({ userId: id, reason: 'user_deleted' });
+    for (const handler of [...deletionHandlers]) {
+      try {
+        await handler(id);
+      } catch (error) {
+        // The account is gone either way; what was left is removed at the next start.
+        logger.error('could not remove everything a deleted user owned', { userId: id, err: error });
+      }
+    }
+    logger.info('user deleted', { userId: id });
     res.status(204).end();
   });
 
@@ -508,6 +531,10 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
       return () => rightsListeners.delete(listener);
     },
     needsOnboarding: () => users.count() === 0,
+    onUserDeleted(handler) {
+      deletionHandlers.add(handler);
+      return () => deletionHandlers.delete(handler);
+    },
     async ensureAdmin(credentials) {
       let body: Record<string, string | boolean>;
       try {
@@ -532,6 +559,8 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
       for (const store of limiterStores.splice(0)) store.shutdown();
       rightsListeners.clear();
       await serial.run(async () => undefined);
+      await spentInvitations.idle();
+      deletionHandlers.clear();
     },
   };
 }

@@ -27,6 +27,10 @@ export interface CloudConnectionOptions {
   dataDir: string;
   /** The home broker: the virtual players talk on it, and the adapter follows them there (read when the cloud starts). */
   brokerUrl: () => string;
+  /** How the virtual players log in to the home broker (they publish `device/...` there as the Yoto side; read when the cloud starts). */
+  virtualPlayersLogin: () => { username?: string; password?: string };
+  /** Set when the home broker is external and has a login: the virtual cloud's adapter uses it (that broker cannot check virtual-cloud tokens). */
+  externalBrokerLogin?: { username: string; password: string };
   registry: DeviceRegistry;
   logger?: Logger;
   /** How often the device list is read again from the cloud (default 5 minutes). */
@@ -247,6 +251,7 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
       host: settings.virtualHost,
       port: settings.virtualPort,
       brokerUrl: this.options.brokerUrl(),
+      fleetOptions: { mqttOptions: { ...this.options.virtualPlayersLogin() } },
       dataDir: path.join(dataDir, 'virtual-cloud'),
       demoCards: DEMO_CARDS,
       ...(this.options.virtual?.players ? { players: this.options.virtual.players } : {}),
@@ -278,6 +283,7 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
     const { registry } = this.options;
     const mqtt = new YotoMqttClient({
       url: virtual ? this.options.brokerUrl() : REAL_CLOUD.mqttUrl,
+      ...(virtual && this.options.externalBrokerLogin ? { homeBrokerLogin: this.options.externalBrokerLogin } : {}),
       tokenProvider: () => client.tokens.getAccessToken(),
       logger: this.logger.child({ component: active === 'virtual' ? 'virtual-cloud-mqtt' : 'yoto-mqtt' }),
     });

@@ -22,6 +22,10 @@ export interface HubSettings {
   brokerPassword?: string;
   embeddedBrokerHost?: string;
   embeddedBrokerPort?: number | string;
+  embeddedBrokerAnonymous?: string;
+  embeddedBrokerTlsPort?: number | string;
+  embeddedBrokerTlsCert?: string;
+  embeddedBrokerTlsKey?: string;
   logLevel?: string;
   cloudMode?: string;
   clientId?: string;
@@ -35,6 +39,8 @@ export const DEFAULTS = {
   httpPort: 1881,
   embeddedBrokerHost: '127.0.0.1',
   embeddedBrokerPort: 1883,
+  embeddedBrokerAnonymous: 'house' as const,
+  embeddedBrokerTlsPort: 8883,
   logLevel: 'info' as LogLevel,
   cloudMode: 'auto' as CloudMode,
   virtualCloudHost: '127.0.0.1',
@@ -53,6 +59,10 @@ export const ENV = {
   brokerPassword: 'YOTO_BROKER_PASSWORD',
   embeddedBrokerHost: 'YOTO_BROKER_HOST',
   embeddedBrokerPort: 'YOTO_BROKER_PORT',
+  embeddedBrokerAnonymous: 'YOTO_BROKER_ANONYMOUS',
+  embeddedBrokerTlsPort: 'YOTO_BROKER_TLS_PORT',
+  embeddedBrokerTlsCert: 'YOTO_BROKER_TLS_CERT',
+  embeddedBrokerTlsKey: 'YOTO_BROKER_TLS_KEY',
   logLevel: 'YOTO_LOG_LEVEL',
   cloudMode: 'YOTO_CLOUD',
   clientId: 'YOTO_CLIENT_ID',
@@ -120,6 +130,13 @@ export function resolveHubOptions(
   if (cloudMode === 'yoto' && !clientId) {
     throw new HubConfigError('cloud mode "yoto" needs a Yoto client id (YOTO_CLIENT_ID), registered at the Yoto developer dashboard');
   }
+  const anonymous = get('embeddedBrokerAnonymous') ?? DEFAULTS.embeddedBrokerAnonymous;
+  if (anonymous !== 'house' && anonymous !== 'off') throw new HubConfigError(`embedded broker anonymous access must be house or off, got "${anonymous}"`);
+  const tlsCert = get('embeddedBrokerTlsCert');
+  const tlsKey = get('embeddedBrokerTlsKey');
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new HubConfigError('the embedded broker needs both YOTO_BROKER_TLS_CERT and YOTO_BROKER_TLS_KEY for TLS, or neither');
+  }
   const username = get('brokerUsername');
   const password = get('brokerPassword');
   return {
@@ -136,6 +153,10 @@ export function resolveHubOptions(
       embedded: {
         host: get('embeddedBrokerHost') ?? DEFAULTS.embeddedBrokerHost,
         port: port('embedded broker port', get('embeddedBrokerPort'), DEFAULTS.embeddedBrokerPort),
+        anonymous,
+        ...(tlsCert && tlsKey
+          ? { tls: { port: port('embedded broker TLS port', get('embeddedBrokerTlsPort'), DEFAULTS.embeddedBrokerTlsPort), certFile: path.resolve(tlsCert), keyFile: path.resolve(tlsKey) } }
+          : {}),
       },
     },
     cloud: {

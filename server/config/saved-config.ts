@@ -69,6 +69,9 @@ export function savedConfigSettings(saved: HubConfig): HubSettings {
   if (saved.broker.username !== undefined) settings.brokerUsername = saved.broker.username;
   if (saved.broker.password !== undefined) settings.brokerPassword = saved.broker.password;
   if (saved.cloud.clientId !== undefined) settings.clientId = saved.cloud.clientId;
+  if (saved.broker.embedded.anonymous !== undefined) settings.embeddedBrokerAnonymous = saved.broker.embedded.anonymous;
+  const tls = saved.broker.embedded.tls;
+  if (tls) Object.assign(settings, { embeddedBrokerTlsPort: tls.port, embeddedBrokerTlsCert: tls.certFile, embeddedBrokerTlsKey: tls.keyFile });
   return settings;
 }
 

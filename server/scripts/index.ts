@@ -6,6 +6,7 @@ import { ApiError, type ErrorDetail } from '../http/api-error';
 import { mayAccess, requestUser, type RequestUser } from '../http/request-user';
 import type { AudioLibrary } from '../library';
 import type { Logger } from '../log/logger';
+import { mayUseDevice, ownerAsUser } from '../devices/ownership';
 import type { Store } from '../store';
 import type { StreamService } from '../streams';
 import { compileToCard, StoryCompileError } from '../stories/compile-card';
@@ -132,7 +133,7 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
   };
 
   const ownerOf = (script: Script, fallback: RequestUser): RequestUser =>
-    script.userId === fallback.id ? fallback : { id: script.userId, email: '', role: 'member' };
+    script.userId === fallback.id ? fallback : ownerAsUser(store.users, script.userId);
 
   // ---- deploy ----
 
@@ -144,7 +145,7 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
 
   const buildCard = (script: Script, deviceId: string | undefined, cardId: string | undefined): CardInput => {
     const scope = { ...(deviceId !== undefined ? { deviceId } : {}), scriptId: script.id };
-    const owner: RequestUser = { id: script.userId, email: '', role: 'member' };
+    const owner = ownerAsUser(store.users, script.userId);
     const context: CardBuildContext = {
       ...(cardId !== undefined ? { cardId } : {}),
       source(ref, path): ResolvedSource {
@@ -225,8 +226,8 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
 
   const deploy = async (scriptId: string, deviceId: string, user: RequestUser, deployOptions: DeployOptions = {}): Promise<DeployResult> => {
     const script = findScript(user, scriptId);
-    const device = store.devices.list((d) => d.deviceId === deviceId)[0];
-    if (device?.userId !== undefined && !mayAccess(user, device.userId)) throw ApiError.notFound('device');
+    // The one ownership rule: a member deploys only to players registered to them (not to unclaimed ones).
+    if (!mayUseDevice(store.devices, user, deviceId)) throw ApiError.notFound('device');
     const card = buildCard(script, deviceId, script.cardId);
     const keys = new Map(card.content.chapters.map((c) => [c.key, new Set(c.tracks.map((t) => t.key))]));
     if (deployOptions.chapterKey !== undefined && !keys.has(deployOptions.chapterKey)) {
@@ -271,7 +272,10 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
   };
 
   const isFileInUse = (fileId: string): string | undefined => {
-    for (const script of store.scripts.list()) {
+    const file = library.get(fileId);
+    // A reference its owner may not use (another member's file) never blocks the file's owner.
+    const mayReference = (ownerId: string): boolean => file === undefined || mayAccess(ownerAsUser(store.users, ownerId), file.userId);
+    for (const script of store.scripts.list((s) => mayReference(s.userId))) {
       if (script.type === 'simple' && script.definition.audioFileId === fileId) return script.name;
       if (script.type === 'playlist' && script.definition.tracks.some((t) => t.audioFileId === fileId)) return script.name;
       if (script.type === 'cyoa') {

@@ -1015,6 +1015,28 @@ export interface HubEmbeddedBrokerConfig {
    * Port to listen on; 0 picks a free one (YOTO_BROKER_PORT).
    */
   port: number;
+  /**
+   * Clients without a user name (YOTO_BROKER_ANONYMOUS): "house" lets them connect but confines them to topics outside yoto/, device/, the discovery prefix and $SYS (the house's own traffic); "off" refuses them.
+   */
+  anonymous?: 'house' | 'off';
+  tls?: HubEmbeddedBrokerTlsConfig;
+}
+/**
+ * An extra TLS (mqtts) listener on the same interface, for clients on the home network (YOTO_BROKER_TLS_PORT, YOTO_BROKER_TLS_CERT, YOTO_BROKER_TLS_KEY).
+ */
+export interface HubEmbeddedBrokerTlsConfig {
+  /**
+   * TLS port; 0 picks a free one (YOTO_BROKER_TLS_PORT, default 8883).
+   */
+  port: number;
+  /**
+   * PEM certificate (chain) file (YOTO_BROKER_TLS_CERT).
+   */
+  certFile: string;
+  /**
+   * PEM private key file (YOTO_BROKER_TLS_KEY).
+   */
+  keyFile: string;
 }
 /**
  * Which Yoto cloud the hub talks to.

@@ -232,6 +232,9 @@ describe('stories API through the hub (/api/stories)', function () {
       expect(updated.status, updated.text).to.equal(200);
       expect(updated.json.findings.filter((f) => f.severity === 'error'), JSON.stringify(updated.json.findings)).to.deep.equal([]);
 
+      // A member deploys only to a player registered to them.
+      const claimed = await call(member.accessToken, 'POST', '/devices', { deviceId: PLAYER, name: 'Kids' });
+      expect(claimed.status, claimed.text).to.equal(201);
       const res = await call<{ deployed: boolean; result: { cardId: string; deviceId: string } }>(member.accessToken, 'POST', `/stories/${spy.id}/deploy`, { deviceId: PLAYER });
       expect(res.status, res.text).to.equal(200);
       expect(res.json.deployed).to.equal(true);

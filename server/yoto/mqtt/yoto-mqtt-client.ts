@@ -75,6 +75,11 @@ export interface YotoMqttClientOptions {
   eventsRerequestMs?: number;
   /** Also follow `device/{id}/events`, the undocumented duplicate of data/events. */
   includeLegacyEvents?: boolean;
+  /**
+   * The virtual cloud on an external home broker: that broker cannot check a virtual-cloud token,
+   * so the adapter logs in with the broker's own user (YOTO_BROKER_USERNAME / _PASSWORD) instead.
+   */
+  homeBrokerLogin?: { username: string; password: string };
   /** Extra mqtt.js options; the client id, credentials and reconnection stay the adapter's. */
   mqttOptions?: Partial<IClientOptions>;
 }
@@ -265,8 +270,8 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
       connectTimeout: this.options.connectTimeoutMs ?? 15_000,
       ...this.options.mqttOptions,
       clientId: this.clientId,
-      username: mqttUsername(this.clientId),
-      password: token,
+      username: this.options.homeBrokerLogin?.username ?? mqttUsername(this.clientId),
+      password: this.options.homeBrokerLogin?.password ?? token,
       clean: true,
       // Reconnection is ours: mqtt.js would reconnect with the old, possibly expired token.
       reconnectPeriod: 0,
