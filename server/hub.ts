@@ -31,6 +31,7 @@ import { createMetrics, type Metrics } from './system/metrics';
 import { requestContext } from './system/request-context';
 import { raiseStreamFailureAlerts } from './streams/stream-alerts';
 import { openApiRoutes } from './openapi';
+import { addDemoContent } from './demo/demo-content';
 
 export type HubState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
 
@@ -312,6 +313,7 @@ export class Hub extends EventEmitter<HubEvents> {
     this.stopStreamAlerts = raiseStreamFailureAlerts({ events: streams.events, registry });
     const scripts = createScripts({ store, library: library.files, streams, cloud, logger: logger.child({ component: 'scripts' }) });
     this.scriptsInstance = scripts;
+    if (options.demoContent) await addDemoContent({ store, library: library.files, dataDir: options.dataDir, logger: logger.child({ component: 'demo' }) });
     // Turns a story card's chapter changes into story_node_entered events on every surface.
     const follower = new StoryFollower({ store, registry, logger: logger.child({ component: 'stories' }) });
     this.storyFollower = follower;

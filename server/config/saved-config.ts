@@ -69,6 +69,7 @@ export function savedConfigSettings(saved: HubConfig): HubSettings {
   if (saved.broker.username !== undefined) settings.brokerUsername = saved.broker.username;
   if (saved.broker.password !== undefined) settings.brokerPassword = saved.broker.password;
   if (saved.cloud.clientId !== undefined) settings.clientId = saved.cloud.clientId;
+  if (saved.demoContent !== undefined) settings.demoContent = saved.demoContent;
   return settings;
 }
 
