@@ -182,11 +182,12 @@ describe('contract: the hub API, WebSocket and panel of a running npm start', fu
   });
 
   it('system config: read without secrets, a bad change refused with the field', async () => {
-    const config = await call<Json>(`${api}/system/config`, { token });
+    const config = await call<{ config: Json }>(`${api}/system/config`, { token });
     expect(config.status).to.equal(200);
     expect(JSON.stringify(config.body)).to.not.match(/password/i);
-    const bad = await call<{ error: { details: Array<{ path: string }> } }>(`${api}/system/config`, { token, method: 'PUT', body: { ...config.body, logLevel: 'loud' } });
+    const bad = await call<{ error: { details: Array<{ path: string }> } }>(`${api}/system/config`, { token, method: 'PUT', body: { ...config.body.config, logLevel: 'loud' } });
     expectRefusal(bad, 400);
+    expect(bad.body.error.details.map((d) => d.path)).to.include('/logLevel');
   });
 
   it('the WebSocket: subscribe to device.*, receive status, playback and events, ping gets pong', async () => {
