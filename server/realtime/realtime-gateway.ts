@@ -309,21 +309,12 @@ export class RealtimeGateway {
   // ---- the device model ----
 
   private listenToRegistry(): void {
-    const { registry } = this;
-    const onAdded = (state: DeviceState): void => this.onDeviceAdded(state);
-    const onState = (state: DeviceState, previous: DeviceState): void => this.onState(state, previous);
-    const onEvent = (event: DeviceEvent): void => this.onEvent(event);
-    const onRemoved = (deviceId: string): void => this.onRemoved(deviceId);
-    registry.on('device-added', onAdded);
-    registry.on('state', onState);
-    registry.on('event', onEvent);
-    registry.on('device-removed', onRemoved);
-    this.cleanups.push(() => {
-      registry.off('device-added', onAdded);
-      registry.off('state', onState);
-      registry.off('event', onEvent);
-      registry.off('device-removed', onRemoved);
-    });
+    const { bus } = this.registry;
+    bus.on(this, 'device-added', (state) => this.onDeviceAdded(state));
+    bus.on(this, 'state', (state, previous) => this.onState(state, previous));
+    bus.on(this, 'event', (event) => this.onEvent(event));
+    bus.on(this, 'device-removed', (deviceId) => this.onRemoved(deviceId));
+    this.cleanups.push(() => bus.off(this));
   }
 
   private onDeviceAdded(state: DeviceState): void {
