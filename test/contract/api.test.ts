@@ -3,9 +3,8 @@ import * as path from 'node:path';
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { packageRoot } from '../../server/paths';
-import { removeTempDirs } from '../helpers/temp-dir';
-import { ADMIN, ADMIN_ENV, call, KIDS_BEDROOM, LIVING_ROOM, player, signIn } from './client';
-import { startProduct, type Product } from './product';
+import { ADMIN, call, KIDS_BEDROOM, LIVING_ROOM, player, signIn } from './client';
+import { useProduct, type Product } from './product';
 
 type Json = Record<string, unknown>;
 const TWEE = path.join(packageRoot, '..', 'shared', 'fixtures', 'twine-spyshort', 'spyshort.twee');
@@ -22,19 +21,15 @@ function expectRefusal(answer: { status: number; body: unknown }, status: number
 /** Every REST route family, the WebSocket, the panel and the editor's hub endpoints of a running npm start. */
 describe('contract: the hub API, WebSocket and panel of a running npm start', function () {
   this.timeout(60_000);
+  const running = useProduct();
   let product: Product;
   let api: string;
   let token: string;
 
-  before(async () => {
-    product = await startProduct({ env: ADMIN_ENV });
+  before(() => {
+    product = running.product();
     api = `${product.hubUrl}/api`;
-    token = await signIn(product.hubUrl);
-  });
-
-  after(async () => {
-    if (product) expect(await product.stop()).to.equal(0);
-    await removeTempDirs();
+    token = running.token();
   });
 
   it('health, panel, security headers, request ids, OpenAPI and metrics', async () => {

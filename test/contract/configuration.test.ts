@@ -1,45 +1,44 @@
 import { expect } from 'chai';
 import { BrokerWatcher } from '../helpers/broker-watcher';
 import { MosquittoBroker } from '../helpers/mosquitto';
-import { removeTempDirs } from '../helpers/temp-dir';
-import { ADMIN_ENV, call, KIDS_BEDROOM, LIVING_ROOM, signIn } from './client';
-import { startProduct, type Product } from './product';
+import { call, KIDS_BEDROOM, LIVING_ROOM } from './client';
+import { useProduct, type Product } from './product';
 
 /** The README's configuration table, set as a user sets it: environment variables of npm start. */
 describe('contract: npm start configured by environment variables', function () {
   this.timeout(60_000);
-  let mosquitto: MosquittoBroker;
+  let mosquitto: MosquittoBroker | undefined;
   let product: Product;
   let token: string;
 
   before(async () => {
     mosquitto = await MosquittoBroker.start();
-    product = await startProduct({
-      env: {
-        ...ADMIN_ENV,
-        NODE_RED_HOST: '127.0.0.1',
-        YOTO_HUB_HOST: '127.0.0.1',
-        YOTO_BROKER_URL: mosquitto.url,
-        YOTO_LOG_LEVEL: 'debug',
-        YOTO_CLOUD: 'auto',
-        YOTO_CLIENT_ID: 'contract-client-id',
-        YOTO_PUBLIC_URL: 'https://yoto.contract.test',
-      },
-    });
-    token = await signIn(product.hubUrl);
   });
-
+  const running = useProduct(() => ({
+    env: {
+      NODE_RED_HOST: '127.0.0.1',
+      YOTO_HUB_HOST: '127.0.0.1',
+      YOTO_BROKER_URL: mosquitto!.url,
+      YOTO_LOG_LEVEL: 'debug',
+      YOTO_CLOUD: 'auto',
+      YOTO_CLIENT_ID: 'contract-client-id',
+      YOTO_PUBLIC_URL: 'https://yoto.contract.test',
+    },
+  }));
+  // After the product's own after hook: the hub stops before its broker does.
   after(async () => {
-    if (product) expect(await product.stop()).to.equal(0);
     await mosquitto?.stop();
-    await removeTempDirs();
+  });
+  before(() => {
+    product = running.product();
+    token = running.token();
   });
 
   it('YOTO_BROKER_URL: the hub uses that broker (no embedded one) and publishes the players there', async () => {
     await product.line(/Home broker\s+mqtt:\/\/127\.0\.0\.1:\d+$/);
     const health = await call<{ components: { broker: { status: string } } }>(`${product.hubUrl}/api/system/health`, { token });
     expect(health.body.components.broker.status).to.equal('ok');
-    const house = await BrokerWatcher.connect(mosquitto.url, ['yoto/+/status']);
+    const house = await BrokerWatcher.connect(mosquitto!.url, ['yoto/+/status']);
     try {
       for (const id of [LIVING_ROOM, KIDS_BEDROOM]) await house.next((m) => m.topic === `yoto/${id}/status` && m.retain);
     } finally {

@@ -3,29 +3,27 @@ import * as path from 'node:path';
 import { expect } from 'chai';
 import { packageRoot } from '../../server/paths';
 import { BrokerWatcher } from '../helpers/broker-watcher';
-import { removeTempDirs } from '../helpers/temp-dir';
-import { ADMIN_ENV, call, KIDS_BEDROOM, LIVING_ROOM, player, signIn } from './client';
-import { startProduct, type Product } from './product';
+import { call, KIDS_BEDROOM, LIVING_ROOM, player } from './client';
+import { useProduct, type Product } from './product';
 
 type Json = Record<string, unknown>;
 
 /** Every yoto/... topic of the README's "On the home broker" table, both ways, with a real MQTT client of the house. */
 describe('contract: the home broker topics of a running npm start', function () {
   this.timeout(60_000);
+  const running = useProduct();
   let product: Product;
   let house: BrokerWatcher;
   let token: string;
 
   before(async () => {
-    product = await startProduct({ env: ADMIN_ENV });
+    product = running.product();
+    token = running.token();
     house = await BrokerWatcher.connect(product.brokerUrl, ['yoto/#', 'homeassistant/#']);
-    token = await signIn(product.hubUrl);
   });
 
   after(async () => {
     await house?.close();
-    if (product) expect(await product.stop()).to.equal(0);
-    await removeTempDirs();
   });
 
   const scriptCard = async (id: string): Promise<string> => {

@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
+import { expect } from 'chai';
 import { packageRoot } from '../../server/paths';
 import { freePort } from '../helpers/free-port';
-import { makeTempDir } from '../helpers/temp-dir';
+import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
+import { ADMIN_ENV, signIn } from './client';
 
 /**
  * The product as `npm start` runs it: `node dist/scripts/start.js` in its own process, with the
@@ -117,4 +119,27 @@ export async function startProduct(options: StartOptions = {}): Promise<Product>
     throw new Error(`the product did not start:\n${output.join('\n')}`);
   }
   return product;
+}
+
+/**
+ * One product for a describe block: started (with YOTO_ADMIN_EMAIL's admin signed in) before its
+ * tests, stopped by Ctrl-C after them, which must end it cleanly (exit code 0). `options` may be
+ * a function, read when the product starts (after the hooks registered before this call).
+ */
+export function useProduct(options: StartOptions | (() => StartOptions) = {}): { product(): Product; token(): string } {
+  let product: Product | undefined;
+  let token: string | undefined;
+  before(async () => {
+    const chosen = typeof options === 'function' ? options() : options;
+    product = await startProduct({ ...chosen, env: { ...ADMIN_ENV, ...chosen.env } });
+    token = await signIn(product.hubUrl);
+  });
+  after(async () => {
+    if (product) expect(await product.stop(), 'Ctrl-C stops it cleanly').to.equal(0);
+    await removeTempDirs();
+  });
+  return {
+    product: () => product ?? expect.fail('the product did not start'),
+    token: () => token ?? expect.fail('no admin signed in'),
+  };
 }
