@@ -33,8 +33,10 @@ describe('contract: the hub API, WebSocket and panel of a running npm start', fu
   });
 
   it('health, panel, security headers, request ids, OpenAPI and metrics', async () => {
-    const health = await call<{ status: string; components: Json }>(`${api}/system/health`);
-    expect(health.body.status).to.equal('ok');
+    const anonymous = await call<{ status: string; components?: Json }>(`${api}/system/health`);
+    expect(anonymous.body.status).to.equal('ok');
+    expect(anonymous.body.components, 'anonymous: up or down only').to.equal(undefined);
+    const health = await call<{ status: string; components: Json }>(`${api}/system/health`, { token });
     expect(health.body.components).to.include.keys('store', 'broker', 'cloud', 'http');
     const panel = await call(`${product.hubUrl}/`);
     expect(panel.status).to.equal(200);
