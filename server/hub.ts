@@ -37,6 +37,7 @@ import { raiseStreamFailureAlerts } from './streams/stream-alerts';
 import { openApiRoutes } from './openapi';
 import { Announcer } from './announcements';
 import { DeviceBus } from './core/device-bus';
+import { addDemoContent } from './demo/demo-content';
 
 export type HubState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
 
@@ -331,6 +332,7 @@ export class Hub extends EventEmitter<HubEvents> {
     parts.add('stream alerts', raiseStreamFailureAlerts({ events: streams.events, registry: devices }), (stopAlerts) => stopAlerts());
     const scripts = createScripts({ store, library: files, streams, cloud, logger: child('scripts') });
     const library = parts.add('audio library', createAudioLibrary({ files, logger, isInUse: (fileId) => scripts.isFileInUse(fileId) }), (l) => l.close());
+    if (options.demoContent) await addDemoContent({ store, library: files, dataDir: options.dataDir, logger: child('demo') });
     const announcements = parts.add(
       'announcements',
       new Announcer({ registry: devices, commander: cloud, cards: () => cloud.api, library: files, streams, logger: child('announcements') }),

@@ -47,6 +47,7 @@ export = function registerYotoHub(RED: NodeAPI): void {
           virtualCloudPort: config.virtualCloudPort,
           dataDir: config.dataDir,
           logLevel: config.logLevel,
+          demoContent: config.demoContent ?? '',
           ...(node.credentials?.brokerUsername ? { brokerUsername: node.credentials.brokerUsername } : {}),
           ...(node.credentials?.brokerPassword ? { brokerPassword: node.credentials.brokerPassword } : {}),
         },

@@ -32,6 +32,8 @@ export interface HubSettings {
   virtualCloudHost?: string;
   virtualCloudPort?: number | string;
   signInPort?: number | string;
+  /** true/false (or on/off, yes/no, 1/0); blank: YOTO_DEMO_CONTENT, else off. */
+  demoContent?: boolean | string;
 }
 
 export const DEFAULTS = {
@@ -46,6 +48,7 @@ export const DEFAULTS = {
   virtualCloudHost: '127.0.0.1',
   virtualCloudPort: 1882,
   signInPort: 1884,
+  demoContent: false,
 };
 
 /** Environment variables the hub reads; the README's configuration table lists the same. */
@@ -69,6 +72,7 @@ export const ENV = {
   virtualCloudHost: 'YOTO_VIRTUAL_CLOUD_HOST',
   virtualCloudPort: 'YOTO_VIRTUAL_CLOUD_PORT',
   signInPort: 'YOTO_SIGNIN_PORT',
+  demoContent: 'YOTO_DEMO_CONTENT',
 } as const;
 
 export class HubConfigError extends Error {
@@ -106,6 +110,14 @@ function url(name: string, value: string | undefined, protocols: string[]): stri
     throw new HubConfigError(`${name} must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
   }
   return value;
+}
+
+function flag(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  const text = value.toLowerCase();
+  if (['true', 'on', 'yes', '1'].includes(text)) return true;
+  if (['false', 'off', 'no', '0'].includes(text)) return false;
+  throw new HubConfigError(`${name} must be true or false, got "${value}"`);
 }
 
 /**
@@ -166,6 +178,7 @@ export function resolveHubOptions(
       virtualPort: port('virtual cloud port', get('virtualCloudPort'), DEFAULTS.virtualCloudPort),
       signInPort: port('sign-in port', get('signInPort'), DEFAULTS.signInPort),
     },
+    demoContent: flag('demo content', get('demoContent'), DEFAULTS.demoContent),
     logLevel,
   };
 }

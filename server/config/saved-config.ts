@@ -72,6 +72,7 @@ export function savedConfigSettings(saved: HubConfig): HubSettings {
   if (saved.broker.embedded.anonymous !== undefined) settings.embeddedBrokerAnonymous = saved.broker.embedded.anonymous;
   const tls = saved.broker.embedded.tls;
   if (tls) Object.assign(settings, { embeddedBrokerTlsPort: tls.port, embeddedBrokerTlsCert: tls.certFile, embeddedBrokerTlsKey: tls.keyFile });
+  if (saved.demoContent !== undefined) settings.demoContent = saved.demoContent;
   return settings;
 }
 

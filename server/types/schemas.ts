@@ -964,6 +964,10 @@ export interface HubConfig {
   broker: HubBrokerConfig;
   cloud: HubCloudConfig;
   /**
+   * On a hub whose library holds nothing else, add the bundled demo content (three short audio files, a bedtime playlist, a short CYOA story and its scripts) once at start (YOTO_DEMO_CONTENT). The demo flows turn it on.
+   */
+  demoContent?: boolean;
+  /**
    * Least important log level written (YOTO_LOG_LEVEL).
    */
   logLevel: 'debug' | 'info' | 'warn' | 'error';
