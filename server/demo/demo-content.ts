@@ -3,7 +3,7 @@ import type { AudioLibrary } from '../library';
 import type { Logger } from '../log/logger';
 import { packageRoot } from '../paths';
 import type { Store } from '../store';
-import { readJsonSync, writeFileAtomic } from '../streams/atomic-file';
+import { readJsonSync, writeFileAtomic } from '../files/atomic-file';
 import type { AudioFile, CyoaStory, Script } from '../types/schemas';
 import { getValidator } from '../validation';
 
@@ -126,7 +126,7 @@ export async function addDemoContent(options: DemoContentOptions): Promise<DemoC
   }
 
   const outcome = { added: true as const, audioFileIds: Object.values(audioIds), scriptIds: scripts.map((script) => script.id), storyId: story.id };
-  await writeFileAtomic(marker, JSON.stringify({ addedAt: at, ...outcome }, null, 2) + '\n', 0o644);
+  await writeFileAtomic(marker, JSON.stringify({ addedAt: at, ...outcome }, null, 2) + '\n', { mode: 0o644 });
   logger.info('added the demo content: 3 audio files, 5 scripts and a story', { storyId: story.id, scripts: outcome.scriptIds });
   return outcome;
 }
