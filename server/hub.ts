@@ -31,6 +31,8 @@ import { createMetrics, type Metrics } from './system/metrics';
 import { requestContext } from './system/request-context';
 import { raiseStreamFailureAlerts } from './streams/stream-alerts';
 import { openApiRoutes } from './openapi';
+import { PlayerSettingsService, SettingsBridge, settingsRoutes } from './settings';
+import { cardRoutes, FamilyLibrary, libraryCommandResolver } from './cards';
 
 export type HubState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
 
@@ -79,6 +81,9 @@ export class Hub extends EventEmitter<HubEvents> {
   private metricsInstance: Metrics | undefined;
   private storyFollower: StoryFollower | undefined;
   private stopStreamAlerts: (() => void) | undefined;
+  private settingsInstance: PlayerSettingsService | undefined;
+  private familyInstance: FamilyLibrary | undefined;
+  private settingsBridge: SettingsBridge | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -119,6 +124,18 @@ export class Hub extends EventEmitter<HubEvents> {
   get bridge(): HomeBrokerBridge {
     if (!this.bridgeInstance) throw new Error('the hub is not running');
     return this.bridgeInstance;
+  }
+
+  /** Player settings (read-merge-write over the cloud's config) and alarms. */
+  get settings(): PlayerSettingsService {
+    if (!this.settingsInstance) throw new Error('the hub is not running');
+    return this.settingsInstance;
+  }
+
+  /** The family library: cards, groups, search. */
+  get cards(): FamilyLibrary {
+    if (!this.familyInstance) throw new Error('the hub is not running');
+    return this.familyInstance;
   }
 
   /** Users, sign-in and the tokens every API and WebSocket request is checked with. */
@@ -279,7 +296,23 @@ export class Hub extends EventEmitter<HubEvents> {
     const bridge = new HomeBrokerBridge({ broker: client, registry, commander: cloud, logger: logger.child({ component: 'bridge' }) });
     this.bridgeInstance = bridge;
     bridge.start();
+    // Settings, the family library and commands that name a card by title or group (issue 14).
+    const family = new FamilyLibrary({ api: () => cloud.api, getCard: (cardId) => cloud.getCard(cardId), logger: logger.child({ component: 'cards' }) });
+    this.familyInstance = family;
+    cloud.useCommandResolver(libraryCommandResolver(family));
+    const settings = new PlayerSettingsService({ api: () => cloud.api, registry, logger: logger.child({ component: 'settings' }) });
+    this.settingsInstance = settings;
     await cloud.start();
+    const settingsBridge = new SettingsBridge({
+      broker: client,
+      registry,
+      settings,
+      cardTitles: async () => (await family.list()).map((card) => card.title),
+      homeAssistant: { origin: { name: 'node-red-yoto', sw_version: packageVersion() } },
+      logger: logger.child({ component: 'settings-bridge' }),
+    });
+    this.settingsBridge = settingsBridge;
+    settingsBridge.start();
     this.retentionTimer = setInterval(() => {
       store.events.enforceRetention().catch((error: unknown) => logger.warn('event log retention failed', { err: error }));
     }, 60 * 60_000);
@@ -328,6 +361,8 @@ export class Hub extends EventEmitter<HubEvents> {
     http.mountApi('/auth', accounts.router);
     http.useApi(accounts.authenticate);
     http.mountApi('/system', configRoutes({ options, logger }));
+    http.mountApi('/devices', settingsRoutes({ settings, canSee: (user, deviceId) => this.canSeeDevice(user, deviceId) }));
+    http.mountApi('/cards', cardRoutes(family));
     http.mountApi('/devices', createDevicesApi({ store, registry, commander: cloud, logger, source: () => cloud.active ?? 'yoto' }));
     const analytics = createAnalyticsApi({ store, registry, logger });
     this.analyticsInstance = analytics;
@@ -381,6 +416,12 @@ export class Hub extends EventEmitter<HubEvents> {
     const { accountsInstance, libraryInstance, realtimeInstance, streamsInstance, analyticsInstance, metricsInstance } = this;
     this.analyticsInstance = undefined;
     this.metricsInstance = undefined;
+    this.settingsBridge?.stop();
+    this.settingsBridge = undefined;
+    this.cloudConnection?.useCommandResolver(undefined);
+    this.settingsInstance?.removeAllListeners();
+    this.settingsInstance = undefined;
+    this.familyInstance = undefined;
     this.storyFollower?.stop();
     this.storyFollower = undefined;
     this.stopStreamAlerts?.();

@@ -30,6 +30,7 @@ export function statusPayload(state: DeviceState, timestamp: Date): BrokerStatus
   if (state.model !== undefined) payload['model'] = state.model;
   if (state.hasNightLight && state.nightlight !== undefined) payload['nightlight'] = state.nightlight;
   if (state.offlineSince !== undefined) payload['offline_since'] = state.offlineSince;
+  if (state.dayMode !== undefined) payload['day_mode'] = state.dayMode;
   return payload;
 }
 

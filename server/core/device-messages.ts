@@ -24,6 +24,7 @@ const STATUS_FIELDS: Record<string, FieldKind> = {
   volume: 'number',
   userVolume: 'number',
   nightlightMode: 'string',
+  day: 'number',
   freeDisk: 'number',
   totalDisk: 'number',
   wifiStrength: 'number',
