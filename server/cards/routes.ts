@@ -1,5 +1,6 @@
 import express, { type Router } from 'express';
 import { ApiError } from '../http/api-error';
+import { requestUser } from '../http/request-user';
 import { YotoApiError, YotoNetworkError } from '../yoto/rest/errors';
 import { NoCloudError, type FamilyLibrary } from './family-library';
 
@@ -8,6 +9,11 @@ const CARD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** /api/cards: the family library (search with ?q=, one group with ?group=), its groups and one card with its chapters. */
 export function cardRoutes(library: FamilyLibrary): Router {
   const router = express.Router();
+  // The family's cards: any signed-in user may read them.
+  router.use((_req, res, next) => {
+    requestUser(res);
+    next();
+  });
   const handle = (handler: (req: express.Request, res: express.Response) => Promise<void>): express.RequestHandler => (req, res, next) => {
     handler(req, res).catch((error: unknown) => next(libraryApiError(error) ?? error));
   };
