@@ -112,9 +112,7 @@ export = function registerYotoWaitUntil(RED: NodeAPI): void {
       const wait: PendingWait = { deviceId: state.deviceId, msg, send, done };
       pending = wait;
       const registry = hub.devices;
-      const onState = (next: DeviceState): void => evaluate(next);
-      registry.on('state', onState);
-      detach = () => registry.off('state', onState);
+      detach = registry.bus.on(node, 'state', (next: DeviceState) => evaluate(next));
       if (timeoutMs > 0) wait.timeoutTimer = setTimeout(() => finish(false, registry.get(wait.deviceId)), timeoutMs);
       setStatus({ fill: 'blue', shape: 'ring', text: t('status.waiting', { condition: describeCondition(condition), device: state.name }) });
       if (config.checkCurrent !== false) evaluate(state);

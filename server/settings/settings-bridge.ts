@@ -64,15 +64,13 @@ export class SettingsBridge {
       if (state === 'connected') this.republish();
     };
     settings.on('settings', onSettings);
-    registry.on('device-added', onAdded);
-    registry.on('device-removed', onRemoved);
-    registry.on('state', onState);
+    registry.bus.on(this, 'device-added', onAdded);
+    registry.bus.on(this, 'device-removed', onRemoved);
+    registry.bus.on(this, 'state', onState);
     broker.on('status', onBroker);
     this.cleanups.push(() => {
       settings.off('settings', onSettings);
-      registry.off('device-added', onAdded);
-      registry.off('device-removed', onRemoved);
-      registry.off('state', onState);
+      registry.bus.off(this);
       broker.off('status', onBroker);
     });
     for (const state of registry.list()) this.load(state.deviceId);

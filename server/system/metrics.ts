@@ -47,7 +47,8 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
   const onEvent = (event: DeviceEvent): void => {
     eventsByType.set(event.type, (eventsByType.get(event.type) ?? 0) + 1);
   };
-  sources.registry?.on('event', onEvent);
+  const owner = 'metrics';
+  sources.registry?.bus.on(owner, 'event', onEvent);
 
   const middleware: RequestHandler = (req, res, next) => {
     const started = process.hrtime.bigint();
@@ -98,6 +99,10 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
       const states = read(() => sources.registry!.list()) ?? [];
       family('yoto_devices', 'gauge', 'Players the hub knows.', [`yoto_devices ${states.length}`]);
       family('yoto_devices_online', 'gauge', 'Players online.', [`yoto_devices_online ${states.filter((s) => s.online).length}`]);
+      const bus = sources.registry.bus.stats();
+      family('yoto_device_listener_failures_total', 'counter', 'Device event listeners that threw (each logged; the other listeners still got the event).', [
+        `yoto_device_listener_failures_total ${bus.listenerFailures}`,
+      ]);
     }
     return out.join('\n') + '\n';
   };
@@ -109,7 +114,7 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
     res.send(render());
   });
 
-  return { middleware, router, render, stop: () => sources.registry?.off('event', onEvent) };
+  return { middleware, router, render, stop: () => sources.registry?.bus.off(owner) };
 }
 
 /**

@@ -99,14 +99,14 @@ describe(`yoto current state and yoto wait until nodes (Node-RED ${nodeRedVersio
     await helper.load(NODES, flow(waitUntil({ value: 'paused', timeout: 3600, forSeconds: 0 }), sink('met'), sink('late')));
     const hub = await runningHub(helper.getNode('hub1'));
     await playbackKnown(hub, KIDS_BEDROOM);
-    const listenersBefore = hub.devices.listenerCount('state');
+    const listenersBefore = hub.devices.bus.stats().listeners;
     const tracker = ResourceTracker.start();
     try {
       helper.getNode('wait').receive({ payload: 'waiting' } as NodeMessage);
-      expect(hub.devices.listenerCount('state'), 'the wait listens to the player').to.equal(listenersBefore + 1);
+      expect(hub.devices.bus.stats().listeners, 'the wait listens to the player').to.equal(listenersBefore + 1);
       // What a redeploy does to the node: close it.
       await (helper.getNode('wait') as Node & { close(removed: boolean): Promise<void> }).close(true);
-      expect(hub.devices.listenerCount('state')).to.equal(listenersBefore);
+      expect(hub.devices.bus.stats().listeners).to.equal(listenersBefore);
       const leaks = (await tracker.leaked()).filter((leak) => leak.stack.includes('yoto-wait-until'));
       expect(leaks, describeLeaks(leaks)).to.deep.equal([]);
     } finally {
