@@ -35,6 +35,8 @@ import { createMetrics } from './system/metrics';
 import { requestContext } from './system/request-context';
 import { raiseStreamFailureAlerts } from './streams/stream-alerts';
 import { openApiRoutes } from './openapi';
+import { PlayerSettingsService, SettingsBridge, settingsRoutes } from './settings';
+import { cardRoutes, FamilyLibrary, libraryCommandResolver } from './cards';
 import { Announcer } from './announcements';
 import { DeviceBus } from './core/device-bus';
 import { addDemoContent } from './demo/demo-content';
@@ -75,6 +77,8 @@ export interface HubServices {
   announcements: Announcer;
   realtime: RealtimeGateway;
   http: HubHttpServer;
+  settings: PlayerSettingsService;
+  cards: FamilyLibrary;
 }
 
 /**
@@ -136,6 +140,16 @@ export class Hub extends EventEmitter<HubEvents> {
 
   get bridge(): HomeBrokerBridge {
     return this.running.bridge;
+  }
+
+  /** Player settings (read-merge-write over the cloud's config) and alarms. */
+  get settings(): PlayerSettingsService {
+    return this.running.settings;
+  }
+
+  /** The family library: cards, groups, search. */
+  get cards(): FamilyLibrary {
+    return this.running.cards;
   }
 
   /** Users, sign-in and the tokens every API and WebSocket request is checked with. */
@@ -348,7 +362,26 @@ export class Hub extends EventEmitter<HubEvents> {
       (b) => b.stop(),
     );
     bridge.start();
+    // Settings, the family library and commands that name a card by title or group (issue 14).
+    const family = new FamilyLibrary({ api: () => cloud.api, getCard: (cardId) => cloud.getCard(cardId), logger: child('cards') });
+    cloud.useCommandResolver(libraryCommandResolver(family));
+    const settings = parts.add('player settings', new PlayerSettingsService({ api: () => cloud.api, registry: devices, logger: child('settings') }), (p) => {
+      p.removeAllListeners();
+    });
     await cloud.start();
+    const settingsBridge = parts.add(
+      'settings bridge',
+      new SettingsBridge({
+        broker,
+        registry: devices,
+        settings,
+        cardTitles: async () => (await family.list()).map((card) => card.title),
+        homeAssistant: { origin: { name: 'node-red-yoto', sw_version: packageVersion() } },
+        logger: child('settings-bridge'),
+      }),
+      (b) => b.stop(),
+    );
+    settingsBridge.start();
 
     // ---- accounts and the HTTP API ----
     const accounts = parts.add('accounts', await createAccounts({ store, logger: child('accounts') }), (a) => a.close());
@@ -375,6 +408,8 @@ export class Hub extends EventEmitter<HubEvents> {
     http.mountApi('/auth', accounts.router);
     http.useApi(accounts.authenticate);
     http.mountApi('/system', configRoutes({ options, logger }));
+    http.mountApi('/devices', settingsRoutes({ settings, canSee: (user, deviceId) => this.canSeeDevice(user, deviceId) }));
+    http.mountApi('/cards', cardRoutes(family));
     http.mountApi('/devices', createDevicesApi({ store, registry: devices, commander: cloud, scripts, logger, source: () => cloud.active ?? 'yoto', revokeDevice: (id) => streams.revokeDevice(id) }));
     http.mountApi('/analytics', analytics.router);
     await analytics.ready;
@@ -415,7 +450,7 @@ export class Hub extends EventEmitter<HubEvents> {
     accounts.onRightsChanged(() => realtime.recheck());
     realtime.start();
     await http.listen();
-    this.services = { store, broker, bus, devices, cloud, bridge, accounts, library, streams, scripts, announcements, realtime, http };
+    this.services = { store, broker, bus, devices, cloud, bridge, accounts, library, streams, scripts, announcements, realtime, http, settings, cards: family };
     // Said once the server listens, so the address is the one to open (not port 0 when the port is chosen by the OS).
     if (!admin && accounts.needsOnboarding()) logger.info('no accounts yet: open the panel to create the admin', { url: http.url });
 

@@ -13,7 +13,7 @@ import type { YotoCard } from '../yoto/card';
 import { YotoDeviceCommander } from '../yoto/commands';
 import { DeviceCommandError, type CommandResult, type DeviceCommand, type DeviceCommander } from '../yoto/device-command';
 import { YotoMqttClient } from '../yoto/mqtt';
-import { REAL_CLOUD } from '../yoto/protocol';
+import { HARDWARE_VOLUME_MAX, REAL_CLOUD } from '../yoto/protocol';
 import { YotoCloudClient } from '../yoto/rest/yoto-cloud-client';
 
 /** Which cloud the hub is talking to right now. */
@@ -80,6 +80,7 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
   /** Bumped by stop(): work that started before it does nothing when it finishes. */
   private generation = 0;
   private switching: Promise<void> = Promise.resolve();
+  private commandResolver: ((deviceId: string, command: DeviceCommand) => Promise<DeviceCommand>) | undefined;
 
   constructor(private readonly options: CloudConnectionOptions) {
     super();
@@ -173,12 +174,21 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
   }
 
   /** Carries out a command on the cloud in use; see DeviceCommander. */
-  execute(deviceId: string, command: DeviceCommand, options?: { timeoutMs?: number }): Promise<CommandResult> {
+  async execute(deviceId: string, command: DeviceCommand, options?: { timeoutMs?: number }): Promise<CommandResult> {
     const commander = this.session?.commander;
-    if (!commander) {
-      return Promise.reject(new DeviceCommandError('offline', 'the hub is not connected to a Yoto cloud', deviceId, command.type));
-    }
-    return commander.execute(deviceId, command, options);
+    if (!commander) throw new DeviceCommandError('offline', 'the hub is not connected to a Yoto cloud', deviceId, command.type);
+    const resolved = this.commandResolver ? await this.commandResolver(deviceId, command) : command;
+    const result = await commander.execute(deviceId, resolved, options);
+    return resolved === command ? result : { ...result, command: command.type };
+  }
+
+  /**
+   * Commands that name a card some other way than its id (by title, at
+   * random from a group) are turned into `play` by this resolver (the
+   * family library provides it).
+   */
+  useCommandResolver(resolver: ((deviceId: string, command: DeviceCommand) => Promise<DeviceCommand>) | undefined): void {
+    this.commandResolver = resolver;
   }
 
   /** A card from the cloud in use (cached for a minute); undefined when the cloud does not know it. */
@@ -296,6 +306,10 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
         return state ? protocolPlayback(state) : undefined;
       },
       getCard: (cardId) => this.getCard(cardId),
+      getVolume: (deviceId) => {
+        const volume = registry.get(deviceId)?.volume;
+        return volume ? { level: volume.level, max: volume.maxLevel ?? HARDWARE_VOLUME_MAX } : undefined;
+      },
       ...(this.options.commandTimeoutMs !== undefined ? { timeoutMs: this.options.commandTimeoutMs } : {}),
     });
     const refreshTimer = setInterval(() => {

@@ -58,6 +58,7 @@ function statusView(state: DeviceState): Untimed<BrokerStatusMessage> {
   if (state.model !== undefined) payload['model'] = state.model;
   if (state.hasNightLight && state.nightlight !== undefined) payload['nightlight'] = state.nightlight;
   if (state.offlineSince !== undefined) payload['offline_since'] = state.offlineSince;
+  if (state.dayMode !== undefined) payload['day_mode'] = state.dayMode;
   return payload;
 }
 

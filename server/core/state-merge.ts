@@ -41,6 +41,9 @@ export function applyStatus(state: DeviceState, status: PlayerStatus): DeviceSta
   if (status.charging !== undefined) next.charging = status.charging;
   if (status.userVolume !== undefined) next.volume = volumeFromPercent(state.volume, status.userVolume);
   if (status.nightlightMode !== undefined) next.nightlight = status.nightlightMode;
+  // 1 day, 0 night; -1 (not known yet, e.g. right after power on) leaves the last known mode.
+  if (status.day === 1) next.dayMode = 'day';
+  else if (status.day === 0) next.dayMode = 'night';
   if (status.activeCard !== undefined && state.playback.hasCard === undefined) {
     // Only a first guess: the events topic is the source of truth for what plays.
     next.playback = withCard(state.playback, status.activeCard);

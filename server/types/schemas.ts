@@ -20,7 +20,12 @@ export type BrokerCommandMessage =
   | BrokerSleepCommand
   | BrokerNightlightCommand
   | BrokerRebootCommand
-  | BrokerStatusRequestCommand;
+  | BrokerStatusRequestCommand
+  | BrokerPlayRandomCommand
+  | BrokerVolumeUpCommand
+  | BrokerVolumeDownCommand
+  | BrokerDisplayPreviewCommand
+  | BrokerBluetoothCommand;
 /**
  * What a card or a play-script node plays: one audio file (simple), a list of files (playlist) or a CYOA story (cyoa). The shape of `definition` follows `type`. Stored in the scripts collection.
  */
@@ -64,6 +69,9 @@ export interface SchemaTypes {
   event: DeviceEvent;
   'hub-config': HubConfig;
   'playback-session': PlaybackSession;
+  'player-alarm': PlayerAlarmInput;
+  'player-settings-change': PlayerSettingsChange;
+  'player-settings': PlayerSettingsView;
   script: Script;
   session: Session;
   'story-card': StoryCard;
@@ -250,7 +258,7 @@ export interface BrokerAnnouncementMessage {
   timestamp?: string;
 }
 /**
- * Start a hub script or a Yoto card (exactly one of script_id, card_id), optionally at a chapter, track and position.
+ * Start a hub script, a Yoto card by id, or a card of the family library by title (exactly one of script_id, card_id, title), optionally at a chapter, track and position.
  */
 export interface BrokerPlayCommand {
   /**
@@ -265,6 +273,10 @@ export interface BrokerPlayCommand {
    * The Yoto card to play.
    */
   card_id?: string;
+  /**
+   * The title of a card of the family library: the exact title (any case), else the only title containing it.
+   */
+  title?: string;
   /**
    * Chapter to start at, with the card's zero padding ("08").
    */
@@ -497,6 +509,119 @@ export interface BrokerStatusRequestCommand {
    * Selects the command.
    */
   command: 'status_request';
+  /**
+   * Echoed in the hub's acknowledgement so the sender can match it.
+   */
+  request_id?: string;
+  /**
+   * When the sender issued the command (informative).
+   */
+  timestamp?: string;
+}
+/**
+ * Play a card picked at random from a group of the family library.
+ */
+export interface BrokerPlayRandomCommand {
+  /**
+   * Selects the command.
+   */
+  command: 'play_random';
+  /**
+   * The group's id or name.
+   */
+  group: string;
+  /**
+   * Echoed in the hub's acknowledgement so the sender can match it.
+   */
+  request_id?: string;
+  /**
+   * When the sender issued the command (informative).
+   */
+  timestamp?: string;
+}
+/**
+ * Turn the volume up by steps of the player's scale (up to its current maximum).
+ */
+export interface BrokerVolumeUpCommand {
+  /**
+   * Selects the command.
+   */
+  command: 'volume_up';
+  /**
+   * Steps of the player's 0..16 scale (default 1).
+   */
+  steps?: number;
+  /**
+   * Echoed in the hub's acknowledgement so the sender can match it.
+   */
+  request_id?: string;
+  /**
+   * When the sender issued the command (informative).
+   */
+  timestamp?: string;
+}
+/**
+ * Turn the volume down by steps of the player's scale.
+ */
+export interface BrokerVolumeDownCommand {
+  /**
+   * Selects the command.
+   */
+  command: 'volume_down';
+  /**
+   * Steps of the player's 0..16 scale (default 1).
+   */
+  steps?: number;
+  /**
+   * Echoed in the hub's acknowledgement so the sender can match it.
+   */
+  request_id?: string;
+  /**
+   * When the sender issued the command (informative).
+   */
+  timestamp?: string;
+}
+/**
+ * Show an icon on the player's screen for a few seconds (shown only while the screen is awake).
+ */
+export interface BrokerDisplayPreviewCommand {
+  /**
+   * Selects the command.
+   */
+  command: 'display_preview';
+  /**
+   * The icon: yoto:#<mediaId> (see /api/icons) or a URL.
+   */
+  icon: string;
+  /**
+   * How long it shows (default 10).
+   */
+  seconds?: number;
+  /**
+   * Whether the icon is animated.
+   */
+  animated?: boolean;
+  /**
+   * Echoed in the hub's acknowledgement so the sender can match it.
+   */
+  request_id?: string;
+  /**
+   * When the sender issued the command (informative).
+   */
+  timestamp?: string;
+}
+/**
+ * Switch the player's Bluetooth audio on or off.
+ */
+export interface BrokerBluetoothCommand {
+  /**
+   * Selects the command.
+   */
+  command: 'bluetooth';
+  /**
+   * on or off.
+   */
+  state: 'on' | 'off';
   /**
    * Echoed in the hub's acknowledgement so the sender can match it.
    */
@@ -1109,6 +1234,236 @@ export interface PlaybackSession {
   metadata?: {
     [k: string]: unknown;
   };
+}
+/**
+ * An alarm to add (POST /api/devices/{id}/alarms: time required) or the fields of one to change (PATCH /api/devices/{id}/alarms/{n}).
+ */
+export interface PlayerAlarmInput {
+  /**
+   * When it goes off, "HH:MM" (24-hour, the player's clock).
+   */
+  time?: string;
+  /**
+   * Seven 0/1 flags, Monday first: "1111100" is weekdays.
+   */
+  days?: string;
+  /**
+   * The card or tone it plays; "" for the player's default tone.
+   */
+  soundId?: string;
+  /**
+   * Volume it plays at, 0..16 (the player's scale).
+   */
+  volume?: number;
+  /**
+   * Whether it goes off.
+   */
+  enabled?: boolean;
+}
+/**
+ * A change of a player's settings (PATCH /api/devices/{id}/settings, yoto/{id}/settings/set): any subset of the fields; the hub reads the player's config, merges these in and writes it back, so every setting not named keeps its value.
+ */
+export interface PlayerSettingsChange {
+  /**
+   * When day mode starts, "HH:MM".
+   */
+  dayTime?: string;
+  /**
+   * When night mode starts, "HH:MM".
+   */
+  nightTime?: string;
+  /**
+   * Maximum volume in day mode, 0..16.
+   */
+  dayMaxVolume?: number;
+  /**
+   * Maximum volume in night mode, 0..16 (night mode lowers a higher volume to it).
+   */
+  nightMaxVolume?: number;
+  /**
+   * Screen brightness in day mode: 0..100, or "auto" (players with a light sensor: the third-generation Player).
+   */
+  dayBrightness?: number | 'auto';
+  /**
+   * Screen brightness in night mode: 0..100, or "auto".
+   */
+  nightBrightness?: number | 'auto';
+  /**
+   * Night-light colour in day mode: "#rrggbb", a preset name of the player's generation (e.g. "Sky Blue") or "off". Players without a night light (the Mini) have none.
+   */
+  dayNightLight?: string;
+  /**
+   * Night-light colour in night mode, as dayNightLight.
+   */
+  nightNightLight?: string;
+  /**
+   * The clock face, e.g. "digital-sun".
+   */
+  clockFace?: string;
+  /**
+   * 12- or 24-hour clock.
+   */
+  hourFormat?: 12 | 24;
+  /**
+   * Seconds of inactivity before the player turns itself off.
+   */
+  shutdownTimeout?: number;
+  /**
+   * Whether headphones get a lower maximum volume.
+   */
+  headphonesVolumeLimited?: boolean;
+  /**
+   * Whether Bluetooth is on.
+   */
+  bluetoothEnabled?: boolean;
+  /**
+   * Replaces the whole alarm list (change one alarm under /api/devices/{id}/alarms/{n}).
+   *
+   * @maxItems 32
+   */
+  alarms?: {
+    /**
+     * When it goes off, "HH:MM" (24-hour, the player's clock).
+     */
+    time: string;
+    /**
+     * Seven 0/1 flags, Monday first: "1111100" is weekdays.
+     */
+    days?: string;
+    /**
+     * The card or tone it plays; "" for the player's default tone.
+     */
+    soundId?: string;
+    /**
+     * Volume it plays at, 0..16 (the player's scale).
+     */
+    volume?: number;
+    /**
+     * Whether it goes off.
+     */
+    enabled?: boolean;
+  }[];
+  /**
+   * MQTT only: echoed in the answer event.
+   */
+  request_id?: string;
+}
+/**
+ * A player's settings (GET /api/devices/{id}/settings, retained on yoto/{id}/settings), with what its model can do.
+ */
+export interface PlayerSettingsView {
+  /**
+   * The player.
+   */
+  deviceId: string;
+  /**
+   * When day mode starts, "HH:MM".
+   */
+  dayTime: string;
+  /**
+   * When night mode starts, "HH:MM".
+   */
+  nightTime: string;
+  /**
+   * Maximum volume in day mode, 0..16.
+   */
+  dayMaxVolume: number;
+  /**
+   * Maximum volume in night mode, 0..16 (night mode lowers a higher volume to it).
+   */
+  nightMaxVolume: number;
+  /**
+   * Screen brightness in day mode: 0..100, or "auto" (players with a light sensor: the third-generation Player).
+   */
+  dayBrightness: number | 'auto';
+  /**
+   * Screen brightness in night mode: 0..100, or "auto".
+   */
+  nightBrightness: number | 'auto';
+  /**
+   * Night-light colour in day mode: "#rrggbb", a preset name of the player's generation (e.g. "Sky Blue") or "off". Players without a night light (the Mini) have none.
+   */
+  dayNightLight?: string;
+  /**
+   * Night-light colour in night mode, as dayNightLight.
+   */
+  nightNightLight?: string;
+  /**
+   * The clock face, e.g. "digital-sun".
+   */
+  clockFace: string;
+  /**
+   * 12- or 24-hour clock.
+   */
+  hourFormat: 12 | 24;
+  /**
+   * Seconds of inactivity before the player turns itself off.
+   */
+  shutdownTimeout: number;
+  /**
+   * Whether headphones get a lower maximum volume.
+   */
+  headphonesVolumeLimited: boolean;
+  /**
+   * Whether Bluetooth is on.
+   */
+  bluetoothEnabled: boolean;
+  /**
+   * The player's alarms, in the config's order.
+   */
+  alarms: {
+    /**
+     * Position in the player's alarm list.
+     */
+    id: number;
+    /**
+     * When it goes off, "HH:MM" (24-hour, the player's clock).
+     */
+    time: string;
+    /**
+     * Seven 0/1 flags, Monday first: "1111100" is weekdays.
+     */
+    days: string;
+    /**
+     * The card or tone it plays; "" for the player's default tone.
+     */
+    soundId: string;
+    /**
+     * Volume it plays at, 0..16 (the player's scale).
+     */
+    volume?: number;
+    /**
+     * Whether it goes off.
+     */
+    enabled: boolean;
+  }[];
+  /**
+   * What the model has.
+   */
+  capabilities: {
+    /**
+     * Has a night light (not the Mini).
+     */
+    nightLight: boolean;
+    /**
+     * Has a light sensor, so brightness can be "auto" (the third-generation Player).
+     */
+    lightSensor: boolean;
+    /**
+     * Preset name -> "#rrggbb" of its hardware generation.
+     */
+    nightLightPresets: {
+      [k: string]: string;
+    };
+  };
+  /**
+   * When the hub last read or wrote them.
+   */
+  updatedAt: string;
+  /**
+   * MQTT only: when the hub published them.
+   */
+  timestamp?: string;
 }
 /**
  * Plays one audio file.

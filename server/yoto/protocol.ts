@@ -58,6 +58,9 @@ export const COMMANDS = [
   'card/stop',
   'card/pause',
   'card/resume',
+  'display/preview',
+  'bluetooth/on',
+  'bluetooth/off',
 ] as const;
 
 export type CommandName = (typeof COMMANDS)[number];
@@ -87,6 +90,10 @@ export interface CommandPayloads {
   'card/stop': Record<string, never> | undefined;
   'card/pause': Record<string, never> | undefined;
   'card/resume': Record<string, never> | undefined;
+  /** An icon on the screen for `timeout` seconds (shown only while the screen is awake). */
+  'display/preview': { uri: string; timeout: number; animated: 0 | 1 };
+  'bluetooth/on': { action?: string; mode?: boolean | string; name?: string; mac?: string } | undefined;
+  'bluetooth/off': Record<string, never> | undefined;
 }
 
 export interface CardStartPayload {
@@ -260,6 +267,9 @@ export const RESPONSE_KEYS: Record<CommandName, string> = {
   'card/stop': 'card-stop',
   'card/pause': 'card-pause',
   'card/resume': 'card-resume',
+  'display/preview': 'display-preview',
+  'bluetooth/on': 'bluetooth',
+  'bluetooth/off': 'bluetooth',
 };
 
 export type ResponseResult = 'OK' | 'FAIL';

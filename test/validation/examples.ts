@@ -22,6 +22,9 @@ import type {
   DeviceEvent,
   HubConfig,
   PlaybackSession,
+  PlayerAlarmInput,
+  PlayerSettingsChange,
+  PlayerSettingsView,
   SchemaTypes,
   Script,
   Session,
@@ -282,6 +285,27 @@ export const storyCard: StoryCard = {
     },
   },
 };
+export const playerSettings: PlayerSettingsView = {
+  deviceId: 'y2iYT7ItkMRWbuMzTDuGjgmS',
+  dayTime: '07:00',
+  nightTime: '19:30',
+  dayMaxVolume: 16,
+  nightMaxVolume: 10,
+  dayBrightness: 'auto',
+  nightBrightness: 20,
+  dayNightLight: '#40bfd9',
+  nightNightLight: 'off',
+  clockFace: 'digital-sun',
+  hourFormat: 12,
+  shutdownTimeout: 3600,
+  headphonesVolumeLimited: false,
+  bluetoothEnabled: true,
+  alarms: [{ id: 0, time: '07:15', days: '1111100', soundId: '', volume: 8, enabled: true }],
+  capabilities: { nightLight: true, lightSensor: true, nightLightPresets: { 'Sky Blue': '#40bfd9' } },
+  updatedAt: '2026-01-10T08:15:32Z',
+};
+export const playerSettingsChange: PlayerSettingsChange = { nightMaxVolume: 5, dayNightLight: 'Sky Blue' };
+export const playerAlarm: PlayerAlarmInput = { time: '06:45', days: '0000011', enabled: true };
 
 /** Typed as SchemaTypes, so a schema without an example does not compile. */
 export const examples: SchemaTypes = {
@@ -308,6 +332,9 @@ export const examples: SchemaTypes = {
   'ws-client-message': wsClientMessages[0],
   'ws-server-message': wsServerMessages[0],
   'api-error': apiError,
+  'player-settings': playerSettings,
+  'player-settings-change': playerSettingsChange,
+  'player-alarm': playerAlarm,
 };
 
 /** Every example of a schema: the one in `examples` plus the other variants of a union. */
@@ -335,4 +362,7 @@ export const allExamples: { [K in keyof SchemaTypes]: SchemaTypes[K][] } = {
   'ws-client-message': wsClientMessages,
   'ws-server-message': wsServerMessages,
   'api-error': [apiError],
+  'player-settings': [playerSettings],
+  'player-settings-change': [playerSettingsChange],
+  'player-alarm': [playerAlarm],
 };
