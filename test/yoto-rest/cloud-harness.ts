@@ -103,6 +103,45 @@ export async function signInThroughBrowser(adapter: Adapter): Promise<TokenRespo
   return tokens;
 }
 
+/** What a signed-in suite drives: set in its hooks, so read it inside hooks and tests. */
+export interface SignedInRig {
+  readonly rig: CloudRig;
+  readonly adapter: Adapter;
+}
+
+/**
+ * Registers the hooks of a suite that talks to the virtual cloud as a signed-in
+ * hub: a cloud rig, the adapter on it and a browser sign-in, closed and stopped
+ * afterwards. `per: 'test'` gives every test its own fresh rig.
+ */
+export function useSignedInRig(per: 'suite' | 'test', options: Parameters<typeof startCloudRig>[0] = {}): SignedInRig {
+  let rig: CloudRig | undefined;
+  let adapter: Adapter | undefined;
+  (per === 'suite' ? before : beforeEach)(async () => {
+    rig = await startCloudRig(options);
+    adapter = createAdapter(rig);
+    await signInThroughBrowser(adapter);
+  });
+  (per === 'suite' ? after : afterEach)(async () => {
+    adapter?.rest.close();
+    await rig?.stop();
+    adapter = undefined;
+    rig = undefined;
+  });
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the signed-in ${what} is not ready: read it inside a hook or test`);
+    return value;
+  };
+  return {
+    get rig() {
+      return ready(rig, 'rig');
+    },
+    get adapter() {
+      return ready(adapter, 'adapter');
+    },
+  };
+}
+
 export function fixture(...parts: string[]): Buffer {
   return fs.readFileSync(path.join(fixturesDir, ...parts));
 }
