@@ -115,31 +115,23 @@ export interface SignedInRig {
  * afterwards. `per: 'test'` gives every test its own fresh rig.
  */
 export function useSignedInRig(per: 'suite' | 'test', options: Parameters<typeof startCloudRig>[0] = {}): SignedInRig {
-  let rig: CloudRig | undefined;
-  let adapter: Adapter | undefined;
+  let current: SignedInRig | undefined;
   (per === 'suite' ? before : beforeEach)(async () => {
-    rig = await startCloudRig(options);
-    adapter = createAdapter(rig);
+    const rig = await startCloudRig(options);
+    const adapter = createAdapter(rig);
+    current = { rig, adapter };
     await signInThroughBrowser(adapter);
   });
   (per === 'suite' ? after : afterEach)(async () => {
-    adapter?.rest.close();
-    await rig?.stop();
-    adapter = undefined;
-    rig = undefined;
+    current?.adapter.rest.close();
+    await current?.rig.stop();
+    current = undefined;
   });
-  const ready = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`the signed-in ${what} is not ready: read it inside a hook or test`);
-    return value;
+  const now = (): SignedInRig => {
+    if (!current) throw new Error('the signed-in rig is not ready: read it inside a hook or test');
+    return current;
   };
-  return {
-    get rig() {
-      return ready(rig, 'rig');
-    },
-    get adapter() {
-      return ready(adapter, 'adapter');
-    },
-  };
+  return { get rig() { return now().rig; }, get adapter() { return now().adapter; } };
 }
 
 export function fixture(...parts: string[]): Buffer {
