@@ -3,12 +3,9 @@ import { YotoApiError } from '../../server/yoto/rest/errors';
 import { DEFAULT_VIRTUAL_PLAYERS } from '../../server/virtual/contracts';
 import { useSignedInRig } from './cloud-harness';
 import { interactiveCard, linearCard, streamTrack } from './sample-cards';
+import { rejectionOf } from '../helpers/rejection';
 
-async function refusal(promise: Promise<unknown>): Promise<YotoApiError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error, 'the request should have been refused').to.be.instanceOf(YotoApiError);
-  return error as YotoApiError;
-}
+const refusal = (promise: Promise<unknown>): Promise<YotoApiError> => rejectionOf(promise, YotoApiError);
 
 describe('Yoto REST client against the virtual cloud', function () {
   const signedIn = useSignedInRig('suite');
