@@ -7,7 +7,7 @@ import type { BrokerAnnouncementMessage, BrokerCommandMessage, BrokerManagementM
 import { getValidator, type SchemaName, type SchemaValidationError, type Validator } from '../validation';
 import type { DeviceCommander, DeviceCommand } from '../yoto/device-command';
 import { reportCommandFailure } from '../core/command-failures';
-import { discoveryPayload, eventPayload, playbackPayload, statusPayload, telemetryPayload } from './broker-payloads';
+import { discoveryPayload, eventPayload, playbackPayload, statusPayload, telemetryPayload } from '../core/device-views';
 import { mapBrokerCommand, type ScriptPlayRequest } from './command-mapping';
 import { allConfigTopics, homeAssistantConfigs, type HomeAssistantOptions } from './home-assistant';
 import { brokerTopics, isTopicSafeId, type BrokerTopics } from './topics';

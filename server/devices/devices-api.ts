@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Router } from 'express';
 import { mapBrokerCommand, type ScriptPlayRequest } from '../bridge/command-mapping';
-import { playbackPayload, statusPayload } from '../bridge/broker-payloads';
+import { playbackPayload, statusPayload } from '../core/device-views';
 import type { DeviceRegistry } from '../core/device-registry';
 import { initialState, type DeviceState } from '../core/device-state';
 import { ApiError } from '../http/api-error';

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, type RawData, type WebSocketServer } from 'ws';
-import { eventPayload, playbackPayload, statusPayload } from '../bridge/broker-payloads';
+import { deviceViews, eventPayload, playbackPayload, statusPayload } from '../core/device-views';
 import { realClock, type Clock, type ClockTimer } from '../time/clock';
 import type { DeviceRegistry } from '../core/device-registry';
 import type { DeviceState } from '../core/device-state';
@@ -73,7 +73,6 @@ const DEFAULT_MAX_MESSAGE_BYTES = 4096;
 const ALL_DEVICES = 'device.*';
 const DEVICE_TOPIC_PREFIX = 'device.';
 /** For comparing payloads without their timestamps. */
-const EPOCH = new Date(0);
 
 interface Client {
   readonly ws: WebSocket;
@@ -327,10 +326,10 @@ export class RealtimeGateway {
   private onState(state: DeviceState, previous: DeviceState): void {
     if (this.clients.size === 0) return;
     const at = this.now();
-    if (!sameJson(statusPayload(state, EPOCH), statusPayload(previous, EPOCH))) {
+    if (!sameJson(deviceViews(state).status, deviceViews(previous).status)) {
       this.fanOut(state.deviceId, JSON.stringify(statusMessage(state, at)));
     }
-    if (!sameJson(playbackPayload(state, EPOCH), playbackPayload(previous, EPOCH))) {
+    if (!sameJson(deviceViews(state).playback, deviceViews(previous).playback)) {
       this.fanOutPlayback(state.deviceId, JSON.stringify(playbackMessage(state, at)));
     }
   }

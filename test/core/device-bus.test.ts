@@ -80,6 +80,8 @@ describe('device bus', () => {
       const logged = await hub.store.events.query({ deviceId: KIDS, types: ['volume_changed'], limit: 5 });
       expect(logged.map((e) => e.timestamp)).to.include(published['timestamp']);
       expect(hub.devices.bus.stats().listenerFailures).to.be.greaterThan(before);
+      const metrics = await (await fetch(`${hub.url}/metrics`)).text();
+      expect(Number(/^yoto_device_listener_failures_total (\d+)$/m.exec(metrics)?.[1])).to.be.greaterThan(before);
       hub.devices.bus.off('a broken flow');
     });
   });

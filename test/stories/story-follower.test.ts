@@ -11,7 +11,7 @@ import { storyDeployer } from '../../server/stories/deploy-story';
 import { StoryFollower, viaOf } from '../../server/stories/story-follower';
 import type { DeviceEvent, Script } from '../../server/types/schemas';
 import { getValidator } from '../../server/validation';
-import { eventPayload } from '../../server/bridge/broker-payloads';
+import { eventPayload } from '../../server/core/device-views';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
 import { spyDir, spyTwee, story as makeStory } from './helpers';
 
