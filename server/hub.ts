@@ -8,6 +8,7 @@ import { packageVersion, panelDistDir } from './paths';
 import { openStore, type Store } from './store';
 import { overallStatus, type ComponentHealth, type HealthReport } from './system/health';
 import { systemRoutes } from './system/system-routes';
+import { bearerToken } from './http/request-user';
 import { storeValidator } from './store/store-validator';
 import { HomeBrokerBridge } from './bridge/home-broker-bridge';
 import { CloudConnection, type ActiveCloud, type CloudConnectionOptions, type CloudState } from './cloud/cloud-connection';
@@ -341,7 +342,7 @@ export class Hub extends EventEmitter<HubEvents> {
     http.mountRoot('/', requestIds);
     http.useApi(metrics.middleware);
     http.mountApi('/', openApiRoutes());
-    http.mountApi('/system', systemRoutes(() => this.health()));
+    http.mountApi('/system', systemRoutes(() => this.health(), { viewer: (req) => accounts.verifyAccessToken(bearerToken(req.headers.authorization) ?? '') }));
     http.mountApi('/auth', accounts.router);
     http.useApi(accounts.authenticate);
     http.mountApi('/system', configRoutes({ options, logger }));
@@ -375,9 +376,13 @@ export class Hub extends EventEmitter<HubEvents> {
         authenticate: (token) => accounts.verifyAccessToken(token),
         canSee: (user, deviceId) => this.canSeeDevice(user, deviceId),
         logger: child('realtime'),
+        // Issue 13: sockets close when their token expires, and are re-checked whenever rights change.
+        tokenExpiresAt: (token) => accounts.accessTokenExpiresAt(token),
       }),
       (r) => r.stop(),
     );
+    http.gateUpgrades((request) => realtime.admit(request));
+    accounts.onRightsChanged(() => realtime.recheck());
     realtime.start();
     await http.listen();
     this.services = { store, broker, bus, devices, cloud, bridge, accounts, library, streams, scripts, announcements, realtime, http };

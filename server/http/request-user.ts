@@ -22,3 +22,10 @@ export function requestUser(res: Response): RequestUser {
 export function mayAccess(user: RequestUser, ownerId: string): boolean {
   return user.role === 'admin' || user.id === ownerId;
 }
+
+/** The token of an `Authorization: Bearer <token>` header; undefined for any other form. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined || header.length > 8192) return undefined;
+  const match = /^Bearer +(\S+) *$/i.exec(header);
+  return match?.[1];
+}

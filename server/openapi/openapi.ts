@@ -108,7 +108,7 @@ export const HUB_ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: '/api/analytics/devices', tag: 'analytics', summary: 'Totals per player', query: ['from', 'to'] },
   { method: 'get', path: '/api/analytics/content', tag: 'analytics', summary: 'Popularity by card', query: ['from', 'to'] },
   { method: 'get', path: '/api/analytics/playback', tag: 'analytics', summary: 'Listening sessions', query: ['from', 'to', 'deviceId', 'limit'] },
-  { method: 'get', path: '/api/system/health', tag: 'system', summary: 'Health of every component', auth: false },
+  { method: 'get', path: '/api/system/health', tag: 'system', summary: 'Health: the overall status for anyone; component states for members; every detail (credentials redacted) for admins', auth: false },
   { method: 'get', path: '/api/system/config', tag: 'system', summary: 'The hub settings, without secrets' },
   { method: 'put', path: '/api/system/config', tag: 'system', summary: 'Save the hub settings (applied on restart)', body: 'hub-config', admin: true },
   { method: 'get', path: '/api/openapi.json', tag: 'system', summary: 'This document', auth: false },

@@ -8,7 +8,7 @@ import { getValidator } from '../validation';
 import { compileToFlow } from './compile-flow';
 import type { Story } from './model';
 import { runExpectations } from './simulate';
-import { fromTwee, toTwee } from './twee';
+import { importTwee, toTwee } from './twee';
 import { isDeployable, validateStory } from './validate';
 
 export interface StoriesApiOptions {
@@ -74,7 +74,7 @@ export function createStoriesApi(options: StoriesApiOptions): Router {
     const text: unknown = req.body;
     if (typeof text !== 'string' || text.trim() === '') throw new ApiError(400, 'invalid_twee', 'send the Twee 3 text as the request body');
     const at = now();
-    const { story: imported, findings: importFindings } = fromTwee(text, { now: at, userId: user.id });
+    const { story: imported, findings: importFindings } = await importTwee(text, { now: at, userId: user.id });
     const story = storyFromBody(imported, { id: randomUUID(), userId: user.id, createdAt: at, updatedAt: at });
     const saved = await store.stories.insert(story);
     logger.info('story imported from Twee', { storyId: saved.id, nodes: saved.nodes.length });

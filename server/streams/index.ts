@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger';
 import type { AudioFile } from '../types/schemas';
 import { SmartStreams } from './smart-streams';
 import { StreamTokens, type StreamScope, type StreamTarget } from './stream-tokens';
+import { trimEndChar } from '../text/trim';
 
 export { SmartStreams, inWindow, type SmartStream, type SmartStreamDefinition, type SmartWindow, type SmartChoice, type SmartRule } from './smart-streams';
 export { StreamTokens, type StreamScope, type StreamTarget, type StreamGrant, type TokenCheck } from './stream-tokens';
@@ -82,7 +83,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
   const pending = new Set<Promise<void>>();
   const router = express.Router();
 
-  const baseUrl = (): string => (options.publicUrl ?? options.hubUrl()).replace(/\/+$/, '');
+  const baseUrl = (): string => trimEndChar(options.publicUrl ?? options.hubUrl(), '/');
 
   const tokenOf = (req: Request): string | undefined => (typeof req.query['t'] === 'string' ? req.query['t'] : undefined);
 

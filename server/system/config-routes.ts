@@ -6,6 +6,7 @@ import type { HubOptions } from '../config/hub-options';
 import { ApiError } from '../http/api-error';
 import { requestUser } from '../http/request-user';
 import { silentLogger, type Logger } from '../log/logger';
+import { SECRET_KEY, redactUrlCredentials } from '../log/redact';
 import type { HubConfig } from '../types/schemas';
 import { getValidator } from '../validation';
 
@@ -17,8 +18,6 @@ export interface ConfigRoutesOptions {
   logger?: Logger;
 }
 
-/** Keys whose values are secrets: never answered, whatever the schema says. */
-const SECRET_KEY = /pass(word)?|secret|token|credential|private/i;
 
 /**
  * GET /config: the running settings (and the saved file, if any) without
@@ -59,10 +58,11 @@ export function configRoutes(config: ConfigRoutesOptions): Router {
   return router;
 }
 
-/** A copy without secret values: keys marked writeOnly in hub-config.schema.json and keys named like secrets. */
+/** A copy without secret values: keys marked writeOnly in hub-config.schema.json, keys named like secrets, credentials in URLs. */
 export function redactSecrets<T>(value: T): T {
   const writeOnly = writeOnlyKeys();
   const walk = (node: unknown): unknown => {
+    if (typeof node === 'string') return redactUrlCredentials(node);
     if (Array.isArray(node)) return node.map(walk);
     if (typeof node !== 'object' || node === null) return node;
     const result: Record<string, unknown> = {};

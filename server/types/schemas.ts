@@ -26,9 +26,9 @@ export type BrokerCommandMessage =
  */
 export type Script = SimpleScript | PlaylistScript | CyoaScript;
 /**
- * A message a panel (or other client) sends on the /ws WebSocket, chosen by `type`. The connection is authenticated with the REST API's access token: in a browser `new WebSocket(url, ['bearer', token])` (the hub answers with the `bearer` subprotocol), elsewhere an `Authorization: Bearer <token>` header, or `?access_token=<token>` on the URL; a missing or invalid token closes the connection with code 4401.
+ * A message a panel (or other client) sends on the /ws WebSocket, chosen by `type`. The connection is authenticated with the REST API's access token: in a browser `new WebSocket(url, ['bearer', token])` (the hub answers with the `bearer` subprotocol), elsewhere an `Authorization: Bearer <token>` header, or `?access_token=<token>` on the URL; a missing, invalid or revoked token refuses the upgrade (HTTP 401). An open connection is closed with code 4401 when its access token expires (unless renewed with a `renew` message) or when its user is disabled, deleted or signs out.
  */
-export type WsClientMessage = WsSubscribeMessage | WsUnsubscribeMessage | WsPingMessage;
+export type WsClientMessage = WsSubscribeMessage | WsUnsubscribeMessage | WsRenewMessage | WsPingMessage;
 /**
  * A message the hub sends on the /ws WebSocket, chosen by `type`. Player updates carry the same payloads as the home broker topics.
  */
@@ -37,6 +37,7 @@ export type WsServerMessage =
   | WsDeviceEventMessage
   | WsDevicePlaybackMessage
   | WsDeviceRemovedMessage
+  | WsRenewedMessage
   | WsPongMessage
   | WsErrorMessage
   | WsSubscribedMessage
@@ -1359,6 +1360,19 @@ export interface WsUnsubscribeMessage {
   topic: string;
 }
 /**
+ * Hands the connection a fresh access token of the same user (from POST /api/auth/refresh) before the current one expires; answered with `renewed`, or an `error` (the connection keeps its current token).
+ */
+export interface WsRenewMessage {
+  /**
+   * Renew.
+   */
+  type: 'renew';
+  /**
+   * The new access token.
+   */
+  accessToken: string;
+}
+/**
  * Heartbeat; the server answers pong.
  */
 export interface WsPingMessage {
@@ -1421,6 +1435,19 @@ export interface WsDeviceRemovedMessage {
    * The player's device id.
    */
   deviceId: string;
+}
+/**
+ * Answer to renew: the connection now runs on the new access token, until it expires.
+ */
+export interface WsRenewedMessage {
+  /**
+   * Renewed.
+   */
+  type: 'renewed';
+  /**
+   * When the new access token expires; the connection is closed with 4401 then unless renewed again.
+   */
+  expiresAt: string;
 }
 /**
  * Answer to ping.

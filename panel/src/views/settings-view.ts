@@ -70,7 +70,7 @@ export class YotoSettingsView extends LitElement {
   private async load(): Promise<void> {
     try {
       const [health, config] = await Promise.all([fetchHealth(), auth.json<ConfigAnswer>('/api/system/config')]);
-      this.cloud = health.components['cloud'];
+      this.cloud = health.components?.['cloud'];
       this.config = config;
       if (this.isAdmin) this.users = await listUsers();
     } catch (error) {

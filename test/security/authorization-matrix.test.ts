@@ -2,14 +2,17 @@ import { expect } from 'chai';
 import type { Hub } from '../../server/hub';
 import { buildOpenApi } from '../../server/openapi';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
-import { call, createResources, idFor, inviteMember, onboardAdmin, upload, validBody, type Resources, type SignIn } from './api-world';
+import { call, createResources, idFor, inviteMember, onboardAdmin, upload, validBody, type Resources, type SignIn } from '../hub/api-world';
 
 type Paths = Record<string, Record<string, { security?: unknown[] }>>;
 
 /** Routes anyone may call (no token); logout takes the refresh token in its body, not a bearer token. */
 const PUBLIC = ['/api/auth/status', '/api/auth/login', '/api/auth/logout', '/api/auth/onboarding', '/api/auth/refresh', '/api/auth/register', '/api/system/health', '/api/openapi.json'];
 
-describe('Authorization matrix over every route that takes an id', function () {
+/** Routes only an admin may call: a member gets 403. */
+const ADMIN_ONLY: Array<[string, string]> = [['get', '/api/auth/users'], ['patch', '/api/auth/users/{id}'], ['post', '/api/auth/invitations'], ['put', '/api/system/config']];
+
+describe('Authorization matrix over every route and role', function () {
   let hub: Hub | undefined;
   let admin: SignIn;
   let a: SignIn;
@@ -99,6 +102,38 @@ describe('Authorization matrix over every route that takes an id', function () {
       }
     }
     expect(problems, 'answers 5xx').to.deep.equal([]);
+  });
+
+  it('answers every route for every role (anonymous, member, other member, admin) without a 5xx or a leak', async () => {
+    const roles: Array<[string, string | undefined]> = [['anonymous', undefined], ['A', a.accessToken], ['B', b.accessToken], ['admin', admin.accessToken]];
+    const counts: Record<string, number> = {};
+    const problems: string[] = [];
+    for (const [path, item] of Object.entries(paths)) {
+      if (!path.startsWith('/api/')) continue;
+      for (const method of Object.keys(item)) {
+        // Deletes and sign-outs end what the other cases use; the id-route test above covers their rights.
+        if (method === 'delete' || path === '/api/auth/logout') continue;
+        const url = path.replace(/\{[^}]+\}/g, idFor(path, mine, a.user.id) ?? 'x') + (path.endsWith('/flow') ? `?deviceId=${mine.deviceId}` : '');
+        for (const [role, token] of roles) {
+          const body = method === 'get' ? undefined : validBody(method, path, mine, `matrix-${role}`) ?? {};
+          const answer = await call(hub!, method.toUpperCase(), url, token, body);
+          const key = `${answer.status >= 500 ? '5xx' : answer.status >= 400 ? String(answer.status) : '2xx/3xx'}`;
+          counts[key] = (counts[key] ?? 0) + 1;
+          const label = `${method.toUpperCase()} ${path} as ${role} -> ${answer.status}`;
+          if (answer.status >= 500) problems.push(`${label} ${answer.text.slice(0, 200)}`);
+          if (role === 'anonymous' && !PUBLIC.includes(path) && answer.status !== 401) problems.push(`${label}: not 401`);
+          if (role === 'B' || role === 'anonymous') {
+            // The id in the URL is the caller's own words: echoing it back is no leak.
+            for (const secret of secrets) if (!url.includes(secret) && answer.text.includes(secret)) problems.push(`${label} leaks "${secret}"`);
+          }
+          if (ADMIN_ONLY.some(([m, p]) => m === method && p === path) && (role === 'A' || role === 'B') && answer.status !== 403) problems.push(`${label}: admin-only route not 403`);
+        }
+      }
+    }
+    const total = Object.values(counts).reduce((x, y) => x + y, 0);
+    console.log(`      route x role matrix: ${total} requests, by status ${JSON.stringify(counts)}`);
+    expect(problems).to.deep.equal([]);
+    expect(total).to.be.greaterThan(150);
   });
 
   it('lists none of A\'s items to B', async () => {
