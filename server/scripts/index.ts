@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import type { ScriptPlayRequest } from '../bridge/command-mapping';
+import { SYSTEM_OWNERS } from '../accounts/user-content';
 import type { CloudConnection } from '../cloud/cloud-connection';
 import { ApiError, type ErrorDetail } from '../http/api-error';
 import { mayAccess, requestUser, type RequestUser } from '../http/request-user';
@@ -265,8 +266,8 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
   const playScript = (deviceId: string, request: ScriptPlayRequest, user?: RequestUser): Promise<DeployResult> => {
     const script = store.scripts.get(request.scriptId);
     if (!script) throw ApiError.notFound('script');
-    const owner = store.users.get(script.userId);
-    const as = user ?? { id: script.userId, email: owner?.email ?? '', role: owner?.role ?? 'member' };
+    // The house acts as the script's owner; the hub's own content (the demo, Node-RED's) acts as an admin's.
+    const as = user ?? (SYSTEM_OWNERS.has(script.userId) ? { id: script.userId, email: '', role: 'admin' as const } : ownerAsUser(store.users, script.userId));
     const { scriptId: _id, ...position } = request;
     return deploy(script.id, deviceId, as, position);
   };

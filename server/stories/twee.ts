@@ -220,7 +220,7 @@ export interface StoryInitSettings {
 
 function readStoryInit(text: string): StoryInitSettings {
   const settings: StoryInitSettings = {};
-  for (const match of text.matchAll(/\(set:\s*\$(\w+)\s+to\s+([^)\n]*)\)/g)) {
+  for (const match of text.matchAll(/\(set:\s*\$(\w+)\s+to\s([^)\n]*)\)/g)) {
     const [, name, raw] = match;
     const value = raw!.trim();
     const text = /^"(.*)"$/.exec(value)?.[1];
