@@ -13,7 +13,8 @@ import { HomeBrokerBridge } from './bridge/home-broker-bridge';
 import { CloudConnection, type ActiveCloud, type CloudConnectionOptions, type CloudState } from './cloud/cloud-connection';
 import { DeviceRegistry } from './core/device-registry';
 import type { SignInLinks } from './yoto/auth/browser-sign-in';
-import { isYotoAdapterLogin } from './yoto/protocol';
+import { isYotoAdapterLogin, MAX_FILTERS_PER_SUBSCRIBE } from './yoto/protocol';
+import { signInRoutes } from './cloud/sign-in-routes';
 import { adminCredentialsFromEnv, createAccounts, type Accounts } from './accounts';
 import { createAudioLibrary, type AudioLibraryHandle } from './library';
 import { RealtimeGateway } from './realtime';
@@ -237,9 +238,13 @@ export class Hub extends EventEmitter<HubEvents> {
         options.broker.embedded.host,
         options.broker.embedded.port,
         logger.child({ component: 'embedded-broker' }),
-        // The house's own clients connect freely; a login in the Yoto cloud's form (the
-        // adapter following virtual players) must carry a live token of the virtual cloud.
-        (username, password) => !isYotoAdapterLogin(username) || (this.cloudConnection?.verifyVirtualAccessToken(password ?? '') ?? false),
+        // The house's own clients connect freely; a login in the Yoto cloud's form (the adapter
+        // following virtual players) is held to the Yoto cloud's rules: a live token with the MQTT
+        // scope, at most 8 topic filters per SUBSCRIBE.
+        {
+          authorize: (username, password) => !isYotoAdapterLogin(username) || (this.cloudConnection?.authorizeVirtualMqtt(password ?? '') ?? false),
+          subscribeLimit: (username) => (isYotoAdapterLogin(username) ? MAX_FILTERS_PER_SUBSCRIBE : undefined),
+        },
       );
       await this.embeddedBroker.start();
       brokerUrl = this.embeddedBroker.url;
@@ -271,6 +276,8 @@ export class Hub extends EventEmitter<HubEvents> {
       brokerUrl,
       registry,
       logger,
+      // Virtual players fetch streams only from the hub (and the virtual cloud) unless configured otherwise.
+      hubOrigins: () => [this.httpServer?.url, options.http.publicUrl].filter((url): url is string => url !== undefined),
       ...this.deps.cloud,
     });
     cloud.on('state', (state, active) => this.emit('cloud-status', state, active));
@@ -328,6 +335,7 @@ export class Hub extends EventEmitter<HubEvents> {
     http.mountApi('/auth', accounts.router);
     http.useApi(accounts.authenticate);
     http.mountApi('/system', configRoutes({ options, logger }));
+    http.mountApi('/system', signInRoutes(() => cloud));
     http.mountApi('/devices', createDevicesApi({ store, registry, commander: cloud, logger, source: () => cloud.active ?? 'yoto' }));
     const analytics = createAnalyticsApi({ store, registry, logger });
     this.analyticsInstance = analytics;
