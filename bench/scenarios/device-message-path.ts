@@ -28,7 +28,7 @@ export async function run(): Promise<BenchResult> {
   const registry = new DeviceRegistry();
   registry.upsertDevices(deviceIds.map((deviceId) => ({ deviceId, name: deviceId, online: true, deviceType: 'mini', deviceFamily: 'mini' })));
   const hubPath = arrivalCounter();
-  registry.on('event', (event) => event.type === 'volume_changed' && hubPath.tick());
+  registry.bus.on('test', 'event', (event) => event.type === 'volume_changed' && hubPath.tick());
   const adapter = new YotoMqttClient({ url: broker.url, tokenProvider: async () => 'bench-token', eventsRerequestMs: 24 * 60 * 60_000 });
   adapter.on('message', (message) => registry.ingest(message.deviceId, message.kind, message.payload, message.receivedAt));
   const subscribed = new Promise<void>((resolve) => {
@@ -54,10 +54,10 @@ export async function run(): Promise<BenchResult> {
   // A first volume per player: the registry reports a change only once it knows the volume before it.
   const primed = arrivalCounter();
   const onPrimed = (): void => primed.tick();
-  registry.on('state', onPrimed);
+  registry.bus.on(onPrimed, 'state', onPrimed);
   for (const deviceId of deviceIds) publisher.publish(`device/${deviceId}/data/events`, JSON.stringify({ volume: 1, volumeMax: 16, eventUtc: 1_794_999_999 }), { qos: 1 });
   await Promise.all([primed.whenCount(DEVICES), bare.whenCount(DEVICES)]);
-  registry.off('state', onPrimed);
+  registry.bus.off(onPrimed);
 
   let sequence = 0;
   // Each message changes its device's volume, so each one is a normalized event.

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import express from 'express';
 import { HubHttpServer } from '../../server/http/http-server';
-import { createAudioLibrary } from '../../server/library';
+import { createAudioLibrary, createAudioLibraryService } from '../../server/library';
 import { silentLogger } from '../../server/log/logger';
 import { openStore } from '../../server/store';
 import { createMetrics } from '../../server/system/metrics';
@@ -116,7 +116,7 @@ export async function run(): Promise<BenchResult> {
   await fs.writeFile(source, bytes);
 
   const store = await openStore({ dataDir, validate: storeValidator() });
-  const library = createAudioLibrary({ store, dataDir, logger: silentLogger });
+  const library = createAudioLibrary({ files: createAudioLibraryService({ store, dataDir, logger: silentLogger }), logger: silentLogger, isInUse: () => undefined });
   const record = await library.files.importFile(source, { userId: 'bench-user', title: 'Bench' });
   const hub = new HubHttpServer({ host: '127.0.0.1', port: 0, panelDir, logger: silentLogger });
   // The middleware every API request passes in the hub (request ids, metrics), then an auth

@@ -1,5 +1,9 @@
 import type { Node, NodeDef, NodeStatus } from 'node-red';
 import type { Hub } from '../../server/hub';
+import type { RequestUser } from '../../server/http/request-user';
+
+/** Flows act as the hub's administrator: Node-RED's own admin rights already guard who edits them. */
+export const NODE_RED_USER: RequestUser = { id: 'node-red', email: '', role: 'admin' };
 
 /** The settings the yoto-hub editor stores in the flow (all strings, as the editor saves them). */
 export interface YotoHubNodeDef extends NodeDef {

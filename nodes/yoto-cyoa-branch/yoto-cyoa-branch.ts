@@ -1,5 +1,4 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import type { DeviceRegistry } from '../../server/core/device-registry';
 import { indexStory, type Exits } from '../../server/stories/model';
 import type { DeviceEvent } from '../../server/types/schemas';
 import { describeDevices, findDevice, playerRef } from '../shared/device-lookup';
@@ -31,8 +30,8 @@ interface Pending {
   send: Send;
   done: Done;
   timer: NodeJS.Timeout | undefined;
-  registry: DeviceRegistry | undefined;
-  listener: ((event: DeviceEvent) => void) | undefined;
+  /** Stops listening to the player, while waiting for its choice. */
+  unsubscribe: (() => void) | undefined;
 }
 
 export = function registerYotoCyoaBranch(RED: NodeAPI): void {
@@ -60,7 +59,7 @@ export = function registerYotoCyoaBranch(RED: NodeAPI): void {
       pending = undefined;
       if (!current) return;
       if (current.timer) clearTimeout(current.timer);
-      if (current.registry && current.listener) current.registry.off('event', current.listener);
+      current.unsubscribe?.();
       if (choice === undefined) {
         current.done();
         return;
@@ -103,7 +102,7 @@ export = function registerYotoCyoaBranch(RED: NodeAPI): void {
       // A new message without a choice supersedes the one waiting.
       finish(undefined, 'superseded');
       try {
-        const next: Pending = { msg, send, done, timer: undefined, registry: undefined, listener: undefined };
+        const next: Pending = { msg, send, done, timer: undefined, unsubscribe: undefined };
         if (mode !== 'message') {
           const hub = hubConfig?.hub;
           if (!hubConfig) throw new BranchFailure(t('errors.noHub'));
@@ -119,9 +118,7 @@ export = function registerYotoCyoaBranch(RED: NodeAPI): void {
             const chosen = choiceOfEvent(event, mode, exits);
             if (chosen !== undefined) finish(chosen, 'player', event);
           };
-          next.registry = hub.devices;
-          next.listener = listener;
-          hub.devices.on('event', listener);
+          next.unsubscribe = hub.devices.bus.on(node, 'event', listener);
         }
         if (timeoutMs > 0) {
           next.timer = setTimeout(() => finish('timeout', 'timeout'), timeoutMs);

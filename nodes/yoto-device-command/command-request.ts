@@ -1,6 +1,5 @@
-import { mapBrokerCommand } from '../../server/bridge/command-mapping';
+import { mapBrokerCommand, type MappedCommand } from '../../server/bridge/command-mapping';
 import { getValidator } from '../../server/validation';
-import type { DeviceCommand } from '../../server/yoto/device-command';
 
 /**
  * The node speaks the home broker's command vocabulary (yoto/{id}/commands):
@@ -36,7 +35,7 @@ export const ARGUMENTS_OF: Readonly<Record<string, readonly CommandArgument[]>> 
   nightlight: ['color'],
 };
 
-export type CommandRequest = { ok: true; command: DeviceCommand; message: Record<string, unknown> } | { ok: false; field: string; reason: string };
+export type CommandRequest = { ok: true; mapped: MappedCommand; message: Record<string, unknown> } | { ok: false; field: string; reason: string };
 
 /** Turns a typed value into what the command JSON holds: numbers from numeric strings, colours from JSON text. */
 export function commandValue(argument: CommandArgument, value: unknown): unknown {
@@ -66,7 +65,6 @@ export function commandRequest(message: Record<string, unknown>): CommandRequest
     const reasons = checked.error.details.map((d) => (d.path === '/' ? d.message : `${d.path.replace(/^\//, '')} ${d.message}`));
     return { ok: false, field, reason: reasons.join('; ') };
   }
-  const mapped = mapBrokerCommand(checked.value);
-  if (mapped.kind !== 'device') return { ok: false, field: 'script_id', reason: 'hub scripts are played by the yoto-play-script node, not by a device command' };
-  return { ok: true, command: mapped.command, message };
+  // `play` with `script_id` plays a hub script, as on MQTT and the REST API.
+  return { ok: true, mapped: mapBrokerCommand(checked.value), message };
 }

@@ -1,7 +1,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { DeviceCommandError } from '../../server/yoto/device-command';
 import { describeDevices, deviceSummary, findDevice, playerRef } from '../shared/device-lookup';
-import { hubStatusFor, type YotoHubNode } from '../shared/yoto-hub-node';
+import { hubStatusFor, NODE_RED_USER, type YotoHubNode } from '../shared/yoto-hub-node';
+import { reportCommandFailure } from '../../server/core/command-failures';
 import { ARGUMENTS_OF, COMMAND_ARGUMENTS, commandRequest, commandValue, type CommandArgument } from './command-request';
 
 /** The settings the editor stores: each argument is a typed input (value + type). */
@@ -116,7 +117,8 @@ export = function registerYotoDeviceCommand(RED: NodeAPI): void {
 
         setStatus({ fill: 'blue', shape: 'ring', text: t('status.sending', { command: label, device: state.name }) });
         try {
-          const result = await hub.cloud.execute(state.deviceId, request.command);
+          const { mapped } = request;
+          const result = mapped.kind === 'script' ? await hub.scripts.playScript(state.deviceId, mapped.request, NODE_RED_USER) : await hub.cloud.execute(state.deviceId, mapped.command);
           setStatus({ fill: 'green', shape: 'dot', text: t('status.confirmed', { command: label, device: state.name }) });
           if (withOutput) {
             msg.payload = { ...result, deviceName: state.name, request: message };
@@ -126,7 +128,8 @@ export = function registerYotoDeviceCommand(RED: NodeAPI): void {
           }
           done();
         } catch (error) {
-          const reason = error instanceof DeviceCommandError ? `${error.message} (${error.code})` : error instanceof Error ? error.message : String(error);
+          const { code, reason: why } = reportCommandFailure(hub.devices, state.deviceId, { command: label, requestId: typeof message['request_id'] === 'string' ? message['request_id'] : undefined, surface: 'node-red' }, error);
+          const reason = error instanceof DeviceCommandError ? `${why} (${code})` : why;
           throw new CommandFailure(t('errors.failed', { device: deviceLabel, command: label, reason }));
         }
       })().catch(fail);

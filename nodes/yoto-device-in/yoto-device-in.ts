@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
-import { eventPayload, playbackPayload, statusPayload } from '../../server/bridge/broker-payloads';
+import { eventPayload, playbackPayload, statusPayload } from '../../server/core/device-views';
 import type { DeviceRegistry } from '../../server/core/device-registry';
 import type { DeviceState } from '../../server/core/device-state';
 import type { CloudState } from '../../server/cloud/cloud-connection';
@@ -25,6 +25,9 @@ const DEVICE_EVENT_TYPES: readonly DeviceEvent['type'][] = [
   'story_node_entered',
   'command_failed',
   'button_press',
+  'announcement_started',
+  'announcement_finished',
+  'announcement_failed',
 ];
 
 /** The settings the editor stores. */
@@ -141,19 +144,16 @@ export = function registerYotoDeviceIn(RED: NodeAPI): void {
     const attach = (hub: Hub): void => {
       if (registry) return;
       registry = hub.devices;
-      registry.on('event', onEvent);
-      registry.on('state', onState);
-      registry.on('device-added', onAdded);
-      registry.on('device-removed', onRemoved);
+      registry.bus.on(node, 'event', onEvent);
+      registry.bus.on(node, 'state', onState);
+      registry.bus.on(node, 'device-added', onAdded);
+      registry.bus.on(node, 'device-removed', onRemoved);
       render();
       sendAllStates();
     };
     const detach = (): void => {
       if (!registry) return;
-      registry.off('event', onEvent);
-      registry.off('state', onState);
-      registry.off('device-added', onAdded);
-      registry.off('device-removed', onRemoved);
+      registry.bus.off(node);
       registry = undefined;
       pendingState.clear();
     };

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import type { DeviceRegistry } from '../../server/core/device-registry';
-import type { RequestUser } from '../../server/http/request-user';
 import type { Hub } from '../../server/hub';
 import type { DeployOptions, DeployResult } from '../../server/scripts';
 import type { DeviceEvent, Script } from '../../server/types/schemas';
 import { getValidator } from '../../server/validation';
 import { describeDevices, findDevice, playerRef } from '../shared/device-lookup';
-import { hubStatusFor, type YotoHubNode } from '../shared/yoto-hub-node';
+import { hubStatusFor, NODE_RED_USER, type YotoHubNode } from '../shared/yoto-hub-node';
 
 /** The settings the editor stores (and the story compiler writes: storyId, storyNodeId, audioFileId, icon, waitForEnd). */
 interface YotoPlayScriptNodeDef extends NodeDef {
@@ -35,8 +33,6 @@ class PlayScriptFailure extends Error {
   override readonly name = 'YotoPlayScriptError';
 }
 
-/** Flows act as the hub's administrator: Node-RED's own admin rights already guard who edits them. */
-const NODE_RED_USER: RequestUser = { id: 'node-red', email: '', role: 'admin' };
 
 /** The events that end the playback of a card on a player. */
 const FINISHING_EVENTS: ReadonlySet<DeviceEvent['type']> = new Set(['playback_stopped', 'card_removed', 'card_inserted']);
@@ -65,8 +61,7 @@ function optionalKey(value: unknown): string | undefined {
 interface Watch {
   deviceId: string;
   cardId: string;
-  registry: DeviceRegistry;
-  listener: (event: DeviceEvent) => void;
+  unsubscribe: () => void;
   done: (() => void) | undefined;
 }
 
@@ -91,7 +86,7 @@ export = function registerYotoPlayScript(RED: NodeAPI): void {
       const current = watch;
       watch = undefined;
       if (!current) return;
-      current.registry.off('event', current.listener);
+      current.unsubscribe();
       current.done?.();
     };
 
@@ -226,20 +221,18 @@ export = function registerYotoPlayScript(RED: NodeAPI): void {
         }
         setStatus({ fill: 'green', shape: 'dot', text: t('status.playing', { script: script.name }) });
 
-        const registry = hub.devices;
         const listener = (event: DeviceEvent): void => {
           if (event.deviceId !== state.deviceId || !endsPlayback(event, result.cardId)) return;
           const finishedWatch = watch;
           watch = undefined;
-          registry.off('event', listener);
+          finishedWatch?.unsubscribe();
           setStatus({ fill: 'grey', shape: 'dot', text: t('status.finished', { script: script.name }) });
           const finished = passageMessage(msg);
           finished.payload = { scriptId: script.id, scriptName: script.name, deviceId: state.deviceId, deviceName: state.name, cardId: result.cardId, reason: event.type, event: { type: event.type, timestamp: event.timestamp, data: event.data } };
           send([null, finished]);
           finishedWatch?.done?.();
         };
-        watch = { deviceId: state.deviceId, cardId: result.cardId, registry, listener, done: waitForEnd ? () => done() : undefined };
-        registry.on('event', listener);
+        watch = { deviceId: state.deviceId, cardId: result.cardId, unsubscribe: hub.devices.bus.on(node, 'event', listener), done: waitForEnd ? () => done() : undefined };
 
         const started = passageMessage(msg);
         started.payload = { scriptId: script.id, scriptName: script.name, deviceId: state.deviceId, deviceName: state.name, cardId: result.cardId, result: result.result, ...(result.volume ? { volume: result.volume } : {}), ...(result.sleep ? { sleep: result.sleep } : {}) };

@@ -61,8 +61,9 @@ export function createAnalyticsApi(options: AnalyticsApiOptions): AnalyticsApi {
     rollups.addEvent(event);
   };
   const onSession = (session: PlaybackSession): void => rollups.addSession(session);
-  registry.on('event', onEvent);
-  registry.on('session', onSession);
+  const owner = 'analytics';
+  registry.bus.on(owner, 'event', onEvent);
+  registry.bus.on(owner, 'session', onSession);
   for (const session of store.playbackHistory.list()) rollups.addSession(session);
 
   const ready = (async () => {
@@ -168,8 +169,7 @@ export function createAnalyticsApi(options: AnalyticsApiOptions): AnalyticsApi {
     ready,
     rollups,
     stop() {
-      registry.off('event', onEvent);
-      registry.off('session', onSession);
+      registry.bus.off(owner);
     },
   };
 }

@@ -1,24 +1,25 @@
 import type { BrokerState, HomeBrokerClient } from '../broker/home-broker-client';
 import type { DeviceRegistry } from '../core/device-registry';
-import type { DeviceState, DeviceTelemetry } from '../core/device-state';
+import type { DeviceState } from '../core/device-state';
 import { silentLogger, type Logger } from '../log/logger';
 import { packageVersion } from '../paths';
 import type { BrokerAnnouncementMessage, BrokerCommandMessage, BrokerManagementMessage, DeviceEvent } from '../types/schemas';
 import { getValidator, type SchemaName, type SchemaValidationError, type Validator } from '../validation';
-import { DeviceCommandError, type DeviceCommander, type DeviceCommand } from '../yoto/device-command';
-import { discoveryPayload, eventPayload, playbackPayload, statusPayload, telemetryPayload } from './broker-payloads';
+import type { DeviceCommander, DeviceCommand } from '../yoto/device-command';
+import { reportCommandFailure } from '../core/command-failures';
+import { discoveryPayload, eventPayload, playbackPayload, statusPayload, telemetryPayload } from '../core/device-views';
 import { mapBrokerCommand, type ScriptPlayRequest } from './command-mapping';
 import { allConfigTopics, homeAssistantConfigs, type HomeAssistantOptions } from './home-assistant';
 import { brokerTopics, isTopicSafeId, type BrokerTopics } from './topics';
 
-/** Plays an announcement (a library file or a URL) on one player; the streaming side of the hub provides it. */
+/** Plays an announcement (a library file or a URL) on one player, then puts back what it was playing: the hub's Announcer. */
 export interface AnnouncementPlayer {
-  announce(deviceId: string, announcement: BrokerAnnouncementMessage): Promise<void>;
+  announce(deviceId: string, announcement: BrokerAnnouncementMessage): Promise<unknown>;
 }
 
-/** Starts a hub script on a player; the script engine provides it. */
+/** Starts a hub script on a player, as the script's owner: the hub's scripts service. */
 export interface ScriptPlayer {
-  playScript(deviceId: string, request: ScriptPlayRequest): Promise<void>;
+  playScript(deviceId: string, request: ScriptPlayRequest): Promise<unknown>;
 }
 
 export interface HomeBrokerBridgeOptions {
@@ -31,8 +32,8 @@ export interface HomeBrokerBridgeOptions {
   /** First topic level, "yoto" by default. */
   topicPrefix?: string;
   homeAssistant?: { enabled?: boolean; discoveryPrefix?: string };
-  scripts?: ScriptPlayer;
-  announcements?: AnnouncementPlayer;
+  scripts: ScriptPlayer;
+  announcements: AnnouncementPlayer;
   /** Passed to the commander; its own default applies when absent. */
   commandTimeoutMs?: number;
   now?: () => Date;
@@ -157,29 +158,18 @@ export class HomeBrokerBridge {
   }
 
   private listenToRegistry(): void {
-    const { registry } = this;
-    const onAdded = (state: DeviceState): void => {
+    const { bus } = this.registry;
+    bus.on(this, 'device-added', (state) => {
       this.publishDevice(state, false);
       this.publishDeviceList();
-    };
-    const onState = (state: DeviceState, previous: DeviceState): void => this.onStateChange(state, previous);
-    const onRemoved = (deviceId: string): void => this.removeDevice(deviceId);
-    const onEvent = (event: DeviceEvent): void => this.publishEvent(event);
-    const onTelemetry = (deviceId: string, telemetry: DeviceTelemetry, at: Date): void => {
-      if (isTopicSafeId(deviceId)) this.send(this.topics.telemetry(deviceId), telemetryPayload(telemetry, at), false);
-    };
-    registry.on('device-added', onAdded);
-    registry.on('state', onState);
-    registry.on('device-removed', onRemoved);
-    registry.on('event', onEvent);
-    registry.on('telemetry', onTelemetry);
-    this.cleanups.push(() => {
-      registry.off('device-added', onAdded);
-      registry.off('state', onState);
-      registry.off('device-removed', onRemoved);
-      registry.off('event', onEvent);
-      registry.off('telemetry', onTelemetry);
     });
+    bus.on(this, 'state', (state, previous) => this.onStateChange(state, previous));
+    bus.on(this, 'device-removed', (deviceId) => this.removeDevice(deviceId));
+    bus.on(this, 'event', (event) => this.publishEvent(event));
+    bus.on(this, 'telemetry', (deviceId, telemetry, at) => {
+      if (isTopicSafeId(deviceId)) this.send(this.topics.telemetry(deviceId), telemetryPayload(telemetry, at), false);
+    });
+    this.cleanups.push(() => bus.off(this));
   }
 
   private subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): void {
@@ -292,9 +282,8 @@ export class HomeBrokerBridge {
     if (!this.registry.has(deviceId)) return this.rejectCommand(deviceId, raw, `unknown player "${deviceId}"`, []);
     const mapped = mapBrokerCommand(message);
     if (mapped.kind === 'script') {
-      const scripts = this.options.scripts;
-      if (!scripts) return this.rejectCommand(deviceId, raw, 'playing a hub script needs the script engine, which is not running', []);
-      return void this.runAndReport(deviceId, message, () => scripts.playScript(deviceId, mapped.request).then(() => ({})));
+      const { scripts } = this.options;
+      return void this.runAndReport(deviceId, message, () => scripts.playScript(deviceId, mapped.request).then(() => ({ script_id: mapped.request.scriptId })));
     }
     void this.runAndReport(deviceId, message, () => this.execute(deviceId, mapped.command));
   }
@@ -324,16 +313,8 @@ export class HomeBrokerBridge {
       }, false);
     } catch (error) {
       this.counters.commandsFailed++;
-      const code = error instanceof DeviceCommandError ? error.code : 'error';
-      const reason = error instanceof Error ? error.message : String(error);
+      const { code, reason } = reportCommandFailure(this.registry, deviceId, { command: message.command, requestId: message.request_id, surface: 'mqtt' }, error);
       this.logger.warn('player command failed', { deviceId, command: message.command, code, reason });
-      // Recorded as a device event, so it reaches the event log and this topic alike.
-      this.registry.recordEvent(deviceId, 'command_failed', {
-        command: message.command,
-        code,
-        reason,
-        ...(message.request_id ? { requestId: message.request_id } : {}),
-      });
     }
   }
 
@@ -349,7 +330,6 @@ export class HomeBrokerBridge {
     if (!parsed.ok) return this.rejectAnnouncement(raw, parsed.reason, parsed.details);
     const announcement = parsed.value as BrokerAnnouncementMessage;
     const player = this.options.announcements;
-    if (!player) return this.rejectAnnouncement(raw, 'announcements need the hub streaming service, which is not running', []);
     const targets = announcement.device_ids ?? this.registry.list().filter((state) => state.online).map((state) => state.deviceId);
     const unknown = targets.filter((deviceId) => !this.registry.has(deviceId));
     if (unknown.length > 0) return this.rejectAnnouncement(raw, `unknown player(s): ${unknown.join(', ')}`, []);

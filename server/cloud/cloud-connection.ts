@@ -30,8 +30,8 @@ export interface CloudConnectionOptions {
   settings: HubCloudConfig;
   /** The hub's data directory: the real cloud's sign-in and the virtual cloud's state live under it. */
   dataDir: string;
-  /** The home broker: the virtual players talk on it, and the adapter follows them there. */
-  brokerUrl: string;
+  /** The home broker: the virtual players talk on it, and the adapter follows them there (read when the cloud starts). */
+  brokerUrl: () => string;
   registry: DeviceRegistry;
   logger?: Logger;
   /** How often the device list is read again from the cloud (default 5 minutes). */
@@ -328,11 +328,11 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
   }
 
   private async startVirtual(): Promise<void> {
-    const { settings, dataDir, brokerUrl } = this.options;
+    const { settings, dataDir } = this.options;
     const virtual = new VirtualCloud({
       host: settings.virtualHost,
       port: settings.virtualPort,
-      brokerUrl,
+      brokerUrl: this.options.brokerUrl(),
       dataDir: path.join(dataDir, 'virtual-cloud'),
       demoCards: DEMO_CARDS,
       players: this.options.virtual?.players ?? virtualFleetSpecs(settings.virtualPlayers ?? 3),
@@ -369,7 +369,7 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
   private async startSession(active: ActiveCloud, client: YotoCloudClient, virtual: VirtualCloud | undefined): Promise<void> {
     const { registry } = this.options;
     const mqtt = new YotoMqttClient({
-      url: virtual ? this.options.brokerUrl : this.options.settings.yotoMqttUrl ?? REAL_CLOUD.mqttUrl,
+      url: virtual ? this.options.brokerUrl() : this.options.settings.yotoMqttUrl ?? REAL_CLOUD.mqttUrl,
       tokenProvider: () => client.tokens.getAccessToken(),
       tokenRejected: (token) => client.tokens.accessTokenRejected(token),
       logger: this.logger.child({ component: active === 'virtual' ? 'virtual-cloud-mqtt' : 'yoto-mqtt' }),

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { silentLogger, type Logger } from '../log/logger';
+import { DeviceBus } from './device-bus';
 import type { DeviceEvent, PlaybackSession } from '../types/schemas';
 import type { DeviceTopicKind } from '../yoto/protocol';
 import { realClock, type Clock, type ClockTimer } from '../time/clock';
 import { readEventsMessage, readResponseMessage, readStatusMessage, type StatusFields } from './device-messages';
-import { initialState, type CloudDeviceInfo, type DeviceState, type DeviceTelemetry } from './device-state';
+import { initialState, type CloudDeviceInfo, type DeviceState } from './device-state';
 import { transitionEvents, type DeviceEventType, type TransitionContext } from './event-normalizer';
 import { PlaybackSessionTracker, type PlaybackHistorySink } from './playback-sessions';
 import { applyCloudInfo, applyEvents, applyStatus, hasTelemetry, sameData, withDerivedFields } from './state-merge';
@@ -16,6 +15,9 @@ export interface EventSink {
 }
 
 export interface DeviceRegistryOptions {
+  /** Where the registry publishes; the hub passes the one bus every consumer subscribes to. Default: a bus of its own. */
+  bus?: DeviceBus;
+  /** Receives every event published on the bus, first (before any other consumer). */
   eventLog?: EventSink;
   history?: PlaybackHistorySink;
   logger?: Logger;
@@ -28,17 +30,8 @@ export interface DeviceRegistryOptions {
   batteryLowPercent?: number;
 }
 
-export interface DeviceRegistryEvents {
-  'device-added': [state: DeviceState];
-  'device-removed': [deviceId: string, last: DeviceState];
-  /** Something other than `lastSeen` changed. */
-  state: [state: DeviceState, previous: DeviceState];
-  event: [event: DeviceEvent];
-  /** A status message carried diagnostics (wifi, temperature, disk, uptime). */
-  telemetry: [deviceId: string, telemetry: DeviceTelemetry, at: Date];
-  /** A listening session started or ended. */
-  session: [session: PlaybackSession];
-}
+/** What the registry publishes on its bus. */
+export type { DeviceBusEvents as DeviceRegistryEvents } from './device-bus';
 
 export interface DeviceRegistryStats {
   devices: number;
@@ -89,7 +82,9 @@ interface PresenceChange {
  * to the event log), playback sessions and presence (online, offline, shut
  * down, silent too long) come out. Bad input is logged and counted, never thrown.
  */
-export class DeviceRegistry extends EventEmitter<DeviceRegistryEvents> {
+export class DeviceRegistry {
+  /** Every change, event, telemetry report and session of the model goes out here. */
+  readonly bus: DeviceBus;
   private readonly devices = new Map<string, DeviceRecord>();
   private readonly logger: Logger;
   private readonly clock: Clock;
@@ -101,8 +96,10 @@ export class DeviceRegistry extends EventEmitter<DeviceRegistryEvents> {
   private readonly counters = { messages: 0, malformed: 0, duplicates: 0, ignoredFields: 0, events: 0, eventLogFailures: 0 };
 
   constructor(private readonly options: DeviceRegistryOptions = {}) {
-    super();
     this.logger = options.logger ?? silentLogger;
+    this.bus = options.bus ?? new DeviceBus(this.logger);
+    // The event log hears every event first, whoever published it (the registry, the story follower, a command result).
+    this.bus.on(this, 'event', (event) => this.logEvent(event));
     this.clock = options.clock ?? realClock;
     this.silenceTimeoutMs = options.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
     this.offlineAlertMs = options.offlineAlertMs ?? DEFAULT_OFFLINE_ALERT_MS;
@@ -157,7 +154,7 @@ export class DeviceRegistry extends EventEmitter<DeviceRegistryEvents> {
     this.clearTimers(record);
     this.sessions.end(deviceId, this.now(), 'removed');
     this.devices.delete(deviceId);
-    this.emit('device-removed', deviceId, record.state);
+    this.bus.emit('device-removed', deviceId, record.state);
     return true;
   }
 
@@ -187,21 +184,23 @@ export class DeviceRegistry extends EventEmitter<DeviceRegistryEvents> {
    * emitted like the others.
    */
   recordEvent(deviceId: string, type: DeviceEventType, data: Record<string, unknown> = {}, at: Date = this.now()): DeviceEvent {
-    const event: DeviceEvent = { id: randomUUID(), deviceId, type, timestamp: at.toISOString(), data };
+    return this.bus.publishEvent(deviceId, type, data, at);
+  }
+
+  private logEvent(event: DeviceEvent): void {
     this.counters.events++;
     try {
       this.options.eventLog?.append(event);
     } catch (error) {
       this.counters.eventLogFailures++;
-      this.logger.error('could not write a device event to the event log', { deviceId, type, err: error });
+      this.logger.error('could not write a device event to the event log', { deviceId: event.deviceId, type: event.type, err: error });
     }
-    this.emit('event', event);
-    return event;
   }
 
   /** Cancels every timer; later messages are ignored. Listeners belong to whoever added them. */
   stop(): void {
     this.stopped = true;
+    this.bus.off(this);
     for (const record of this.devices.values()) this.clearTimers(record);
   }
 
@@ -224,7 +223,7 @@ export class DeviceRegistry extends EventEmitter<DeviceRegistryEvents> {
     const record = this.recordFor(deviceId, at);
     const presence = kind === 'legacyStatus' ? legacyStatusPresence(record.state, read.value) : messagePresence(record.state);
     this.commit(record, withPresence(applyStatus(record.state, read.value), presence), at, presence);
-    if (hasTelemetry(read.value)) this.emit('telemetry', deviceId, record.state.telemetry, at);
+    if (hasTelemetry(read.value)) this.bus.emit('telemetry', deviceId, record.state.telemetry, at);
   }
 
   private ingestResponse(deviceId: string, payload: unknown, at: Date): void {
@@ -263,9 +262,12 @@ export class DeviceRegistry extends EventEmitter<DeviceRegistryEvents> {
     const events = transitionEvents(previous, state, context);
     this.sessions.observe(state, at);
     this.watchPresence(record, previous);
-    if (record.announced) this.emit('state', state, previous);
-    else this.announce(record);
-    for (const event of events) this.recordEvent(state.deviceId, event.type, event.data, at);
+    // The change and the events it causes go out together, before anything their listeners publish in turn.
+    this.bus.batch(() => {
+      if (record.announced) this.bus.emit('state', state, previous);
+      else this.announce(record);
+      for (const event of events) this.recordEvent(state.deviceId, event.type, event.data, at);
+    });
   }
 
   private updateFromCloud(record: DeviceRecord, info: CloudDeviceInfo, at: Date): void {
@@ -296,7 +298,7 @@ export class DeviceRegistry extends EventEmitter<DeviceRegistryEvents> {
   private announce(record: DeviceRecord): void {
     if (record.announced) return;
     record.announced = true;
-    this.emit('device-added', record.state);
+    this.bus.emit('device-added', record.state);
   }
 
   private recordFor(deviceId: string, at: Date): DeviceRecord {
@@ -381,7 +383,7 @@ export class DeviceRegistry extends EventEmitter<DeviceRegistryEvents> {
     } catch (error) {
       this.logger.error('could not save a playback session', { deviceId: session.deviceId, err: error });
     }
-    this.emit('session', session);
+    this.bus.emit('session', session);
   }
 
   private acceptsId(deviceId: unknown, kind: string): deviceId is string {
@@ -401,7 +403,8 @@ export class DeviceRegistry extends EventEmitter<DeviceRegistryEvents> {
     this.logger.debug('player message fields of the wrong type ignored', { deviceId, kind, fields: ignored });
   }
 
-  private now(): Date {
+  /** The registry's clock, as a Date (events published on its bus carry this time). */
+  now(): Date {
     return new Date(this.clock.now());
   }
 }

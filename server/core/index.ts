@@ -12,3 +12,6 @@ export type {
 export { connectionStatus, initialState, modelHasNightLight, playbackState, protocolPlayback } from './device-state';
 export type { DeviceEventType } from './event-normalizer';
 export type { PlaybackHistorySink, SessionEnd } from './playback-sessions';
+export { DeviceBus, type DeviceBusEvents, type DeviceBusStats, type BusOwner } from './device-bus';
+export { deviceViews, discoveryPayload, eventPayload, playbackPayload, statusPayload, telemetryPayload, type DeviceViews } from './device-views';
+export { reportCommandFailure, type CommandSurface } from './command-failures';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Router } from 'express';
 import { mapBrokerCommand, type ScriptPlayRequest } from '../bridge/command-mapping';
-import { playbackPayload, statusPayload } from '../bridge/broker-payloads';
+import { playbackPayload, statusPayload } from '../core/device-views';
 import type { DeviceRegistry } from '../core/device-registry';
 import { initialState, type DeviceState } from '../core/device-state';
 import { ApiError } from '../http/api-error';
@@ -12,11 +12,12 @@ import type { BrokerPlaybackMessage, BrokerStatusMessage, Device, DeviceEvent } 
 import { getValidator } from '../validation';
 import { DeviceCommandError, type CommandResult, type DeviceCommander } from '../yoto/device-command';
 import { findDeviceRecord } from './ownership';
+import { reportCommandFailure } from '../core/command-failures';
 import { QueryReader } from './query-params';
 
-/** Plays a hub script on a player (the script engine); without one, `play` with `script_id` is refused. */
+/** Plays a hub script on a player as the caller, with the rules of POST /api/scripts/:id/deploy: the hub's scripts service. */
 export interface ScriptPlayer {
-  playScript(deviceId: string, request: ScriptPlayRequest): Promise<unknown>;
+  playScript(deviceId: string, request: ScriptPlayRequest, user: RequestUser): Promise<unknown>;
 }
 
 export interface DevicesApiOptions {
@@ -26,7 +27,7 @@ export interface DevicesApiOptions {
   logger?: Logger;
   /** Which cloud the players come from, for new registrations (default "yoto"). */
   source?: () => 'virtual' | 'yoto';
-  scripts?: ScriptPlayer;
+  scripts: ScriptPlayer;
   /** Passed to the commander; its own default applies when absent. */
   commandTimeoutMs?: number;
   now?: () => Date;
@@ -191,8 +192,12 @@ export function createDevicesApi(options: DevicesApiOptions): Router {
     if (!registry.has(deviceId)) throw new ApiError(404, 'not_found', 'the hub does not see this player right now');
     const mapped = mapBrokerCommand(message);
     if (mapped.kind === 'script') {
-      if (!options.scripts) throw new ApiError(409, 'scripts_unavailable', 'playing a hub script needs the script engine, which is not running');
-      await options.scripts.playScript(deviceId, mapped.request);
+      try {
+        await options.scripts.playScript(deviceId, mapped.request, requestUser(res));
+      } catch (error) {
+        reportCommandFailure(registry, deviceId, { command: 'play', requestId: message.request_id, surface: 'api' }, error);
+        throw error;
+      }
       res.json({ deviceId, command: 'play', scriptId: mapped.request.scriptId, ...(message.request_id ? { requestId: message.request_id } : {}) });
       return;
     }
@@ -200,6 +205,7 @@ export function createDevicesApi(options: DevicesApiOptions): Router {
     try {
       result = await commander.execute(deviceId, mapped.command, options.commandTimeoutMs === undefined ? undefined : { timeoutMs: options.commandTimeoutMs });
     } catch (error) {
+      reportCommandFailure(registry, deviceId, { command: message.command, requestId: message.request_id, surface: 'api' }, error);
       throw commandError(error);
     }
     res.json({ ...result, ...(message.request_id ? { requestId: message.request_id } : {}) });

@@ -1,24 +1,23 @@
 import type { Router } from 'express';
 import type { Logger } from '../log/logger';
-import type { Store } from '../store';
-import { createAudioLibraryService, type AudioLibrary } from './audio-library';
+import type { AudioLibrary } from './audio-library';
 import { audioRoutes } from './routes';
 
 export { sendFileRange, parseRange, type RangeFile, type RangeResponseOptions, type ByteRange } from './range-response';
 export { sanitizeFileName, contentDisposition } from './file-name';
+export { createAudioLibraryService, type AudioLibraryServiceOptions } from './audio-library';
 export type { AudioLibrary, AudioListQuery, AudioListPage, AudioSortKey, AddAudioInput, AudioUpdate } from './audio-library';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 500 * 1024 * 1024;
 
 export interface AudioLibraryOptions {
-  store: Store;
-  /** Audio goes to `<dataDir>/audio/<id>.<ext>`, partial uploads to `<dataDir>/audio/.incoming/`. */
-  dataDir: string;
+  /** The files and their records (`createAudioLibraryService`): made first, since streams and scripts use them too. */
+  files: AudioLibrary;
   logger: Logger;
   /** Largest accepted upload in bytes (500 MB by default); larger answers 413 file_too_large. */
   maxUploadBytes?: number;
-  /** The name of a script that uses the file, when one does: DELETE answers 409 file_in_use. */
-  isInUse?: (fileId: string) => string | undefined;
+  /** The name of a script (or smart stream) that uses the file, when one does: DELETE answers 409 file_in_use (`scripts.isFileInUse`). */
+  isInUse: (fileId: string) => string | undefined;
 }
 
 export interface AudioLibraryHandle {
@@ -29,17 +28,17 @@ export interface AudioLibraryHandle {
   close(): Promise<void>;
 }
 
-/** The audio library: files under the data directory, records in the store, its REST routes. */
+/** The audio library's REST routes over its files (under the data directory, records in the store). */
 export function createAudioLibrary(options: AudioLibraryOptions): AudioLibraryHandle {
   const logger = options.logger.child({ part: 'audio-library' });
-  const files = createAudioLibraryService({ store: options.store, dataDir: options.dataDir, logger });
+  const { files } = options;
   const pending = new Set<Promise<unknown>>();
   let closed = false;
   const router = audioRoutes({
     library: files,
     logger,
     maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
-    ...(options.isInUse ? { isInUse: options.isInUse } : {}),
+    isInUse: options.isInUse,
     track: (work) => {
       pending.add(work);
       void work.finally(() => pending.delete(work)).catch(() => undefined);

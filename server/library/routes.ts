@@ -16,7 +16,7 @@ export interface AudioRoutesOptions {
   logger: Logger;
   maxUploadBytes: number;
   /** The name of a script that uses the file, when one does: deleting it is refused. */
-  isInUse?: (fileId: string) => string | undefined;
+  isInUse: (fileId: string) => string | undefined;
   /** Told about every upload under way, so close() can wait for it. */
   track?: (work: Promise<unknown>) => void;
   /** When true, uploads answer 503. */
@@ -94,7 +94,7 @@ export function audioRoutes(options: AudioRoutesOptions): Router {
 
   router.delete('/:id', async (req, res) => {
     const record = findFile(req, res);
-    const script = options.isInUse?.(record.id);
+    const script = options.isInUse(record.id);
     if (script !== undefined) {
       throw new ApiError(409, 'file_in_use', `"${record.title}" is used by the script "${script}"; remove it from the script first`);
     }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, type RawData, type WebSocketServer } from 'ws';
-import { eventPayload, playbackPayload, statusPayload } from '../bridge/broker-payloads';
+import { deviceViews, eventPayload, playbackPayload, statusPayload } from '../core/device-views';
 import { realClock, type Clock, type ClockTimer } from '../time/clock';
 import type { DeviceRegistry } from '../core/device-registry';
 import type { DeviceState } from '../core/device-state';
@@ -73,7 +73,6 @@ const DEFAULT_MAX_MESSAGE_BYTES = 4096;
 const ALL_DEVICES = 'device.*';
 const DEVICE_TOPIC_PREFIX = 'device.';
 /** For comparing payloads without their timestamps. */
-const EPOCH = new Date(0);
 
 interface Client {
   readonly ws: WebSocket;
@@ -309,21 +308,12 @@ export class RealtimeGateway {
   // ---- the device model ----
 
   private listenToRegistry(): void {
-    const { registry } = this;
-    const onAdded = (state: DeviceState): void => this.onDeviceAdded(state);
-    const onState = (state: DeviceState, previous: DeviceState): void => this.onState(state, previous);
-    const onEvent = (event: DeviceEvent): void => this.onEvent(event);
-    const onRemoved = (deviceId: string): void => this.onRemoved(deviceId);
-    registry.on('device-added', onAdded);
-    registry.on('state', onState);
-    registry.on('event', onEvent);
-    registry.on('device-removed', onRemoved);
-    this.cleanups.push(() => {
-      registry.off('device-added', onAdded);
-      registry.off('state', onState);
-      registry.off('event', onEvent);
-      registry.off('device-removed', onRemoved);
-    });
+    const { bus } = this.registry;
+    bus.on(this, 'device-added', (state) => this.onDeviceAdded(state));
+    bus.on(this, 'state', (state, previous) => this.onState(state, previous));
+    bus.on(this, 'event', (event) => this.onEvent(event));
+    bus.on(this, 'device-removed', (deviceId) => this.onRemoved(deviceId));
+    this.cleanups.push(() => bus.off(this));
   }
 
   private onDeviceAdded(state: DeviceState): void {
@@ -336,10 +326,10 @@ export class RealtimeGateway {
   private onState(state: DeviceState, previous: DeviceState): void {
     if (this.clients.size === 0) return;
     const at = this.now();
-    if (!sameJson(statusPayload(state, EPOCH), statusPayload(previous, EPOCH))) {
+    if (!sameJson(deviceViews(state).status, deviceViews(previous).status)) {
       this.fanOut(state.deviceId, JSON.stringify(statusMessage(state, at)));
     }
-    if (!sameJson(playbackPayload(state, EPOCH), playbackPayload(previous, EPOCH))) {
+    if (!sameJson(deviceViews(state).playback, deviceViews(previous).playback)) {
       this.fanOutPlayback(state.deviceId, JSON.stringify(playbackMessage(state, at)));
     }
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
+import type { ScriptPlayRequest } from '../bridge/command-mapping';
 import type { CloudConnection } from '../cloud/cloud-connection';
 import { ApiError, type ErrorDetail } from '../http/api-error';
 import { mayAccess, requestUser, type RequestUser } from '../http/request-user';
@@ -55,6 +56,12 @@ export interface ScriptsService {
   iconsRouter: Router;
   /** Creates or updates the script's MYO card (stream tracks with signed hub URLs), then plays it on the device. */
   deploy(scriptId: string, deviceId: string, user: RequestUser, options?: DeployOptions): Promise<DeployResult>;
+  /**
+   * Plays a stored script on a player (the `play` command with `script_id`, on every surface), with the
+   * same ownership rules as deploy. `user` is who asks; the house's own requests (the home broker) act as
+   * the script's owner.
+   */
+  playScript(deviceId: string, request: ScriptPlayRequest, user?: RequestUser): Promise<DeployResult>;
   /** The name of a script (or smart stream) that uses the file, for the library's delete check: `createAudioLibrary({ isInUse: scripts.isFileInUse })`. */
   isFileInUse(fileId: string): string | undefined;
   /** The name of a playlist script that plays the smart stream, for the smart stream delete check. */
@@ -248,6 +255,15 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
     };
   };
 
+  const playScript = (deviceId: string, request: ScriptPlayRequest, user?: RequestUser): Promise<DeployResult> => {
+    const script = store.scripts.get(request.scriptId);
+    if (!script) throw ApiError.notFound('script');
+    const owner = store.users.get(script.userId);
+    const as = user ?? { id: script.userId, email: owner?.email ?? '', role: owner?.role ?? 'member' };
+    const { scriptId: _id, ...position } = request;
+    return deploy(script.id, deviceId, as, position);
+  };
+
   const isFileInUse = (fileId: string): string | undefined => {
     for (const script of store.scripts.list()) {
       if (script.type === 'simple' && script.definition.audioFileId === fileId) return script.name;
@@ -357,7 +373,7 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
   const isSmartStreamInUse = (streamId: string): string | undefined =>
     store.scripts.list((script) => script.type === 'playlist' && script.definition.tracks.some((track) => track.smartStreamId === streamId))[0]?.name;
 
-  return { router, iconsRouter, deploy, isFileInUse, isSmartStreamInUse };
+  return { router, iconsRouter, deploy, playScript, isFileInUse, isSmartStreamInUse };
 }
 
 function parseDeployBody(body: Record<string, unknown>): { deviceId: string; deployOptions: DeployOptions } {

@@ -24,7 +24,7 @@ export interface StoryNodeEnteredData {
 
 export interface StoryFollowerOptions {
   store: Pick<Store, 'scripts' | 'stories'>;
-  registry: Pick<DeviceRegistry, 'on' | 'off' | 'list' | 'recordEvent'>;
+  registry: Pick<DeviceRegistry, 'bus' | 'list' | 'now'>;
   logger: Logger;
 }
 
@@ -65,10 +65,8 @@ export class StoryFollower {
   private readonly onState = (state: DeviceState, previous: DeviceState): void => {
     const { cardId, chapterKey } = state.playback;
     if (cardId === previous.playback.cardId && chapterKey === previous.playback.chapterKey) return;
-    // After the registry has told everyone about the change (track_changed first, then the node entered).
-    queueMicrotask(() => {
-      if (this.running) this.observe(state, true);
-    });
+    // The bus delivers what this publishes after the change's own events (track_changed first, then the node entered).
+    if (this.running) this.observe(state, true);
   };
 
   private readonly onRemoved = (deviceId: string): void => {
@@ -84,8 +82,8 @@ export class StoryFollower {
     if (this.running) return;
     this.running = true;
     const { registry } = this.options;
-    registry.on('state', this.onState);
-    registry.on('device-removed', this.onRemoved);
+    registry.bus.on(this, 'state', this.onState);
+    registry.bus.on(this, 'device-removed', this.onRemoved);
     for (const state of registry.list()) this.observe(state, false);
   }
 
@@ -94,8 +92,7 @@ export class StoryFollower {
     if (!this.running) return;
     this.running = false;
     const { registry } = this.options;
-    registry.off('state', this.onState);
-    registry.off('device-removed', this.onRemoved);
+    registry.bus.off(this);
     this.positions.clear();
     this.maps.clear();
   }
@@ -143,7 +140,8 @@ export class StoryFollower {
       ...(previousNodeId !== undefined ? { previousNodeId } : {}),
       ...(title !== undefined ? { title } : {}),
     };
-    this.options.registry.recordEvent(deviceId, 'story_node_entered', { ...data });
+    // A derived event, published on the bus (not written back into the registry from inside its own event).
+    this.options.registry.bus.publishEvent(deviceId, 'story_node_entered', { ...data }, this.options.registry.now());
   }
 
   /** The story whose cyoa script deployed this card, with its chapter map. */

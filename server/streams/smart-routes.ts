@@ -17,7 +17,7 @@ export interface SmartStreamRoutesOptions {
    * cannot be deleted (409). The hub passes one that looks through
    * store.scripts (playlist tracks with `smartStreamId`).
    */
-  isInUse?: (streamId: string) => string | undefined;
+  isInUse: (streamId: string) => string | undefined;
 }
 
 /** A smart stream as the API answers it: the stream and what it would play now. */
@@ -126,7 +126,7 @@ export function smartStreamRoutes(options: SmartStreamRoutesOptions): Router {
   router.delete('/:id', async (req, res) => {
     const user = requestUser(res);
     const stream = findWritable(user, String(req.params['id']));
-    const usedBy = options.isInUse?.(stream.id);
+    const usedBy = options.isInUse(stream.id);
     if (usedBy !== undefined) throw new ApiError(409, 'in_use', `smart stream "${stream.id}" is played by script "${usedBy}"; remove it from the script first`);
     await smart.remove(stream.id);
     logger.info('smart stream removed', { id: stream.id, by: user.id });

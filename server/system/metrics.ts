@@ -47,7 +47,8 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
   const onEvent = (event: DeviceEvent): void => {
     eventsByType.set(event.type, (eventsByType.get(event.type) ?? 0) + 1);
   };
-  sources.registry?.on('event', onEvent);
+  const owner = 'metrics';
+  sources.registry?.bus.on(owner, 'event', onEvent);
 
   const middleware: RequestHandler = (req, res, next) => {
     const started = process.hrtime.bigint();
@@ -109,7 +110,7 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
     res.send(render());
   });
 
-  return { middleware, router, render, stop: () => sources.registry?.off('event', onEvent) };
+  return { middleware, router, render, stop: () => sources.registry?.bus.off(owner) };
 }
 
 /**

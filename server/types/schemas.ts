@@ -918,7 +918,7 @@ export interface DeviceEvent {
    */
   deviceId: string;
   /**
-   * What happened. card_inserted / card_removed: a card went in or out. playback_started / playback_paused / playback_stopped: playback changed state. track_changed: another chapter or track started. volume_changed: the volume changed. battery_low: the battery fell below the warning level. online / offline: the player connected or disconnected. shutdown: the player is powering off. alert: a hub-side warning about the player. story_node_entered: a CYOA story reached a node. command_failed: the player or cloud rejected a command. button_press: a button was pressed (only virtual players report this; real players send no button presses over MQTT).
+   * What happened. card_inserted / card_removed: a card went in or out. playback_started / playback_paused / playback_stopped: playback changed state. track_changed: another chapter or track started. volume_changed: the volume changed. battery_low: the battery fell below the warning level. online / offline: the player connected or disconnected. shutdown: the player is powering off. alert: a hub-side warning about the player. story_node_entered: a CYOA story reached a node. command_failed: the player or cloud rejected a command. button_press: a button was pressed (only virtual players report this; real players send no button presses over MQTT). announcement_started / announcement_finished / announcement_failed: an announcement began on the player, ended (and what was playing was put back), or could not be played (data.reason says why).
    */
   type:
     | 'card_inserted'
@@ -935,7 +935,10 @@ export interface DeviceEvent {
     | 'alert'
     | 'story_node_entered'
     | 'command_failed'
-    | 'button_press';
+    | 'button_press'
+    | 'announcement_started'
+    | 'announcement_finished'
+    | 'announcement_failed';
   /**
    * When it happened.
    */

@@ -13,7 +13,7 @@ describe('analytics API', function () {
     rig = await startRig();
     expect((await rig.call('POST', '/api/devices', ALICE, { deviceId: LIVING })).status).to.equal(201);
     const ended = new Promise<PlaybackSession>((resolve) => {
-      rig.hub.devices.on('session', (s) => {
+      rig.hub.devices.bus.on('test', 'session', (s) => {
         if (s.deviceId === LIVING && s.completedAt) resolve(s);
       });
     });

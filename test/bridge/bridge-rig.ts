@@ -1,9 +1,10 @@
-import { HomeBrokerBridge, type HomeBrokerBridgeOptions } from '../../server/bridge/home-broker-bridge';
+import { HomeBrokerBridge, type AnnouncementPlayer, type HomeBrokerBridgeOptions, type ScriptPlayer } from '../../server/bridge/home-broker-bridge';
+import type { ScriptPlayRequest } from '../../server/bridge/command-mapping';
 import { HomeBrokerClient } from '../../server/broker/home-broker-client';
 import { ManualClock } from '../../server/time/clock';
 import { DeviceRegistry } from '../../server/core/device-registry';
 import { silentLogger } from '../../server/log/logger';
-import type { DeviceEvent } from '../../server/types/schemas';
+import type { BrokerAnnouncementMessage, DeviceEvent } from '../../server/types/schemas';
 import { DEFAULT_VIRTUAL_PLAYERS } from '../../server/virtual/contracts';
 import { DeviceCommandError, type CommandResult, type DeviceCommand, type DeviceCommander } from '../../server/yoto/device-command';
 
@@ -39,11 +40,29 @@ export class RecordingCommander implements DeviceCommander {
   }
 }
 
+/**
+ * Records what the bridge asks of the hub's announcer and scripts, for the bridge's own tests; the real
+ * ones are driven through the composed product in test/contract/.
+ */
+export class RecordingHubServices implements AnnouncementPlayer, ScriptPlayer {
+  readonly played: Array<{ deviceId: string; announcement: BrokerAnnouncementMessage }> = [];
+  readonly scripts: Array<{ deviceId: string; request: ScriptPlayRequest }> = [];
+
+  async announce(deviceId: string, announcement: BrokerAnnouncementMessage): Promise<void> {
+    this.played.push({ deviceId, announcement });
+  }
+
+  async playScript(deviceId: string, request: ScriptPlayRequest): Promise<void> {
+    this.scripts.push({ deviceId, request });
+  }
+}
+
 export interface BridgeRig {
   client: HomeBrokerClient;
   registry: DeviceRegistry;
   bridge: HomeBrokerBridge;
   commander: RecordingCommander;
+  hubServices: RecordingHubServices;
   logged: DeviceEvent[];
   stop(): Promise<void>;
 }
@@ -66,13 +85,15 @@ export async function startBridgeRig(url: string, options: Partial<HomeBrokerBri
   client.start();
   await client.whenConnected();
   const commander = new RecordingCommander();
-  const bridge = new HomeBrokerBridge({ broker: client, registry, commander, ...options });
+  const hubServices = new RecordingHubServices();
+  const bridge = new HomeBrokerBridge({ broker: client, registry, commander, scripts: hubServices, announcements: hubServices, ...options });
   bridge.start();
   return {
     client,
     registry,
     bridge,
     commander,
+    hubServices,
     logged,
     async stop() {
       bridge.stop();

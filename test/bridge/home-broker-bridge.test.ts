@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import type { EmbeddedBroker } from '../../server/broker/embedded-broker';
 import { createLogger, type LogRecord } from '../../server/log/logger';
-import type { BrokerAnnouncementMessage } from '../../server/types/schemas';
 import { getValidator, type SchemaName } from '../../server/validation';
 import { startAedes } from '../helpers/aedes-broker';
 import { CAPTURED_DEVICE_ID, capturedFullLegacyStatus } from '../core/captured-traffic';
@@ -308,14 +307,8 @@ for (const brokerKind of BROKERS) {
     });
 
     it('plays announcements through the announcement player on the players listed, and refuses bad ones', async () => {
-      const announced: Array<{ deviceId: string; announcement: BrokerAnnouncementMessage }> = [];
-      const { rig, house } = await startRig({
-        announcements: {
-          announce: async (deviceId, announcement) => {
-            announced.push({ deviceId, announcement });
-          },
-        },
-      });
+      const { rig, house } = await startRig();
+      const announced = rig.hubServices.played;
       let mark = house.mark;
       await house.publish('yoto/broadcast/announcements', JSON.stringify({ url: 'https://example.com/dinner.mp3', device_ids: [KIDS_BEDROOM.deviceId], request_id: 'a-1' }));
       expect(await house.nextOn('yoto/broadcast/events', (e) => e['request_id'] === 'a-1', mark)).to.include({ type: 'announcement_started' });
@@ -338,7 +331,7 @@ for (const brokerKind of BROKERS) {
       const brokerListeners = started.rig.client.listenerCount('status');
       started.rig.bridge.stop();
       for (const event of ['state', 'event', 'device-added', 'device-removed', 'telemetry'] as const) {
-        expect(started.rig.registry.listenerCount(event), event).to.equal(0);
+        expect(started.rig.registry.bus.listenerCount(event, started.rig.bridge), event).to.equal(0);
       }
       expect(started.rig.client.listenerCount('status')).to.equal(brokerListeners - 1);
       // Commands are no longer taken: the commander hears nothing.

@@ -1,3 +1,4 @@
+import { RecordingHubServices } from './bridge-rig';
 import { expect } from 'chai';
 import mqtt from 'mqtt';
 import { HomeBrokerBridge } from '../../server/bridge/home-broker-bridge';
@@ -91,7 +92,9 @@ describe('home broker commands to virtual players', function () {
     home.start();
     stops.push(() => home.stop());
     await home.whenConnected();
-    const bridge = new HomeBrokerBridge({ broker: home, registry, commander });
+    // Scripts and announcements are not this test's subject (test/contract/ plays them on the composed hub).
+    const notUsed = new RecordingHubServices();
+    const bridge = new HomeBrokerBridge({ broker: home, registry, commander, scripts: notUsed, announcements: notUsed });
     bridge.start();
     stops.push(() => bridge.stop());
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { eventPayload } from '../../server/bridge/broker-payloads';
+import { eventPayload } from '../../server/core/device-views';
 import { getValidator } from '../../server/validation';
 import { registryHarness, type RegistryHarness } from './registry-harness';
 

@@ -76,8 +76,8 @@ describe('presence: online, offline and the offline alert', () => {
     const { registry } = registryHarness();
     const added: string[] = [];
     const removed: string[] = [];
-    registry.on('device-added', (state) => added.push(state.deviceId));
-    registry.on('device-removed', (deviceId) => removed.push(deviceId));
+    registry.bus.on('test', 'device-added', (state) => added.push(state.deviceId));
+    registry.bus.on('test', 'device-removed', (deviceId) => removed.push(deviceId));
     registry.syncDevices([
       { deviceId: 'vliving0room0yoto0player', name: 'Living Room', online: true, deviceType: 'v3', deviceFamily: 'v3' },
       { deviceId: 'vkids0bedroom0yoto0mini0', name: 'Kids Bedroom', online: true, deviceType: 'mini', deviceFamily: 'mini' },

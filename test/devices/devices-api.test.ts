@@ -9,10 +9,10 @@ function waitForState(registry: DeviceRegistry, deviceId: string, accept: (state
   return new Promise((resolve) => {
     const onState = (state: DeviceState): void => {
       if (state.deviceId !== deviceId || !accept(state)) return;
-      registry.off('state', onState);
+      registry.bus.off(onState);
       resolve(state);
     };
-    registry.on('state', onState);
+    registry.bus.on(onState, 'state', onState);
   });
 }
 

@@ -52,10 +52,10 @@ export async function playbackKnown(hub: Hub, deviceId: string): Promise<DeviceS
   return new Promise((resolve) => {
     const onState = (state: DeviceState): void => {
       if (state.deviceId !== deviceId || state.playback.state === undefined) return;
-      hub.devices.off('state', onState);
+      hub.devices.bus.off(onState);
       resolve(state);
     };
-    hub.devices.on('state', onState);
+    hub.devices.bus.on(onState, 'state', onState);
   });
 }
 

@@ -128,10 +128,10 @@ describe('Hub API: accounts, audio library and live updates', function () {
     const playing = new Promise<void>((resolve) => {
       const onState = (state: { deviceId: string; playback: { state?: string; cardId?: string } }): void => {
         if (state.deviceId !== KIDS || state.playback.state !== 'playing' || state.playback.cardId === 'demo1') return;
-        hub!.devices.off('state', onState);
+        hub!.devices.bus.off(onState);
         resolve();
       };
-      hub!.devices.on('state', onState);
+      hub!.devices.bus.on(onState, 'state', onState);
     });
 
     const deployed = await call('POST', `/api/scripts/${script.id}/deploy`, admin.accessToken, { deviceId: KIDS });

@@ -43,10 +43,10 @@ describe('Hub: request ids on every log line, and stream-failure alerts', functi
     return new Promise((resolve) => {
       const onEvent = (event: DeviceEvent): void => {
         if (event.type !== 'alert' || event.deviceId !== deviceId) return;
-        hub.devices.off('event', onEvent);
+        hub.devices.bus.off(onEvent);
         resolve(event);
       };
-      hub.devices.on('event', onEvent);
+      hub.devices.bus.on(onEvent, 'event', onEvent);
     });
   }
 
@@ -139,10 +139,10 @@ describe('Hub: request ids on every log line, and stream-failure alerts', functi
     const count = (event: DeviceEvent): void => {
       if (event.type === 'alert') raised++;
     };
-    hub.devices.on('event', count);
+    hub.devices.bus.on(count, 'event', count);
     const forged = fresh.replace(/t=[^&]+/, 't=eyJnIjoiYTp4IiwiZCI6InZraWRzIn0.AAAA');
     expect((await fetch(forged)).status).to.equal(403);
-    hub.devices.off('event', count);
+    hub.devices.bus.off(count);
     expect(raised).to.equal(0);
     expect(lines.slice(before).some((line) => line.msg === 'stream request refused')).to.equal(true);
 

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import express from 'express';
 import { HubHttpServer } from '../../server/http/http-server';
 import type { RequestUser } from '../../server/http/request-user';
-import { createAudioLibrary, type AudioLibraryHandle, type AudioLibraryOptions } from '../../server/library';
+import { createAudioLibrary, createAudioLibraryService, type AudioLibraryHandle, type AudioLibraryOptions } from '../../server/library';
 import { silentLogger } from '../../server/log/logger';
 import { openStore, type Store } from '../../server/store';
 import { storeValidator } from '../../server/store/store-validator';
@@ -55,7 +55,8 @@ export async function startLibraryRig(options: Partial<Pick<AudioLibraryOptions,
   const dataDir = path.join(root, 'data');
   const panelDir = await makeTempDir('library-panel');
   const store = await openStore({ dataDir, validate: storeValidator() });
-  const library = createAudioLibrary({ store, dataDir, logger: silentLogger, ...options });
+  const files = createAudioLibraryService({ store, dataDir, logger: silentLogger });
+  const library = createAudioLibrary({ files, logger: silentLogger, isInUse: () => undefined, ...options });
   const server = new HubHttpServer({ host: '127.0.0.1', port: 0, panelDir, logger: silentLogger });
   server.mountApi('/', testUserAuth());
   server.mountApi('/audio', library.router);

@@ -46,10 +46,10 @@ async function deviceReaches(hub: Hub, deviceId: string, predicate: (state: Devi
   return new Promise((resolve) => {
     const onState = (state: DeviceState): void => {
       if (state.deviceId !== deviceId || !predicate(state)) return;
-      hub.devices.off('state', onState);
+      hub.devices.bus.off(onState);
       resolve(state);
     };
-    hub.devices.on('state', onState);
+    hub.devices.bus.on(onState, 'state', onState);
   });
 }
 

@@ -35,7 +35,7 @@ const HUB_EVENTS = ['state', 'broker-status', 'cloud-status', 'cloud-sign-in'] a
 
 function listenerCounts(hub: Hub): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const name of REGISTRY_EVENTS) counts[`devices.${name}`] = hub.devices.listenerCount(name);
+  for (const name of REGISTRY_EVENTS) counts[`devices.${name}`] = hub.devices.bus.listenerCount(name);
   for (const name of HUB_EVENTS) counts[`hub.${name}`] = hub.listenerCount(name);
   return counts;
 }

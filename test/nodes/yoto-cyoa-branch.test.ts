@@ -91,17 +91,17 @@ describe(`yoto-cyoa-branch node (Node-RED ${nodeRedVersion()})`, function () {
     await hub.store.scripts.insert({ id: 'chapters', userId: 'node-red', name: 'Chapters', type: 'playlist', definition: { tracks: files.map((f) => ({ audioFileId: f.id })) }, createdAt: at, updatedAt: at });
     const out = outputs();
     const statuses = new Statuses(helper.getNode('branch'));
-    const before = hub.devices.listenerCount('event');
+    const before = hub.devices.bus.listenerCount('event');
 
     helper.getNode('play').receive({ payload: 'start', topic: 'story' } as NodeMessage);
     await statuses.text('waiting for a choice');
-    expect(hub.devices.listenerCount('event')).to.equal(before + 2); // play-script's finish watch + the branch
+    expect(hub.devices.bus.listenerCount('event')).to.equal(before + 2); // play-script's finish watch + the branch
     await hub.cloud.virtualCloud!.fleet.player(KIDS_BEDROOM)!.press('right');
     const [right] = await out.right.atLeast(1);
     expect(right?.topic).to.equal('story');
     expect(right?.branch).to.deep.include({ choice: 'right', by: 'player' });
     expect(right?.branch.event?.type).to.equal('track_changed');
-    expect(hub.devices.listenerCount('event'), 'the branch stopped listening').to.equal(before + 1);
+    expect(hub.devices.bus.listenerCount('event'), 'the branch stopped listening').to.equal(before + 1);
 
     // The next message waits again; stopping the player ends the passage.
     helper.getNode('branch').receive({ payload: 'next' } as NodeMessage);

@@ -26,7 +26,7 @@ const REGISTRY_EVENTS = ['event', 'state', 'device-added', 'device-removed'] as 
 function listenerCounts(hub: Hub): Record<string, number> {
   const registry: DeviceRegistry = hub.devices;
   const counts: Record<string, number> = {};
-  for (const name of REGISTRY_EVENTS) counts[`devices.${name}`] = registry.listenerCount(name);
+  for (const name of REGISTRY_EVENTS) counts[`devices.${name}`] = registry.bus.listenerCount(name);
   counts['hub.state'] = hub.listenerCount('state');
   counts['hub.cloud-status'] = hub.listenerCount('cloud-status');
   return counts;

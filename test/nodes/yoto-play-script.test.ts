@@ -78,7 +78,7 @@ describe(`yoto-play-script node (Node-RED ${nodeRedVersion()})`, function () {
     expect(end?.payload).to.include({ scriptId: 'bedtime', deviceId: KIDS_BEDROOM, cardId: start?.payload.cardId });
     expect(end?.payload.reason).to.be.oneOf(['playback_stopped', 'card_removed']);
     await statuses.text('finished Bedtime playlist');
-    expect(hub.devices.listenerCount('event')).to.be.greaterThan(0);
+    expect(hub.devices.bus.listenerCount('event')).to.be.greaterThan(0);
   });
 
   it('saves a script object from msg.payload and plays it on the player in msg.device', async () => {

@@ -296,10 +296,10 @@ describe('realtime gateway at /ws', function () {
       ingest(LIVING, { cardId: 'abc12', playbackStatus: 'playing', position: 2 });
       expect(clock.pendingTimers(), 'heartbeat and coalescing timers').to.be.greaterThan(1);
       const registryTimers = 2; // the registry's silence timers of the two online players, not the gateway's
-      expect(events.map((name) => registry.listenerCount(name))).to.deep.equal([1, 1, 1, 1]);
+      expect(events.map((name) => registry.bus.listenerCount(name, gateway))).to.deep.equal([1, 1, 1, 1]);
 
       gateway.stop();
-      expect(events.map((name) => registry.listenerCount(name))).to.deep.equal([0, 0, 0, 0]);
+      expect(events.map((name) => registry.bus.listenerCount(name, gateway))).to.deep.equal([0, 0, 0, 0]);
       expect(hub.wss.listenerCount('connection')).to.equal(0);
       registry.stop();
       expect(clock.pendingTimers(), `gateway timers left (registry had ${registryTimers})`).to.equal(0);

@@ -84,7 +84,7 @@ class PlaybackLog {
   };
 
   constructor(private readonly hub: Hub) {
-    hub.devices.on('state', this.onState);
+    hub.devices.bus.on(this, 'state', this.onState);
   }
 
   /** Waits until the player reported playing this card. */
@@ -93,7 +93,7 @@ class PlaybackLog {
   }
 
   stop(): void {
-    this.hub.devices.off('state', this.onState);
+    this.hub.devices.bus.off(this);
   }
 }
 

@@ -11,7 +11,7 @@ import { storyDeployer } from '../../server/stories/deploy-story';
 import { StoryFollower, viaOf } from '../../server/stories/story-follower';
 import type { DeviceEvent, Script } from '../../server/types/schemas';
 import { getValidator } from '../../server/validation';
-import { eventPayload } from '../../server/bridge/broker-payloads';
+import { eventPayload } from '../../server/core/device-views';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
 import { spyDir, spyTwee, story as makeStory } from './helpers';
 
@@ -47,7 +47,7 @@ describe('StoryFollower: a deployed story card played on a virtual player', func
     story = await hub.store.stories.insert(imported.story);
   });
   after(async () => {
-    hub?.devices.off('event', onEvent);
+    hub?.devices.bus.off(onEvent);
     await stopTestHub(hub);
   });
 
@@ -59,7 +59,7 @@ describe('StoryFollower: a deployed story card played on a virtual player', func
   const last = (): Record<string, unknown> => events[events.length - 1]!.data;
 
   it('records story_node_entered with the node and how it was reached', async () => {
-    hub.devices.on('event', onEvent);
+    hub.devices.bus.on(onEvent, 'event', onEvent);
     const deploy = storyDeployer(hub.store, (scriptId, deviceId, user) => hub.scripts.deploy(scriptId, deviceId, user));
     const seenBeforeDeploy = events.length;
     await deploy(story, PLAYER, OWNER);
@@ -142,12 +142,12 @@ describe('StoryFollower: mapping chapters to nodes (registry only)', () => {
     const registry = new DeviceRegistry();
     const follower = new StoryFollower({ store, registry, logger: silentLogger });
     const seen: Record<string, unknown>[] = [];
-    registry.on('event', (e) => seen.push(e.data));
+    registry.bus.on('test', 'event', (e) => seen.push(e.data));
     follower.start();
     let current = state(undefined, undefined);
     const go = async (cardId: string | undefined, chapterKey: string | undefined): Promise<void> => {
       const next = state(cardId, chapterKey);
-      registry.emit('state', next, current);
+      registry.bus.emit('state', next, current);
       current = next;
       await flush();
     };
@@ -164,8 +164,8 @@ describe('StoryFollower: mapping chapters to nodes (registry only)', () => {
       ['c', 'start'],
     ]);
     follower.stop();
-    expect(registry.listenerCount('state')).to.equal(0);
-    expect(registry.listenerCount('device-removed')).to.equal(0);
+    expect(registry.bus.listenerCount('state')).to.equal(0);
+    expect(registry.bus.listenerCount('device-removed')).to.equal(0);
   });
 
   it('viaOf: left, right, then the automatic way; nothing else is "start"', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as path from 'node:path';
 import { HubHttpServer } from '../../server/http/http-server';
-import { createAudioLibrary, type AudioLibraryHandle } from '../../server/library';
+import { createAudioLibrary, createAudioLibraryService, type AudioLibraryHandle } from '../../server/library';
 import { silentLogger } from '../../server/log/logger';
 import { openStore, type Store } from '../../server/store';
 import { storeValidator } from '../../server/store/store-validator';
@@ -45,7 +45,7 @@ describe('smart streams REST: /api/streams/smart', function () {
     const dataDir = await makeTempDir('smart-routes');
     const panelDir = await makeTempDir('smart-routes-panel');
     store = await openStore({ dataDir, validate: storeValidator() });
-    library = createAudioLibrary({ store, dataDir, logger: silentLogger });
+    library = createAudioLibrary({ files: createAudioLibraryService({ store, dataDir, logger: silentLogger }), logger: silentLogger, isInUse: () => undefined });
     server = new HubHttpServer({ host: '127.0.0.1', port: 0, panelDir, logger: silentLogger });
     streams = createStreamService({ dataDir, publicUrl: undefined, hubUrl: () => server.url, library: library.files, logger: silentLogger });
     server.mountApi('/', testUserAuth());

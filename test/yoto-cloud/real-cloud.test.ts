@@ -14,12 +14,11 @@ function allPlaying(hub: Hub, deviceIds: string[], cardId: string): Promise<void
   const playing = (id: string): boolean => hub.devices.get(id)?.playback.cardId === cardId && hub.devices.get(id)?.playback.state === 'playing';
   if (deviceIds.every(playing)) return Promise.resolve();
   return new Promise((resolve) => {
-    const onState = (): void => {
+    const stop = hub.devices.bus.on('real-cloud-test', 'state', () => {
       if (!deviceIds.every(playing)) return;
-      hub.devices.off('state', onState);
+      stop();
       resolve();
-    };
-    hub.devices.on('state', onState);
+    });
   });
 }
 

@@ -1,4 +1,4 @@
-import type { DeviceState, DeviceTelemetry } from '../core/device-state';
+import type { DeviceState, DeviceTelemetry } from './device-state';
 import type {
   BrokerDiscoveryMessage,
   BrokerEventMessage,
@@ -9,9 +9,31 @@ import type {
 } from '../types/schemas';
 
 /**
- * What the house sees of the device model: the payloads of the
- * yoto/{id}/... topics, in the schemas' snake_case shapes.
+ * What every surface shows of the device model: the payloads of the
+ * yoto/{id}/... topics, in the schemas' snake_case shapes. The home broker
+ * bridge, the WebSocket gateway, the REST API and the nodes all send these,
+ * and a state's status and playback views are computed once (states are
+ * immutable values), whoever asks first.
  */
+
+type Untimed<T> = Omit<T, 'timestamp'>;
+
+export interface DeviceViews {
+  status: Untimed<BrokerStatusMessage>;
+  playback: Untimed<BrokerPlaybackMessage>;
+}
+
+const computed = new WeakMap<DeviceState, DeviceViews>();
+
+/** The status and playback views of a state, without their timestamps: computed once per state. */
+export function deviceViews(state: DeviceState): DeviceViews {
+  let views = computed.get(state);
+  if (!views) {
+    views = { status: statusView(state), playback: playbackView(state) };
+    computed.set(state, views);
+  }
+  return views;
+}
 
 const TRACK_KEY = /^[A-Za-z0-9_-]{1,32}$/;
 const CARD_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -21,7 +43,12 @@ const CARD_ID = /^[A-Za-z0-9_-]{1,64}$/;
  * message and would republish this retained topic each time.
  */
 export function statusPayload(state: DeviceState, timestamp: Date): BrokerStatusMessage {
-  const payload: BrokerStatusMessage = { status: state.status, timestamp: timestamp.toISOString() };
+  // The schema types have index signatures, which Omit<> turns into plain records: the fields are all there.
+  return { ...deviceViews(state).status, timestamp: timestamp.toISOString() } as BrokerStatusMessage;
+}
+
+function statusView(state: DeviceState): Untimed<BrokerStatusMessage> {
+  const payload: Untimed<BrokerStatusMessage> = { status: state.status };
   if (state.battery !== undefined) payload.battery = state.battery;
   if (state.firmware !== undefined) payload.firmware = state.firmware;
   if (state.charging !== undefined) payload.charging = state.charging;
@@ -35,8 +62,12 @@ export function statusPayload(state: DeviceState, timestamp: Date): BrokerStatus
 
 /** yoto/{id}/playback. A player never heard from counts as idle (no card known). */
 export function playbackPayload(state: DeviceState, timestamp: Date): BrokerPlaybackMessage {
+  return { ...deviceViews(state).playback, timestamp: timestamp.toISOString() } as BrokerPlaybackMessage;
+}
+
+function playbackView(state: DeviceState): Untimed<BrokerPlaybackMessage> {
   const { playback } = state;
-  const payload: BrokerPlaybackMessage = { state: playback.state ?? 'idle', timestamp: timestamp.toISOString() };
+  const payload: Untimed<BrokerPlaybackMessage> = { state: playback.state ?? 'idle' };
   if (playback.cardId !== undefined && CARD_ID.test(playback.cardId)) payload.card_id = playback.cardId;
   const title = playback.trackTitle ?? playback.chapterTitle;
   if (title !== undefined) payload.title = title.slice(0, 255);

@@ -1,0 +1,1 @@
+export { Announcer, type AnnouncerOptions, type AnnouncementOutcome, type PlayerSnapshot, type CardSaver } from './announcer';
