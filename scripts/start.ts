@@ -74,7 +74,8 @@ async function main(): Promise<void> {
     httpAdminRoot: '/',
     httpNodeRoot: '/',
     functionGlobalContext: {},
-    logging: { console: { level: nodeRedLogLevel(process.env.NODE_RED_LOG_LEVEL), metrics: false, audit: false } },
+    // The hub logs through Node-RED's log: YOTO_LOG_LEVEL=debug would print nothing more at Node-RED's default level.
+    logging: { console: { level: nodeRedLogLevel(process.env.NODE_RED_LOG_LEVEL ?? (process.env[ENV.logLevel] === 'debug' ? 'debug' : undefined)), metrics: false, audit: false } },
     editorTheme: { projects: { enabled: false }, tours: false },
   };
   RED.init(server, settings);

@@ -1,5 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { EmbeddedBroker } from './broker/embedded-broker';
+import { embeddedBrokerAccess, generatedLogin, type BrokerLogin } from './broker/broker-access';
+import { enforceUserDeletion } from './accounts/user-content';
+import { audioAccessOf, mayUseDevice } from './devices/ownership';
 import { HomeBrokerClient, type BrokerState } from './broker/home-broker-client';
 import type { HubOptions } from './config/hub-options';
 import { HubHttpServer } from './http/http-server';
@@ -8,12 +11,12 @@ import { packageVersion, panelDistDir } from './paths';
 import { openStore, type Store } from './store';
 import { overallStatus, type ComponentHealth, type HealthReport } from './system/health';
 import { systemRoutes } from './system/system-routes';
+import { bearerToken } from './http/request-user';
 import { storeValidator } from './store/store-validator';
 import { HomeBrokerBridge } from './bridge/home-broker-bridge';
 import { CloudConnection, type ActiveCloud, type CloudConnectionOptions, type CloudState } from './cloud/cloud-connection';
 import { DeviceRegistry } from './core/device-registry';
 import type { SignInLinks } from './yoto/auth/browser-sign-in';
-import { isYotoAdapterLogin, MAX_FILTERS_PER_SUBSCRIBE } from './yoto/protocol';
 import { signInRoutes } from './cloud/sign-in-routes';
 import { adminCredentialsFromEnv, createAccounts, type Accounts } from './accounts';
 import { createAudioLibrary, createAudioLibraryService, type AudioLibraryHandle } from './library';
@@ -33,8 +36,11 @@ import { createMetrics } from './system/metrics';
 import { requestContext } from './system/request-context';
 import { raiseStreamFailureAlerts } from './streams/stream-alerts';
 import { openApiRoutes } from './openapi';
+import { PlayerSettingsService, SettingsBridge, settingsRoutes } from './settings';
+import { cardRoutes, FamilyLibrary, libraryCommandResolver } from './cards';
 import { Announcer } from './announcements';
 import { DeviceBus } from './core/device-bus';
+import { addDemoContent } from './demo/demo-content';
 
 export type HubState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
 
@@ -72,6 +78,8 @@ export interface HubServices {
   announcements: Announcer;
   realtime: RealtimeGateway;
   http: HubHttpServer;
+  settings: PlayerSettingsService;
+  cards: FamilyLibrary;
 }
 
 /**
@@ -90,6 +98,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private hubState: HubState = 'stopped';
   private startedAt: Date | undefined;
   private services: HubServices | undefined;
+  private embedded: EmbeddedBroker | undefined;
   private parts: Parts | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -134,6 +143,16 @@ export class Hub extends EventEmitter<HubEvents> {
     return this.running.bridge;
   }
 
+  /** Player settings (read-merge-write over the cloud's config) and alarms. */
+  get settings(): PlayerSettingsService {
+    return this.running.settings;
+  }
+
+  /** The family library: cards, groups, search. */
+  get cards(): FamilyLibrary {
+    return this.running.cards;
+  }
+
   /** Users, sign-in and the tokens every API and WebSocket request is checked with. */
   get accounts(): Accounts {
     return this.running.accounts;
@@ -169,8 +188,12 @@ export class Hub extends EventEmitter<HubEvents> {
 
   /** Admins see every player; a member those registered to them. */
   canSeeDevice(user: RequestUser, deviceId: string): boolean {
-    if (user.role === 'admin') return true;
-    return this.services?.store.devices.list().some((device) => device.deviceId === deviceId && device.userId === user.id) ?? false;
+    return this.services ? mayUseDevice(this.services.store.devices, user, deviceId) : false;
+  }
+
+  /** The embedded broker, when the hub runs one (no external broker URL): its URLs and refusal counts. */
+  get embeddedBroker(): EmbeddedBroker | undefined {
+    return this.embedded;
   }
 
   /** The hub server's base URL, e.g. http://127.0.0.1:1881 */
@@ -261,10 +284,16 @@ export class Hub extends EventEmitter<HubEvents> {
     );
     let brokerUrl = options.broker.url;
     let hubOrigins = (): string[] => [];
+    // On an external broker the hub (and virtual players) use its configured login; on the embedded
+    // one, logins generated now (README "Home broker security": users, ACL, TLS).
+    let hubLogin: Partial<BrokerLogin> = { ...(options.broker.username ? { username: options.broker.username } : {}), ...(options.broker.password ? { password: options.broker.password } : {}) };
+    let playersLogin = hubLogin;
     const cloud = new CloudConnection({
       settings: options.cloud,
       dataDir: options.dataDir,
       brokerUrl: () => brokerUrl ?? '',
+      virtualPlayersLogin: () => playersLogin,
+      ...(options.broker.url && options.broker.username && options.broker.password ? { externalBrokerLogin: { username: options.broker.username, password: options.broker.password } } : {}),
       registry: devices,
       logger,
       // Virtual players fetch streams only from the hub (and the virtual cloud) unless configured otherwise.
@@ -276,25 +305,27 @@ export class Hub extends EventEmitter<HubEvents> {
 
     // ---- the home broker (embedded unless one is configured) ----
     if (!brokerUrl) {
-      const embedded = new EmbeddedBroker(
-        options.broker.embedded.host,
-        options.broker.embedded.port,
-        child('embedded-broker'),
-        // The house's own clients connect freely; a login in the Yoto cloud's form (the adapter
-        // following virtual players) is held to the Yoto cloud's rules: a live token with the MQTT
-        // scope, at most 8 topic filters per SUBSCRIBE.
-        {
-          authorize: (username, password) => !isYotoAdapterLogin(username) || cloud.authorizeVirtualMqtt(password ?? ''),
-          subscribeLimit: (username) => (isYotoAdapterLogin(username) ? MAX_FILTERS_PER_SUBSCRIBE : undefined),
-        },
-      );
+      const settings = options.broker.embedded;
+      const logins = { hub: generatedLogin('yoto-hub'), virtualPlayers: generatedLogin('yoto-virtual-players') };
+      const access = embeddedBrokerAccess({
+        store,
+        ...logins,
+        // A login in the Yoto cloud's form (the adapter following virtual players) is held to the Yoto cloud's
+        // rules: a live token of the virtual cloud with the MQTT scope (else CONNACK 5), at most 8 filters per SUBSCRIBE.
+        authorizeAdapterToken: (token) => cloud.authorizeVirtualMqtt(token),
+        anonymous: settings.anonymous ?? 'house',
+      });
+      const embedded = new EmbeddedBroker(settings.host, settings.port, child('embedded-broker'), access, settings.tls);
       await embedded.start();
       parts.add('embedded broker', embedded, (b) => b.stop());
+      this.embedded = embedded;
       brokerUrl = embedded.url;
+      hubLogin = logins.hub;
+      playersLogin = logins.virtualPlayers;
     }
     const broker = new HomeBrokerClient(
       brokerUrl,
-      { ...(options.broker.username ? { username: options.broker.username } : {}), ...(options.broker.password ? { password: options.broker.password } : {}) },
+      hubLogin,
       !options.broker.url,
       child('home-broker'),
     );
@@ -321,6 +352,7 @@ export class Hub extends EventEmitter<HubEvents> {
     parts.add('stream alerts', raiseStreamFailureAlerts({ events: streams.events, registry: devices }), (stopAlerts) => stopAlerts());
     const scripts = createScripts({ store, library: files, streams, cloud, logger: child('scripts') });
     const library = parts.add('audio library', createAudioLibrary({ files, logger, isInUse: (fileId) => scripts.isFileInUse(fileId) }), (l) => l.close());
+    if (options.demoContent) await addDemoContent({ store, library: files, dataDir: options.dataDir, logger: child('demo') });
     const announcements = parts.add(
       'announcements',
       new Announcer({ registry: devices, commander: cloud, cards: () => cloud.api, library: files, streams, logger: child('announcements') }),
@@ -336,10 +368,31 @@ export class Hub extends EventEmitter<HubEvents> {
       (b) => b.stop(),
     );
     bridge.start();
+    // Settings, the family library and commands that name a card by title or group (issue 14).
+    const family = new FamilyLibrary({ api: () => cloud.api, getCard: (cardId) => cloud.getCard(cardId), logger: child('cards') });
+    cloud.useCommandResolver(libraryCommandResolver(family));
+    const settings = parts.add('player settings', new PlayerSettingsService({ api: () => cloud.api, registry: devices, logger: child('settings') }), (p) => {
+      p.removeAllListeners();
+    });
     await cloud.start();
+    const settingsBridge = parts.add(
+      'settings bridge',
+      new SettingsBridge({
+        broker,
+        registry: devices,
+        settings,
+        cardTitles: async () => (await family.list()).map((card) => card.title),
+        homeAssistant: { origin: { name: 'node-red-yoto', sw_version: packageVersion() } },
+        logger: child('settings-bridge'),
+      }),
+      (b) => b.stop(),
+    );
+    settingsBridge.start();
 
     // ---- accounts and the HTTP API ----
     const accounts = parts.add('accounts', await createAccounts({ store, logger: child('accounts') }), (a) => a.close());
+    // Deleting a user deletes what they owned and revokes its stream URLs (the handler ends with accounts.close()).
+    await enforceUserDeletion(accounts, { store, library: files, streams, logger: child('accounts') });
     const admin = adminCredentialsFromEnv(this.deps.env ?? process.env);
     if (admin) {
       const { created } = await accounts.ensureAdmin(admin);
@@ -357,12 +410,14 @@ export class Hub extends EventEmitter<HubEvents> {
     http.mountRoot('/', requestIds);
     http.useApi(metrics.middleware);
     http.mountApi('/', openApiRoutes());
-    http.mountApi('/system', systemRoutes(() => this.health()));
+    http.mountApi('/system', systemRoutes(() => this.health(), { viewer: (req) => accounts.verifyAccessToken(bearerToken(req.headers.authorization) ?? '') }));
     http.mountApi('/auth', accounts.router);
     http.useApi(accounts.authenticate);
     http.mountApi('/system', configRoutes({ options, logger }));
     http.mountApi('/system', signInRoutes(() => cloud));
-    http.mountApi('/devices', createDevicesApi({ store, registry: devices, commander: cloud, scripts, logger, source: () => cloud.active ?? 'yoto' }));
+    http.mountApi('/devices', settingsRoutes({ settings, canSee: (user, deviceId) => this.canSeeDevice(user, deviceId) }));
+    http.mountApi('/cards', cardRoutes(family));
+    http.mountApi('/devices', createDevicesApi({ store, registry: devices, commander: cloud, scripts, logger, source: () => cloud.active ?? 'yoto', revokeDevice: (id) => streams.revokeDevice(id) }));
     http.mountApi('/analytics', analytics.router);
     await analytics.ready;
     http.mountRoot('/metrics', metrics.router);
@@ -375,7 +430,8 @@ export class Hub extends EventEmitter<HubEvents> {
       createStoriesApi({
         store,
         deploy: storyDeployer(store, (scriptId, deviceId, user) => scripts.deploy(scriptId, deviceId, user)),
-        audioExists: (fileId) => files.get(fileId) !== undefined,
+        card: (story, deviceId) => scripts.storyCard(story, deviceId),
+        audioAccess: (ownerId, fileId) => audioAccessOf(files, store.users, ownerId, fileId),
         logger: child('stories'),
       }),
     );
@@ -392,12 +448,16 @@ export class Hub extends EventEmitter<HubEvents> {
         authenticate: (token) => accounts.verifyAccessToken(token),
         canSee: (user, deviceId) => this.canSeeDevice(user, deviceId),
         logger: child('realtime'),
+        // Issue 13: sockets close when their token expires, and are re-checked whenever rights change.
+        tokenExpiresAt: (token) => accounts.accessTokenExpiresAt(token),
       }),
       (r) => r.stop(),
     );
+    http.gateUpgrades((request) => realtime.admit(request));
+    accounts.onRightsChanged(() => realtime.recheck());
     realtime.start();
     await http.listen();
-    this.services = { store, broker, bus, devices, cloud, bridge, accounts, library, streams, scripts, announcements, realtime, http };
+    this.services = { store, broker, bus, devices, cloud, bridge, accounts, library, streams, scripts, announcements, realtime, http, settings, cards: family };
     // Said once the server listens, so the address is the one to open (not port 0 when the port is chosen by the OS).
     if (!admin && accounts.needsOnboarding()) logger.info('no accounts yet: open the panel to create the admin', { url: http.url });
 
@@ -410,6 +470,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const parts = this.parts;
     this.parts = undefined;
     this.services = undefined;
+    this.embedded = undefined;
     this.startedAt = undefined;
     await parts?.stopAll();
   }

@@ -30,7 +30,7 @@ export async function run(): Promise<BenchResult> {
   const hubPath = arrivalCounter();
   registry.bus.on('test', 'event', (event) => event.type === 'volume_changed' && hubPath.tick());
   const adapter = new YotoMqttClient({ url: broker.url, tokenProvider: async () => 'bench-token', eventsRerequestMs: 24 * 60 * 60_000 });
-  adapter.on('message', (message) => registry.ingest(message.deviceId, message.kind, message.payload, message.receivedAt));
+  adapter.on('message', (message) => registry.ingest(message));
   const subscribed = new Promise<void>((resolve) => {
     const pending = new Set(deviceIds);
     adapter.on('subscribed', (ids) => {

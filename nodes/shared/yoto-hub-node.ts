@@ -17,6 +17,8 @@ export interface YotoHubNodeDef extends NodeDef {
   virtualCloudPort: string;
   dataDir: string;
   logLevel: string;
+  /** '' (YOTO_DEMO_CONTENT, else off), 'true' or 'false': add the demo content to an empty hub. */
+  demoContent?: string;
 }
 
 /** Secrets kept in Node-RED's credentials file, never in the flow. */

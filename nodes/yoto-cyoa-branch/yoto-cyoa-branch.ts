@@ -1,8 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { indexStory, type Exits } from '../../server/stories/model';
 import type { DeviceEvent } from '../../server/types/schemas';
-import { describeDevices, findDevice, playerRef } from '../shared/device-lookup';
-import type { YotoHubNode } from '../shared/yoto-hub-node';
+import { hubConfigOf, targetPlayer } from '../shared/node-plumbing';
 import { choiceOfEvent, choiceOfMessage, outputIndex, OUTPUTS, type BranchMode, type Choice } from './choice-routing';
 
 /** The settings the editor stores (and the story compiler writes: hub, device, storyId, storyNodeId, timeout). */
@@ -44,8 +43,7 @@ export = function registerYotoCyoaBranch(RED: NodeAPI): void {
     const timeoutSeconds = Number(config.timeout ?? 0);
     const timeoutMs = Number.isFinite(timeoutSeconds) && timeoutSeconds > 0 ? timeoutSeconds * 1000 : 0;
     // getNode returns the base Node type; the id comes from the editor's yoto-hub config field.
-    const hubNode = config.hub ? (RED.nodes.getNode(config.hub) as YotoHubNode | null) : null;
-    const hubConfig = hubNode && hubNode.type === 'yoto-hub' ? hubNode : undefined;
+    const hubConfig = hubConfigOf(RED, config.hub);
     if (mode !== 'message' && !hubConfig) {
       node.status({ fill: 'red', shape: 'ring', text: t('status.noHub') });
       node.error(t('errors.noHub'));
@@ -104,14 +102,7 @@ export = function registerYotoCyoaBranch(RED: NodeAPI): void {
       try {
         const next: Pending = { msg, send, done, timer: undefined, unsubscribe: undefined };
         if (mode !== 'message') {
-          const hub = hubConfig?.hub;
-          if (!hubConfig) throw new BranchFailure(t('errors.noHub'));
-          if (!hub || hub.state !== 'running') throw new BranchFailure(t('errors.hubNotRunning', { state: hub?.state ?? 'misconfigured' }));
-          const ref = playerRef(config.device, msg['device']);
-          if (!ref.trim()) throw new BranchFailure(t('errors.noDevice'));
-          const devices = hub.devices.list();
-          const state = findDevice(devices, ref);
-          if (!state) throw new BranchFailure(t('errors.unknownDevice', { device: ref.trim(), known: describeDevices(devices) }));
+          const { hub, state } = targetPlayer(hubConfig, config.device, msg['device'], t, (message) => new BranchFailure(message));
           const exits = storyExits();
           const listener = (event: DeviceEvent): void => {
             if (event.deviceId !== state.deviceId) return;

@@ -1,7 +1,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { DeviceCommandError } from '../../server/yoto/device-command';
-import { describeDevices, deviceSummary, findDevice, playerRef } from '../shared/device-lookup';
-import { hubStatusFor, NODE_RED_USER, type YotoHubNode } from '../shared/yoto-hub-node';
+import { deviceSummary } from '../shared/device-lookup';
+import { hubConfigOf, targetPlayer } from '../shared/node-plumbing';
+import { hubStatusFor, NODE_RED_USER } from '../shared/yoto-hub-node';
 import { reportCommandFailure } from '../../server/core/command-failures';
 import { ARGUMENTS_OF, COMMAND_ARGUMENTS, commandRequest, commandValue, type CommandArgument } from './command-request';
 
@@ -45,8 +46,7 @@ export = function registerYotoDeviceCommand(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     // getNode returns the base Node type; the id comes from the editor's yoto-hub config field.
-    const hubNode = RED.nodes.getNode(config.hub) as YotoHubNode | null;
-    const hubConfig = hubNode && hubNode.type === 'yoto-hub' ? hubNode : undefined;
+    const hubConfig = hubConfigOf(RED, config.hub);
     const withOutput = Number(config.outputs ?? 1) > 0;
     const t = (key: string, values?: Record<string, string>): string => RED._(`yoto-device-command.${key}`, values);
 
@@ -99,15 +99,7 @@ export = function registerYotoDeviceCommand(RED: NodeAPI): void {
         done(error instanceof CommandFailure ? error : new CommandFailure(t('errors.failed', { device: deviceLabel, command: label, reason })));
       };
       (async () => {
-        const hub = hubConfig?.hub;
-        if (!hubConfig) throw new CommandFailure(t('errors.noHub'));
-        if (!hub || hub.state !== 'running') throw new CommandFailure(t('errors.hubNotRunning', { state: hub?.state ?? 'misconfigured' }));
-
-        const ref = playerRef(config.device, msg['device']);
-        if (!ref.trim()) throw new CommandFailure(t('errors.noDevice'));
-        const devices = hub.devices.list();
-        const state = findDevice(devices, ref);
-        if (!state) throw new CommandFailure(t('errors.unknownDevice', { device: ref.trim(), known: describeDevices(devices) }));
+        const { hub, state } = targetPlayer(hubConfig, config.device, msg['device'], t, (message) => new CommandFailure(message));
         deviceLabel = `${state.name} (${state.deviceId})`;
 
         const message = await commandMessage(msg);

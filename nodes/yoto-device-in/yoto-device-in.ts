@@ -6,7 +6,7 @@ import type { CloudState } from '../../server/cloud/cloud-connection';
 import type { Hub, HubState } from '../../server/hub';
 import type { DeviceEvent } from '../../server/types/schemas';
 import { deviceSummary, type DeviceSummary } from '../shared/device-lookup';
-import type { YotoHubNode } from '../shared/yoto-hub-node';
+import { hubConfigOf } from '../shared/node-plumbing';
 
 /** The normalized event types (schemas/event.schema.json), in the editor's order. */
 const DEVICE_EVENT_TYPES: readonly DeviceEvent['type'][] = [
@@ -53,14 +53,12 @@ export = function registerYotoDeviceIn(RED: NodeAPI): void {
   function YotoDeviceInNode(this: Node, config: YotoDeviceInNodeDef): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    // getNode returns the base Node type; the id comes from the editor's yoto-hub config field.
-    const hubNode = RED.nodes.getNode(config.hub) as YotoHubNode | null;
-    if (!hubNode || hubNode.type !== 'yoto-hub') {
+    const hubConfig = hubConfigOf(RED, config.hub);
+    if (!hubConfig) {
       node.status({ fill: 'red', shape: 'ring', text: RED._('yoto-device-in.status.noHub') });
       node.error(RED._('yoto-device-in.errors.noHub'));
       return;
     }
-    const hubConfig: YotoHubNode = hubNode;
     const wanted = new Set(Array.isArray(config.events) ? config.events : DEVICE_EVENT_TYPES);
     const deviceRef = (config.device ?? '').trim();
     const mode = config.deviceMode === 'id' || config.deviceMode === 'name' ? config.deviceMode : 'all';

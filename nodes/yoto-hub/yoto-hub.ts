@@ -49,6 +49,7 @@ export = function registerYotoHub(RED: NodeAPI): void {
           virtualCloudPort: config.virtualCloudPort,
           dataDir: config.dataDir,
           logLevel: config.logLevel,
+          demoContent: config.demoContent ?? '',
           ...(node.credentials?.brokerUsername ? { brokerUsername: node.credentials.brokerUsername } : {}),
           ...(node.credentials?.brokerPassword ? { brokerPassword: node.credentials.brokerPassword } : {}),
         },
@@ -131,6 +132,16 @@ export = function registerYotoHub(RED: NodeAPI): void {
     devices.sort((a, b) => a.name.localeCompare(b.name));
     // hubUrl: the web panel, for the editor's Yoto sidebar.
     res.json({ devices, hubUrl: hub.url, hubName: hubNode.name || '' });
+  });
+
+  // Card pickers (wait-until's and current-state's "card is") list the family library from here.
+  RED.httpAdmin.get('/yoto-hub/:hubId/cards', RED.auth.needsPermission('yoto-hub.read'), (req, res) => {
+    const found = runningHub(req, res);
+    if (!found) return;
+    found.hub.cards.list().then(
+      (cards) => res.json({ cards: cards.map((card) => ({ id: card.cardId, name: card.title, kind: card.kind })) }),
+      (error: unknown) => res.status(503).json({ error: { code: 'no_library', message: error instanceof Error ? error.message : String(error) } }),
+    );
   });
 
   // The yoto-play-script editor fills its script dropdown from here.

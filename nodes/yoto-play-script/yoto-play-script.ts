@@ -4,8 +4,8 @@ import type { Hub } from '../../server/hub';
 import type { DeployOptions, DeployResult } from '../../server/scripts';
 import type { DeviceEvent, Script } from '../../server/types/schemas';
 import { getValidator } from '../../server/validation';
-import { describeDevices, findDevice, playerRef } from '../shared/device-lookup';
-import { hubStatusFor, NODE_RED_USER, type YotoHubNode } from '../shared/yoto-hub-node';
+import { hubConfigOf, targetPlayer } from '../shared/node-plumbing';
+import { hubStatusFor, NODE_RED_USER } from '../shared/yoto-hub-node';
 
 /** The settings the editor stores (and the story compiler writes: storyId, storyNodeId, audioFileId, icon, waitForEnd). */
 interface YotoPlayScriptNodeDef extends NodeDef {
@@ -70,9 +70,7 @@ export = function registerYotoPlayScript(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const t = (key: string, values?: Record<string, string>): string => RED._(`yoto-play-script.${key}`, values);
-    // getNode returns the base Node type; the id comes from the editor's yoto-hub config field.
-    const hubNode = RED.nodes.getNode(config.hub) as YotoHubNode | null;
-    const hubConfig = hubNode && hubNode.type === 'yoto-hub' ? hubNode : undefined;
+    const hubConfig = hubConfigOf(RED, config.hub);
     const waitForEnd = config.waitForEnd === true || config.waitForEnd === 'true';
 
     // The hub's status shows until the node played something.
@@ -193,15 +191,7 @@ export = function registerYotoPlayScript(RED: NodeAPI): void {
       let deviceLabel = '';
       let scriptLabel = '';
       (async () => {
-        const hub = hubConfig?.hub;
-        if (!hubConfig) throw new PlayScriptFailure(t('errors.noHub'));
-        if (!hub || hub.state !== 'running') throw new PlayScriptFailure(t('errors.hubNotRunning', { state: hub?.state ?? 'misconfigured' }));
-
-        const ref = playerRef(config.device, msg['device']);
-        if (!ref.trim()) throw new PlayScriptFailure(t('errors.noDevice'));
-        const devices = hub.devices.list();
-        const state = findDevice(devices, ref);
-        if (!state) throw new PlayScriptFailure(t('errors.unknownDevice', { device: ref.trim(), known: describeDevices(devices) }));
+        const { hub, state } = targetPlayer(hubConfig, config.device, msg['device'], t, (message) => new PlayScriptFailure(message));
         deviceLabel = `${state.name} (${state.deviceId})`;
 
         const options = deployOptions(msg);

@@ -18,6 +18,7 @@ import type { Repository, Store } from '../store';
 import type { Session, User } from '../types/schemas';
 import * as fields from './body';
 import { parseBody } from './body';
+import { SpentInvitations } from './spent-invitations';
 import { loadOrCreateJwtSecret } from './jwt-secret';
 import { DEFAULT_COST, hashPassword, verifyPassword } from './passwords';
 
@@ -50,6 +51,12 @@ export interface AccountsOptions {
   passwordHashCost?: number;
 }
 
+/** What changed, for onRightsChanged listeners. */
+export interface RightsChange {
+  userId?: string;
+  reason: 'user_changed' | 'user_deleted' | 'signed_out' | 'refresh_token_reused';
+}
+
 /** A user as the API shows it: never the password hash. */
 export type PublicUser = Omit<User, 'passwordHash'>;
 
@@ -77,12 +84,25 @@ export interface Accounts {
   readonly requireUser: RequestHandler;
   /** 401 `unauthorized` without a user, 403 `forbidden` for a member. */
   readonly requireAdmin: RequestHandler;
-  /** The caller of a valid access token whose user still exists and is enabled (current role and email); undefined otherwise. */
+  /** The caller of a valid access token whose user still exists and is enabled (current role and email); undefined otherwise (also once revoked). */
   verifyAccessToken(token: string): RequestUser | undefined;
+  /** When a valid access token expires (ms since the epoch); undefined for one verifyAccessToken refuses. */
+  accessTokenExpiresAt(token: string): number | undefined;
+  /**
+   * Called after anything that may withdraw rights already handed out: a user's role or
+   * state changed, a user deleted, a sign-in revoked (logout, refresh-token reuse).
+   * Holders of access tokens (the WebSocket gateway) check them again. Returns the unsubscribe.
+   */
+  onRightsChanged(listener: (change: RightsChange) => void): () => void;
   /** True while there is no user: the panel shows onboarding. */
   needsOnboarding(): boolean;
   /** Creates the first admin from start-up credentials when there is no user yet; does nothing otherwise. */
   ensureAdmin(credentials: AdminCredentials): Promise<{ created: boolean; user?: PublicUser }>;
+  /**
+   * Runs `handler` after a user is deleted (DELETE /users/:id answers once every handler is done):
+   * the hub removes the user's players, scripts, stories and files with it. Returns the remover.
+   */
+  onUserDeleted(handler: (userId: string) => Promise<void>): () => void;
   /** Stops the rate limiters' timers. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -115,6 +135,21 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
   // Compared against when the email is unknown, so an unknown email costs what a wrong password costs.
   const decoyHash = await hashPassword(randomBytes(16).toString('hex'), { cost: hashCost });
   const serial = new Serial();
+  const rightsListeners = new Set<(change: RightsChange) => void>();
+  const rightsChanged = (change: RightsChange): void => {
+    for (const listener of [...rightsListeners]) {
+      try {
+        listener(change);
+      } catch (error) {
+        logger.error('a rights-change listener failed', { err: error });
+      }
+    }
+  };
+  // Access tokens are stateless for 15 minutes: those of a revoked sign-in (by its family id,
+  // `sid`) or of a logout (by token id, `jti`) are refused until they would have expired anyway.
+  const denied = new Denylist(() => now().getTime());
+  const spentInvitations = await SpentInvitations.open(options.dataDir ?? options.store.dataDir);
+  const deletionHandlers = new Set<(userId: string) => Promise<void>>();
 
   const seconds = (): number => Math.floor(now().getTime() / 1000);
   const isoIn = (delta: number): string => new Date(now().getTime() + delta * 1000).toISOString();
@@ -122,10 +157,11 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
 
   // ---- tokens ---------------------------------------------------------------------------
 
-  function signAccessToken(user: User): string {
-    return jwt.sign({ role: user.role, email: user.email, iat: seconds() }, secret, {
+  function signAccessToken(user: User, familyId: string): string {
+    return jwt.sign({ role: user.role, email: user.email, sid: familyId, iat: seconds() }, secret, {
       algorithm: 'HS256',
       subject: user.id,
+      jwtid: randomUUID(),
       audience: ACCESS_AUDIENCE,
       issuer: ISSUER,
       expiresIn: accessTtl,
@@ -144,9 +180,19 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
   function checkAccessToken(token: string): RequestUser | 'expired' | undefined {
     const payload = decode(token, ACCESS_AUDIENCE);
     if (payload === 'expired' || payload === undefined) return payload;
+    if (isDenied(payload)) return undefined;
     const user = typeof payload.sub === 'string' ? users.get(payload.sub) : undefined;
     if (!user || user.disabled) return undefined;
     return { id: user.id, email: user.email, role: user.role };
+  }
+
+  function isDenied(payload: JwtPayload): boolean {
+    return (typeof payload['sid'] === 'string' && denied.has(`sid:${payload['sid']}`)) || (typeof payload.jti === 'string' && denied.has(`jti:${payload.jti}`));
+  }
+
+  /** Refuses the access tokens of a sign-in from now on, until the last one it could have issued expires. */
+  function denyFamily(familyId: string): void {
+    denied.add(`sid:${familyId}`, now().getTime() + accessTtl * 1000);
   }
 
   async function issueRefreshToken(userId: string, familyId: string): Promise<string> {
@@ -167,16 +213,18 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
 
   async function signIn(user: User, familyId: string = randomUUID()): Promise<SignInAnswer> {
     const refreshToken = await issueRefreshToken(user.id, familyId);
-    return { accessToken: signAccessToken(user), refreshToken, expiresIn: accessTtl, user: publicUser(user) };
+    return { accessToken: signAccessToken(user, familyId), refreshToken, expiresIn: accessTtl, user: publicUser(user) };
   }
 
   async function revokeFamily(familyId: string): Promise<void> {
+    denyFamily(familyId);
     const members = sessions.list((s) => s.familyId === familyId && !s.revoked);
     await Promise.all(members.map((s) => sessions.update(s.id, { revoked: true })));
   }
 
   async function revokeUserSessions(userId: string, remove: boolean): Promise<void> {
     const members = sessions.list((s) => s.userId === userId && (remove || !s.revoked));
+    for (const familyId of new Set(members.map((s) => s.familyId))) denyFamily(familyId);
     await Promise.all(members.map((s) => (remove ? sessions.delete(s.id) : sessions.update(s.id, { revoked: true }))));
   }
 
@@ -212,6 +260,7 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
     const userId = sessions.list((s) => s.familyId === familyId)[0]?.userId;
     await revokeFamily(familyId);
     logger.warn('refresh token reused: every session of that sign-in is revoked', { userId, familyId });
+    rightsChanged({ ...(userId !== undefined ? { userId } : {}), reason: 'refresh_token_reused' });
     throw new ApiError(401, 'refresh_token_reused', 'this refresh token was already used; every session of that sign-in is now revoked, sign in again');
   }
 
@@ -288,6 +337,9 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
 
   // ---- routes ---------------------------------------------------------------------------
 
+  // Sign-ins revoked before a restart stay refused for the access tokens they may have left.
+  for (const familyId of new Set(sessions.list((s) => s.revoked).map((s) => s.familyId))) denyFamily(familyId);
+
   const router = express.Router();
 
   router.get('/status', (_req, res) => {
@@ -325,10 +377,16 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
 
   router.post('/logout', async (req, res) => {
     const body = parseBody(req.body, { required: { refreshToken: fields.token } });
-    await serial.run(async () => {
+    // The access token sent along (if any) is refused from now on too, even when it belongs to another sign-in.
+    const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1];
+    const access = bearer !== undefined ? decode(bearer, ACCESS_AUDIENCE) : undefined;
+    if (typeof access === 'object' && typeof access.jti === 'string' && typeof access.exp === 'number') denied.add(`jti:${access.jti}`, access.exp * 1000);
+    const userId = await serial.run(async () => {
       const record = sessions.list((s) => s.tokenHash === sha256(str(body.refreshToken)))[0];
       if (record) await revokeFamily(record.familyId);
+      return record?.userId;
     });
+    rightsChanged({ ...(userId !== undefined ? { userId } : {}), reason: 'signed_out' });
     res.status(204).end();
   });
 
@@ -367,14 +425,17 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
       : parseBody(req.body, { required: { email: fields.email, name: fields.name, password: fields.password } });
     let email: string;
     let role: User['role'] = 'member';
+    let invitationId: { id: string; expiresAt: number } | undefined;
     if (invited) {
       const invitation = decode(str(body.invitationToken), INVITATION_AUDIENCE);
       if (invitation === 'expired') throw invalidInvitation('the invitation has expired; ask for a new one');
       if (!invitation || typeof invitation.email !== 'string' || (invitation.role !== 'admin' && invitation.role !== 'member')) {
         throw invalidInvitation('the invitation is not valid');
       }
+      if (typeof invitation.jti !== 'string' || spentInvitations.has(invitation.jti)) throw invalidInvitation('the invitation was already used; ask for a new one');
       email = invitation.email;
       role = invitation.role;
+      invitationId = { id: invitation.jti, expiresAt: typeof invitation.exp === 'number' ? invitation.exp : seconds() + invitationTtl };
     } else {
       if (!openRegistration) {
         throw new ApiError(403, 'registration_closed', 'registration needs an invitation from an admin of the hub', [
@@ -385,7 +446,10 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
     }
     const answer = await serial.run(async () => {
       if (users.count() === 0) throw new ApiError(409, 'onboarding_required', 'the hub has no admin yet: create one with POST /api/auth/onboarding');
+      if (invitationId && spentInvitations.has(invitationId.id)) throw invalidInvitation('the invitation was already used; ask for a new one');
       const user = await createUser({ email, name: str(body.name), password: str(body.password), role });
+      // One account per invitation, also once that account is deleted.
+      if (invitationId) await spentInvitations.spend(invitationId.id, invitationId.expiresAt, seconds());
       logger.info('user registered', { userId: user.id, role, invited });
       return signIn(user);
     });
@@ -422,6 +486,7 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
       if (patch.disabled === true) await revokeUserSessions(id, false);
       return saved;
     });
+    rightsChanged({ userId: id, reason: 'user_changed' });
     res.json(publicUser(updated));
   });
 
@@ -433,6 +498,16 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
       await revokeUserSessions(id, true);
       await users.delete(id);
     });
+    rightsChanged({ userId: id, reason: 'user_deleted' });
+    for (const handler of [...deletionHandlers]) {
+      try {
+        await handler(id);
+      } catch (error) {
+        // The account is gone either way; what was left is removed at the next start.
+        logger.error('could not remove everything a deleted user owned', { userId: id, err: error });
+      }
+    }
+    logger.info('user deleted', { userId: id });
     res.status(204).end();
   });
 
@@ -446,7 +521,20 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
       const checked = checkAccessToken(token);
       return checked === 'expired' ? undefined : checked;
     },
+    accessTokenExpiresAt(token) {
+      const payload = decode(token, ACCESS_AUDIENCE);
+      if (typeof payload !== 'object' || typeof payload.exp !== 'number' || checkAccessToken(token) === undefined) return undefined;
+      return payload.exp * 1000;
+    },
+    onRightsChanged(listener) {
+      rightsListeners.add(listener);
+      return () => rightsListeners.delete(listener);
+    },
     needsOnboarding: () => users.count() === 0,
+    onUserDeleted(handler) {
+      deletionHandlers.add(handler);
+      return () => deletionHandlers.delete(handler);
+    },
     async ensureAdmin(credentials) {
       let body: Record<string, string | boolean>;
       try {
@@ -469,9 +557,30 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
       if (closed) return;
       closed = true;
       for (const store of limiterStores.splice(0)) store.shutdown();
+      rightsListeners.clear();
       await serial.run(async () => undefined);
+      await spentInvitations.idle();
+      deletionHandlers.clear();
     },
   };
+}
+
+/** Keys refused until a time; expired entries are dropped as new ones come (no timer to release). */
+class Denylist {
+  private readonly until = new Map<string, number>();
+
+  constructor(private readonly nowMs: () => number) {}
+
+  add(key: string, untilMs: number): void {
+    const at = this.nowMs();
+    for (const [k, u] of this.until) if (u <= at) this.until.delete(k);
+    if (untilMs > at) this.until.set(key, Math.max(untilMs, this.until.get(key) ?? 0));
+  }
+
+  has(key: string): boolean {
+    const until = this.until.get(key);
+    return until !== undefined && until > this.nowMs();
+  }
 }
 
 /** Runs async steps one at a time, so check-then-write sequences (rotation, onboarding, unique emails) cannot interleave. */

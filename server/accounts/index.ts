@@ -6,6 +6,7 @@ export {
   type AccountsOptions,
   type AccountsRateLimit,
   type AdminCredentials,
+  type RightsChange,
   type PublicUser,
   type SignInAnswer,
 } from './accounts';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../files/atomic-file';
 
 /** Bytes of a generated secret; HS256 wants at least 32. */
 const SECRET_BYTES = 64;
@@ -17,17 +18,8 @@ export async function loadOrCreateJwtSecret(dataDir: string): Promise<string> {
   const existing = await readSecret(file);
   if (existing !== undefined) return existing;
 
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(SECRET_BYTES).toString('base64url');
-  const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await fs.writeFile(temporary, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-    await fs.chmod(temporary, 0o600); // in case the umask narrowed nothing but the platform widened it
-    await fs.rename(temporary, file);
-  } catch (error) {
-    await fs.rm(temporary, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(file, `${secret}\n`);
   return secret;
 }
 

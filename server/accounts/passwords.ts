@@ -4,6 +4,7 @@
  * The parameters travel with each hash, so a later cost change keeps old hashes verifiable.
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { trimEndChar } from '../text/trim';
 
 export const PASSWORD_MIN_LENGTH = 10;
 export const PASSWORD_MAX_LENGTH = 1024;
@@ -68,5 +69,5 @@ function derive(password: string, salt: Buffer, length: number, params: { N: num
 }
 
 function b64(buffer: Buffer): string {
-  return buffer.toString('base64').replace(/=+$/, '');
+  return trimEndChar(buffer.toString('base64'), '=');
 }

@@ -2,6 +2,7 @@ import type { DeviceRegistry } from '../core/device-registry';
 import type { DeviceState } from '../core/device-state';
 import type { AudioLibrary } from '../library';
 import { silentLogger, type Logger } from '../log/logger';
+import { realClock, type Clock } from '../time/clock';
 import { cardFormatOf } from '../scripts/build-card';
 import type { StreamService } from '../streams';
 import type { BrokerAnnouncementMessage } from '../types/schemas';
@@ -20,8 +21,8 @@ export interface AnnouncerOptions {
   logger?: Logger;
   /** How long to wait for an announcement of unknown length (a URL) to end before putting things back. Default 10 minutes. */
   maxAnnouncementMs?: number;
-  /** Milliseconds since the epoch (position estimates). */
-  now?: () => number;
+  /** The hub's one clock (position estimates, the wait for an announcement's end); real by default. */
+  clock?: Clock;
 }
 
 /** What a player was doing before an announcement: put back when it ends. */
@@ -52,7 +53,7 @@ const END_MARGIN_MS = 30_000;
  */
 export class Announcer {
   private readonly logger: Logger;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   /** Player -> the card announcements play from (updated, not created, each time). */
   private readonly cardIds = new Map<string, string>();
   /** Player -> the announcement under way (the next one waits for it). */
@@ -62,7 +63,7 @@ export class Announcer {
 
   constructor(private readonly options: AnnouncerOptions) {
     this.logger = options.logger ?? silentLogger;
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? realClock;
   }
 
   /** Stops waiting for announcements under way (they end without putting the player back). */
@@ -125,7 +126,7 @@ export class Announcer {
     if (playback.trackKey !== undefined) snapshot.trackKey = playback.trackKey;
     if (playback.position !== undefined) {
       // Players report their position every few seconds: add the time since the last report.
-      const sinceReport = playing ? Math.max(0, (this.now() - Date.parse(state.updatedAt)) / 1000) : 0;
+      const sinceReport = playing ? Math.max(0, (this.clock.now() - Date.parse(state.updatedAt)) / 1000) : 0;
       const position = playback.position + sinceReport;
       snapshot.position = Math.floor(playback.duration !== undefined ? Math.min(position, playback.duration) : position);
     }
@@ -181,7 +182,7 @@ export class Announcer {
     const promise = new Promise<void>((resolve) => {
       finish = resolve;
     });
-    const timer = setTimeout(() => {
+    const timer = this.clock.setTimeout(() => {
       this.logger.warn('announcement did not end in time; putting the player back anyway', { deviceId, cardId });
       done();
     }, (expectedMs ?? this.options.maxAnnouncementMs ?? 10 * 60_000) + END_MARGIN_MS);
@@ -194,7 +195,7 @@ export class Announcer {
     });
     const waits = this.waits;
     function done(): void {
-      clearTimeout(timer);
+      timer.cancel();
       unsubscribe();
       waits.delete(done);
       finish();

@@ -36,6 +36,21 @@ export function mapBrokerCommand(message: BrokerCommandMessage): MappedCommand {
       return device({ type: 'nightlight', color: parseColor(message.color) });
     case 'status_request':
       return device({ type: 'status-request' });
+    case 'play_random':
+      return device({ type: 'play-random', group: message.group });
+    case 'volume_up':
+      return device({ type: 'volume-step', steps: message.steps ?? 1 });
+    case 'volume_down':
+      return device({ type: 'volume-step', steps: -(message.steps ?? 1) });
+    case 'display_preview':
+      return device({
+        type: 'display-preview',
+        icon: message.icon,
+        ...(message.seconds !== undefined ? { seconds: message.seconds } : {}),
+        ...(message.animated !== undefined ? { animated: message.animated } : {}),
+      });
+    case 'bluetooth':
+      return device({ type: 'bluetooth', on: message.state === 'on' });
   }
 }
 
@@ -46,6 +61,7 @@ function mapPlay(message: BrokerPlayCommand): MappedCommand {
     ...(message.seconds_in !== undefined ? { secondsIn: message.seconds_in } : {}),
   };
   if (message.script_id !== undefined) return { kind: 'script', request: { scriptId: message.script_id, ...position } };
+  if (message.title !== undefined) return device({ type: 'play-title', title: message.title, ...position });
   // The schema requires exactly one of script_id and card_id.
   return device({ type: 'play', cardId: message.card_id ?? '', ...position });
 }

@@ -15,7 +15,7 @@ export interface HomeAssistantOptions {
   origin?: { name: string; sw_version?: string; support_url?: string };
 }
 
-export type HomeAssistantComponent = 'sensor' | 'number' | 'button' | 'light';
+export type HomeAssistantComponent = 'sensor' | 'number' | 'button' | 'light' | 'time' | 'switch' | 'select';
 
 export interface DiscoveryConfig {
   topic: string;
@@ -38,7 +38,7 @@ interface DeviceTopics {
 
 export const PLAYBACK_STATES = ['playing', 'paused', 'stopped', 'loading', 'idle'] as const;
 
-const AVAILABLE_TEMPLATE = "{{ 'online' if value_json.status in ['connected', 'idle'] else 'offline' }}";
+export const AVAILABLE_TEMPLATE = "{{ 'online' if value_json.status in ['connected', 'idle'] else 'offline' }}";
 
 const BUTTONS: ReadonlyArray<{ objectId: string; name: string; command: string; icon: string }> = [
   // "play" of the broker needs a card or script; the button resumes what the player has.
@@ -168,11 +168,11 @@ export function allConfigTopics(deviceId: string, options: HomeAssistantOptions 
   return [...SENSORS, ...BUTTON_SPECS, NIGHT_LIGHT].map((spec) => configTopic(spec.component, deviceId, spec.objectId, options));
 }
 
-function configTopic(component: HomeAssistantComponent, deviceId: string, objectId: string, options: HomeAssistantOptions): string {
+export function configTopic(component: HomeAssistantComponent, deviceId: string, objectId: string, options: HomeAssistantOptions): string {
   return `${options.discoveryPrefix ?? DEFAULT_DISCOVERY_PREFIX}/${component}/${deviceId}/${objectId}/config`;
 }
 
-function deviceBlock(state: DeviceState): Record<string, unknown> {
+export function deviceBlock(state: DeviceState): Record<string, unknown> {
   return {
     identifiers: [`yoto_${state.deviceId}`],
     name: state.name,

@@ -18,7 +18,7 @@ import type { YotoCard } from '../yoto/card';
 import { YotoDeviceCommander } from '../yoto/commands';
 import { DeviceCommandError, type CommandResult, type DeviceCommand, type DeviceCommander } from '../yoto/device-command';
 import { YotoMqttClient } from '../yoto/mqtt';
-import { REAL_CLOUD } from '../yoto/protocol';
+import { HARDWARE_VOLUME_MAX, REAL_CLOUD } from '../yoto/protocol';
 import { YotoCloudClient } from '../yoto/rest/yoto-cloud-client';
 
 /** Which cloud the hub is talking to right now. */
@@ -32,6 +32,10 @@ export interface CloudConnectionOptions {
   dataDir: string;
   /** The home broker: the virtual players talk on it, and the adapter follows them there (read when the cloud starts). */
   brokerUrl: () => string;
+  /** How the virtual players log in to the home broker (they publish `device/...` there as the Yoto side; read when the cloud starts). */
+  virtualPlayersLogin: () => { username?: string; password?: string };
+  /** Set when the home broker is external and has a login: the virtual cloud's adapter uses it (that broker cannot check virtual-cloud tokens). */
+  externalBrokerLogin?: { username: string; password: string };
   registry: DeviceRegistry;
   logger?: Logger;
   /** How often the device list is read again from the cloud (default 5 minutes). */
@@ -105,6 +109,7 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
   /** Bumped by stop(): work that started before it does nothing when it finishes. */
   private generation = 0;
   private switching: Promise<void> = Promise.resolve();
+  private commandResolver: ((deviceId: string, command: DeviceCommand) => Promise<DeviceCommand>) | undefined;
 
   constructor(private readonly options: CloudConnectionOptions) {
     super();
@@ -253,12 +258,21 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
   }
 
   /** Carries out a command on the cloud in use; see DeviceCommander. */
-  execute(deviceId: string, command: DeviceCommand, options?: { timeoutMs?: number }): Promise<CommandResult> {
+  async execute(deviceId: string, command: DeviceCommand, options?: { timeoutMs?: number }): Promise<CommandResult> {
     const commander = this.session?.commander;
-    if (!commander) {
-      return Promise.reject(new DeviceCommandError('offline', 'the hub is not connected to a Yoto cloud', deviceId, command.type));
-    }
-    return commander.execute(deviceId, command, options);
+    if (!commander) throw new DeviceCommandError('offline', 'the hub is not connected to a Yoto cloud', deviceId, command.type);
+    const resolved = this.commandResolver ? await this.commandResolver(deviceId, command) : command;
+    const result = await commander.execute(deviceId, resolved, options);
+    return resolved === command ? result : { ...result, command: command.type };
+  }
+
+  /**
+   * Commands that name a card some other way than its id (by title, at
+   * random from a group) are turned into `play` by this resolver (the
+   * family library provides it).
+   */
+  useCommandResolver(resolver: ((deviceId: string, command: DeviceCommand) => Promise<DeviceCommand>) | undefined): void {
+    this.commandResolver = resolver;
   }
 
   /** A card from the cloud in use (cached for a minute); undefined when the cloud does not know it. */
@@ -319,7 +333,7 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
       mode: this.options.settings.mode,
       ...(session ? { active: session.active } : {}),
       ...(session?.virtual ? { virtualCloudUrl: session.virtual.url } : {}),
-      ...(mqtt ? { mqtt: { state: mqtt.state, url: mqtt.url, devices: mqtt.devices, messagesIn: mqtt.messagesIn, malformed: mqtt.malformed, connections: mqtt.connections } } : {}),
+      ...(mqtt ? { mqtt: { state: mqtt.state, url: mqtt.url, devices: mqtt.devices, messagesIn: mqtt.messagesIn, malformed: mqtt.malformed, droppedFields: mqtt.droppedFields, connections: mqtt.connections } } : {}),
       ...(this.signInLinks ? { signInUrl: this.signInLinks.authorizeUrl } : {}),
       ...(this.realClient ? { scopes: this.scopes } : {}),
       ...(this.problem ? { signInProblem: this.problem } : {}),
@@ -333,6 +347,7 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
       host: settings.virtualHost,
       port: settings.virtualPort,
       brokerUrl: this.options.brokerUrl(),
+      fleetOptions: { mqttOptions: { ...this.options.virtualPlayersLogin() } },
       dataDir: path.join(dataDir, 'virtual-cloud'),
       demoCards: DEMO_CARDS,
       players: this.options.virtual?.players ?? virtualFleetSpecs(settings.virtualPlayers ?? 3),
@@ -370,6 +385,7 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
     const { registry } = this.options;
     const mqtt = new YotoMqttClient({
       url: virtual ? this.options.brokerUrl() : this.options.settings.yotoMqttUrl ?? REAL_CLOUD.mqttUrl,
+      ...(virtual && this.options.externalBrokerLogin ? { homeBrokerLogin: this.options.externalBrokerLogin } : {}),
       tokenProvider: () => client.tokens.getAccessToken(),
       tokenRejected: (token) => client.tokens.accessTokenRejected(token),
       logger: this.logger.child({ component: active === 'virtual' ? 'virtual-cloud-mqtt' : 'yoto-mqtt' }),
@@ -384,7 +400,7 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
       this.reportProblem(new MissingScopeError(['family:devices:control'], 'grant'));
       void mqtt.stop();
     });
-    mqtt.on('message', (message) => registry.ingest(message.deviceId, message.kind, message.payload, message.receivedAt));
+    mqtt.on('message', (message) => registry.ingest(message));
     mqtt.on('malformed', (message) => this.logger.warn('malformed message from a player, ignored', { deviceId: message.deviceId, topic: message.topic, reason: message.reason }));
     const commander = new YotoDeviceCommander({
       client: mqtt,
@@ -393,6 +409,10 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
         return state ? protocolPlayback(state) : undefined;
       },
       getCard: (cardId) => this.getCard(cardId),
+      getVolume: (deviceId) => {
+        const volume = registry.get(deviceId)?.volume;
+        return volume ? { level: volume.level, max: volume.maxLevel ?? HARDWARE_VOLUME_MAX } : undefined;
+      },
       ...(this.options.commandTimeoutMs !== undefined ? { timeoutMs: this.options.commandTimeoutMs } : {}),
     });
     const refreshTimer = setInterval(() => {

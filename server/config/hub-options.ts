@@ -23,6 +23,10 @@ export interface HubSettings {
   brokerPassword?: string;
   embeddedBrokerHost?: string;
   embeddedBrokerPort?: number | string;
+  embeddedBrokerAnonymous?: string;
+  embeddedBrokerTlsPort?: number | string;
+  embeddedBrokerTlsCert?: string;
+  embeddedBrokerTlsKey?: string;
   logLevel?: string;
   cloudMode?: string;
   clientId?: string;
@@ -37,6 +41,8 @@ export interface HubSettings {
   yotoAuthUrl?: string;
   yotoApiUrl?: string;
   yotoMqttUrl?: string;
+  /** true/false (or on/off, yes/no, 1/0); blank: YOTO_DEMO_CONTENT, else off. */
+  demoContent?: boolean | string;
 }
 
 export const DEFAULTS = {
@@ -44,6 +50,8 @@ export const DEFAULTS = {
   httpPort: 1881,
   embeddedBrokerHost: '127.0.0.1',
   embeddedBrokerPort: 1883,
+  embeddedBrokerAnonymous: 'house' as const,
+  embeddedBrokerTlsPort: 8883,
   logLevel: 'info' as LogLevel,
   cloudMode: 'auto' as CloudMode,
   virtualCloudHost: '127.0.0.1',
@@ -51,6 +59,7 @@ export const DEFAULTS = {
   signInPort: 1884,
   scopes: DEFAULT_SCOPES,
   virtualPlayers: 3,
+  demoContent: false,
 };
 
 /** The most players the virtual cloud simulates. */
@@ -67,6 +76,10 @@ export const ENV = {
   brokerPassword: 'YOTO_BROKER_PASSWORD',
   embeddedBrokerHost: 'YOTO_BROKER_HOST',
   embeddedBrokerPort: 'YOTO_BROKER_PORT',
+  embeddedBrokerAnonymous: 'YOTO_BROKER_ANONYMOUS',
+  embeddedBrokerTlsPort: 'YOTO_BROKER_TLS_PORT',
+  embeddedBrokerTlsCert: 'YOTO_BROKER_TLS_CERT',
+  embeddedBrokerTlsKey: 'YOTO_BROKER_TLS_KEY',
   logLevel: 'YOTO_LOG_LEVEL',
   cloudMode: 'YOTO_CLOUD',
   clientId: 'YOTO_CLIENT_ID',
@@ -79,6 +92,7 @@ export const ENV = {
   yotoAuthUrl: 'YOTO_AUTH_URL',
   yotoApiUrl: 'YOTO_API_URL',
   yotoMqttUrl: 'YOTO_MQTT_URL',
+  demoContent: 'YOTO_DEMO_CONTENT',
 } as const;
 
 export class HubConfigError extends Error {
@@ -150,6 +164,14 @@ function originList(value: string | undefined): string[] | undefined {
   });
 }
 
+function flag(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  const text = value.toLowerCase();
+  if (['true', 'on', 'yes', '1'].includes(text)) return true;
+  if (['false', 'off', 'no', '0'].includes(text)) return false;
+  throw new HubConfigError(`${name} must be true or false, got "${value}"`);
+}
+
 /**
  * @param settings what the surface configured (blank = not set)
  * @param defaultDataDir where data lives when neither the settings nor YOTO_DATA_DIR say
@@ -178,6 +200,13 @@ export function resolveHubOptions(
   const yotoAuthUrl = url('Yoto login URL', get('yotoAuthUrl'), ['http:', 'https:']);
   const yotoApiUrl = url('Yoto API URL', get('yotoApiUrl'), ['http:', 'https:']);
   const yotoMqttUrl = url('Yoto MQTT URL', get('yotoMqttUrl'), ['wss:', 'ws:', 'mqtt:', 'mqtts:']);
+  const anonymous = get('embeddedBrokerAnonymous') ?? DEFAULTS.embeddedBrokerAnonymous;
+  if (anonymous !== 'house' && anonymous !== 'off') throw new HubConfigError(`embedded broker anonymous access must be house or off, got "${anonymous}"`);
+  const tlsCert = get('embeddedBrokerTlsCert');
+  const tlsKey = get('embeddedBrokerTlsKey');
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new HubConfigError('the embedded broker needs both YOTO_BROKER_TLS_CERT and YOTO_BROKER_TLS_KEY for TLS, or neither');
+  }
   const username = get('brokerUsername');
   const password = get('brokerPassword');
   return {
@@ -194,6 +223,10 @@ export function resolveHubOptions(
       embedded: {
         host: get('embeddedBrokerHost') ?? DEFAULTS.embeddedBrokerHost,
         port: port('embedded broker port', get('embeddedBrokerPort'), DEFAULTS.embeddedBrokerPort),
+        anonymous,
+        ...(tlsCert && tlsKey
+          ? { tls: { port: port('embedded broker TLS port', get('embeddedBrokerTlsPort'), DEFAULTS.embeddedBrokerTlsPort), certFile: path.resolve(tlsCert), keyFile: path.resolve(tlsKey) } }
+          : {}),
       },
     },
     cloud: {
@@ -209,6 +242,7 @@ export function resolveHubOptions(
       ...(yotoApiUrl ? { yotoApiUrl } : {}),
       ...(yotoMqttUrl ? { yotoMqttUrl } : {}),
     },
+    demoContent: flag('demo content', get('demoContent'), DEFAULTS.demoContent),
     logLevel,
   };
 }

@@ -75,6 +75,10 @@ export function savedConfigSettings(saved: HubConfig): HubSettings {
   if (saved.cloud.yotoAuthUrl !== undefined) settings.yotoAuthUrl = saved.cloud.yotoAuthUrl;
   if (saved.cloud.yotoApiUrl !== undefined) settings.yotoApiUrl = saved.cloud.yotoApiUrl;
   if (saved.cloud.yotoMqttUrl !== undefined) settings.yotoMqttUrl = saved.cloud.yotoMqttUrl;
+  if (saved.broker.embedded.anonymous !== undefined) settings.embeddedBrokerAnonymous = saved.broker.embedded.anonymous;
+  const tls = saved.broker.embedded.tls;
+  if (tls) Object.assign(settings, { embeddedBrokerTlsPort: tls.port, embeddedBrokerTlsCert: tls.certFile, embeddedBrokerTlsKey: tls.keyFile });
+  if (saved.demoContent !== undefined) settings.demoContent = saved.demoContent;
   return settings;
 }
 

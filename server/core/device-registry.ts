@@ -1,9 +1,9 @@
 import { silentLogger, type Logger } from '../log/logger';
 import { DeviceBus } from './device-bus';
 import type { DeviceEvent, PlaybackSession } from '../types/schemas';
-import type { DeviceTopicKind } from '../yoto/protocol';
+import type { DeviceTopicKind, YotoEventsMessage } from '../yoto/protocol';
 import { realClock, type Clock, type ClockTimer } from '../time/clock';
-import { readEventsMessage, readResponseMessage, readStatusMessage, type StatusFields } from './device-messages';
+import type { PlayerStatus, ReceivedPlayerMessage } from '../yoto/mqtt/player-messages';
 import { initialState, type CloudDeviceInfo, type DeviceState } from './device-state';
 import { transitionEvents, type DeviceEventType, type TransitionContext } from './event-normalizer';
 import { PlaybackSessionTracker, type PlaybackHistorySink } from './playback-sessions';
@@ -36,12 +36,10 @@ export type { DeviceBusEvents as DeviceRegistryEvents } from './device-bus';
 export interface DeviceRegistryStats {
   devices: number;
   messages: number;
-  /** Payloads of the wrong shape, refused and logged. */
+  /** Messages refused (a device id that is not one, an unknown kind), logged. */
   malformed: number;
   /** The same event seen on both events topics, counted once. */
   duplicates: number;
-  /** Fields of the wrong type dropped from otherwise good messages. */
-  ignoredFields: number;
   events: number;
   eventLogFailures: number;
 }
@@ -93,7 +91,7 @@ export class DeviceRegistry {
   private readonly batteryLowPercent: number;
   private readonly sessions: PlaybackSessionTracker;
   private stopped = false;
-  private readonly counters = { messages: 0, malformed: 0, duplicates: 0, ignoredFields: 0, events: 0, eventLogFailures: 0 };
+  private readonly counters = { messages: 0, malformed: 0, duplicates: 0, events: 0, eventLogFailures: 0 };
 
   constructor(private readonly options: DeviceRegistryOptions = {}) {
     this.logger = options.logger ?? silentLogger;
@@ -158,23 +156,30 @@ export class DeviceRegistry {
     return true;
   }
 
-  /** One raw message from the cloud adapter. */
-  ingest(deviceId: string, kind: DeviceTopicKind, payload: unknown, receivedAt: Date): void {
+  /**
+   * One message from the cloud adapter, already read field by field into its
+   * typed form (server/yoto/mqtt/player-messages.ts): nothing is checked again here.
+   */
+  ingest(message: ReceivedPlayerMessage): void {
     if (this.stopped) return;
     this.counters.messages++;
-    if (!this.acceptsId(deviceId, kind)) return;
+    const { deviceId, receivedAt } = message;
+    if (!this.acceptsId(deviceId, message.kind)) return;
     const at = receivedAt instanceof Date && !Number.isNaN(receivedAt.getTime()) ? receivedAt : this.now();
-    switch (kind) {
+    switch (message.kind) {
       case 'events':
       case 'legacyEvents':
-        return this.ingestEvents(deviceId, kind, payload, at);
+        return this.ingestEvents(deviceId, message.kind, message.payload, at);
       case 'status':
       case 'legacyStatus':
-        return this.ingestStatus(deviceId, kind, payload, at);
+      case 'fullStatus':
+        return this.ingestStatus(deviceId, message.kind, message.payload, at);
       case 'response':
-        return this.ingestResponse(deviceId, payload, at);
+        return this.ingestResponse(deviceId, at);
+      case 'presence':
+        return this.ingestPresence(deviceId, message.payload.state === 'online', at);
       default:
-        return this.refuse(deviceId, String(kind), `unknown message kind "${String(kind)}"`);
+        return this.refuse(deviceId, String((message as { kind: unknown }).kind), 'unknown message kind');
     }
   }
 
@@ -204,31 +209,30 @@ export class DeviceRegistry {
     for (const record of this.devices.values()) this.clearTimers(record);
   }
 
-  private ingestEvents(deviceId: string, kind: DeviceTopicKind, payload: unknown, at: Date): void {
-    const read = readEventsMessage(payload);
-    if (!read.ok) return this.refuse(deviceId, kind, read.reason);
-    this.countIgnored(deviceId, kind, read.ignored);
+  private ingestEvents(deviceId: string, kind: DeviceTopicKind, payload: YotoEventsMessage, at: Date): void {
     const record = this.recordFor(deviceId, at);
     const duplicate = this.isDuplicate(record, kind, payload);
     if (duplicate) this.counters.duplicates++;
     const presence = messagePresence(record.state);
-    const merged = duplicate ? record.state : applyEvents(record.state, read.value);
+    const merged = duplicate ? record.state : applyEvents(record.state, payload);
     this.commit(record, withPresence(merged, presence), at, presence);
   }
 
-  private ingestStatus(deviceId: string, kind: 'status' | 'legacyStatus', payload: unknown, at: Date): void {
-    const read = readStatusMessage(payload);
-    if (!read.ok) return this.refuse(deviceId, kind, read.reason);
-    this.countIgnored(deviceId, kind, read.ignored);
+  private ingestStatus(deviceId: string, kind: 'status' | 'legacyStatus' | 'fullStatus', status: PlayerStatus, at: Date): void {
     const record = this.recordFor(deviceId, at);
-    const presence = kind === 'legacyStatus' ? legacyStatusPresence(record.state, read.value) : messagePresence(record.state);
-    this.commit(record, withPresence(applyStatus(record.state, read.value), presence), at, presence);
-    if (hasTelemetry(read.value)) this.bus.emit('telemetry', deviceId, record.state.telemetry, at);
+    const presence = kind === 'status' ? messagePresence(record.state) : legacyStatusPresence(record.state, status);
+    this.commit(record, withPresence(applyStatus(record.state, status), presence), at, presence);
+    if (hasTelemetry(status)) this.bus.emit('telemetry', deviceId, record.state.telemetry, at);
   }
 
-  private ingestResponse(deviceId: string, payload: unknown, at: Date): void {
-    const read = readResponseMessage(payload);
-    if (!read.ok) return this.refuse(deviceId, 'response', read.reason);
+  /** `device/{id}/presence`: the broker says at once when a player comes or goes (its last will). */
+  private ingestPresence(deviceId: string, online: boolean, at: Date): void {
+    const record = this.recordFor(deviceId, at);
+    const presence: PresenceChange = online ? { online: true, shutDown: false, reason: 'presence' } : { online: false, reason: 'presence' };
+    this.commit(record, withPresence(record.state, presence), at, presence);
+  }
+
+  private ingestResponse(deviceId: string, at: Date): void {
     // Acknowledgements belong to whoever sent the command; here they only prove the player is there.
     const record = this.recordFor(deviceId, at);
     const presence = messagePresence(record.state);
@@ -397,12 +401,6 @@ export class DeviceRegistry {
     this.logger.warn('malformed player message ignored', { deviceId, kind, reason });
   }
 
-  private countIgnored(deviceId: string, kind: string, ignored: string[]): void {
-    if (ignored.length === 0) return;
-    this.counters.ignoredFields += ignored.length;
-    this.logger.debug('player message fields of the wrong type ignored', { deviceId, kind, fields: ignored });
-  }
-
   /** The registry's clock, as a Date (events published on its bus carry this time). */
   now(): Date {
     return new Date(this.clock.now());
@@ -415,7 +413,7 @@ function messagePresence(state: DeviceState): PresenceChange {
 }
 
 /** The legacy status is the only source of `shutDown`: "nA" while running, anything else when powering off. */
-function legacyStatusPresence(state: DeviceState, status: StatusFields): PresenceChange {
+function legacyStatusPresence(state: DeviceState, status: PlayerStatus): PresenceChange {
   const value = status.shutDown;
   if (value === undefined) return messagePresence(state);
   if (value === RUNNING) return { online: true, shutDown: false, reason: 'message' };

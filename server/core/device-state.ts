@@ -84,6 +84,8 @@ export interface DeviceState {
   volume?: DeviceVolume;
   /** The night light as the player reports it ("off" or a colour). */
   nightlight?: string;
+  /** Day or night mode, as the player's status says (its settings' times decide). */
+  dayMode?: 'day' | 'night';
   playback: PlaybackInfo;
   telemetry: DeviceTelemetry;
   /** When the state last changed (ISO 8601). */

@@ -35,7 +35,8 @@ export function deviceViews(state: DeviceState): DeviceViews {
   return views;
 }
 
-const TRACK_KEY = /^[A-Za-z0-9_-]{1,32}$/;
+/** Real keys carry spaces and other characters ("TEMPLATE PASSAGE", "01-INT"): the card's own spelling is kept. */
+const TRACK_KEY = /^(?=\S)[^\u0000-\u001f\u007f]{0,99}[^\s\u0000-\u001f\u007f]$/;
 const CARD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
@@ -57,6 +58,7 @@ function statusView(state: DeviceState): Untimed<BrokerStatusMessage> {
   if (state.model !== undefined) payload['model'] = state.model;
   if (state.hasNightLight && state.nightlight !== undefined) payload['nightlight'] = state.nightlight;
   if (state.offlineSince !== undefined) payload['offline_since'] = state.offlineSince;
+  if (state.dayMode !== undefined) payload['day_mode'] = state.dayMode;
   return payload;
 }
 

@@ -1,5 +1,5 @@
 import { HARDWARE_VOLUME_MAX, hardwareVolumeToPercent, percentToHardwareVolume, type YotoEventsMessage } from '../yoto/protocol';
-import type { StatusFields } from './device-messages';
+import type { PlayerStatus } from '../yoto/mqtt/player-messages';
 import {
   connectionStatus,
   isDevicePlaybackStatus,
@@ -29,7 +29,7 @@ export function applyEvents(state: DeviceState, message: YotoEventsMessage): Dev
   return withDerivedFields({ ...state, playback, ...(volume ? { volume } : {}) });
 }
 
-export function applyStatus(state: DeviceState, status: StatusFields): DeviceState {
+export function applyStatus(state: DeviceState, status: PlayerStatus): DeviceState {
   const next: DeviceState = { ...state, telemetry: mergeTelemetry(state.telemetry, status) };
   if (status.fwVersion) next.firmware = status.fwVersion;
   if (status.productType && !next.model) {
@@ -38,11 +38,12 @@ export function applyStatus(state: DeviceState, status: StatusFields): DeviceSta
     next.hasNightLight = modelHasNightLight({ deviceType: next.model, deviceFamily: next.deviceFamily });
   }
   if (status.batteryLevel !== undefined) next.battery = clampRound(status.batteryLevel, 0, 100);
-  // Real players send 0/1; the reader also lets a boolean through.
-  const charging: unknown = status.charging;
-  if (charging !== undefined) next.charging = charging === true || (typeof charging === 'number' && charging !== 0);
+  if (status.charging !== undefined) next.charging = status.charging;
   if (status.userVolume !== undefined) next.volume = volumeFromPercent(state.volume, status.userVolume);
   if (status.nightlightMode !== undefined) next.nightlight = status.nightlightMode;
+  // 1 day, 0 night; -1 (not known yet, e.g. right after power on) leaves the last known mode.
+  if (status.day === 1) next.dayMode = 'day';
+  else if (status.day === 0) next.dayMode = 'night';
   if (status.activeCard !== undefined && state.playback.hasCard === undefined) {
     // Only a first guess: the events topic is the source of truth for what plays.
     next.playback = withCard(state.playback, status.activeCard);
@@ -126,7 +127,7 @@ function volumeFromPercent(previous: DeviceVolume | undefined, rawPercent: numbe
   return { percent, level, ...(previous?.maxLevel === undefined ? {} : { maxLevel: previous.maxLevel }) };
 }
 
-function mergeTelemetry(previous: DeviceTelemetry, status: StatusFields): DeviceTelemetry {
+function mergeTelemetry(previous: DeviceTelemetry, status: PlayerStatus): DeviceTelemetry {
   return {
     ...previous,
     ...defined({
@@ -141,7 +142,7 @@ function mergeTelemetry(previous: DeviceTelemetry, status: StatusFields): Device
 }
 
 /** Whether a status message carried any diagnostics worth publishing as telemetry. */
-export function hasTelemetry(status: StatusFields): boolean {
+export function hasTelemetry(status: PlayerStatus): boolean {
   return [status.wifiStrength, status.accelTemp, status.freeDisk, status.upTime].some((value) => value !== undefined);
 }
 

@@ -11,7 +11,7 @@ import type { Store } from '../store';
 import type { BrokerPlaybackMessage, BrokerStatusMessage, Device, DeviceEvent } from '../types/schemas';
 import { getValidator } from '../validation';
 import { DeviceCommandError, type CommandResult, type DeviceCommander } from '../yoto/device-command';
-import { findDeviceRecord } from './ownership';
+import { findDeviceRecord, mayAccess } from './ownership';
 import { reportCommandFailure } from '../core/command-failures';
 import { QueryReader } from './query-params';
 
@@ -28,6 +28,8 @@ export interface DevicesApiOptions {
   /** Which cloud the players come from, for new registrations (default "yoto"). */
   source?: () => 'virtual' | 'yoto';
   scripts: ScriptPlayer;
+  /** Ends every stream URL deployed to a player (`streams.revokeDevice`): called when it is unregistered. */
+  revokeDevice: (deviceId: string) => Promise<void>;
   /** Passed to the commander; its own default applies when absent. */
   commandTimeoutMs?: number;
   now?: () => Date;
@@ -96,17 +98,13 @@ export function createDevicesApi(options: DevicesApiOptions): Router {
     if (!DEVICE_ID.test(deviceId)) throw ApiError.notFound('device');
     const record = findDeviceRecord(store.devices, deviceId);
     const live = registry.get(deviceId);
-    if (user.role === 'admin') {
-      if (!record && !live) throw ApiError.notFound('device');
-    } else if (!record || record.userId !== user.id) {
-      throw ApiError.notFound('device');
-    }
+    if (!mayAccess(user, record?.userId) || (!record && !live)) throw ApiError.notFound('device');
     return { record, live };
   };
 
   router.get('/', (_req, res) => {
     const user = requestUser(res);
-    const records = store.devices.list((record) => user.role === 'admin' || record.userId === user.id);
+    const records = store.devices.list((record) => mayAccess(user, record.userId));
     const views = records.map((record) => deviceView(record, registry.get(record.deviceId)));
     if (user.role === 'admin') {
       // Admins also see the players nobody has registered yet.
@@ -181,6 +179,8 @@ export function createDevicesApi(options: DevicesApiOptions): Router {
     const { record } = access(requestUser(res), req.params.id);
     if (!record) throw new ApiError(404, 'not_registered', 'this player is not registered');
     await store.devices.delete(record.id);
+    // Every stream URL deployed to the player stops playing: the next owner starts clean.
+    await options.revokeDevice(record.deviceId);
     logger.info('player unregistered', { deviceId: record.deviceId });
     res.status(204).end();
   });

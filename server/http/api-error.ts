@@ -42,5 +42,31 @@ export function toApiError(error: unknown): ApiError | undefined {
   if (e.code === 'validation_failed' && typeof e.message === 'string') {
     return new ApiError(400, 'validation_failed', e.message, Array.isArray(e.details) ? (e.details as ErrorDetail[]) : []);
   }
-  return undefined;
+  return requestFault(e);
+}
+
+/** What the body reader (body-parser, raw-body) and the router say about requests they cannot read: the caller's fault. */
+const REQUEST_FAULTS: Record<string, [status: number, code: string, message: string]> = {
+  'charset.unsupported': [415, 'unsupported_charset', 'the request body\'s charset is not supported; send UTF-8'],
+  'encoding.unsupported': [415, 'unsupported_content_encoding', 'the request body\'s Content-Encoding is not supported; send identity, gzip, deflate or br'],
+  'request.aborted': [400, 'request_aborted', 'the request was aborted before its body arrived'],
+  'request.size.invalid': [400, 'invalid_body_size', 'the request body is not as long as its Content-Length says'],
+  'parameters.too.many': [413, 'too_many_parameters', 'the request has too many parameters'],
+};
+
+/**
+ * A 4xx the HTTP layer raised (an http-errors error with a 4xx status): a
+ * broken gzip body, a bad percent-escape in the path, an unsupported charset.
+ * Answered with the error shape and never logged as a server error.
+ */
+function requestFault(e: { status?: unknown; type?: unknown; name?: unknown; code?: unknown }): ApiError | undefined {
+  const status = typeof e.status === 'number' ? e.status : (e as { statusCode?: unknown }).statusCode;
+  if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  const known = typeof e.type === 'string' ? REQUEST_FAULTS[e.type] : undefined;
+  if (known) return new ApiError(known[0], known[1], known[2]);
+  if (e.name === 'URIError') return new ApiError(400, 'invalid_path', 'the URL path has an invalid percent-escape');
+  if (typeof e.code === 'string' && e.code.startsWith('Z_')) {
+    return new ApiError(400, 'invalid_body_encoding', 'the request body could not be decoded as its Content-Encoding says');
+  }
+  return new ApiError(status, status === 404 ? 'not_found' : 'bad_request', status === 404 ? 'not found' : 'the request cannot be read');
 }

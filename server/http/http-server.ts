@@ -13,7 +13,18 @@ export interface HttpServerOptions {
   port: number;
   panelDir: string;
   logger: Logger;
+  /** Largest WebSocket message a client may send, in bytes; a larger frame closes the connection (1009). Default 16 KiB. */
+  maxWebSocketPayload?: number;
 }
+
+/** Decides a WebSocket upgrade before it is accepted; a refusal is answered in plain HTTP and the socket closed. */
+export type UpgradeGate = (request: http.IncomingMessage) => { ok: true } | { ok: false; status: number; code: string; message: string };
+
+/**
+ * The WebSocket protocol's largest client message is a `renew` carrying an access token
+ * (well under 4 KiB); ws's default of 100 MiB would let anyone make the hub buffer that much.
+ */
+export const DEFAULT_MAX_WEBSOCKET_PAYLOAD = 16 * 1024;
 
 /**
  * The hub's Express + WebSocket server. Routers are mounted under /api by the
@@ -22,7 +33,8 @@ export interface HttpServerOptions {
  */
 export class HubHttpServer {
   readonly app: Express = express();
-  readonly wss = new WebSocketServer({ noServer: true });
+  readonly wss: WebSocketServer;
+  private upgradeGate: UpgradeGate | undefined;
   private server: http.Server | undefined;
   private readonly api: Router = express.Router();
   /** Routes outside /api, ahead of the panel's files. */
@@ -31,6 +43,7 @@ export class HubHttpServer {
   port = 0;
 
   constructor(private readonly options: HttpServerOptions) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxWebSocketPayload ?? DEFAULT_MAX_WEBSOCKET_PAYLOAD });
     this.app.disable('x-powered-by');
     // Security headers (CSP same-origin, nosniff, frame-ancestors none...). No CORS headers are
     // ever sent, so other origins cannot read the API from a browser.
@@ -40,6 +53,11 @@ export class HubHttpServer {
     this.app.use(this.root);
     this.mountPanel();
     this.app.use(this.errorHandler);
+  }
+
+  /** Every upgrade to /ws is put to `gate` first (the WebSocket gateway authenticates there). */
+  gateUpgrades(gate: UpgradeGate): void {
+    this.upgradeGate = gate;
   }
 
   /** Runs `handler` before every API route mounted after it (authentication, request ids). */
@@ -72,6 +90,11 @@ export class HubHttpServer {
       const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
       if (pathname !== '/ws') {
         socket.destroy();
+        return;
+      }
+      const verdict = this.checkUpgrade(request);
+      if (!verdict.ok) {
+        refuseUpgrade(socket, verdict.status, verdict.code, verdict.message);
         return;
       }
       this.wss.handleUpgrade(request, socket, head, (ws: WebSocket) => this.wss.emit('connection', ws, request));
@@ -108,6 +131,16 @@ export class HubHttpServer {
     await closed;
   }
 
+  private checkUpgrade(request: http.IncomingMessage): ReturnType<UpgradeGate> {
+    if (!this.upgradeGate) return { ok: true };
+    try {
+      return this.upgradeGate(request);
+    } catch (error) {
+      this.options.logger.error('the WebSocket upgrade check failed', { err: error });
+      return { ok: false, status: 503, code: 'unavailable', message: 'the hub cannot check this connection now; try again' };
+    }
+  }
+
   connectionCount(): number {
     return this.sockets.size;
   }
@@ -130,12 +163,31 @@ export class HubHttpServer {
   private readonly errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     const apiError = toApiError(error);
     if (apiError) {
+      if (!(error instanceof ApiError)) this.options.logger.debug('request refused', { method: req.method, status: apiError.status, code: apiError.code });
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
       res.status(apiError.status).json(apiError.toBody());
       return;
     }
     this.options.logger.error('request failed', { method: req.method, path: req.path, err: error });
     res.status(500).json({ error: { code: 'internal', message: 'internal server error', details: [] } });
   };
+}
+
+/** Answers a refused upgrade in plain HTTP with the API's error shape, then closes the socket. */
+function refuseUpgrade(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { code, message, details: [] } });
+  const head = [
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Refused'}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    ...(status === 401 ? ['WWW-Authenticate: Bearer error="invalid_token"'] : []),
+    'Connection: close',
+  ];
+  socket.on('error', () => undefined);
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }
 
 function noCacheForHtml(res: http.ServerResponse, filePath: string): void {

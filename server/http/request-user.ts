@@ -18,7 +18,17 @@ export function requestUser(res: Response): RequestUser {
   return user;
 }
 
-/** Admins see everything; a member only what they own. */
-export function mayAccess(user: RequestUser, ownerId: string): boolean {
-  return user.role === 'admin' || user.id === ownerId;
+/**
+ * The one ownership rule: admins may use everything; a member only what they own. Something
+ * with no owner (`undefined`: e.g. a player nobody has claimed) is an admin's only.
+ */
+export function mayAccess(user: RequestUser, ownerId: string | undefined): boolean {
+  return user.role === 'admin' || (ownerId !== undefined && user.id === ownerId);
+}
+
+/** The token of an `Authorization: Bearer <token>` header; undefined for any other form. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined || header.length > 8192) return undefined;
+  const match = /^Bearer +(\S+) *$/i.exec(header);
+  return match?.[1];
 }

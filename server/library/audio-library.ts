@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { fsyncDir, writeFileAtomic } from '../files/atomic-file';
 import { ApiError } from '../http/api-error';
 import type { Logger } from '../log/logger';
 import type { Store } from '../store';
@@ -124,11 +125,16 @@ export function createAudioLibraryService(options: AudioLibraryServiceOptions): 
         const originalName = sanitizeFileName(input.originalName, `audio.${probe.extension}`);
         const title = cleanTitle(input.title) ?? cleanTitle(probe.tags.title) ?? cleanTitle(stripExtension(originalName)) ?? 'Untitled';
         finalPath = path.join(audioDir, fileName);
+        await fsyncFile(tempPath);
         await fsp.rename(tempPath, finalPath);
         if (probe.cover) {
           coverPath = coverPathOf({ id });
-          await fsp.writeFile(coverPath, probe.cover.data, { flag: 'wx' });
+          await writeFileAtomic(coverPath, probe.cover.data, { mode: 0o644 });
         }
+        // The bytes are durable before their record is: a record never points at a missing file.
+        // A crash from here to the acknowledged insert leaves a file without a record, which the
+        // next start removes (removeOrphans), so file and record appear together or not at all.
+        await fsyncDir(audioDir);
         const now = new Date().toISOString();
         const record: AudioFile = {
           id,
@@ -194,7 +200,38 @@ export function createAudioLibraryService(options: AudioLibraryServiceOptions): 
   const leftovers = fs.readdirSync(incomingDir);
   for (const name of leftovers) fs.rmSync(path.join(incomingDir, name), { force: true, recursive: true });
   if (leftovers.length > 0) logger.info('removed partial uploads', { count: leftovers.length });
+  const orphans = removeOrphans(audioDir, repo.list());
+  if (orphans.length > 0) logger.info('removed audio files that have no record (an upload or delete was interrupted)', { count: orphans.length, files: orphans.slice(0, 10) });
   return library;
+}
+
+/**
+ * Removes every file directly in `audioDir` that no record owns (its `<id>.<ext>` audio or its
+ * `<id>.cover`): what a crash between moving an upload in and acknowledging its record, or between
+ * deleting a record and its files, leaves behind. Runs at start, before any upload can begin.
+ */
+function removeOrphans(audioDir: string, records: readonly AudioFile[]): string[] {
+  const owned = new Set<string>();
+  for (const record of records) {
+    owned.add(path.basename(record.fileName));
+    owned.add(`${path.basename(record.id)}${COVER_SUFFIX}`);
+  }
+  const removed: string[] = [];
+  for (const entry of fs.readdirSync(audioDir, { withFileTypes: true })) {
+    if (!entry.isFile() || owned.has(entry.name)) continue;
+    fs.rmSync(path.join(audioDir, entry.name), { force: true });
+    removed.push(entry.name);
+  }
+  return removed;
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await fsp.open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The image type of a stored cover by its signature (covers are stored only when recognised). */

@@ -42,9 +42,9 @@ export interface ByteRange {
  */
 export function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
   if (header === undefined) return undefined;
-  const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (!match) return undefined;
-  const [, first = '', last = ''] = match;
+  const parts = rangeParts(header);
+  if (!parts) return undefined;
+  const [first, last] = parts;
   if (first === '' && last === '') return undefined;
   if (first === '') {
     // Suffix range: the last N bytes.
@@ -273,4 +273,22 @@ function endWith(
   res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) });
   res.end(isHead ? undefined : body);
   return Promise.resolve();
+}
+
+const DIGITS = /^\d*$/;
+
+/**
+ * The two numbers of `bytes = first - last` (either may be empty), read by
+ * splitting rather than by one regular expression: `\s*(\d*)\s*` backtracks
+ * quadratically on a header of many spaces.
+ */
+function rangeParts(header: string): [string, string] | undefined {
+  const equals = header.indexOf('=');
+  if (equals === -1 || header.slice(0, equals).trim().toLowerCase() !== 'bytes') return undefined;
+  const spec = header.slice(equals + 1);
+  const dash = spec.indexOf('-');
+  if (dash === -1) return undefined;
+  const first = spec.slice(0, dash).trim();
+  const last = spec.slice(dash + 1).trim();
+  return DIGITS.test(first) && DIGITS.test(last) ? [first, last] : undefined;
 }

@@ -4,6 +4,7 @@
  * directly, so a surface (Node-RED, the CLI, a test) chooses where lines go.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { redactDeep } from './redact';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -62,7 +63,9 @@ export function createLogger(options: { level?: LogLevel; sink?: LogSink; fields
   const base = options.fields ?? {};
   const write = (level: LogLevel, message: string, fields?: LogFields): void => {
     if (LEVEL_ORDER[level] < min) return;
-    sink({ time: new Date().toISOString(), level, msg: message, ...logScope.getStore(), ...base, ...fields });
+    // No secret reaches a sink: URL credentials (a broker URL with a password) and secret-named fields are redacted.
+    const record = redactDeep({ msg: message, ...logScope.getStore(), ...base, ...fields });
+    sink({ time: new Date().toISOString(), level, ...record });
   };
   return {
     debug: (m, f) => write('debug', m, f),

@@ -16,9 +16,12 @@ export const WS_CLOSE = {
   goingAway: 1001,
   /** The client reads too slowly: it should reconnect later. */
   tryAgainLater: 1013,
-  /** No access token, or one that is invalid or expired. */
+  /** No access token, or one that is invalid, expired or revoked; or the user was disabled or deleted. */
   unauthorized: 4401,
 } as const;
+
+/** Whether an upgrade to /ws may go ahead, decided before the socket is accepted. */
+export type UpgradeVerdict = { ok: true } | { ok: false; status: 401 | 429; code: string; message: string };
 
 export interface RealtimeGatewayOptions {
   /** The hub server's WebSocketServer (`HubHttpServer.wss`): the gateway serves every connection it emits. */
@@ -28,6 +31,12 @@ export interface RealtimeGatewayOptions {
   authenticate: (token: string) => RequestUser | undefined;
   /** Whether this user may see this player (admins: all; members: their own). Asked for every message, so ownership changes apply at once. */
   canSee: (user: RequestUser, deviceId: string) => boolean;
+  /** When an access token expires (ms since the epoch): the connection is closed then unless renewed. Undefined: never. */
+  tokenExpiresAt?: (token: string) => number | undefined;
+  /** Open connections one user may have; more are refused at the upgrade with 429. Default 20. */
+  maxConnectionsPerUser?: number;
+  /** Open connections one client address may have; more are refused at the upgrade with 429. Default 50. */
+  maxConnectionsPerAddress?: number;
   logger?: Logger;
   /** At most one `device.playback` per client and player in this time; always the latest. Default 250 ms. */
   coalesceMs?: number;
@@ -57,8 +66,12 @@ export interface RealtimeGatewayStats {
   dropped: number;
   /** Clients closed with 1013 because their send buffer went over closeBufferedBytes. */
   closedForBackpressure: number;
-  /** Connections closed with 4401. */
+  /** Connections refused (HTTP 401 at the upgrade) or closed with 4401: no valid token, expired, revoked, user gone. */
   rejectedUnauthorized: number;
+  /** Upgrades refused with 429: too many connections for the user or the address. */
+  rejectedOverLimit: number;
+  /** Connections that renewed their access token. */
+  renewed: number;
   /** Client messages answered with an error. */
   invalidMessages: number;
   /** Clients terminated because they did not answer a ping. */
@@ -70,13 +83,20 @@ const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const DEFAULT_PING_INTERVAL_MS = 30_000;
 const DEFAULT_CLOSE_GRACE_MS = 5_000;
 const DEFAULT_MAX_MESSAGE_BYTES = 4096;
+const DEFAULT_MAX_CONNECTIONS_PER_USER = 20;
+const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 50;
 const ALL_DEVICES = 'device.*';
 const DEVICE_TOPIC_PREFIX = 'device.';
 /** For comparing payloads without their timestamps. */
 
 interface Client {
   readonly ws: WebSocket;
-  readonly user: RequestUser;
+  /** The user as of the last check of the token (role changes apply at once). */
+  user: RequestUser;
+  /** The access token the connection runs on (replaced by renew). */
+  token: string;
+  readonly address: string;
+  expiryTimer?: ClockTimer;
   /** Subscribed to `device.*`. */
   all: boolean;
   /** Subscribed to these `device.<id>` topics. */
@@ -126,6 +146,10 @@ export class RealtimeGateway {
   private readonly closeGraceMs: number;
   private readonly maxMessageBytes: number;
   private readonly clients = new Map<WebSocket, Client>();
+  /** Upgrades let through by admit() and not yet connected: who they are. */
+  private readonly admitted = new WeakMap<IncomingMessage, { user: RequestUser; token: string }>();
+  private readonly maxPerUser: number;
+  private readonly maxPerAddress: number;
   private readonly cleanups: Array<() => void> = [];
   private heartbeatTimer: ClockTimer | undefined;
   private running = false;
@@ -135,6 +159,8 @@ export class RealtimeGateway {
     dropped: 0,
     closedForBackpressure: 0,
     rejectedUnauthorized: 0,
+    rejectedOverLimit: 0,
+    renewed: 0,
     invalidMessages: 0,
     heartbeatTimeouts: 0,
   };
@@ -151,6 +177,53 @@ export class RealtimeGateway {
     this.pingIntervalMs = nonNegative(options.pingIntervalMs, DEFAULT_PING_INTERVAL_MS);
     this.closeGraceMs = nonNegative(options.closeGraceMs, DEFAULT_CLOSE_GRACE_MS);
     this.maxMessageBytes = nonNegative(options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
+    this.maxPerUser = nonNegative(options.maxConnectionsPerUser, DEFAULT_MAX_CONNECTIONS_PER_USER);
+    this.maxPerAddress = nonNegative(options.maxConnectionsPerAddress, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS);
+  }
+
+  /**
+   * Decides an upgrade before it is accepted (HubHttpServer.gateUpgrades): no valid
+   * token is a 401, one connection too many for the user or the address a 429; a
+   * refused client never gets a socket, so it costs no WebSocket memory.
+   */
+  admit(request: IncomingMessage): UpgradeVerdict {
+    const token = accessTokenFromRequest(request);
+    const user = token !== undefined ? this.verify(token) : undefined;
+    if (!token || !user) {
+      this.counters.rejectedUnauthorized++;
+      return { ok: false, status: 401, code: 'unauthorized', message: 'send a valid access token (subprotocols "bearer", <token>)' };
+    }
+    const address = addressOf(request);
+    const clients = [...this.clients.values()];
+    if (clients.filter((c) => c.user.id === user.id).length >= this.maxPerUser) {
+      this.counters.rejectedOverLimit++;
+      return { ok: false, status: 429, code: 'too_many_connections', message: `a user may have at most ${this.maxPerUser} live connections; close one first` };
+    }
+    if (clients.filter((c) => c.address === address).length >= this.maxPerAddress) {
+      this.counters.rejectedOverLimit++;
+      return { ok: false, status: 429, code: 'too_many_connections', message: `one address may have at most ${this.maxPerAddress} live connections; close one first` };
+    }
+    this.admitted.set(request, { user, token });
+    return { ok: true };
+  }
+
+  /**
+   * Checks every connection's token and user again (call it when rights change:
+   * a user demoted, disabled or deleted, a sign-in revoked): a connection whose
+   * token no longer passes is closed with 4401 at once; the others go on with
+   * the user's current role.
+   */
+  recheck(): void {
+    for (const client of [...this.clients.values()]) {
+      if (client.closing) continue;
+      const user = this.verify(client.token);
+      if (!user || user.id !== client.user.id) {
+        this.dropUnauthorized(client, 'unauthorized: the access to this hub was withdrawn (signed out, disabled or deleted)');
+        continue;
+      }
+      client.user = user;
+      for (const deviceId of [...client.pending.keys()]) if (!this.visible(client, deviceId)) client.pending.delete(deviceId);
+    }
   }
 
   get isRunning(): boolean {
@@ -195,15 +268,20 @@ export class RealtimeGateway {
   // ---- connections ----
 
   private accept(ws: WebSocket, request: IncomingMessage): void {
-    const user = this.authenticate(request);
-    if (!user) {
+    // Normally admit() has decided at the upgrade; a server without that gate is checked here.
+    const identity = this.admitted.get(request) ?? this.authenticate(request);
+    this.admitted.delete(request);
+    if (!identity) {
       this.counters.rejectedUnauthorized++;
       ws.close(WS_CLOSE.unauthorized, 'unauthorized: send a valid access token (subprotocols "bearer", <token>)');
       return;
     }
+    const { user, token } = identity;
     const client: Client = {
       ws,
       user,
+      token,
+      address: addressOf(request),
       all: false,
       devices: new Set(),
       alive: true,
@@ -212,6 +290,7 @@ export class RealtimeGateway {
       closing: false,
     };
     this.clients.set(ws, client);
+    this.scheduleExpiry(client);
     ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
     ws.on('pong', () => {
       client.alive = true;
@@ -221,9 +300,13 @@ export class RealtimeGateway {
     this.logger.debug('websocket client connected', { userId: user.id });
   }
 
-  private authenticate(request: IncomingMessage): RequestUser | undefined {
+  private authenticate(request: IncomingMessage): { user: RequestUser; token: string } | undefined {
     const token = accessTokenFromRequest(request);
-    if (!token) return undefined;
+    const user = token ? this.verify(token) : undefined;
+    return token && user ? { user, token } : undefined;
+  }
+
+  private verify(token: string): RequestUser | undefined {
     try {
       return this.options.authenticate(token);
     } catch (error) {
@@ -232,12 +315,58 @@ export class RealtimeGateway {
     }
   }
 
+  private expiryOf(token: string): number | undefined {
+    try {
+      return this.options.tokenExpiresAt?.(token);
+    } catch (error) {
+      this.logger.warn('could not read when an access token expires', { err: error });
+      return undefined;
+    }
+  }
+
+  /** Closes the connection with 4401 when its token expires. */
+  private scheduleExpiry(client: Client): void {
+    client.expiryTimer?.cancel();
+    client.expiryTimer = undefined;
+    const expiresAt = this.expiryOf(client.token);
+    if (expiresAt === undefined) return;
+    client.expiryTimer = this.clock.setTimeout(() => {
+      client.expiryTimer = undefined;
+      this.dropUnauthorized(client, 'unauthorized: the access token expired; send {"type":"renew","accessToken":...} before it does');
+    }, Math.max(0, expiresAt - this.clock.now()));
+  }
+
+  /** Nothing more is sent to this client: it is closed with 4401 and forgotten. */
+  private dropUnauthorized(client: Client, reason: string): void {
+    this.counters.rejectedUnauthorized++;
+    client.closing = true;
+    this.forget(client);
+    this.logger.debug('websocket client closed: not authorized any more', { userId: client.user.id, reason });
+    // ws destroys the socket itself when the close handshake is not answered in time.
+    if (client.ws.readyState === WebSocket.OPEN || client.ws.readyState === WebSocket.CONNECTING) client.ws.close(WS_CLOSE.unauthorized, reason);
+  }
+
+  private renew(client: Client, token: string): void {
+    const user = this.verify(token);
+    if (!user || user.id !== client.user.id) {
+      return this.reject(client, 'invalid_token', 'the access token is not valid, or belongs to another user; the connection keeps its current token');
+    }
+    client.token = token;
+    client.user = user;
+    this.scheduleExpiry(client);
+    this.counters.renewed++;
+    const expiresAt = this.expiryOf(token);
+    this.send(client, { type: 'renewed', expiresAt: new Date(expiresAt ?? this.clock.now()).toISOString() });
+  }
+
   /** Drops a client and its timers; the socket is the caller's business. */
   private forget(client: Client): void {
     if (!this.clients.delete(client.ws)) return;
     this.clearFlushTimer(client);
     client.killTimer?.cancel();
     client.killTimer = undefined;
+    client.expiryTimer?.cancel();
+    client.expiryTimer = undefined;
     client.pending.clear();
     this.logger.debug('websocket client gone', { userId: client.user.id });
   }
@@ -271,6 +400,8 @@ export class RealtimeGateway {
         return this.subscribe(client, message.topic);
       case 'unsubscribe':
         return this.unsubscribe(client, message.topic);
+      case 'renew':
+        return this.renew(client, message.accessToken);
     }
   }
 
@@ -429,6 +560,7 @@ export class RealtimeGateway {
       const last = client.lastPlaybackAt.get(deviceId);
       if (force || last === undefined || now - last >= this.coalesceMs) {
         client.pending.delete(deviceId);
+        if (!this.visible(client, deviceId)) continue;
         this.sendNow(client, deviceId, text);
         if (client.closing) return;
       } else {
@@ -539,6 +671,10 @@ function rawText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   if (Buffer.isBuffer(data)) return data.toString('utf8');
   return Buffer.from(data).toString('utf8');
+}
+
+function addressOf(request: IncomingMessage): string {
+  return request.socket.remoteAddress ?? 'unknown';
 }
 
 function nonNegative(value: number | undefined, fallback: number): number {

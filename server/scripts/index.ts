@@ -6,9 +6,11 @@ import { ApiError, type ErrorDetail } from '../http/api-error';
 import { mayAccess, requestUser, type RequestUser } from '../http/request-user';
 import type { AudioLibrary } from '../library';
 import type { Logger } from '../log/logger';
+import { mayUseDevice, ownerAsUser } from '../devices/ownership';
 import type { Store } from '../store';
 import type { StreamService } from '../streams';
 import { compileToCard, StoryCompileError } from '../stories/compile-card';
+import type { Story } from '../stories/model';
 import type { Script } from '../types/schemas';
 import { getValidator } from '../validation';
 import { readImageInfo } from '../virtual/http/media/image-info';
@@ -62,6 +64,11 @@ export interface ScriptsService {
    * the script's owner.
    */
   playScript(deviceId: string, request: ScriptPlayRequest, user?: RequestUser): Promise<DeployResult>;
+  /**
+   * The card deploying this story would upload (through its cyoa script, or as a first deploy would
+   * make it), its stream URLs signed for `deviceId` when given. Throws ApiError 422 when it cannot be built.
+   */
+  storyCard(story: Story, deviceId?: string): CardInput;
   /** The name of a script (or smart stream) that uses the file, for the library's delete check: `createAudioLibrary({ isInUse: scripts.isFileInUse })`. */
   isFileInUse(fileId: string): string | undefined;
   /** The name of a playlist script that plays the smart stream, for the smart stream delete check. */
@@ -126,7 +133,7 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
   };
 
   const ownerOf = (script: Script, fallback: RequestUser): RequestUser =>
-    script.userId === fallback.id ? fallback : { id: script.userId, email: '', role: 'member' };
+    script.userId === fallback.id ? fallback : ownerAsUser(store.users, script.userId);
 
   // ---- deploy ----
 
@@ -136,9 +143,9 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
     return current;
   };
 
-  const buildCard = (script: Script, deviceId: string, cardId: string | undefined): CardInput => {
-    const scope = { deviceId, scriptId: script.id };
-    const owner: RequestUser = { id: script.userId, email: '', role: 'member' };
+  const buildCard = (script: Script, deviceId: string | undefined, cardId: string | undefined): CardInput => {
+    const scope = { ...(deviceId !== undefined ? { deviceId } : {}), scriptId: script.id };
+    const owner = ownerAsUser(store.users, script.userId);
     const context: CardBuildContext = {
       ...(cardId !== undefined ? { cardId } : {}),
       source(ref, path): ResolvedSource {
@@ -219,8 +226,8 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
 
   const deploy = async (scriptId: string, deviceId: string, user: RequestUser, deployOptions: DeployOptions = {}): Promise<DeployResult> => {
     const script = findScript(user, scriptId);
-    const device = store.devices.list((d) => d.deviceId === deviceId)[0];
-    if (device?.userId !== undefined && !mayAccess(user, device.userId)) throw ApiError.notFound('device');
+    // The one ownership rule: a member deploys only to players registered to them (not to unclaimed ones).
+    if (!mayUseDevice(store.devices, user, deviceId)) throw ApiError.notFound('device');
     const card = buildCard(script, deviceId, script.cardId);
     const keys = new Map(card.content.chapters.map((c) => [c.key, new Set(c.tracks.map((t) => t.key))]));
     if (deployOptions.chapterKey !== undefined && !keys.has(deployOptions.chapterKey)) {
@@ -265,7 +272,10 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
   };
 
   const isFileInUse = (fileId: string): string | undefined => {
-    for (const script of store.scripts.list()) {
+    const file = library.get(fileId);
+    // A reference its owner may not use (another member's file) never blocks the file's owner.
+    const mayReference = (ownerId: string): boolean => file === undefined || mayAccess(ownerAsUser(store.users, ownerId), file.userId);
+    for (const script of store.scripts.list((s) => mayReference(s.userId))) {
       if (script.type === 'simple' && script.definition.audioFileId === fileId) return script.name;
       if (script.type === 'playlist' && script.definition.tracks.some((t) => t.audioFileId === fileId)) return script.name;
       if (script.type === 'cyoa') {
@@ -373,7 +383,22 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
   const isSmartStreamInUse = (streamId: string): string | undefined =>
     store.scripts.list((script) => script.type === 'playlist' && script.definition.tracks.some((track) => track.smartStreamId === streamId))[0]?.name;
 
-  return { router, iconsRouter, deploy, playScript, isFileInUse, isSmartStreamInUse };
+  const storyCard = (story: Story, deviceId?: string): CardInput => {
+    const existing = store.scripts.list((script) => script.type === 'cyoa' && script.definition.storyId === story.id && script.userId === story.userId)[0];
+    // Before the first deploy there is no script yet: the card is built as that deploy would build it.
+    const script: Script = existing ?? {
+      id: `story-${story.id}`.slice(0, 128),
+      userId: story.userId,
+      name: story.title.slice(0, 100),
+      type: 'cyoa',
+      definition: { storyId: story.id },
+      createdAt: story.createdAt,
+      updatedAt: story.updatedAt,
+    };
+    return buildCard(script, deviceId, script.cardId);
+  };
+
+  return { router, iconsRouter, deploy, playScript, storyCard, isFileInUse, isSmartStreamInUse };
 }
 
 function parseDeployBody(body: Record<string, unknown>): { deviceId: string; deployOptions: DeployOptions } {

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs/promises';
-import type { Low } from 'lowdb';
+import type { Adapter, Low } from 'lowdb';
+import { writeJsonAtomic } from '../files/atomic-file';
 import type { Logger } from '../log/logger';
 import { StoreError, errorMessage } from './errors';
 import { findLayoutProblem, latestVersion, migrate, type Migration, type StoredData } from './migrations';
@@ -56,8 +57,26 @@ export async function loadDbFile(file: string, migrations: readonly Migration[],
 
 async function createLow(file: string, data: StoredData): Promise<Low<StoredData>> {
   // lowdb is ESM-only; this package is CommonJS, so it is loaded with import().
-  const [{ Low }, { JSONFile }] = await Promise.all([import('lowdb'), import('lowdb/node')]);
-  return new Low<StoredData>(new JSONFile<StoredData>(file), data);
+  const { Low } = await import('lowdb');
+  return new Low<StoredData>(new DurableJsonFile(file), data);
+}
+
+/**
+ * lowdb's adapter for db.json through the hub's one atomic writer: a write resolves (and the
+ * store acknowledges the change) only once the file and its directory are fsynced. lowdb's own
+ * JSONFile renames without fsync, so an acknowledged change could vanish in a power cut.
+ */
+class DurableJsonFile implements Adapter<StoredData> {
+  constructor(private readonly file: string) {}
+
+  async read(): Promise<StoredData | null> {
+    const text = await readIfExists(this.file);
+    return text === undefined ? null : parseDbText(this.file, text);
+  }
+
+  write(data: StoredData): Promise<void> {
+    return writeJsonAtomic(this.file, data);
+  }
 }
 
 async function readIfExists(file: string): Promise<string | undefined> {

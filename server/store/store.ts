@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { silentLogger, type Logger } from '../log/logger';
 import { COLLECTION_NAMES, TIMESTAMPED_COLLECTIONS, type CollectionName, type CollectionRecords } from './collections';
 import { Database } from './database';
+import { removeTempLeftovers } from '../files/atomic-file';
 import { loadDbFile } from './db-file';
 import { errorMessage } from './errors';
 import { EventLog, type EventLogOptions, type EventLogStats } from './event-log';
@@ -63,6 +64,9 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   assertMigrationsAreSequential(migrations);
   const file = path.join(options.dataDir, DB_FILE_NAME);
   await fs.mkdir(options.dataDir, { recursive: true });
+  // Temporary files of writes a killed process never finished: the targets still hold their last complete state.
+  const leftovers = await removeTempLeftovers(options.dataDir);
+  if (leftovers.length > 0) logger.info('removed temporary files left by an interrupted write', { count: leftovers.length, files: leftovers.slice(0, 10) });
 
   const loaded = await loadDbFile(file, migrations, logger);
   const db = new Database(loaded.low, loaded.data, loaded.schemaVersion, logger);

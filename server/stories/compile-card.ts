@@ -10,7 +10,7 @@ export interface CompileCardOptions {
   icon?(node: StoryNode): string | undefined;
   /** Set when the card replaces an existing one. */
   cardId?: string;
-  /** Seconds the player remembers where it was (content.config.resumeTimeout). */
+  /** Seconds the player remembers where it was (content.config.resumeTimeout); default the story's, else Yoto's converter's 30 days. */
   resumeTimeout?: number;
   /** Track format (default mp3). */
   format?: 'mp3' | 'aac' | 'opus' | 'ogg';
@@ -34,6 +34,21 @@ export class StoryCompileError extends Error {
 }
 
 const MEDIA_REF = /^yoto:#[A-Za-z0-9_-]+$/;
+
+/** What Yoto's Twine converter (twee2yoto) sets when the story's StoryInit does not: 30 days, and its green star cover. */
+export const CONVERTER_RESUME_TIMEOUT = 2_592_000;
+export const CONVERTER_COVER = 'https://cdn.yoto.io/myo-cover/star_green.gif';
+
+/** The card settings a story carries (from its Twee StoryInit, see twee.ts): `metadata.yotoCard`. */
+export function storyCardSettings(story: Story): { cover?: string; resumeTimeout?: number } {
+  const settings = story.metadata?.['yotoCard'];
+  if (typeof settings !== 'object' || settings === null) return {};
+  const { cover, resumeTimeout } = settings as Record<string, unknown>;
+  return {
+    ...(typeof cover === 'string' && /^https?:\/\/\S+$/.test(cover) ? { cover } : {}),
+    ...(typeof resumeTimeout === 'number' && Number.isInteger(resumeTimeout) && resumeTimeout >= 0 && resumeTimeout <= 31_536_000 ? { resumeTimeout } : {}),
+  };
+}
 
 /** Zero-padded keys "01", "02", ... wide enough for `count` (at least two digits). */
 export function chapterKeys(count: number): string[] {
@@ -93,11 +108,13 @@ export function compileToCard(story: Story, options: CompileCardOptions): Compil
     };
     return { key, title: node.title, ...(display ? { display } : {}), ...(duration !== undefined ? { duration } : {}), tracks: [track] };
   });
+  const settings = storyCardSettings(story);
   const card: CardInput = {
     ...(options.cardId !== undefined ? { cardId: options.cardId } : {}),
     title: story.title,
     metadata: {
       ...(story.description ? { description: story.description } : {}),
+      cover: { imageL: settings.cover ?? CONVERTER_COVER },
       media: { hasStreams: chapters.some((chapter) => chapter.tracks[0]!.type === 'stream') },
     },
     content: {
@@ -106,7 +123,7 @@ export function compileToCard(story: Story, options: CompileCardOptions): Compil
         autoadvance: 'none',
         disableTrackNav: true,
         disableChapterNav: true,
-        ...(options.resumeTimeout !== undefined ? { resumeTimeout: options.resumeTimeout } : {}),
+        resumeTimeout: options.resumeTimeout ?? settings.resumeTimeout ?? CONVERTER_RESUME_TIMEOUT,
       },
       editSettings: { interactiveContent: true, autoOverlayLabels: 'chapters' },
       chapters,

@@ -8,15 +8,24 @@ import { getValidator } from '../validation';
 import { compileToFlow } from './compile-flow';
 import type { Story } from './model';
 import { runExpectations } from './simulate';
-import { fromTwee, toTwee } from './twee';
+import { importTwee, toTwee } from './twee';
 import { isDeployable, validateStory } from './validate';
+import type { CardInput } from '../yoto/card';
+import type { StoryCard } from '../types/schemas';
 
 export interface StoriesApiOptions {
   /** The hub's store (only its stories repository is used). */
   store: { readonly stories: Repository<Story> };
   /** Compiles and deploys a story that passed validation (given by the hub). */
   deploy: (story: Story, deviceId: string, user: RequestUser) => Promise<unknown>;
-  audioExists?: (fileId: string) => boolean;
+  /** The card deploy would upload for the story (the scripts service's storyCard); throws ApiError when it cannot be built. */
+  card: (story: Story, deviceId?: string) => CardInput;
+  /**
+   * Whether the story owner `ownerId` may use the audio file `fileId` (the one ownership rule):
+   * `missing` when no such file exists, `forbidden` when it is another member's. A story may not be
+   * saved with a `forbidden` reference (422); a missing one is a finding. Not checked when omitted.
+   */
+  audioAccess?: (ownerId: string, fileId: string) => 'usable' | 'missing' | 'forbidden';
   logger: Logger;
   /** The hub config node id written into exported flows (default "yoto-hub"). */
   hubId?: string;
@@ -33,12 +42,25 @@ const OWNED_FIELDS = ['id', 'userId', 'createdAt', 'updatedAt'] as const;
  * user; members see their own stories only (another's answers 404), admins all.
  *   GET / · POST / · GET /:id · PUT /:id · DELETE /:id
  *   POST /:id/test · POST /:id/deploy {deviceId} · POST /import/twee (text body)
- *   GET /:id/twee · GET /:id/flow?deviceId= · GET /:id/findings
+ *   GET /:id/twee · GET /:id/flow?deviceId= · GET /:id/findings · GET /:id/card?deviceId=
  */
 export function createStoriesApi(options: StoriesApiOptions): Router {
   const { store, logger } = options;
   const now = (): string => (options.now?.() ?? new Date()).toISOString();
-  const validateOptions = options.audioExists ? { audioExists: options.audioExists } : {};
+  const audioAccess = options.audioAccess;
+  const validateOptions = (story: Story): Parameters<typeof validateStory>[1] =>
+    audioAccess ? { audioExists: (fileId: string) => audioAccess(story.userId, fileId) === 'usable' } : {};
+  /** Refuses a story naming audio its owner may not use: it would also block the file owner's delete. */
+  const checkAudioOwnership = (story: Story): Story => {
+    if (!audioAccess) return story;
+    const details = story.nodes.flatMap((node, index) =>
+      node.audioFileId !== undefined && audioAccess(story.userId, node.audioFileId) === 'forbidden'
+        ? [{ path: `/nodes/${index}/audioFileId`, message: `names no audio file you may use ("${node.audioFileId}")` }]
+        : [],
+    );
+    if (details.length > 0) throw new ApiError(422, 'missing_reference', 'the story names audio files that are not yours', details);
+    return story;
+  };
   const router = express.Router();
   const json = express.json({ limit: '5mb' });
 
@@ -53,7 +75,7 @@ export function createStoriesApi(options: StoriesApiOptions): Router {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'validation_failed', 'send the story as a JSON object');
     const candidate: Record<string, unknown> = { ...(body as Record<string, unknown>) };
     for (const field of OWNED_FIELDS) delete candidate[field];
-    return getValidator().validate('cyoa-story', { ...candidate, ...fixed });
+    return checkAudioOwnership(getValidator().validate('cyoa-story', { ...candidate, ...fixed }));
   };
 
   router.get('/', (_req, res) => {
@@ -66,7 +88,7 @@ export function createStoriesApi(options: StoriesApiOptions): Router {
     const at = now();
     const story = storyFromBody(req.body, { id: randomUUID(), userId: user.id, createdAt: at, updatedAt: at });
     const saved = await store.stories.insert(story);
-    res.status(201).json({ story: saved, findings: validateStory(saved, validateOptions) });
+    res.status(201).json({ story: saved, findings: validateStory(saved, validateOptions(saved)) });
   });
 
   router.post('/import/twee', express.text({ type: () => true, limit: MAX_TWEE_BYTES }), async (req, res) => {
@@ -74,28 +96,49 @@ export function createStoriesApi(options: StoriesApiOptions): Router {
     const text: unknown = req.body;
     if (typeof text !== 'string' || text.trim() === '') throw new ApiError(400, 'invalid_twee', 'send the Twee 3 text as the request body');
     const at = now();
-    const { story: imported, findings: importFindings } = fromTwee(text, { now: at, userId: user.id });
+    const { story: imported, findings: importFindings } = await importTwee(text, { now: at, userId: user.id });
     const story = storyFromBody(imported, { id: randomUUID(), userId: user.id, createdAt: at, updatedAt: at });
     const saved = await store.stories.insert(story);
     logger.info('story imported from Twee', { storyId: saved.id, nodes: saved.nodes.length });
-    res.status(201).json({ story: saved, importFindings, findings: validateStory(saved, validateOptions) });
+    res.status(201).json({ story: saved, importFindings, findings: validateStory(saved, validateOptions(saved)) });
   });
 
   router.get('/:id', (req, res) => {
     const story = findStory(req, res);
-    res.json({ story, findings: validateStory(story, validateOptions) });
+    res.json({ story, findings: validateStory(story, validateOptions(story)) });
   });
 
   router.get('/:id/findings', (req, res) => {
-    const findings = validateStory(findStory(req, res), validateOptions);
+    const story = findStory(req, res);
+    const findings = validateStory(story, validateOptions(story));
     res.json({ deployable: isDeployable(findings), findings });
+  });
+
+  // The interactive card deploy would upload, to inspect or export, with the validator's findings.
+  router.get('/:id/card', (req, res) => {
+    const story = findStory(req, res);
+    const deviceId = typeof req.query['deviceId'] === 'string' && req.query['deviceId'] !== '' ? req.query['deviceId'] : undefined;
+    if (deviceId !== undefined && !/^[A-Za-z0-9_-]{1,128}$/.test(deviceId)) {
+      throw new ApiError(400, 'validation_failed', 'deviceId must be a player id', [{ path: 'deviceId', message: 'must be 1 to 128 letters, digits, "-" or "_"' }]);
+    }
+    const findings = validateStory(story, validateOptions(story));
+    let card: CardInput | null = null;
+    let cardError: StoryCard['cardError'];
+    try {
+      card = options.card(story, deviceId);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status >= 500) throw error;
+      cardError = { code: error.code, message: error.message };
+    }
+    const body: StoryCard = { storyId: story.id, deployable: isDeployable(findings), findings, card: card as StoryCard['card'], ...(cardError ? { cardError } : {}) };
+    res.json(getValidator().validate('story-card', body));
   });
 
   router.put('/:id', json, async (req, res) => {
     const existing = findStory(req, res);
     const story = storyFromBody(req.body, { id: existing.id, userId: existing.userId, createdAt: existing.createdAt, updatedAt: now() });
     const saved = await store.stories.upsert(story);
-    res.json({ story: saved, findings: validateStory(saved, validateOptions) });
+    res.json({ story: saved, findings: validateStory(saved, validateOptions(saved)) });
   });
 
   router.delete('/:id', async (req, res) => {
@@ -113,7 +156,7 @@ export function createStoriesApi(options: StoriesApiOptions): Router {
     const story = findStory(req, res);
     const deviceId: unknown = (req.body as { deviceId?: unknown } | undefined)?.deviceId;
     if (typeof deviceId !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(deviceId)) throw new ApiError(400, 'validation_failed', 'send {"deviceId": "<player id>"}', [{ path: '/deviceId', message: 'must be a player id (letters, digits, - and _)' }]);
-    const findings = validateStory(story, validateOptions);
+    const findings = validateStory(story, validateOptions(story));
     if (!isDeployable(findings)) {
       res.status(422).json({
         error: { code: 'story_invalid', message: 'the story has problems to fix before it can go on a player', details: [] },

@@ -1,10 +1,10 @@
+import { trimChar } from '../text/trim';
 import { indexStory, SAFE_ID, type Choice, type Story, type StoryConnection, type StoryNode } from './model';
 
 export type TweeFindingCode =
   | 'special_passage_ignored'
   | 'macro_ignored'
   | 'empty_link'
-  | 'empty_label'
   | 'too_many_links'
   | 'no_audio'
   | 'duplicate_passage'
@@ -42,7 +42,10 @@ const TIMEOUT_TAG = /^timeout-(\d+(?:\.\d+)?)$/;
 const SPECIAL = new Set(['StoryTitle', 'StoryData', 'StoryInit', 'StoryMenu', 'StoryCaption', 'StoryBanner', 'StorySubtitle', 'StoryAuthor', 'StoryShare', 'StoryIncludes', 'PassageReady', 'PassageDone', 'PassageHeader', 'PassageFooter']);
 const SPECIAL_TAGS = new Set(['script', 'stylesheet', 'header', 'footer', 'startup', 'debug-startup', 'debug-header', 'debug-footer', 'Twine.private', 'widget']);
 const SLOTS: readonly Choice[] = ['left', 'right', 'default'];
-const LINK = /\[\[(.*?)\]\]/g;
+/** Passage-header lines between two chances for a long import to let the event loop run. */
+const YIELD_EVERY_LINES = 500;
+/** Passages between two such chances. */
+const YIELD_EVERY_PASSAGES = 50;
 const MACRO_START = /\((?:[A-Za-z][\w-]*):/g;
 
 interface RawPassage {
@@ -65,30 +68,31 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function parsePassages(text: string, findings: TweeFinding[]): RawPassage[] {
-  const passages: RawPassage[] = [];
+function* parsePassages(text: string, findings: TweeFinding[], out: RawPassage[]): Generator<void, void, void> {
   let current: RawPassage | undefined;
   let body: string[] = [];
   const close = (): void => {
     if (current) {
       current.text = body.join('\n').trim();
-      passages.push(current);
+      out.push(current);
     }
   };
+  let lineNumber = 0;
   for (const line of text.replace(/\r\n?/g, '\n').split('\n')) {
+    if (++lineNumber % YIELD_EVERY_LINES === 0) yield;
     if (!line.startsWith('::')) {
       body.push(line);
       continue;
     }
     close();
     body = [];
-    const header = /^::\s*((?:\\.|[^\\[{])*?)\s*(?:\[((?:\\.|[^\]])*)\])?\s*(\{.*\})?\s*$/.exec(line);
-    const name = (header?.[1] ?? line.slice(2)).replace(/\\(.)/g, '$1').trim();
-    const tags = (header?.[2] ?? '').split(/\s+/).filter(Boolean);
+    const header = parseHeader(line);
+    const name = unescapeTwee(header?.name ?? line.slice(2)).trim();
+    const tags = (header?.tags ?? '').split(/\s+/).filter(Boolean);
     let meta: Record<string, unknown> = {};
-    if (header?.[3]) {
+    if (header?.meta) {
       try {
-        const parsed: unknown = JSON.parse(header[3]);
+        const parsed: unknown = JSON.parse(header.meta);
         if (isRecord(parsed)) meta = parsed;
       } catch {
         findings.push({ severity: 'warning', code: 'bad_metadata', nodeIds: [], message: `The passage "${name}" has metadata that is not valid JSON; it was ignored.` });
@@ -97,7 +101,75 @@ function parsePassages(text: string, findings: TweeFinding[]): RawPassage[] {
     current = { name, tags, meta, text: '' };
   }
   close();
-  return passages;
+}
+
+/**
+ * A passage header `:: name [tags] {metadata}` read in one pass (no regular
+ * expression: a backtracking one froze the process on a few hundred spaces).
+ * The name runs to the first unescaped `[` or `{`; tags to the first unescaped
+ * `]`; the metadata from `{` to the `}` that ends the line. Undefined when the
+ * line is not of that form (the whole line is then the name).
+ */
+function parseHeader(line: string): { name: string; tags?: string; meta?: string } | undefined {
+  let i = 2;
+  for (; i < line.length; i++) {
+    const c = line[i];
+    if (c === '\\') {
+      if (i + 1 >= line.length) return undefined;
+      i++;
+    } else if (c === '[' || c === '{') break;
+  }
+  const name = line.slice(2, i);
+  let tags: string | undefined;
+  if (line[i] === '[') {
+    let j = i + 1;
+    for (; j < line.length && line[j] !== ']'; j++) if (line[j] === '\\') j++;
+    if (j >= line.length) return undefined;
+    tags = line.slice(i + 1, j);
+    i = j + 1;
+  }
+  const rest = line.slice(i).trim();
+  if (rest === '') return { name, ...(tags !== undefined ? { tags } : {}) };
+  if (!rest.startsWith('{') || !rest.endsWith('}')) return undefined;
+  return { name, ...(tags !== undefined ? { tags } : {}), meta: rest };
+}
+
+/** `\x` -> `x`. */
+function unescapeTwee(text: string): string {
+  if (!text.includes('\\')) return text;
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\' && i + 1 < text.length) i++;
+    out += text[i];
+  }
+  return out;
+}
+
+/** The insides of every `[[...]]` link (none spans lines), and the text without them; one linear scan (see parseHeader). */
+function extractLinks(text: string): { links: string[]; rest: string } {
+  const links: string[] = [];
+  let rest = '';
+  let from = 0;
+  let close = -2;
+  let lineEnd = -2;
+  for (;;) {
+    const open = text.indexOf('[[', from);
+    if (open === -1) break;
+    // Both only move forward, so the whole scan stays linear.
+    if (close !== -1 && close < open + 2) close = text.indexOf(']]', open + 2);
+    if (close === -1) break;
+    if (lineEnd !== -1 && lineEnd < open) lineEnd = text.indexOf('\n', open);
+    if (lineEnd !== -1 && lineEnd < close) {
+      // No link starts on this line after `open` (`.` does not cross lines): go on after it.
+      rest += text.slice(from, lineEnd);
+      from = lineEnd;
+      continue;
+    }
+    rest += text.slice(from, open);
+    links.push(text.slice(open + 2, close));
+    from = close + 2;
+  }
+  return { links, rest: rest + text.slice(from) };
 }
 
 /** Splits a link's inside into label and target, per Twee 3 / Harlowe link forms. */
@@ -133,11 +205,29 @@ function stripMacros(text: string): { text: string; count: number } {
 }
 
 function safeId(name: string, used: Set<string>): string {
-  const base = (name.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '') || 'passage').slice(0, 120);
+  const base = (trimChar(name.replace(/[^A-Za-z0-9_-]+/g, '_'), '_') || 'passage').slice(0, 120);
   let id = base;
   for (let n = 2; used.has(id); n++) id = `${base}-${n}`;
   used.add(id);
   return id;
+}
+
+/** What Yoto's converter takes from `StoryInit`: `(set: $cover to "...")`, `(set: $resumeTimeout to 1000)`. */
+export interface StoryInitSettings {
+  cover?: string;
+  resumeTimeout?: number;
+}
+
+function readStoryInit(text: string): StoryInitSettings {
+  const settings: StoryInitSettings = {};
+  for (const match of text.matchAll(/\(set:\s*\$(\w+)\s+to\s+([^)\n]*)\)/g)) {
+    const [, name, raw] = match;
+    const value = raw!.trim();
+    const text = /^"(.*)"$/.exec(value)?.[1];
+    if (name === 'cover' && text !== undefined && /^https?:\/\/\S+$/.test(text)) settings.cover = text;
+    if (name === 'resumeTimeout' && /^\d+$/.test(value)) settings.resumeTimeout = Number(value);
+  }
+  return settings;
 }
 
 /**
@@ -145,18 +235,51 @@ function safeId(name: string, used: Set<string>): string {
  * -> title, text -> prompt, `{"position":"x,y"}` -> position); the first,
  * second and third links of a passage are the left button, the right button
  * and the default (tags: `on-end` makes the third the end-of-audio choice,
- * `timeout-<s>` gives the default a waiting time, `ending` marks an ending;
- * a passage without links is an ending). An empty link `[[|]]` keeps its slot.
- * Harlowe `StoryInit` and macros are ignored with a warning, never a failure.
+ * `timeout-<s>` gives the default a waiting time, `ending` marks an ending).
+ * As in Yoto's converter (twee2json + twee2yoto), an empty link (`[[]]`,
+ * `[[|]]`) is a placeholder that keeps its slot and goes nowhere, so a passage
+ * whose links are all empty, or that has none, is an ending; `[[|Target]]` is
+ * a normal link. `StoryInit`'s `$cover` and `$resumeTimeout` are kept for the
+ * card (story metadata `yotoCard`); other Harlowe code is ignored with a warning.
  */
 export function fromTwee(text: string, options: FromTweeOptions = {}): { story: Story; findings: TweeFinding[] } {
+  const steps = tweeSteps(text, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * fromTwee for a request handler: the same result, but the work is cut into
+ * slices of at most `sliceMs` (default 10 ms) with the event loop let run between
+ * them, so a large import never holds up the rest of the process (the lights,
+ * the heating flows) for long.
+ */
+export async function importTwee(text: string, options: FromTweeOptions = {}, sliceMs = 10): Promise<{ story: Story; findings: TweeFinding[] }> {
+  const steps = tweeSteps(text, options);
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - sliceStart >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+}
+
+/** fromTwee's work, yielding between small steps (see importTwee). */
+function* tweeSteps(text: string, options: FromTweeOptions): Generator<void, { story: Story; findings: TweeFinding[] }, void> {
   const findings: TweeFinding[] = [];
   const warn = (code: TweeFindingCode, nodeIds: string[], message: string): void => {
     findings.push({ severity: 'warning', code, nodeIds, message });
   };
-  const passages = parsePassages(text, findings);
+  const passages: RawPassage[] = [];
+  yield* parsePassages(text, findings, passages);
   let title = 'Untitled story';
   let data: Record<string, unknown> = {};
+  let init: StoryInitSettings = {};
   const story: RawPassage[] = [];
   const seen = new Set<string>();
   for (const passage of passages) {
@@ -169,6 +292,10 @@ export function fromTwee(text: string, options: FromTweeOptions = {}): { story: 
       } catch {
         warn('bad_metadata', [], 'StoryData is not valid JSON; it was ignored.');
       }
+    } else if (passage.name === 'StoryInit') {
+      init = readStoryInit(passage.text);
+      const used = Object.keys(init).map((key) => `$${key}`);
+      warn('special_passage_ignored', [], `"StoryInit" is Harlowe set-up code (variables); a Yoto player cannot run it, so ${used.length ? `only ${used.join(' and ')} ${used.length > 1 ? 'were' : 'was'} used (for the card) and the rest was ignored` : 'it was ignored'}.`);
     } else if (SPECIAL.has(passage.name) || passage.tags.some((tag) => SPECIAL_TAGS.has(tag))) {
       warn('special_passage_ignored', [], `"${passage.name}" is ${passage.name === 'StoryInit' ? 'Harlowe set-up code (variables)' : 'a special Twine passage'}; a Yoto player cannot run it, so it was ignored.`);
     } else if (seen.has(passage.name)) {
@@ -195,21 +322,21 @@ export function fromTwee(text: string, options: FromTweeOptions = {}): { story: 
   const nodes: StoryNode[] = [];
   const connections: StoryConnection[] = [];
   const connectionIds = new Set<string>();
-  story.forEach((passage, i) => {
+  for (const [i, passage] of story.entries()) {
+    if (i % YIELD_EVERY_PASSAGES === YIELD_EVERY_PASSAGES - 1) yield;
     const id = idOf.get(passage.name)!;
     const yoto = yotoOf.get(passage.name)!;
-    const links: { label: string; target: string; simple: boolean }[] = [];
-    const withoutLinks = passage.text.replace(LINK, (_, inner: string) => {
-      links.push(parseLink(inner));
-      return '';
-    });
+    const extracted = extractLinks(passage.text);
+    const links = extracted.links.map(parseLink);
+    const withoutLinks = extracted.rest;
     const { text: prompt, count: macros } = stripMacros(withoutLinks);
     if (macros > 0) warn('macro_ignored', [id], `"${passage.name}" uses ${macros} Harlowe macro${macros > 1 ? 's' : ''}; a Yoto player cannot run them, so they were left out.`);
     const position = parsePosition(passage.meta.position) ?? { x: 100 + (i % 8) * 150, y: 100 + Math.floor(i / 8) * 150 };
     const audioFileId = typeof yoto.audioFileId === 'string' ? yoto.audioFileId : options.audioFor?.(passage.name);
     const icon = typeof yoto.icon === 'string' ? yoto.icon : options.iconFor?.(passage.name);
     const fromOurExport = isRecord(passage.meta.yoto);
-    const ending = typeof yoto.ending === 'boolean' ? yoto.ending : passage.tags.includes(TAG_ENDING) ? true : !fromOurExport && links.length === 0 ? true : undefined;
+    const realLinks = links.filter((link) => link.target !== '');
+    const ending = typeof yoto.ending === 'boolean' ? yoto.ending : passage.tags.includes(TAG_ENDING) ? true : !fromOurExport && realLinks.length === 0 ? true : undefined;
     const cleanPrompt = prompt.replace(/\n{3,}/g, '\n\n').trim();
     const node: StoryNode = {
       id,
@@ -227,10 +354,10 @@ export function fromTwee(text: string, options: FromTweeOptions = {}): { story: 
     links.slice(0, SLOTS.length).forEach((link, slot) => {
       const choice: Choice = slot === 2 && passage.tags.includes(TAG_ON_END) ? 'end' : SLOTS[slot]!;
       if (link.target === '') {
-        warn('empty_link', [id], `"${passage.name}" has an empty link in the ${choice} place; it goes nowhere, so it was left out.`);
+        // `[[]]` and `[[|]]` are placeholders in Yoto's stories; only words that lead nowhere are worth a warning.
+        if (link.label.trim() !== '') warn('empty_link', [id], `"${passage.name}" has a link "${link.label.trim()}" that leads nowhere in the ${choice} place; it was left out.`);
         return;
       }
-      if (!link.simple && link.label.trim() === '') warn('empty_label', [id], `"${passage.name}" has a link to "${link.target}" with no words; listeners will not hear what the ${choice} choice does.`);
       const to = idOf.get(link.target);
       if (to === undefined) warn('unknown_link_target', [id], `"${passage.name}" links to "${link.target}", which is not a passage.`);
       const wantedId = yoto.links?.[choice];
@@ -246,7 +373,7 @@ export function fromTwee(text: string, options: FromTweeOptions = {}): { story: 
         ...(link.simple ? {} : { label: link.label.slice(0, 500) }),
       });
     });
-  });
+  }
   if (nodes.length === 0) warn('no_passages', [], 'The file has no story passages.');
 
   const startName = typeof data.start === 'string' ? data.start : typeof data.startnode === 'string' ? data.startnode : undefined;
@@ -254,7 +381,8 @@ export function fromTwee(text: string, options: FromTweeOptions = {}): { story: 
   const now = options.now ?? new Date().toISOString();
   const twine: Record<string, unknown> = {};
   for (const key of ['ifid', 'format', 'format-version', 'creator', 'creator-version']) if (typeof data[key] === 'string') twine[key] = data[key];
-  const metadata = yotoData ? (isRecord(yotoData.metadata) ? yotoData.metadata : undefined) : Object.keys(twine).length ? { twine } : undefined;
+  const fromExport = yotoData ? (isRecord(yotoData.metadata) ? yotoData.metadata : undefined) : Object.keys(twine).length ? { twine } : undefined;
+  const metadata = Object.keys(init).length ? { ...(fromExport ?? {}), yotoCard: init } : fromExport;
   const description = yotoData && typeof yotoData.description === 'string' ? yotoData.description : undefined;
   const result: Story = {
     id: yotoData && typeof yotoData.id === 'string' && SAFE_ID.test(yotoData.id) ? yotoData.id : options.id ?? 'imported-story',

@@ -119,13 +119,16 @@ export function validateStory(story: Story, options: ValidateOptions = {}): Find
     add('error', 'too_many_choices', [from], `In ${name(from)}, ${CHOICE_WORDS[choice]} has ${count} different choices, but a player can only follow one.`);
   }
 
+  // Dead ends matter only where a listener can get to (every passage when the start is unknown).
+  const reachable = start !== undefined && index.nodes.has(start) ? new Set(reachableFrom(index, start).order) : undefined;
+
   // Per node: dead ends, choice sides, audio.
   for (const node of index.nodes.values()) {
     const exits = index.exits.get(node.id);
     if (exits?.end && exits.default && !reportedTooMany.has(node.id)) {
       add('error', 'too_many_choices', [node.id], `${name(node.id)} has both an "at the end of the passage" and a "no choice made" connection; a player can only follow one.`);
     }
-    if (exits === undefined && !node.ending) {
+    if (exits === undefined && !node.ending && (reachable === undefined || reachable.has(node.id))) {
       add('error', 'dead_end', [node.id], `The story stops at ${name(node.id)} with no way on: add a choice, or mark it as an ending.`);
     }
     if (exits?.left && !exits.right) add('warning', 'one_side_missing', [node.id], `In ${name(node.id)} only the left button does something; the right button does nothing.`);
@@ -146,7 +149,7 @@ export function validateStory(story: Story, options: ValidateOptions = {}): Find
     }
     const trapped = trappedNodes(story, order, index);
     if (trapped.length) {
-      add('error', 'no_way_to_end', trapped, `The story can go round in circles forever from ${names(trapped)}: every passage there moves on by itself and none of them lets the story stop.`);
+      add('error', 'no_way_to_end', trapped, `Once the story reaches ${names(trapped)}, no choice ever leads to an ending: every way on from there goes round in circles. Add a way to an ending.`);
     }
     const maxNodes = options.maxNodes ?? DEFAULT_MAX_NODES;
     if (order.length > maxNodes) {
@@ -176,9 +179,25 @@ function checkAudio(
 }
 
 /**
- * Reachable nodes from which the story can never stop: a node stops when its
- * audio ends and it has no automatic way on (`end` / `default`) to an
- * existing node. A backward walk from the stopping nodes marks the rest. Iterative.
+ * Where a story ends: a passage marked as an ending, one with no way on, or
+ * one that stops when its audio ends (no automatic way on) while a button
+ * does nothing there, as Yoto's converter makes a passage of one link and
+ * `[[]]` placeholders. A passage whose two buttons both lead on and whose
+ * audio then stops is a choice, not an ending.
+ */
+function isEnding(node: StoryNode, index: ReturnType<typeof indexStory>): boolean {
+  if (node.ending) return true;
+  const exits = index.exits.get(node.id);
+  const leads = (to: string | undefined): boolean => to !== undefined && index.nodes.has(to);
+  const auto = automaticExit(exits);
+  if (leads(auto?.to)) return false;
+  return !leads(exits?.left?.to) || !leads(exits?.right?.to);
+}
+
+/**
+ * Reachable nodes from which no sequence of choices reaches an ending (an
+ * ending is isEnding above). A backward walk from the endings along every
+ * connection marks the rest. O(nodes + connections), iterative.
  */
 function trappedNodes(story: Story, reachable: readonly string[], index: ReturnType<typeof indexStory>): string[] {
   const reached = new Set(reachable);
@@ -192,8 +211,7 @@ function trappedNodes(story: Story, reachable: readonly string[], index: ReturnT
   const canStop = new Set<string>();
   const queue: string[] = [];
   for (const id of reachable) {
-    const auto = automaticExit(index.exits.get(id));
-    if (auto === undefined || !index.nodes.has(auto.to)) {
+    if (isEnding(index.nodes.get(id)!, index)) {
       canStop.add(id);
       queue.push(id);
     }

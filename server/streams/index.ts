@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger';
 import type { AudioFile } from '../types/schemas';
 import { SmartStreams } from './smart-streams';
 import { StreamTokens, type StreamScope, type StreamTarget } from './stream-tokens';
+import { trimEndChar } from '../text/trim';
 
 export { SmartStreams, inWindow, type SmartStream, type SmartStreamDefinition, type SmartWindow, type SmartChoice, type SmartRule } from './smart-streams';
 export { StreamTokens, type StreamScope, type StreamTarget, type StreamGrant, type TokenCheck } from './stream-tokens';
@@ -48,9 +49,9 @@ export interface StreamService {
   router: Router;
   /** An absolute, signed URL a player can fetch: `<base>/stream/audio/<fileId>?t=...` or `<base>/stream/smart/<streamId>?t=...`. */
   urlFor(target: StreamTarget, scope?: StreamScope): string;
-  /** Every URL signed for this device so far answers 403 from now on (resolves once persisted). */
+  /** Every URL signed for this device so far answers 403 from now on, and responses under way on them are cut off (resolves once persisted). */
   revokeDevice(deviceId: string): Promise<void>;
-  /** Every URL signed for this script so far answers 403 from now on (resolves once persisted). */
+  /** Every URL signed for this script so far answers 403 from now on, and responses under way on them are cut off (resolves once persisted). */
   revokeScript(scriptId: string): Promise<void>;
   smart: SmartStreams;
   /** `served` after every answered request: flows and tests can follow what players fetch. */
@@ -82,7 +83,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
   const pending = new Set<Promise<void>>();
   const router = express.Router();
 
-  const baseUrl = (): string => (options.publicUrl ?? options.hubUrl()).replace(/\/+$/, '');
+  const baseUrl = (): string => trimEndChar(options.publicUrl ?? options.hubUrl(), '/');
 
   const tokenOf = (req: Request): string | undefined => (typeof req.query['t'] === 'string' ? req.query['t'] : undefined);
 
@@ -103,7 +104,26 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
     };
   };
 
-  const send = async (req: IncomingMessage, res: ServerResponse, record: AudioFile, cacheControl: string, onMissing: () => void): Promise<void> => {
+  /** Responses under way, by the scope their token was signed for: a revocation cuts them off at once. */
+  const inFlight = new Set<{ res: ServerResponse; deviceId?: string; scriptId?: string }>();
+  const cutOff = (matches: (scope: { deviceId?: string; scriptId?: string }) => boolean): void => {
+    for (const entry of inFlight) {
+      if (!matches(entry)) continue;
+      inFlight.delete(entry);
+      entry.res.destroy();
+    }
+  };
+
+  const send = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    record: AudioFile,
+    cacheControl: string,
+    scope: { deviceId?: string; scriptId?: string },
+    onMissing: () => void,
+  ): Promise<void> => {
+    const flight = { res, ...scope };
+    inFlight.add(flight);
     const work = sendFileRange(req, res, {
       path: options.library.pathOf(record),
       size: record.fileSize,
@@ -123,6 +143,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
       throw error;
     } finally {
       pending.delete(work);
+      inFlight.delete(flight);
     }
   };
 
@@ -134,7 +155,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
       report({ kind: 'audio', id: fileId, method: req.method, status: 404, reason: 'not_found', ...scope });
       throw ApiError.notFound('audio file');
     }
-    await send(req, res, record, 'private, no-cache', () => report({ kind: 'audio', id: fileId, method: req.method, status: 404, reason: 'missing_on_disk', fileId, ...scope }));
+    await send(req, res, record, 'private, no-cache', scope, () => report({ kind: 'audio', id: fileId, method: req.method, status: 404, reason: 'missing_on_disk', fileId, ...scope }));
     report({ kind: 'audio', id: fileId, method: req.method, status: res.statusCode, fileId, ...scope });
   };
 
@@ -151,7 +172,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
       throw ApiError.notFound(choice ? 'audio file' : `smart stream "${streamId}" (or nothing to play)`);
     }
     res.setHeader('X-Smart-Rule', choice.rule);
-    await send(req, res, record, 'no-store', () => report({ kind: 'smart', id: streamId, method: req.method, status: 404, reason: 'missing_on_disk', fileId: record.id, ...scope }));
+    await send(req, res, record, 'no-store', scope, () => report({ kind: 'smart', id: streamId, method: req.method, status: 404, reason: 'missing_on_disk', fileId: record.id, ...scope }));
     report({ kind: 'smart', id: streamId, method: req.method, status: res.statusCode, fileId: record.id, ...scope });
   };
 
@@ -166,8 +187,17 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
       const pathPart = target.kind === 'audio' ? `audio/${encodeURIComponent(target.fileId)}` : `smart/${encodeURIComponent(target.streamId)}`;
       return `${baseUrl()}/stream/${pathPart}?t=${token}`;
     },
-    revokeDevice: (deviceId) => tokens.revokeDevice(deviceId),
-    revokeScript: (scriptId) => tokens.revokeScript(scriptId),
+    async revokeDevice(deviceId) {
+      const persisted = tokens.revokeDevice(deviceId);
+      cutOff((scope) => scope.deviceId === deviceId);
+      await persisted;
+      logger.info('stream URLs of a player revoked', { deviceId });
+    },
+    async revokeScript(scriptId) {
+      const persisted = tokens.revokeScript(scriptId);
+      cutOff((scope) => scope.scriptId === scriptId);
+      await persisted;
+    },
     smart,
     events,
     async close() {

@@ -49,7 +49,7 @@ export function smartStreamRoutes(options: SmartStreamRoutesOptions): Router {
   const router = express.Router();
 
   const visible = (user: RequestUser, stream: SmartStream): boolean => stream.userId === undefined || mayAccess(user, stream.userId);
-  const writable = (user: RequestUser, stream: SmartStream): boolean => (stream.userId === undefined ? user.role === 'admin' : mayAccess(user, stream.userId));
+  const writable = (user: RequestUser, stream: SmartStream): boolean => mayAccess(user, stream.userId);
 
   const find = (user: RequestUser, id: string): SmartStream => {
     const stream = smart.get(id);

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { ApiError, type ErrorDetail } from '../http/api-error';
-import { readJsonSync, writeFileAtomic, WriteQueue } from './atomic-file';
+import { readJsonSync, writeFileAtomic, WriteQueue } from '../files/atomic-file';
 
 /** A time-of-day window, hub local time; `to` before `from` runs over midnight, `from` equal to `to` is all day. */
 export interface SmartWindow {

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readJsonSync, writeFileAtomic, writeFileAtomicSync, WriteQueue } from './atomic-file';
+import { readJsonSync, writeFileAtomic, writeFileAtomicSync, WriteQueue } from '../files/atomic-file';
 
 /** What a stream URL gives access to. */
 export type StreamTarget = { kind: 'audio'; fileId: string } | { kind: 'smart'; streamId: string };
@@ -167,7 +167,7 @@ function loadOrCreateSecret(file: string): Buffer {
     return secret;
   }
   const secret = randomBytes(SECRET_BYTES * 2);
-  writeFileAtomicSync(file, `${secret.toString('base64url')}\n`, 0o600);
+  writeFileAtomicSync(file, `${secret.toString('base64url')}\n`);
   return secret;
 }
 

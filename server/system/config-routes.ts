@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import express, { type Router } from 'express';
@@ -6,8 +5,10 @@ import type { HubOptions } from '../config/hub-options';
 import { ApiError } from '../http/api-error';
 import { requestUser } from '../http/request-user';
 import { silentLogger, type Logger } from '../log/logger';
+import { SECRET_KEY, redactUrlCredentials } from '../log/redact';
 import type { HubConfig } from '../types/schemas';
 import { getValidator } from '../validation';
+import { writeJsonAtomic } from '../files/atomic-file';
 
 export const HUB_CONFIG_FILE = 'hub-config.json';
 
@@ -17,8 +18,6 @@ export interface ConfigRoutesOptions {
   logger?: Logger;
 }
 
-/** Keys whose values are secrets: never answered, whatever the schema says. */
-const SECRET_KEY = /pass(word)?|secret|token|credential|private/i;
 
 /**
  * GET /config: the running settings (and the saved file, if any) without
@@ -50,7 +49,7 @@ export function configRoutes(config: ConfigRoutesOptions): Router {
     // The password is write-only: a body without one (as GET answers) keeps the one in use.
     const password = body.broker.password ?? saved?.broker.password ?? config.options.broker.password;
     const next: HubConfig = { ...body, broker: { ...body.broker, ...(password ? { password } : {}) } };
-    await writeAtomically(file, JSON.stringify(next, null, 2) + '\n');
+    await writeJsonAtomic(file, next);
     const restartRequired = changedPaths(config.options, next);
     logger.info('hub settings saved', { file, changed: restartRequired, by: user.id });
     res.json({ saved: true, file, restartRequired, config: redactSecrets(next) });
@@ -59,10 +58,11 @@ export function configRoutes(config: ConfigRoutesOptions): Router {
   return router;
 }
 
-/** A copy without secret values: keys marked writeOnly in hub-config.schema.json and keys named like secrets. */
+/** A copy without secret values: keys marked writeOnly in hub-config.schema.json, keys named like secrets, credentials in URLs. */
 export function redactSecrets<T>(value: T): T {
   const writeOnly = writeOnlyKeys();
   const walk = (node: unknown): unknown => {
+    if (typeof node === 'string') return redactUrlCredentials(node);
     if (Array.isArray(node)) return node.map(walk);
     if (typeof node !== 'object' || node === null) return node;
     const result: Record<string, unknown> = {};
@@ -119,21 +119,3 @@ async function readSaved(file: string, logger: Logger): Promise<HubConfig | unde
   return undefined;
 }
 
-/** Writes a temporary file beside `file`, flushes it to disk, then renames it over `file`. */
-export async function writeAtomically(file: string, text: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await fs.open(temp, 'w', 0o600);
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fs.rename(temp, file);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
-}

@@ -99,6 +99,10 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
       const states = read(() => sources.registry!.list()) ?? [];
       family('yoto_devices', 'gauge', 'Players the hub knows.', [`yoto_devices ${states.length}`]);
       family('yoto_devices_online', 'gauge', 'Players online.', [`yoto_devices_online ${states.filter((s) => s.online).length}`]);
+      const bus = sources.registry.bus.stats();
+      family('yoto_device_listener_failures_total', 'counter', 'Device event listeners that threw (each logged; the other listeners still got the event).', [
+        `yoto_device_listener_failures_total ${bus.listenerFailures}`,
+      ]);
     }
     return out.join('\n') + '\n';
   };

@@ -20,15 +20,20 @@ export type BrokerCommandMessage =
   | BrokerSleepCommand
   | BrokerNightlightCommand
   | BrokerRebootCommand
-  | BrokerStatusRequestCommand;
+  | BrokerStatusRequestCommand
+  | BrokerPlayRandomCommand
+  | BrokerVolumeUpCommand
+  | BrokerVolumeDownCommand
+  | BrokerDisplayPreviewCommand
+  | BrokerBluetoothCommand;
 /**
  * What a card or a play-script node plays: one audio file (simple), a list of files (playlist) or a CYOA story (cyoa). The shape of `definition` follows `type`. Stored in the scripts collection.
  */
 export type Script = SimpleScript | PlaylistScript | CyoaScript;
 /**
- * A message a panel (or other client) sends on the /ws WebSocket, chosen by `type`. The connection is authenticated with the REST API's access token: in a browser `new WebSocket(url, ['bearer', token])` (the hub answers with the `bearer` subprotocol), elsewhere an `Authorization: Bearer <token>` header, or `?access_token=<token>` on the URL; a missing or invalid token closes the connection with code 4401.
+ * A message a panel (or other client) sends on the /ws WebSocket, chosen by `type`. The connection is authenticated with the REST API's access token: in a browser `new WebSocket(url, ['bearer', token])` (the hub answers with the `bearer` subprotocol), elsewhere an `Authorization: Bearer <token>` header, or `?access_token=<token>` on the URL; a missing, invalid or revoked token refuses the upgrade (HTTP 401). An open connection is closed with code 4401 when its access token expires (unless renewed with a `renew` message) or when its user is disabled, deleted or signs out.
  */
-export type WsClientMessage = WsSubscribeMessage | WsUnsubscribeMessage | WsPingMessage;
+export type WsClientMessage = WsSubscribeMessage | WsUnsubscribeMessage | WsRenewMessage | WsPingMessage;
 /**
  * A message the hub sends on the /ws WebSocket, chosen by `type`. Player updates carry the same payloads as the home broker topics.
  */
@@ -37,6 +42,7 @@ export type WsServerMessage =
   | WsDeviceEventMessage
   | WsDevicePlaybackMessage
   | WsDeviceRemovedMessage
+  | WsRenewedMessage
   | WsPongMessage
   | WsErrorMessage
   | WsSubscribedMessage
@@ -63,8 +69,12 @@ export interface SchemaTypes {
   event: DeviceEvent;
   'hub-config': HubConfig;
   'playback-session': PlaybackSession;
+  'player-alarm': PlayerAlarmInput;
+  'player-settings-change': PlayerSettingsChange;
+  'player-settings': PlayerSettingsView;
   script: Script;
   session: Session;
+  'story-card': StoryCard;
   user: User;
   'ws-client-message': WsClientMessage;
   'ws-server-message': WsServerMessage;
@@ -248,7 +258,7 @@ export interface BrokerAnnouncementMessage {
   timestamp?: string;
 }
 /**
- * Start a hub script or a Yoto card (exactly one of script_id, card_id), optionally at a chapter, track and position.
+ * Start a hub script, a Yoto card by id, or a card of the family library by title (exactly one of script_id, card_id, title), optionally at a chapter, track and position.
  */
 export interface BrokerPlayCommand {
   /**
@@ -263,6 +273,10 @@ export interface BrokerPlayCommand {
    * The Yoto card to play.
    */
   card_id?: string;
+  /**
+   * The title of a card of the family library: the exact title (any case), else the only title containing it.
+   */
+  title?: string;
   /**
    * Chapter to start at, with the card's zero padding ("08").
    */
@@ -495,6 +509,119 @@ export interface BrokerStatusRequestCommand {
    * Selects the command.
    */
   command: 'status_request';
+  /**
+   * Echoed in the hub's acknowledgement so the sender can match it.
+   */
+  request_id?: string;
+  /**
+   * When the sender issued the command (informative).
+   */
+  timestamp?: string;
+}
+/**
+ * Play a card picked at random from a group of the family library.
+ */
+export interface BrokerPlayRandomCommand {
+  /**
+   * Selects the command.
+   */
+  command: 'play_random';
+  /**
+   * The group's id or name.
+   */
+  group: string;
+  /**
+   * Echoed in the hub's acknowledgement so the sender can match it.
+   */
+  request_id?: string;
+  /**
+   * When the sender issued the command (informative).
+   */
+  timestamp?: string;
+}
+/**
+ * Turn the volume up by steps of the player's scale (up to its current maximum).
+ */
+export interface BrokerVolumeUpCommand {
+  /**
+   * Selects the command.
+   */
+  command: 'volume_up';
+  /**
+   * Steps of the player's 0..16 scale (default 1).
+   */
+  steps?: number;
+  /**
+   * Echoed in the hub's acknowledgement so the sender can match it.
+   */
+  request_id?: string;
+  /**
+   * When the sender issued the command (informative).
+   */
+  timestamp?: string;
+}
+/**
+ * Turn the volume down by steps of the player's scale.
+ */
+export interface BrokerVolumeDownCommand {
+  /**
+   * Selects the command.
+   */
+  command: 'volume_down';
+  /**
+   * Steps of the player's 0..16 scale (default 1).
+   */
+  steps?: number;
+  /**
+   * Echoed in the hub's acknowledgement so the sender can match it.
+   */
+  request_id?: string;
+  /**
+   * When the sender issued the command (informative).
+   */
+  timestamp?: string;
+}
+/**
+ * Show an icon on the player's screen for a few seconds (shown only while the screen is awake).
+ */
+export interface BrokerDisplayPreviewCommand {
+  /**
+   * Selects the command.
+   */
+  command: 'display_preview';
+  /**
+   * The icon: yoto:#<mediaId> (see /api/icons) or a URL.
+   */
+  icon: string;
+  /**
+   * How long it shows (default 10).
+   */
+  seconds?: number;
+  /**
+   * Whether the icon is animated.
+   */
+  animated?: boolean;
+  /**
+   * Echoed in the hub's acknowledgement so the sender can match it.
+   */
+  request_id?: string;
+  /**
+   * When the sender issued the command (informative).
+   */
+  timestamp?: string;
+}
+/**
+ * Switch the player's Bluetooth audio on or off.
+ */
+export interface BrokerBluetoothCommand {
+  /**
+   * Selects the command.
+   */
+  command: 'bluetooth';
+  /**
+   * on or off.
+   */
+  state: 'on' | 'off';
   /**
    * Echoed in the hub's acknowledgement so the sender can match it.
    */
@@ -962,6 +1089,10 @@ export interface HubConfig {
   broker: HubBrokerConfig;
   cloud: HubCloudConfig;
   /**
+   * On a hub whose library holds nothing else, add the bundled demo content (three short audio files, a bedtime playlist, a short CYOA story and its scripts) once at start (YOTO_DEMO_CONTENT). The demo flows turn it on.
+   */
+  demoContent?: boolean;
+  /**
    * Least important log level written (YOTO_LOG_LEVEL).
    */
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -1013,6 +1144,28 @@ export interface HubEmbeddedBrokerConfig {
    * Port to listen on; 0 picks a free one (YOTO_BROKER_PORT).
    */
   port: number;
+  /**
+   * Clients without a user name (YOTO_BROKER_ANONYMOUS): "house" lets them connect but confines them to topics outside yoto/, device/, the discovery prefix and $SYS (the house's own traffic); "off" refuses them.
+   */
+  anonymous?: 'house' | 'off';
+  tls?: HubEmbeddedBrokerTlsConfig;
+}
+/**
+ * An extra TLS (mqtts) listener on the same interface, for clients on the home network (YOTO_BROKER_TLS_PORT, YOTO_BROKER_TLS_CERT, YOTO_BROKER_TLS_KEY).
+ */
+export interface HubEmbeddedBrokerTlsConfig {
+  /**
+   * TLS port; 0 picks a free one (YOTO_BROKER_TLS_PORT, default 8883).
+   */
+  port: number;
+  /**
+   * PEM certificate (chain) file (YOTO_BROKER_TLS_CERT).
+   */
+  certFile: string;
+  /**
+   * PEM private key file (YOTO_BROKER_TLS_KEY).
+   */
+  keyFile: string;
 }
 /**
  * Which Yoto cloud the hub talks to.
@@ -1110,6 +1263,236 @@ export interface PlaybackSession {
   metadata?: {
     [k: string]: unknown;
   };
+}
+/**
+ * An alarm to add (POST /api/devices/{id}/alarms: time required) or the fields of one to change (PATCH /api/devices/{id}/alarms/{n}).
+ */
+export interface PlayerAlarmInput {
+  /**
+   * When it goes off, "HH:MM" (24-hour, the player's clock).
+   */
+  time?: string;
+  /**
+   * Seven 0/1 flags, Monday first: "1111100" is weekdays.
+   */
+  days?: string;
+  /**
+   * The card or tone it plays; "" for the player's default tone.
+   */
+  soundId?: string;
+  /**
+   * Volume it plays at, 0..16 (the player's scale).
+   */
+  volume?: number;
+  /**
+   * Whether it goes off.
+   */
+  enabled?: boolean;
+}
+/**
+ * A change of a player's settings (PATCH /api/devices/{id}/settings, yoto/{id}/settings/set): any subset of the fields; the hub reads the player's config, merges these in and writes it back, so every setting not named keeps its value.
+ */
+export interface PlayerSettingsChange {
+  /**
+   * When day mode starts, "HH:MM".
+   */
+  dayTime?: string;
+  /**
+   * When night mode starts, "HH:MM".
+   */
+  nightTime?: string;
+  /**
+   * Maximum volume in day mode, 0..16.
+   */
+  dayMaxVolume?: number;
+  /**
+   * Maximum volume in night mode, 0..16 (night mode lowers a higher volume to it).
+   */
+  nightMaxVolume?: number;
+  /**
+   * Screen brightness in day mode: 0..100, or "auto" (players with a light sensor: the third-generation Player).
+   */
+  dayBrightness?: number | 'auto';
+  /**
+   * Screen brightness in night mode: 0..100, or "auto".
+   */
+  nightBrightness?: number | 'auto';
+  /**
+   * Night-light colour in day mode: "#rrggbb", a preset name of the player's generation (e.g. "Sky Blue") or "off". Players without a night light (the Mini) have none.
+   */
+  dayNightLight?: string;
+  /**
+   * Night-light colour in night mode, as dayNightLight.
+   */
+  nightNightLight?: string;
+  /**
+   * The clock face, e.g. "digital-sun".
+   */
+  clockFace?: string;
+  /**
+   * 12- or 24-hour clock.
+   */
+  hourFormat?: 12 | 24;
+  /**
+   * Seconds of inactivity before the player turns itself off.
+   */
+  shutdownTimeout?: number;
+  /**
+   * Whether headphones get a lower maximum volume.
+   */
+  headphonesVolumeLimited?: boolean;
+  /**
+   * Whether Bluetooth is on.
+   */
+  bluetoothEnabled?: boolean;
+  /**
+   * Replaces the whole alarm list (change one alarm under /api/devices/{id}/alarms/{n}).
+   *
+   * @maxItems 32
+   */
+  alarms?: {
+    /**
+     * When it goes off, "HH:MM" (24-hour, the player's clock).
+     */
+    time: string;
+    /**
+     * Seven 0/1 flags, Monday first: "1111100" is weekdays.
+     */
+    days?: string;
+    /**
+     * The card or tone it plays; "" for the player's default tone.
+     */
+    soundId?: string;
+    /**
+     * Volume it plays at, 0..16 (the player's scale).
+     */
+    volume?: number;
+    /**
+     * Whether it goes off.
+     */
+    enabled?: boolean;
+  }[];
+  /**
+   * MQTT only: echoed in the answer event.
+   */
+  request_id?: string;
+}
+/**
+ * A player's settings (GET /api/devices/{id}/settings, retained on yoto/{id}/settings), with what its model can do.
+ */
+export interface PlayerSettingsView {
+  /**
+   * The player.
+   */
+  deviceId: string;
+  /**
+   * When day mode starts, "HH:MM".
+   */
+  dayTime: string;
+  /**
+   * When night mode starts, "HH:MM".
+   */
+  nightTime: string;
+  /**
+   * Maximum volume in day mode, 0..16.
+   */
+  dayMaxVolume: number;
+  /**
+   * Maximum volume in night mode, 0..16 (night mode lowers a higher volume to it).
+   */
+  nightMaxVolume: number;
+  /**
+   * Screen brightness in day mode: 0..100, or "auto" (players with a light sensor: the third-generation Player).
+   */
+  dayBrightness: number | 'auto';
+  /**
+   * Screen brightness in night mode: 0..100, or "auto".
+   */
+  nightBrightness: number | 'auto';
+  /**
+   * Night-light colour in day mode: "#rrggbb", a preset name of the player's generation (e.g. "Sky Blue") or "off". Players without a night light (the Mini) have none.
+   */
+  dayNightLight?: string;
+  /**
+   * Night-light colour in night mode, as dayNightLight.
+   */
+  nightNightLight?: string;
+  /**
+   * The clock face, e.g. "digital-sun".
+   */
+  clockFace: string;
+  /**
+   * 12- or 24-hour clock.
+   */
+  hourFormat: 12 | 24;
+  /**
+   * Seconds of inactivity before the player turns itself off.
+   */
+  shutdownTimeout: number;
+  /**
+   * Whether headphones get a lower maximum volume.
+   */
+  headphonesVolumeLimited: boolean;
+  /**
+   * Whether Bluetooth is on.
+   */
+  bluetoothEnabled: boolean;
+  /**
+   * The player's alarms, in the config's order.
+   */
+  alarms: {
+    /**
+     * Position in the player's alarm list.
+     */
+    id: number;
+    /**
+     * When it goes off, "HH:MM" (24-hour, the player's clock).
+     */
+    time: string;
+    /**
+     * Seven 0/1 flags, Monday first: "1111100" is weekdays.
+     */
+    days: string;
+    /**
+     * The card or tone it plays; "" for the player's default tone.
+     */
+    soundId: string;
+    /**
+     * Volume it plays at, 0..16 (the player's scale).
+     */
+    volume?: number;
+    /**
+     * Whether it goes off.
+     */
+    enabled: boolean;
+  }[];
+  /**
+   * What the model has.
+   */
+  capabilities: {
+    /**
+     * Has a night light (not the Mini).
+     */
+    nightLight: boolean;
+    /**
+     * Has a light sensor, so brightness can be "auto" (the third-generation Player).
+     */
+    lightSensor: boolean;
+    /**
+     * Preset name -> "#rrggbb" of its hardware generation.
+     */
+    nightLightPresets: {
+      [k: string]: string;
+    };
+  };
+  /**
+   * When the hub last read or wrote them.
+   */
+  updatedAt: string;
+  /**
+   * MQTT only: when the hub published them.
+   */
+  timestamp?: string;
 }
 /**
  * Plays one audio file.
@@ -1325,6 +1708,95 @@ export interface Session {
   expiresAt: string;
 }
 /**
+ * GET /api/stories/:id/card: the interactive Yoto card deploying the story would upload (to inspect or export), with the story validator's findings. Chapter and track keys are the card's own.
+ */
+export interface StoryCard {
+  /**
+   * The story the card is made of.
+   */
+  storyId: string;
+  /**
+   * True when no finding is an error: deploy would go ahead.
+   */
+  deployable: boolean;
+  /**
+   * The validator's findings, errors (which block deploy) and warnings.
+   */
+  findings: {
+    /**
+     * Errors block deploy; warnings do not.
+     */
+    severity: 'error' | 'warning';
+    /**
+     * What kind of problem, e.g. dead_end, no_way_to_end, missing_audio.
+     */
+    code: string;
+    /**
+     * The passages it is about (empty when about the whole story).
+     */
+    nodeIds: string[];
+    /**
+     * A sentence a parent understands.
+     */
+    message: string;
+  }[];
+  /**
+   * The card document deploy would upload, or null when it cannot be built yet (see cardError).
+   */
+  card: null | {
+    /**
+     * Set once the story has been deployed: the card a redeploy replaces.
+     */
+    cardId?: string;
+    /**
+     * The card's title.
+     */
+    title: string;
+    /**
+     * Description, cover (metadata.cover.imageL) and media summary.
+     */
+    metadata?: {
+      [k: string]: unknown;
+    };
+    /**
+     * Interactive playback: config (resumeTimeout, navigation flags), one chapter per reachable passage with its button and end-of-audio events.
+     */
+    content: {
+      /**
+       * Always interactive for a story.
+       */
+      playbackType: 'interactive';
+      /**
+       * Playback settings (autoadvance, resumeTimeout, disableTrackNav, disableChapterNav).
+       */
+      config?: {
+        [k: string]: unknown;
+      };
+      /**
+       * The start passage first.
+       */
+      chapters: {
+        [k: string]: unknown;
+      }[];
+      [k: string]: unknown;
+    };
+    [k: string]: unknown;
+  };
+  /**
+   * Why no card can be built yet (e.g. a passage without audio), when card is null.
+   */
+  cardError?: {
+    /**
+     * The error code deploy would answer with.
+     */
+    code: string;
+    /**
+     * What to fix.
+     */
+    message: string;
+  };
+}
+/**
  * A person who signs in to the hub's panel and API. Stored in the users collection.
  */
 export interface User {
@@ -1386,6 +1858,19 @@ export interface WsUnsubscribeMessage {
    * device.<device_id> for one player, device.* for all.
    */
   topic: string;
+}
+/**
+ * Hands the connection a fresh access token of the same user (from POST /api/auth/refresh) before the current one expires; answered with `renewed`, or an `error` (the connection keeps its current token).
+ */
+export interface WsRenewMessage {
+  /**
+   * Renew.
+   */
+  type: 'renew';
+  /**
+   * The new access token.
+   */
+  accessToken: string;
 }
 /**
  * Heartbeat; the server answers pong.
@@ -1450,6 +1935,19 @@ export interface WsDeviceRemovedMessage {
    * The player's device id.
    */
   deviceId: string;
+}
+/**
+ * Answer to renew: the connection now runs on the new access token, until it expires.
+ */
+export interface WsRenewedMessage {
+  /**
+   * Renewed.
+   */
+  type: 'renewed';
+  /**
+   * When the new access token expires; the connection is closed with 4401 then unless renewed again.
+   */
+  expiresAt: string;
 }
 /**
  * Answer to ping.

@@ -28,6 +28,7 @@ const NAMES: { readonly [K in SchemaName]: true } = {
   'audio-file': true,
   script: true,
   'cyoa-story': true,
+  'story-card': true,
   event: true,
   'playback-session': true,
   session: true,
@@ -43,6 +44,9 @@ const NAMES: { readonly [K in SchemaName]: true } = {
   'ws-client-message': true,
   'ws-server-message': true,
   'api-error': true,
+  'player-settings': true,
+  'player-settings-change': true,
+  'player-alarm': true,
 };
 
 export const schemaNames: readonly SchemaName[] = Object.freeze(Object.keys(NAMES) as SchemaName[]);

@@ -79,6 +79,20 @@ export interface VirtualPlayerSnapshot {
   nightlight: string;
   /** The last stream URL the player failed to fetch, with why. */
   lastStreamError?: { url: string; reason: string; at: string };
+  /** Day or night mode, from its settings' times (absent until it has booted). */
+  dayMode?: 'day' | 'night';
+  /** Screen brightness of the current mode: 0..100 or "auto". */
+  brightness?: number | 'auto';
+  /** The current maximum volume, 0..16 (the day or night limit). */
+  maxVolumeLevel: number;
+  /** Whether the screen is awake (while playing, and for the dim timeout after an action). */
+  screenOn: boolean;
+  /** The icon a display/preview put on the screen, until when. */
+  display?: { icon: string; until: string };
+  /** Bluetooth audio switched on by a command. */
+  bluetooth: boolean;
+  /** The last alarm that went off. */
+  lastAlarm?: { time: string; soundId: string; at: string };
 }
 
 /** What the control API (/virtual/devices/{id}/...) drives. */

@@ -4,6 +4,7 @@ import type { CardInput } from '../yoto/card';
 import { VirtualCardStore } from './cards/card-store';
 import { DEFAULT_VIRTUAL_PLAYERS, type VirtualPlayerSpec } from './contracts';
 import { VirtualDeviceRegistry } from './http/device-registry';
+import { VirtualFamilyLibrary } from './family/family-library';
 import { FaultInjector } from './http/faults';
 import { VirtualMediaStore } from './http/media/media-store';
 import { VirtualHttpServer } from './http/virtual-http-server';
@@ -56,6 +57,8 @@ export interface VirtualCloudOptions {
  */
 export class VirtualCloud {
   readonly cards: VirtualCardStore;
+  /** Bought cards and the MYO cards above, with groups: what players can play. */
+  readonly family: VirtualFamilyLibrary;
   readonly tokens: VirtualTokenService;
   readonly media: VirtualMediaStore;
   readonly devices: VirtualDeviceRegistry;
@@ -85,10 +88,11 @@ export class VirtualCloud {
       ...(options.transcodeDelayMs !== undefined ? { transcodeDelayMs: options.transcodeDelayMs } : {}),
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     });
+    this.family = new VirtualFamilyLibrary(this.cards);
     const streamOrigins = options.streamOrigins ?? ((): readonly string[] => []);
     this.fleet = new VirtualPlayerFleet({
       brokerUrl: options.brokerUrl,
-      cards: this.cards,
+      cards: this.family,
       specs,
       clock,
       logger: this.logger,
@@ -96,11 +100,14 @@ export class VirtualCloud {
       allowStream: (url) => this.allowsStream(url, streamOrigins()),
     });
     this.devices = new VirtualDeviceRegistry(specs, this.fleet, options.dataDir);
+    // Players follow their settings (day/night, maximum volume, alarms) as the cloud stores them.
+    this.devices.on('config', (deviceId, config) => this.fleet.player(deviceId)?.applyConfig(config));
     this.http = new VirtualHttpServer({
       host: options.host ?? '127.0.0.1',
       port: options.port ?? DEFAULT_VIRTUAL_CLOUD_PORT,
       tokens: this.tokens,
       cards: this.cards,
+      family: this.family,
       media: this.media,
       devices: this.devices,
       fleet: this.fleet,
@@ -153,6 +160,7 @@ export class VirtualCloud {
     try {
       await Promise.all([this.cards.load(), this.tokens.load(), this.media.load(), this.devices.load()]);
       await this.cards.seedIfNew(this.demoCards);
+      for (const player of this.fleet.players()) player.applyConfig(this.devices.config(player.deviceId).config);
       await this.http.listen();
       await this.fleet.start();
     } catch (error) {

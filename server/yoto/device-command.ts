@@ -5,6 +5,10 @@
  */
 export type DeviceCommand =
   | { type: 'play'; cardId: string; chapterKey?: string; trackKey?: string; secondsIn?: number; cutOff?: number; anyButtonStop?: boolean }
+  /** A card of the family library by its title (the hub finds its id). */
+  | { type: 'play-title'; title: string; chapterKey?: string; trackKey?: string; secondsIn?: number }
+  /** A card picked at random from a family library group (id or name). */
+  | { type: 'play-random'; group: string }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
@@ -17,6 +21,11 @@ export type DeviceCommand =
   /** 0 cancels */
   | { type: 'sleep'; seconds: number }
   | { type: 'nightlight'; color: { r: number; g: number; b: number } | 'off' }
+  /** Steps on the player's 0..16 scale from where it is (negative lowers). */
+  | { type: 'volume-step'; steps: number }
+  /** An icon (`yoto:#<mediaId>` or a URL) on the screen for `seconds` (shown only while the screen is awake). */
+  | { type: 'display-preview'; icon: string; seconds?: number; animated?: boolean }
+  | { type: 'bluetooth'; on: boolean }
   | { type: 'reboot' }
   | { type: 'status-request' }
   | { type: 'events-request' };

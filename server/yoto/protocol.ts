@@ -18,6 +18,10 @@ export const deviceTopics = {
   response: (deviceId: string) => `device/${deviceId}/response`,
   /** Undocumented duplicate of data/events that real players also publish. */
   legacyEvents: (deviceId: string) => `device/${deviceId}/events`,
+  /** Extended status (statusVersion 3), the answer to `command/status`. */
+  fullStatus: (deviceId: string) => `device/${deviceId}/status/full`,
+  /** `{"state": "online" | "offline", "ts": ms}`; "offline" is the broker's last will, sent at once when a player drops off. */
+  presence: (deviceId: string) => `device/${deviceId}/presence`,
 } as const;
 
 export type DeviceTopicKind = keyof typeof deviceTopics;
@@ -34,6 +38,8 @@ export function parseDeviceTopic(topic: string): { deviceId: string; kind: Devic
     case 'status': return { deviceId, kind: 'legacyStatus' };
     case 'response': return { deviceId, kind: 'response' };
     case 'events': return { deviceId, kind: 'legacyEvents' };
+    case 'status/full': return { deviceId, kind: 'fullStatus' };
+    case 'presence': return { deviceId, kind: 'presence' };
     default: return undefined;
   }
 }
@@ -42,6 +48,8 @@ export function parseDeviceTopic(topic: string): { deviceId: string; kind: Devic
 export const COMMANDS = [
   'events/request',
   'status/request',
+  /** Extended status: answered on `status/full`; the body carries a `requestId`. */
+  'status',
   'volume/set',
   'ambients/set',
   'sleep-timer/set',
@@ -50,6 +58,9 @@ export const COMMANDS = [
   'card/stop',
   'card/pause',
   'card/resume',
+  'display/preview',
+  'bluetooth/on',
+  'bluetooth/off',
 ] as const;
 
 export type CommandName = (typeof COMMANDS)[number];
@@ -68,6 +79,7 @@ export function parseCommandTopic(topic: string): { deviceId: string; command: C
 export interface CommandPayloads {
   'events/request': Record<string, never> | undefined;
   'status/request': Record<string, never> | undefined;
+  status: { requestId: string };
   /** Percent 0..100 (while events report the 0..16 hardware scale). */
   'volume/set': { volume: number };
   'ambients/set': { r: number; g: number; b: number };
@@ -78,6 +90,10 @@ export interface CommandPayloads {
   'card/stop': Record<string, never> | undefined;
   'card/pause': Record<string, never> | undefined;
   'card/resume': Record<string, never> | undefined;
+  /** An icon on the screen for `timeout` seconds (shown only while the screen is awake). */
+  'display/preview': { uri: string; timeout: number; animated: 0 | 1 };
+  'bluetooth/on': { action?: string; mode?: boolean | string; name?: string; mac?: string } | undefined;
+  'bluetooth/off': Record<string, never> | undefined;
 }
 
 export interface CardStartPayload {
@@ -127,6 +143,15 @@ export interface YotoEventsMessage {
   trackTitle?: string;
   trackKey?: string;
   playbackStatus?: PlaybackStatus | string;
+  /** Echoes the request that caused the message, when one did. */
+  requestId?: string;
+}
+
+/** `device/{id}/presence` */
+export interface YotoPresenceMessage {
+  state: 'online' | 'offline';
+  /** ms since the epoch */
+  ts?: number;
 }
 
 /** `device/{id}/data/status` */
@@ -140,10 +165,12 @@ export interface YotoStatus {
   productType?: string;
   batteryLevel?: number;
   als?: number;
+  /** KiB */
   freeDisk?: number;
   shutdownTimeout?: number;
   dbatTimeout?: number;
-  charging?: number;
+  /** 0/1 on real players */
+  charging?: number | boolean;
   activeCard?: string;
   /** 0 none, 1 physical, 2 remote */
   cardInserted?: number;
@@ -169,6 +196,7 @@ export interface YotoLegacyStatusMessage {
   status: YotoStatus & {
     /** "nA" while running; anything else means shutting down. */
     shutDown?: string;
+    /** KiB */
     totalDisk?: number;
     wifiStrength?: number;
     ssid?: string;
@@ -237,6 +265,7 @@ export const EVENTS_REREQUEST_MS = 4 * 60 * 1000;
 export const RESPONSE_KEYS: Record<CommandName, string> = {
   'events/request': 'events',
   'status/request': 'status',
+  status: 'status',
   'volume/set': 'volume',
   'ambients/set': 'ambients',
   'sleep-timer/set': 'sleep-timer',
@@ -245,6 +274,9 @@ export const RESPONSE_KEYS: Record<CommandName, string> = {
   'card/stop': 'card-stop',
   'card/pause': 'card-pause',
   'card/resume': 'card-resume',
+  'display/preview': 'display-preview',
+  'bluetooth/on': 'bluetooth',
+  'bluetooth/off': 'bluetooth',
 };
 
 export type ResponseResult = 'OK' | 'FAIL';

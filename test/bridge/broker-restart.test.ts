@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { BrokerWatcher } from '../helpers/broker-watcher';
 import { KIDS_BEDROOM, LIVING_ROOM, startBridgeRig, type BridgeRig } from './bridge-rig';
 import { MosquittoBroker } from '../helpers/mosquitto';
+import { playerMessage } from '../helpers/player-message';
 
 describe('home broker bridge across a Mosquitto restart', function () {
   let mosquitto: MosquittoBroker | undefined;
@@ -26,7 +27,7 @@ describe('home broker bridge across a Mosquitto restart', function () {
     mosquitto = await MosquittoBroker.start();
     rig = await startBridgeRig(mosquitto.url);
     const kids = KIDS_BEDROOM.deviceId;
-    rig.registry.ingest(kids, 'events', { cardId: 'abc12', playbackStatus: 'paused', trackTitle: 'Dragons', volume: 6 }, new Date());
+    rig.registry.ingest(playerMessage(kids, 'events', { cardId: 'abc12', playbackStatus: 'paused', trackTitle: 'Dragons', volume: 6 }, new Date()));
     const before = await watch(['yoto/+/playback']);
     await before.nextOn(`yoto/${kids}/playback`, (p) => p['state'] === 'paused');
 

@@ -7,6 +7,7 @@ import { CAPTURED_DEVICE_ID, capturedFullLegacyStatus } from '../core/captured-t
 import { BrokerWatcher } from '../helpers/broker-watcher';
 import { MosquittoBroker } from '../helpers/mosquitto';
 import { KIDS_BEDROOM, LIVING_ROOM, startBridgeRig, type BridgeRig } from './bridge-rig';
+import { playerMessage } from '../helpers/player-message';
 
 const PLAYERS = [LIVING_ROOM, KIDS_BEDROOM];
 const validator = getValidator();
@@ -136,13 +137,13 @@ for (const brokerKind of BROKERS) {
     it('republishes playback when the player changes state, e.g. paused', async () => {
       const { rig, house } = await startRig();
       const id = KIDS_BEDROOM.deviceId;
-      rig.registry.ingest(id, 'events', { cardId: 'none', playbackStatus: 'stopped', volume: 8, volumeMax: 16 }, new Date());
+      rig.registry.ingest(playerMessage(id, 'events', { cardId: 'none', playbackStatus: 'stopped', volume: 8, volumeMax: 16 }, new Date()));
       await house.nextOn(`yoto/${id}/status`, (p) => p['status'] === 'idle');
       const mark = house.mark;
-      rig.registry.ingest(id, 'events', { cardId: 'abc12', playbackStatus: 'playing', chapterKey: '01', trackKey: '01', trackTitle: 'Dragons' }, new Date());
+      rig.registry.ingest(playerMessage(id, 'events', { cardId: 'abc12', playbackStatus: 'playing', chapterKey: '01', trackKey: '01', trackTitle: 'Dragons' }, new Date()));
       const playing = await house.nextOn(`yoto/${id}/playback`, (p) => p['state'] === 'playing', mark);
       expect(playing).to.include({ card_id: 'abc12', title: 'Dragons', chapter_key: '01', track_key: '01', volume: 50 });
-      rig.registry.ingest(id, 'events', { playbackStatus: 'paused', position: 61 }, new Date());
+      rig.registry.ingest(playerMessage(id, 'events', { playbackStatus: 'paused', position: 61 }, new Date()));
       const paused = await house.nextOn(`yoto/${id}/playback`, (p) => p['state'] === 'paused', mark);
       expect(paused).to.include({ card_id: 'abc12', position: 61 });
       const types = ['card_inserted', 'playback_started', 'playback_paused'];
@@ -159,15 +160,15 @@ for (const brokerKind of BROKERS) {
       const { rig, house } = await startRig();
       const mark = house.mark;
       const legacy = capturedFullLegacyStatus();
-      rig.registry.ingest(CAPTURED_DEVICE_ID, 'legacyStatus', legacy, new Date());
+      rig.registry.ingest(playerMessage(CAPTURED_DEVICE_ID, 'legacyStatus', legacy, new Date()));
       const running = await house.next((m) => m.topic === `yoto/${CAPTURED_DEVICE_ID}/status`, mark);
       expect(expectValid('broker-status', running.text)).to.include({ status: 'idle', battery: 100, firmware: 'v2.23.2' });
       const telemetry = await house.next((m) => m.topic === `yoto/${CAPTURED_DEVICE_ID}/telemetry`, mark);
       expect(telemetry.retain).to.equal(false);
-      expect(expectValid('broker-telemetry', telemetry.text)).to.include({ wifi_strength: -26, free_disk: 25160368, uptime: 12, temperature: 11 });
+      expect(expectValid('broker-telemetry', telemetry.text)).to.include({ wifi_strength: -26, free_disk: 25160368 * 1024, uptime: 12, temperature: 11 });
 
       legacy.status['shutDown'] = 'userShutdown';
-      rig.registry.ingest(CAPTURED_DEVICE_ID, 'legacyStatus', legacy, new Date());
+      rig.registry.ingest(playerMessage(CAPTURED_DEVICE_ID, 'legacyStatus', legacy, new Date()));
       const shutDown = await house.nextOn(`yoto/${CAPTURED_DEVICE_ID}/status`, (p) => p['status'] === 'shutdown', mark);
       expect(shutDown).to.include({ online: false });
       const event = await house.nextOn(`yoto/${CAPTURED_DEVICE_ID}/events`, (e) => e['type'] === 'shutdown', mark);

@@ -62,7 +62,7 @@ describe('home broker commands to virtual players', function () {
     registry.upsertDevices(DEFAULT_VIRTUAL_PLAYERS.map((spec) => ({ ...spec, online: true })));
 
     const cloud = new YotoMqttClient({ url: cloudBroker.url, tokenProvider: async () => 'virtual-token' });
-    cloud.on('message', (message) => registry.ingest(message.deviceId, message.kind, message.payload, message.receivedAt));
+    cloud.on('message', (message) => registry.ingest(message));
     const subscribed = new Promise<void>((resolve) => {
       const pending = new Set(DEFAULT_VIRTUAL_PLAYERS.map((spec) => spec.deviceId));
       cloud.on('subscribed', (ids) => {

@@ -7,7 +7,7 @@ describe('hub options', () => {
     const options = resolveHubOptions({}, '/tmp/yoto-default', {});
     expect(options.http).to.deep.equal({ host: '127.0.0.1', port: 1881 });
     expect(options.broker.url).to.equal(undefined);
-    expect(options.broker.embedded).to.deep.equal({ host: '127.0.0.1', port: 1883 });
+    expect(options.broker.embedded).to.deep.equal({ host: '127.0.0.1', port: 1883, anonymous: 'house' });
     expect(options.dataDir).to.equal(path.resolve('/tmp/yoto-default'));
     expect(options.logLevel).to.equal('info');
   });

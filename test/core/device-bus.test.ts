@@ -5,7 +5,7 @@ import type { Hub } from '../../server/hub';
 import type { DeviceEvent } from '../../server/types/schemas';
 import { DEFAULT_VIRTUAL_PLAYERS } from '../../server/virtual/contracts';
 import { BrokerWatcher } from '../helpers/broker-watcher';
-import { startTestHub, stopTestHub } from '../helpers/test-hub';
+import { houseLogin, startTestHub, stopTestHub } from '../helpers/test-hub';
 
 const KIDS = DEFAULT_VIRTUAL_PLAYERS[1]!.deviceId;
 
@@ -57,7 +57,8 @@ describe('device bus', () => {
     let house: BrokerWatcher;
     before(async () => {
       hub = await startTestHub();
-      house = await BrokerWatcher.connect(hub.broker.url, ['yoto/#']);
+      // The house logs in as an admin of the hub: anonymous clients see no yoto/ topic on the embedded broker.
+      house = await BrokerWatcher.connect(hub.broker.url, ['yoto/#'], await houseLogin(hub));
     });
     after(async () => {
       await house.close();
@@ -80,6 +81,8 @@ describe('device bus', () => {
       const logged = await hub.store.events.query({ deviceId: KIDS, types: ['volume_changed'], limit: 5 });
       expect(logged.map((e) => e.timestamp)).to.include(published['timestamp']);
       expect(hub.devices.bus.stats().listenerFailures).to.be.greaterThan(before);
+      const metrics = await (await fetch(`${hub.url}/metrics`)).text();
+      expect(Number(/^yoto_device_listener_failures_total (\d+)$/m.exec(metrics)?.[1])).to.be.greaterThan(before);
       hub.devices.bus.off('a broken flow');
     });
   });

@@ -3,13 +3,15 @@ import { createLogger, type LogRecord } from '../../server/log/logger';
 import { getValidator } from '../../server/validation';
 import { CAPTURED_DEVICE_ID, capturedFullLegacyStatus, capturedMessages } from './captured-traffic';
 import { registryHarness } from './registry-harness';
+import { playerMessage } from '../helpers/player-message';
+import { readPlayerPayload } from '../../server/yoto/mqtt';
 
 describe('device registry: captured Yoto Mini traffic', () => {
   function playCapture(): ReturnType<typeof registryHarness> {
     const harness = registryHarness();
     for (const message of capturedMessages()) {
       const receivedAt = message.receivedAt ? new Date(message.receivedAt) : new Date(harness.clock.now());
-      harness.registry.ingest(message.deviceId, message.kind, message.payload, receivedAt);
+      harness.registry.ingest(playerMessage(message.deviceId, message.kind, message.payload, receivedAt));
     }
     return harness;
   }
@@ -34,7 +36,7 @@ describe('device registry: captured Yoto Mini traffic', () => {
     expect(state?.volume).to.deep.equal({ level: 7, percent: 44, maxLevel: 13 });
     expect(state?.playback).to.deep.include({ state: 'idle', hasCard: false, deviceStatus: 'stopped', streaming: false, repeatAll: false });
     expect(state?.playback.cardId).to.equal(undefined);
-    expect(state?.telemetry).to.deep.include({ wifiStrength: -26, ssid: 'WeeFee', totalDisk: 31385600 });
+    expect(state?.telemetry).to.deep.include({ wifiStrength: -26, ssid: 'WeeFee', totalDisk: 31385600 * 1024 });
     expect(registry.list()).to.have.length(1);
   });
 
@@ -43,7 +45,6 @@ describe('device registry: captured Yoto Mini traffic', () => {
     const stats = registry.stats();
     expect(stats.messages).to.equal(capturedMessages().length);
     expect(stats.malformed).to.equal(0);
-    expect(stats.ignoredFields).to.equal(0);
     // Six events arrive on both device/{id}/events and device/{id}/data/events.
     expect(stats.duplicates).to.equal(6);
   });
@@ -93,39 +94,42 @@ describe('device registry: captured Yoto Mini traffic', () => {
 });
 
 describe('device registry: bad input', () => {
-  it('logs and counts malformed payloads without throwing, and keeps the last good state', () => {
+  it('has payloads of the wrong shape refused by the adapter\'s reader, with a reason, never thrown', () => {
+    const bad: Array<['events' | 'status' | 'legacyStatus' | 'response' | 'legacyEvents' | 'presence', unknown, string]> = [
+      ['events', 'not an object', 'events payload must be a JSON object, got a string'],
+      ['events', [1, 2, 3], 'events payload must be a JSON object, got an array'],
+      ['legacyEvents', null, 'events payload must be a JSON object, got null'],
+      ['status', { status: 'charging' }, 'status payload must have a "status" object, got a string'],
+      ['legacyStatus', 42, 'status payload must be a JSON object, got a number'],
+      ['response', { ok: true }, 'response payload must be {"status": {...}}, got an object'],
+      ['status', Buffer.from('{"status":{}}'), 'status payload must be a JSON object, got raw bytes'],
+      ['presence', { state: 'sleepy' }, 'presence payload must say "state": "online" or "offline", got "sleepy"'],
+    ];
+    for (const [kind, payload, reason] of bad) expect(readPlayerPayload(kind, payload)).to.deep.equal({ ok: false, reason });
+  });
+
+  it('logs and counts messages for a device id that is not one without throwing, and keeps the last good state', () => {
     const records: LogRecord[] = [];
     const { registry, send } = registryHarness({ logger: createLogger({ sink: (record) => records.push(record) }) });
     send('player1', 'events', { cardId: 'abc12', playbackStatus: 'playing', volume: 8 });
     const before = registry.get('player1');
-    const bad: Array<[string, 'events' | 'status' | 'legacyStatus' | 'response' | 'legacyEvents', unknown]> = [
-      ['player1', 'events', 'not an object'],
-      ['player1', 'events', [1, 2, 3]],
-      ['player1', 'legacyEvents', null],
-      ['player1', 'status', { status: 'charging' }],
-      ['player1', 'legacyStatus', 42],
-      ['player1', 'response', { ok: true }],
-      ['player1', 'status', Buffer.from('{"status":{}}')],
-      ['bad/id', 'events', { volume: 3 }],
-      ['', 'events', { volume: 3 }],
-    ];
-    for (const [deviceId, kind, payload] of bad) expect(() => send(deviceId, kind, payload)).to.not.throw();
-    expect(registry.stats().malformed).to.equal(bad.length);
+    for (const deviceId of ['bad/id', '', 'x'.repeat(129)]) expect(() => send(deviceId, 'events', { volume: 3 })).to.not.throw();
+    expect(registry.stats().malformed).to.equal(3);
     const warnings = records.filter((record) => record.level === 'warn');
-    expect(warnings).to.have.length(bad.length);
-    expect(warnings[0]).to.include({ msg: 'malformed player message ignored', deviceId: 'player1', kind: 'events', reason: 'events payload must be a JSON object, got a string' });
-    expect(warnings[3]?.['reason']).to.equal('status payload must have a "status" object, got a string');
-    expect(warnings[7]?.['reason']).to.match(/^device id must be/);
+    expect(warnings).to.have.length(3);
+    expect(warnings[0]).to.include({ msg: 'malformed player message ignored', deviceId: 'bad/id', kind: 'events' });
+    expect(warnings[0]?.['reason']).to.match(/^device id must be/);
     expect(registry.get('player1')).to.deep.equal(before);
     expect(registry.list().map((state) => state.deviceId)).to.deep.equal(['player1']);
   });
 
-  it('drops fields of the wrong type and keeps the rest of the message', () => {
-    const { registry, send } = registryHarness();
-    send('player1', 'events', { cardId: 'abc12', playbackStatus: 'playing', volume: 'loud', position: Number.NaN, trackKey: 7 });
-    expect(registry.get('player1')?.playback).to.deep.include({ cardId: 'abc12', state: 'playing' });
+  it('gets a message without the fields the adapter could not read, and keeps the rest', () => {
+    const { registry } = registryHarness();
+    const message = playerMessage('player1', 'events', { cardId: 'abc12', playbackStatus: 'playing', volume: 'loud', position: [3], trackKey: 7, repeatAll: 1 });
+    expect(message.dropped).to.deep.equal(['volume', 'position']);
+    registry.ingest(message);
+    expect(registry.get('player1')?.playback).to.deep.include({ cardId: 'abc12', state: 'playing', trackKey: '7', repeatAll: true });
     expect(registry.get('player1')?.volume).to.equal(undefined);
-    expect(registry.stats().ignoredFields).to.equal(3);
   });
 
   it('ignores an unknown playbackStatus instead of reporting it', () => {

@@ -3,6 +3,7 @@ import { realClock } from '../../server/time/clock';
 import { DEFAULT_OFFLINE_ALERT_MS, DeviceRegistry } from '../../server/core/device-registry';
 import { getValidator } from '../../server/validation';
 import { registryHarness } from './registry-harness';
+import { playerMessage } from '../helpers/player-message';
 
 const PLAYER = 'vliving0room0yoto0player';
 const MINUTE = 60_000;
@@ -108,7 +109,7 @@ describe('presence: online, offline and the offline alert', () => {
     const before = activeResources();
     const registry = new DeviceRegistry({ clock: realClock, silenceTimeoutMs: HOUR, offlineAlertMs: HOUR });
     registry.upsertDevices([{ deviceId: 'a', name: 'A', online: false }]);
-    registry.ingest('b', 'events', { volume: 3 }, new Date());
+    registry.ingest(playerMessage('b', 'events', { volume: 3 }, new Date()));
     expect(activeResources()).to.not.deep.equal(before);
     registry.stop();
     expect(activeResources()).to.deep.equal(before);

@@ -2,6 +2,7 @@ import { ManualClock } from '../../server/time/clock';
 import { DeviceRegistry, type DeviceRegistryOptions } from '../../server/core/device-registry';
 import type { DeviceEvent, PlaybackSession } from '../../server/types/schemas';
 import type { DeviceTopicKind } from '../../server/yoto/protocol';
+import { playerMessage } from '../helpers/player-message';
 
 export interface RegistryHarness {
   registry: DeviceRegistry;
@@ -31,7 +32,7 @@ export function registryHarness(options: Omit<DeviceRegistryOptions, 'clock' | '
     clock,
     logged,
     saved,
-    send: (deviceId, kind, payload) => registry.ingest(deviceId, kind, payload, new Date(clock.now())),
+    send: (deviceId, kind, payload) => registry.ingest(playerMessage(deviceId, kind, payload, new Date(clock.now()))),
     types: (deviceId) => logged.filter((event) => deviceId === undefined || event.deviceId === deviceId).map((event) => event.type),
   };
 }

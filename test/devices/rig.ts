@@ -52,7 +52,7 @@ export async function startRig(options: { commander?: DeviceCommander } = {}): P
   server.useApi(metrics.middleware);
   server.mountApi('/', openApiRoutes());
   server.useApi(testAuth);
-  server.mountApi('/devices', createDevicesApi({ store: hub.store, registry: hub.devices, commander: options.commander ?? hub.cloud, scripts: hub.scripts, logger: silentLogger, source: () => hub.cloud.active ?? 'yoto' }));
+  server.mountApi('/devices', createDevicesApi({ store: hub.store, registry: hub.devices, commander: options.commander ?? hub.cloud, scripts: hub.scripts, logger: silentLogger, source: () => hub.cloud.active ?? 'yoto', revokeDevice: (id) => hub.streams.revokeDevice(id) }));
   const analytics = createAnalyticsApi({ store: hub.store, registry: hub.devices, logger: silentLogger });
   server.mountApi('/analytics', analytics.router);
   server.mountApi('/system', configRoutes({ options: hub.options, logger: silentLogger }));

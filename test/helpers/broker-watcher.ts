@@ -1,4 +1,4 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { topicMatches } from '../../server/broker/topic-filter';
 
 export interface SeenMessage {
@@ -22,8 +22,8 @@ export class BrokerWatcher {
   }
 
   /** Connects and subscribes; resolves once the broker has granted the subscriptions (retained messages follow). */
-  static async connect(url: string, filters: string[]): Promise<BrokerWatcher> {
-    const client = await mqtt.connectAsync(url, { reconnectPeriod: 200 });
+  static async connect(url: string, filters: string[], options: IClientOptions = {}): Promise<BrokerWatcher> {
+    const client = await mqtt.connectAsync(url, { reconnectPeriod: 200, ...options });
     const watcher = new BrokerWatcher(client);
     await client.subscribeAsync(filters, { qos: 1 });
     return watcher;

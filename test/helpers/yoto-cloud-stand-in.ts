@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EmbeddedBroker } from '../../server/broker/embedded-broker';
+import { BrokerAcl } from '../../server/broker/broker-acl';
+import { generatedLogin } from '../../server/broker/broker-access';
 import { silentLogger } from '../../server/log/logger';
 import { DEMO_CARDS } from '../../server/virtual/cards/demo-cards';
 import { virtualFleetSpecs } from '../../server/virtual/contracts';
@@ -32,8 +34,17 @@ export interface YotoCloudStandIn {
 export async function startYotoCloudStandIn(options: { players?: number; appScopes?: readonly string[] } = {}): Promise<YotoCloudStandIn> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-cloud-stand-in-'));
   let cloud: VirtualCloud | undefined;
+  // Its players log in with a login of their own; an adapter login is checked as AWS IoT's custom authorizer does.
+  const players = generatedLogin('stand-in-players');
   const broker = new EmbeddedBroker('127.0.0.1', 0, silentLogger, {
-    authorize: (username, password) => !isYotoAdapterLogin(username) || (cloud?.authorizeMqtt(password ?? '') ?? false),
+    anonymous: 'off',
+    acl: new BrokerAcl({ topicPrefix: 'yoto', discoveryPrefix: 'homeassistant', mayUseDevice: () => false, currentUser: () => undefined }),
+    identify: (username, password) => {
+      if (username === players.username && password === players.password) return Promise.resolve({ kind: 'adapter' });
+      if (!isYotoAdapterLogin(username)) return Promise.resolve(undefined);
+      const verdict = cloud?.authorizeMqtt(password ?? '') ?? { returnCode: 4, reason: 'the stand-in cloud is not running' };
+      return Promise.resolve(verdict === true ? { kind: 'adapter' } : verdict);
+    },
     subscribeLimit: (username) => (isYotoAdapterLogin(username) ? MAX_FILTERS_PER_SUBSCRIBE : undefined),
   });
   await broker.start();
@@ -44,6 +55,7 @@ export async function startYotoCloudStandIn(options: { players?: number; appScop
     demoCards: DEMO_CARDS,
     players: virtualFleetSpecs(options.players ?? 3),
     clients: { [APP_CLIENT_ID]: options.appScopes ?? ALL_VIRTUAL_SCOPES },
+    fleetOptions: { mqttOptions: { ...players } },
   });
   try {
     await cloud.start();

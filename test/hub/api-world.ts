@@ -132,6 +132,9 @@ export function validBody(method: string, openPath: string, resources: Resources
     case 'put /api/streams/smart/{id}/value': return { fileId: resources.fileId };
     case 'patch /api/devices/{id}': return { name: `${marker}-device-renamed` };
     case 'post /api/devices/{id}/command': return { command: 'pause' };
+    case 'patch /api/devices/{id}/settings': return { nightMaxVolume: 8 };
+    case 'post /api/devices/{id}/alarms': return { time: '05:45' };
+    case 'patch /api/devices/{id}/alarms/{alarmId}': return { enabled: false };
     case 'patch /api/auth/users/{id}': return { name: `${marker}-user-renamed` };
     case 'post /api/stories/{id}/test': return undefined;
     default: return undefined;

@@ -7,7 +7,7 @@ import { mqttUsername } from '../../server/yoto/protocol';
 import { capturedFullLegacyStatus } from '../core/captured-traffic';
 import { BrokerWatcher } from '../helpers/broker-watcher';
 import { MosquittoBroker } from '../helpers/mosquitto';
-import { startTestHub, stopTestHub } from '../helpers/test-hub';
+import { adapterLogin, houseLogin, startTestHub, stopTestHub } from '../helpers/test-hub';
 
 const [LIVING_ROOM, KIDS] = DEFAULT_VIRTUAL_PLAYERS.map((spec) => spec.deviceId) as [string, string];
 
@@ -26,8 +26,10 @@ describe('Hub on the home broker, with the virtual cloud', function () {
     hub = undefined;
   });
 
+  /** A house client; on the embedded broker it logs in as an admin of the hub (anonymous clients see no yoto/ topic). */
   async function watch(url: string, filters = ['yoto/#', 'homeassistant/#']): Promise<BrokerWatcher> {
-    const watcher = await BrokerWatcher.connect(url, filters);
+    const login = hub && url === hub.broker.url ? await houseLogin(hub) : {};
+    const watcher = await BrokerWatcher.connect(url, filters, login);
     closers.push(() => watcher.close());
     return watcher;
   }
@@ -94,7 +96,8 @@ describe('Hub on the home broker, with the virtual cloud', function () {
       const legacy = capturedFullLegacyStatus();
       legacy.status['shutDown'] = 'userShutdown';
       const mark = house.mark;
-      const device = await mqtt.connectAsync(hub.broker.url);
+      // Only the Yoto side of the broker may publish device/...: a login in the Yoto cloud's form with a live virtual-cloud token.
+      const device = await mqtt.connectAsync(hub.broker.url, adapterLogin(hub));
       closers.push(() => device.endAsync());
       await device.publishAsync(`device/${LIVING_ROOM}/status`, JSON.stringify(legacy), { qos: 1 });
       expect(await house.nextOn(`yoto/${LIVING_ROOM}/status`, (s) => s['status'] === 'shutdown', mark)).to.include({ online: false });

@@ -3,7 +3,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import type { Node } from 'node-red';
-import type { HealthReport } from '../../server/system/health';
 import type { YotoHubNode } from '../../nodes/shared/yoto-hub-node';
 import type { TestFlows } from 'node-red-node-test-helper';
 import { freePort, isListening } from '../helpers/free-port';
@@ -12,6 +11,7 @@ import { describeLeaks, ResourceTracker } from '../helpers/resource-tracker';
 import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
 import { finalAddress, startYotoCloudStandIn } from '../helpers/yoto-cloud-stand-in';
 import { DEFAULT_SCOPES } from '../../server/yoto/auth/scopes';
+import { adminHealth } from '../helpers/admin-health';
 
 // The compiled node, as Node-RED loads it from package.json's node-red.nodes.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -63,9 +63,8 @@ describe(`yoto-hub node (Node-RED ${nodeRedVersion()})`, function () {
   it('starts a hub whose health page answers on the configured port', async () => {
     await helper.load(yotoHubNode, hubFlow(settings()));
     const hub = await runningHub(helper.getNode('hub1') as unknown as YotoHubNode);
-    const response = await fetch(`http://127.0.0.1:${httpPort}/api/system/health`);
-    const health = (await response.json()) as HealthReport;
-    expect(response.status).to.equal(200);
+    const { status, body: health } = await adminHealth(`http://127.0.0.1:${httpPort}`);
+    expect(status).to.equal(200);
     expect(health.components.broker).to.include({ state: 'connected', embedded: true });
     expect(health.components.store).to.include({ dataDir });
     expect(hub.url).to.equal(`http://127.0.0.1:${httpPort}`);

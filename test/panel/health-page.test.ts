@@ -3,6 +3,7 @@ import type { Browser } from 'playwright-core';
 import type { Hub } from '../../server/hub';
 import { artifactPath, launchChromium } from '../helpers/chromium';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
+import { onboard } from './panel-helpers';
 
 describe('panel in headless Chromium', function () {
   let browser: Browser;
@@ -17,12 +18,17 @@ describe('panel in headless Chromium', function () {
     await stopTestHub(hub);
   });
 
-  it('renders the hub status page (public, before sign-in) with every component and the broker connected', async () => {
+  it('renders the hub status page: before sign-in only the overall status, signed in as the admin every component and the broker connected', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     await page.goto(hub.url + '/system');
     await page.getByTestId('overall-status').filter({ hasText: 'ok' }).waitFor();
+    await page.getByTestId('sign-in-hint').waitFor();
+    expect(await page.locator('[data-component]').count(), 'components shown to an anonymous visitor').to.equal(0);
+    await onboard(page, hub, { name: 'Admin', email: 'admin@example.org', password: 'correct horse battery' });
+    await page.goto(hub.url + '/system');
+    await page.locator('[data-component="broker"]').waitFor();
     const broker = page.locator('[data-component="broker"]');
     expect(await broker.getByTestId('component-status').textContent()).to.equal('connected');
     expect(await broker.getByRole('heading').textContent()).to.equal('Home broker');

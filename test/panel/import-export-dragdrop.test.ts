@@ -89,11 +89,12 @@ describe('Twee import/export and drag and drop in headless Chromium', function (
     expect(await notes.getAttribute('role')).to.equal('status');
     // Passages with no recording are left to the Checks list, which follows the fixes live.
     const expectedNotes = importFindings.filter((finding) => finding.code !== 'no_audio');
-    expect(expectedNotes.length).to.be.greaterThan(2).and.to.be.lessThan(importFindings.length);
-    expect((await notes.getByRole('heading').textContent())?.trim()).to.equal(`Imported with ${expectedNotes.length} notes`);
+    // Its [[|]] placeholder and [[|End]] link are read as Yoto's converter reads them: no note for those.
+    expect(expectedNotes.length).to.be.at.least(1).and.to.be.lessThan(importFindings.length);
+    expect((await notes.getByRole('heading').textContent())?.trim()).to.equal(`Imported with ${expectedNotes.length} note${expectedNotes.length === 1 ? '' : 's'}`);
     const noteTexts = (await notes.locator('li').allTextContents()).map((text) => text.trim());
     expect(noteTexts).to.deep.equal(expectedNotes.map((finding) => finding.message));
-    expect(noteTexts.join('\n')).to.contain('"StoryInit" is Harlowe set-up code').and.to.contain('has an empty link').and.to.contain('with no words');
+    expect(noteTexts.join('\n')).to.contain('"StoryInit" is Harlowe set-up code').and.to.contain('$cover and $resumeTimeout were used');
     const notesBox = await boxOf(notes);
     expect(notesBox.y + notesBox.height, 'the notes are above the canvas').to.be.at.most((await boxOf(page.getByTestId('canvas'))).y);
 

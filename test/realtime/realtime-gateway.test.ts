@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import { WS_CLOSE } from '../../server/realtime';
+import type { RequestUser as RequestUserLike } from '../../server/http/request-user';
 import type { WsDevicePlaybackMessage } from '../../server/types/schemas';
 import { CAPTURED_DEVICE_ID, capturedMessages } from '../core/captured-traffic';
 import { removeTempDirs } from '../helpers/temp-dir';
-import { eventually, playerEvents, startRig, type Rig } from './realtime-rig';
+import { eventually, playerEvents, refusedUpgrade, startRig, USERS as USERS_FOR_TEST, type Rig } from './realtime-rig';
+import { playerMessage } from '../helpers/player-message';
 
 const LIVING = 'livingRoomPlayer';
 const KIDS = 'kidsBedroomMini';
@@ -32,7 +34,7 @@ describe('realtime gateway at /ws', function () {
   }
 
   function ingest(deviceId: string, fields: Record<string, unknown>): void {
-    rig!.registry.ingest(deviceId, 'events', playerEvents(fields), new Date(rig!.clock.now()));
+    rig!.registry.ingest(playerMessage(deviceId, 'events', playerEvents(fields), new Date(rig!.clock.now())));
   }
 
   describe('authentication', () => {
@@ -46,17 +48,88 @@ describe('realtime gateway at /ws', function () {
       expect(rig!.gateway.stats().clients).to.equal(3);
     });
 
-    it('closes a connection without a token or with an invalid one with 4401 and a reason', async () => {
-      const { connect, gateway } = await start();
-      const anonymous = await connect(undefined);
-      const forged = await connect('not-a-token', 'protocol');
-      const forgedQuery = await connect('not-a-token', 'query');
-      for (const client of [anonymous, forged, forgedQuery]) {
-        const closed = await client.closed;
-        expect(closed.code).to.equal(WS_CLOSE.unauthorized);
-        expect(closed.reason).to.match(/unauthorized/);
+    it('refuses an upgrade without a token or with an invalid one with HTTP 401 and the error shape, before accepting it', async () => {
+      const { refused, gateway, url } = await start();
+      for (const answer of [await refused(undefined), await refused('not-a-token'), await refusedUpgrade(`${url}?access_token=not-a-token`, undefined)]) {
+        expect(answer.status).to.equal(401);
+        expect((JSON.parse(answer.body) as { error: { code: string } }).error.code).to.equal('unauthorized');
       }
       expect(gateway.stats()).to.include({ clients: 0, rejectedUnauthorized: 3 });
+    });
+
+    it('closes with 4401 a connection accepted without the upgrade check (a server that has no gate)', async () => {
+      const { gateway, hub } = await start();
+      hub.gateUpgrades(() => ({ ok: true }));
+      const anonymous = await rig!.connect(undefined);
+      const closed = await anonymous.closed;
+      expect(closed.code).to.equal(WS_CLOSE.unauthorized);
+      expect(closed.reason).to.match(/unauthorized/);
+      expect(gateway.stats()).to.include({ clients: 0, rejectedUnauthorized: 1 });
+    });
+  });
+
+  describe('token expiry, renewal and connection limits', () => {
+    /** Tokens of the rig that expire: alice's first token in 60 s, her renewal in 10 min. */
+    const start0 = Date.UTC(2026, 0, 10, 8, 0, 0);
+    const expiries: Record<string, number> = { 'token-alice': start0 + 60_000, 'token-alice-2': start0 + 600_000 };
+    const users = { 'token-alice-2': { id: 'u-alice', email: 'alice@example.com', role: 'member' as const } };
+
+    it('closes a socket with 4401 when its access token expires, and nothing is sent after', async () => {
+      const { connect, clock, gateway } = await start({ tokenExpiresAt: (token) => expiries[token] });
+      const alice = await connect('token-alice');
+      await alice.subscribe('device.*');
+      await clock.advance(59_999);
+      await alice.barrier();
+      await clock.advance(1);
+      const closed = await alice.closed;
+      expect(closed.code).to.equal(WS_CLOSE.unauthorized);
+      expect(closed.reason).to.match(/expired/);
+      expect(gateway.stats().clients).to.equal(0);
+    });
+
+    it('keeps a socket that renews its token over the socket, until the new token expires; a token of another user is refused', async () => {
+      const { connect, clock, gateway } = await start({
+        tokenExpiresAt: (token) => expiries[token],
+        authenticate: (token) => ({ ...USERS_FOR_TEST, ...users })[token],
+      });
+      const alice = await connect('token-alice');
+      let mark = alice.mark;
+      alice.send({ type: 'renew', accessToken: 'token-bob' });
+      expect((await alice.next('error', () => true, mark)).error.code).to.equal('invalid_token');
+      mark = alice.mark;
+      alice.send({ type: 'renew', accessToken: 'token-alice-2' });
+      expect((await alice.next('renewed', () => true, mark)).expiresAt).to.equal(new Date(expiries['token-alice-2']!).toISOString());
+      await clock.advance(120_000);
+      await alice.barrier();
+      expect(gateway.stats()).to.include({ clients: 1, renewed: 1 });
+      await clock.advance(480_000);
+      expect((await alice.closed).code).to.equal(WS_CLOSE.unauthorized);
+    });
+
+    it('re-checks every socket on recheck(): one whose token no longer passes is closed, the others take the current role', async () => {
+      const current: Record<string, RequestUserLike | undefined> = { ...USERS_FOR_TEST };
+      const { connect, gateway } = await start({ authenticate: (token) => current[token] });
+      const admin = await connect('token-admin');
+      const alice = await connect('token-alice');
+      await admin.subscribe('device.*');
+      current['token-admin'] = { id: 'u-admin', email: 'admin@example.com', role: 'member' };
+      current['token-alice'] = undefined;
+      gateway.recheck();
+      expect((await alice.closed).code).to.equal(WS_CLOSE.unauthorized);
+      const mark = admin.mark;
+      ingest(LIVING, { cardId: 'none', playbackStatus: 'playing', volume: 7 });
+      gateway.flush();
+      await admin.barrier();
+      expect(admin.since(mark).filter((m) => m.type.startsWith('device.'))).to.deep.equal([]);
+    });
+
+    it('refuses an upgrade over the per-address limit with 429', async () => {
+      const { connect, refused, gateway } = await start({ maxConnectionsPerAddress: 2 });
+      await connect('token-admin');
+      await connect('token-bob');
+      const answer = await refused('token-alice');
+      expect(answer.status).to.equal(429);
+      expect(gateway.stats().rejectedOverLimit).to.equal(1);
     });
   });
 
@@ -91,7 +164,7 @@ describe('realtime gateway at /ws', function () {
       await admin.subscribe('device.*');
       const mark = admin.mark;
       for (const message of capturedMessages()) {
-        registry.ingest(message.deviceId, message.kind, message.payload, new Date(message.receivedAt ?? '2025-12-23T20:05:07.000Z'));
+        registry.ingest(playerMessage(message.deviceId, message.kind, message.payload, new Date(message.receivedAt ?? '2025-12-23T20:05:07.000Z')));
       }
       const status = await admin.next('device.status', (m) => m.deviceId === CAPTURED_DEVICE_ID, mark);
       expect(status.data).to.include({ online: true });

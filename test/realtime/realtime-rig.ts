@@ -36,11 +36,13 @@ export interface Rig {
   url: string;
   clients: TestClient[];
   connect(token: string | undefined, how?: 'protocol' | 'query' | 'header'): Promise<TestClient>;
+  /** An upgrade the hub refuses before accepting it: its HTTP status and body. */
+  refused(token: string | undefined): Promise<{ status: number; body: string }>;
   stop(): Promise<void>;
 }
 
 /** A real hub server on port 0 with the gateway on its wss, a real registry, and a manual clock for the gateway's timers. */
-export async function startRig(options: Partial<Omit<RealtimeGatewayOptions, 'wss' | 'registry' | 'authenticate' | 'canSee' | 'clock'>> = {}): Promise<Rig> {
+export async function startRig(options: Partial<Omit<RealtimeGatewayOptions, 'wss' | 'registry' | 'canSee' | 'clock'>> = {}): Promise<Rig> {
   const hub = new HubHttpServer({ host: '127.0.0.1', port: 0, panelDir: await makeTempDir('realtime-panel'), logger: silentLogger });
   await hub.listen();
   const clock = new ManualClock(Date.UTC(2026, 0, 10, 8, 0, 0));
@@ -55,6 +57,7 @@ export async function startRig(options: Partial<Omit<RealtimeGatewayOptions, 'ws
     pingIntervalMs: 0,
     ...options,
   });
+  hub.gateUpgrades((request) => gateway.admit(request));
   gateway.start();
   const url = `ws://127.0.0.1:${hub.port}/ws`;
   const clients: TestClient[] = [];
@@ -69,6 +72,9 @@ export async function startRig(options: Partial<Omit<RealtimeGatewayOptions, 'ws
       const client = await TestClient.connect(url, token, how);
       clients.push(client);
       return client;
+    },
+    refused(token) {
+      return refusedUpgrade(url, token);
     },
     async stop() {
       for (const client of clients) client.ws.terminate();
@@ -186,4 +192,22 @@ export async function eventually(condition: () => boolean, what: string, turns =
     await new Promise<void>((resolve) => setTimeout(resolve, 1));
   }
   throw new Error(`never happened: ${what}`);
+}
+
+/** Opens a WebSocket that the server should refuse at the upgrade; resolves with the HTTP answer (rejects if it was accepted). */
+export function refusedUpgrade(url: string, token: string | undefined, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const ws = token === undefined ? new WebSocket(url, { headers }) : new WebSocket(url, ['bearer', token], { headers });
+  return new Promise((resolve, reject) => {
+    ws.once('unexpected-response', (_request, response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    ws.once('open', () => {
+      ws.terminate();
+      reject(new Error('the upgrade was accepted'));
+    });
+    ws.once('error', () => undefined);
+  });
 }

@@ -40,7 +40,7 @@ describe('realtime gateway with virtual players', function () {
     registry.upsertDevices(DEFAULT_VIRTUAL_PLAYERS.map((spec) => ({ ...spec, online: true })));
 
     const mqttClient = new YotoMqttClient({ url: broker.url, tokenProvider: async () => 'virtual-token' });
-    mqttClient.on('message', (message) => registry.ingest(message.deviceId, message.kind, message.payload, message.receivedAt));
+    mqttClient.on('message', (message) => registry.ingest(message));
     const subscribed = new Promise<void>((resolve) => {
       const pending = new Set(DEFAULT_VIRTUAL_PLAYERS.map((spec) => spec.deviceId));
       mqttClient.on('subscribed', (ids) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -62,6 +63,9 @@ describe('scripts: CRUD, deploy to a player, icons', function () {
     start = await library.files.importFile(path.join(FIXTURES, 'audio', 'Start.mp3'), { userId: USERS['alice']!.id });
     riddle = await library.files.importFile(path.join(FIXTURES, 'audio', 'SolveRiddle.mp3'), { userId: USERS['alice']!.id });
     bobsFile = await library.files.importFile(path.join(FIXTURES, 'audio', 'SearchElsewhere.mp3'), { userId: USERS['bob']!.id });
+    // Alice has claimed the player (a member deploys only to players registered to them).
+    const at = new Date().toISOString();
+    await hub.store.devices.insert({ id: randomUUID(), userId: USERS['alice']!.id, deviceId: PLAYER, name: 'Kids', source: 'virtual', model: 'mini', status: 'unknown', metadata: {}, createdAt: at, updatedAt: at });
   });
   after(async () => {
     await server?.close();

@@ -1,48 +1,13 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { EventLog, openStore } from '../../server/store';
+import { runUntilKilled, seededRandom } from '../helpers/kill';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { acceptAll } from './records';
 
 const KILLS = 25;
 const fixturesDir = path.join(__dirname, 'fixtures');
-
-/** mulberry32: the kill points are random but reproducible from the seed in a failure message. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * Runs a fixture, kills it with SIGKILL as soon as it has printed
- * `acknowledgements` lines, and resolves to every complete line it printed
- * (lines that arrived after the kill signal was sent were acknowledged too).
- */
-async function runUntilKilled(script: string, args: string[], acknowledgements: number): Promise<string[]> {
-  const child = spawn(process.execPath, [path.join(fixturesDir, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  let partial = '';
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts);
-    if (lines.length >= acknowledgements && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
-  if (signal !== 'SIGKILL') throw new Error(`${script} ended without being killed (exit code ${code}): ${stderr}`);
-  return lines;
-}
 
 async function endsWithNewline(file: string): Promise<boolean> {
   const text = await fs.readFile(file, 'utf8').catch(() => '');
@@ -60,7 +25,7 @@ describe('crash safety (SIGKILL mid-write)', function () {
     const acknowledged: string[] = [];
     for (let run = 0; run < KILLS; run++) {
       const target = 1 + Math.floor(random() * 60);
-      acknowledged.push(...(await runUntilKilled('store-writer.js', [dataDir, `run${run}`, '3'], target)));
+      acknowledged.push(...(await runUntilKilled(path.join(fixturesDir, 'store-writer.js'), [dataDir, `run${run}`, '3'], target)));
 
       const store = await openStore({ dataDir, validate: acceptAll });
       const missing = acknowledged.filter((id) => store.users.get(id) === undefined);
@@ -79,7 +44,7 @@ describe('crash safety (SIGKILL mid-write)', function () {
     let tornTails = 0;
     for (let run = 0; run < KILLS; run++) {
       const target = 1 + Math.floor(random() * 40);
-      const lines = await runUntilKilled('event-writer.js', [dir, `run${run}`, String(16 * 1024)], target);
+      const lines = await runUntilKilled(path.join(fixturesDir, 'event-writer.js'), [dir, `run${run}`, String(16 * 1024)], target);
       const flushedCount = Math.max(...lines.map(Number));
       for (let i = 0; i < flushedCount; i++) acknowledged.push(`run${run}-${i}`);
       if (!(await endsWithNewline(path.join(dir, 'events.jsonl')))) tornTails++;

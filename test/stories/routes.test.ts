@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Hub } from '../../server/hub';
 import type { Story } from '../../server/stories';
-import type { Script } from '../../server/types/schemas';
+import type { Script, StoryCard } from '../../server/types/schemas';
+import { getValidator } from '../../server/validation';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
 import { snapshotWhen } from '../helpers/virtual-player';
 import { spyDir, spyTwee } from './helpers';
@@ -207,6 +208,17 @@ describe('stories API through the hub (/api/stories)', function () {
       expect(hub.store.scripts.list((s) => s.type === 'cyoa' && s.definition.storyId === spy.id)).to.deep.equal([]);
     });
 
+    it('GET /:id/card shows the findings and why no card can be built while a passage has no audio', async () => {
+      const res = await call<StoryCard>(member.accessToken, 'GET', `/stories/${spy.id}/card`);
+      expect(res.status, res.text).to.equal(200);
+      getValidator().validate('story-card', res.json);
+      expect(res.json).to.include({ storyId: spy.id, deployable: false, card: null });
+      expect(res.json.cardError?.code).to.equal('missing_reference');
+      expect(res.json.findings.map((f) => f.code)).to.include('missing_audio');
+      expect((await call(other.accessToken, 'GET', `/stories/${spy.id}/card`)).status).to.equal(404);
+      expect((await call(member.accessToken, 'GET', `/stories/${spy.id}/card?deviceId=no/such`)).status).to.equal(400);
+    });
+
     it('POST /:id/deploy puts a valid story on a virtual player', async () => {
       const fileOf = new Map<string, string>();
       for (const file of fs.readdirSync(path.join(spyDir, 'audio'))) {
@@ -220,6 +232,9 @@ describe('stories API through the hub (/api/stories)', function () {
       expect(updated.status, updated.text).to.equal(200);
       expect(updated.json.findings.filter((f) => f.severity === 'error'), JSON.stringify(updated.json.findings)).to.deep.equal([]);
 
+      // A member deploys only to a player registered to them.
+      const claimed = await call(member.accessToken, 'POST', '/devices', { deviceId: PLAYER, name: 'Kids' });
+      expect(claimed.status, claimed.text).to.equal(201);
       const res = await call<{ deployed: boolean; result: { cardId: string; deviceId: string } }>(member.accessToken, 'POST', `/stories/${spy.id}/deploy`, { deviceId: PLAYER });
       expect(res.status, res.text).to.equal(200);
       expect(res.json.deployed).to.equal(true);
@@ -229,6 +244,20 @@ describe('stories API through the hub (/api/stories)', function () {
       const player = hub.cloud.virtualCloud!.fleet.player(PLAYER)!;
       const playing = await snapshotWhen(player, (snapshot) => snapshot.cardId === script.cardId);
       expect(playing).to.include({ cardId: script.cardId, chapterKey: '01' });
+
+      // The preview is the card deploy uploaded: same chapters, events, settings, card id.
+      const preview = await call<StoryCard>(member.accessToken, 'GET', `/stories/${spy.id}/card?deviceId=${PLAYER}`);
+      expect(preview.status, preview.text).to.equal(200);
+      getValidator().validate('story-card', preview.json);
+      expect(preview.json.deployable).to.equal(true);
+      const uploaded = hub.cloud.virtualCloud!.cards.get(script.cardId!)!;
+      const shape = (card: { content: { chapters: Array<{ key: string; title: string; tracks: Array<{ events?: unknown }> }>; config?: unknown } }) =>
+        card.content.chapters.map((chapter) => ({ key: chapter.key, title: chapter.title, events: chapter.tracks[0]!.events }));
+      const previewCard = preview.json.card as unknown as Parameters<typeof shape>[0] & { cardId?: string; metadata?: { cover?: { imageL?: string } } };
+      expect(shape(previewCard)).to.deep.equal(shape(uploaded));
+      expect(previewCard.cardId).to.equal(script.cardId);
+      expect(previewCard.content.config).to.deep.include({ resumeTimeout: 1000 });
+      expect(previewCard.metadata?.cover?.imageL).to.equal('https://cdn.yoto.io/myo-cover/cherries_yellow.gif');
 
       // A redeploy updates the same card through the same script.
       const again = await call<{ result: { cardId: string } }>(member.accessToken, 'POST', `/stories/${spy.id}/deploy`, { deviceId: PLAYER });

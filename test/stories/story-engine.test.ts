@@ -36,7 +36,10 @@ describe('story engine: the spyshort Twine fixture', () => {
     expect(spy.nodes.find((n) => n.id === 'Start')!.audioFileId).to.equal('audio-Start');
     expect(spy.nodes.find((n) => n.id === 'Start')!.prompt).to.match(/^You are Agent Alex/);
     const codes = findings.map((f) => `${f.code}:${f.nodeIds.join(',')}`).sort();
-    expect(codes).to.deep.equal(['empty_label:SearchElsewhere', 'empty_link:SearchElsewhere', 'no_audio:End', 'special_passage_ignored:'].sort());
+    // `[[|]]` is a placeholder and `[[|End]]` a normal link in Yoto's stories: neither is worth a warning.
+    expect(codes).to.deep.equal(['no_audio:End', 'special_passage_ignored:'].sort());
+    // StoryInit's $cover and $resumeTimeout are kept for the card, as Yoto's converter uses them.
+    expect(spy.metadata?.['yotoCard']).to.deep.equal({ cover: 'https://cdn.yoto.io/myo-cover/cherries_yellow.gif', resumeTimeout: 1000 });
   });
 
   it('validates: End has no audio, End has only a left choice; the stored story passes its schema', () => {

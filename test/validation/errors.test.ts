@@ -3,7 +3,7 @@ import { toApiError } from '../../server/http/api-error';
 import { getValidator, SchemaValidationError, type ErrorDetail, type SchemaName } from '../../server/validation';
 import { device, playlistScript, user } from './examples';
 
-const COMMANDS = 'play, pause, resume, stop, next, previous, seek, volume, sleep, nightlight, reboot, status_request';
+const COMMANDS = 'play, pause, resume, stop, next, previous, seek, volume, sleep, nightlight, reboot, status_request, play_random, volume_up, volume_down, display_preview, bluetooth';
 
 /** The error validate() throws for `value`; fails the test when there is none. */
 function rejection(schema: SchemaName, value: unknown): SchemaValidationError {
@@ -108,10 +108,10 @@ describe('validation errors', () => {
       ]);
     });
 
-    it('wants exactly one of script_id and card_id to play', () => {
-      expect(details('broker-command', { command: 'play' })).to.deep.equal([{ path: '/', message: 'must have script_id or card_id' }]);
+    it('wants exactly one of script_id, card_id and title to play', () => {
+      expect(details('broker-command', { command: 'play' })).to.deep.equal([{ path: '/', message: 'must have script_id, card_id or title' }]);
       expect(details('broker-command', { command: 'play', script_id: 's-1', card_id: '5WsQg' })).to.deep.equal([
-        { path: '/', message: 'must have only one of script_id, card_id' },
+        { path: '/', message: 'must have only one of script_id, card_id, title' },
       ]);
     });
 

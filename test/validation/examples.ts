@@ -5,6 +5,7 @@
  */
 import type {
   ApiError,
+  StoryCard,
   AudioFile,
   BrokerAnnouncementMessage,
   BrokerCommandMessage,
@@ -21,6 +22,9 @@ import type {
   DeviceEvent,
   HubConfig,
   PlaybackSession,
+  PlayerAlarmInput,
+  PlayerSettingsChange,
+  PlayerSettingsView,
   SchemaTypes,
   Script,
   Session,
@@ -263,6 +267,46 @@ export const wsServerMessages: WsServerMessage[] = [
   { type: 'unsubscribed', topic: 'device.y2iYT7ItkMRWbuMzTDuGjgmS' },
 ];
 
+/** GET /api/stories/:id/card of a two-passage story: its interactive card and the validator's findings. */
+export const storyCard: StoryCard = {
+  storyId: 'a3c7e9f1-2b4d-4e6f-8a0c-1e3f5a7b9d2c',
+  deployable: true,
+  findings: [{ severity: 'warning', code: 'one_side_missing', nodeIds: ['start'], message: 'In "Start" only the left button does something; the right button does nothing.' }],
+  card: {
+    title: 'The owl and the moon',
+    metadata: { cover: { imageL: 'https://cdn.yoto.io/myo-cover/star_green.gif' }, media: { hasStreams: true } },
+    content: {
+      playbackType: 'interactive',
+      config: { autoadvance: 'none', disableTrackNav: true, disableChapterNav: true, resumeTimeout: 2592000 },
+      chapters: [
+        { key: '01', title: 'Start', tracks: [{ key: '01', title: 'Start', type: 'stream', format: 'mp3', trackUrl: 'https://hub.example.net/stream/audio/owl?t=abc', events: { onLhb: { cmd: 'goto', params: { chapterKey: '02', trackKey: '02' } }, onEnd: { cmd: 'stop' } } }] },
+        { key: '02', title: 'The moon', tracks: [{ key: '02', title: 'The moon', type: 'stream', format: 'mp3', trackUrl: 'https://hub.example.net/stream/audio/moon?t=abc', events: { onEnd: { cmd: 'stop' } } }] },
+      ],
+    },
+  },
+};
+export const playerSettings: PlayerSettingsView = {
+  deviceId: 'y2iYT7ItkMRWbuMzTDuGjgmS',
+  dayTime: '07:00',
+  nightTime: '19:30',
+  dayMaxVolume: 16,
+  nightMaxVolume: 10,
+  dayBrightness: 'auto',
+  nightBrightness: 20,
+  dayNightLight: '#40bfd9',
+  nightNightLight: 'off',
+  clockFace: 'digital-sun',
+  hourFormat: 12,
+  shutdownTimeout: 3600,
+  headphonesVolumeLimited: false,
+  bluetoothEnabled: true,
+  alarms: [{ id: 0, time: '07:15', days: '1111100', soundId: '', volume: 8, enabled: true }],
+  capabilities: { nightLight: true, lightSensor: true, nightLightPresets: { 'Sky Blue': '#40bfd9' } },
+  updatedAt: '2026-01-10T08:15:32Z',
+};
+export const playerSettingsChange: PlayerSettingsChange = { nightMaxVolume: 5, dayNightLight: 'Sky Blue' };
+export const playerAlarm: PlayerAlarmInput = { time: '06:45', days: '0000011', enabled: true };
+
 /** Typed as SchemaTypes, so a schema without an example does not compile. */
 export const examples: SchemaTypes = {
   user,
@@ -272,6 +316,7 @@ export const examples: SchemaTypes = {
   'audio-file': audioFile,
   script: playlistScript,
   'cyoa-story': cyoaStory,
+  'story-card': storyCard,
   event: deviceEvent,
   'playback-session': playbackSession,
   session,
@@ -287,6 +332,9 @@ export const examples: SchemaTypes = {
   'ws-client-message': wsClientMessages[0],
   'ws-server-message': wsServerMessages[0],
   'api-error': apiError,
+  'player-settings': playerSettings,
+  'player-settings-change': playerSettingsChange,
+  'player-alarm': playerAlarm,
 };
 
 /** Every example of a schema: the one in `examples` plus the other variants of a union. */
@@ -298,6 +346,7 @@ export const allExamples: { [K in keyof SchemaTypes]: SchemaTypes[K][] } = {
   'audio-file': [audioFile],
   script: [simpleScript, playlistScript, cyoaScript],
   'cyoa-story': [cyoaStory],
+  'story-card': [storyCard, { storyId: 'b1', deployable: false, findings: [{ severity: 'error', code: 'missing_audio', nodeIds: ['start'], message: '"Start" has no recording yet: record or choose its audio.' }], card: null, cardError: { code: 'missing_reference', message: 'audio file "" no longer exists' } }],
   event: [deviceEvent],
   'playback-session': [playbackSession],
   session: [session],
@@ -313,4 +362,7 @@ export const allExamples: { [K in keyof SchemaTypes]: SchemaTypes[K][] } = {
   'ws-client-message': wsClientMessages,
   'ws-server-message': wsServerMessages,
   'api-error': [apiError],
+  'player-settings': [playerSettings],
+  'player-settings-change': [playerSettingsChange],
+  'player-alarm': [playerAlarm],
 };

@@ -47,19 +47,19 @@ describe('virtual cloud card validation', () => {
     ]);
   });
 
-  it('refuses track URLs that cannot play: a stream needs http(s), uploaded audio needs yoto:#', () => {
+  it('refuses track URLs that cannot play: a stream needs http(s), uploaded audio needs yoto:# (or the https URL the cloud signed)', () => {
     const card = linearCard();
     card.content.chapters[0]!.tracks[0]!.trackUrl = 'ftp://hub/one.mp3';
-    card.content.chapters[1]!.tracks[0] = { ...streamTrack('01', 'Fox'), type: 'audio', trackUrl: 'https://hub/fox.mp3' };
+    card.content.chapters[1]!.tracks[0] = { ...streamTrack('01', 'Fox'), type: 'audio', trackUrl: 'fox.mp3' };
     const issues = validateCard(card);
     expect(issues.map((issue) => issue.path)).to.deep.equal(['content.chapters[0].tracks[0].trackUrl', 'content.chapters[1].tracks[0].trackUrl']);
     expect(issues[1]!.message).to.contain('yoto:#<transcodedSha256>');
   });
 
-  it('refuses icons that are not yoto:# references, and events players do not know', () => {
+  it('refuses icons that are neither yoto:# references nor https URLs, and events players do not know', () => {
     const card = interactiveCard();
     const track = card.content.chapters[0]!.tracks[1]!;
-    track.display = { icon16x16: 'https://example.com/icon.png' };
+    track.display = { icon16x16: 'icon.png' };
     (track.events as Record<string, unknown>).onDoubleClick = { cmd: 'stop' };
     track.events!.onEnd = { cmd: 'jump' } as never;
     expect(paths(card)).to.deep.equal([

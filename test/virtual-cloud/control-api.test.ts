@@ -13,6 +13,7 @@ import { FaultInjector } from '../../server/virtual/http/faults';
 import { VirtualMediaStore } from '../../server/virtual/http/media/media-store';
 import { VirtualHttpServer } from '../../server/virtual/http/virtual-http-server';
 import { VirtualTokenService } from '../../server/virtual/tokens/token-service';
+import { VirtualFamilyLibrary } from '../../server/virtual/family/family-library';
 import { linearCard } from '../yoto-rest/sample-cards';
 
 /** Records what the control API asked of it: the routing is under test here, not the player. */
@@ -26,6 +27,7 @@ class RecordingPlayer implements VirtualPlayerControl {
     return {
       deviceId: this.deviceId, name: 'Recorder', deviceType: 'v3', online: true, poweredOn: true, cardId: 'none',
       playbackStatus: 'stopped', position: 0, volumePercent: 50, batteryLevel: 100, charging: false, nightlight: 'off',
+      maxVolumeLevel: 16, screenOn: true, bluetooth: false,
     };
   }
 
@@ -59,7 +61,7 @@ describe('virtual cloud control API (routing)', () => {
 
   before(async () => {
     server = new VirtualHttpServer({
-      host: '127.0.0.1', port: 0, tokens: new VirtualTokenService(), cards, media: new VirtualMediaStore(),
+      host: '127.0.0.1', port: 0, tokens: new VirtualTokenService(), cards, family: new VirtualFamilyLibrary(cards), media: new VirtualMediaStore(),
       devices: new VirtualDeviceRegistry(DEFAULT_VIRTUAL_PLAYERS, fleet), fleet, faults: new FaultInjector(), logger: silentLogger,
     });
     await server.listen();

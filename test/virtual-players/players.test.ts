@@ -7,7 +7,8 @@ import { snapshotWhen } from '../helpers/virtual-player';
 import type { CardTrack, YotoCard } from '../../server/yoto/card';
 import { DeviceCommandError } from '../../server/yoto/device-command';
 import { YotoDeviceCommander } from '../../server/yoto/commands';
-import { PlaybackTracker, YotoMqttClient } from '../../server/yoto/mqtt';
+import { YotoMqttClient } from '../../server/yoto/mqtt';
+import { FollowedPlayers } from '../helpers/followed-playback';
 import { ManualClock } from '../../server/time/clock';
 import type { VirtualPlayerSpec } from '../../server/virtual/contracts';
 import { VirtualPlayerFleet, type VirtualPlayer } from '../../server/virtual/players';
@@ -93,7 +94,7 @@ describe('virtual players', function () {
   let streams: StreamServer;
   let fleet: VirtualPlayerFleet;
   let client: YotoMqttClient;
-  let tracker: PlaybackTracker;
+  let tracker: FollowedPlayers;
   let commander: YotoDeviceCommander;
   let observer: RawObserver;
   let refusedUrl: string;
@@ -122,7 +123,7 @@ describe('virtual players', function () {
     fleet = new VirtualPlayerFleet({ brokerUrl: broker.url, cards: shelf, clock, specs: [V3, MINI, LOW] });
     await fleet.start();
     client = new YotoMqttClient({ url: broker.url, tokenProvider: async () => 'token' });
-    tracker = new PlaybackTracker(client);
+    tracker = new FollowedPlayers(client);
     commander = new YotoDeviceCommander({ client, getPlayback: (id) => tracker.get(id), getCard: shelf.lookup });
     const ready = subscribed(client, [V3.deviceId, MINI.deviceId, LOW.deviceId]);
     client.setDevices([V3.deviceId, MINI.deviceId, LOW.deviceId]);
@@ -306,9 +307,9 @@ describe('virtual players', function () {
       await clock.advance(HOUR);
       expect(p.snapshot().batteryLevel).to.equal(68);
       // Periodic statuses from the simulated hours may still be on their way; the requested one carries nightlightMode.
-      const status = nextMessage(client, spec.deviceId, 'status', (m) => m.payload.status.nightlightMode !== undefined);
+      const status = nextMessage(client, spec.deviceId, 'status', (m) => m.payload.nightlightMode !== undefined);
       await commander.execute(spec.deviceId, { type: 'status-request' });
-      expect((await status).payload.status.batteryLevel).to.equal(68);
+      expect((await status).payload.batteryLevel).to.equal(68);
       await p.setCharging(true);
       await clock.advance(10 * MINUTE);
       expect(p.snapshot()).to.include({ batteryLevel: 78, charging: true });

@@ -101,7 +101,7 @@ describe('The real Yoto cloud (a virtual cloud standing in, with its constraints
     expect(answer.json.error?.code).to.equal('missing_scope');
     expect(answer.json.error?.message).to.contain('family:devices:control').and.contain('YOTO_SCOPES');
     expect(hub.cloud.state).to.equal('needs_sign_in');
-    const health = (await call(hub, 'GET', '/api/system/health')).json as { components: { cloud: { signInProblem?: string } } };
+    const health = (await call(hub, 'GET', '/api/system/health', admin.accessToken)).json as { components: { cloud: { signInProblem?: string } } };
     expect(health.components.cloud.signInProblem).to.contain('family:devices:control');
     expect(hub.cloud.mqtt, 'no MQTT connection is tried with a token that cannot have one').to.equal(undefined);
     expect(standIn.broker.subscribeStats().packets).to.equal(0);

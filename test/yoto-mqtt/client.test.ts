@@ -176,21 +176,25 @@ describe('YotoMqttClient', function () {
       await followed([A], { logger: createLogger({ level: 'warn', sink: (r) => records.push(r) }) });
       const malformed: MalformedMessage[] = [];
       client.on('malformed', (m) => malformed.push(m));
-      const good = nextMessage(client, A, 'events');
+      const kept = nextMessage(client, A, 'events', (m) => m.payload.cardId === 'abc12');
+      const good = nextMessage(client, A, 'events', (m) => m.payload.volume !== undefined);
       await observer.publish(`device/${A}/data/status`, 'not json');
       await observer.publish(`device/${A}/data/status`, '');
       await observer.publish(`device/${A}/data/status`, '[1]');
       await observer.publish(`device/${A}/status`, '{"status":5}');
-      await observer.publish(`device/${A}/data/events`, '{"volume":"loud"}');
-      await observer.publish(`device/${A}/response`, '{"status":{"volume":1}}');
+      await observer.publish(`device/${A}/presence`, '{"state":42}');
+      await observer.publish(`device/${A}/data/events`, '{"volume":"loud","cardId":"abc12","streaming":1}');
       await observer.publish(`device/${A}/data/events`, '{"volume":4}');
+      // One field that cannot be read costs that field, not the message.
+      const first = await kept;
+      expect(first.payload).to.deep.equal({ cardId: 'abc12', streaming: true });
+      expect(first.dropped).to.deep.equal(['volume']);
       expect((await good).payload).to.deep.equal({ volume: 4 });
 
-      expect(client.stats()).to.include({ malformed: 6 });
-      expect(malformed.map((m) => m.kind)).to.deep.equal(['status', 'status', 'status', 'legacyStatus', 'events', 'response']);
-      expect(malformed[4]!.reason).to.contain('volume should be a number');
+      expect(client.stats()).to.include({ malformed: 5, droppedFields: 1 });
+      expect(malformed.map((m) => m.kind)).to.deep.equal(['status', 'status', 'status', 'legacyStatus', 'presence']);
       const warnings = records.filter((r) => r.msg === 'malformed player message dropped');
-      expect(warnings).to.have.length(6);
+      expect(warnings).to.have.length(5);
       expect(warnings[0]).to.include({ deviceId: A, topic: `device/${A}/data/status` });
     });
 

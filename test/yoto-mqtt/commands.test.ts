@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { DeviceCommandError, type DeviceCommand } from '../../server/yoto/device-command';
 import { YotoDeviceCommander } from '../../server/yoto/commands';
-import { PlaybackTracker, YotoMqttClient, type DevicePlayback } from '../../server/yoto/mqtt';
+import { YotoMqttClient } from '../../server/yoto/mqtt';
+import { FollowedPlayers, type FollowedPlayback } from '../helpers/followed-playback';
 import { ManualClock } from '../../server/time/clock';
 import { DEFAULT_VIRTUAL_PLAYERS } from '../../server/virtual/contracts';
 import { DEFAULT_TIMING, VirtualPlayerFleet, type VirtualPlayer } from '../../server/virtual/players';
@@ -25,7 +26,7 @@ for (const { name, start } of BROKERS) {
     let broker: TestBroker;
     let fleet: VirtualPlayerFleet;
     let client: YotoMqttClient;
-    let tracker: PlaybackTracker;
+    let tracker: FollowedPlayers;
     let commander: YotoDeviceCommander;
     const clock = new ManualClock();
     const shelf = new CardShelf([BEDTIME_CARD, SPY_CARD]);
@@ -34,7 +35,7 @@ for (const { name, start } of BROKERS) {
     const run = (deviceId: string, command: DeviceCommand) => commander.execute(deviceId, command);
 
     /** Resolves once the adapter's view of the player passes `accept`. */
-    function playbackWhen(deviceId: string, accept: (playback: DevicePlayback) => boolean): Promise<DevicePlayback> {
+    function playbackWhen(deviceId: string, accept: (playback: FollowedPlayback) => boolean): Promise<FollowedPlayback> {
       const now = tracker.get(deviceId);
       if (now && accept(now)) return Promise.resolve(now);
       return nextMessage(client, deviceId, 'events', () => {
@@ -48,7 +49,7 @@ for (const { name, start } of BROKERS) {
       fleet = new VirtualPlayerFleet({ brokerUrl: broker.url, cards: shelf, clock });
       await fleet.start();
       client = new YotoMqttClient({ url: broker.url, tokenProvider: async () => 'token' });
-      tracker = new PlaybackTracker(client);
+      tracker = new FollowedPlayers(client);
       commander = new YotoDeviceCommander({ client, getPlayback: (id) => tracker.get(id), getCard: shelf.lookup });
       const firstEvents = [LIVING, MINI].map((id) => nextMessage(client, id, 'events'));
       client.setDevices([LIVING, MINI]);
@@ -144,7 +145,7 @@ for (const { name, start } of BROKERS) {
     it('reboots a player, which comes back on by itself', async () => {
       await run(MINI, { type: 'reboot' });
       expect(player(MINI).snapshot().poweredOn).to.equal(false);
-      const back = nextMessage(client, MINI, 'legacyStatus', (m) => m.payload.status.shutDown === 'nA');
+      const back = nextMessage(client, MINI, 'legacyStatus', (m) => m.payload.shutDown === 'nA');
       await clock.advance(DEFAULT_TIMING.rebootMs);
       await back;
       expect(player(MINI).snapshot()).to.include({ poweredOn: true, online: true });

@@ -6,14 +6,16 @@ const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 15_000;
 const PING_EVERY_MS = 25_000;
 const PONG_WITHIN_MS = 10_000;
-/** The hub closes a socket whose access token is missing, invalid or expired with this code. */
+/** The hub closes a socket whose access token expired or was revoked with this code. */
 const UNAUTHORIZED_CLOSE = 4401;
 
 /**
  * The panel's one WebSocket to /ws, shared by every view. It is open while
  * someone uses it and a user is signed in; it reconnects with exponential
- * backoff (refreshing the token when the hub says 4401), subscribes to
- * `device.*` on every (re)connection and feeds the device store.
+ * backoff (refreshing the token when the hub says 4401, or refused the
+ * upgrade: a browser cannot see that 401), hands the socket every refreshed
+ * access token (`renew`) so it is not closed when the old one expires,
+ * subscribes to `device.*` on every (re)connection and feeds the device store.
  */
 export class DeviceStream {
   private socket: WebSocket | undefined;
@@ -22,10 +24,15 @@ export class DeviceStream {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private pongTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The access token the open socket runs on. */
+  private socketToken: string | undefined;
 
   constructor(private readonly authStore: AuthStore, private readonly store: DeviceStore) {
     authStore.subscribe(() => {
-      if (authStore.phase === 'signed-in') this.connectIfNeeded();
+      if (authStore.phase === 'signed-in') {
+        this.renewIfNeeded();
+        this.connectIfNeeded();
+      }
       else {
         this.close();
         store.reset();
@@ -56,8 +63,12 @@ export class DeviceStream {
       return;
     }
     this.socket = socket;
+    this.socketToken = token;
+    let opened = false;
     socket.addEventListener('open', () => {
+      opened = true;
       this.attempt = 0;
+      this.renewIfNeeded();
       this.store.setConnection('open');
       socket.send(JSON.stringify({ type: 'subscribe', topic: 'device.*' }));
       this.pingTimer = setInterval(() => this.ping(socket), PING_EVERY_MS);
@@ -80,15 +91,26 @@ export class DeviceStream {
         this.store.setConnection('idle');
         return;
       }
-      if (event.code === UNAUTHORIZED_CLOSE) {
+      if (event.code === UNAUTHORIZED_CLOSE || !opened) {
+        // Refused at the upgrade (the hub is down, or the token is no longer good) or closed for the token:
+        // a fresh token first; a refresh the hub refuses signs out, one that cannot reach it retries later.
         this.store.setConnection('reconnecting');
-        void this.authStore.refresh().then((ok) => {
-          if (ok) this.scheduleReconnect();
+        void this.authStore.refresh().then(() => {
+          if (this.authStore.phase === 'signed-in') this.scheduleReconnect();
         });
         return;
       }
       this.scheduleReconnect();
     });
+  }
+
+  /** Gives the open socket the current access token when it runs on an older one. */
+  private renewIfNeeded(): void {
+    const socket = this.socket;
+    const token = this.authStore.accessToken;
+    if (!socket || socket.readyState !== WebSocket.OPEN || !token || token === this.socketToken) return;
+    socket.send(JSON.stringify({ type: 'renew', accessToken: token }));
+    this.socketToken = token;
   }
 
   private ping(socket: WebSocket): void {
@@ -114,6 +136,7 @@ export class DeviceStream {
     clearInterval(this.pingTimer);
     clearTimeout(this.pongTimer);
     this.socket = undefined;
+    this.socketToken = undefined;
   }
 
   private close(): void {

@@ -3,6 +3,7 @@ import { deviceListeningByDay, type AnalyticsDay } from '../api/analytics';
 import type { BrokerCommandMessage } from '../api/types';
 import '../components/device-card';
 import '../components/usage-chart';
+import '../components/player-settings';
 import { sharedStyles } from '../components/shared-styles';
 import { formatTime, humanize } from '../components/format';
 import { DeviceStreamController } from '../controllers/device-stream-controller';
@@ -188,6 +189,8 @@ export class YotoDeviceDetailView extends LitElement {
             </form>
           </fieldset>
           ${this.note ? html`<p class="muted" role="status">${this.note}</p>` : nothing}
+          <h3 id="settings-heading">Settings</h3>
+          <section aria-labelledby="settings-heading"><yoto-player-settings .deviceId=${entry.deviceId} .name=${name}></yoto-player-settings></section>
         </div>
       </div>
     `;

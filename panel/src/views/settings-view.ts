@@ -85,7 +85,7 @@ export class YotoSettingsView extends LitElement {
   private async load(): Promise<void> {
     try {
       const [health, config] = await Promise.all([fetchHealth(), auth.json<ConfigAnswer>('/api/system/config')]);
-      this.cloud = health.components['cloud'];
+      this.cloud = health.components?.['cloud'];
       this.config = config;
       if (this.isAdmin) {
         this.users = await listUsers();
@@ -153,7 +153,7 @@ export class YotoSettingsView extends LitElement {
       });
       this.signInNotice = { ok: true, message: 'Signed in: the hub now uses your Yoto account.' };
       formElement.reset();
-      this.cloud = (await fetchHealth()).components['cloud'];
+      this.cloud = (await fetchHealth()).components?.['cloud'];
     } catch (error) {
       this.signInNotice = { ok: false, message: (error as Error).message };
       this.signIn = await auth.json<SignInState>('/api/system/cloud/sign-in').catch(() => this.signIn);

@@ -68,10 +68,10 @@ export class YotoSystemView extends LitElement {
       ${report
         ? html`
             <p class="summary">Overall: <span class="status ${report.status}" data-testid="overall-status">${report.status}</span>
-              · version ${report.version} · up ${formatUptime(report.uptimeSeconds)}</p>
-            <div class="grid">
-              ${Object.entries(report.components).map(([name, component]) => this.renderComponent(name, component))}
-            </div>
+              ${report.version !== undefined ? html`· version ${report.version} · up ${formatUptime(report.uptimeSeconds ?? 0)}` : nothing}</p>
+            ${report.components
+              ? html`<div class="grid">${Object.entries(report.components).map(([name, component]) => this.renderComponent(name, component))}</div>`
+              : html`<p class="detail" data-testid="sign-in-hint">Sign in to see each component.</p>`}
           `
         : this.error ? nothing : html`<p aria-busy="true">Loading…</p>`}
     `;

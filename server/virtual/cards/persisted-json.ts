@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
+import { writeFileAtomic } from '../../files/atomic-file';
 
 /**
  * One JSON file of the virtual cloud's state under its data directory.
@@ -34,7 +33,7 @@ export class PersistedJson<T> {
     const file = this.file;
     if (!file) return Promise.resolve();
     const text = JSON.stringify(state, null, 2);
-    const next = this.writing.then(() => writeAtomically(file, text));
+    const next = this.writing.then(() => writeFileAtomic(file, text));
     this.writing = next.catch(() => undefined);
     return next;
   }
@@ -42,17 +41,5 @@ export class PersistedJson<T> {
   /** Waits for queued writes (used on stop). */
   async flush(): Promise<void> {
     await this.writing;
-  }
-}
-
-async function writeAtomically(file: string, text: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await fs.writeFile(temp, text, { encoding: 'utf8', mode: 0o600 });
-  try {
-    await fs.rename(temp, file);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
   }
 }

@@ -12,7 +12,12 @@ export const AUTOADVANCE_VALUES = ['none', 'next', 'repeat'] as const;
 export const TITLE_MAX = 100;
 
 const CARD_ID = /^[A-Za-z0-9]{5}$/;
-const KEY = /^[A-Za-z0-9_-]{1,32}$/;
+/**
+ * Real keys are not only "01": Yoto's own Twine converter uses passage names
+ * ("TEMPLATE PASSAGE", "20001") and store cards use "01-INT". Any text
+ * without control characters or surrounding spaces is a key.
+ */
+export const CARD_KEY = /^(?=\S)[^\u0000-\u001f\u007f]{0,99}[^\s\u0000-\u001f\u007f]$/;
 const MEDIA_REF = /^yoto:#[A-Za-z0-9_-]+$/;
 
 type Json = Record<string, unknown>;
@@ -173,8 +178,10 @@ function checkTrackUrl(track: Json, path: string, issues: CardIssue[]): void {
   if (track.type === 'stream' && !isHttpUrl(url)) {
     issues.push({ path: `${path}.trackUrl`, message: `a stream track needs an http(s) URL the player can fetch${got(url)}` });
   }
-  if (track.type === 'audio' && !MEDIA_REF.test(url)) {
-    issues.push({ path: `${path}.trackUrl`, message: `an audio track refers to uploaded audio as "yoto:#<transcodedSha256>"${got(url)}` });
+  // A card read back from the real cloud carries its audio as signed https://secure-media.yotoplay.com/... URLs;
+  // saving it back unchanged is accepted there, so it is here.
+  if (track.type === 'audio' && !MEDIA_REF.test(url) && !isHttpsUrl(url)) {
+    issues.push({ path: `${path}.trackUrl`, message: `an audio track refers to uploaded audio as "yoto:#<transcodedSha256>" (or the https URL the cloud gave it)${got(url)}` });
   }
 }
 
@@ -185,8 +192,9 @@ function checkDisplay(display: unknown, path: string, issues: CardIssue[]): void
     return;
   }
   const icon = display.icon16x16;
-  if (icon !== undefined && icon !== null && (typeof icon !== 'string' || !MEDIA_REF.test(icon))) {
-    issues.push({ path: `${path}.icon16x16`, message: `must refer to an icon as "yoto:#<mediaId>"${got(icon)}` });
+  // Cards read back from the cloud name their icons by https URL (https://card-content.yotoplay.com/...).
+  if (icon !== undefined && icon !== null && (typeof icon !== 'string' || (!MEDIA_REF.test(icon) && !isHttpsUrl(icon)))) {
+    issues.push({ path: `${path}.icon16x16`, message: `must refer to an icon as "yoto:#<mediaId>" or an https URL${got(icon)}` });
   }
 }
 
@@ -261,8 +269,8 @@ function checkGotoTargets(chapterRecords: Json[], chapters: unknown[], issues: C
 }
 
 function checkKey(key: unknown, path: string, issues: CardIssue[]): void {
-  if (typeof key !== 'string' || !KEY.test(key)) {
-    issues.push({ path, message: `must be 1 to 32 letters, digits, "-" or "_"${got(key)}` });
+  if (typeof key !== 'string' || !CARD_KEY.test(key)) {
+    issues.push({ path, message: `must be 1 to 100 characters, without control characters or spaces at either end${got(key)}` });
   }
 }
 
@@ -309,6 +317,14 @@ function isHttpUrl(value: string): boolean {
   try {
     const url = new URL(value);
     return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+function isHttpsUrl(value: string): boolean {
+  try {
+    return new URL(value).protocol === 'https:';
   } catch {
     return false;
   }

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import type { YotoDevice, YotoDeviceConfig, YotoDeviceConfigDevice } from '../../yoto/rest/types';
 import { PersistedJson } from '../cards/persisted-json';
@@ -52,7 +53,8 @@ const intString = (min: number, max: number): Rule => (value) => {
 const brightness: Rule = (value) => (value === 'auto' ? undefined : intString(0, 100)(value));
 const oneOf = (...allowed: string[]): Rule => (value) =>
   typeof value === 'string' && allowed.includes(value) ? undefined : `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}`;
-const colour: Rule = (value) => (typeof value === 'string' && /^#[0-9a-fA-F]{6}$/.test(value) ? undefined : 'must be a colour like "#40bfd9"');
+/** "#0" is how the real cloud and app write the night light off. */
+const colour: Rule = (value) => (typeof value === 'string' && /^#([0-9a-fA-F]{6}|0)$/.test(value) ? undefined : 'must be a colour like "#40bfd9", or "#0" for off');
 const time: Rule = (value) => (typeof value === 'string' && /^([01]\d|2[0-3]):[0-5]\d$/.test(value) ? undefined : 'must be a time like "07:00" (24-hour)');
 const bool: Rule = (value) => (typeof value === 'boolean' ? undefined : 'must be true or false');
 const text: Rule = (value) => (typeof value === 'string' && value.length <= 200 ? undefined : 'must be a string');
@@ -104,7 +106,7 @@ interface DevicesFile {
  * replaces as a whole (settings left out go back to their defaults, as on
  * the real cloud, which is why the adapter reads, merges and writes).
  */
-export class VirtualDeviceRegistry {
+export class VirtualDeviceRegistry extends EventEmitter<{ config: [deviceId: string, config: YotoDeviceConfig] }> {
   private readonly settings = new Map<string, { name?: string; config: YotoDeviceConfig }>();
   private readonly file: PersistedJson<DevicesFile>;
 
@@ -113,6 +115,7 @@ export class VirtualDeviceRegistry {
     private readonly fleet: VirtualFleet,
     dataDir?: string,
   ) {
+    super();
     this.file = new PersistedJson(dataDir ? path.join(dataDir, 'devices.json') : undefined);
   }
 
@@ -144,7 +147,7 @@ export class VirtualDeviceRegistry {
       releaseChannelVersion: spec.firmware,
       geoTimezone: 'Europe/London',
       errorCode: null,
-      config: { ...DEFAULT_DEVICE_CONFIG, ...this.settings.get(deviceId)?.config },
+      config: { ...modelDefaults(spec), ...this.settings.get(deviceId)?.config },
     };
   }
 
@@ -164,6 +167,7 @@ export class VirtualDeviceRegistry {
     const previous = this.settings.get(deviceId);
     this.settings.set(deviceId, { ...(name !== undefined ? { name } : previous?.name ? { name: previous.name } : {}), config: checked });
     await this.file.write({ version: 1, devices: Object.fromEntries(this.settings) });
+    this.emit('config', deviceId, this.config(deviceId).config);
   }
 
   private describe(spec: VirtualPlayerSpec): YotoDevice {
@@ -189,6 +193,20 @@ export class VirtualDeviceRegistry {
     if (!spec) throw VirtualHttpError.notFound(`device ${deviceId}`);
     return spec;
   }
+}
+
+/**
+ * What a new player of this model ships with: the Mini has no light sensor
+ * (its brightness is a number, never "auto") and no night light ("#0").
+ */
+function modelDefaults(spec: VirtualPlayerSpec): YotoDeviceConfig {
+  const defaults: YotoDeviceConfig = { ...DEFAULT_DEVICE_CONFIG };
+  if (spec.deviceType !== 'v3') defaults.dayDisplayBrightness = '100';
+  if (!spec.hasNightLight) {
+    defaults.ambientColour = '#0';
+    defaults.nightAmbientColour = '#0';
+  }
+  return defaults;
 }
 
 function checkConfig(config: Record<string, unknown>): YotoDeviceConfig {

@@ -2,11 +2,12 @@ import * as http from 'node:http';
 import express, { type Express } from 'express';
 import type { Logger } from '../../log/logger';
 import type { VirtualCardStore } from '../cards/card-store';
+import type { VirtualFamilyLibrary } from '../family/family-library';
 import type { VirtualFleet } from '../contracts';
 import type { VirtualTokenService } from '../tokens/token-service';
 import { authRoutes } from './auth-routes';
 import { requireBearer } from './bearer';
-import { contentRoutes } from './content-routes';
+import { contentRoutes, familyRoutes } from './content-routes';
 import { controlRoutes } from './control-routes';
 import type { VirtualDeviceRegistry } from './device-registry';
 import { deviceRoutes } from './device-routes';
@@ -21,6 +22,7 @@ export interface VirtualHttpServerOptions {
   port: number;
   tokens: VirtualTokenService;
   cards: VirtualCardStore;
+  family: VirtualFamilyLibrary;
   media: VirtualMediaStore;
   devices: VirtualDeviceRegistry;
   fleet: VirtualFleet;
@@ -29,7 +31,7 @@ export interface VirtualHttpServerOptions {
 }
 
 /** The Yoto REST paths; every one needs a bearer token. */
-const API_PREFIXES = ['/device-v2', '/content', '/media'];
+const API_PREFIXES = ['/device-v2', '/content', '/media', '/card'];
 
 /**
  * The virtual Yoto cloud's HTTP side: the login (/authorize, /oauth/token),
@@ -42,16 +44,17 @@ export class VirtualHttpServer {
   port = 0;
 
   constructor(private readonly options: VirtualHttpServerOptions) {
-    const { tokens, cards, media, devices, fleet, faults, logger } = options;
+    const { tokens, cards, family, media, devices, fleet, faults, logger } = options;
     this.app.disable('x-powered-by');
     this.app.set('query parser', 'simple');
-    this.app.use(controlRoutes(fleet, cards, faults, logger));
+    this.app.use(controlRoutes(fleet, family, faults, logger));
     this.app.use(mediaStorageRoutes(media));
     this.app.use(faults.middleware());
     this.app.use(authRoutes(tokens));
     this.app.use(API_PREFIXES, requireBearer(tokens));
     this.app.use(deviceRoutes(devices));
-    this.app.use(contentRoutes(cards));
+    this.app.use(contentRoutes(cards, family));
+    this.app.use(familyRoutes(family));
     this.app.use(mediaApiRoutes(media));
     this.app.use((req, _res, next) => next(VirtualHttpError.notFound(`${req.method} ${req.path}`)));
     this.app.use(virtualErrorHandler(logger));

@@ -20,6 +20,12 @@ export interface PlayerVitals {
   /** 0..16 */
   volumeMax: number;
   nightlight: string;
+  /** 1 day mode, 0 night mode, -1 not yet known */
+  day: 1 | 0 | -1;
+  dayBright: number;
+  nightBright: number;
+  timeFormat: string;
+  bluetoothHp: 0 | 1;
   upTimeSeconds: number;
   /** Unix seconds; 0 right after power on, before the clock is synced. */
   utcTime: number;
@@ -58,15 +64,15 @@ export function dataStatus(v: PlayerVitals, requested: boolean): YotoStatusMessa
       cardInserted: v.cardInserted,
       playingStatus: v.playingStatus,
       headphones: 0,
-      dnowBrightness: 100,
-      dayBright: 100,
-      nightBright: 1,
-      bluetoothHp: 0,
+      dnowBrightness: v.day === 0 ? v.nightBright : v.dayBright,
+      dayBright: v.dayBright,
+      nightBright: v.nightBright,
+      bluetoothHp: v.bluetoothHp,
       volume: hardwareVolumeToPercent(v.volumeMax),
       userVolume: hardwareVolumeToPercent(v.volumeLevel),
-      timeFormat: '12',
+      timeFormat: v.timeFormat,
       ...(requested ? { nightlightMode: v.nightlight, temp: temperature(v.spec) } : {}),
-      day: 1,
+      day: v.day,
     },
   };
 }
@@ -117,21 +123,21 @@ export function legacyFullStatus(v: PlayerVitals): YotoLegacyStatusMessage {
       wifiRestarts: 1,
       qiOtp: 0,
       buzzErrors: 0,
-      dnowBrightness: 100,
-      dayBright: 100,
-      nightBright: 1,
+      dnowBrightness: v.day === 0 ? v.nightBright : v.dayBright,
+      dayBright: v.dayBright,
+      nightBright: v.nightBright,
       errorsLogged: 9,
       twdt: 0,
-      bluetoothHp: 0,
+      bluetoothHp: v.bluetoothHp,
       nightlightMode: v.nightlight,
       bgDownload: 0,
       bytesPS: 0,
-      day: 1,
+      day: v.day,
       temp: temperature(v.spec),
       als: ambientLight(v.spec),
       volume: hardwareVolumeToPercent(v.volumeMax),
       userVolume: hardwareVolumeToPercent(v.volumeLevel),
-      timeFormat: '12',
+      timeFormat: v.timeFormat,
       chgStatLevel: 0,
       missedLogs: 0,
       nfcLock: 0,

@@ -14,12 +14,18 @@ import {
   type CommandName,
   type ResponseResult,
   type YotoEventsMessage,
+  type YotoPresenceMessage,
   type YotoResponseMessage,
 } from '../../yoto/protocol';
 import type { PlayerButton, VirtualCardLibrary, VirtualPlayerControl, VirtualPlayerSnapshot, VirtualPlayerSpec } from '../contracts';
 import { dataStatus, legacyDiagnostics, legacyFullStatus, type PlayerVitals } from './status-payloads';
 import { fetchStream, type StreamFetch, type StreamProbe } from './stream-fetch';
 import type { VirtualPlayerTiming } from './timing';
+import type { YotoDeviceConfig } from '../../yoto/rest/types';
+import { alarmsDue, modeSettings, msToNextMinute, type ModeSettings } from './player-schedule';
+
+/** The tone an alarm plays when its sound is not a card the player can read. */
+export const ALARM_TONE_CARD_ID = 'vtAlarmTone';
 
 export interface VirtualPlayerDeps {
   cards: VirtualCardLibrary;
@@ -113,7 +119,18 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
   private battery: number;
   private charging: boolean;
   private volume = 8;
-  private readonly volumeMax: number;
+  /** The maximum-volume cap: the setup's at first, then the player's settings'. */
+  private volumeMax: number;
+  /** The player's settings as the cloud last gave them. */
+  private config: YotoDeviceConfig = {};
+  private mode: ModeSettings | undefined;
+  private minuteTimer: ClockTimer | undefined;
+  /** The screen is awake until then (or while something plays). */
+  private awakeUntil = 0;
+  private preview: { icon: string; until: number } | undefined;
+  private previewTimer: ClockTimer | undefined;
+  private bluetoothOn = false;
+  private lastAlarm: VirtualPlayerSnapshot['lastAlarm'];
   private nightlight = 'off';
   private insertedCardId: string | undefined;
   private session: Session | undefined;
@@ -162,13 +179,80 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
       ...(this.sleepEndsAt !== undefined ? { sleepTimerSeconds: this.sleepSecondsLeft() } : {}),
       nightlight: this.nightlight,
       ...(this.lastStreamError ? { lastStreamError: { ...this.lastStreamError } } : {}),
+      ...(this.mode ? { dayMode: this.mode.mode, brightness: this.mode.brightness } : {}),
+      maxVolumeLevel: this.volumeMax,
+      screenOn: this.screenOn(),
+      ...(this.preview && this.preview.until > this.deps.clock.now() ? { display: { icon: this.preview.icon, until: new Date(this.preview.until).toISOString() } } : {}),
+      bluetooth: this.bluetoothOn,
+      ...(this.lastAlarm ? { lastAlarm: { ...this.lastAlarm } } : {}),
     };
+  }
+
+  // ---- settings (the cloud's config for this player) ----
+
+  /** New settings from the cloud: day/night mode, its maximum volume and night light apply at once. */
+  applyConfig(config: YotoDeviceConfig): void {
+    this.config = { ...config };
+    if (config.bluetoothEnabled === '0') this.bluetoothOn = false;
+    if (this.isRunning()) {
+      this.applyMode(true);
+      this.changed();
+    }
+  }
+
+  /** Day or night mode for the clock's time; `force` re-applies the mode's limits after a settings change. */
+  private applyMode(force: boolean): void {
+    const next = modeSettings(this.config, this.deps.clock.now());
+    const switched = this.mode?.mode !== next.mode;
+    this.mode = next;
+    if (!switched && !force) return;
+    this.volumeMax = next.maxVolume;
+    // A too-high volume comes down to the new maximum, as on a real player at bedtime.
+    if (this.volume > this.volumeMax) this.volume = this.volumeMax;
+    if (this.spec.hasNightLight && switched) this.nightlight = next.nightlight;
+    this.publishEvents('changes');
+    this.publishStatus(false);
+  }
+
+  private startMinuteTimer(): void {
+    this.minuteTimer?.cancel();
+    this.minuteTimer = this.deps.clock.setTimeout(() => this.minuteTick(), msToNextMinute(this.deps.clock.now()));
+  }
+
+  /** Every minute: switch day/night at their times and sound the alarms set for now. */
+  private minuteTick(): void {
+    this.minuteTimer = undefined;
+    if (!this.isRunning()) return;
+    this.applyMode(false);
+    for (const alarm of alarmsDue(this.config, this.deps.clock.now())) this.soundAlarm(alarm.soundId, alarm.volume, alarm.time);
+    this.startMinuteTimer();
+    this.changed();
+  }
+
+  private soundAlarm(soundId: string, volume: number | undefined, time: string): void {
+    const card = (soundId ? this.deps.cards.get(soundId) : undefined) ?? this.deps.cards.get(ALARM_TONE_CARD_ID);
+    const first = card ? findTrack(card) : undefined;
+    this.wake();
+    this.lastAlarm = { time, soundId: card?.cardId ?? soundId, at: new Date(this.deps.clock.now()).toISOString() };
+    if (volume !== undefined) this.setVolumeLevel(volume);
+    if (card && first) this.startTrack(card, first, { source: 'MQTT' });
+    else this.logger.warn('alarm has no sound to play', { soundId });
+  }
+
+  private wake(): void {
+    const seconds = Number(this.config.displayDimTimeout ?? '60');
+    this.awakeUntil = this.deps.clock.now() + (Number.isFinite(seconds) ? seconds : 60) * 1000;
+  }
+
+  private screenOn(): boolean {
+    return this.isRunning() && (this.session?.status === 'playing' || this.deps.clock.now() < this.awakeUntil);
   }
 
   // ---- control (the virtual cloud's /virtual/devices API) ----
 
   async press(button: PlayerButton): Promise<void> {
     this.assertRunning();
+    this.wake();
     const session = this.session;
     if (!session || session.status === 'stopped') return;
     if (session.anyButtonStop) {
@@ -185,6 +269,7 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
   async turnVolume(steps: number): Promise<void> {
     this.assertRunning();
     if (!Number.isFinite(steps)) throw new Error('volume steps must be a number');
+    this.wake();
     this.setVolumeLevel(this.volume + Math.round(steps));
     this.changed();
   }
@@ -196,6 +281,7 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
     const first = findTrack(card);
     if (!first) throw new Error(`card ${cardId} has no tracks`);
     this.insertedCardId = cardId;
+    this.wake();
     this.startTrack(card, first, { source: 'card' });
     this.changed();
   }
@@ -270,6 +356,8 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
         return { result: 'OK', then: () => this.publishEvents('full') };
       case 'status/request':
         return { result: 'OK', then: () => this.publishStatus(true) };
+      case 'status':
+        return { result: 'OK', then: () => this.publishFullStatus(body) };
       case 'card/start':
         return this.obeyCardStart(body);
       case 'card/pause':
@@ -286,6 +374,12 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
         return this.obeySleepTimer(body);
       case 'reboot':
         return { result: 'OK', then: () => this.reboot() };
+      case 'display/preview':
+        return this.obeyDisplayPreview(body);
+      case 'bluetooth/on':
+        return this.config.bluetoothEnabled === '0' ? FAIL : { result: 'OK', then: () => void (this.bluetoothOn = true) };
+      case 'bluetooth/off':
+        return { result: 'OK', then: () => void (this.bluetoothOn = false) };
     }
   }
 
@@ -344,6 +438,27 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
       result: 'OK',
       then: () => {
         this.nightlight = r === 0 && g === 0 && b === 0 ? 'off' : `0x${[r, g, b].map((c) => c.toString(16).padStart(2, '0')).join('')}`;
+      },
+    };
+  }
+
+  /** The icon shows only while the screen is awake; asleep, the player acks and shows nothing. */
+  private obeyDisplayPreview(body: string): Outcome {
+    const payload = parseObject(body);
+    const timeout = payload?.timeout;
+    if (!payload || typeof payload.uri !== 'string' || payload.uri === '' || !isFiniteNumber(timeout) || timeout <= 0) return FAIL;
+    const icon = payload.uri;
+    return {
+      result: 'OK',
+      then: () => {
+        if (!this.screenOn()) return;
+        this.previewTimer?.cancel();
+        this.preview = { icon, until: this.deps.clock.now() + timeout * 1000 };
+        this.previewTimer = this.deps.clock.setTimeout(() => {
+          this.previewTimer = undefined;
+          this.preview = undefined;
+          this.changed();
+        }, timeout * 1000);
       },
     };
   }
@@ -573,9 +688,14 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
     const { clock, timing } = this.deps;
     this.bootedAt = clock.now();
     this.clockSynced = false;
+    this.publishPresence('online');
     this.publishLegacy(legacyFullStatus(this.vitals(SHUTDOWN_RUNNING)));
     this.publishLegacy(legacyDiagnostics(this.vitals(SHUTDOWN_RUNNING)));
     this.clockSynced = true;
+    this.mode = modeSettings(this.config, clock.now());
+    this.volumeMax = this.mode.maxVolume;
+    if (this.volume > this.volumeMax) this.volume = this.volumeMax;
+    this.wake();
     this.publishStatus(false);
     this.lastEvents = {};
     this.publishEvents('full');
@@ -584,6 +704,7 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
       clock.setInterval(() => this.periodicStatus(), timing.statusIntervalMs),
       clock.setInterval(() => this.batteryTick(), timing.batteryTickMs),
     );
+    this.startMinuteTimer();
     this.changed();
   }
 
@@ -595,6 +716,8 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
     this.sleepTimer = undefined;
     this.sleepEndsAt = undefined;
     this.publishLegacy(legacyFullStatus(this.vitals(reason)));
+    // On a real player the broker publishes this last will when the connection drops.
+    this.publishPresence('offline');
     this.poweredOn = false;
     this.cancelLifeTimers();
     this.changed();
@@ -608,6 +731,11 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
     this.sleepEndsAt = undefined;
     this.rebootTimer?.cancel();
     this.rebootTimer = undefined;
+    this.minuteTimer?.cancel();
+    this.minuteTimer = undefined;
+    this.previewTimer?.cancel();
+    this.previewTimer = undefined;
+    this.preview = undefined;
   }
 
   private periodicStatus(): void {
@@ -657,6 +785,11 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
       volumeLevel: this.volume,
       volumeMax: this.volumeMax,
       nightlight: this.nightlight,
+      day: this.mode ? (this.mode.mode === 'day' ? 1 : 0) : -1,
+      dayBright: brightnessNumber(this.config.dayDisplayBrightness),
+      nightBright: brightnessNumber(this.config.nightDisplayBrightness),
+      timeFormat: this.config.hourFormat ?? '12',
+      bluetoothHp: this.bluetoothOn ? 1 : 0,
       upTimeSeconds: Math.floor((clock.now() - this.bootedAt) / 1000),
       utcTime: this.clockSynced ? Math.floor(clock.now() / 1000) : 0,
       shutDown,
@@ -723,6 +856,18 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
     this.deps.publish(deviceTopics.status(this.deviceId), dataStatus(this.vitals(SHUTDOWN_RUNNING), requested));
   }
 
+  /** `status/full`: the extended status, echoing the request's `requestId`. */
+  private publishFullStatus(body: string): void {
+    const requestId = parseObject(body)?.requestId;
+    const message = legacyFullStatus(this.vitals(SHUTDOWN_RUNNING));
+    this.deps.publish(deviceTopics.fullStatus(this.deviceId), typeof requestId === 'string' ? { ...message, requestId } : message);
+  }
+
+  private publishPresence(state: 'online' | 'offline'): void {
+    const message: YotoPresenceMessage = { state, ts: this.deps.clock.now() };
+    this.deps.publish(deviceTopics.presence(this.deviceId), message);
+  }
+
   private publishLegacy(message: unknown): void {
     this.deps.publish(deviceTopics.legacyStatus(this.deviceId), message);
   }
@@ -735,4 +880,10 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
   private changed(): void {
     if (this.listenerCount('change') > 0) this.emit('change', this.snapshot());
   }
+}
+
+/** The status reports brightness as a number; "auto" shows as the light sensor's current pick (100 here). */
+function brightnessNumber(value: string | undefined): number {
+  const number = Number(value);
+  return value === undefined || value === 'auto' || !Number.isFinite(number) ? 100 : number;
 }

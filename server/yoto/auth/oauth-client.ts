@@ -1,6 +1,7 @@
 import { REAL_CLOUD } from '../protocol';
 import { DEFAULT_SCOPES } from './scopes';
 import { parseRetryAfter } from '../rest/retry';
+import { trimEndChar } from '../../text/trim';
 
 /** What Yoto's login (Auth0) answers on `POST /oauth/token`. */
 export interface TokenResponse {
@@ -69,7 +70,7 @@ export class YotoOAuthClient {
   constructor(options: OAuthClientOptions) {
     if (!options.clientId) throw new Error('a Yoto client id is required: register one at the Yoto developer dashboard');
     this.clientId = options.clientId;
-    this.authUrl = (options.authUrl ?? REAL_CLOUD.authUrl).replace(/\/+$/, '');
+    this.authUrl = trimEndChar(options.authUrl ?? REAL_CLOUD.authUrl, '/');
     this.audience = options.audience ?? REAL_CLOUD.audience;
     this.fetch = options.fetch ?? fetch;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));

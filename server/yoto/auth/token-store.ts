@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
+import { writeFileAtomic } from '../../files/atomic-file';
 
 /** The tokens of one signed-in Yoto account, as kept between restarts. */
 export interface StoredTokens {
@@ -48,7 +47,7 @@ export class FileTokenStore implements TokenStore {
 
   /** Saves are queued, so the last one asked for is the one left on disk. */
   save(tokens: StoredTokens): Promise<void> {
-    const next = this.writing.then(() => this.writeAtomically(JSON.stringify({ version: FILE_VERSION, ...tokens }, null, 2)));
+    const next = this.writing.then(() => writeFileAtomic(this.file, JSON.stringify({ version: FILE_VERSION, ...tokens }, null, 2)));
     this.writing = next.catch(() => undefined);
     return next;
   }
@@ -56,27 +55,6 @@ export class FileTokenStore implements TokenStore {
   async clear(): Promise<void> {
     await this.writing;
     await fs.rm(this.file, { force: true });
-  }
-
-  private async writeAtomically(text: string): Promise<void> {
-    const dir = path.dirname(this.file);
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    const temp = path.join(dir, `.${path.basename(this.file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    const handle = await fs.open(temp, 'w', 0o600);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      // The mode given to open() is filtered by the umask; make sure it is exactly 0600.
-      await fs.chmod(temp, 0o600);
-      await fs.rename(temp, this.file);
-    } catch (error) {
-      await fs.rm(temp, { force: true });
-      throw error;
-    }
   }
 }
 

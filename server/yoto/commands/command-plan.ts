@@ -2,6 +2,7 @@ import type { YotoCard } from '../card';
 import { DeviceCommandError, type DeviceCommand, type DeviceCommandType } from '../device-command';
 import {
   cardUri,
+  HARDWARE_VOLUME_MAX,
   percentToHardwareVolume,
   SHUTDOWN_RUNNING,
   type CardStartPayload,
@@ -49,6 +50,8 @@ export interface CommandPlan {
 export interface PlanContext {
   deviceId: string;
   playback: CommanderPlayback | undefined;
+  /** The player's volume on the 0..16 scale and its current maximum, for a volume step. */
+  volume?: { level: number; max: number } | undefined;
   getCard: (cardId: string) => Promise<YotoCard | undefined>;
   trackingBody: () => string;
 }
@@ -199,6 +202,24 @@ export async function planCommand(command: DeviceCommand, context: PlanContext):
       if (!isColour(colour)) throw invalid(context, command, 'night light colour must be "off" or {r, g, b} with whole numbers from 0 to 255');
       return { mqttCommand: 'ambients/set', body: JSON.stringify({ r: colour.r, g: colour.g, b: colour.b }) };
     }
+    case 'volume-step': {
+      if (!Number.isInteger(command.steps) || command.steps < -16 || command.steps > 16) throw invalid(context, command, 'steps must be a whole number from -16 to 16');
+      const volume = context.volume;
+      if (!volume) throw invalid(context, command, `${context.deviceId} has not reported its volume yet, so there is nothing to step from`);
+      const level = Math.min(volume.max, Math.max(0, volume.level + command.steps));
+      const percent = Math.round((level / HARDWARE_VOLUME_MAX) * 100);
+      return { mqttCommand: 'volume/set', body: JSON.stringify({ volume: percent }), isConfirmed: (o) => o.events.volume === level };
+    }
+    case 'display-preview': {
+      if (typeof command.icon !== 'string' || command.icon.length === 0 || command.icon.length > 512) throw invalid(context, command, 'icon must be an icon reference such as "yoto:#<mediaId>"');
+      const seconds = command.seconds ?? 10;
+      if (!Number.isInteger(seconds) || seconds < 1 || seconds > 300) throw invalid(context, command, 'seconds must be a whole number from 1 to 300');
+      return { mqttCommand: 'display/preview', body: JSON.stringify({ uri: command.icon, timeout: seconds, animated: command.animated ? 1 : 0 }) };
+    }
+    case 'bluetooth':
+      return command.on
+        ? { mqttCommand: 'bluetooth/on', body: JSON.stringify({ action: 'on', mode: true }), refusalHint: 'Bluetooth is switched off in the player\'s settings (bluetoothEnabled)' }
+        : { mqttCommand: 'bluetooth/off', body: context.trackingBody() };
     case 'reboot':
       return { mqttCommand: 'reboot', body: context.trackingBody(), isConfirmed: (o) => o.shutDown !== undefined && o.shutDown !== SHUTDOWN_RUNNING };
     case 'status-request':

@@ -16,6 +16,8 @@ export interface YotoDeviceCommanderOptions {
   client: YotoMqttClient;
   /** The player's current playback, for next, previous and seek. */
   getPlayback: (deviceId: string) => CommanderPlayback | undefined;
+  /** The player's volume on the 0..16 scale and its maximum (for volume steps); none: steps are refused. */
+  getVolume?: (deviceId: string) => { level: number; max: number } | undefined;
   /** The card's content, for neighbouring keys and for refusal hints. */
   getCard: (cardId: string) => Promise<YotoCard | undefined>;
   /** How long a player has to confirm; 10 seconds unless told. */
@@ -59,6 +61,7 @@ export class YotoDeviceCommander implements DeviceCommander {
   private readonly client: YotoMqttClient;
   private readonly getPlayback: YotoDeviceCommanderOptions['getPlayback'];
   private readonly getCard: YotoDeviceCommanderOptions['getCard'];
+  private readonly getVolume: YotoDeviceCommanderOptions['getVolume'];
   private readonly timeoutMs: number;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -78,6 +81,7 @@ export class YotoDeviceCommander implements DeviceCommander {
     this.client = options.client;
     this.getPlayback = options.getPlayback;
     this.getCard = options.getCard;
+    this.getVolume = options.getVolume;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.clock = options.clock ?? realClock;
     this.logger = (options.logger ?? silentLogger).child({ component: 'yoto-commander' });
@@ -102,7 +106,8 @@ export class YotoDeviceCommander implements DeviceCommander {
       throw new DeviceCommandError('offline', 'not connected to the Yoto MQTT broker', deviceId, command.type);
     }
     const playback = this.getPlayback(deviceId);
-    const plan = await planCommand(command, { deviceId, playback, getCard: this.getCard, trackingBody: () => this.client.trackingBody() });
+    const volume = this.getVolume?.(deviceId);
+    const plan = await planCommand(command, { deviceId, playback, volume, getCard: this.getCard, trackingBody: () => this.client.trackingBody() });
     return this.send(deviceId, command, plan, playback, startedAt, timeoutMs);
   }
 
@@ -178,8 +183,8 @@ export class YotoDeviceCommander implements DeviceCommander {
         observed.eventsSeen = true;
       } else if (message.kind === 'status') {
         observed.statusSeen = true;
-      } else if (message.kind === 'legacyStatus' && message.payload.status.shutDown !== undefined) {
-        observed.shutDown = message.payload.status.shutDown;
+      } else if ((message.kind === 'legacyStatus' || message.kind === 'fullStatus') && message.payload.shutDown !== undefined) {
+        observed.shutDown = message.payload.shutDown;
       }
       if (!this.ackingDevices.has(entry.deviceId) && entry.plan.isConfirmed?.(observed)) this.confirm(entry, 'state');
     }

@@ -1,5 +1,12 @@
-export { parsePlayerPayload, type ParsedPayload, type ParseOutcome } from './payload-validation';
-export { mergePlaybackEvent, PlaybackTracker, type DevicePlayback } from './playback-tracker';
+export {
+  parsePlayerPayload,
+  readPlayerPayload,
+  type PlayerPayload,
+  type PlayerStatus,
+  type ReadOutcome,
+  type ReadPlayerPayload,
+  type ReceivedPlayerMessage,
+} from './player-messages';
 export {
   YotoMqttClient,
   type MalformedMessage,

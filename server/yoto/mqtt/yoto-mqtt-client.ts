@@ -15,12 +15,12 @@ import {
 } from '../protocol';
 import { realClock, type Clock, type ClockTimer } from '../../time/clock';
 import { sendWithoutDelay } from './no-delay';
-import { parsePlayerPayload, type ParsedPayload } from './payload-validation';
+import { parsePlayerPayload, type ReadPlayerPayload } from './player-messages';
 
 export type YotoMqttState = 'stopped' | 'connecting' | 'connected' | 'reconnecting';
 
-/** One message a player published, checked and typed by its kind. */
-export type YotoDeviceMessage = ParsedPayload & { deviceId: string; topic: string; receivedAt: Date };
+/** One message a player published, read field by field into its kind's typed form (`dropped`: the fields that could not be read). */
+export type YotoDeviceMessage = ReadPlayerPayload & { deviceId: string; topic: string; receivedAt: Date };
 
 export interface MalformedMessage {
   deviceId: string;
@@ -59,6 +59,8 @@ export interface YotoMqttStats {
   messagesIn: number;
   messagesOut: number;
   malformed: number;
+  /** Known fields that could not be read (a wrong type no liberal reading fixes), dropped from otherwise kept messages. */
+  droppedFields: number;
   /** Messages for a device the client no longer follows, or for topics it does not use. */
   ignored: number;
   byKind: Record<DeviceTopicKind, number>;
@@ -89,11 +91,17 @@ export interface YotoMqttClientOptions {
   statusRequestMs?: number;
   /** Also follow `device/{id}/events`, the undocumented duplicate of data/events. */
   includeLegacyEvents?: boolean;
+  /**
+   * The virtual cloud on an external home broker: that broker cannot check a virtual-cloud token,
+   * so the adapter logs in with the broker's own user (YOTO_BROKER_USERNAME / _PASSWORD) instead.
+   */
+  homeBrokerLogin?: { username: string; password: string };
   /** Extra mqtt.js options; the client id, credentials and reconnection stay the adapter's. */
   mqttOptions?: Partial<IClientOptions>;
 }
 
-const SUBSCRIBED_KINDS: DeviceTopicKind[] = ['events', 'status', 'legacyStatus', 'response'];
+/** `presence` makes a player's coming and going immediate; `fullStatus` answers the extended status request. */
+const SUBSCRIBED_KINDS: DeviceTopicKind[] = ['events', 'status', 'legacyStatus', 'response', 'presence', 'fullStatus'];
 
 /**
  * The cloud adapter's connection to the Yoto MQTT broker (AWS IoT, or the
@@ -132,8 +140,9 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
     messagesIn: 0,
     messagesOut: 0,
     malformed: 0,
+    droppedFields: 0,
     ignored: 0,
-    byKind: { events: 0, status: 0, legacyStatus: 0, response: 0, legacyEvents: 0 },
+    byKind: { events: 0, status: 0, legacyStatus: 0, response: 0, legacyEvents: 0, fullStatus: 0, presence: 0 },
     eventsRequests: 0,
   };
 
@@ -261,6 +270,11 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
     this.counters.statusRequests++;
   }
 
+  /** Asks for the extended status, answered on `status/full`. */
+  async requestFullStatus(deviceId: string): Promise<void> {
+    await this.publishCommand(deviceId, 'status', JSON.stringify({ requestId: this.trackingBody() }));
+  }
+
   private get initialReconnectDelay(): number {
     return this.options.reconnect?.initialDelayMs ?? 1000;
   }
@@ -280,8 +294,8 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
       connectTimeout: this.options.connectTimeoutMs ?? 15_000,
       ...this.options.mqttOptions,
       clientId: this.clientId,
-      username: mqttUsername(this.clientId),
-      password: token,
+      username: this.options.homeBrokerLogin?.username ?? mqttUsername(this.clientId),
+      password: this.options.homeBrokerLogin?.password ?? token,
       clean: true,
       // Reconnection is ours: mqtt.js would reconnect with the old, possibly expired token.
       reconnectPeriod: 0,
@@ -407,6 +421,7 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
   private requestEventsAndStatus(deviceId: string): void {
     this.requestEvents(deviceId).catch((error: unknown) => this.logger.warn('events request failed', { deviceId, err: error }));
     this.requestStatus(deviceId).catch((error: unknown) => this.logger.warn('status request failed', { deviceId, err: error }));
+    this.requestFullStatus(deviceId).catch((error: unknown) => this.logger.warn('full status request failed', { deviceId, err: error }));
   }
 
   /** The cloud stops pushing events ~5 minutes after the last request: ask again every 4. */
@@ -454,7 +469,12 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
       return;
     }
     this.counters.byKind[kind]++;
-    this.safeEmit('message', { ...outcome.parsed, deviceId, topic, receivedAt });
+    const { dropped } = outcome.message;
+    if (dropped.length > 0) {
+      this.counters.droppedFields += dropped.length;
+      this.logger.debug('player message fields that could not be read were dropped', { deviceId, topic, fields: dropped });
+    }
+    this.safeEmit('message', { ...outcome.message, deviceId, topic, receivedAt });
   }
 
   /** A listener's bug must not reach mqtt.js, where it would tear down the connection. */

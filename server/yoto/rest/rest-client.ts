@@ -2,6 +2,7 @@ import { silentLogger, type Logger } from '../../log/logger';
 import { REAL_CLOUD } from '../protocol';
 import { describeErrorBody, YotoApiError, YotoNetworkError } from './errors';
 import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryableStatus, parseRetryAfter, type RetryPolicy } from './retry';
+import { trimEndChar } from '../../text/trim';
 
 /** Where the client gets its bearer token (the token manager fits). */
 export interface AccessTokenSource {
@@ -50,7 +51,7 @@ export class YotoRestClient {
   private readonly abort = new AbortController();
 
   constructor(private readonly options: RestClientOptions) {
-    this.baseUrl = (options.baseUrl ?? REAL_CLOUD.apiUrl).replace(/\/+$/, '');
+    this.baseUrl = trimEndChar(options.baseUrl ?? REAL_CLOUD.apiUrl, '/');
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.fetch = options.fetch ?? fetch;
     this.sleep = options.sleep ?? abortableSleep;

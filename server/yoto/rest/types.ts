@@ -154,3 +154,29 @@ export interface UploadedAudio {
   format?: string;
   channels?: string;
 }
+
+/**
+ * One entry of `GET /card/family/library`: the card (without chapters) and
+ * how the family has it. Real entries carry more; unknown fields are kept.
+ */
+export interface YotoFamilyLibraryEntry {
+  cardId: string;
+  /** "myo" for Make Your Own; bought cards and podcasts have others ("purchased", "podcast"...). */
+  shareType?: string;
+  lastPlayedAt?: string;
+  card: YotoCardSummary;
+  [field: string]: unknown;
+}
+
+/** One group of `GET /card/family/library/groups` (yoto.dev getGroups). */
+export interface YotoFamilyLibraryGroup {
+  id: string;
+  name: string;
+  familyId?: string;
+  imageId?: string;
+  imageUrl?: string;
+  items: Array<{ contentId: string; addedAt?: string }>;
+  createdAt?: string;
+  lastModifiedAt?: string;
+  [field: string]: unknown;
+}

@@ -14,6 +14,8 @@ import type {
   YotoDeviceConfigUpdate,
   YotoDevicesResponse,
   YotoDisplayIcon,
+  YotoFamilyLibraryEntry,
+  YotoFamilyLibraryGroup,
   YotoTranscode,
 } from './types';
 
@@ -77,10 +79,19 @@ export class YotoCloudApi {
    * queued, so two at once cannot undo each other.
    */
   updateDeviceConfig(deviceId: string, change: YotoDeviceConfig, name?: string): Promise<YotoDeviceConfig> {
+    return this.updateDeviceConfigWith(deviceId, () => change, name);
+  }
+
+  /**
+   * Like updateDeviceConfig(), with the change worked out from the config
+   * just read, inside the player's queue (alarms are changed by position, so
+   * the list must be the one the write goes on top of).
+   */
+  updateDeviceConfigWith(deviceId: string, changeOf: (current: YotoDeviceConfig) => YotoDeviceConfig, name?: string): Promise<YotoDeviceConfig> {
     const previous = this.configWrites.get(deviceId) ?? Promise.resolve();
     const next = previous.then(async () => {
       const current = await this.getDeviceConfig(deviceId);
-      const config = { ...current.config, ...change };
+      const config = { ...current.config, ...changeOf(current.config) };
       await this.putDeviceConfig(deviceId, { ...(name !== undefined ? { name } : {}), config });
       return config;
     });
@@ -90,6 +101,20 @@ export class YotoCloudApi {
       if (this.configWrites.get(deviceId) === settled) this.configWrites.delete(deviceId);
     });
     return next;
+  }
+
+  // Family library
+
+  /** The family's cards (bought, Make Your Own, podcasts), as `GET /card/family/library` lists them. */
+  async getFamilyLibrary(): Promise<YotoFamilyLibraryEntry[]> {
+    const body = await this.rest.request<{ cards?: YotoFamilyLibraryEntry[] }>('GET', '/card/family/library');
+    return body?.cards ?? [];
+  }
+
+  /** The family library's groups. */
+  async getFamilyLibraryGroups(): Promise<YotoFamilyLibraryGroup[]> {
+    const body = await this.rest.request<YotoFamilyLibraryGroup[] | { groups?: YotoFamilyLibraryGroup[] }>('GET', '/card/family/library/groups');
+    return Array.isArray(body) ? body : (body?.groups ?? []);
   }
 
   // MYO cards

@@ -3,6 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { realClock, type TimeSource } from '../../../time/clock';
 import type { YotoTranscode } from '../../../yoto/rest/types';
+import { writeFileAtomic } from '../../../files/atomic-file';
 import { PersistedJson } from '../../cards/persisted-json';
 import { VirtualHttpError } from '../errors';
 import { readAudioInfo, type AudioInfo } from './audio-info';
@@ -233,11 +234,7 @@ export class VirtualMediaStore {
       this.memoryBytes.set(key, Buffer.from(bytes));
       return;
     }
-    const file = path.join(this.bytesDir, key);
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-    await fs.writeFile(temp, bytes);
-    await fs.rename(temp, file);
+    await writeFileAtomic(path.join(this.bytesDir, key), bytes);
   }
 
   private async readBytes(key: string): Promise<Buffer | undefined> {

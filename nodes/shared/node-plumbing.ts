@@ -1,0 +1,45 @@
+import type { NodeAPI } from 'node-red';
+import type { DeviceState } from '../../server/core/device-state';
+import type { Hub } from '../../server/hub';
+import { describeDevices, findDevice, playerRef } from './device-lookup';
+import type { YotoHubNode } from './yoto-hub-node';
+
+/** A node's own translations: `errors.noHub`, `errors.hubNotRunning`, `errors.noDevice` and `errors.unknownDevice` are used here. */
+export type Translate = (key: string, values?: Record<string, string>) => string;
+
+/** The yoto-hub config node that a node's Hub setting names; undefined when it names none (or another type). */
+export function hubConfigOf(RED: NodeAPI, id: string | undefined): YotoHubNode | undefined {
+  if (!id) return undefined;
+  // getNode returns the base Node type; the id comes from the editor's yoto-hub config field.
+  const node = RED.nodes.getNode(id) as YotoHubNode | null;
+  return node && node.type === 'yoto-hub' ? node : undefined;
+}
+
+/** The hub, when it runs; otherwise a failure (made by `fail`, the node's own error class) saying why. */
+export function runningHub(hubConfig: YotoHubNode | undefined, t: Translate, fail: (message: string) => Error): Hub {
+  if (!hubConfig) throw fail(t('errors.noHub'));
+  const hub = hubConfig.hub;
+  if (!hub || hub.state !== 'running') throw fail(t('errors.hubNotRunning', { state: hub?.state ?? 'misconfigured' }));
+  return hub;
+}
+
+/**
+ * The running hub and the player a message is for: the node's own Player
+ * setting, else `msg.device` (README "Nodes"). Every failure is a sentence for
+ * the user (Catch nodes get it through `done(err)`).
+ */
+export function targetPlayer(
+  hubConfig: YotoHubNode | undefined,
+  configured: string | undefined,
+  fromMsg: unknown,
+  t: Translate,
+  fail: (message: string) => Error,
+): { hub: Hub; state: DeviceState } {
+  const hub = runningHub(hubConfig, t, fail);
+  const ref = playerRef(configured, fromMsg);
+  if (!ref.trim()) throw fail(t('errors.noDevice'));
+  const devices = hub.devices.list();
+  const state = findDevice(devices, ref);
+  if (!state) throw fail(t('errors.unknownDevice', { device: ref.trim(), known: describeDevices(devices) }));
+  return { hub, state };
+}

@@ -1,0 +1,3 @@
+export { FamilyLibrary, NoCloudError, type FamilyCard, type FamilyCardDetail, type CardGroup } from './family-library';
+export { cardRoutes } from './routes';
+export { libraryCommandResolver } from './command-resolver';
