@@ -9,7 +9,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import mqtt from 'mqtt';
 import type { Node } from 'node-red';
 import { DEFAULT_VIRTUAL_PLAYERS } from '../../server/virtual/contracts';
@@ -18,7 +17,7 @@ import { freePort } from '../../test/helpers/free-port';
 import { MosquittoBroker } from '../../test/helpers/mosquitto';
 import { initNodeRedHelper } from '../../test/helpers/node-red';
 import { runWhenMain, type BenchResult } from '../bench-result';
-import { arrivalCounter, percentile, round } from '../measure';
+import { arrivalCounter, burstRates, latencyRounds, percentile, round, type BenchMessage } from '../measure';
 
 const THROUGHPUT_MESSAGES = 10_000;
 const LATENCY_ROUNDS = 1_000;
@@ -91,37 +90,17 @@ export async function run(): Promise<BenchResult> {
 
   const publisher = await mqtt.connectAsync(broker.url);
   let sequence = 0;
-  // The virtual player's volume is 50% (level 8 of 16); alternate 5 and 9 so each message is a change.
-  const nextMessage = (): string => {
-    const i = sequence++;
-    return JSON.stringify({ volume: i % 2 === 0 ? 5 : 9, volumeMax: 16, eventUtc: 1_795_000_000 + i });
-  };
   const topic = `device/${DEVICE}/data/events`;
+  // The virtual player's volume is 50% (level 8 of 16); alternate 5 and 9 so each message is a change.
+  const nextMessage = (): BenchMessage => {
+    const i = sequence++;
+    return [topic, JSON.stringify({ volume: i % 2 === 0 ? 5 : 9, volumeMax: 16, eventUtc: 1_795_000_000 + i })];
+  };
+  const paths = { yoto: yotoPath, core: corePath };
   // Warm both paths up (and wait for the core node's subscription to be in place).
-  for (let warm = 0; warm < 20; warm++) {
-    const y = yotoPath.count() + 1;
-    const c = corePath.count() + 1;
-    publisher.publish(topic, nextMessage(), { qos: 1 });
-    await Promise.all([yotoPath.whenCount(y), corePath.whenCount(c)]);
-  }
-
-  const yotoLatency: number[] = [];
-  const coreLatency: number[] = [];
-  for (let i = 0; i < LATENCY_ROUNDS; i++) {
-    const y = yotoPath.count() + 1;
-    const c = corePath.count() + 1;
-    const sentAt = performance.now();
-    publisher.publish(topic, nextMessage(), { qos: 1 });
-    const [yAt, cAt] = await Promise.all([yotoPath.whenCount(y), corePath.whenCount(c)]);
-    yotoLatency.push(yAt - sentAt);
-    coreLatency.push(cAt - sentAt);
-  }
-
-  const yotoStart = yotoPath.count();
-  const coreStart = corePath.count();
-  const burstStart = performance.now();
-  for (let i = 0; i < THROUGHPUT_MESSAGES; i++) publisher.publish(topic, nextMessage(), { qos: 1 });
-  const [yotoDone, coreDone] = await Promise.all([yotoPath.whenCount(yotoStart + THROUGHPUT_MESSAGES), corePath.whenCount(coreStart + THROUGHPUT_MESSAGES)]);
+  await latencyRounds(publisher, nextMessage, paths, 20);
+  const latency = await latencyRounds(publisher, nextMessage, paths, LATENCY_ROUNDS);
+  const rate = await burstRates(publisher, nextMessage, paths, THROUGHPUT_MESSAGES);
 
   await publisher.endAsync();
   await helper.unload();
@@ -129,27 +108,23 @@ export async function run(): Promise<BenchResult> {
   await broker.stop();
   fs.rmSync(dataDir, { recursive: true, force: true });
 
-  yotoLatency.sort((a, b) => a - b);
-  coreLatency.sort((a, b) => a - b);
-  const yotoRate = Math.round(THROUGHPUT_MESSAGES / ((yotoDone - burstStart) / 1000));
-  const coreRate = Math.round(THROUGHPUT_MESSAGES / ((coreDone - burstStart) / 1000));
   const results = {
     broker: 'mosquitto (Debian), loopback',
     throughputMessages: THROUGHPUT_MESSAGES,
     latencyRounds: LATENCY_ROUNDS,
-    deviceInMessagesPerSecond: yotoRate,
-    mqttInJsonMessagesPerSecond: coreRate,
-    deviceInP50Ms: round(percentile(yotoLatency, 50)),
-    deviceInP99Ms: round(percentile(yotoLatency, 99)),
-    mqttInJsonP50Ms: round(percentile(coreLatency, 50)),
-    mqttInJsonP99Ms: round(percentile(coreLatency, 99)),
+    deviceInMessagesPerSecond: rate.yoto,
+    mqttInJsonMessagesPerSecond: rate.core,
+    deviceInP50Ms: round(percentile(latency.yoto, 50)),
+    deviceInP99Ms: round(percentile(latency.yoto, 99)),
+    mqttInJsonP50Ms: round(percentile(latency.core, 50)),
+    mqttInJsonP99Ms: round(percentile(latency.core, 99)),
   };
   return {
     name: 'device-in-vs-mqtt-in',
     description: 'A player message on Mosquitto to a yoto-device-in output (adapter, device model, normalized event) against Node-RED\'s mqtt in + json on the same messages, one Node-RED, same run.',
     results,
     ratios: {
-      throughputDeviceInOverMqttIn: round(yotoRate / coreRate, 2),
+      throughputDeviceInOverMqttIn: round(rate.yoto / rate.core, 2),
       p50DeviceInOverMqttIn: round(results.deviceInP50Ms / results.mqttInJsonP50Ms, 2),
       p99DeviceInOverMqttIn: round(results.deviceInP99Ms / results.mqttInJsonP99Ms, 2),
     },

@@ -6,13 +6,12 @@
  * the same run. Both are subscribed at once, so they see identical traffic.
  * Run alone: node dist/bench/run.js device-message-path
  */
-import { performance } from 'node:perf_hooks';
 import mqtt from 'mqtt';
 import { DeviceRegistry } from '../../server/core/device-registry';
 import { YotoMqttClient } from '../../server/yoto/mqtt';
 import { MosquittoBroker } from '../../test/helpers/mosquitto';
 import { runWhenMain, type BenchResult } from '../bench-result';
-import { arrivalCounter, percentile, round } from '../measure';
+import { arrivalCounter, burstRates, latencyRounds, percentile, round, type BenchMessage } from '../measure';
 
 const DEVICES = 50;
 const THROUGHPUT_MESSAGES = 20_000;
@@ -61,36 +60,18 @@ export async function run(): Promise<BenchResult> {
 
   let sequence = 0;
   // Each message changes its device's volume, so each one is a normalized event.
-  const nextMessage = (): [string, string] => {
+  const nextMessage = (): BenchMessage => {
     const i = sequence++;
     const deviceId = deviceIds[i % DEVICES]!;
     const volume = Math.floor(i / DEVICES) % 2 === 0 ? 5 : 9;
     return [`device/${deviceId}/data/events`, JSON.stringify({ volume, volumeMax: 16, eventUtc: 1_795_000_000 + i })];
   };
 
+  const paths = { hub: hubPath, bare };
   // Latency: one message at a time; each consumer's receive time against the publish time.
-  const hubLatency: number[] = [];
-  const bareLatency: number[] = [];
-  for (let round_ = 0; round_ < LATENCY_ROUNDS; round_++) {
-    const hubTarget = hubPath.count() + 1;
-    const bareTarget = bare.count() + 1;
-    const [topic, payload] = nextMessage();
-    const sentAt = performance.now();
-    publisher.publish(topic, payload, { qos: 1 });
-    const [hubAt, bareAt] = await Promise.all([hubPath.whenCount(hubTarget), bare.whenCount(bareTarget)]);
-    hubLatency.push(hubAt - sentAt);
-    bareLatency.push(bareAt - sentAt);
-  }
-
+  const latency = await latencyRounds(publisher, nextMessage, paths, LATENCY_ROUNDS);
   // Throughput: a burst; the time from the first publish to each consumer's last message.
-  const hubStartCount = hubPath.count();
-  const bareStartCount = bare.count();
-  const burstStart = performance.now();
-  for (let i = 0; i < THROUGHPUT_MESSAGES; i++) {
-    const [topic, payload] = nextMessage();
-    publisher.publish(topic, payload, { qos: 1 });
-  }
-  const [hubDone, bareDone] = await Promise.all([hubPath.whenCount(hubStartCount + THROUGHPUT_MESSAGES), bare.whenCount(bareStartCount + THROUGHPUT_MESSAGES)]);
+  const rate = await burstRates(publisher, nextMessage, paths, THROUGHPUT_MESSAGES);
   const malformed = adapter.stats().malformed;
 
   await publisher.endAsync();
@@ -99,21 +80,17 @@ export async function run(): Promise<BenchResult> {
   registry.stop();
   await broker.stop();
 
-  hubLatency.sort((a, b) => a - b);
-  bareLatency.sort((a, b) => a - b);
-  const hubRate = Math.round(THROUGHPUT_MESSAGES / ((hubDone - burstStart) / 1000));
-  const bareRate = Math.round(THROUGHPUT_MESSAGES / ((bareDone - burstStart) / 1000));
   const results = {
     broker: 'mosquitto (Debian), loopback',
     devices: DEVICES,
     throughputMessages: THROUGHPUT_MESSAGES,
     latencyRounds: LATENCY_ROUNDS,
-    hubEventsPerSecond: hubRate,
-    bareMessagesPerSecond: bareRate,
-    hubP50Ms: round(percentile(hubLatency, 50)),
-    hubP99Ms: round(percentile(hubLatency, 99)),
-    bareP50Ms: round(percentile(bareLatency, 50)),
-    bareP99Ms: round(percentile(bareLatency, 99)),
+    hubEventsPerSecond: rate.hub,
+    bareMessagesPerSecond: rate.bare,
+    hubP50Ms: round(percentile(latency.hub, 50)),
+    hubP99Ms: round(percentile(latency.hub, 99)),
+    bareP50Ms: round(percentile(latency.bare, 50)),
+    bareP99Ms: round(percentile(latency.bare, 99)),
     malformed,
   };
   return {
@@ -121,7 +98,7 @@ export async function run(): Promise<BenchResult> {
     description: 'A player message on the broker to the hub\'s normalized event (adapter + device registry) against a bare mqtt.js subscriber that JSON.parses the same messages, same broker, same run.',
     results,
     ratios: {
-      throughputHubOverBare: round(hubRate / bareRate, 2),
+      throughputHubOverBare: round(rate.hub / rate.bare, 2),
       p50HubOverBare: round(results.hubP50Ms / results.bareP50Ms, 2),
       p99HubOverBare: round(results.hubP99Ms / results.bareP99Ms, 2),
     },

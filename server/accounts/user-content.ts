@@ -1,3 +1,4 @@
+import { DEMO_OWNER } from '../demo/demo-content';
 import type { Logger } from '../log/logger';
 import type { Store } from '../store';
 
@@ -58,12 +59,18 @@ export async function removeUserContent(ports: UserContentPorts, userIds: Readon
 }
 
 /**
+ * Owners that are not accounts: the demo content (`server/demo`) and what flows make as Node-RED
+ * (`NODE_RED_USER`). Their content is never an interrupted deletion's leftover.
+ */
+export const SYSTEM_OWNERS: ReadonlySet<string> = new Set([DEMO_OWNER, 'node-red']);
+
+/**
  * Removes the content of users who no longer exist: what a crash in the middle of a user's
  * deletion left (the account goes first, so access ends at once). Run once at start.
  */
 export async function removeOrphanedUserContent(ports: UserContentPorts): Promise<RemovedContent> {
   const { store } = ports;
-  const known = (userId: string | undefined): boolean => userId === undefined || store.users.get(userId) !== undefined;
+  const known = (userId: string | undefined): boolean => userId === undefined || SYSTEM_OWNERS.has(userId) || store.users.get(userId) !== undefined;
   const gone = new Set<string>();
   const collect = (records: Array<{ userId?: string | undefined }>): void => {
     for (const record of records) if (!known(record.userId)) gone.add(record.userId!);

@@ -280,24 +280,21 @@ function recordModel(live: DeviceState | undefined): string {
   return (live?.model ?? live?.deviceFamily ?? 'unknown').slice(0, 100) || 'unknown';
 }
 
-/** The device command error as an HTTP answer: a refusal is 409, a timeout 504, an unknown player 404. */
+/** HTTP status and error code per device command failure: a refusal is 409, a timeout 504, an unknown player 404. */
+const COMMAND_ERROR_ANSWERS: Record<DeviceCommandError['code'], [status: number, code: string]> = {
+  timeout: [504, 'command_timeout'],
+  unknown_device: [404, 'not_found'],
+  invalid_command: [400, 'invalid_command'],
+  refused: [409, 'command_refused'],
+  offline: [409, 'device_offline'],
+  not_playing: [409, 'not_playing'],
+};
+
+/** The device command error as an HTTP answer (see COMMAND_ERROR_ANSWERS); any other error as it is. */
 export function commandError(error: unknown): unknown {
   if (!(error instanceof DeviceCommandError)) return error;
-  const details = [{ path: '/command', message: error.message }];
-  switch (error.code) {
-    case 'timeout':
-      return new ApiError(504, 'command_timeout', error.message, details);
-    case 'unknown_device':
-      return new ApiError(404, 'not_found', error.message, details);
-    case 'invalid_command':
-      return new ApiError(400, 'invalid_command', error.message, details);
-    case 'refused':
-      return new ApiError(409, 'command_refused', error.message, details);
-    case 'offline':
-      return new ApiError(409, 'device_offline', error.message, details);
-    case 'not_playing':
-      return new ApiError(409, 'not_playing', error.message, details);
-  }
+  const [status, code] = COMMAND_ERROR_ANSWERS[error.code];
+  return new ApiError(status, code, error.message, [{ path: '/command', message: error.message }]);
 }
 
 /** The event types of event.schema.json. */

@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log/logger';
 import { ApiError, toApiError } from './api-error';
+import { listenOn } from './listen';
 
 export interface HttpServerOptions {
   host: string;
@@ -99,21 +100,7 @@ export class HubHttpServer {
       }
       this.wss.handleUpgrade(request, socket, head, (ws: WebSocket) => this.wss.emit('connection', ws, request));
     });
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException): void => {
-        const reason = error.code === 'EADDRINUSE'
-          ? `port ${this.options.port} on ${this.options.host} is already in use; set YOTO_HUB_PORT or the hub node's port`
-          : error.message;
-        reject(Object.assign(new Error(`hub server could not start: ${reason}`), { code: error.code }));
-      };
-      server.once('error', onError);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
-    const address = server.address();
-    this.port = typeof address === 'object' && address ? address.port : this.options.port;
+    this.port = await listenOn(server, this.options.port, this.options.host, 'hub server', 'set YOTO_HUB_PORT or the hub node\'s port');
     this.server = server;
     this.options.logger.info('hub server listening', { url: this.url });
   }

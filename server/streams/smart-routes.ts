@@ -175,6 +175,49 @@ function bodyObject(req: Request): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+/**
+ * `body[key]` as an array of parsed entries: each entry goes through `entry` with its path, which
+ * answers undefined (and records why in `details`) for a bad one. Undefined when the field is absent
+ * or, recording `notArray`, not an array.
+ */
+function arrayField<T>(body: Record<string, unknown>, key: string, notArray: string, details: ErrorDetail[], entry: (value: unknown, at: string) => T | undefined): T[] | undefined {
+  const value = body[key];
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) {
+    details.push({ path: `/${key}`, message: notArray });
+    return undefined;
+  }
+  const parsed: T[] = [];
+  value.forEach((item: unknown, i) => {
+    const ok = entry(item, `/${key}/${i}`);
+    if (ok !== undefined) parsed.push(ok);
+  });
+  return parsed;
+}
+
+/** One entry of `windows`: {from, to, fileId} as strings and nothing else (SmartStreams.define checks the values). */
+function parseWindow(w: unknown, at: string, details: ErrorDetail[]): SmartWindow | undefined {
+  if (typeof w !== 'object' || w === null || Array.isArray(w)) {
+    details.push({ path: at, message: 'must be an object {from, to, fileId}' });
+    return undefined;
+  }
+  const window = w as Record<string, unknown>;
+  let ok = true;
+  for (const key of ['from', 'to', 'fileId'] as const) {
+    if (typeof window[key] !== 'string') {
+      details.push({ path: `${at}/${key}`, message: key === 'fileId' ? 'must be an audio file id' : 'must be a time "HH:MM"' });
+      ok = false;
+    }
+  }
+  for (const key of Object.keys(window)) {
+    if (key !== 'from' && key !== 'to' && key !== 'fileId') {
+      details.push({ path: `${at}/${key}`, message: 'is not a field of a window (from, to, fileId)' });
+      ok = false;
+    }
+  }
+  return ok ? { from: window['from'] as string, to: window['to'] as string, fileId: window['fileId'] as string } : undefined;
+}
+
 /** The body as a definition (types only; SmartStreams.define checks times, ids and that files exist). */
 function parseDefinition(req: Request, pathId: string | undefined): Omit<SmartStreamDefinition, 'id'> & { id?: string } {
   const body = bodyObject(req);
@@ -194,47 +237,14 @@ function parseDefinition(req: Request, pathId: string | undefined): Omit<SmartSt
     if (typeof name !== 'string' || name.length === 0 || name.length > 255) details.push({ path: '/name', message: 'must be 1 to 255 characters' });
     else result.name = name;
   }
-  const windows = body['windows'];
-  if (windows !== undefined) {
-    if (!Array.isArray(windows)) details.push({ path: '/windows', message: 'must be an array of {from, to, fileId}' });
-    else {
-      const parsed: SmartWindow[] = [];
-      windows.forEach((w: unknown, i) => {
-        if (typeof w !== 'object' || w === null || Array.isArray(w)) {
-          details.push({ path: `/windows/${i}`, message: 'must be an object {from, to, fileId}' });
-          return;
-        }
-        const window = w as Record<string, unknown>;
-        let ok = true;
-        for (const key of ['from', 'to', 'fileId'] as const) {
-          if (typeof window[key] !== 'string') {
-            details.push({ path: `/windows/${i}/${key}`, message: key === 'fileId' ? 'must be an audio file id' : 'must be a time "HH:MM"' });
-            ok = false;
-          }
-        }
-        for (const key of Object.keys(window)) {
-          if (key !== 'from' && key !== 'to' && key !== 'fileId') {
-            details.push({ path: `/windows/${i}/${key}`, message: 'is not a field of a window (from, to, fileId)' });
-            ok = false;
-          }
-        }
-        if (ok) parsed.push({ from: window['from'] as string, to: window['to'] as string, fileId: window['fileId'] as string });
-      });
-      result.windows = parsed;
-    }
-  }
-  const playlist = body['playlist'];
-  if (playlist !== undefined) {
-    if (!Array.isArray(playlist)) details.push({ path: '/playlist', message: 'must be an array of audio file ids' });
-    else {
-      const ids: string[] = [];
-      playlist.forEach((entry: unknown, i) => {
-        if (typeof entry !== 'string') details.push({ path: `/playlist/${i}`, message: 'must be an audio file id' });
-        else ids.push(entry);
-      });
-      result.playlist = ids;
-    }
-  }
+  const windows = arrayField(body, 'windows', 'must be an array of {from, to, fileId}', details, (entry, at) => parseWindow(entry, at, details));
+  if (windows) result.windows = windows;
+  const playlist = arrayField(body, 'playlist', 'must be an array of audio file ids', details, (entry, at) => {
+    if (typeof entry === 'string') return entry;
+    details.push({ path: at, message: 'must be an audio file id' });
+    return undefined;
+  });
+  if (playlist) result.playlist = playlist;
   const fallback = body['fallbackFileId'];
   if (fallback !== undefined) {
     if (typeof fallback !== 'string') details.push({ path: '/fallbackFileId', message: 'must be an audio file id' });

@@ -1,17 +1,12 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { hooked, replaceHooked } from '../helpers/hooked';
 import { removeTempDirs } from '../helpers/temp-dir';
-import { ADMIN, MEMBER, addUser, errorOf, onboard, startRig, tokens, type Rig } from './accounts-rig';
+import { ADMIN, MEMBER, addUser, errorOf, onboard, startRig, tokens } from './accounts-rig';
 
 describe('accounts: onboarding, sign-in and sessions', () => {
-  let rig: Rig;
-  beforeEach(async () => {
-    rig = await startRig();
-  });
-  afterEach(async () => {
-    await rig.close();
-  });
+  const rig = hooked('test', startRig, (started) => started.close());
   after(removeTempDirs);
 
   it('offers onboarding on an empty hub, once only', async () => {
@@ -207,7 +202,7 @@ describe('accounts: onboarding, sign-in and sessions', () => {
     const dataDir = rig.dataDir;
     await rig.close();
 
-    rig = await startRig({}, dataDir);
+    replaceHooked(rig, await startRig({}, dataDir));
     expect((await rig.request('GET', '/me', { token: admin.accessToken })).status).to.equal(200);
     expect((await rig.request('POST', '/refresh', { body: { refreshToken: admin.refreshToken } })).status).to.equal(200);
   });

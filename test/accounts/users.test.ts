@@ -1,15 +1,10 @@
 import { expect } from 'chai';
+import { hooked, replaceHooked } from '../helpers/hooked';
 import { removeTempDirs } from '../helpers/temp-dir';
-import { ADMIN, MEMBER, addUser, errorOf, onboard, startRig, tokens, type Rig, type Tokens } from './accounts-rig';
+import { ADMIN, MEMBER, addUser, errorOf, onboard, startRig, tokens, type Tokens } from './accounts-rig';
 
 describe('accounts: invitations, registration and user management', () => {
-  let rig: Rig;
-  beforeEach(async () => {
-    rig = await startRig();
-  });
-  afterEach(async () => {
-    await rig.close();
-  });
+  const rig = hooked('test', startRig, (started) => started.close());
   after(removeTempDirs);
 
   async function invite(admin: Tokens, email: string, role?: string): Promise<string> {
@@ -79,7 +74,7 @@ describe('accounts: invitations, registration and user management', () => {
 
   it('with open registration, anyone may create a member account (once per email), but not before onboarding', async () => {
     await rig.close();
-    rig = await startRig({ openRegistration: true });
+    replaceHooked(rig, await startRig({ openRegistration: true }));
     expect((await rig.request('GET', '/status')).body).to.deep.equal({ onboarding: true, openRegistration: true });
     const early = await rig.request('POST', '/register', { body: MEMBER });
     expect(early.status).to.equal(409);

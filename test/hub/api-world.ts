@@ -9,6 +9,7 @@ export const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Star
 
 export interface SignIn {
   accessToken: string;
+  refreshToken: string;
   user: { id: string; role: string; email?: string };
 }
 
@@ -35,8 +36,9 @@ export async function call(hub: Hub, method: string, url: string, token?: string
   return { status: response.status, text, json };
 }
 
-export async function onboardAdmin(hub: Hub): Promise<SignIn> {
-  const answer = await call(hub, 'POST', '/api/auth/onboarding', undefined, { email: 'admin@example.org', name: 'Admin', password: 'correct horse battery' });
+/** Onboards the hub's first user (its admin) through the API: the onboarding answer. */
+export async function onboardAdmin(hub: Hub, admin = { email: 'admin@example.org', name: 'Admin', password: 'correct horse battery' }): Promise<SignIn> {
+  const answer = await call(hub, 'POST', '/api/auth/onboarding', undefined, admin);
   expect(answer.status, answer.text).to.equal(201);
   return answer.json as SignIn;
 }

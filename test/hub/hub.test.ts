@@ -3,9 +3,9 @@ import { expect } from 'chai';
 import mqtt from 'mqtt';
 import type { Hub } from '../../server/hub';
 import type { HealthReport } from '../../server/system/health';
-import type { EmbeddedBroker } from '../../server/broker/embedded-broker';
 import { startAedes } from '../helpers/aedes-broker';
 import { freePort, isListening } from '../helpers/free-port';
+import { hooked } from '../helpers/hooked';
 import { MosquittoBroker } from '../helpers/mosquitto';
 import { describeLeaks, ResourceTracker } from '../helpers/resource-tracker';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
@@ -158,13 +158,7 @@ describe('Hub', function () {
   });
 
   describe('on an external Aedes broker', () => {
-    let aedes: EmbeddedBroker;
-    before(async () => {
-      aedes = await startAedes();
-    });
-    after(async () => {
-      await aedes.stop();
-    });
+    const aedes = hooked('suite', startAedes, (broker) => broker.stop());
 
     it('reaches "connected"', async () => {
       hub = await startTestHub({ brokerUrl: aedes.url });

@@ -3,9 +3,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { packageRoot } from '../../server/paths';
 import type { AudioFile } from '../../server/types/schemas';
-import { removeTempDirs } from '../helpers/temp-dir';
 import { TINY_PNG, wavFile } from './media';
-import { startLibraryRig, type LibraryRig } from './rig';
+import { useLibraryRig } from './rig';
 
 /** Committed fixtures made by scripts/make-audio-fixtures.sh: 2 s of a 440 Hz sine, mono. */
 const audioFixtures = path.join(packageRoot, 'test', 'fixtures', 'audio');
@@ -205,14 +204,7 @@ const CASES: FormatCase[] = [
 ];
 
 describe('audio library: formats detected from content', function () {
-  let rig: LibraryRig;
-  before(async () => {
-    rig = await startLibraryRig();
-  });
-  after(async () => {
-    await rig.close();
-    await removeTempDirs();
-  });
+  const rig = useLibraryRig();
 
   async function upload(bytes: Buffer, sentAs: { fileName: string; contentType: string }): Promise<AudioFile> {
     const res = await rig.upload('alice', [{ name: 'file', ...sentAs, data: bytes }]);

@@ -7,7 +7,7 @@ import type { AudioFile } from '../../server/types/schemas';
 import { fixturesDir } from '../helpers/fixtures';
 import { removeTempDirs } from '../helpers/temp-dir';
 import { countMpegFrames, id3v23Tag, multipart, retagMp3, TINY_PNG, wavFile, type MultipartPart } from './media';
-import { filesUnder, startLibraryRig, type LibraryRig } from './rig';
+import { filesUnder, startLibraryRig, useLibraryRig, type LibraryRig } from './rig';
 
 const audioDir = path.join(fixturesDir, 'twine-spyshort', 'audio');
 const FIXTURES = ['SearchElsewhere.mp3', 'SolveRiddle.mp3', 'Start.mp3'];
@@ -29,14 +29,7 @@ interface ErrorBody {
 }
 
 describe('audio library: upload', function () {
-  let rig: LibraryRig;
-  before(async () => {
-    rig = await startLibraryRig();
-  });
-  after(async () => {
-    await rig.close();
-    await removeTempDirs();
-  });
+  const rig = useLibraryRig();
 
   // The truth is measured here, independently of music-metadata: test/library/media.ts walks
   // every MPEG frame (frames x 576 samples / 24000 Hz) and the result is checked against the
@@ -211,15 +204,8 @@ describe('audio library: upload limits and aborts', function () {
 });
 
 describe('audio library: access, listing, changes, deletion', function () {
-  let rig: LibraryRig;
   const inUse = new Map<string, string>();
-  before(async () => {
-    rig = await startLibraryRig({ isInUse: (id) => inUse.get(id) });
-  });
-  after(async () => {
-    await rig.close();
-    await removeTempDirs();
-  });
+  const rig = useLibraryRig({ isInUse: (id) => inUse.get(id) });
 
   it("does not let another member list, read, change, download, stream, see the cover of, or delete a user's file", async () => {
     const record = await uploadFixture(rig, 'alice', 'Start.mp3');

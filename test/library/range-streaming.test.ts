@@ -5,30 +5,37 @@ import * as path from 'node:path';
 import { parseRange } from '../../server/library';
 import type { AudioFile } from '../../server/types/schemas';
 import { fixturesDir } from '../helpers/fixtures';
-import { removeTempDirs } from '../helpers/temp-dir';
 import { wavFile } from './media';
-import { startLibraryRig, type LibraryRig } from './rig';
+import { useLibraryRig } from './rig';
 
 const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3');
 
+/** A client (alice) that starts streaming `url` and hangs up as soon as the first bytes arrive. */
+function leaveAfterFirstBytes(url: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const req = http.get(url, { headers: { 'x-test-user': 'alice' } }, (res) => {
+      res.once('data', () => {
+        req.destroy();
+        resolve();
+      });
+    });
+    req.on('error', reject);
+  });
+}
+
 describe('audio library: range streaming', function () {
-  let rig: LibraryRig;
+  const rig = useLibraryRig();
   let bytes: Buffer;
   let record: AudioFile;
   let size: number;
   const stream = (init: RequestInit = {}): Promise<Response> => rig.fetchAs('alice', `/${record.id}/stream`, init);
 
   before(async () => {
-    rig = await startLibraryRig();
     bytes = await fs.readFile(START_MP3);
     size = bytes.length;
     const res = await rig.upload('alice', [{ name: 'file', fileName: 'Start.mp3', data: bytes }]);
     expect(res.status).to.equal(201);
     record = (await res.json()) as AudioFile;
-  });
-  after(async () => {
-    await rig.close();
-    await removeTempDirs();
   });
 
   it('sends the whole file with 200, its content type, Accept-Ranges, a strong ETag and Last-Modified', async () => {
@@ -130,15 +137,7 @@ describe('audio library: range streaming', function () {
 
   it('keeps serving after clients disconnect mid-stream', async () => {
     for (let i = 0; i < 20; i++) {
-      await new Promise<void>((resolve, reject) => {
-        const req = http.get(`${rig.base}/${record.id}/stream`, { headers: { 'x-test-user': 'alice' } }, (res) => {
-          res.once('data', () => {
-            req.destroy();
-            resolve();
-          });
-        });
-        req.on('error', reject);
-      });
+      await leaveAfterFirstBytes(`${rig.base}/${record.id}/stream`);
     }
     const res = await stream({ headers: { range: 'bytes=0-99' } });
     expect(res.status).to.equal(206);
@@ -169,15 +168,7 @@ describe('audio library: range streaming', function () {
     });
     // Clients that leave in the middle of a long range release the file too.
     for (let i = 0; i < 5; i++) {
-      await new Promise<void>((resolve, reject) => {
-        const req = http.get(`${rig.base}/${longRecord.id}/stream`, { headers: { 'x-test-user': 'alice' } }, (res) => {
-          res.once('data', () => {
-            req.destroy();
-            resolve();
-          });
-        });
-        req.on('error', reject);
-      });
+      await leaveAfterFirstBytes(`${rig.base}/${longRecord.id}/stream`);
     }
     // The server closes the shared handle just after the last answer; poll the process's fd table until it has.
     const openOn = async (file: string): Promise<number> => {

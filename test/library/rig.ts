@@ -7,7 +7,8 @@ import { createAudioLibrary, createAudioLibraryService, type AudioLibraryHandle,
 import { silentLogger } from '../../server/log/logger';
 import { openStore, type Store } from '../../server/store';
 import { storeValidator } from '../../server/store/store-validator';
-import { makeTempDir } from '../helpers/temp-dir';
+import { hooked } from '../helpers/hooked';
+import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { multipart, type MultipartPart } from './media';
 
 export const USERS: Record<string, RequestUser> = {
@@ -85,6 +86,14 @@ export async function startLibraryRig(options: Partial<Pick<AudioLibraryOptions,
       await store.close();
     },
   };
+}
+
+/** A library rig for the whole suite (see hooked()), closed and its temporary folders removed after it. */
+export function useLibraryRig(options: Parameters<typeof startLibraryRig>[0] = {}): LibraryRig {
+  return hooked('suite', () => startLibraryRig(options), async (rig) => {
+    await rig.close();
+    await removeTempDirs();
+  });
 }
 
 /** Every file under `dir`, relative, sorted. */

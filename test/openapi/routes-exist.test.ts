@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { Hub } from '../../server/hub';
 import { buildOpenApi } from '../../server/openapi';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
+import { onboardAdmin } from '../hub/api-world';
 
 type Operation = { requestBody?: { content: Record<string, unknown> } };
 type Paths = Record<string, Record<string, Operation>>;
@@ -43,13 +44,7 @@ describe('OpenAPI document matches the mounted routers', function () {
 
   it('serves every documented route on a real hub (none answers "API route not found")', async () => {
     hub = await startTestHub();
-    const onboarding = await fetch(`${hub.url}/api/auth/onboarding`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'admin@example.org', name: 'Admin', password: 'correct horse battery' }),
-    });
-    expect(onboarding.status).to.equal(201);
-    const { accessToken } = (await onboarding.json()) as { accessToken: string };
+    const { accessToken } = await onboardAdmin(hub);
     // The served document is the one checked here.
     const served = (await (await fetch(`${hub.url}/api/openapi.json`)).json()) as { paths: Paths };
     expect(Object.keys(served.paths).sort()).to.deep.equal(Object.keys(paths).sort());

@@ -3,6 +3,7 @@ import type { Browser } from 'playwright-core';
 import type { Hub } from '../../server/hub';
 import { launchChromium } from '../helpers/chromium';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
+import { onboardAdmin } from '../hub/api-world';
 
 /**
  * How the panel loads for someone who signed in before: the stored session is
@@ -17,13 +18,7 @@ describe('panel loading with a stored session (headless Chromium)', function () 
   before(async () => {
     browser = await launchChromium();
     hub = await startTestHub();
-    const onboarding = await fetch(`${hub.url}/api/auth/onboarding`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'returning@example.test', name: 'Returning Parent', password: 'correct horse battery' }),
-    });
-    expect(onboarding.status).to.equal(201);
-    refreshToken = ((await onboarding.json()) as { refreshToken: string }).refreshToken;
+    ({ refreshToken } = await onboardAdmin(hub, { email: 'returning@example.test', name: 'Returning Parent', password: 'correct horse battery' }));
   });
   after(async () => {
     await browser?.close();

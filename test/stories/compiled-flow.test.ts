@@ -8,7 +8,7 @@ import { compileToFlow, type FlowNode as CompiledNode, type Story } from '../../
 import type { AudioFile } from '../../server/types/schemas';
 import { getValidator } from '../../server/validation';
 import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
-import { hubConfigNode, KIDS_BEDROOM, playbackKnown, runningHub, type FlowNode } from '../helpers/yoto-node-flows';
+import { KIDS_BEDROOM, playbackKnown, runningHub, useHubConfigPerTest, type FlowNode } from '../helpers/yoto-node-flows';
 import { spyDir, story as makeStory } from './helpers';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -150,28 +150,14 @@ function editorDefaults(type: string): Set<string> {
 
 describe(`a story compiled to a Node-RED flow runs the story (Node-RED ${nodeRedVersion()})`, function () {
   this.timeout(120_000);
-  let hubConfig: Awaited<ReturnType<typeof hubConfigNode>>;
-
-  before(async () => {
-    await new Promise<void>((resolve) => helper.startServer(resolve));
-  });
-  after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
-  });
-  beforeEach(async () => {
-    hubConfig = await hubConfigNode();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    hubConfig.remove();
-  });
+  const hubConfig = useHubConfigPerTest(helper);
 
   /**
    * Imports the audio into the hub's library (it lives in the hub's data directory), stores the story,
    * compiles it, then deploys the compiled flow with the hub config node.
    */
   async function deployCompiled(timeout?: { to: 'A' | 'B'; seconds: number }): Promise<{ hub: Hub; story: Story; flow: CompiledNode[]; files: Record<'Start' | 'A' | 'B', AudioFile> }> {
-    await helper.load(NODES, [{ id: 'f0', type: 'tab', label: 'hub only' } as FlowNode, hubConfig.node]);
+    await helper.load(NODES, [{ id: 'f0', type: 'tab', label: 'hub only' } as FlowNode, hubConfig().node]);
     const first = await runningHub(helper.getNode('hub1'));
     const importAudio = (name: string): Promise<AudioFile> => first.library.files.importFile(path.join(AUDIO, name), { userId: 'node-red', originalName: name });
     const files = { Start: await importAudio('Start.mp3'), A: await importAudio('SolveRiddle.mp3'), B: await importAudio('SearchElsewhere.mp3') };
@@ -180,7 +166,7 @@ describe(`a story compiled to a Node-RED flow runs the story (Node-RED ${nodeRed
     const flow = compileToFlow(story, { hubId: 'hub1', deviceId: KIDS_BEDROOM });
     await helper.unload();
 
-    await helper.load(NODES, [...(flow as FlowNode[]), hubConfig.node]);
+    await helper.load(NODES, [...(flow as FlowNode[]), hubConfig().node]);
     const hub = await runningHub(helper.getNode('hub1'));
     expect(hub.store.stories.get(story.id)?.title, 'the story survives the redeploy').to.equal('Mission');
     await playbackKnown(hub, KIDS_BEDROOM);

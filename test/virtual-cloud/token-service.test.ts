@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { ALL_VIRTUAL_SCOPES, OAuthRefusal, VirtualTokenService, type AuthorizationRequest } from '../../server/virtual/tokens/token-service';
 import { ManualClock } from '../../server/time/clock';
 import { codeChallengeS256, createCodeVerifier } from '../../server/yoto/auth/pkce';
+import { rejectionOf } from '../helpers/rejection';
 
 const CLIENT = 'client-1';
 const REDIRECT = 'http://127.0.0.1:5555/callback';
@@ -18,11 +19,7 @@ function request(verifier: string, scope = 'openid offline_access'): Authorizati
   };
 }
 
-async function refusal(promise: Promise<unknown>): Promise<OAuthRefusal> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).to.be.instanceOf(OAuthRefusal);
-  return error as OAuthRefusal;
-}
+const refusal = (promise: Promise<unknown>): Promise<OAuthRefusal> => rejectionOf(promise, OAuthRefusal);
 
 describe('virtual cloud token service', () => {
   let clock: ManualClock;

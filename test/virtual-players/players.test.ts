@@ -16,6 +16,7 @@ import { freePort } from '../helpers/free-port';
 import { startAedes } from '../helpers/aedes-broker';
 import { activeResources, BEDTIME_CARD, CardShelf, nextMessage, RawObserver, SPY_CARD, statusOf, subscribed } from '../yoto-mqtt/harness';
 import { MosquittoBroker } from '../helpers/mosquitto';
+import { rejectionOf } from '../helpers/rejection';
 
 const MP3 = fs.readFileSync(path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3'));
 const MINUTE = 60_000;
@@ -79,15 +80,7 @@ function singleChapterCard(cardId: string, tracks: CardTrack[], autoadvance?: st
   return { cardId, title: cardId, content: { playbackType: 'linear', ...(autoadvance ? { config: { autoadvance } } : {}), chapters: [{ key: '01', title: 'One', tracks }] } };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof Error) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = (promise: Promise<unknown>): Promise<Error> => rejectionOf(promise, Error);
 
 describe('virtual players', function () {
   let broker: MosquittoBroker;

@@ -7,19 +7,12 @@ import { ManualClock } from '../../server/time/clock';
 import { DEFAULT_VIRTUAL_PLAYERS } from '../../server/virtual/contracts';
 import { DEFAULT_TIMING, VirtualPlayerFleet, type VirtualPlayer } from '../../server/virtual/players';
 import { BEDTIME_CARD, BROKERS, CardShelf, nextMessage, RawObserver, SPY_CARD, subscribed, type TestBroker } from './harness';
+import { rejectionOf } from '../helpers/rejection';
 
 const LIVING = DEFAULT_VIRTUAL_PLAYERS[0]!.deviceId;
 const MINI = DEFAULT_VIRTUAL_PLAYERS[1]!.deviceId;
 
-async function rejection(promise: Promise<unknown>): Promise<DeviceCommandError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DeviceCommandError) return error;
-    throw error;
-  }
-  throw new Error('the command resolved, but it should have been rejected');
-}
+const rejection = (promise: Promise<unknown>): Promise<DeviceCommandError> => rejectionOf(promise, DeviceCommandError);
 
 for (const { name, start } of BROKERS) {
   describe(`device commands round-trip through virtual players on ${name}`, function () {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { YotoMqttClient, type YotoDeviceMessage } from '../../server/yoto/mqtt';
 import { VirtualPlayerFleet } from '../../server/virtual/players';
+import { hooked } from '../helpers/hooked';
 import {
   BROKERS,
   CAPTURED_DEVICE,
@@ -45,13 +46,7 @@ function typesOf(record: Record<string, unknown>): Record<string, string> {
 
 for (const { name, start } of BROKERS) {
   describe(`captured Yoto traffic on ${name}`, function () {
-    let broker: TestBroker;
-    before(async () => {
-      broker = await start();
-    });
-    after(async () => {
-      await broker.stop();
-    });
+    const broker = hooked('suite', start, (started) => started.stop());
 
     it('reaches the adapter as typed messages with the right device, kind and payload', async () => {
       const captured = capturedMessages();

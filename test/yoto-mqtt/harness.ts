@@ -8,6 +8,7 @@ import type { YotoDeviceMessage, YotoMqttClient } from '../../server/yoto/mqtt';
 import type { VirtualCardLibrary } from '../../server/virtual/contracts';
 import { startAedes } from '../helpers/aedes-broker';
 import { MosquittoBroker } from '../helpers/mosquitto';
+import { interactiveContent } from '../yoto-rest/sample-cards';
 
 /** A broker the suites run against: a real Mosquitto, and the Aedes the hub embeds. */
 export interface TestBroker {
@@ -80,24 +81,13 @@ export const BEDTIME_CARD: YotoCard = {
 export const SPY_CARD: YotoCard = {
   cardId: 'Spy01',
   title: 'Spy Mission',
-  content: {
-    playbackType: 'interactive',
-    config: { autoadvance: 'none', disableTrackNav: true, disableChapterNav: true },
-    editSettings: { interactiveContent: true },
-    chapters: [
-      {
-        key: '01',
-        title: 'Spy Mission',
-        tracks: [
-          { ...audioTrack('01', 'Start', 10), events: { onLhb: goto('02'), onRhb: goto('03'), onEnd: { cmd: 'stop' } } },
-          { ...audioTrack('02', 'SolveRiddle', 8), events: { onLhb: goto('01'), onRhb: goto('04') } },
-          { ...audioTrack('03', 'SearchElsewhere', 9), events: { onLhb: goto('01'), onEnd: goto('04') } },
-          { ...audioTrack('04', 'End', 5), events: { onLhb: goto('01'), onEnd: { cmd: 'stop' } } },
-          { ...audioTrack('05', 'Broken', 6), events: { onRhb: goto('5'), onEnd: goto('99') } },
-        ],
-      },
-    ],
-  },
+  content: interactiveContent('Spy Mission', [
+    { ...audioTrack('01', 'Start', 10), events: { onLhb: goto('02'), onRhb: goto('03'), onEnd: { cmd: 'stop' } } },
+    { ...audioTrack('02', 'SolveRiddle', 8), events: { onLhb: goto('01'), onRhb: goto('04') } },
+    { ...audioTrack('03', 'SearchElsewhere', 9), events: { onLhb: goto('01'), onEnd: goto('04') } },
+    { ...audioTrack('04', 'End', 5), events: { onLhb: goto('01'), onEnd: { cmd: 'stop' } } },
+    { ...audioTrack('05', 'Broken', 6), events: { onRhb: goto('5'), onEnd: goto('99') } },
+  ]),
 };
 
 function goto(trackKey: string) {

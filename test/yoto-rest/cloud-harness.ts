@@ -104,6 +104,37 @@ export async function signInThroughBrowser(adapter: Adapter): Promise<TokenRespo
   return tokens;
 }
 
+/** What a signed-in suite drives: set in its hooks, so read it inside hooks and tests. */
+export interface SignedInRig {
+  readonly rig: CloudRig;
+  readonly adapter: Adapter;
+}
+
+/**
+ * Registers the hooks of a suite that talks to the virtual cloud as a signed-in
+ * hub: a cloud rig, the adapter on it and a browser sign-in, closed and stopped
+ * afterwards. `per: 'test'` gives every test its own fresh rig.
+ */
+export function useSignedInRig(per: 'suite' | 'test', options: Parameters<typeof startCloudRig>[0] = {}): SignedInRig {
+  let current: SignedInRig | undefined;
+  (per === 'suite' ? before : beforeEach)(async () => {
+    const rig = await startCloudRig(options);
+    const adapter = createAdapter(rig);
+    current = { rig, adapter };
+    await signInThroughBrowser(adapter);
+  });
+  (per === 'suite' ? after : afterEach)(async () => {
+    current?.adapter.rest.close();
+    await current?.rig.stop();
+    current = undefined;
+  });
+  const now = (): SignedInRig => {
+    if (!current) throw new Error('the signed-in rig is not ready: read it inside a hook or test');
+    return current;
+  };
+  return { get rig() { return now().rig; }, get adapter() { return now().adapter; } };
+}
+
 export function fixture(...parts: string[]): Buffer {
   return fs.readFileSync(path.join(fixturesDir, ...parts));
 }

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { encodePng } from '../../server/virtual/http/media/png';
 import { YotoApiError } from '../../server/yoto/rest/errors';
-import { createAdapter, fixture, signInThroughBrowser, startCloudRig, type Adapter, type CloudRig } from './cloud-harness';
+import { fixture, useSignedInRig } from './cloud-harness';
 
 /** Width and height straight from the header bytes: PNG IHDR (big-endian) or GIF logical screen (little-endian). */
 function headerSize(bytes: Buffer): { width: number; height: number } {
@@ -12,17 +12,7 @@ function headerSize(bytes: Buffer): { width: number; height: number } {
 }
 
 describe('Yoto media: icons and the audio upload flow', function () {
-  let rig: CloudRig;
-  let adapter: Adapter;
-  before(async () => {
-    rig = await startCloudRig();
-    adapter = createAdapter(rig);
-    await signInThroughBrowser(adapter);
-  });
-  after(async () => {
-    adapter.rest.close();
-    await rig.stop();
-  });
+  const signedIn = useSignedInRig('suite');
 
   describe('display icons', () => {
     it('accepts a 16x16 PNG and a 16x16 GIF as they are, and refers to them as yoto:#<mediaId>', async () => {
@@ -31,8 +21,8 @@ describe('Yoto media: icons and the audio upload flow', function () {
       expect(headerSize(png)).to.deep.equal({ width: 16, height: 16 });
       expect(headerSize(gif)).to.deep.equal({ width: 16, height: 16 });
 
-      const pngIcon = await adapter.api.uploadIcon(png, { autoConvert: false, filename: 'SolveRiddle' });
-      const gifIcon = await adapter.api.uploadIcon(gif, { autoConvert: false, filename: 'Start' });
+      const pngIcon = await signedIn.adapter.api.uploadIcon(png, { autoConvert: false, filename: 'SolveRiddle' });
+      const gifIcon = await signedIn.adapter.api.uploadIcon(gif, { autoConvert: false, filename: 'Start' });
       expect(pngIcon.new).to.equal(true);
       expect(pngIcon.iconRef).to.equal(`yoto:#${pngIcon.mediaId}`);
       expect(gifIcon.mediaId).to.not.equal(pngIcon.mediaId);
@@ -40,14 +30,14 @@ describe('Yoto media: icons and the audio upload flow', function () {
       const served = await fetch(pngIcon.url);
       expect(served.headers.get('content-type')).to.equal('image/png');
       expect(Buffer.from(await served.arrayBuffer()).equals(png)).to.equal(true);
-      const mine = await adapter.api.listMyIcons();
+      const mine = await signedIn.adapter.api.listMyIcons();
       expect(mine.map((icon) => icon.mediaId)).to.include.members([pngIcon.mediaId, gifIcon.mediaId]);
     });
 
     it('gives the same icon back for the same image', async () => {
       const png = fixture('twine-spyshort', 'icons', 'SolveRiddle.png');
-      const first = await adapter.api.uploadIcon(png, { autoConvert: false });
-      const again = await adapter.api.uploadIcon(png, { autoConvert: false });
+      const first = await signedIn.adapter.api.uploadIcon(png, { autoConvert: false });
+      const again = await signedIn.adapter.api.uploadIcon(png, { autoConvert: false });
       expect(again.mediaId).to.equal(first.mediaId);
       expect(again.displayIconId).to.equal(first.displayIconId);
       expect(again.new).to.equal(undefined);
@@ -56,22 +46,22 @@ describe('Yoto media: icons and the audio upload flow', function () {
     it('refuses an image that is not 16x16 unless autoConvert is on', async () => {
       const big = encodePng(32, 24, () => [200, 40, 40, 255]);
       expect(headerSize(big)).to.deep.equal({ width: 32, height: 24 });
-      const error = await adapter.api.uploadIcon(big, { autoConvert: false }).catch((e: unknown) => e);
+      const error = await signedIn.adapter.api.uploadIcon(big, { autoConvert: false }).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(YotoApiError);
       expect(error).to.include({ status: 400, code: 'invalid_icon' });
       expect((error as Error).message).to.contain('the icon is 32x24; without autoConvert=true it must be exactly 16x16');
 
-      const converted = await adapter.api.uploadIcon(big, { autoConvert: true });
+      const converted = await signedIn.adapter.api.uploadIcon(big, { autoConvert: true });
       expect(converted.iconRef).to.match(/^yoto:#[A-Za-z0-9_-]{43}$/);
     });
 
     it('refuses bytes that are no image at all, even with autoConvert', async () => {
-      const error = await adapter.api.uploadIcon(Buffer.from('hello'), { autoConvert: true }).catch((e: unknown) => e);
+      const error = await signedIn.adapter.api.uploadIcon(Buffer.from('hello'), { autoConvert: true }).catch((e: unknown) => e);
       expect(error).to.include({ status: 400, code: 'invalid_icon' });
     });
 
     it('lists public icons that load as 16x16 PNGs', async () => {
-      const icons = await adapter.api.listPublicIcons();
+      const icons = await signedIn.adapter.api.listPublicIcons();
       expect(icons.length).to.be.greaterThan(0);
       expect(icons.every((icon) => icon.userId === 'yoto' && icon.public === true)).to.equal(true);
       const bytes = Buffer.from(await (await fetch(icons[0]!.url)).arrayBuffer());
@@ -83,21 +73,21 @@ describe('Yoto media: icons and the audio upload flow', function () {
     it('uploads an MP3, waits for the transcode and returns what a track needs; the second upload sends nothing', async () => {
       const mp3 = fixture('twine-spyshort', 'audio', 'Start.mp3');
       const sha256 = createHash('sha256').update(mp3).digest('hex');
-      const first = await adapter.api.uploadAudio(mp3, { filename: 'Start.mp3' });
+      const first = await signedIn.adapter.api.uploadAudio(mp3, { filename: 'Start.mp3' });
       expect(first).to.include({ sha256, alreadyUploaded: false, duration: 4, fileSize: mp3.length, format: 'mp3', channels: 'mono' });
       expect(first.trackUrl).to.equal(`yoto:#${first.transcodedSha256}`);
-      expect(adapter.waits.length, 'it polled while the transcode ran').to.be.greaterThan(0);
-      expect(rig.cloud.media.uploadContentType(first.uploadId), 'the bytes went to the presigned URL as audio/mpeg, as the working clients send them').to.equal('audio/mpeg');
+      expect(signedIn.adapter.waits.length, 'it polled while the transcode ran').to.be.greaterThan(0);
+      expect(signedIn.rig.cloud.media.uploadContentType(first.uploadId), 'the bytes went to the presigned URL as audio/mpeg, as the working clients send them').to.equal('audio/mpeg');
 
       // Yoto already has these bytes: a null uploadUrl, no PUT, the same transcoded audio.
-      const uploadUrl = (await (await fetch(`${rig.cloud.url}/media/transcode/audio/uploadUrl?sha256=${sha256}&filename=Start.mp3`, {
-        headers: { authorization: `Bearer ${await adapter.tokens.getAccessToken()}` },
+      const uploadUrl = (await (await fetch(`${signedIn.rig.cloud.url}/media/transcode/audio/uploadUrl?sha256=${sha256}&filename=Start.mp3`, {
+        headers: { authorization: `Bearer ${await signedIn.adapter.tokens.getAccessToken()}` },
       })).json()) as { upload: { uploadId: string; uploadUrl: string | null } };
       expect(uploadUrl.upload.uploadUrl).to.equal(null);
-      const second = await adapter.api.uploadAudio(mp3, { filename: 'Start.mp3' });
+      const second = await signedIn.adapter.api.uploadAudio(mp3, { filename: 'Start.mp3' });
       expect(second).to.include({ alreadyUploaded: true, transcodedSha256: first.transcodedSha256, duration: 4 });
 
-      const card = await adapter.api.saveCard({
+      const card = await signedIn.adapter.api.saveCard({
         title: 'Spy start',
         content: { chapters: [{ key: '01', title: 'Start', tracks: [{ key: '01', title: 'Start', type: 'audio', format: 'mp3', trackUrl: first.trackUrl, duration: first.duration! }] }] },
       });
@@ -107,8 +97,8 @@ describe('Yoto media: icons and the audio upload flow', function () {
     it('the upload URL takes only the bytes it was issued for, and only with its signature', async () => {
       const solve = new Uint8Array(fixture('twine-spyshort', 'audio', 'SolveRiddle.mp3'));
       const sha256 = createHash('sha256').update(solve).digest('hex');
-      const answer = (await (await fetch(`${rig.cloud.url}/media/transcode/audio/uploadUrl?sha256=${sha256}&filename=SolveRiddle.mp3`, {
-        headers: { authorization: `Bearer ${await adapter.tokens.getAccessToken()}` },
+      const answer = (await (await fetch(`${signedIn.rig.cloud.url}/media/transcode/audio/uploadUrl?sha256=${sha256}&filename=SolveRiddle.mp3`, {
+        headers: { authorization: `Bearer ${await signedIn.adapter.tokens.getAccessToken()}` },
       })).json()) as { upload: { uploadUrl: string } };
       const wrongBytes = await fetch(answer.upload.uploadUrl, { method: 'PUT', headers: { 'content-type': 'audio/mpeg' }, body: new Uint8Array(fixture('twine-spyshort', 'audio', 'Start.mp3')) });
       expect(wrongBytes.status).to.equal(400);
@@ -126,15 +116,15 @@ describe('Yoto media: icons and the audio upload flow', function () {
     });
 
     it('refuses an upload URL request without a proper sha256', async () => {
-      const response = await fetch(`${rig.cloud.url}/media/transcode/audio/uploadUrl?sha256=abc`, {
-        headers: { authorization: `Bearer ${await adapter.tokens.getAccessToken()}` },
+      const response = await fetch(`${signedIn.rig.cloud.url}/media/transcode/audio/uploadUrl?sha256=abc`, {
+        headers: { authorization: `Bearer ${await signedIn.adapter.tokens.getAccessToken()}` },
       });
       expect(response.status).to.equal(400);
       expect(((await response.json()) as { error: { code: string } }).error.code).to.equal('invalid_sha256');
     });
 
     it('reports a file Yoto cannot transcode as a failed upload', async () => {
-      const error = await adapter.api.uploadAudio(Buffer.from('this is not audio at all'), { filename: 'notes.m4a' }).catch((e: unknown) => e);
+      const error = await signedIn.adapter.api.uploadAudio(Buffer.from('this is not audio at all'), { filename: 'notes.m4a' }).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(Error);
       expect((error as Error).name).to.equal('YotoUploadError');
       expect((error as Error).message).to.contain('could not transcode');

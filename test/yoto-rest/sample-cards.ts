@@ -1,4 +1,4 @@
-import type { CardInput, CardTrack } from '../../server/yoto/card';
+import type { CardContent, CardInput, CardTrack } from '../../server/yoto/card';
 
 export function streamTrack(key: string, title: string): CardTrack {
   return { key, title, type: 'stream', format: 'mp3', trackUrl: `https://hub.example.net/stream/${key}.mp3`, duration: 60 };
@@ -20,32 +20,34 @@ export function linearCard(title = 'Bedtime stories'): CardInput {
   };
 }
 
+/**
+ * Interactive content as Yoto's Twine converter lays it out: one chapter (key 01), one track per
+ * passage, no automatic advance or track/chapter navigation; the tracks' events are the choices.
+ */
+export function interactiveContent(chapterTitle: string, tracks: CardTrack[]): CardContent {
+  return {
+    playbackType: 'interactive',
+    config: { autoadvance: 'none', disableTrackNav: true, disableChapterNav: true },
+    editSettings: { interactiveContent: true },
+    chapters: [{ key: '01', title: chapterTitle, tracks }],
+  };
+}
+
 /** A three-node choose-your-own-adventure card, laid out as Yoto's Twine converter does. */
 export function interactiveCard(title = 'The spy'): CardInput {
   return {
     title,
-    content: {
-      playbackType: 'interactive',
-      config: { autoadvance: 'none', disableTrackNav: true, disableChapterNav: true },
-      editSettings: { interactiveContent: true },
-      chapters: [
-        {
-          key: '01',
-          title: 'Story',
-          tracks: [
-            {
-              ...streamTrack('01', 'Start'),
-              events: {
-                onLhb: { cmd: 'goto', params: { chapterKey: '01', trackKey: '02' } },
-                onRhb: { cmd: 'goto', params: { chapterKey: '01', trackKey: '03' } },
-                onEnd: { cmd: 'stop' },
-              },
-            },
-            { ...streamTrack('02', 'Solve the riddle'), events: { onEnd: { cmd: 'stop' } } },
-            { ...streamTrack('03', 'Search elsewhere'), events: { onEnd: { cmd: 'stop' } } },
-          ],
+    content: interactiveContent('Story', [
+      {
+        ...streamTrack('01', 'Start'),
+        events: {
+          onLhb: { cmd: 'goto', params: { chapterKey: '01', trackKey: '02' } },
+          onRhb: { cmd: 'goto', params: { chapterKey: '01', trackKey: '03' } },
+          onEnd: { cmd: 'stop' },
         },
-      ],
-    },
+      },
+      { ...streamTrack('02', 'Solve the riddle'), events: { onEnd: { cmd: 'stop' } } },
+      { ...streamTrack('03', 'Search elsewhere'), events: { onEnd: { cmd: 'stop' } } },
+    ]),
   };
 }

@@ -3,6 +3,7 @@ import { BrowserSignIn } from '../../server/yoto/auth/browser-sign-in';
 import { OAuthError, YotoOAuthClient } from '../../server/yoto/auth/oauth-client';
 import { codeChallengeS256, createCodeVerifier } from '../../server/yoto/auth/pkce';
 import { isListening } from '../helpers/free-port';
+import { hooked } from '../helpers/hooked';
 import { CLIENT_ID, createAdapter, signInThroughBrowser, startCloudRig, type CloudRig } from './cloud-harness';
 
 async function authorizeRedirect(rig: CloudRig, params: Record<string, string>): Promise<URL> {
@@ -14,13 +15,7 @@ async function authorizeRedirect(rig: CloudRig, params: Record<string, string>):
 }
 
 describe('Yoto sign-in (PKCE, loopback callback) against the virtual cloud', function () {
-  let rig: CloudRig;
-  beforeEach(async () => {
-    rig = await startCloudRig();
-  });
-  afterEach(async () => {
-    await rig.stop();
-  });
+  const rig = hooked('test', () => startCloudRig(), (started) => started.stop());
 
   it('signs in through the browser flow and the tokens open the REST API', async () => {
     const adapter = createAdapter(rig);

@@ -1,4 +1,5 @@
 import { errorFrom, type User } from '../api/types';
+import { ChangeNotifier } from './change-notifier';
 
 /** Where the panel stands with the hub's accounts. */
 export type AuthPhase = 'unknown' | 'onboarding' | 'signed-out' | 'signed-in';
@@ -14,14 +15,12 @@ const REFRESH_KEY = 'yoto.refreshToken';
 /** Refresh the access token this long before it expires. */
 const REFRESH_MARGIN_S = 30;
 
-type Listener = () => void;
-
 /**
  * The one place that knows who is signed in: the access token in memory, the
  * refresh token in localStorage. Every request to the hub goes through
  * `fetch()`, which adds the bearer header and, on a 401, refreshes once and retries.
  */
-export class AuthStore {
+export class AuthStore extends ChangeNotifier {
   phase: AuthPhase = 'unknown';
   user: User | undefined;
   accessToken: string | undefined;
@@ -29,19 +28,10 @@ export class AuthStore {
   readonly ready: Promise<void>;
   private refreshing: Promise<boolean> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly listeners = new Set<Listener>();
 
   constructor() {
+    super();
     this.ready = this.init();
-  }
-
-  subscribe(listener: Listener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private notify(): void {
-    for (const listener of [...this.listeners]) listener();
   }
 
   /** True when a session is stored (or live): a signed-in view is the likely next page. */

@@ -1,4 +1,5 @@
 import type { BrokerEventMessage, BrokerPlaybackMessage, BrokerStatusMessage, WsServerMessage } from '../api/types';
+import { ChangeNotifier } from './change-notifier';
 
 /** What the panel knows of one player, from the WebSocket. */
 export interface DeviceEntry {
@@ -24,26 +25,14 @@ export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting';
 const MAX_EVENTS = 50;
 export const BATTERY_LOW_PERCENT = 20;
 
-type Listener = () => void;
-
 /** Every player's live state, held in one place; views read it and re-render when it changes. */
-export class DeviceStore {
+export class DeviceStore extends ChangeNotifier {
   readonly devices = new Map<string, DeviceEntry>();
   events: RecentEvent[] = [];
   connection: ConnectionState = 'idle';
   /** True once the hub sent its first complete picture (`subscribed`). */
   synced = false;
   lastError: string | undefined;
-  private readonly listeners = new Set<Listener>();
-
-  subscribe(listener: Listener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  notify(): void {
-    for (const listener of [...this.listeners]) listener();
-  }
 
   list(): DeviceEntry[] {
     return [...this.devices.values()].sort((a, b) => a.name.localeCompare(b.name));

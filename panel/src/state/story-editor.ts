@@ -1,4 +1,5 @@
 import type { Choice, CyoaConnection, CyoaNode, CyoaStory } from '../api/content';
+import { ChangeNotifier } from './change-notifier';
 
 /** One undoable change: the story before and after (stories are small; snapshots keep undo exact). */
 interface Command {
@@ -6,8 +7,6 @@ interface Command {
   before: CyoaStory;
   after: CyoaStory;
 }
-
-type Listener = () => void;
 
 export const NODE_WIDTH = 180;
 export const NODE_HEIGHT = 96;
@@ -18,23 +17,14 @@ export const NODE_HEIGHT = 96;
  * so each is undoable and every listener (the canvas, the side panel, the
  * saver) sees one new story object.
  */
-export class StoryEditor {
+export class StoryEditor extends ChangeNotifier {
   story: CyoaStory;
   private readonly undoStack: Command[] = [];
   private readonly redoStack: Command[] = [];
-  private readonly listeners = new Set<Listener>();
 
   constructor(story: CyoaStory) {
+    super();
     this.story = story;
-  }
-
-  subscribe(listener: Listener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private notify(): void {
-    for (const listener of [...this.listeners]) listener();
   }
 
   get canUndo(): boolean {

@@ -75,19 +75,16 @@ function checkCardId(cardId: unknown, issues: CardIssue[]): void {
 }
 
 function checkMetadata(metadata: unknown, issues: CardIssue[]): void {
-  if (!isRecord(metadata)) {
-    issues.push({ path: 'metadata', message: `must be an object${got(metadata)}` });
-    return;
-  }
+  if (!checkObject(metadata, 'metadata', issues)) return;
   checkText(metadata.description, 'metadata.description', issues, { max: 5000 });
   checkText(metadata.author, 'metadata.author', issues, { max: 200 });
   if (metadata.cover !== undefined && metadata.cover !== null) {
-    if (!isRecord(metadata.cover)) issues.push({ path: 'metadata.cover', message: `must be an object${got(metadata.cover)}` });
-    else if (metadata.cover.imageL !== undefined && metadata.cover.imageL !== null) checkText(metadata.cover.imageL, 'metadata.cover.imageL', issues, {});
+    if (checkObject(metadata.cover, 'metadata.cover', issues) && metadata.cover.imageL !== undefined && metadata.cover.imageL !== null) {
+      checkText(metadata.cover.imageL, 'metadata.cover.imageL', issues, {});
+    }
   }
   if (metadata.media !== undefined) {
-    if (!isRecord(metadata.media)) issues.push({ path: 'metadata.media', message: `must be an object${got(metadata.media)}` });
-    else {
+    if (checkObject(metadata.media, 'metadata.media', issues)) {
       checkNumber(metadata.media.duration, 'metadata.media.duration', issues, { min: 0 });
       checkNumber(metadata.media.fileSize, 'metadata.media.fileSize', issues, { min: 0, integer: true });
       checkBoolean(metadata.media.hasStreams, 'metadata.media.hasStreams', issues);
@@ -114,10 +111,7 @@ function checkContent(content: Json, issues: CardIssue[]): void {
 }
 
 function checkContentConfig(config: unknown, issues: CardIssue[]): void {
-  if (!isRecord(config)) {
-    issues.push({ path: 'content.config', message: `must be an object${got(config)}` });
-    return;
-  }
+  if (!checkObject(config, 'content.config', issues)) return;
   checkOneOf(config.autoadvance, 'content.config.autoadvance', AUTOADVANCE_VALUES, issues);
   checkNumber(config.resumeTimeout, 'content.config.resumeTimeout', issues, { min: 0, max: 31_536_000, integer: true });
   for (const flag of ['onlineOnly', 'disableTrackNav', 'disableChapterNav'] as const) {
@@ -126,20 +120,14 @@ function checkContentConfig(config: unknown, issues: CardIssue[]): void {
 }
 
 function checkEditSettings(settings: unknown, issues: CardIssue[]): void {
-  if (!isRecord(settings)) {
-    issues.push({ path: 'content.editSettings', message: `must be an object${got(settings)}` });
-    return;
-  }
+  if (!checkObject(settings, 'content.editSettings', issues)) return;
   checkBoolean(settings.transcodeAudioUploads, 'content.editSettings.transcodeAudioUploads', issues);
   checkBoolean(settings.interactiveContent, 'content.editSettings.interactiveContent', issues);
   checkText(settings.autoOverlayLabels, 'content.editSettings.autoOverlayLabels', issues, {});
 }
 
 function checkChapter(chapter: unknown, path: string, issues: CardIssue[]): void {
-  if (!isRecord(chapter)) {
-    issues.push({ path, message: `must be an object${got(chapter)}` });
-    return;
-  }
+  if (!checkObject(chapter, path, issues)) return;
   checkKey(chapter.key, `${path}.key`, issues);
   checkText(chapter.title, `${path}.title`, issues, { required: true, max: TITLE_MAX });
   checkText(chapter.overlayLabel, `${path}.overlayLabel`, issues, { max: 20 });
@@ -153,10 +141,7 @@ function checkChapter(chapter: unknown, path: string, issues: CardIssue[]): void
 }
 
 function checkTrack(track: unknown, path: string, issues: CardIssue[]): void {
-  if (!isRecord(track)) {
-    issues.push({ path, message: `must be an object${got(track)}` });
-    return;
-  }
+  if (!checkObject(track, path, issues)) return;
   checkKey(track.key, `${path}.key`, issues);
   checkText(track.title, `${path}.title`, issues, { required: true, max: TITLE_MAX });
   checkOneOf(track.type, `${path}.type`, ['audio', 'stream'], issues, true);
@@ -187,10 +172,7 @@ function checkTrackUrl(track: Json, path: string, issues: CardIssue[]): void {
 
 function checkDisplay(display: unknown, path: string, issues: CardIssue[]): void {
   if (display === undefined || display === null) return;
-  if (!isRecord(display)) {
-    issues.push({ path, message: `must be an object${got(display)}` });
-    return;
-  }
+  if (!checkObject(display, path, issues)) return;
   const icon = display.icon16x16;
   // Cards read back from the cloud name their icons by https URL (https://card-content.yotoplay.com/...).
   if (icon !== undefined && icon !== null && (typeof icon !== 'string' || (!MEDIA_REF.test(icon) && !isHttpsUrl(icon)))) {
@@ -199,10 +181,7 @@ function checkDisplay(display: unknown, path: string, issues: CardIssue[]): void
 }
 
 function checkEvents(events: unknown, path: string, issues: CardIssue[]): void {
-  if (!isRecord(events)) {
-    issues.push({ path, message: `must be an object${got(events)}` });
-    return;
-  }
+  if (!checkObject(events, path, issues)) return;
   for (const [name, event] of Object.entries(events)) {
     if (!['onLhb', 'onRhb', 'onEnd'].includes(name)) {
       issues.push({ path: `${path}.${name}`, message: 'is not an event a player knows (onLhb, onRhb, onEnd)' });
@@ -328,6 +307,13 @@ function isHttpsUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** True when `value` is an object; otherwise records "must be an object" at `path`. */
+function checkObject(value: unknown, path: string, issues: CardIssue[]): value is Json {
+  if (isRecord(value)) return true;
+  issues.push({ path, message: `must be an object${got(value)}` });
+  return false;
 }
 
 function isRecord(value: unknown): value is Json {

@@ -15,6 +15,7 @@ import { VirtualHttpError, virtualErrorHandler } from './errors';
 import type { FaultInjector } from './faults';
 import type { VirtualMediaStore } from './media/media-store';
 import { mediaApiRoutes, mediaStorageRoutes } from './media-routes';
+import { listenOn } from '../../http/listen';
 
 export interface VirtualHttpServerOptions {
   host: string;
@@ -67,21 +68,7 @@ export class VirtualHttpServer {
 
   async listen(): Promise<void> {
     const server = http.createServer(this.app);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException): void => {
-        const reason = error.code === 'EADDRINUSE'
-          ? `port ${this.options.port} on ${this.options.host} is already in use; choose another port for the virtual cloud (0 picks a free one)`
-          : error.message;
-        reject(Object.assign(new Error(`virtual Yoto cloud could not start: ${reason}`), { code: error.code }));
-      };
-      server.once('error', onError);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
-    const address = server.address();
-    this.port = typeof address === 'object' && address ? address.port : this.options.port;
+    this.port = await listenOn(server, this.options.port, this.options.host, 'virtual Yoto cloud', 'choose another port for the virtual cloud (0 picks a free one)');
     this.server = server;
   }
 
