@@ -17,6 +17,7 @@ import { HomeBrokerBridge } from './bridge/home-broker-bridge';
 import { CloudConnection, type ActiveCloud, type CloudConnectionOptions, type CloudState } from './cloud/cloud-connection';
 import { DeviceRegistry } from './core/device-registry';
 import type { SignInLinks } from './yoto/auth/browser-sign-in';
+import { signInRoutes } from './cloud/sign-in-routes';
 import { adminCredentialsFromEnv, createAccounts, type Accounts } from './accounts';
 import { createAudioLibrary, createAudioLibraryService, type AudioLibraryHandle } from './library';
 import { RealtimeGateway } from './realtime';
@@ -282,6 +283,7 @@ export class Hub extends EventEmitter<HubEvents> {
       (r) => r.stop(),
     );
     let brokerUrl = options.broker.url;
+    let hubOrigins = (): string[] => [];
     // On an external broker the hub (and virtual players) use its configured login; on the embedded
     // one, logins generated now (README "Home broker security": users, ACL, TLS).
     let hubLogin: Partial<BrokerLogin> = { ...(options.broker.username ? { username: options.broker.username } : {}), ...(options.broker.password ? { password: options.broker.password } : {}) };
@@ -294,6 +296,8 @@ export class Hub extends EventEmitter<HubEvents> {
       ...(options.broker.url && options.broker.username && options.broker.password ? { externalBrokerLogin: { username: options.broker.username, password: options.broker.password } } : {}),
       registry: devices,
       logger,
+      // Virtual players fetch streams only from the hub (and the virtual cloud) unless configured otherwise.
+      hubOrigins: () => hubOrigins(),
       ...this.deps.cloud,
     });
     cloud.on('state', (state, active) => this.emit('cloud-status', state, active));
@@ -306,8 +310,9 @@ export class Hub extends EventEmitter<HubEvents> {
       const access = embeddedBrokerAccess({
         store,
         ...logins,
-        // A login in the Yoto cloud's form (the adapter following virtual players) must carry a live token of the virtual cloud.
-        verifyAdapterToken: (token) => cloud.verifyVirtualAccessToken(token),
+        // A login in the Yoto cloud's form (the adapter following virtual players) is held to the Yoto cloud's
+        // rules: a live token of the virtual cloud with the MQTT scope (else CONNACK 5), at most 8 filters per SUBSCRIBE.
+        authorizeAdapterToken: (token) => cloud.authorizeVirtualMqtt(token),
         anonymous: settings.anonymous ?? 'house',
       });
       const embedded = new EmbeddedBroker(settings.host, settings.port, child('embedded-broker'), access, settings.tls);
@@ -337,6 +342,7 @@ export class Hub extends EventEmitter<HubEvents> {
 
     // ---- content: files, streams, scripts, announcements, stories ----
     const http = new HubHttpServer({ host: options.http.host, port: options.http.port, panelDir: this.deps.panelDir ?? panelDistDir, logger: child('http') });
+    hubOrigins = () => [http.url, ...(options.http.publicUrl ? [options.http.publicUrl] : [])];
     const files = createAudioLibraryService({ store, dataDir: options.dataDir, logger: logger.child({ part: 'audio-library' }) });
     const streams = parts.add(
       'streams',
@@ -408,6 +414,7 @@ export class Hub extends EventEmitter<HubEvents> {
     http.mountApi('/auth', accounts.router);
     http.useApi(accounts.authenticate);
     http.mountApi('/system', configRoutes({ options, logger }));
+    http.mountApi('/system', signInRoutes(() => cloud));
     http.mountApi('/devices', settingsRoutes({ settings, canSee: (user, deviceId) => this.canSeeDevice(user, deviceId) }));
     http.mountApi('/cards', cardRoutes(family));
     http.mountApi('/devices', createDevicesApi({ store, registry: devices, commander: cloud, scripts, logger, source: () => cloud.active ?? 'yoto', revokeDevice: (id) => streams.revokeDevice(id) }));

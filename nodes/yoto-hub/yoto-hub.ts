@@ -2,6 +2,8 @@ import * as path from 'node:path';
 import type { Request, Response } from 'express';
 import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import { HubConfigError } from '../../server/config/hub-options';
+import { completeSignInFromAddress, pastedAddress, requestSignInLink } from '../../server/cloud/sign-in-routes';
+import { ApiError } from '../../server/http/api-error';
 import { resolveHubOptionsWithSaved } from '../../server/config/saved-config';
 import { Hub } from '../../server/hub';
 import type { BrokerState } from '../../server/broker/home-broker-client';
@@ -154,22 +156,51 @@ export = function registerYotoHub(RED: NodeAPI): void {
 
   // "Sign in with Yoto" in the editor: the link of the hub's PKCE sign-in (the callback comes
   // back to the hub's loopback port; the hub switches to the real cloud when it does).
+  // {fresh: true} replaces a waiting link with a new one.
   RED.httpAdmin.post('/yoto-hub/:hubId/sign-in', RED.auth.needsPermission('yoto-hub.write'), (req, res) => {
     const found = runningHub(req, res);
     if (!found) return;
     const { hub } = found;
-    if (hub.cloud.active === 'yoto') {
-      res.json({ signedIn: true });
+    const body: unknown = req.body;
+    const fresh = typeof body === 'object' && body !== null && (body as { fresh?: unknown }).fresh === true;
+    if (hub.cloud.active === 'yoto' && !fresh) {
+      res.json({ signedIn: true, scopes: hub.cloud.scopes });
       return;
     }
-    hub.cloud.requestSignIn().then(
-      (links) => {
-        if (!links) res.status(409).json({ error: { code: 'no_client_id', message: RED._('yoto-hub.errors.noClientId') } });
-        else res.json({ signedIn: false, url: links.authorizeUrl });
-      },
-      (error: unknown) => res.status(502).json({ error: { code: 'sign_in_failed', message: error instanceof Error ? error.message : String(error) } }),
+    requestSignInLink(hub.cloud, fresh).then(
+      (status) => res.json({ signedIn: false, url: status.url, redirectUri: status.redirectUri, scopes: status.scopes, ...(status.problem ? { problem: status.problem } : {}) }),
+      (error: unknown) => adminError(res, error, RED._('yoto-hub.errors.noClientId')),
     );
   });
+
+  // A headless hub (Raspberry Pi, Docker) signed in from another machine: the browser cannot
+  // reach the hub's callback, so the user pastes the address it ended on.
+  RED.httpAdmin.post('/yoto-hub/:hubId/sign-in/complete', RED.auth.needsPermission('yoto-hub.write'), (req, res) => {
+    const found = runningHub(req, res);
+    if (!found) return;
+    let address: string;
+    try {
+      address = pastedAddress(req.body);
+    } catch (error) {
+      adminError(res, error);
+      return;
+    }
+    completeSignInFromAddress(found.hub.cloud, address).then(
+      (status) => res.json({ signedIn: true, active: status.active, scopes: status.scopes }),
+      (error: unknown) => adminError(res, error),
+    );
+  });
+
+  /** Answers an admin request that failed: the API error's status and body, or 502. */
+  function adminError(res: Response, error: unknown, noClientIdMessage?: string): void {
+    if (error instanceof ApiError) {
+      const body = error.toBody();
+      if (error.code === 'no_client_id' && noClientIdMessage) body.error.message = noClientIdMessage;
+      res.status(error.status).json(body);
+      return;
+    }
+    res.status(502).json({ error: { code: 'sign_in_failed', message: error instanceof Error ? error.message : String(error) } });
+  }
 
   RED.nodes.registerType<YotoHubNode, YotoHubNodeDef, unknown, YotoHubCredentials>('yoto-hub', YotoHubNode, {
     credentials: {

@@ -2,16 +2,42 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Aedes as AedesBroker, AedesOptions, Client } from 'aedes';
+import * as mqttPacket from 'mqtt-packet';
 import type { Logger } from '../log/logger';
 import { HUB_CLIENT_ID_PREFIX, type BrokerAcl, type BrokerIdentity } from './broker-acl';
 
+/** A login's verdict: accepted, or refused with an MQTT 3.1.1 CONNACK code (4 bad user name or password, 5 not authorized). */
+export type LoginVerdict = true | LoginRefusal;
+export interface LoginRefusal {
+  returnCode: 4 | 5;
+  reason: string;
+}
+
 /** Who may connect and what they may do; without it the broker is open (a stand-in for a house's open broker in tests). */
 export interface EmbeddedBrokerAccess {
-  /** The identity of a login; undefined refuses it (CONNACK 4, bad user name or password). */
-  identify(username: string | undefined, password: string | undefined): Promise<BrokerIdentity | undefined>;
+  /**
+   * The identity of a login; undefined refuses it (CONNACK 4, bad user name or password), a
+   * refusal refuses it with its own code (5: known, but not authorized, e.g. a token without the MQTT scope).
+   */
+  identify(username: string | undefined, password: string | undefined): Promise<BrokerIdentity | LoginRefusal | undefined>;
   acl: BrokerAcl;
   /** Whether clients without a user name may connect (confined to the house's own topics). */
   anonymous: 'house' | 'off';
+  /**
+   * The most topic filters one SUBSCRIBE of this login may carry (AWS IoT allows 8); a
+   * SUBSCRIBE with more closes the connection, as AWS IoT does. Undefined (or no function): no limit.
+   */
+  subscribeLimit?(username: string | undefined): number | undefined;
+}
+
+/** What the broker saw of SUBSCRIBE packets from logins with a limit. */
+export interface SubscribeStats {
+  /** The most topic filters seen in one SUBSCRIBE packet. */
+  largest: number;
+  /** SUBSCRIBE packets seen. */
+  packets: number;
+  /** SUBSCRIBE packets refused (more filters than allowed): each closed its connection. */
+  refused: number;
 }
 
 /** An extra TLS listener (mqtts) beside the plain one, for clients on the home network. */
@@ -34,6 +60,9 @@ export class EmbeddedBroker {
   private readonly identities = new WeakMap<Client, BrokerIdentity>();
   /** Refused logins, publishes and deliveries since start (a probe shows up here and in the log). */
   readonly refused = { logins: 0, publishes: 0 };
+  /** Connections whose last SUBSCRIBE carried more filters than their login may send. */
+  private readonly overLimit = new WeakSet<net.Socket>();
+  private readonly subscribes: SubscribeStats = { largest: 0, packets: 0, refused: 0 };
 
   constructor(
     private readonly host: string,
@@ -42,6 +71,11 @@ export class EmbeddedBroker {
     private readonly access?: EmbeddedBrokerAccess,
     private readonly tlsOptions?: EmbeddedBrokerTls,
   ) {}
+
+  /** SUBSCRIBE packets seen from logins with a limit (the adapter's, following virtual players). */
+  subscribeStats(): SubscribeStats {
+    return { ...this.subscribes };
+  }
 
   /** The port actually bound (differs from the requested one when that was 0). */
   port = 0;
@@ -72,6 +106,8 @@ export class EmbeddedBroker {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
       broker.handle(socket);
+      const limitFor = this.access?.subscribeLimit;
+      if (limitFor) this.watchSubscribes(socket, (username) => limitFor(username));
     };
     this.broker = broker;
     this.port = await this.listen(net.createServer(handle), this.requestedPort, 'YOTO_BROKER_PORT');
@@ -91,6 +127,41 @@ export class EmbeddedBroker {
     this.sockets.clear();
     await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
+  }
+
+  /**
+   * Reads the client's packets beside Aedes (the same bytes, as Aedes reads them) to
+   * count the filters of each SUBSCRIBE: Aedes checks subscriptions one filter at a time.
+   */
+  private watchSubscribes(socket: net.Socket, limitFor: (username: string | undefined) => number | undefined): void {
+    const parser = mqttPacket.parser();
+    let limit: number | undefined;
+    const stop = (): void => {
+      socket.off('data', onData);
+      parser.removeAllListeners();
+    };
+    const onData = (chunk: Buffer): void => {
+      parser.parse(chunk);
+    };
+    parser.on('packet', (packet) => {
+      if (packet.cmd === 'connect') {
+        limit = limitFor(packet.username || undefined);
+        if (limit === undefined) stop();
+        return;
+      }
+      if (packet.cmd !== 'subscribe' || limit === undefined) return;
+      const filters = packet.subscriptions.length;
+      this.subscribes.packets++;
+      this.subscribes.largest = Math.max(this.subscribes.largest, filters);
+      if (filters > limit) {
+        this.subscribes.refused++;
+        this.overLimit.add(socket);
+        this.logger.warn('embedded broker refused a SUBSCRIBE with too many topic filters', { filters, limit });
+      }
+    });
+    parser.on('error', stop);
+    socket.on('data', onData);
+    socket.once('close', stop);
   }
 
   private async listen(server: net.Server, port: number, setting: string): Promise<number> {
@@ -141,6 +212,10 @@ export class EmbeddedBroker {
               done(refuse(client, username, 4, username ? 'bad user name or password' : 'anonymous clients are not allowed'), false);
               return;
             }
+            if ('returnCode' in identity) {
+              done(refuse(client, username, identity.returnCode, identity.reason), false);
+              return;
+            }
             // Only the hub connects with the hub's client ids, and no client takes over another identity's id.
             // Aedes keeps its connected clients by id (not in its type declarations).
             const holder = (this.broker as unknown as { clients?: Record<string, Client> } | undefined)?.clients?.[client.id];
@@ -164,6 +239,13 @@ export class EmbeddedBroker {
         this.refused.publishes++;
         this.logger.warn('embedded broker refused a publish', { clientId: client.id, identity: identity?.kind, topic: packet.topic });
         done(new Error(`not allowed to publish on ${packet.topic}`));
+      },
+      authorizeSubscribe: (client, subscription, done) => {
+        if (client.conn instanceof net.Socket && this.overLimit.has(client.conn)) {
+          done(new Error('too many topic filters in one SUBSCRIBE'), null);
+          return;
+        }
+        done(null, subscription);
       },
       authorizeForward: (client, packet) => {
         const identity = this.identities.get(client);

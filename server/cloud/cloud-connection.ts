@@ -5,10 +5,15 @@ import { protocolPlayback, type CloudDeviceInfo } from '../core/device-state';
 import { silentLogger, type Logger } from '../log/logger';
 import type { ComponentHealth } from '../system/health';
 import type { HubCloudConfig } from '../types/schemas';
+import type { LoginVerdict } from '../broker/embedded-broker';
 import { DEMO_CARDS } from '../virtual/cards/demo-cards';
 import { VirtualCloud } from '../virtual/virtual-cloud';
-import type { VirtualPlayerSpec } from '../virtual/contracts';
-import type { SignInLinks } from '../yoto/auth/browser-sign-in';
+import { HUB_VIRTUAL_CLIENT_ID, virtualFleetSpecs, type VirtualPlayerSpec } from '../virtual/contracts';
+import { ALL_VIRTUAL_SCOPES } from '../virtual/tokens/token-service';
+import { SignInPasteError, type SignInLinks } from '../yoto/auth/browser-sign-in';
+import { OAuthError } from '../yoto/auth/oauth-client';
+import { DEFAULT_SCOPES, ESSENTIAL_SCOPES, MissingScopeError, missingScopes, parseScopes } from '../yoto/auth/scopes';
+import { YotoApiError } from '../yoto/rest/errors';
 import type { YotoCard } from '../yoto/card';
 import { YotoDeviceCommander } from '../yoto/commands';
 import { DeviceCommandError, type CommandResult, type DeviceCommand, type DeviceCommander } from '../yoto/device-command';
@@ -39,6 +44,24 @@ export interface CloudConnectionOptions {
   commandTimeoutMs?: number;
   /** Overrides for the virtual cloud (tests use a free port and short tokens). */
   virtual?: { accessTokenTtlSeconds?: number; players?: VirtualPlayerSpec[] };
+  /** The hub's own origins (its server and public URL): virtual players may fetch streams from them. */
+  hubOrigins?: () => string[];
+}
+
+/** What the hub knows about signing in to the real Yoto cloud, for the panel and the editor. */
+export interface SignInStatus {
+  /** A client id is set, so the real cloud can be signed in to. */
+  available: boolean;
+  signedIn: boolean;
+  active: ActiveCloud | undefined;
+  /** The scopes asked for at sign-in. */
+  scopes: string[];
+  /** The link to open, while a sign-in waits. */
+  url?: string;
+  /** Where Yoto sends the browser back (register it with Yoto). */
+  redirectUri?: string;
+  /** Why the last sign-in did not work, or why the hub cannot use the one it has. */
+  problem?: string;
 }
 
 export interface CloudConnectionEvents {
@@ -47,9 +70,9 @@ export interface CloudConnectionEvents {
   'sign-in': [links: SignInLinks];
 }
 
-/** The client id the hub uses with its own virtual cloud. */
-const VIRTUAL_CLIENT_ID = 'yoto-smart-stream-hub';
 const CARD_CACHE_MS = 60_000;
+/** A second refused MQTT CONNECT (not authorized) in a row, with a refreshed token, means the sign-in lacks the MQTT scope. */
+const REFUSALS_BEFORE_GIVING_UP = 2;
 
 /** Everything that talks to one cloud; replaced as a whole when the hub switches clouds. */
 interface CloudSession {
@@ -75,8 +98,14 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
   private session: CloudSession | undefined;
   private realClient: YotoCloudClient | undefined;
   private signInLinks: SignInLinks | undefined;
+  /** Settles when the pending sign-in has been taken up (switched to the real cloud) or refused. */
+  private signInOutcome: Promise<void> | undefined;
+  /** Bumped by every new sign-in, so the outcome of a replaced one does nothing. */
+  private signInSeq = 0;
   private currentState: CloudState = 'stopped';
   private lastError: string | undefined;
+  /** A sign-in problem the user must fix (a missing scope): shown until the next sign-in succeeds. */
+  private problem: string | undefined;
   /** Bumped by stop(): work that started before it does nothing when it finishes. */
   private generation = 0;
   private switching: Promise<void> = Promise.resolve();
@@ -114,11 +143,60 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
    * sign-in when none is waiting. Undefined when no client id is configured (virtual only)
    * or the hub is already on the real cloud.
    */
-  async requestSignIn(): Promise<SignInLinks | undefined> {
+  async requestSignIn(options: { fresh?: boolean } = {}): Promise<SignInLinks | undefined> {
     const client = this.realClient;
-    if (!client || this.session?.active === 'yoto') return undefined;
-    if (!this.signInLinks) await this.beginSignIn(client, this.generation);
+    if (!client) return undefined;
+    if (this.session?.active === 'yoto' && !options.fresh) return undefined;
+    if (!this.signInLinks || options.fresh) await this.beginSignIn(client, this.generation);
     return this.signInLinks;
+  }
+
+  /** The scopes the hub asks for when signing in to the real cloud (the setting, or the default list). */
+  get scopes(): string[] {
+    return parseScopes(this.options.settings.scopes ?? DEFAULT_SCOPES);
+  }
+
+  signInStatus(): SignInStatus {
+    return {
+      available: this.realClient !== undefined,
+      signedIn: this.realClient?.tokens.state === 'signed-in' && this.problem === undefined,
+      active: this.session?.active,
+      scopes: this.scopes,
+      ...(this.signInLinks ? { url: this.signInLinks.authorizeUrl, redirectUri: this.signInLinks.redirectUri } : {}),
+      ...(this.problem ? { problem: this.problem } : {}),
+    };
+  }
+
+  /**
+   * Finishes the pending sign-in from the address the browser ended on (a hub on
+   * another machine: the browser could not reach the callback). Resolves once the
+   * hub runs on the Yoto cloud; rejects with SignInPasteError (a wrong or stale
+   * address: the sign-in still waits) or with why the sign-in failed.
+   */
+  async completeSignIn(address: string): Promise<SignInStatus> {
+    const client = this.realClient;
+    if (!client) throw new SignInPasteError('no_client_id', 'no Yoto client id is set: the hub runs on the virtual cloud only');
+    const outcome = this.signInOutcome;
+    if (!this.signInLinks || !outcome) throw new SignInPasteError('no_sign_in', 'no sign-in is waiting (it finished, failed or timed out): ask for a new sign-in link');
+    try {
+      await client.completeSignIn(address);
+    } catch (error) {
+      if (error instanceof SignInPasteError) throw error;
+      // The sign-in itself failed (refused at consent, code spent): say why, with the scope when that is it.
+      await outcome;
+      if (this.problem) throw new MissingScopeProblem(this.problem);
+      throw error;
+    }
+    await outcome;
+    await this.switching;
+    if (this.problem) throw new MissingScopeProblem(this.problem);
+    if (this.session?.active !== 'yoto') throw new Error(this.lastError ?? 'the hub could not start on the Yoto cloud');
+    return this.signInStatus();
+  }
+
+  /** For the embedded broker: may this MQTT password (an access token) follow the virtual cloud's players? */
+  authorizeVirtualMqtt(token: string): LoginVerdict {
+    return this.session?.virtual?.authorizeMqtt(token) ?? { returnCode: 4, reason: 'no virtual cloud is running' };
   }
 
   /** For the embedded broker: does this MQTT password carry an access token of the running virtual cloud? */
@@ -135,15 +213,20 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
       if (settings.mode === 'virtual' || !settings.clientId) {
         await this.startVirtual();
       } else {
+        const missingInSetting = missingScopes(this.scopes, ESSENTIAL_SCOPES);
+        if (missingInSetting.length > 0) this.logger.warn(new MissingScopeError(missingInSetting, 'setting').message);
         const client = new YotoCloudClient({
           clientId: settings.clientId,
           tokenFile: path.join(this.options.dataDir, 'yoto-cloud', 'tokens.json'),
+          ...(settings.yotoAuthUrl ? { authUrl: settings.yotoAuthUrl } : {}),
+          ...(settings.yotoApiUrl ? { apiUrl: settings.yotoApiUrl } : {}),
           logger: this.logger.child({ component: 'yoto-cloud' }),
         });
         this.realClient = client;
         client.tokens.on('state-changed', this.onAuthState);
-        if ((await client.load()) === 'signed-in') {
-          await this.startSession('yoto', client, undefined);
+        if ((await client.load()) === 'signed-in' && this.checkGrantedScopes(client)) {
+          await this.startRealSession(client);
+          if (!this.session && settings.mode === 'auto') await this.startVirtual();
         } else {
           await this.beginSignIn(client, generation);
           if (settings.mode === 'auto') await this.startVirtual();
@@ -166,6 +249,7 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
     const client = this.realClient;
     this.realClient = undefined;
     this.signInLinks = undefined;
+    this.signInOutcome = undefined;
     if (client) {
       client.tokens.off('state-changed', this.onAuthState);
       await client.close();
@@ -251,6 +335,8 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
       ...(session?.virtual ? { virtualCloudUrl: session.virtual.url } : {}),
       ...(mqtt ? { mqtt: { state: mqtt.state, url: mqtt.url, devices: mqtt.devices, messagesIn: mqtt.messagesIn, malformed: mqtt.malformed, droppedFields: mqtt.droppedFields, connections: mqtt.connections } } : {}),
       ...(this.signInLinks ? { signInUrl: this.signInLinks.authorizeUrl } : {}),
+      ...(this.realClient ? { scopes: this.scopes } : {}),
+      ...(this.problem ? { signInProblem: this.problem } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }
@@ -264,13 +350,15 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
       fleetOptions: { mqttOptions: { ...this.options.virtualPlayersLogin() } },
       dataDir: path.join(dataDir, 'virtual-cloud'),
       demoCards: DEMO_CARDS,
-      ...(this.options.virtual?.players ? { players: this.options.virtual.players } : {}),
+      players: this.options.virtual?.players ?? virtualFleetSpecs(settings.virtualPlayers ?? 3),
+      clients: { [HUB_VIRTUAL_CLIENT_ID]: ALL_VIRTUAL_SCOPES },
+      streamOrigins: () => [...(this.options.hubOrigins?.() ?? []), ...(settings.virtualStreamOrigins ?? [])],
       logger: this.logger,
       ...(this.options.virtual?.accessTokenTtlSeconds !== undefined ? { accessTokenTtlSeconds: this.options.virtual.accessTokenTtlSeconds } : {}),
     });
     await virtual.start();
     const client = new YotoCloudClient({
-      clientId: VIRTUAL_CLIENT_ID,
+      clientId: HUB_VIRTUAL_CLIENT_ID,
       tokenFile: path.join(dataDir, 'virtual-cloud', 'hub-tokens.json'),
       apiUrl: virtual.url,
       authUrl: virtual.url,
@@ -278,7 +366,11 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
     });
     try {
       // The virtual login approves at once; the hub plays the browser, so the same PKCE code runs.
-      if ((await client.load()) !== 'signed-in') await signInHeadless(client);
+      // A saved sign-in from before the hub asked for these scopes is replaced.
+      const saved = await client.load();
+      if (saved !== 'signed-in' || missingScopes(parseScopes(client.tokens.scope ?? ''), DEFAULT_SCOPES).length > 0) {
+        await signInHeadless(client, DEFAULT_SCOPES.join(' '));
+      }
       await this.startSession('virtual', client, virtual);
       // The virtual cloud is local: the hub counts as started once it follows its players.
       await this.session?.mqtt.whenConnected();
@@ -292,10 +384,21 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
   private async startSession(active: ActiveCloud, client: YotoCloudClient, virtual: VirtualCloud | undefined): Promise<void> {
     const { registry } = this.options;
     const mqtt = new YotoMqttClient({
-      url: virtual ? this.options.brokerUrl() : REAL_CLOUD.mqttUrl,
+      url: virtual ? this.options.brokerUrl() : this.options.settings.yotoMqttUrl ?? REAL_CLOUD.mqttUrl,
       ...(virtual && this.options.externalBrokerLogin ? { homeBrokerLogin: this.options.externalBrokerLogin } : {}),
       tokenProvider: () => client.tokens.getAccessToken(),
+      tokenRejected: (token) => client.tokens.accessTokenRejected(token),
       logger: this.logger.child({ component: active === 'virtual' ? 'virtual-cloud-mqtt' : 'yoto-mqtt' }),
+    });
+    let refusals = 0;
+    mqtt.on('state', (state) => {
+      if (state === 'connected') refusals = 0;
+    });
+    mqtt.on('refused', (refusal) => {
+      if (refusal.code !== 5 || ++refusals < REFUSALS_BEFORE_GIVING_UP) return;
+      // Not authorized even with a fresh token: the sign-in lacks the MQTT scope. Stop, say so, do not loop.
+      this.reportProblem(new MissingScopeError(['family:devices:control'], 'grant'));
+      void mqtt.stop();
     });
     mqtt.on('message', (message) => registry.ingest(message));
     mqtt.on('malformed', (message) => this.logger.warn('malformed message from a player, ignored', { deviceId: message.deviceId, topic: message.topic, reason: message.reason }));
@@ -320,6 +423,7 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
       await this.refreshDevices();
     } catch (error) {
       await this.stopSession();
+      if (error instanceof YotoApiError && error.status === 403) throw new MissingScopeError([insufficientScope(error) ?? 'family:devices:view'], 'grant');
       throw new Error(`could not read the device list from the ${active === 'virtual' ? 'virtual' : 'Yoto'} cloud: ${(error as Error).message}`);
     }
     mqtt.start();
@@ -344,33 +448,83 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
   }
 
   private async beginSignIn(client: YotoCloudClient, generation: number): Promise<void> {
-    const { links, done } = await client.startSignIn({ port: this.options.settings.signInPort });
+    const seq = ++this.signInSeq;
+    const { links, done } = await client.startSignIn({ port: this.options.settings.signInPort, scope: this.scopes.join(' ') });
+    if (seq !== this.signInSeq) return;
     this.signInLinks = links;
-    this.logger.warn('sign in to the Yoto cloud: open this link in a browser', { url: links.authorizeUrl });
+    this.logger.warn('sign in to the Yoto cloud: open this link in a browser', { url: links.authorizeUrl, scopes: this.scopes.join(' ') });
     this.emit('sign-in', links);
-    done.then(
+    this.signInOutcome = done.then(
       () => {
-        if (generation !== this.generation) return;
+        if (generation !== this.generation || seq !== this.signInSeq) return;
         this.signInLinks = undefined;
+        if (!this.checkGrantedScopes(client)) return;
         this.switchToReal(client, generation);
       },
       (error: unknown) => {
-        if (generation !== this.generation) return;
+        if (generation !== this.generation || seq !== this.signInSeq) return;
         this.signInLinks = undefined;
+        if (error instanceof OAuthError && error.error === 'access_denied') {
+          this.reportProblem(new MissingScopeError(scopesNamedIn(error.errorDescription) ?? this.scopes, 'app'));
+          return;
+        }
         this.lastError = `sign-in failed: ${(error as Error).message}`;
         this.logger.error('Yoto sign-in failed', { err: error });
       },
     );
   }
 
+  /**
+   * After a sign-in (or with a saved one): does the token carry what the hub needs?
+   * If not, says which scope and where to change it, and keeps the hub off the real
+   * cloud (a token without the MQTT scope would only be refused again and again).
+   */
+  private checkGrantedScopes(client: YotoCloudClient): boolean {
+    const asked = this.scopes;
+    const granted = client.tokens.scope !== undefined ? parseScopes(client.tokens.scope) : asked;
+    const notAsked = missingScopes(asked, ESSENTIAL_SCOPES);
+    const notGranted = missingScopes(granted, asked);
+    if (notAsked.length > 0) {
+      this.reportProblem(new MissingScopeError(notAsked, 'setting'));
+      return false;
+    }
+    const essentialNotGranted = notGranted.filter((scope) => ESSENTIAL_SCOPES.includes(scope));
+    if (essentialNotGranted.length > 0) {
+      this.reportProblem(new MissingScopeError(essentialNotGranted, 'grant'));
+      return false;
+    }
+    if (notGranted.length > 0) this.logger.warn(new MissingScopeError(notGranted, 'grant').message);
+    this.problem = undefined;
+    return true;
+  }
+
+  private reportProblem(error: MissingScopeError): void {
+    this.problem = error.message;
+    this.lastError = error.message;
+    this.logger.error('Yoto sign-in problem', { reason: error.message, missing: error.missing });
+    if (this.session?.active !== 'virtual') this.setState('needs_sign_in');
+  }
+
+  /** Starts on the real cloud; a sign-in problem (a missing scope) leaves the hub waiting for a new sign-in. */
+  private async startRealSession(client: YotoCloudClient): Promise<void> {
+    try {
+      await this.startSession('yoto', client, undefined);
+    } catch (error) {
+      if (!(error instanceof MissingScopeError)) throw error;
+      this.reportProblem(error);
+    }
+  }
+
   private switchToReal(client: YotoCloudClient, generation: number): void {
     this.switching = this.switching.then(async () => {
       if (generation !== this.generation) return;
-      this.logger.info('signed in to the Yoto cloud; switching from the virtual cloud');
+      this.logger.info('signed in to the Yoto cloud; switching to it');
+      const previous = this.session?.active;
       await this.stopSession();
       try {
-        await this.startSession('yoto', client, undefined);
-        this.setState('running');
+        await this.startRealSession(client);
+        if (this.session) this.setState('running');
+        else if (previous === 'virtual' && this.options.settings.mode === 'auto') await this.startVirtual();
       } catch (error) {
         this.lastError = (error as Error).message;
         this.logger.error('could not start on the Yoto cloud', { err: error });
@@ -394,9 +548,27 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
   }
 }
 
+/** A sign-in problem raised again for a caller (the panel) after the hub recorded it. */
+export class MissingScopeProblem extends Error {
+  readonly code = 'missing_scope';
+}
+
+/** The scope that a 403 answer names in `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`, if any. */
+function insufficientScope(error: YotoApiError): string | undefined {
+  const body = error.body as { error?: { message?: unknown } } | undefined;
+  const message = typeof body?.error?.message === 'string' ? body.error.message : error.message;
+  return /\b((?:family|user)(?::[a-z]+){1,2})\b/.exec(message)?.[1];
+}
+
+/** Scopes an access_denied description names ("... scopes: a b c"), if it names any. */
+function scopesNamedIn(description: string | undefined): string[] | undefined {
+  const named = (description ?? '').match(/\b(?:offline_access|openid|profile|(?:family|user)(?::[a-z]+){1,2})\b/g);
+  return named && named.length > 0 ? [...new Set(named)] : undefined;
+}
+
 /** The browser's part of a PKCE sign-in against the virtual cloud, which approves at once. */
-async function signInHeadless(client: YotoCloudClient): Promise<void> {
-  const { links, done } = await client.startSignIn({ port: 0 });
+async function signInHeadless(client: YotoCloudClient, scope: string): Promise<void> {
+  const { links, done } = await client.startSignIn({ port: 0, scope });
   const approval = await fetch(links.authorizeUrl, { redirect: 'manual' });
   const callback = approval.headers.get('location');
   if (approval.status !== 302 || !callback) throw new Error(`the virtual cloud's login did not approve the hub (HTTP ${approval.status})`);

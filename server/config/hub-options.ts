@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { isLogLevel, type LogLevel } from '../log/logger';
 import type { HubCloudConfig, HubConfig } from '../types/schemas';
+import { DEFAULT_SCOPES, isScope, parseScopes } from '../yoto/auth/scopes';
 
 /**
  * Everything a Hub needs to start: the `hub-config` schema's type. Built by
@@ -32,6 +33,14 @@ export interface HubSettings {
   virtualCloudHost?: string;
   virtualCloudPort?: number | string;
   signInPort?: number | string;
+  /** Space- or comma-separated, or a list. */
+  scopes?: string | string[];
+  virtualPlayers?: number | string;
+  /** Space- or comma-separated origins, or a list; "*" for any. */
+  virtualStreamOrigins?: string | string[];
+  yotoAuthUrl?: string;
+  yotoApiUrl?: string;
+  yotoMqttUrl?: string;
   /** true/false (or on/off, yes/no, 1/0); blank: YOTO_DEMO_CONTENT, else off. */
   demoContent?: boolean | string;
 }
@@ -48,8 +57,13 @@ export const DEFAULTS = {
   virtualCloudHost: '127.0.0.1',
   virtualCloudPort: 1882,
   signInPort: 1884,
+  scopes: DEFAULT_SCOPES,
+  virtualPlayers: 3,
   demoContent: false,
 };
+
+/** The most players the virtual cloud simulates. */
+export const MAX_VIRTUAL_PLAYERS = 100;
 
 /** Environment variables the hub reads; the README's configuration table lists the same. */
 export const ENV = {
@@ -72,6 +86,12 @@ export const ENV = {
   virtualCloudHost: 'YOTO_VIRTUAL_CLOUD_HOST',
   virtualCloudPort: 'YOTO_VIRTUAL_CLOUD_PORT',
   signInPort: 'YOTO_SIGNIN_PORT',
+  scopes: 'YOTO_SCOPES',
+  virtualPlayers: 'YOTO_VIRTUAL_PLAYERS',
+  virtualStreamOrigins: 'YOTO_VIRTUAL_STREAM_ORIGINS',
+  yotoAuthUrl: 'YOTO_AUTH_URL',
+  yotoApiUrl: 'YOTO_API_URL',
+  yotoMqttUrl: 'YOTO_MQTT_URL',
   demoContent: 'YOTO_DEMO_CONTENT',
 } as const;
 
@@ -84,6 +104,7 @@ export class HubConfigError extends Error {
 }
 
 function pick(setting: unknown, envValue: string | undefined): string | undefined {
+  if (Array.isArray(setting)) setting = setting.join(' ');
   if (setting !== undefined && setting !== null && String(setting).trim() !== '') return String(setting).trim();
   if (envValue !== undefined && envValue.trim() !== '') return envValue.trim();
   return undefined;
@@ -110,6 +131,37 @@ function url(name: string, value: string | undefined, protocols: string[]): stri
     throw new HubConfigError(`${name} must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
   }
   return value;
+}
+
+function count(name: string, value: string | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new HubConfigError(`${name} must be a whole number from 1 to ${max}, got "${value}"`);
+  return n;
+}
+
+function scopeList(value: string | undefined): string[] {
+  if (value === undefined) return [...DEFAULTS.scopes];
+  const scopes = parseScopes(value);
+  const bad = scopes.find((scope) => !isScope(scope));
+  if (bad !== undefined) throw new HubConfigError(`Yoto scopes are words like family:devices:control separated by spaces, got "${bad}"`);
+  if (scopes.length === 0) throw new HubConfigError('the Yoto scope list is empty; leave it unset for the default list');
+  return scopes;
+}
+
+function originList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const origins = parseScopes(value);
+  return origins.map((origin) => {
+    if (origin === '*') return origin;
+    try {
+      const parsed = new URL(origin);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http(s)');
+      return parsed.origin;
+    } catch {
+      throw new HubConfigError(`virtual stream origins must be http(s) origins such as https://media.example.com, or *, got "${origin}"`);
+    }
+  });
 }
 
 function flag(name: string, value: string | undefined, fallback: boolean): boolean {
@@ -142,6 +194,12 @@ export function resolveHubOptions(
   if (cloudMode === 'yoto' && !clientId) {
     throw new HubConfigError('cloud mode "yoto" needs a Yoto client id (YOTO_CLIENT_ID), registered at the Yoto developer dashboard');
   }
+  const scopes = scopeList(get('scopes'));
+  const virtualPlayers = count('virtual players', get('virtualPlayers'), DEFAULTS.virtualPlayers, MAX_VIRTUAL_PLAYERS);
+  const virtualStreamOrigins = originList(get('virtualStreamOrigins'));
+  const yotoAuthUrl = url('Yoto login URL', get('yotoAuthUrl'), ['http:', 'https:']);
+  const yotoApiUrl = url('Yoto API URL', get('yotoApiUrl'), ['http:', 'https:']);
+  const yotoMqttUrl = url('Yoto MQTT URL', get('yotoMqttUrl'), ['wss:', 'ws:', 'mqtt:', 'mqtts:']);
   const anonymous = get('embeddedBrokerAnonymous') ?? DEFAULTS.embeddedBrokerAnonymous;
   if (anonymous !== 'house' && anonymous !== 'off') throw new HubConfigError(`embedded broker anonymous access must be house or off, got "${anonymous}"`);
   const tlsCert = get('embeddedBrokerTlsCert');
@@ -177,6 +235,12 @@ export function resolveHubOptions(
       virtualHost: get('virtualCloudHost') ?? DEFAULTS.virtualCloudHost,
       virtualPort: port('virtual cloud port', get('virtualCloudPort'), DEFAULTS.virtualCloudPort),
       signInPort: port('sign-in port', get('signInPort'), DEFAULTS.signInPort),
+      scopes,
+      virtualPlayers,
+      ...(virtualStreamOrigins ? { virtualStreamOrigins } : {}),
+      ...(yotoAuthUrl ? { yotoAuthUrl } : {}),
+      ...(yotoApiUrl ? { yotoApiUrl } : {}),
+      ...(yotoMqttUrl ? { yotoMqttUrl } : {}),
     },
     demoContent: flag('demo content', get('demoContent'), DEFAULTS.demoContent),
     logLevel,

@@ -69,6 +69,12 @@ export function savedConfigSettings(saved: HubConfig): HubSettings {
   if (saved.broker.username !== undefined) settings.brokerUsername = saved.broker.username;
   if (saved.broker.password !== undefined) settings.brokerPassword = saved.broker.password;
   if (saved.cloud.clientId !== undefined) settings.clientId = saved.cloud.clientId;
+  if (saved.cloud.scopes !== undefined) settings.scopes = saved.cloud.scopes;
+  if (saved.cloud.virtualPlayers !== undefined) settings.virtualPlayers = saved.cloud.virtualPlayers;
+  if (saved.cloud.virtualStreamOrigins !== undefined) settings.virtualStreamOrigins = saved.cloud.virtualStreamOrigins;
+  if (saved.cloud.yotoAuthUrl !== undefined) settings.yotoAuthUrl = saved.cloud.yotoAuthUrl;
+  if (saved.cloud.yotoApiUrl !== undefined) settings.yotoApiUrl = saved.cloud.yotoApiUrl;
+  if (saved.cloud.yotoMqttUrl !== undefined) settings.yotoMqttUrl = saved.cloud.yotoMqttUrl;
   if (saved.broker.embedded.anonymous !== undefined) settings.embeddedBrokerAnonymous = saved.broker.embedded.anonymous;
   const tls = saved.broker.embedded.tls;
   if (tls) Object.assign(settings, { embeddedBrokerTlsPort: tls.port, embeddedBrokerTlsCert: tls.certFile, embeddedBrokerTlsKey: tls.keyFile });

@@ -160,6 +160,8 @@ export function protocolPlayback(state: DeviceState): {
   position?: number;
   trackLength?: number;
   playbackStatus?: string;
+  /** The player's maximum volume (0..16) when it has said. */
+  volumeMax?: number;
 } {
   const { playback } = state;
   const result: ReturnType<typeof protocolPlayback> = {};
@@ -170,5 +172,6 @@ export function protocolPlayback(state: DeviceState): {
   if (playback.position !== undefined) result.position = playback.position;
   if (playback.duration !== undefined) result.trackLength = playback.duration;
   if (playback.deviceStatus !== undefined) result.playbackStatus = playback.deviceStatus;
+  if (state.volume?.maxLevel !== undefined) result.volumeMax = state.volume.maxLevel;
   return result;
 }

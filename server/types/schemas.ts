@@ -1191,6 +1191,35 @@ export interface HubCloudConfig {
    * Loopback port of the sign-in callback for the real cloud (register http://127.0.0.1:<port>/callback with Yoto); 0 picks a free one.
    */
   signInPort: number;
+  /**
+   * OAuth scopes asked for at the Yoto sign-in (yoto.dev API Scopes). Default: what every capability needs: offline_access family:view family:devices:view family:devices:control family:devices:manage family:library:view user:content:view user:content:manage user:icons:manage. Tick the same ones for your client id at the Yoto developer dashboard.
+   *
+   * @minItems 1
+   * @maxItems 50
+   */
+  scopes?: string[];
+  /**
+   * How many players the virtual cloud simulates (Living Room, Kids Bedroom, Playroom, then numbered ones).
+   */
+  virtualPlayers?: number;
+  /**
+   * Origins (scheme://host:port) virtual players may fetch streaming tracks from besides the hub and the virtual cloud; ["*"]: any http(s) URL.
+   *
+   * @maxItems 50
+   */
+  virtualStreamOrigins?: string[];
+  /**
+   * Login (OAuth) base URL of the Yoto cloud. Default https://login.yotoplay.com; another hub's virtual cloud for trials.
+   */
+  yotoAuthUrl?: string;
+  /**
+   * REST base URL of the Yoto cloud. Default https://api.yotoplay.com.
+   */
+  yotoApiUrl?: string;
+  /**
+   * MQTT URL of the Yoto cloud. Default wss://aqrphjqbp3u2z-ats.iot.eu-west-2.amazonaws.com/mqtt.
+   */
+  yotoMqttUrl?: string;
 }
 /**
  * One listening session on a player, from start to stop, for history and analytics. Stored in the playback_history collection.

@@ -10,6 +10,9 @@ export interface VirtualCardLibrary {
   get(cardId: string): YotoCard | undefined;
 }
 
+/** The client id the hub uses with its own virtual cloud: the only app that cloud approves by default. */
+export const HUB_VIRTUAL_CLIENT_ID = 'yoto-smart-stream-hub';
+
 export type VirtualDeviceType = 'v3' | 'mini';
 
 export interface VirtualPlayerSpec {
@@ -27,6 +30,33 @@ export const DEFAULT_VIRTUAL_PLAYERS: VirtualPlayerSpec[] = [
   { deviceId: 'vliving0room0yoto0player', name: 'Living Room', deviceType: 'v3', deviceFamily: 'v3', hasNightLight: true, firmware: 'v2.23.2' },
   { deviceId: 'vkids0bedroom0yoto0mini0', name: 'Kids Bedroom', deviceType: 'mini', deviceFamily: 'mini', hasNightLight: false, firmware: 'v2.23.2' },
 ];
+
+/** The third player of a home that has three (the default fleet of the hub's virtual cloud). */
+export const THIRD_VIRTUAL_PLAYER: VirtualPlayerSpec = {
+  deviceId: 'vplay0room0yoto0player00', name: 'Playroom', deviceType: 'v3', deviceFamily: 'v3', hasNightLight: true, firmware: 'v2.23.2',
+};
+
+/**
+ * A fleet of `count` players: Living Room, Kids Bedroom, Playroom, then
+ * numbered players (alternating Player and Mini), with 24-character ids like real ones.
+ */
+export function virtualFleetSpecs(count: number): VirtualPlayerSpec[] {
+  const named = [...DEFAULT_VIRTUAL_PLAYERS, THIRD_VIRTUAL_PLAYER];
+  const specs = named.slice(0, Math.max(0, count));
+  for (let n = specs.length + 1; n <= count; n++) {
+    const mini = n % 2 === 0;
+    const number = String(n).padStart(3, '0');
+    specs.push({
+      deviceId: `vplayer${number}`.padEnd(24, '0'),
+      name: `Player ${n}`,
+      deviceType: mini ? 'mini' : 'v3',
+      deviceFamily: mini ? 'mini' : 'v3',
+      hasNightLight: !mini,
+      firmware: 'v2.23.2',
+    });
+  }
+  return specs;
+}
 
 export type PlayerButton = 'left' | 'right';
 

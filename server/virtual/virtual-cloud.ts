@@ -9,7 +9,11 @@ import { FaultInjector } from './http/faults';
 import { VirtualMediaStore } from './http/media/media-store';
 import { VirtualHttpServer } from './http/virtual-http-server';
 import { VirtualPlayerFleet, type VirtualPlayerFleetOptions } from './players';
-import { VirtualTokenService } from './tokens/token-service';
+import { VirtualTokenService, type VirtualClientRegistry } from './tokens/token-service';
+import type { LoginVerdict } from '../broker/embedded-broker';
+
+/** The scope the Yoto MQTT broker needs to let a client follow and command players. */
+const MQTT_SCOPE = 'family:devices:control';
 
 export const DEFAULT_VIRTUAL_CLOUD_PORT = 1882;
 
@@ -33,6 +37,14 @@ export interface VirtualCloudOptions {
   transcodeDelayMs?: number;
   /** Passed to the players' fleet (MQTT credentials, timing). */
   fleetOptions?: Pick<VirtualPlayerFleetOptions, 'mqttOptions' | 'timing'>;
+  /** Apps allowed to sign in, with their scopes (default: only the hub's own client id, every scope). */
+  clients?: VirtualClientRegistry;
+  /**
+   * Where players may fetch streaming tracks from besides this cloud: origins
+   * (scheme://host:port), or '*' for any http(s) URL. Asked at each fetch, so a hub
+   * whose port is chosen at start can answer once it listens. Default: this cloud only.
+   */
+  streamOrigins?: () => readonly string[];
   logger?: Logger;
 }
 
@@ -69,6 +81,7 @@ export class VirtualCloud {
       ...(options.accessTokenTtlSeconds !== undefined ? { accessTokenTtlSeconds: options.accessTokenTtlSeconds } : {}),
       ...(options.refreshTokenTtlSeconds !== undefined ? { refreshTokenTtlSeconds: options.refreshTokenTtlSeconds } : {}),
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      ...(options.clients ? { clients: options.clients } : {}),
     });
     this.media = new VirtualMediaStore({
       clock,
@@ -76,7 +89,16 @@ export class VirtualCloud {
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     });
     this.family = new VirtualFamilyLibrary(this.cards);
-    this.fleet = new VirtualPlayerFleet({ brokerUrl: options.brokerUrl, cards: this.family, specs, clock, logger: this.logger, ...options.fleetOptions });
+    const streamOrigins = options.streamOrigins ?? ((): readonly string[] => []);
+    this.fleet = new VirtualPlayerFleet({
+      brokerUrl: options.brokerUrl,
+      cards: this.family,
+      specs,
+      clock,
+      logger: this.logger,
+      ...options.fleetOptions,
+      allowStream: (url) => this.allowsStream(url, streamOrigins()),
+    });
     this.devices = new VirtualDeviceRegistry(specs, this.fleet, options.dataDir);
     // Players follow their settings (day/night, maximum volume, alarms) as the cloud stores them.
     this.devices.on('config', (deviceId, config) => this.fleet.player(deviceId)?.applyConfig(config));
@@ -105,6 +127,32 @@ export class VirtualCloud {
 
   /** For the MQTT side: true for an access token this cloud issued that has not expired. */
   readonly verifyAccessToken = (token: string): boolean => this.tokens.verifyAccessToken(token);
+
+  /**
+   * The MQTT broker's check of an adapter login, as the Yoto cloud's custom authorizer
+   * answers it: an unknown or expired token is refused (CONNACK 4), a token without
+   * family:devices:control is not authorized (CONNACK 5).
+   */
+  readonly authorizeMqtt = (token: string): LoginVerdict => {
+    const status = this.tokens.inspectAccessToken(token);
+    if (status !== 'valid') return { returnCode: 4, reason: status === 'expired' ? 'the access token has expired' : 'the access token is not valid' };
+    if (!this.tokens.accessTokenScopes(token).has(MQTT_SCOPE)) return { returnCode: 5, reason: `the access token lacks the scope ${MQTT_SCOPE}` };
+    return true;
+  };
+
+  /** Players fetch only http(s) URLs of this cloud or of the allowed origins (a card must not make them fetch anything). */
+  private allowsStream(url: URL, origins: readonly string[]): boolean {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+    if (origins.includes('*')) return true;
+    const allowed = new Set([new URL(this.url).origin, ...origins.flatMap((origin) => {
+      try {
+        return [new URL(origin).origin];
+      } catch {
+        return [];
+      }
+    })]);
+    return allowed.has(url.origin);
+  }
 
   /** Loads saved state, opens the HTTP port and brings the players online. On failure nothing is left running. */
   async start(): Promise<void> {

@@ -242,8 +242,15 @@ export const REAL_CLOUD = {
   apiUrl: 'https://api.yotoplay.com',
   authUrl: 'https://login.yotoplay.com',
   audience: 'https://api.yotoplay.com',
-  mqttUrl: 'wss://aqrphjqbp3u2z-ats.iot.eu-west-2.amazonaws.com',
+  /** yoto.dev's current docs connect MQTT over WebSocket on the /mqtt path. */
+  mqttUrl: 'wss://aqrphjqbp3u2z-ats.iot.eu-west-2.amazonaws.com/mqtt',
 } as const;
+
+/** AWS IoT refuses a SUBSCRIBE carrying more topic filters than this (and closes the connection). */
+export const MAX_FILTERS_PER_SUBSCRIBE = 8;
+
+/** How often the adapter asks each player for its status (as Home Assistant does), so the model stays fresh when events stop. */
+export const STATUS_REQUEST_MS = 60 * 1000;
 
 /** The cloud stops pushing events ~5 minutes after the last events/request; re-request every 4. */
 export const EVENTS_REREQUEST_MS = 4 * 60 * 1000;

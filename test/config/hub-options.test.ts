@@ -36,4 +36,25 @@ describe('hub options', () => {
     expect(options.broker).to.include({ username: 'house', password: 's3cret' });
     expect(resolveHubOptions({}, '/tmp/x', {}).broker).to.not.have.property('username');
   });
+
+  it('asks Yoto for the scopes every capability needs unless YOTO_SCOPES says otherwise', () => {
+    expect(resolveHubOptions({}, '/tmp/x', {}).cloud.scopes).to.deep.equal([
+      'offline_access', 'family:view', 'family:devices:view', 'family:devices:control', 'family:devices:manage',
+      'family:library:view', 'user:content:view', 'user:content:manage', 'user:icons:manage',
+    ]);
+    const fromEnv = resolveHubOptions({}, '/tmp/x', { YOTO_SCOPES: 'offline_access family:devices:view,family:devices:control' });
+    expect(fromEnv.cloud.scopes).to.deep.equal(['offline_access', 'family:devices:view', 'family:devices:control']);
+    expect(resolveHubOptions({ scopes: ['offline_access'] }, '/tmp/x', {}).cloud.scopes).to.deep.equal(['offline_access']);
+    expect(() => resolveHubOptions({}, '/tmp/x', { YOTO_SCOPES: 'family:devices:view "quoted"' })).to.throw(HubConfigError, /Yoto scopes are words like family:devices:control/);
+  });
+
+  it('simulates three virtual players unless YOTO_VIRTUAL_PLAYERS says otherwise, and checks the Yoto endpoints', () => {
+    expect(resolveHubOptions({}, '/tmp/x', {}).cloud.virtualPlayers).to.equal(3);
+    expect(resolveHubOptions({}, '/tmp/x', { YOTO_VIRTUAL_PLAYERS: '20' }).cloud.virtualPlayers).to.equal(20);
+    expect(() => resolveHubOptions({ virtualPlayers: '0' }, '/tmp/x', {})).to.throw(HubConfigError, /virtual players must be a whole number from 1 to 100/);
+    const urls = resolveHubOptions({}, '/tmp/x', { YOTO_AUTH_URL: 'http://127.0.0.1:9000', YOTO_API_URL: 'http://127.0.0.1:9000', YOTO_MQTT_URL: 'mqtt://127.0.0.1:9001' });
+    expect(urls.cloud).to.include({ yotoAuthUrl: 'http://127.0.0.1:9000', yotoApiUrl: 'http://127.0.0.1:9000', yotoMqttUrl: 'mqtt://127.0.0.1:9001' });
+    expect(() => resolveHubOptions({ yotoMqttUrl: 'http://x' }, '/tmp/x', {})).to.throw(HubConfigError, /Yoto MQTT URL must use/);
+    expect(resolveHubOptions({}, '/tmp/x', { YOTO_VIRTUAL_STREAM_ORIGINS: 'https://media.example.com/path *' }).cloud.virtualStreamOrigins).to.deep.equal(['https://media.example.com', '*']);
+  });
 });

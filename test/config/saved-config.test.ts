@@ -22,7 +22,7 @@ describe('saved hub config (<dataDir>/hub-config.json) applied at start', () => 
     dataDir,
     http: { host: '0.0.0.0', port: 2881, publicUrl: 'https://yoto.example.com' },
     broker: { url: 'mqtt://192.168.1.10:1883', username: 'yoto', password: 'secret', embedded: { host: '127.0.0.1', port: 2883, anonymous: 'house' } },
-    cloud: { mode: 'virtual', virtualHost: '127.0.0.1', virtualPort: 2882, signInPort: 2884 },
+    cloud: { mode: 'virtual', virtualHost: '127.0.0.1', virtualPort: 2882, signInPort: 2884, scopes: ['offline_access', 'family:devices:view', 'family:devices:control'], virtualPlayers: 5 },
     logLevel: 'debug',
     ...overrides,
   });

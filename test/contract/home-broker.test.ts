@@ -6,6 +6,9 @@ import { BrokerWatcher } from '../helpers/broker-watcher';
 import { ADMIN, call, KIDS_BEDROOM, LIVING_ROOM, player } from './client';
 import { useProduct, type Product } from './product';
 
+/** The third player of the default fleet (YOTO_VIRTUAL_PLAYERS=3). */
+const PLAYROOM = 'vplay0room0yoto0player00';
+
 type Json = Record<string, unknown>;
 
 /** Every yoto/... topic of the README's "On the home broker" table, both ways, with a real MQTT client of the house. */
@@ -138,11 +141,11 @@ describe('contract: the home broker topics of a running npm start', function () 
   it('yoto/admin/management answers ping, resync_discovery (yoto/admin/discovery again) and refresh on yoto/admin/events', async () => {
     let from = house.mark;
     await house.publish('yoto/admin/management', JSON.stringify({ action: 'ping', request_id: 'm-ping' }));
-    expect(await house.nextOn('yoto/admin/events', (e) => e['request_id'] === 'm-ping', from)).to.include({ type: 'pong', devices: 2 });
+    expect(await house.nextOn('yoto/admin/events', (e) => e['request_id'] === 'm-ping', from)).to.include({ type: 'pong', devices: 3 });
     from = house.mark;
     await house.publish('yoto/admin/management', JSON.stringify({ action: 'resync_discovery', request_id: 'm-sync' }));
     const discovery = await house.nextOn('yoto/admin/discovery', () => true, from);
-    expect((discovery['devices'] as Json[]).map((d) => d['device_id']).sort()).to.deep.equal([KIDS_BEDROOM, LIVING_ROOM].sort());
+    expect((discovery['devices'] as Json[]).map((d) => d['device_id']).sort()).to.deep.equal([KIDS_BEDROOM, LIVING_ROOM, PLAYROOM].sort());
     expect(await house.nextOn('yoto/admin/events', (e) => e['request_id'] === 'm-sync', from)).to.include({ type: 'management_done' });
     from = house.mark;
     await house.publish('yoto/admin/management', JSON.stringify({ action: 'refresh', request_id: 'm-refresh' }));

@@ -117,7 +117,7 @@ describe('Hub on the home broker, with the virtual cloud', function () {
       const house = await mqtt.connectAsync(hub.broker.url, { reconnectPeriod: 0 });
       expect(house.connected).to.equal(true);
       await house.endAsync();
-      expect(hub.cloud.mqtt?.stats()).to.include({ state: 'connected', devices: 2 });
+      expect(hub.cloud.mqtt?.stats()).to.include({ state: 'connected', devices: 3 });
     });
   });
 

@@ -34,7 +34,7 @@ describe('Hub', function () {
       expect(body.components.store.status).to.equal('ok');
       expect(body.components.http.status).to.equal('ok');
       expect(body.components.cloud).to.include({ status: 'ok', state: 'running', mode: 'auto', active: 'virtual' });
-      expect(body.components.cloud['mqtt']).to.include({ state: 'connected', devices: 2 });
+      expect(body.components.cloud['mqtt'], 'the default virtual fleet: three players').to.include({ state: 'connected', devices: 3 });
     });
 
     it('lets other MQTT clients of the house use the embedded broker', async () => {

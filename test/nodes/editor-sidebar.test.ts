@@ -5,6 +5,7 @@ import type { Express } from 'express';
 import type { NodeRedApp } from 'node-red';
 import type { Browser, Locator, Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
+import { THIRD_VIRTUAL_PLAYER } from '../../server/virtual/contracts';
 import { linkPackage } from '../../scripts/link-package';
 import { artifactPath, launchChromium } from '../helpers/chromium';
 import { freePort, isListening } from '../helpers/free-port';
@@ -226,7 +227,8 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
       return select;
     };
     const optionTexts = (select: Locator): Promise<string[]> => select.locator('option').allTextContents();
-    const expectedPlayers = [`Kids Bedroom (${KIDS_BEDROOM})`, `Living Room (${LIVING_ROOM})`];
+    // The default virtual fleet: three players.
+    const expectedPlayers = [`Kids Bedroom (${KIDS_BEDROOM})`, `Living Room (${LIVING_ROOM})`, `Playroom (${THIRD_VIRTUAL_PLAYER.deviceId})`];
 
     // yoto-device-command set to "Living Room" by name: the list shows it chosen, by its id.
     const commandSelect = await openDialog('cmd1', 'yoto-device-command-select');
@@ -276,7 +278,7 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
     const kidsBedroom = sidebar.locator('li').filter({ hasText: 'Kids Bedroom' });
     await livingRoom.filter({ hasText: 'online' }).waitFor();
     await kidsBedroom.filter({ hasText: 'online' }).waitFor();
-    expect(await sidebar.locator('li > span').allTextContents()).to.deep.equal(['Kids Bedroom', 'Living Room']);
+    expect(await sidebar.locator('li > span').allTextContents()).to.deep.equal(['Kids Bedroom', 'Living Room', 'Playroom']);
     expect(await livingRoom.textContent()).to.match(/^Living Roomonline · \d+% · \w+/);
 
     expect(await sidebar.textContent()).to.include('Test hub');

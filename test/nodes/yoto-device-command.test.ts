@@ -120,7 +120,7 @@ describe(`yoto-device-command node (Node-RED ${nodeRedVersion()})`, function () 
     helper.getNode('cmd').receive({ payload: 1 } as NodeMessage);
     const [error] = await caught.atLeast(1);
     expect(error?.error.message).to.equal(
-      'YotoCommandError: Unknown player "Attic": no command sent. The hub knows: Living Room (vliving0room0yoto0player), Kids Bedroom (vkids0bedroom0yoto0mini0)',
+      'YotoCommandError: Unknown player "Attic": no command sent. The hub knows: Living Room (vliving0room0yoto0player), Kids Bedroom (vkids0bedroom0yoto0mini0), Playroom (vplay0room0yoto0player00)',
     );
     expect(out.messages).to.deep.equal([]);
   });
@@ -147,10 +147,13 @@ describe(`yoto-device-command node (Node-RED ${nodeRedVersion()})`, function () 
     await ready();
     const response = await helper.request().get('/yoto-hub/hub1/devices').expect(200);
     const body = response.body as { devices: Array<{ id: string; name: string; model: string; online: boolean }> };
-    expect(body.devices.map((d) => [d.name, d.id, d.model, d.online])).to.deep.equal([
-      ['Kids Bedroom', KIDS_BEDROOM, 'mini', true],
-      ['Living Room', LIVING_ROOM, 'v3', true],
+    // The default virtual fleet has three players; ready() waited for the two these tests drive to be online.
+    expect(body.devices.map((d) => [d.name, d.id, d.model])).to.deep.equal([
+      ['Kids Bedroom', KIDS_BEDROOM, 'mini'],
+      ['Living Room', LIVING_ROOM, 'v3'],
+      ['Playroom', 'vplay0room0yoto0player00', 'v3'],
     ]);
+    expect(body.devices.filter((d) => d.id !== 'vplay0room0yoto0player00').every((d) => d.online)).to.equal(true);
     const missing = await helper.request().get('/yoto-hub/nohub/devices').expect(404);
     expect((missing.body as { error: { message: string } }).error.message).to.equal('This Yoto hub is not deployed yet: deploy it to list its players');
   });

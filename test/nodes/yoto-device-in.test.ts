@@ -63,7 +63,7 @@ describe(`yoto-device-in node (Node-RED ${nodeRedVersion()})`, function () {
     expect(started?.payload['timestamp']).to.be.a('string');
 
     // The status shows how many followed players are online and the last event, in the locale's words.
-    expect(await statuses.text('2 of 2 online · playback_started')).to.deep.equal({ fill: 'green', shape: 'dot', text: '2 of 2 online · playback_started' });
+    expect(await statuses.text('3 of 3 online · playback_started')).to.deep.equal({ fill: 'green', shape: 'dot', text: '3 of 3 online · playback_started' });
   });
 
   it('passes on only the chosen player and event kinds', async () => {

@@ -9,6 +9,8 @@ import { freePort, isListening } from '../helpers/free-port';
 import { MosquittoBroker } from '../helpers/mosquitto';
 import { describeLeaks, ResourceTracker } from '../helpers/resource-tracker';
 import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
+import { finalAddress, startYotoCloudStandIn } from '../helpers/yoto-cloud-stand-in';
+import { DEFAULT_SCOPES } from '../../server/yoto/auth/scopes';
 import { adminHealth } from '../helpers/admin-health';
 
 // The compiled node, as Node-RED loads it from package.json's node-red.nodes.
@@ -118,6 +120,42 @@ describe(`yoto-hub node (Node-RED ${nodeRedVersion()})`, function () {
     } finally {
       if (saved === undefined) delete process.env['YOTO_SIGNIN_PORT'];
       else process.env['YOTO_SIGNIN_PORT'] = saved;
+    }
+  });
+
+  it('finishes a headless sign-in from the address pasted in the editor, and explains a wrong or stale one', async () => {
+    const standIn = await startYotoCloudStandIn();
+    const env = { YOTO_SIGNIN_PORT: String(await freePort()), YOTO_AUTH_URL: standIn.settings.yotoAuthUrl, YOTO_API_URL: standIn.settings.yotoApiUrl, YOTO_MQTT_URL: standIn.settings.yotoMqttUrl };
+    const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
+    Object.assign(process.env, env);
+    try {
+      await helper.load(yotoHubNode, hubFlow(settings({ clientId: standIn.settings.clientId, cloudMode: 'yoto' })));
+      const node = helper.getNode('hub1') as unknown as YotoHubNode;
+      const hub = node.hub!;
+      if (hub.state !== 'running') await new Promise<void>((resolve) => hub.on('state', (s) => s === 'running' && resolve()));
+      const first = (await helper.request().post('/yoto-hub/hub1/sign-in').send({}).expect(200)).body as { url: string; scopes: string[] };
+      expect(new URL(first.url).searchParams.get('scope')).to.equal(DEFAULT_SCOPES.join(' '));
+      const stale = await finalAddress(first.url);
+
+      const wrong = await helper.request().post('/yoto-hub/hub1/sign-in/complete').send({ url: 'not an address' }).expect(400);
+      expect((wrong.body as { error: { code: string } }).error.code).to.equal('invalid_address');
+      await helper.request().post('/yoto-hub/hub1/sign-in/complete').send({}).expect(400);
+      const fresh = (await helper.request().post('/yoto-hub/hub1/sign-in').send({ fresh: true }).expect(200)).body as { url: string };
+      expect(fresh.url).to.not.equal(first.url);
+      const old = await helper.request().post('/yoto-hub/hub1/sign-in/complete').send({ url: stale }).expect(400);
+      expect((old.body as { error: { code: string; message: string } }).error).to.include({ code: 'stale_address' });
+
+      const done = await helper.request().post('/yoto-hub/hub1/sign-in/complete').send({ url: await finalAddress(fresh.url) }).expect(200);
+      expect(done.body).to.include({ signedIn: true, active: 'yoto' });
+      expect(hub.cloud.active).to.equal('yoto');
+      await helper.request().post('/yoto-hub/nope/sign-in/complete').send({ url: 'x' }).expect(404);
+    } finally {
+      await helper.unload();
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      await standIn.stop();
     }
   });
 

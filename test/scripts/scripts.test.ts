@@ -45,7 +45,8 @@ describe('scripts: CRUD, deploy to a player, icons', function () {
     json['error'] as { code: string; message: string; details: { path: string; message: string }[] };
 
   before(async () => {
-    hub = await startTestHub();
+    // The scripts under test serve their streams from a server of their own, not the hub's: let the virtual players fetch from it.
+    hub = await startTestHub({ virtualStreamOrigins: ['*'] });
     const dataDir = await makeTempDir('scripts');
     const panelDir = await makeTempDir('scripts-panel');
     server = new HubHttpServer({ host: '127.0.0.1', port: 0, panelDir, logger: silentLogger });

@@ -24,7 +24,7 @@ describe('story engine: the compiled spyshort card plays on a virtual player', f
     await new Promise<void>((resolve) => audioServer.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(audioServer.address() as AddressInfo).port}`;
     broker = await startAedes();
-    cloud = new VirtualCloud({ port: 0, brokerUrl: broker.url });
+    cloud = new VirtualCloud({ port: 0, brokerUrl: broker.url, streamOrigins: () => [base] });
     await cloud.start();
   });
 

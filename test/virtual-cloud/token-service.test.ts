@@ -2,13 +2,15 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { OAuthRefusal, VirtualTokenService, type AuthorizationRequest } from '../../server/virtual/tokens/token-service';
+import { ALL_VIRTUAL_SCOPES, OAuthRefusal, VirtualTokenService, type AuthorizationRequest } from '../../server/virtual/tokens/token-service';
 import { ManualClock } from '../../server/time/clock';
 import { codeChallengeS256, createCodeVerifier } from '../../server/yoto/auth/pkce';
 import { rejectionOf } from '../helpers/rejection';
 
 const CLIENT = 'client-1';
 const REDIRECT = 'http://127.0.0.1:5555/callback';
+/** The apps registered with the virtual login in these tests. */
+const CLIENTS = { [CLIENT]: ALL_VIRTUAL_SCOPES, 'client-2': ALL_VIRTUAL_SCOPES };
 
 function request(verifier: string, scope = 'openid offline_access'): AuthorizationRequest {
   return {
@@ -24,7 +26,7 @@ describe('virtual cloud token service', () => {
   let service: VirtualTokenService;
   beforeEach(() => {
     clock = new ManualClock();
-    service = new VirtualTokenService({ clock, accessTokenTtlSeconds: 30, refreshTokenTtlSeconds: 600, codeTtlSeconds: 60 });
+    service = new VirtualTokenService({ clock, accessTokenTtlSeconds: 30, refreshTokenTtlSeconds: 600, codeTtlSeconds: 60, clients: CLIENTS });
   });
 
   async function signIn(): Promise<{ access: string; refresh: string }> {
@@ -86,7 +88,7 @@ describe('virtual cloud token service', () => {
   it('keeps only token hashes in its file, and knows its tokens after a restart', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-tokens-'));
     try {
-      const persisted = new VirtualTokenService({ clock, dataDir });
+      const persisted = new VirtualTokenService({ clock, dataDir, clients: CLIENTS });
       const verifier = createCodeVerifier();
       const code = persisted.authorize(request(verifier));
       const tokens = await persisted.exchangeCode({ code, codeVerifier: verifier, redirectUri: REDIRECT, clientId: CLIENT });
@@ -95,7 +97,7 @@ describe('virtual cloud token service', () => {
       expect(text).to.not.contain(tokens.access_token);
       expect(text).to.not.contain(tokens.refresh_token!);
 
-      const restarted = new VirtualTokenService({ clock, dataDir });
+      const restarted = new VirtualTokenService({ clock, dataDir, clients: CLIENTS });
       await restarted.load();
       expect(restarted.verifyAccessToken(tokens.access_token)).to.equal(true);
       await restarted.refresh({ refreshToken: tokens.refresh_token!, clientId: CLIENT });

@@ -1,3 +1,4 @@
+import { HUB_VIRTUAL_CLIENT_ID } from '../../server/virtual/contracts';
 import { expect } from 'chai';
 import mqtt from 'mqtt';
 import * as fs from 'node:fs';
@@ -39,7 +40,7 @@ function activeResources(): Record<string, number> {
 
 /** The hub's adapter as production wires it: the real clock, a token file, the cloud's URL for both login and API. */
 function hubSide(cloudUrl: string, tokenFile: string): YotoCloudClient {
-  return new YotoCloudClient({ clientId: 'e2e-client', apiUrl: cloudUrl, authUrl: cloudUrl, tokenFile, api: { transcodePollMs: 100 } });
+  return new YotoCloudClient({ clientId: HUB_VIRTUAL_CLIENT_ID, apiUrl: cloudUrl, authUrl: cloudUrl, tokenFile, api: { transcodePollMs: 100 } });
 }
 
 /** The user opens the sign-in link; fetch plays the browser. */

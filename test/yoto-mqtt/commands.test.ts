@@ -244,6 +244,42 @@ describe('device commands against a player that answers like the real one', func
     expect(await pending).to.include({ confirmedBy: 'state', command: 'volume' });
   });
 
+  it('confirms a volume above the player\'s maximum-volume cap when the player stops at the cap', async () => {
+    const from = device.messages.length;
+    const pending = commander.execute(silent, { type: 'volume', percent: 100 });
+    await device.waitFor((m) => m.topic === `device/${silent}/command/volume/set`, from);
+    // A capped player (volumeMax 10 of 16) goes as far as it may: 10, not 16.
+    await device.publish(`device/${silent}/data/events`, JSON.stringify({ volume: 10, volumeMax: 10, eventUtc: 1766515440 }));
+    expect(await pending).to.include({ confirmedBy: 'state', command: 'volume' });
+  });
+
+  it('asks each followed player for its status on a timer (every minute by default, as Home Assistant does)', async () => {
+    const from = device.messages.length;
+    const polling = new YotoMqttClient({ url: broker.url, tokenProvider: async () => 'token', statusRequestMs: 50 });
+    try {
+      polling.setDevices([id]);
+      polling.start();
+      let next = from;
+      // The greeting's request, then two from the timer: no events needed for the model to be asked again.
+      for (let round = 0; round < 3; round++) {
+        const request = await device.waitFor((m) => m.topic === `device/${id}/command/status/request` && m.text.startsWith(polling.clientId), next);
+        next = device.messages.indexOf(request) + 1;
+      }
+      expect(polling.stats().statusRequests).to.be.at.least(3);
+    } finally {
+      await polling.stop();
+    }
+  });
+
+  it('sends cutOff in whole seconds', async () => {
+    const from = device.messages.length;
+    const pending = commander.execute(silent, { type: 'play', cardId: '523lC', cutOff: 90.6 });
+    const sent = await device.waitFor((m) => m.topic.endsWith('/command/card/start'), from);
+    expect(sent.json).to.deep.equal({ uri: 'https://yoto.io/523lC', cutOff: 91 });
+    await device.publish(`device/${silent}/data/events`, JSON.stringify({ cardId: '523lC', playbackStatus: 'playing', eventUtc: 1766515441 }));
+    await pending;
+  });
+
   it('waits for the ack of a player that acks, even when its events already look right', async () => {
     const asked = device.messages.length;
     const status = commander.execute(id, { type: 'status-request' });

@@ -11,6 +11,7 @@ import { ManualClock } from '../../server/time/clock';
 import { YotoRestClient } from '../../server/yoto/rest/rest-client';
 import { YotoCloudApi } from '../../server/yoto/rest/yoto-api';
 import { VirtualCloud, type VirtualCloudOptions } from '../../server/virtual/virtual-cloud';
+import { ALL_VIRTUAL_SCOPES } from '../../server/virtual/tokens/token-service';
 import { startAedes } from '../helpers/aedes-broker';
 
 export const CLIENT_ID = 'hub-test-client';
@@ -28,7 +29,7 @@ export async function startCloudRig(options: Partial<Omit<VirtualCloudOptions, '
   const broker = await startAedes();
   const clock = new ManualClock();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-cloud-'));
-  const cloud = new VirtualCloud({ port: 0, brokerUrl: broker.url, clock, transcodeDelayMs: 1500, ...options });
+  const cloud = new VirtualCloud({ port: 0, brokerUrl: broker.url, clock, transcodeDelayMs: 1500, clients: { [CLIENT_ID]: ALL_VIRTUAL_SCOPES }, ...options });
   try {
     await cloud.start();
   } catch (error) {

@@ -77,6 +77,7 @@ describe('Yoto media: icons and the audio upload flow', function () {
       expect(first).to.include({ sha256, alreadyUploaded: false, duration: 4, fileSize: mp3.length, format: 'mp3', channels: 'mono' });
       expect(first.trackUrl).to.equal(`yoto:#${first.transcodedSha256}`);
       expect(signedIn.adapter.waits.length, 'it polled while the transcode ran').to.be.greaterThan(0);
+      expect(signedIn.rig.cloud.media.uploadContentType(first.uploadId), 'the bytes went to the presigned URL as audio/mpeg, as the working clients send them').to.equal('audio/mpeg');
 
       // Yoto already has these bytes: a null uploadUrl, no PUT, the same transcoded audio.
       const uploadUrl = (await (await fetch(`${signedIn.rig.cloud.url}/media/transcode/audio/uploadUrl?sha256=${sha256}&filename=Start.mp3`, {
@@ -99,14 +100,19 @@ describe('Yoto media: icons and the audio upload flow', function () {
       const answer = (await (await fetch(`${signedIn.rig.cloud.url}/media/transcode/audio/uploadUrl?sha256=${sha256}&filename=SolveRiddle.mp3`, {
         headers: { authorization: `Bearer ${await signedIn.adapter.tokens.getAccessToken()}` },
       })).json()) as { upload: { uploadUrl: string } };
-      const wrongBytes = await fetch(answer.upload.uploadUrl, { method: 'PUT', body: new Uint8Array(fixture('twine-spyshort', 'audio', 'Start.mp3')) });
+      const wrongBytes = await fetch(answer.upload.uploadUrl, { method: 'PUT', headers: { 'content-type': 'audio/mpeg' }, body: new Uint8Array(fixture('twine-spyshort', 'audio', 'Start.mp3')) });
       expect(wrongBytes.status).to.equal(400);
       expect(((await wrongBytes.json()) as { error: { code: string } }).error.code).to.equal('bad_digest');
       const forged = new URL(answer.upload.uploadUrl);
       forged.searchParams.set('signature', 'forged');
-      const refused = await fetch(forged, { method: 'PUT', body: solve });
+      const refused = await fetch(forged, { method: 'PUT', headers: { 'content-type': 'audio/mpeg' }, body: solve });
       expect(refused.status).to.equal(403);
-      expect((await fetch(answer.upload.uploadUrl, { method: 'PUT', body: solve })).status).to.equal(200);
+      // The URL is signed for audio/mpeg: the file extension's type (or none) fails the signature, as on S3.
+      for (const type of ['audio/mp4', 'application/octet-stream']) {
+        const wrongType = await fetch(answer.upload.uploadUrl, { method: 'PUT', headers: { 'content-type': type }, body: solve });
+        expect(wrongType.status, type).to.equal(403);
+      }
+      expect((await fetch(answer.upload.uploadUrl, { method: 'PUT', headers: { 'content-type': 'audio/mpeg' }, body: solve })).status).to.equal(200);
     });
 
     it('refuses an upload URL request without a proper sha256', async () => {
@@ -118,7 +124,7 @@ describe('Yoto media: icons and the audio upload flow', function () {
     });
 
     it('reports a file Yoto cannot transcode as a failed upload', async () => {
-      const error = await signedIn.adapter.api.uploadAudio(Buffer.from('this is not audio at all'), { filename: 'notes.mp3' }).catch((e: unknown) => e);
+      const error = await signedIn.adapter.api.uploadAudio(Buffer.from('this is not audio at all'), { filename: 'notes.m4a' }).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(Error);
       expect((error as Error).name).to.equal('YotoUploadError');
       expect((error as Error).message).to.contain('could not transcode');

@@ -7,6 +7,17 @@ import { AuthController } from '../controllers/auth-controller';
 import { auth } from '../state/auth-store';
 import type { HubConfig } from '../../../server/types/schemas';
 
+/** GET /api/system/cloud/sign-in */
+interface SignInState {
+  available: boolean;
+  signedIn: boolean;
+  active?: 'virtual' | 'yoto';
+  scopes: string[];
+  url?: string;
+  redirectUri?: string;
+  problem?: string;
+}
+
 interface ConfigAnswer {
   config: HubConfig;
   saved?: HubConfig;
@@ -26,6 +37,8 @@ export class YotoSettingsView extends LitElement {
     error: { state: true },
     configNotice: { state: true },
     invitation: { state: true },
+    signIn: { state: true },
+    signInNotice: { state: true },
   };
 
   declare cloud: ComponentHealth | undefined;
@@ -34,6 +47,8 @@ export class YotoSettingsView extends LitElement {
   declare error: string | undefined;
   declare configNotice: { ok: boolean; message: string; restart: string[] } | undefined;
   declare invitation: { email: string; role: string; token: string; expiresAt: string } | undefined;
+  declare signIn: SignInState | undefined;
+  declare signInNotice: { ok: boolean; message: string } | undefined;
   private readonly session = new AuthController(this);
 
   static override styles = [
@@ -72,7 +87,10 @@ export class YotoSettingsView extends LitElement {
       const [health, config] = await Promise.all([fetchHealth(), auth.json<ConfigAnswer>('/api/system/config')]);
       this.cloud = health.components?.['cloud'];
       this.config = config;
-      if (this.isAdmin) this.users = await listUsers();
+      if (this.isAdmin) {
+        this.users = await listUsers();
+        this.signIn = await auth.json<SignInState>('/api/system/cloud/sign-in');
+      }
     } catch (error) {
       this.error = (error as Error).message;
     }
@@ -105,6 +123,40 @@ export class YotoSettingsView extends LitElement {
       this.configNotice = { ok: true, message: answer.restartRequired.length > 0 ? 'Saved. Restart the hub to apply:' : 'Saved; nothing differs from the running settings.', restart: answer.restartRequired };
     } catch (error) {
       this.configNotice = { ok: false, message: `Not saved: ${(error as Error).message}`, restart: [] };
+    }
+  }
+
+  /** A sign-in link: the waiting one, or a new one (`fresh`) when the old one timed out or was used. */
+  private async requestLink(fresh: boolean): Promise<void> {
+    try {
+      this.signIn = await auth.json<SignInState>('/api/system/cloud/sign-in', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ fresh }),
+      });
+      this.signInNotice = fresh ? { ok: true, message: 'A new sign-in link is ready.' } : undefined;
+    } catch (error) {
+      this.signInNotice = { ok: false, message: (error as Error).message };
+    }
+  }
+
+  /** A hub on another machine: the address the browser ended on after signing in finishes the sign-in. */
+  private async completeSignIn(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const formElement = event.target as HTMLFormElement;
+    const url = String(new FormData(formElement).get('address') ?? '').trim();
+    try {
+      this.signIn = await auth.json<SignInState>('/api/system/cloud/sign-in/complete', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url }),
+      });
+      this.signInNotice = { ok: true, message: 'Signed in: the hub now uses your Yoto account.' };
+      formElement.reset();
+      this.cloud = (await fetchHealth()).components?.['cloud'];
+    } catch (error) {
+      this.signInNotice = { ok: false, message: (error as Error).message };
+      this.signIn = await auth.json<SignInState>('/api/system/cloud/sign-in').catch(() => this.signIn);
     }
   }
 
@@ -165,11 +217,36 @@ export class YotoSettingsView extends LitElement {
             <dt>Mode</dt><dd data-testid="cloud-mode">${String(cloud['mode'] ?? '–')}</dd>
             <dt>Connected to</dt><dd data-testid="cloud-active">${typeof cloud['active'] === 'string' ? (cloud['active'] === 'virtual' ? 'the built-in virtual cloud' : 'Yoto') : 'nothing yet'}</dd>
           </dl>
-          ${signInUrl
-            ? html`<p><a class="button" href=${signInUrl} target="_blank" rel="noopener">Sign in to Yoto</a> <span class="muted">The hub waits for you to sign in to your Yoto account.</span></p>`
-            : nothing}`
+          ${this.isAdmin && this.signIn?.available
+            ? this.renderSignIn(this.signIn)
+            : signInUrl
+              ? html`<p><a class="button" href=${signInUrl} target="_blank" rel="noopener">Sign in to Yoto</a> <span class="muted">The hub waits for you to sign in to your Yoto account.</span></p>`
+              : nothing}`
         : html`<p class="muted" aria-busy="true">Loading…</p>`}
     </section>`;
+  }
+
+  /** Admins: the sign-in link, a fresh one on demand, and the pasted address for a hub on another machine. */
+  private renderSignIn(state: SignInState) {
+    return html`<div data-testid="yoto-sign-in">
+      ${state.problem ? html`<p class="bad" role="alert" data-testid="sign-in-problem">${state.problem}</p>` : nothing}
+      <p class="muted">Asks Yoto for: <code data-testid="sign-in-scopes">${state.scopes.join(' ')}</code></p>
+      <div class="row">
+        ${state.url
+          ? html`<a class="button primary" href=${state.url} target="_blank" rel="noopener" data-testid="sign-in-link">Sign in to Yoto</a>`
+          : html`<button type="button" class="primary" @click=${() => void this.requestLink(false)}>Get a sign-in link</button>`}
+        <button type="button" @click=${() => void this.requestLink(true)}>New sign-in link</button>
+      </div>
+      <form class="fields" @submit=${(event: SubmitEvent) => void this.completeSignIn(event)} aria-label="Finish the sign-in with the browser's address">
+        <label>Hub on another machine? After signing in, paste the address the browser ended on (even if it shows an error page)
+          <input name="address" type="text" required autocomplete="off" placeholder=${`${state.redirectUri ?? 'http://127.0.0.1:1884/callback'}?code=…&state=…`}>
+        </label>
+        <div><button type="submit">Finish sign-in</button></div>
+      </form>
+      ${this.signInNotice
+        ? html`<p role=${this.signInNotice.ok ? 'status' : 'alert'} class=${this.signInNotice.ok ? 'ok' : 'bad'} data-testid="sign-in-notice">${this.signInNotice.message}</p>`
+        : nothing}
+    </div>`;
   }
 
   private renderConfig() {

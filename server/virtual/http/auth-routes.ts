@@ -3,8 +3,9 @@ import { OAuthRefusal, type VirtualTokenService } from '../tokens/token-service'
 import { bodyString, queryString } from './request-helpers';
 
 /**
- * The virtual login: `GET /authorize` approves at once (there is only the
- * virtual user) and redirects to the client's redirect_uri with code and
+ * The virtual login: `GET /authorize` approves a registered client at once
+ * (there is only the virtual user; scopes the client is not registered for
+ * are `access_denied`) and redirects to the client's redirect_uri with code and
  * state, so the adapter's PKCE sign-in runs without a browser;
  * `POST /oauth/token` serves the authorization_code and refresh_token grants.
  */
@@ -38,6 +39,11 @@ function authorize(tokens: VirtualTokenService, req: Request, res: Response): vo
   // Without a client and a usable redirect URI there is nowhere safe to send the answer.
   if (!clientId) {
     res.status(400).json({ error: 'invalid_request', error_description: 'client_id is required' });
+    return;
+  }
+  // An app not registered here gets no code, and no redirect: its redirect URI cannot be trusted.
+  if (!tokens.isKnownClient(clientId)) {
+    res.status(400).set('cache-control', 'no-store').json({ error: 'unauthorized_client', error_description: `Unknown client: ${clientId}` });
     return;
   }
   const redirect = redirectUri ? parseRedirectUri(redirectUri) : undefined;

@@ -48,7 +48,7 @@ export function mediaStorageRoutes(media: VirtualMediaStore): Router {
   const router = express.Router();
   router.put('/virtual/uploads/:uploadId', express.raw({ type: () => true, limit: '200mb' }), async (req, res) => {
     const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    await media.receiveAudio(param(req, 'uploadId'), queryString(req, 'signature'), bytes);
+    await media.receiveAudio(param(req, 'uploadId'), queryString(req, 'signature'), bytes, req.get('content-type'));
     res.status(200).end();
   });
   router.get('/virtual/media/icons/:mediaId', async (req, res) => {

@@ -18,6 +18,8 @@ export interface VirtualPlayerFleetOptions {
   /** Extra mqtt.js options for the fleet's connection (credentials, keepalive...). */
   mqttOptions?: Partial<IClientOptions>;
   timing?: Partial<VirtualPlayerTiming>;
+  /** Whether players may fetch a streaming track from this URL (default: any http(s) URL). */
+  allowStream?: (url: URL) => boolean;
 }
 
 export interface VirtualFleetStats {
@@ -136,6 +138,7 @@ export class VirtualPlayerFleet implements VirtualFleet {
       logger: this.logger,
       publish: (topic, payload) => this.publish(topic, payload),
       isConnected: () => this.connected,
+      ...(this.options.allowStream ? { allowStream: this.options.allowStream } : {}),
     });
     this.byId.set(spec.deviceId, player);
     return player;

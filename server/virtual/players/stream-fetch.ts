@@ -19,6 +19,8 @@ export interface StreamFetchOptions {
   timeoutMs: number;
   /** Called if the stream breaks after it started playing. */
   onInterrupted: (reason: string) => void;
+  /** Whether this URL may be fetched (checked for the first URL and every redirect). */
+  allow?: (url: URL) => boolean;
 }
 
 const HEAD_BYTES = 16 * 1024;
@@ -66,6 +68,10 @@ export function fetchStream(url: string, options: StreamFetchOptions): StreamFet
     const client = parsed.protocol === 'https:' ? https : parsed.protocol === 'http:' ? http : undefined;
     if (!client) {
       finish({ ok: false, reason: `unsupported URL scheme ${parsed.protocol}` });
+      return;
+    }
+    if (options.allow && !options.allow(parsed)) {
+      finish({ ok: false, reason: `refused: ${parsed.origin} is not the hub or the virtual cloud (allow it in the virtual stream origins setting)` });
       return;
     }
     const req = client.get(parsed, { agent: false, headers: { 'user-agent': 'Yoto-virtual-player', accept: 'audio/*' } });

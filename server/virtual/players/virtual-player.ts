@@ -36,6 +36,8 @@ export interface VirtualPlayerDeps {
   publish: (topic: string, payload: unknown) => void;
   /** Whether the fleet is connected to the broker. */
   isConnected: () => boolean;
+  /** Whether the player may fetch a streaming track from this URL (redirects included). */
+  allowStream?: (url: URL) => boolean;
 }
 
 /** Reasons in the legacy status `shutDown` ("userShutdown" is the captured one). */
@@ -98,7 +100,8 @@ function isInteractive(card: YotoCard, at: TrackPosition): boolean {
 }
 
 /** A player's spec, optionally with how it starts out. */
-export type VirtualPlayerSetup = VirtualPlayerSpec & { batteryLevel?: number; charging?: boolean };
+/** `volumeMax`: the maximum-volume cap (0..16) the player's settings impose; default none (16). */
+export type VirtualPlayerSetup = VirtualPlayerSpec & { batteryLevel?: number; charging?: boolean; volumeMax?: number };
 
 /**
  * A simulated Yoto player on the virtual cloud's MQTT broker. It obeys the
@@ -116,7 +119,8 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
   private battery: number;
   private charging: boolean;
   private volume = 8;
-  private volumeMax = HARDWARE_VOLUME_MAX;
+  /** The maximum-volume cap: the setup's at first, then the player's settings'. */
+  private volumeMax: number;
   /** The player's settings as the cloud last gave them. */
   private config: YotoDeviceConfig = {};
   private mode: ModeSettings | undefined;
@@ -149,6 +153,8 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
     this.logger = deps.logger.child({ deviceId: spec.deviceId });
     this.battery = spec.batteryLevel ?? 100;
     this.charging = spec.charging ?? false;
+    this.volumeMax = Math.min(HARDWARE_VOLUME_MAX, Math.max(0, Math.round(spec.volumeMax ?? HARDWARE_VOLUME_MAX)));
+    this.volume = Math.min(this.volume, this.volumeMax);
   }
 
   get deviceId(): string {
@@ -508,6 +514,7 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
   private openStream(session: Session): void {
     const url = session.at.track.trackUrl;
     const stream = fetchStream(url, {
+      ...(this.deps.allowStream ? { allow: this.deps.allowStream } : {}),
       timeoutMs: this.deps.timing.streamTimeoutMs,
       onInterrupted: (reason) => this.streamFailed(session, url, reason),
     });
@@ -635,7 +642,8 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
 
   private setVolumeLevel(level: number): void {
     const clamped = Math.min(this.volumeMax, Math.max(0, level));
-    if (clamped === this.volume) return;
+    // At the cap already, a higher request still gets an answer: the player reports where it stays.
+    if (clamped === this.volume && clamped === Math.max(0, level)) return;
     this.volume = clamped;
     this.publishEvents('changes');
   }

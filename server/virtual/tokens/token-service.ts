@@ -5,7 +5,18 @@ import { realClock, type TimeSource } from '../../time/clock';
 import type { TokenResponse } from '../../yoto/auth/oauth-client';
 import { codeChallengeS256, isValidCodeVerifier } from '../../yoto/auth/pkce';
 import { REAL_CLOUD } from '../../yoto/protocol';
+import { expandScopes, missingScopes, parseScopes, SCOPE_USES } from '../../yoto/auth/scopes';
 import { PersistedJson } from '../cards/persisted-json';
+import { HUB_VIRTUAL_CLIENT_ID } from '../contracts';
+
+/** Every public scope of the Yoto API (yoto.dev), with the OpenID ones Auth0 always allows. */
+export const ALL_VIRTUAL_SCOPES: readonly string[] = ['openid', 'profile', ...Object.keys(SCOPE_USES), 'family:library:manage'];
+
+/** The apps registered with the virtual cloud, as at the Yoto developer dashboard: client id -> scopes ticked for it. */
+export type VirtualClientRegistry = Readonly<Record<string, readonly string[]>>;
+
+/** By default only the hub itself is registered, with every scope. */
+export const DEFAULT_VIRTUAL_CLIENTS: VirtualClientRegistry = { [HUB_VIRTUAL_CLIENT_ID]: ALL_VIRTUAL_SCOPES };
 
 /** An OAuth refusal, as Auth0 words it: `{error, error_description}` with its status. */
 export class OAuthRefusal extends Error {
@@ -47,6 +58,8 @@ export interface VirtualTokenServiceOptions {
   extraAudiences?: string[];
   /** Keeps issued tokens (hashed) across restarts; none: memory only. */
   dataDir?: string;
+  /** Client ids /authorize approves, with the scopes each may get. Default: only the hub's own client id. */
+  clients?: VirtualClientRegistry;
   logger?: Logger;
 }
 
@@ -94,6 +107,7 @@ export class VirtualTokenService {
   private readonly clock: TimeSource;
   private readonly logger: Logger;
   private readonly audiences: Set<string>;
+  private readonly clients: VirtualClientRegistry;
   readonly accessTokenTtlSeconds: number;
   private readonly refreshTtlMs: number;
   private readonly codeTtlMs: number;
@@ -105,6 +119,7 @@ export class VirtualTokenService {
     this.refreshTtlMs = (options.refreshTokenTtlSeconds ?? 30 * 24 * 3600) * 1000;
     this.codeTtlMs = (options.codeTtlSeconds ?? 300) * 1000;
     this.audiences = new Set([REAL_CLOUD.audience, ...(options.extraAudiences ?? [])]);
+    this.clients = options.clients ?? DEFAULT_VIRTUAL_CLIENTS;
     this.file = new PersistedJson(options.dataDir ? path.join(options.dataDir, 'tokens.json') : undefined);
   }
 
@@ -120,18 +135,31 @@ export class VirtualTokenService {
     await this.file.flush();
   }
 
+  /** True for a client id registered with this cloud (only those may sign in). */
+  isKnownClient(clientId: string): boolean {
+    return Object.prototype.hasOwnProperty.call(this.clients, clientId);
+  }
+
   /**
    * Checks an /authorize request and, the virtual user having approved at
-   * once, returns the authorization code. Throws OAuthRefusal.
+   * once, returns the authorization code. Throws OAuthRefusal: an unknown
+   * client is refused outright (callers must not redirect to it), scopes the
+   * client is not registered for are `access_denied`, as Yoto answers.
    */
   authorize(request: AuthorizationRequest): string {
     const { clientId, redirectUri } = request;
     if (!clientId || !redirectUri) throw new OAuthRefusal(400, 'invalid_request', 'client_id and redirect_uri are required');
+    if (!this.isKnownClient(clientId)) throw new OAuthRefusal(400, 'unauthorized_client', `Unknown client: ${clientId}`);
     if (request.responseType !== 'code') throw new OAuthRefusal(400, 'unsupported_response_type', 'response_type must be "code"');
     if (!request.codeChallenge) throw new OAuthRefusal(400, 'invalid_request', 'code_challenge is required (PKCE)');
     if (request.codeChallengeMethod !== 'S256') throw new OAuthRefusal(400, 'invalid_request', 'code_challenge_method must be "S256"');
     if (request.audience !== undefined && !this.audiences.has(request.audience)) {
       throw new OAuthRefusal(403, 'access_denied', `Service not found: ${request.audience}`);
+    }
+    const scope = parseScopes(request.scope ?? 'openid profile');
+    const notAllowed = missingScopes(this.clients[clientId] ?? [], scope);
+    if (notAllowed.length > 0) {
+      throw new OAuthRefusal(403, 'access_denied', `Client is not authorized to request scopes: ${notAllowed.join(' ')}`);
     }
     this.pruneCodes();
     const code = token('vac');
@@ -139,7 +167,7 @@ export class VirtualTokenService {
       clientId,
       redirectUri,
       codeChallenge: request.codeChallenge,
-      scope: request.scope ?? 'openid profile',
+      scope: scope.join(' '),
       expiresAt: this.clock.now() + this.codeTtlMs,
     });
     return code;
@@ -188,6 +216,13 @@ export class VirtualTokenService {
   /** For the MQTT side: true while the token is one this cloud issued and it has not expired. */
   verifyAccessToken(accessToken: string): boolean {
     return this.inspectAccessToken(accessToken) === 'valid';
+  }
+
+  /** The scopes a valid access token grants (implied ones included); empty for an unknown or expired token. */
+  accessTokenScopes(accessToken: string): Set<string> {
+    const record = this.access.get(hashToken(accessToken));
+    if (!record || record.expiresAt <= this.clock.now()) return new Set();
+    return expandScopes(parseScopes(record.scope));
   }
 
   /** Signs every session out (a demo of "the cloud revoked the hub"). */

@@ -22,6 +22,17 @@ export interface BrowserSignInOptions {
   logger?: Logger;
 }
 
+/** A pasted address that cannot finish this sign-in; the sign-in keeps waiting for the right one. */
+export class SignInPasteError extends Error {
+  constructor(
+    readonly code: 'invalid_address' | 'stale_address' | 'no_code' | 'no_sign_in' | 'no_client_id',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SignInPasteError';
+  }
+}
+
 export interface SignInLinks {
   /** The Yoto login page to open in a browser. */
   authorizeUrl: string;
@@ -102,12 +113,34 @@ export class BrowserSignIn {
     return this.links;
   }
 
-  /** For a browser that could not reach the callback server: the full address it ended on. */
+  /**
+   * For a browser that could not reach the callback server (a hub on another
+   * machine): the full address it ended on, even if it shows an error page.
+   * An address that is not this sign-in's answer (not a URL, another sign-in's
+   * state, no code) rejects with SignInPasteError and the sign-in keeps waiting;
+   * otherwise the result is the sign-in's.
+   */
   completeWithRedirectUrl(redirectedTo: string): Promise<TokenResponse> {
-    if (!this.links) return Promise.reject(new Error('start the sign-in before completing it'));
-    const url = new URL(redirectedTo);
-    void this.complete(url.searchParams).catch(() => undefined);
-    return this.result;
+    if (!this.links || this.settled) return Promise.reject(new SignInPasteError('no_sign_in', 'no sign-in is waiting: ask for a new sign-in link'));
+    let url: URL;
+    try {
+      url = new URL(redirectedTo.trim());
+    } catch {
+      return Promise.reject(new SignInPasteError('invalid_address', 'that is not a web address: paste the whole address from the browser\'s address bar (it starts with http)'));
+    }
+    const params = url.searchParams;
+    if (!params.has('state') && !params.has('code') && !params.has('error')) {
+      return Promise.reject(new SignInPasteError('no_code', `that address carries no sign-in answer (no code or state): after signing in, the browser ends on an address starting with ${this.links.redirectUri}?code=...; paste that one`));
+    }
+    // A refusal is reported whatever its state says (Auth0 sends it, but an error page may drop it).
+    if (params.has('error') && !params.has('code') && params.get('state') === null) return this.complete(params);
+    if (params.get('state') !== this.state) {
+      return Promise.reject(new SignInPasteError('stale_address', 'that address belongs to another (older) sign-in link: open the newest link, sign in, and paste the address it ends on'));
+    }
+    if (!params.has('code') && !params.has('error')) {
+      return Promise.reject(new SignInPasteError('no_code', 'that address has no authorization code: paste the whole address, including everything after "?"'));
+    }
+    return this.complete(params);
   }
 
   /** Stops waiting; result rejects if it had not settled. */
@@ -154,6 +187,8 @@ export class BrowserSignIn {
   private async exchange(params: URLSearchParams): Promise<TokenResponse> {
     const error = params.get('error');
     if (error) throw new OAuthError(400, error, params.get('error_description') ?? undefined);
+    // A refusal is reported whatever its state says (Auth0 sends it, but an error page may drop it).
+    if (params.has('error') && !params.has('code') && params.get('state') === null) return this.complete(params);
     if (params.get('state') !== this.state) {
       throw new Error('the sign-in answer does not belong to this sign-in (state mismatch): start again');
     }

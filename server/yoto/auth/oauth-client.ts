@@ -1,4 +1,5 @@
 import { REAL_CLOUD } from '../protocol';
+import { DEFAULT_SCOPES } from './scopes';
 import { parseRetryAfter } from '../rest/retry';
 import { trimEndChar } from '../../text/trim';
 
@@ -14,8 +15,8 @@ export interface TokenResponse {
   id_token?: string;
 }
 
-/** `offline_access` gets the refresh token that keeps the hub signed in. */
-export const DEFAULT_SCOPE = 'openid profile offline_access';
+/** What every capability of the hub needs (see scopes.ts); `offline_access` gets the refresh token that keeps it signed in. */
+export const DEFAULT_SCOPE = DEFAULT_SCOPES.join(' ');
 
 /** An OAuth error answer: `{error, error_description}` with its HTTP status. */
 export class OAuthError extends Error {

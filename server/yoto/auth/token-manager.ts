@@ -68,6 +68,11 @@ export class YotoTokenManager extends EventEmitter<TokenManagerEvents> {
     return this.currentState;
   }
 
+  /** The scopes the login granted (space-separated), when it said; undefined when not signed in or not said. */
+  get scope(): string | undefined {
+    return this.tokens?.scope;
+  }
+
   /** Epoch ms when the current access token expires, if signed in. */
   get expiresAt(): number | undefined {
     return this.tokens?.expiresAt;

@@ -22,6 +22,8 @@ export interface CommanderPlayback {
   /** Seconds */
   trackLength?: number;
   playbackStatus?: string;
+  /** 0..16: the player's maximum-volume cap; it never goes above it. */
+  volumeMax?: number;
 }
 
 /** What the player said since the command was sent. */
@@ -73,7 +75,8 @@ function cardStartBody(payload: CardStartPayload): string {
   if (payload.chapterKey !== undefined) body.chapterKey = payload.chapterKey;
   if (payload.trackKey !== undefined) body.trackKey = payload.trackKey;
   if (payload.secondsIn !== undefined) body.secondsIn = payload.secondsIn;
-  if (payload.cutOff !== undefined) body.cutOff = payload.cutOff;
+  // Players take whole seconds (as the working clients send them).
+  if (payload.cutOff !== undefined) body.cutOff = Math.round(payload.cutOff);
   if (payload.anyButtonStop !== undefined) body.anyButtonStop = payload.anyButtonStop;
   return JSON.stringify(body);
 }
@@ -182,7 +185,12 @@ export async function planCommand(command: DeviceCommand, context: PlanContext):
     case 'volume': {
       if (!isFiniteNumber(command.percent) || command.percent < 0 || command.percent > 100) throw invalid(context, command, 'volume must be a percentage from 0 to 100');
       const level = percentToHardwareVolume(command.percent);
-      return { mqttCommand: 'volume/set', body: JSON.stringify({ volume: Math.round(command.percent) }), isConfirmed: (o) => o.events.volume === level };
+      // A player with a maximum-volume cap stops at the cap: reaching it confirms the command.
+      const reached = (o: ObservedSinceSend): number => {
+        const cap = o.events.volumeMax ?? o.baseline?.volumeMax;
+        return cap !== undefined ? Math.min(level, cap) : level;
+      };
+      return { mqttCommand: 'volume/set', body: JSON.stringify({ volume: Math.round(command.percent) }), isConfirmed: (o) => o.events.volume === reached(o) };
     }
     case 'sleep': {
       if (!isFiniteNumber(command.seconds) || command.seconds < 0) throw invalid(context, command, 'sleep timer seconds must be 0 (off) or more');

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { silentLogger, type Logger } from '../../log/logger';
@@ -6,8 +6,10 @@ import {
   commandTopic,
   deviceTopics,
   EVENTS_REREQUEST_MS,
+  MAX_FILTERS_PER_SUBSCRIBE,
   mqttUsername,
   parseDeviceTopic,
+  STATUS_REQUEST_MS,
   type CommandName,
   type DeviceTopicKind,
 } from '../protocol';
@@ -34,6 +36,8 @@ export interface YotoMqttClientEvents {
   subscribed: [deviceIds: string[]];
   message: [message: YotoDeviceMessage];
   malformed: [message: MalformedMessage];
+  /** The broker refused the CONNECT (CONNACK code 4: bad credentials, 5: not authorized). */
+  refused: [refusal: { code: number; message: string }];
 }
 
 export interface YotoMqttStats {
@@ -47,6 +51,11 @@ export interface YotoMqttStats {
   connections: number;
   tokenFetches: number;
   tokenFailures: number;
+  /** CONNECTs the broker refused (each makes the next attempt use a refreshed token). */
+  refusals: number;
+  /** SUBSCRIBE packets sent (at most MAX_FILTERS_PER_SUBSCRIBE topic filters each). */
+  subscribePackets: number;
+  statusRequests: number;
   messagesIn: number;
   messagesOut: number;
   malformed: number;
@@ -65,7 +74,12 @@ export interface YotoMqttClientOptions {
   url: string;
   /** Called before EVERY connection attempt: a token is never reused across attempts. */
   tokenProvider: () => Promise<string>;
-  /** Unique per hub; never `DASH<deviceId>`, which would kick the official app off. */
+  /**
+   * The broker refused a CONNECT made with this token: refresh it before the next
+   * attempt (a refused token is stale or revoked even when it has not expired).
+   */
+  tokenRejected?: (token: string) => Promise<unknown>;
+  /** Unique per hub, letters and digits only; never `DASH<deviceId>`, which would kick the official app off. */
   clientId?: string;
   logger?: Logger;
   clock?: Clock;
@@ -73,6 +87,8 @@ export interface YotoMqttClientOptions {
   connectTimeoutMs?: number;
   keepaliveSeconds?: number;
   eventsRerequestMs?: number;
+  /** How often each player is asked for its status (default STATUS_REQUEST_MS, a minute). */
+  statusRequestMs?: number;
   /** Also follow `device/{id}/events`, the undocumented duplicate of data/events. */
   includeLegacyEvents?: boolean;
   /**
@@ -102,6 +118,9 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
   private readonly options: YotoMqttClientOptions;
   private readonly followed = new Set<string>();
   private readonly rerequestTimers = new Map<string, ClockTimer>();
+  private statusTimer: ClockTimer | undefined;
+  /** A refresh of a token the broker refused: the next attempt waits for it. */
+  private pendingRefresh: Promise<void> | undefined;
   private client: MqttClient | undefined;
   private currentState: YotoMqttState = 'stopped';
   private running = false;
@@ -115,6 +134,9 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
     connections: 0,
     tokenFetches: 0,
     tokenFailures: 0,
+    refusals: 0,
+    subscribePackets: 0,
+    statusRequests: 0,
     messagesIn: 0,
     messagesOut: 0,
     malformed: 0,
@@ -129,7 +151,8 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
     this.options = options;
     this.url = options.url;
     this.tokenProvider = options.tokenProvider;
-    this.clientId = options.clientId ?? `yoto-hub-${randomUUID()}`;
+    // Letters and digits only: AWS IoT and the working clients use such ids; others are refused by some policies.
+    this.clientId = options.clientId ?? `yotohub${randomBytes(12).toString('hex')}`;
     this.logger = (options.logger ?? silentLogger).child({ component: 'yoto-mqtt', clientId: this.clientId });
     this.clock = options.clock ?? realClock;
     this.reconnectDelay = this.initialReconnectDelay;
@@ -244,6 +267,7 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
 
   async requestStatus(deviceId: string): Promise<void> {
     await this.publishCommand(deviceId, 'status/request', this.trackingBody());
+    this.counters.statusRequests++;
   }
 
   /** Asks for the extended status, answered on `status/full`. */
@@ -283,13 +307,16 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
     client.on('message', (topic, payload) => {
       if (client === this.client) this.onMessage(topic, payload);
     });
-    client.on('error', (error) => this.onClientError(client, error));
+    client.on('error', (error) => this.onClientError(client, error, token));
     client.on('close', () => this.onClosed(client));
   }
 
   private async fetchToken(): Promise<string | undefined> {
     this.counters.tokenFetches++;
     try {
+      const pending = this.pendingRefresh;
+      this.pendingRefresh = undefined;
+      await pending;
       const token = await this.tokenProvider();
       if (!token) throw new Error('the token provider returned an empty token');
       return token;
@@ -308,14 +335,27 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
     this.counters.lastError = undefined;
     this.reconnectDelay = this.initialReconnectDelay;
     this.setState('connected');
+    this.startStatusRequests();
     void this.subscribeAndGreet(client, [...this.followed]);
   }
 
-  private onClientError(client: MqttClient, error: Error): void {
+  private onClientError(client: MqttClient, error: Error, token: string): void {
     this.counters.lastError = error.message;
     this.logger.warn('Yoto MQTT connection error', { url: this.url, err: error });
+    const code = (error as Error & { code?: unknown }).code;
+    if (client === this.client && !client.connected && (code === 4 || code === 5)) this.onRefused(code, error.message, token);
     // A refused CONNECT (expired token) does not always close the socket at once.
     if (client === this.client && !client.connected) this.onClosed(client);
+  }
+
+  /** A refused CONNECT: the next attempt waits for a refreshed token. */
+  private onRefused(code: number, message: string, token: string): void {
+    this.counters.refusals++;
+    this.pendingRefresh = this.options.tokenRejected?.(token).then(
+      () => undefined,
+      (error: unknown) => this.logger.warn('could not refresh the token the Yoto MQTT broker refused', { err: error }),
+    );
+    this.safeEmit('refused', { code, message });
   }
 
   private onClosed(client: MqttClient): void {
@@ -358,7 +398,13 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
   private async subscribeAndGreet(client: MqttClient, deviceIds: string[]): Promise<void> {
     if (deviceIds.length === 0) return;
     try {
-      await client.subscribeAsync(deviceIds.flatMap((id) => this.topicsFor(id)), { qos: 1 });
+      // AWS IoT refuses (and disconnects) a SUBSCRIBE with more than 8 topic filters.
+      const topics = deviceIds.flatMap((id) => this.topicsFor(id));
+      for (let i = 0; i < topics.length; i += MAX_FILTERS_PER_SUBSCRIBE) {
+        if (client !== this.client) return;
+        this.counters.subscribePackets++;
+        await client.subscribeAsync(topics.slice(i, i + MAX_FILTERS_PER_SUBSCRIBE), { qos: 1 });
+      }
     } catch (error) {
       this.logger.warn('subscribing to player topics failed', { deviceIds, err: error });
       return;
@@ -391,6 +437,19 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
   private cancelRerequests(): void {
     for (const timer of this.rerequestTimers.values()) timer.cancel();
     this.rerequestTimers.clear();
+    this.statusTimer?.cancel();
+    this.statusTimer = undefined;
+  }
+
+  /** One timer asks every followed player for its status each minute while connected. */
+  private startStatusRequests(): void {
+    if (this.statusTimer) return;
+    this.statusTimer = this.clock.setInterval(() => {
+      if (!this.isConnected) return;
+      for (const deviceId of this.followed) {
+        this.requestStatus(deviceId).catch((error: unknown) => this.logger.warn('status request failed', { deviceId, err: error }));
+      }
+    }, this.options.statusRequestMs ?? STATUS_REQUEST_MS);
   }
 
   private onMessage(topic: string, payload: Buffer): void {
@@ -419,7 +478,7 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
   }
 
   /** A listener's bug must not reach mqtt.js, where it would tear down the connection. */
-  private safeEmit<K extends 'message' | 'malformed' | 'subscribed'>(event: K, ...args: YotoMqttClientEvents[K]): void {
+  private safeEmit<K extends 'message' | 'malformed' | 'subscribed' | 'refused'>(event: K, ...args: YotoMqttClientEvents[K]): void {
     try {
       (this.emit as (event: K, ...args: YotoMqttClientEvents[K]) => boolean)(event, ...args);
     } catch (error) {

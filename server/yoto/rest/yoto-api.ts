@@ -28,9 +28,12 @@ export interface YotoCloudApiOptions {
 
 export interface UploadAudioOptions {
   filename: string;
-  /** Sent with the bytes; default from the file name's extension. */
+  /** Sent with the bytes to the presigned URL. Default (and what the working clients send): audio/mpeg, whatever the format. */
   contentType?: string;
 }
+
+/** The Content-Type of every audio upload to Yoto's presigned URL. */
+export const UPLOAD_CONTENT_TYPE = 'audio/mpeg';
 
 export interface UploadIconOptions {
   filename?: string;
@@ -174,7 +177,9 @@ export class YotoCloudApi {
     if (upload.uploadUrl) {
       await this.rest.request('PUT', upload.uploadUrl, {
         body: audio,
-        contentType: options.contentType ?? audioContentType(options.filename),
+        // Yoto transcodes what it gets; the working clients always send audio/mpeg, and other
+        // types (the file extension's) give failed or unplayable transcodes.
+        contentType: options.contentType ?? UPLOAD_CONTENT_TYPE,
         authenticated: false,
       });
     }
@@ -214,10 +219,3 @@ export class YotoCloudApi {
   }
 }
 
-function audioContentType(filename: string): string {
-  const extension = filename.toLowerCase().split('.').pop() ?? '';
-  const types: Record<string, string> = {
-    mp3: 'audio/mpeg', m4a: 'audio/mp4', aac: 'audio/aac', wav: 'audio/wav', ogg: 'audio/ogg', opus: 'audio/ogg', flac: 'audio/flac',
-  };
-  return types[extension] ?? 'application/octet-stream';
-}

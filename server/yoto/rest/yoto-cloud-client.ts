@@ -1,5 +1,5 @@
 import { silentLogger, type Logger } from '../../log/logger';
-import { BrowserSignIn, type BrowserSignInOptions, type SignInLinks } from '../auth/browser-sign-in';
+import { BrowserSignIn, SignInPasteError, type BrowserSignInOptions, type SignInLinks } from '../auth/browser-sign-in';
 import type { TimeSource } from '../../time/clock';
 import { YotoOAuthClient } from '../auth/oauth-client';
 import { YotoTokenManager, type AuthState } from '../auth/token-manager';
@@ -71,6 +71,13 @@ export class YotoCloudClient {
     });
     done.catch(() => undefined);
     return { links, done };
+  }
+
+  /** Finishes the pending sign-in from the address the browser ended on (see BrowserSignIn.completeWithRedirectUrl). */
+  async completeSignIn(address: string): Promise<void> {
+    const signIn = this.signIn;
+    if (!signIn) throw new SignInPasteError('no_sign_in', 'no sign-in is waiting: ask for a new sign-in link');
+    await signIn.completeWithRedirectUrl(address);
   }
 
   /** Cancels a pending sign-in and every request or wait in flight. */

@@ -36,9 +36,14 @@ interface AudioUpload {
   /** Stands in for the presigned URL's signature. */
   signature: string;
   receivedAt?: number;
+  /** The Content-Type the bytes came with. */
+  contentType?: string;
   readyAt?: number;
   failed?: boolean;
 }
+
+/** The presigned upload URL is signed for this Content-Type: another one fails its signature, as on S3. */
+export const PRESIGNED_AUDIO_CONTENT_TYPE = 'audio/mpeg';
 
 interface MediaFile {
   version: 1;
@@ -155,9 +160,14 @@ export class VirtualMediaStore {
   }
 
   /** The PUT to the upload URL: checks signature and checksum, then starts the transcode. */
-  async receiveAudio(uploadId: string, signature: string | undefined, bytes: Buffer): Promise<void> {
+  async receiveAudio(uploadId: string, signature: string | undefined, bytes: Buffer, contentType?: string): Promise<void> {
     const upload = this.uploads.get(uploadId);
     if (!upload || signature !== upload.signature) throw new VirtualHttpError(403, 'signature_does_not_match', 'the upload URL is not valid');
+    const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+    upload.contentType = type;
+    if (type !== PRESIGNED_AUDIO_CONTENT_TYPE) {
+      throw new VirtualHttpError(403, 'signature_does_not_match', `the upload URL is signed for Content-Type ${PRESIGNED_AUDIO_CONTENT_TYPE}, got ${type || 'none'}`);
+    }
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (sha256 !== upload.sha256) {
       throw VirtualHttpError.badRequest(`the bytes do not match the sha256 given for this upload (got ${sha256})`, 'bad_digest');
@@ -179,6 +189,11 @@ export class VirtualMediaStore {
     await this.writeBytes(`audio/${audio.transcodedSha256}`, bytes);
     this.audioBySha.set(sha256, audio);
     await this.persist();
+  }
+
+  /** The Content-Type the upload's bytes were PUT with (undefined before the PUT). */
+  uploadContentType(uploadId: string): string | undefined {
+    return this.uploads.get(uploadId)?.contentType;
   }
 
   /** `GET /media/upload/{uploadId}/transcoded`, or undefined for an unknown upload. */
