@@ -221,7 +221,7 @@ describe('contract: the hub API, WebSocket and panel of a running npm start', fu
 
   it('the Node-RED editor lists the hub\'s players and scripts for the nodes\' edit dialogs', async () => {
     const devices = await call<{ devices: Array<{ name: string }>; hubUrl: string }>(`${product.nodeRedUrl}/yoto-hub/yoto.demo.hub/devices`);
-    expect(devices.body.devices.map((d) => d.name)).to.deep.equal(['Kids Bedroom', 'Living Room']);
+    expect(devices.body.devices.map((d) => d.name)).to.deep.equal(['Kids Bedroom', 'Living Room', 'Playroom']);
     expect(devices.body.hubUrl).to.equal(product.hubUrl);
     const scripts = await call<{ scripts: Array<{ id: string }> }>(`${product.nodeRedUrl}/yoto-hub/yoto.demo.hub/scripts`);
     expect(scripts.body.scripts.map((s) => s.id)).to.include('demo-bedtime');

@@ -52,7 +52,7 @@ describe('contract: npm start configured by environment variables', function () 
     const health = await call<{ components: { cloud: { signInUrl?: string } } }>(`${product.hubUrl}/api/system/health`, { token });
     expect(health.body.components.cloud.signInUrl).to.match(/client_id=contract-client-id/);
     const devices = await call<{ items?: Array<{ deviceId: string }>; devices?: Array<{ deviceId: string }> }>(`${product.hubUrl}/api/devices`, { token });
-    expect((devices.body.items ?? devices.body.devices ?? []).length).to.equal(2);
+    expect((devices.body.items ?? devices.body.devices ?? []).length, 'the three players of the default virtual fleet').to.equal(3);
   });
 
   it('YOTO_PUBLIC_URL is the address the hub gives players; YOTO_LOG_LEVEL=debug writes debug lines', async () => {

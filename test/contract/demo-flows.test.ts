@@ -61,7 +61,7 @@ describe('contract: the demo flows npm start deploys on first start', function (
       const status = await editor.statusWhen(node.id, (s) => s.fill === 'green');
       expect(status.text, `${node.name}`).to.match(/connected|online/);
     }
-    await editor.statusWhen('yoto.demo.events.in', (s) => s.text === '2 of 2 online');
+    await editor.statusWhen('yoto.demo.events.in', (s) => s.text === '3 of 3 online');
   });
 
   it('adds the demo content to the empty hub: three audio files, the scripts the flows play and the story', async () => {
@@ -83,7 +83,7 @@ describe('contract: the demo flows npm start deploys on first start', function (
     expect(debugJson(confirmed)).to.include({ deviceName: 'Living Room' });
     await editor.debugWhen('yoto.demo.events.debug', (entry) => entry.topic === `yoto/${LIVING_ROOM}/events` && debugJson(entry)['type'] === 'playback_started', from);
     await editor.statusWhen('yoto.demo.events.command', (s) => s.text === 'play confirmed by Living Room');
-    await editor.statusWhen('yoto.demo.events.in', (s) => s.text === '2 of 2 online · playback_started');
+    await editor.statusWhen('yoto.demo.events.in', (s) => s.text === '3 of 3 online · playback_started');
     expect((await player(product.virtualCloudUrl, LIVING_ROOM)).cardId).to.equal('demo1');
   });
 

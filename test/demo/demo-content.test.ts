@@ -73,7 +73,10 @@ describe('demo content on an empty hub', function () {
     const dataDir = await makeTempDir('demo-content');
     hub = await startHub(dataDir, false);
     expect(counts(hub)).to.deep.equal({ audio: 0, scripts: [], stories: [] });
-    await hub.library.files.importFile(path.join(demoContentDir, 'audio', 'Start.mp3'), { userId: 'someone' });
+    // A user of the hub's own (content of an owner with no account is swept at start as a deleted user's).
+    await hub.accounts.ensureAdmin({ email: 'owner@example.org', password: 'correct horse battery', name: 'Owner' });
+    const owner = hub.store.users.list().find((user) => user.email === 'owner@example.org')!;
+    await hub.library.files.importFile(path.join(demoContentDir, 'audio', 'Start.mp3'), { userId: owner.id });
     await hub.stop();
     hub = await startHub(dataDir, true);
     expect(counts(hub)).to.deep.equal({ audio: 1, scripts: [], stories: [] });
