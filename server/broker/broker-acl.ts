@@ -33,7 +33,7 @@ const NOT_PLAYERS = new Set(['broadcast', 'admin']);
  * - `device/...` (the Yoto protocol): only the adapter publishes; adapter and admins receive.
  * - `yoto/<id>/status|playback|events|telemetry`, `yoto/broadcast/events`, `yoto/admin/events`
  *   and discovery: only the hub publishes.
- * - `yoto/<id>/commands`: the hub, admins, and a member for their own players.
+ * - `yoto/<id>/commands`, `yoto/<id>/settings/set` and `yoto/<id>/settings/alarms/<n>/set`: the hub, admins, and a member for their own players.
  *   `yoto/broadcast/announcements`, `yoto/admin/...`: admins.
  * - Receiving under `yoto/` and discovery: the hub and admins everything; a member only their
  *   players' topics; the adapter and anonymous clients nothing.
@@ -54,11 +54,14 @@ export class BrokerAcl {
     const user = this.userOf(identity);
     if (!user) return false;
     const [, segment, leaf] = levels;
-    if (levels.length !== 3 || segment === undefined || segment === '') return false;
+    if (segment === undefined || segment === '') return false;
     const isAdmin = user.role === 'admin';
-    if (segment === 'broadcast') return isAdmin && leaf === 'announcements';
-    if (segment === 'admin') return isAdmin && leaf === 'management';
-    return leaf === 'commands' && this.options.mayUseDevice(user, segment);
+    if (segment === 'broadcast') return levels.length === 3 && isAdmin && leaf === 'announcements';
+    if (segment === 'admin') return levels.length === 3 && isAdmin && leaf === 'management';
+    // What the house may ask of a player it may use: commands, and settings changes (`settings/set`, `settings/alarms/<n>/set`).
+    const request = levels.slice(2).join('/');
+    const asks = request === 'commands' || request === 'settings/set' || /^settings\/alarms\/\d{1,2}\/set$/.test(request);
+    return asks && this.options.mayUseDevice(user, segment);
   }
 
   mayReceive(identity: BrokerIdentity, topic: string): boolean {

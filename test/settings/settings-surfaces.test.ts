@@ -48,8 +48,10 @@ describe('player settings, alarms and cards on every surface', function () {
 
   before(async () => {
     hub = await startTestHub();
-    admin = await onboardAdmin(hub);
-    house = await BrokerWatcher.connect(hub.broker.url, ['yoto/#', 'homeassistant/#']);
+    const person = { email: 'admin@example.org', name: 'Admin', password: 'correct horse battery' };
+    admin = await onboardAdmin(hub, person);
+    // The house logs in with a hub account (the embedded broker's ACL keeps anonymous clients off yoto/).
+    house = await BrokerWatcher.connect(hub.broker.url, ['yoto/#', 'homeassistant/#'], { username: person.email, password: person.password });
   });
   after(async () => {
     await house.close();

@@ -16,7 +16,8 @@ import { startTestHub, stopTestHub } from '../helpers/test-hub';
 import { spyDir, spyTwee, story as makeStory } from './helpers';
 
 const PLAYER = 'vkids0bedroom0yoto0mini0';
-const OWNER: RequestUser = { id: 'user-follower', email: 'follower@example.test', role: 'member' };
+// An admin: a player nobody has claimed is an admin's only (README "Ownership and deletion"); ownership is not this suite's subject.
+const OWNER: RequestUser = { id: 'user-follower', email: 'follower@example.test', role: 'admin' };
 
 describe('StoryFollower: a deployed story card played on a virtual player', function () {
   this.timeout(60_000);
