@@ -145,10 +145,11 @@ describe('Hub on the home broker, with the virtual cloud', function () {
         expect((await after.next((m) => m.topic === `yoto/${deviceId}/status`)).retain).to.equal(true);
         expect((await after.next((m) => m.topic === `yoto/${deviceId}/playback`)).retain).to.equal(true);
       }
-      // The adapter and the players are back too: a command goes round trip.
+      // The adapter and the players are back too: a command goes round trip. (25 % is under the night
+      // cap of the virtual players' default config, so the answer does not depend on the time of day.)
       const mark = after.mark;
-      await after.publish(`yoto/${LIVING_ROOM}/commands`, JSON.stringify({ command: 'volume', volume: 75 }));
-      expect(await after.nextOn(`yoto/${LIVING_ROOM}/playback`, (p) => p['volume'] === 75, mark)).to.include({ volume: 75 });
+      await after.publish(`yoto/${LIVING_ROOM}/commands`, JSON.stringify({ command: 'volume', volume: 25 }));
+      expect(await after.nextOn(`yoto/${LIVING_ROOM}/playback`, (p) => p['volume'] === 25, mark)).to.include({ volume: 25 });
     });
   });
 });
