@@ -72,7 +72,7 @@ export const DEFAULTS = {
 };
 
 /** The text-to-speech engines a hub may default to. */
-export const TTS_ENGINES = ['espeak'] as const;
+export const TTS_ENGINES = ['espeak', 'marytts'] as const;
 
 /** The most players the virtual cloud simulates. */
 export const MAX_VIRTUAL_PLAYERS = 100;
@@ -198,6 +198,7 @@ function ttsOptions(get: (key: keyof typeof ENV) => string | undefined): NonNull
   if (!/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$/.test(language)) throw new HubConfigError(`the text-to-speech language is a tag such as en, en-GB or fr, got "${language}"`);
   const ttsUrl = url('text-to-speech server URL', get('ttsUrl'), ['http:', 'https:']);
   const cacheMaxAgeDays = count('text-to-speech cache days', get('ttsCacheDays'), DEFAULTS.ttsCacheDays, 3650);
+  if (engine === 'marytts' && !ttsUrl) throw new HubConfigError('the marytts text-to-speech engine needs the address of its server (YOTO_TTS_URL), e.g. http://opentts.local:5500');
   return {
     engine: engine as (typeof TTS_ENGINES)[number],
     ...(voice ? { voice } : {}),

@@ -12,16 +12,14 @@ export interface SpeakJob {
   voice: string;
 }
 
-/** Encode 16-bit PCM (interleaved when stereo) to MP3. */
-export interface EncodeJob {
+/** Encode a WAV file (what MaryTTS-compatible servers answer) to MP3. */
+export interface WavJob {
   id: number;
-  op: 'encode';
-  pcm: Int16Array;
-  sampleRate: number;
-  channels: 1 | 2;
+  op: 'wav';
+  wav: Uint8Array;
 }
 
-export type AudioJob = SpeakJob | EncodeJob;
+export type AudioJob = SpeakJob | WavJob;
 
 export interface EncodedAudio {
   id: number;

@@ -38,8 +38,7 @@ export class AudioWorker {
     return new Promise<EncodedAudio>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.ref();
-      const transfer = job.op === 'encode' ? [job.pcm.buffer as ArrayBuffer] : [];
-      worker.postMessage({ ...job, id }, transfer);
+      worker.postMessage({ ...job, id });
     });
   }
 

@@ -1,7 +1,8 @@
 import { parentPort } from 'node:worker_threads';
 import type { ESpeakNGWorker } from '@echogarden/espeak-ng-emscripten';
 import type { Mp3Encoder } from '@breezystack/lamejs';
-import { SPEECH_KBPS, type AudioJob, type AudioJobResult, type EncodeJob, type SpeakJob } from './audio-protocol';
+import { SPEECH_KBPS, type AudioJob, type AudioJobResult, type SpeakJob, type WavJob } from './audio-protocol';
+import { MP3_SAMPLE_RATES, readWav, resample, type WavPcm } from './wav';
 
 /**
  * The speech service's worker thread (started by AudioWorker, one per hub):
@@ -118,14 +119,23 @@ async function speak(job: SpeakJob): Promise<AudioJobResult> {
   return { id: job.id, ok: true, mp3: await encode(pcm, sampleRate, 1), durationMs: Math.round((total / sampleRate) * 1000) };
 }
 
-async function encodeJob(job: EncodeJob): Promise<AudioJobResult> {
-  const frames = job.pcm.length / job.channels;
-  return { id: job.id, ok: true, mp3: await encode(job.pcm, job.sampleRate, job.channels), durationMs: Math.round((frames / job.sampleRate) * 1000) };
+async function wavJob(job: WavJob): Promise<AudioJobResult> {
+  let read: WavPcm;
+  try {
+    read = readWav(job.wav);
+  } catch (error) {
+    throw new JobError('engine_failed', `the speech server's answer cannot be used: ${(error as Error).message}`);
+  }
+  const durationMs = Math.round((read.pcm.length / read.channels / read.sampleRate) * 1000);
+  if (read.pcm.length === 0) throw new JobError('engine_failed', 'the speech server answered a WAV file with no audio');
+  const rate = read.sampleRate;
+  const wav = MP3_SAMPLE_RATES.includes(rate) ? read : resample(read, MP3_SAMPLE_RATES.find((supported) => supported >= rate) ?? 48000);
+  return { id: job.id, ok: true, mp3: await encode(wav.pcm, wav.sampleRate, wav.channels), durationMs };
 }
 
 async function run(job: AudioJob): Promise<AudioJobResult> {
   try {
-    return job.op === 'speak' ? await speak(job) : await encodeJob(job);
+    return job.op === 'speak' ? await speak(job) : await wavJob(job);
   } catch (error) {
     if (error instanceof JobError) return { id: job.id, ok: false, code: error.code, message: error.message };
     return { id: job.id, ok: false, code: 'engine_failed', message: error instanceof Error ? error.message : String(error) };

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { probeAudioFile, UnsupportedMediaError } from '../library/audio-probe';
 import type { Logger } from '../log/logger';
 import type { StreamScope, StreamService } from '../streams';
 import type { Clock, ClockTimer } from '../time/clock';
 import { AudioWorker } from './audio-worker-client';
-import { EspeakEngine, type SpeechEngine } from './engines';
+import { download, DownloadError } from './download';
+import { EspeakEngine, MaryTtsEngine, type SpeechEngine } from './engines';
 import { SpeechCache } from './speech-cache';
 import { SpeechError } from './speech-error';
 
@@ -47,6 +50,9 @@ export interface SpeechSettings {
 export const SPEECH_DEFAULTS = { engine: 'espeak', language: 'en', cacheMaxAgeDays: 30 } as const;
 /** The longest text rendered, in characters. */
 export const MAX_SPEECH_TEXT = 1000;
+/** fetchAudio: the largest file taken, and how long its server may take. */
+export const MAX_FETCHED_AUDIO_BYTES = 20 * 1024 * 1024;
+export const FETCH_AUDIO_TIMEOUT_MS = 30_000;
 /** How often old entries are looked for (and once at start). */
 const CLEANUP_EVERY_MS = 60 * 60_000;
 const DAY_MS = 24 * 60 * 60_000;
@@ -80,6 +86,8 @@ export class SpeechService {
   private readonly worker = new AudioWorker();
   private readonly engines = new Map<string, SpeechEngine>();
   private readonly inFlight = new Map<string, Promise<RenderedSpeech>>();
+  /** Aborts the downloads under way (MaryTTS, fetchAudio) on stop. */
+  private readonly downloads = new AbortController();
   private readonly cache: SpeechCache;
   private readonly logger: Logger;
   private cleanupTimer: ClockTimer | undefined;
@@ -91,6 +99,7 @@ export class SpeechService {
     this.logger = options.logger;
     this.cache = new SpeechCache(path.join(options.dataDir, 'tts-cache'), options.logger);
     this.addEngine(new EspeakEngine(this.worker));
+    this.addEngine(new MaryTtsEngine(options.settings.url, this.worker, this.downloads.signal));
   }
 
   /** Opens the cache, removes what is too old, and serves the cache's files on the stream route. */
@@ -127,24 +136,49 @@ export class SpeechService {
     // The hub's default voice belongs to its default engine.
     const voice = request.voice ?? (engineName === settings.engine ? settings.voice : undefined);
     const cacheKey = keyOf([engineName, voice ?? '', language, text]);
-    const hit = this.cache.use(cacheKey, this.options.clock.now());
-    if (hit) return this.rendered(cacheKey, hit.durationMs, hit.contentType, true);
-    const shared = this.inFlight.get(cacheKey);
-    if (shared) return shared;
-    const work = (async (): Promise<RenderedSpeech> => {
+    return this.produce(cacheKey, async () => {
       const started = Date.now();
       const audio = await engine.render({ text, voice, language });
-      if (this.stopped) throw new SpeechError('stopped', 'the speech service has stopped');
-      const entry = await this.cache.put({ key: cacheKey, contentType: 'audio/mpeg', durationMs: audio.durationMs, createdAt: this.options.clock.now(), source: engineName }, audio.mp3);
+      const entry = await this.store(cacheKey, engineName, 'audio/mpeg', audio.durationMs, audio.mp3);
       this.logger.debug('rendered speech', { engine: engineName, voice, language, characters: text.length, durationMs: entry.durationMs, renderMs: Date.now() - started });
-      return this.rendered(cacheKey, entry.durationMs, entry.contentType, false);
-    })();
-    this.inFlight.set(cacheKey, work);
+      return entry;
+    });
+  }
+
+  /**
+   * Downloads an audio URL (Home Assistant's TTS proxy URLs, any http(s) MP3,
+   * AAC, Ogg, FLAC or WAV) into the cache, so players stream it from the hub
+   * like rendered speech. The answer must be 2xx with an `audio/*` type,
+   * at most MAX_FETCHED_AUDIO_BYTES, within FETCH_AUDIO_TIMEOUT_MS; WAV is
+   * turned into MP3. The same URL again is served from the cache.
+   * Errors: bad_url, fetch_failed, timeout, too_large, not_audio.
+   */
+  async fetchAudio(address: string): Promise<RenderedSpeech> {
+    if (this.stopped) throw new SpeechError('stopped', 'the speech service has stopped');
+    let url: URL;
     try {
-      return await work;
-    } finally {
-      this.inFlight.delete(cacheKey);
+      url = new URL(address);
+    } catch {
+      throw new SpeechError('bad_url', `"${String(address).slice(0, 200)}" is not a URL`);
     }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SpeechError('bad_url', `only http and https URLs can be fetched, not ${url.protocol}`);
+    return this.produce(keyOf(['url', url.href]), async (cacheKey) => {
+      let fetched;
+      try {
+        fetched = await download(url, { timeoutMs: FETCH_AUDIO_TIMEOUT_MS, maxBytes: MAX_FETCHED_AUDIO_BYTES, signal: this.downloads.signal });
+      } catch (error) {
+        if (!(error instanceof DownloadError)) throw error;
+        const code = error.reason === 'aborted' ? 'stopped' : error.reason === 'timeout' || error.reason === 'too_large' ? error.reason : 'fetch_failed';
+        throw new SpeechError(code, error.message, error.status !== undefined ? { status: error.status } : undefined);
+      }
+      if (!fetched.contentType.startsWith('audio/')) throw new SpeechError('not_audio', `${url.origin} answered ${fetched.contentType || 'no content type'}, not audio`);
+      const probe = await this.probe(cacheKey, fetched.bytes);
+      if (probe.format === 'wav') {
+        const { mp3, durationMs } = await this.worker.run({ op: 'wav', wav: fetched.bytes });
+        return this.store(cacheKey, 'url', 'audio/mpeg', durationMs, mp3);
+      }
+      return this.store(cacheKey, 'url', probe.mimeType, Math.round(probe.durationSeconds * 1000), fetched.bytes);
+    });
   }
 
   /** A fresh signed URL for a cached entry (e.g. scoped to one player, `{ deviceId }`); undefined once it left the cache. */
@@ -175,9 +209,44 @@ export class SpeechService {
     this.stopped = true;
     this.cleanupTimer?.cancel();
     this.cleanupTimer = undefined;
+    this.downloads.abort();
     const under = [...this.inFlight.values()];
     await this.worker.stop();
     await Promise.allSettled([...under, this.cleaning]);
+  }
+
+  /** The cached entry under `cacheKey`, or one made now by `make` (shared by every caller while under way). */
+  private async produce(cacheKey: string, make: (cacheKey: string) => Promise<{ durationMs: number; contentType: string }>): Promise<RenderedSpeech> {
+    const hit = this.cache.use(cacheKey, this.options.clock.now());
+    if (hit) return this.rendered(cacheKey, hit.durationMs, hit.contentType, true);
+    const shared = this.inFlight.get(cacheKey);
+    if (shared) return shared;
+    const work = make(cacheKey).then((entry) => this.rendered(cacheKey, entry.durationMs, entry.contentType, false));
+    this.inFlight.set(cacheKey, work);
+    try {
+      return await work;
+    } finally {
+      this.inFlight.delete(cacheKey);
+    }
+  }
+
+  private store(cacheKey: string, source: string, contentType: string, durationMs: number, audio: Uint8Array): Promise<{ durationMs: number; contentType: string }> {
+    if (this.stopped) throw new SpeechError('stopped', 'the speech service has stopped');
+    return this.cache.put({ key: cacheKey, contentType, durationMs, createdAt: this.options.clock.now(), source }, audio);
+  }
+
+  /** What the library would make of these bytes (format, length); not_audio when it would refuse them. */
+  private async probe(cacheKey: string, bytes: Uint8Array): Promise<Awaited<ReturnType<typeof probeAudioFile>>> {
+    const file = path.join(this.cache.dir, `.${cacheKey}.download.tmp`);
+    await fsp.writeFile(file, bytes, { mode: 0o600 });
+    try {
+      return await probeAudioFile(file);
+    } catch (error) {
+      if (error instanceof UnsupportedMediaError) throw new SpeechError('not_audio', `the URL's answer is not playable audio: ${error.message}`);
+      throw error;
+    } finally {
+      await fsp.rm(file, { force: true });
+    }
   }
 
   private addEngine(engine: SpeechEngine): void {

@@ -46,6 +46,10 @@ export class SpeechCache {
     await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
     const names = new Set(await fsp.readdir(this.dir));
     for (const name of names) {
+      // A download or write the hub stopped in the middle of.
+      if (name.endsWith('.tmp')) await fsp.rm(path.join(this.dir, name), { force: true });
+    }
+    for (const name of names) {
       if (!name.endsWith('.json')) continue;
       const key = name.slice(0, -'.json'.length);
       const entry = await this.readRecord(key);

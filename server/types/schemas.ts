@@ -1227,9 +1227,9 @@ export interface HubCloudConfig {
  */
 export interface HubTtsConfig {
   /**
-   * Default engine (YOTO_TTS_ENGINE): espeak (eSpeak-NG on the hub, offline).
+   * Default engine (YOTO_TTS_ENGINE): espeak (eSpeak-NG on the hub, offline) or marytts (the MaryTTS-compatible server at url).
    */
-  engine: 'espeak';
+  engine: 'espeak' | 'marytts';
   /**
    * Default voice of the default engine (YOTO_TTS_VOICE), e.g. en-gb or en-us+f3 for espeak; absent: the language's voice.
    */
