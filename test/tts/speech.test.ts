@@ -6,6 +6,9 @@ import type { Hub } from '../../server/hub';
 import { ManualClock } from '../../server/time/clock';
 import { MAX_SPEECH_TEXT, SpeechError, type RenderedSpeech } from '../../server/tts';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
+import { snapshotWhen } from '../helpers/virtual-player';
+import type { StreamServed } from '../../server/streams';
+import { DEFAULT_VIRTUAL_PLAYERS } from '../../server/virtual/contracts';
 
 const cacheDir = (hub: Hub): string => path.join(hub.options.dataDir, 'tts-cache');
 const cachedFiles = (hub: Hub): string[] => fs.readdirSync(cacheDir(hub)).filter((name) => name.endsWith('.mp3')).sort();
@@ -87,6 +90,33 @@ describe('text to speech on the hub (issue 15 item 1)', function () {
     expect(part.type).to.equal('audio/mpeg');
     expect(part.range).to.equal(`bytes 100-199/${whole.body.length}`);
     expect(part.body.equals(whole.body.subarray(100, 200))).to.equal(true);
+  });
+
+  it('plays on a virtual player as a streaming card through the hub\'s normal command path', async () => {
+    const kids = DEFAULT_VIRTUAL_PLAYERS[1]!.deviceId;
+    const seconds = Math.max(1, Math.round(dinner.durationMs / 1000));
+    const card = await hub.cloud.api!.saveCard({
+      title: 'Dinner',
+      content: {
+        playbackType: 'linear',
+        config: { autoadvance: 'none', onlineOnly: true },
+        chapters: [{ key: '01', title: 'Dinner is ready', duration: seconds, tracks: [{ key: '01', title: 'Dinner is ready', type: 'stream', format: 'mp3', trackUrl: dinner.url, duration: seconds }] }],
+      },
+    });
+    const fetched = new Promise<StreamServed>((resolve) => {
+      const onServed = (served: StreamServed): void => {
+        if (served.kind !== 'speech') return;
+        hub.streams.events.off('served', onServed);
+        resolve(served);
+      };
+      hub.streams.events.on('served', onServed);
+    });
+    await hub.cloud.execute(kids, { type: 'play', cardId: card.cardId });
+    expect(await fetched).to.include({ kind: 'speech', id: dinner.cacheKey, status: 200 });
+    const player = hub.cloud.virtualCloud!.fleet.player(kids)!;
+    const playing = await snapshotWhen(player, (snapshot) => snapshot.cardId === card.cardId && snapshot.playbackStatus === 'playing');
+    expect(playing.lastStreamError).to.equal(undefined);
+    await hub.cloud.execute(kids, { type: 'stop' });
   });
 
   it('refuses the URL without its signature, with a tampered one, or for another key', async () => {
