@@ -193,7 +193,7 @@ function ttsOptions(get: (key: keyof typeof ENV) => string | undefined): NonNull
   const engine = get('ttsEngine') ?? DEFAULTS.ttsEngine;
   if (!(TTS_ENGINES as readonly string[]).includes(engine)) throw new HubConfigError(`the text-to-speech engine must be ${TTS_ENGINES.join(' or ')}, got "${engine}"`);
   const voice = get('ttsVoice');
-  if (voice !== undefined && !/^[A-Za-z0-9_.:+-]{1,100}$/.test(voice)) throw new HubConfigError(`a text-to-speech voice is a name such as en-gb or en-us+f3, got "${voice}"`);
+  if (voice !== undefined && !/^[A-Za-z0-9_.:#+-]{1,100}$/.test(voice)) throw new HubConfigError(`a text-to-speech voice is a name such as en-gb or en-us+f3, got "${voice}"`);
   const language = get('ttsLanguage') ?? DEFAULTS.ttsLanguage;
   if (!/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$/.test(language)) throw new HubConfigError(`the text-to-speech language is a tag such as en, en-GB or fr, got "${language}"`);
   const ttsUrl = url('text-to-speech server URL', get('ttsUrl'), ['http:', 'https:']);

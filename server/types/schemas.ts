@@ -1231,7 +1231,7 @@ export interface HubTtsConfig {
    */
   engine: 'espeak' | 'marytts';
   /**
-   * Default voice of the default engine (YOTO_TTS_VOICE), e.g. en-gb or en-us+f3 for espeak; absent: the language's voice.
+   * Default voice of the default engine (YOTO_TTS_VOICE), e.g. en-gb or en-us+f3 for espeak, coqui-tts:en_vctk#p228 for OpenTTS; absent: the language's voice.
    */
   voice?: string;
   /**

@@ -8,18 +8,11 @@ import type { Hub } from '../../server/hub';
 import { MAX_FETCHED_AUDIO_BYTES, SpeechError } from '../../server/tts';
 import { fixturesDir } from '../helpers/fixtures';
 import { MaryTtsServer } from '../helpers/marytts-server';
+import { rejectionOf } from '../helpers/rejection';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
 import { wavFile } from '../library/media';
 
-async function speechError(work: Promise<unknown>): Promise<SpeechError> {
-  try {
-    await work;
-  } catch (error) {
-    expect(error).to.be.instanceOf(SpeechError);
-    return error as SpeechError;
-  }
-  throw new Error('expected a SpeechError');
-}
+const speechError = (work: Promise<unknown>): Promise<SpeechError> => rejectionOf(work, SpeechError);
 
 async function seconds(url: string): Promise<{ status: number; type: string | null; seconds: number; body: Buffer }> {
   const res = await fetch(url);

@@ -5,6 +5,7 @@ import { parseBuffer } from 'music-metadata';
 import type { Hub } from '../../server/hub';
 import { ManualClock } from '../../server/time/clock';
 import { MAX_SPEECH_TEXT, SpeechError, type RenderedSpeech } from '../../server/tts';
+import { rejectionOf } from '../helpers/rejection';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
 import { snapshotWhen } from '../helpers/virtual-player';
 import type { StreamServed } from '../../server/streams';
@@ -13,15 +14,7 @@ import { DEFAULT_VIRTUAL_PLAYERS } from '../../server/virtual/contracts';
 const cacheDir = (hub: Hub): string => path.join(hub.options.dataDir, 'tts-cache');
 const cachedFiles = (hub: Hub): string[] => fs.readdirSync(cacheDir(hub)).filter((name) => name.endsWith('.mp3')).sort();
 
-async function speechError(work: Promise<unknown>): Promise<SpeechError> {
-  try {
-    await work;
-  } catch (error) {
-    expect(error).to.be.instanceOf(SpeechError);
-    return error as SpeechError;
-  }
-  throw new Error('expected a SpeechError');
-}
+const speechError = (work: Promise<unknown>): Promise<SpeechError> => rejectionOf(work, SpeechError);
 
 async function download(url: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; range: string | null; body: Buffer }> {
   const res = await fetch(url, { headers });
