@@ -123,7 +123,9 @@ export class SpeechService {
   /** Says `request.text`: from the cache when it was rendered before, else with the engine. */
   async render(request: SpeechRequest): Promise<RenderedSpeech> {
     if (this.stopped) throw new SpeechError('stopped', 'the speech service has stopped');
-    const text = typeof request.text === 'string' ? request.text.trim().replace(/\s+/g, ' ') : '';
+    // Control characters are not spoken (a NUL would end eSpeak's text); runs of spaces are one space.
+    // eslint-disable-next-line no-control-regex
+    const text = typeof request.text === 'string' ? request.text.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(/\s+/g, ' ').trim() : '';
     if (text === '') throw new SpeechError('empty_text', 'there is no text to say');
     if (text.length > MAX_SPEECH_TEXT) {
       throw new SpeechError('text_too_long', `the text is ${text.length} characters long; at most ${MAX_SPEECH_TEXT} can be said at once`, { length: text.length, max: MAX_SPEECH_TEXT });

@@ -130,6 +130,7 @@ describe('text to speech on the hub (issue 15 item 1)', function () {
     expect(tooLong.code).to.equal('text_too_long');
     expect(tooLong.message).to.contain(String(MAX_SPEECH_TEXT));
     expect((await speechError(hub.speech.render({ text: '   ' }))).code).to.equal('empty_text');
+    expect((await speechError(hub.speech.render({ text: '\u0000\u0007\n' }))).code).to.equal('empty_text');
   });
 
   it('reports engine errors as SpeechError codes', async () => {
