@@ -231,7 +231,7 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
     const expectedPlayers = [`Kids Bedroom (${KIDS_BEDROOM})`, `Living Room (${LIVING_ROOM})`, `Playroom (${THIRD_VIRTUAL_PLAYER.deviceId})`];
 
     // yoto-device-command set to "Living Room" by name: the list shows it chosen, by its id.
-    const commandSelect = await openDialog('cmd1', 'yoto-device-command-select');
+    const commandSelect = await openDialog('cmd1', 'yoto-device-command-device-select');
     await commandSelect.waitFor(); // shown once the hub answered
     expect((await optionTexts(commandSelect)).sort()).to.deep.equal(['blank: msg.device', ...expectedPlayers, 'other: type it'].sort());
     expect(await commandSelect.inputValue()).to.equal(LIVING_ROOM);
