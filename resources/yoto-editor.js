@@ -8,9 +8,11 @@
   /**
    * What every Yoto node's definition shares: the Yoto category and colour, its palette label from its
    * locale, its icon (<type>.svg), an italic label once named, and the name and hub properties (a node
-   * may redefine hub). The node's own definition adds or overrides the rest.
+   * may redefine hub). The node's own definition adds or overrides the rest. Its dialog's template
+   * rows are expanded here too (expandTemplate).
    */
   YotoEditor.node = function (type, definition) {
+    YotoEditor.expandTemplate(type);
     var shared = {
       category: 'Yoto',
       color: '#F4A259',
@@ -180,6 +182,16 @@
     });
     $('#node-input-hub').on('change', load);
     load();
+  };
+
+  /** The properties of a node with condition rows: its player, the condition, then the node's own (`more`). */
+  YotoEditor.conditionDefaults = function (more) {
+    return $.extend({
+      device: { value: '' },
+      property: { value: 'playback', required: true },
+      operator: { value: 'is', required: true },
+      value: { value: '' }
+    }, more);
   };
 
   /**
