@@ -6,6 +6,7 @@ import { formatDuration } from '../components/format';
 import '../components/confirm-delete';
 import { sharedStyles } from '../components/shared-styles';
 import { DeviceStreamController } from '../controllers/device-stream-controller';
+import { internalState } from '../components/internal-state';
 
 const NAVIGATE_EVENT = 'yoto-navigate';
 
@@ -34,18 +35,7 @@ const SLEEP_CHOICES = [0, 5, 10, 15, 20, 30, 45, 60];
 export class YotoScriptsView extends LitElement {
   static override properties = {
     scriptId: {},
-    scripts: { state: true },
-    draft: { state: true },
-    saved: { state: true },
-    audio: { state: true },
-    icons: { state: true },
-    iconError: { state: true },
-    error: { state: true },
-    notice: { state: true },
-    dragKey: { state: true },
-    deployDevice: { state: true },
-    volume: { state: true },
-    sleepMinutes: { state: true },
+    ...internalState('scripts', 'draft', 'saved', 'audio', 'icons', 'iconError', 'error', 'notice', 'dragKey', 'deployDevice', 'volume', 'sleepMinutes'),
   };
 
   declare scriptId: string;

@@ -12,6 +12,7 @@ import { DeviceStreamController } from '../controllers/device-stream-controller'
 import {
   CHOICE_LABEL, CHOICE_ORDER, GAP_X, NODE_HEIGHT, NODE_WIDTH, StoryEditor, addNode, autoLayout, freeSpot, connect, moveNodes, nextNode, removeConnection, removeNode, updateNode,
 } from '../state/story-editor';
+import { internalState } from '../components/internal-state';
 
 const NAVIGATE_EVENT = 'yoto-navigate';
 const SAVE_DELAY_MS = 400;
@@ -52,22 +53,7 @@ interface SimState {
 export class YotoStoriesView extends LitElement {
   static override properties = {
     storyId: {},
-    stories: { state: true },
-    story: { state: true },
-    findings: { state: true },
-    error: { state: true },
-    selected: { state: true },
-    selectedConnection: { state: true },
-    connecting: { state: true },
-    pan: { state: true },
-    zoom: { state: true },
-    dragPositions: { state: true },
-    saveState: { state: true },
-    audio: { state: true },
-    sim: { state: true },
-    deployDevice: { state: true },
-    deployResult: { state: true },
-    importNotes: { state: true },
+    ...internalState('stories', 'story', 'findings', 'error', 'selected', 'selectedConnection', 'connecting', 'pan', 'zoom', 'dragPositions', 'saveState', 'audio', 'sim', 'deployDevice', 'deployResult', 'importNotes'),
   };
 
   declare storyId: string;
