@@ -26,6 +26,11 @@ export async function call(hub: Hub, method: string, url: string, token?: string
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
   });
+  return answerOf(response);
+}
+
+/** A response as the tests read it: status, text, and the JSON body when it is JSON. */
+export async function answerOf(response: Response): Promise<Answer> {
   const text = await response.text();
   let json: unknown;
   try {
