@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import type { Hub } from '../../server/hub';
 import { fixturesDir } from '../helpers/fixtures';
 
+export const LIVING = 'vliving0room0yoto0player';
 export const KIDS = 'vkids0bedroom0yoto0mini0';
 export const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3');
 
