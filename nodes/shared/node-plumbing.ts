@@ -7,6 +7,16 @@ import { hubStatusFor, type YotoHubNode } from './yoto-hub-node';
 /** A node's own translations: `errors.noHub`, `errors.hubNotRunning`, `errors.noDevice` and `errors.unknownDevice` are used here. */
 export type Translate = (key: string, values?: Record<string, string>) => string;
 
+/**
+ * The error class of a node's failures, already worded for the user: a Catch node shows one as
+ * "<name>: <message>" (Node-RED uses the error's toString), e.g. "YotoCommandError: ...".
+ */
+export function nodeFailure(name: string): new (message: string) => Error {
+  return class extends Error {
+    override readonly name = name;
+  };
+}
+
 /** A node type's translations: `t('status.noHub')` is RED._('<type>.status.noHub'). */
 export function translator(RED: NodeAPI, type: string): Translate {
   return (key, values) => RED._(`${type}.${key}`, values);

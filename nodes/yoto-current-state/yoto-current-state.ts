@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import type { PlayerSettingsChange } from '../../server/settings';
 import { describeDevices, deviceSummary, findDevice, playerRef } from '../shared/device-lookup';
 import { conditionHolds, conditionProblem, describeCondition, stateView, type StateCondition } from '../shared/state-condition';
-import { hubNodeParts } from '../shared/node-plumbing';
+import { hubNodeParts, nodeFailure } from '../shared/node-plumbing';
 
 interface YotoCurrentStateNodeDef extends NodeDef {
   hub: string;
@@ -19,9 +19,7 @@ interface YotoCurrentStateNodeDef extends NodeDef {
   outputs: number | string;
 }
 
-class CurrentStateFailure extends Error {
-  override readonly name = 'YotoCurrentStateError';
-}
+const CurrentStateFailure = nodeFailure('YotoCurrentStateError');
 
 /**
  * yoto current state: on each message, the player's cached state (no request

@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { DeviceCommandError } from '../../server/yoto/device-command';
 import { deviceSummary } from '../shared/device-lookup';
-import { hubNodeParts, targetPlayer } from '../shared/node-plumbing';
+import { hubNodeParts, nodeFailure, targetPlayer } from '../shared/node-plumbing';
 import { NODE_RED_USER } from '../shared/yoto-hub-node';
 import { reportCommandFailure } from '../../server/core/command-failures';
 import { ARGUMENTS_OF, COMMAND_ARGUMENTS, commandRequest, commandValue, type CommandArgument } from './command-request';
@@ -37,9 +37,7 @@ interface YotoDeviceCommandNodeDef extends NodeDef {
  * A problem found before or while sending, already worded for the user. A catch
  * node shows it as "YotoCommandError: <message>" (Node-RED uses the error's toString).
  */
-class CommandFailure extends Error {
-  override readonly name = 'YotoCommandError';
-}
+const CommandFailure = nodeFailure('YotoCommandError');
 
 export = function registerYotoDeviceCommand(RED: NodeAPI): void {
   function YotoDeviceCommandNode(this: Node, config: YotoDeviceCommandNodeDef): void {

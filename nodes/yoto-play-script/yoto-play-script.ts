@@ -4,7 +4,7 @@ import type { Hub } from '../../server/hub';
 import type { DeployOptions, DeployResult } from '../../server/scripts';
 import type { DeviceEvent, Script } from '../../server/types/schemas';
 import { getValidator } from '../../server/validation';
-import { hubNodeParts, targetPlayer } from '../shared/node-plumbing';
+import { hubNodeParts, nodeFailure, targetPlayer } from '../shared/node-plumbing';
 import { NODE_RED_USER } from '../shared/yoto-hub-node';
 
 /** The settings the editor stores (and the story compiler writes: storyId, storyNodeId, audioFileId, icon, waitForEnd). */
@@ -29,9 +29,7 @@ interface YotoPlayScriptNodeDef extends NodeDef {
 }
 
 /** A problem worded for the user; a catch node shows "YotoPlayScriptError: <message>". */
-class PlayScriptFailure extends Error {
-  override readonly name = 'YotoPlayScriptError';
-}
+const PlayScriptFailure = nodeFailure('YotoPlayScriptError');
 
 
 /** The events that end the playback of a card on a player. */

@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import type { DeviceState } from '../../server/core/device-state';
 import { describeDevices, deviceSummary, findDevice, playerRef } from '../shared/device-lookup';
 import { conditionHolds, conditionProblem, describeCondition, stateView, type StateCondition } from '../shared/state-condition';
-import { hubNodeParts } from '../shared/node-plumbing';
+import { hubNodeParts, nodeFailure } from '../shared/node-plumbing';
 
 interface YotoWaitUntilNodeDef extends NodeDef {
   hub: string;
@@ -18,9 +18,7 @@ interface YotoWaitUntilNodeDef extends NodeDef {
   checkCurrent: boolean;
 }
 
-class WaitFailure extends Error {
-  override readonly name = 'YotoWaitUntilError';
-}
+const WaitFailure = nodeFailure('YotoWaitUntilError');
 
 interface PendingWait {
   deviceId: string;
