@@ -1,11 +1,43 @@
-import type { NodeAPI } from 'node-red';
+import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import type { DeviceState } from '../../server/core/device-state';
 import type { Hub } from '../../server/hub';
 import { describeDevices, findDevice, playerRef } from './device-lookup';
-import type { YotoHubNode } from './yoto-hub-node';
+import { hubStatusFor, type YotoHubNode } from './yoto-hub-node';
 
 /** A node's own translations: `errors.noHub`, `errors.hubNotRunning`, `errors.noDevice` and `errors.unknownDevice` are used here. */
 export type Translate = (key: string, values?: Record<string, string>) => string;
+
+/**
+ * The error class of a node's failures, already worded for the user: a Catch node shows one as
+ * "<name>: <message>" (Node-RED uses the error's toString), e.g. "YotoCommandError: ...".
+ */
+export function nodeFailure(name: string): new (message: string) => Error {
+  return class extends Error {
+    override readonly name = name;
+  };
+}
+
+/** A node type's translations: `t('status.noHub')` is RED._('<type>.status.noHub'). */
+export function translator(RED: NodeAPI, type: string): Translate {
+  return (key, values) => RED._(`${type}.${key}`, values);
+}
+
+/**
+ * What a node that works on a hub starts with: its yoto-hub config node, its translations, and the
+ * hub's status shown on the node until the node sets its own (hubStatusFor; without a hub, the node
+ * says so). Call `stopHubStatus` on close.
+ */
+export function hubNodeParts(
+  RED: NodeAPI,
+  node: Node,
+  type: string,
+  hubId: string | undefined,
+): { hubConfig: YotoHubNode | undefined; t: Translate; setStatus(status: NodeStatus): void; stopHubStatus(): void } {
+  const hubConfig = hubConfigOf(RED, hubId);
+  const t = translator(RED, type);
+  const { setStatus, stop } = hubStatusFor(node, hubConfig, { status: t('status.noHub'), error: t('errors.noHub') });
+  return { hubConfig, t, setStatus, stopHubStatus: stop };
+}
 
 /** The yoto-hub config node that a node's Hub setting names; undefined when it names none (or another type). */
 export function hubConfigOf(RED: NodeAPI, id: string | undefined): YotoHubNode | undefined {

@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import type { PlayerSettingsChange } from '../../server/settings';
 import { describeDevices, deviceSummary, findDevice, playerRef } from '../shared/device-lookup';
 import { conditionHolds, conditionProblem, describeCondition, stateView, type StateCondition } from '../shared/state-condition';
-import { hubStatusFor, type YotoHubNode } from '../shared/yoto-hub-node';
+import { hubNodeParts, nodeFailure } from '../shared/node-plumbing';
 
 interface YotoCurrentStateNodeDef extends NodeDef {
   hub: string;
@@ -19,9 +19,7 @@ interface YotoCurrentStateNodeDef extends NodeDef {
   outputs: number | string;
 }
 
-class CurrentStateFailure extends Error {
-  override readonly name = 'YotoCurrentStateError';
-}
+const CurrentStateFailure = nodeFailure('YotoCurrentStateError');
 
 /**
  * yoto current state: on each message, the player's cached state (no request
@@ -34,10 +32,7 @@ export = function registerYotoCurrentState(RED: NodeAPI): void {
   function YotoCurrentStateNode(this: Node, config: YotoCurrentStateNodeDef): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const hubNode = RED.nodes.getNode(config.hub) as YotoHubNode | null;
-    const hubConfig = hubNode && hubNode.type === 'yoto-hub' ? hubNode : undefined;
-    const t = (key: string, values?: Record<string, string>): string => RED._(`yoto-current-state.${key}`, values);
-    const { setStatus, stop: stopHubStatus } = hubStatusFor(node, hubConfig, { status: t('status.noHub'), error: t('errors.noHub') });
+    const { hubConfig, t, setStatus, stopHubStatus } = hubNodeParts(RED, node, 'yoto-current-state', config.hub);
     const condition: StateCondition | undefined = config.haltIf
       ? { property: config.property, operator: config.operator, value: String(config.value ?? '') } as StateCondition
       : undefined;

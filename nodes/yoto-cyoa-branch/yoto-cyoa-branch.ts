@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { indexStory, type Exits } from '../../server/stories/model';
 import type { DeviceEvent } from '../../server/types/schemas';
-import { hubConfigOf, targetPlayer } from '../shared/node-plumbing';
+import { hubConfigOf, nodeFailure, targetPlayer, translator } from '../shared/node-plumbing';
 import { choiceOfEvent, choiceOfMessage, outputIndex, OUTPUTS, type BranchMode, type Choice } from './choice-routing';
 
 /** The settings the editor stores (and the story compiler writes: hub, device, storyId, storyNodeId, timeout). */
@@ -17,9 +17,7 @@ interface YotoCyoaBranchNodeDef extends NodeDef {
   timeout?: string | number;
 }
 
-class BranchFailure extends Error {
-  override readonly name = 'YotoCyoaBranchError';
-}
+const BranchFailure = nodeFailure('YotoCyoaBranchError');
 
 type Send = (msg: Array<NodeMessage | null>) => void;
 type Done = (err?: Error) => void;
@@ -37,7 +35,7 @@ export = function registerYotoCyoaBranch(RED: NodeAPI): void {
   function YotoCyoaBranchNode(this: Node, config: YotoCyoaBranchNodeDef): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const t = (key: string, values?: Record<string, string>): string => RED._(`yoto-cyoa-branch.${key}`, values);
+    const t = translator(RED, 'yoto-cyoa-branch');
     const mode: BranchMode =
       config.mode === 'message' || config.mode === 'player' || config.mode === 'story' ? config.mode : config.storyId ? 'story' : config.device ? 'player' : 'message';
     const timeoutSeconds = Number(config.timeout ?? 0);

@@ -1,8 +1,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { DeviceCommandError } from '../../server/yoto/device-command';
 import { deviceSummary } from '../shared/device-lookup';
-import { hubConfigOf, targetPlayer } from '../shared/node-plumbing';
-import { hubStatusFor, NODE_RED_USER } from '../shared/yoto-hub-node';
+import { hubNodeParts, nodeFailure, targetPlayer } from '../shared/node-plumbing';
+import { NODE_RED_USER } from '../shared/yoto-hub-node';
 import { reportCommandFailure } from '../../server/core/command-failures';
 import { ARGUMENTS_OF, COMMAND_ARGUMENTS, commandRequest, commandValue, type CommandArgument } from './command-request';
 
@@ -37,21 +37,15 @@ interface YotoDeviceCommandNodeDef extends NodeDef {
  * A problem found before or while sending, already worded for the user. A catch
  * node shows it as "YotoCommandError: <message>" (Node-RED uses the error's toString).
  */
-class CommandFailure extends Error {
-  override readonly name = 'YotoCommandError';
-}
+const CommandFailure = nodeFailure('YotoCommandError');
 
 export = function registerYotoDeviceCommand(RED: NodeAPI): void {
   function YotoDeviceCommandNode(this: Node, config: YotoDeviceCommandNodeDef): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    // getNode returns the base Node type; the id comes from the editor's yoto-hub config field.
-    const hubConfig = hubConfigOf(RED, config.hub);
-    const withOutput = Number(config.outputs ?? 1) > 0;
-    const t = (key: string, values?: Record<string, string>): string => RED._(`yoto-device-command.${key}`, values);
-
     // The hub's status shows until the node has sent something; after that, the last command's outcome.
-    const { setStatus, stop: stopHubStatus } = hubStatusFor(node, hubConfig, { status: t('status.noHub'), error: t('errors.noHub') });
+    const { hubConfig, t, setStatus, stopHubStatus } = hubNodeParts(RED, node, 'yoto-device-command', config.hub);
+    const withOutput = Number(config.outputs ?? 1) > 0;
 
     const evaluate = (value: string, type: string, msg: NodeMessage): Promise<unknown> => {
       if ((type === 'str' || type === 'num' || type === 'json' || !type) && (value ?? '') === '') return Promise.resolve(undefined);

@@ -4,8 +4,8 @@ import type { Hub } from '../../server/hub';
 import type { DeployOptions, DeployResult } from '../../server/scripts';
 import type { DeviceEvent, Script } from '../../server/types/schemas';
 import { getValidator } from '../../server/validation';
-import { hubConfigOf, targetPlayer } from '../shared/node-plumbing';
-import { hubStatusFor, NODE_RED_USER } from '../shared/yoto-hub-node';
+import { hubNodeParts, nodeFailure, targetPlayer } from '../shared/node-plumbing';
+import { NODE_RED_USER } from '../shared/yoto-hub-node';
 
 /** The settings the editor stores (and the story compiler writes: storyId, storyNodeId, audioFileId, icon, waitForEnd). */
 interface YotoPlayScriptNodeDef extends NodeDef {
@@ -29,9 +29,7 @@ interface YotoPlayScriptNodeDef extends NodeDef {
 }
 
 /** A problem worded for the user; a catch node shows "YotoPlayScriptError: <message>". */
-class PlayScriptFailure extends Error {
-  override readonly name = 'YotoPlayScriptError';
-}
+const PlayScriptFailure = nodeFailure('YotoPlayScriptError');
 
 
 /** The events that end the playback of a card on a player. */
@@ -69,12 +67,9 @@ export = function registerYotoPlayScript(RED: NodeAPI): void {
   function YotoPlayScriptNode(this: Node, config: YotoPlayScriptNodeDef): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const t = (key: string, values?: Record<string, string>): string => RED._(`yoto-play-script.${key}`, values);
-    const hubConfig = hubConfigOf(RED, config.hub);
-    const waitForEnd = config.waitForEnd === true || config.waitForEnd === 'true';
-
     // The hub's status shows until the node played something.
-    const { setStatus, stop: stopHubStatus } = hubStatusFor(node, hubConfig, { status: t('status.noHub'), error: t('errors.noHub') });
+    const { hubConfig, t, setStatus, stopHubStatus } = hubNodeParts(RED, node, 'yoto-play-script', config.hub);
+    const waitForEnd = config.waitForEnd === true || config.waitForEnd === 'true';
 
     /** One playback followed at a time: a new message supersedes it. */
     let watch: Watch | undefined;

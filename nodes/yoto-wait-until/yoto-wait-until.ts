@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import type { DeviceState } from '../../server/core/device-state';
 import { describeDevices, deviceSummary, findDevice, playerRef } from '../shared/device-lookup';
 import { conditionHolds, conditionProblem, describeCondition, stateView, type StateCondition } from '../shared/state-condition';
-import { hubStatusFor, type YotoHubNode } from '../shared/yoto-hub-node';
+import { hubNodeParts, nodeFailure } from '../shared/node-plumbing';
 
 interface YotoWaitUntilNodeDef extends NodeDef {
   hub: string;
@@ -18,9 +18,7 @@ interface YotoWaitUntilNodeDef extends NodeDef {
   checkCurrent: boolean;
 }
 
-class WaitFailure extends Error {
-  override readonly name = 'YotoWaitUntilError';
-}
+const WaitFailure = nodeFailure('YotoWaitUntilError');
 
 interface PendingWait {
   deviceId: string;
@@ -42,10 +40,7 @@ export = function registerYotoWaitUntil(RED: NodeAPI): void {
   function YotoWaitUntilNode(this: Node, config: YotoWaitUntilNodeDef): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const hubNode = RED.nodes.getNode(config.hub) as YotoHubNode | null;
-    const hubConfig = hubNode && hubNode.type === 'yoto-hub' ? hubNode : undefined;
-    const t = (key: string, values?: Record<string, string>): string => RED._(`yoto-wait-until.${key}`, values);
-    const { setStatus, stop: stopHubStatus } = hubStatusFor(node, hubConfig, { status: t('status.noHub'), error: t('errors.noHub') });
+    const { hubConfig, t, setStatus, stopHubStatus } = hubNodeParts(RED, node, 'yoto-wait-until', config.hub);
     const condition = { property: config.property, operator: config.operator, value: String(config.value ?? '') } as StateCondition;
     const problem = conditionProblem(condition);
     if (problem) node.error(t('errors.condition', { reason: problem }));
@@ -60,13 +55,19 @@ export = function registerYotoWaitUntil(RED: NodeAPI): void {
       wait.timeoutTimer = undefined;
       wait.holdTimer = undefined;
     };
-    const finish = (matched: boolean, state: DeviceState | undefined): void => {
+    /** Takes the waiting message out: its timers and its listener on the player stop. */
+    const take = (): PendingWait | undefined => {
       const wait = pending;
-      if (!wait) return;
+      if (!wait) return undefined;
       pending = undefined;
       clearTimers(wait);
       detach?.();
       detach = undefined;
+      return wait;
+    };
+    const finish = (matched: boolean, state: DeviceState | undefined): void => {
+      const wait = take();
+      if (!wait) return;
       if (state) {
         wait.msg.payload = stateView(state);
         wait.msg['device'] = deviceSummary(state);
@@ -89,13 +90,7 @@ export = function registerYotoWaitUntil(RED: NodeAPI): void {
     };
     /** A message replaced by a newer one, or dropped by a redeploy, ends without being sent. */
     const drop = (): void => {
-      const wait = pending;
-      if (!wait) return;
-      pending = undefined;
-      clearTimers(wait);
-      detach?.();
-      detach = undefined;
-      wait.done();
+      take()?.done();
     };
 
     node.on('input', (received: NodeMessageInFlow, send: (msg: NodeMessage | Array<NodeMessage | null>) => void, done: (err?: Error) => void) => {

@@ -1,3 +1,4 @@
+import type { CommanderPlayback } from '../yoto/commands/command-plan';
 /**
  * The live model of one player: everything the hub knows about it, merged
  * from partial messages. States are immutable values: every change makes a new
@@ -153,18 +154,9 @@ export function initialState(deviceId: string, at: Date, info?: CloudDeviceInfo,
  * when idle, `trackLength`, `playbackStatus`): what a command sender needs to
  * work out next, previous and seek.
  */
-export function protocolPlayback(state: DeviceState): {
-  cardId?: string;
-  chapterKey?: string;
-  trackKey?: string;
-  position?: number;
-  trackLength?: number;
-  playbackStatus?: string;
-  /** The player's maximum volume (0..16) when it has said. */
-  volumeMax?: number;
-} {
+export function protocolPlayback(state: DeviceState): CommanderPlayback {
   const { playback } = state;
-  const result: ReturnType<typeof protocolPlayback> = {};
+  const result: CommanderPlayback = {};
   if (playback.cardId !== undefined) result.cardId = playback.cardId;
   else if (playback.hasCard === false) result.cardId = 'none';
   if (playback.chapterKey !== undefined) result.chapterKey = playback.chapterKey;

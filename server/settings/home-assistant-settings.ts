@@ -45,6 +45,11 @@ function presetTemplate(field: string, presets: Record<string, string>): string 
   return `{% set names = {${pairs.join(', ')}, "off": "Off"} %}{{ names.get(value_json.${field}, None) if value_json.${field} is defined else None }}`;
 }
 
+/** A switch's payloads: what it publishes to turn on and off, and the ON/OFF its state template gives. */
+function onOff(payloadOn: string, payloadOff: string): Record<string, string> {
+  return { payload_on: payloadOn, payload_off: payloadOff, state_on: 'ON', state_off: 'OFF' };
+}
+
 export function settingsEntities(
   state: DeviceState,
   settings: PlayerSettingsView | undefined,
@@ -55,106 +60,45 @@ export function settingsEntities(
   const main = brokerTopics(topicPrefix);
   const settingsState = { state_topic: topics.settings };
   const entities: Entity[] = [];
+  /** A config entity of one setting: its state read from the settings, a change written to settings/set. */
+  const setting = (component: HomeAssistantComponent, objectId: string, name: string, valueTemplate: string, own: Record<string, unknown>, icon: string): void => {
+    entities.push({
+      component,
+      objectId,
+      fields: { name, ...settingsState, value_template: valueTemplate, command_topic: topics.settingsSet, ...own, entity_category: 'config', icon },
+    });
+  };
   for (const [mode, label] of [['day', 'Day'], ['night', 'Night']] as const) {
-    entities.push({
-      component: 'time',
-      objectId: `${mode}_mode_start`,
-      fields: {
-        name: `${label} mode starts`,
-        ...settingsState,
-        value_template: `{{ value_json.${mode}Time }}`,
-        command_topic: topics.settingsSet,
-        command_template: `{"${mode}Time": "{{ (value | string)[:5] }}"}`,
-        entity_category: 'config',
-        icon: mode === 'day' ? 'mdi:weather-sunny' : 'mdi:weather-night',
-      },
-    });
-    entities.push({
-      component: 'number',
-      objectId: `${mode}_max_volume`,
-      fields: {
-        name: `${label} maximum volume`,
-        ...settingsState,
-        value_template: `{{ value_json.${mode}MaxVolume }}`,
-        command_topic: topics.settingsSet,
-        command_template: `{"${mode}MaxVolume": {{ value | int }}}`,
-        min: 0,
-        max: 16,
-        step: 1,
-        mode: 'slider',
-        entity_category: 'config',
-        icon: 'mdi:volume-equal',
-      },
-    });
-    entities.push({
-      component: 'number',
-      objectId: `${mode}_brightness`,
-      fields: {
-        name: `${label} screen brightness`,
-        ...settingsState,
-        value_template: `{{ value_json.${mode}Brightness if value_json.${mode}Brightness != 'auto' else None }}`,
-        command_topic: topics.settingsSet,
-        command_template: `{"${mode}Brightness": {{ value | int }}}`,
-        min: 0,
-        max: 100,
-        step: 1,
-        unit_of_measurement: '%',
-        entity_category: 'config',
-        icon: 'mdi:brightness-6',
-      },
-    });
+    setting('time', `${mode}_mode_start`, `${label} mode starts`, `{{ value_json.${mode}Time }}`, {
+      command_template: `{"${mode}Time": "{{ (value | string)[:5] }}"}`,
+    }, mode === 'day' ? 'mdi:weather-sunny' : 'mdi:weather-night');
+    setting('number', `${mode}_max_volume`, `${label} maximum volume`, `{{ value_json.${mode}MaxVolume }}`, {
+      command_template: `{"${mode}MaxVolume": {{ value | int }}}`,
+      min: 0,
+      max: 16,
+      step: 1,
+      mode: 'slider',
+    }, 'mdi:volume-equal');
+    setting('number', `${mode}_brightness`, `${label} screen brightness`, `{{ value_json.${mode}Brightness if value_json.${mode}Brightness != 'auto' else None }}`, {
+      command_template: `{"${mode}Brightness": {{ value | int }}}`,
+      min: 0,
+      max: 100,
+      step: 1,
+      unit_of_measurement: '%',
+    }, 'mdi:brightness-6');
     if (settings?.capabilities.lightSensor) {
-      entities.push({
-        component: 'switch',
-        objectId: `${mode}_brightness_auto`,
-        fields: {
-          name: `${label} brightness automatic`,
-          ...settingsState,
-          value_template: `{{ 'ON' if value_json.${mode}Brightness == 'auto' else 'OFF' }}`,
-          command_topic: topics.settingsSet,
-          payload_on: JSON.stringify({ [`${mode}Brightness`]: 'auto' }),
-          payload_off: JSON.stringify({ [`${mode}Brightness`]: 100 }),
-          state_on: 'ON',
-          state_off: 'OFF',
-          entity_category: 'config',
-          icon: 'mdi:brightness-auto',
-        },
-      });
+      setting('switch', `${mode}_brightness_auto`, `${label} brightness automatic`, `{{ 'ON' if value_json.${mode}Brightness == 'auto' else 'OFF' }}`,
+        onOff(JSON.stringify({ [`${mode}Brightness`]: 'auto' }), JSON.stringify({ [`${mode}Brightness`]: 100 })), 'mdi:brightness-auto');
     }
     if (settings?.capabilities.nightLight) {
       const presets = settings.capabilities.nightLightPresets;
-      entities.push({
-        component: 'select',
-        objectId: `${mode}_night_light`,
-        fields: {
-          name: `${label} night light`,
-          ...settingsState,
-          value_template: presetTemplate(`${mode}NightLight`, presets),
-          command_topic: topics.settingsSet,
-          command_template: `{"${mode}NightLight": "{{ value }}"}`,
-          options: [...Object.keys(presets), 'Off'],
-          entity_category: 'config',
-          icon: 'mdi:lightbulb-night-outline',
-        },
-      });
+      setting('select', `${mode}_night_light`, `${label} night light`, presetTemplate(`${mode}NightLight`, presets), {
+        command_template: `{"${mode}NightLight": "{{ value }}"}`,
+        options: [...Object.keys(presets), 'Off'],
+      }, 'mdi:lightbulb-night-outline');
     }
   }
-  entities.push({
-    component: 'switch',
-    objectId: 'bluetooth',
-    fields: {
-      name: 'Bluetooth',
-      ...settingsState,
-      value_template: "{{ 'ON' if value_json.bluetoothEnabled else 'OFF' }}",
-      command_topic: topics.settingsSet,
-      payload_on: '{"bluetoothEnabled": true}',
-      payload_off: '{"bluetoothEnabled": false}',
-      state_on: 'ON',
-      state_off: 'OFF',
-      entity_category: 'config',
-      icon: 'mdi:bluetooth',
-    },
-  });
+  setting('switch', 'bluetooth', 'Bluetooth', "{{ 'ON' if value_json.bluetoothEnabled else 'OFF' }}", onOff('{"bluetoothEnabled": true}', '{"bluetoothEnabled": false}'), 'mdi:bluetooth');
   entities.push({
     component: 'sensor',
     objectId: 'day_mode',
@@ -178,10 +122,7 @@ export function settingsEntities(
         json_attributes_topic: topics.settings,
         json_attributes_template: `{{ (value_json.alarms | selectattr('id', 'equalto', ${alarm.id}) | first) | tojson }}`,
         command_topic: topics.alarmSet(alarm.id),
-        payload_on: '{"enabled": true}',
-        payload_off: '{"enabled": false}',
-        state_on: 'ON',
-        state_off: 'OFF',
+        ...onOff('{"enabled": true}', '{"enabled": false}'),
         icon: 'mdi:alarm',
       },
     });

@@ -1,3 +1,4 @@
+import type { PlayerSettingsView } from '../types/schemas';
 import type { YotoDeviceConfig } from '../yoto/rest/types';
 
 /**
@@ -9,40 +10,14 @@ import type { YotoDeviceConfig } from '../yoto/rest/types';
  * models/config.py and const.py, bcomnes/yoto-nodejs-client).
  */
 
-export interface PlayerAlarm {
-  /** Position in the player's alarm list (0-based); changes when an earlier alarm is deleted. */
-  id: number;
-  /** "HH:MM", 24-hour. */
-  time: string;
-  /** Seven 0/1 flags, Monday first: "1111100" is weekdays. */
-  days: string;
-  /** The sound (a card or tone id); "" for the player's default. */
-  soundId: string;
-  /** 0..16, the hardware scale; absent when the alarm does not set one. */
-  volume?: number;
-  enabled: boolean;
-}
+/**
+ * A player's settings in the hub's own terms: the settings view of player-settings.schema.json
+ * (its generated type) without what the hub adds around them (player id, capabilities, times).
+ */
+export type PlayerSettings = Omit<PlayerSettingsView, 'deviceId' | 'capabilities' | 'updatedAt' | 'timestamp'>;
 
-export interface PlayerSettings {
-  dayTime: string;
-  nightTime: string;
-  /** 0..16 (the player's hardware scale). */
-  dayMaxVolume: number;
-  nightMaxVolume: number;
-  /** 0..100 or "auto" (players with a light sensor only). */
-  dayBrightness: number | 'auto';
-  nightBrightness: number | 'auto';
-  /** "#rrggbb" or "off"; absent on players without a night light. */
-  dayNightLight?: string;
-  nightNightLight?: string;
-  clockFace: string;
-  hourFormat: 12 | 24;
-  /** Seconds of inactivity before the player turns itself off. */
-  shutdownTimeout: number;
-  headphonesVolumeLimited: boolean;
-  bluetoothEnabled: boolean;
-  alarms: PlayerAlarm[];
-}
+/** One alarm; its id is its position in the player's alarm list (0-based), which changes when an earlier alarm is deleted. */
+export type PlayerAlarm = PlayerSettings['alarms'][number];
 
 /** A settings change: any subset of the writable fields. */
 export type PlayerSettingsChange = Partial<Omit<PlayerSettings, 'alarms'>> & { alarms?: AlarmInput[] };
@@ -51,13 +26,7 @@ export type PlayerSettingsChange = Partial<Omit<PlayerSettings, 'alarms'>> & { a
 export type AlarmInput = Partial<Omit<PlayerAlarm, 'id'>>;
 
 /** What a model can do, for the surfaces to offer only what exists. */
-export interface PlayerCapabilities {
-  nightLight: boolean;
-  /** Only the third-generation Player has one: "auto" brightness needs it. */
-  lightSensor: boolean;
-  /** Night-light presets of the player's hardware generation (name -> "#rrggbb"), plus "off". */
-  nightLightPresets: Record<string, string>;
-}
+export type PlayerCapabilities = PlayerSettingsView['capabilities'];
 
 /** The presets of the third-generation Player (cdnninja/yoto_api const.py HEX_COLORS). */
 export const GEN3_NIGHT_LIGHT_PRESETS: Readonly<Record<string, string>> = {

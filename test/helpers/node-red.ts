@@ -55,3 +55,12 @@ export function withLocale(nodeModule: NodeModule, nodeType: string): NodeModule
   };
   return wrapped;
 }
+
+/**
+ * The compiled Yoto nodes of these types, as Node-RED loads them from package.json's
+ * node-red.nodes (dist/nodes/<type>/<type>.js), each with its en-US locale (withLocale).
+ */
+export function yotoNodes(...types: string[]): NodeModule[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the node modules are CommonJS, required by path as Node-RED does
+  return types.map((type) => withLocale(require(path.join(__dirname, '..', '..', 'nodes', type, type)) as NodeModule, type));
+}

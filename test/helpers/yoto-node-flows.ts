@@ -45,6 +45,13 @@ export async function runningHub(node: Node | undefined): Promise<Hub> {
   return hub;
 }
 
+/** The hub of the deployed config node hub1, once it runs and knows what each of these players is playing (playbackKnown). */
+export async function hubWithPlayers(helper: { getNode(id: string): Node }, ...deviceIds: string[]): Promise<Hub> {
+  const hub = await runningHub(helper.getNode('hub1'));
+  for (const deviceId of deviceIds) await playbackKnown(hub, deviceId);
+  return hub;
+}
+
 /** Resolves once the hub knows what the player is playing (its first status arrived), so a change of it is an event. */
 export async function playbackKnown(hub: Hub, deviceId: string): Promise<DeviceState> {
   const known = hub.devices.get(deviceId);
@@ -158,6 +165,26 @@ export function useHubConfigPerTest(helper: NodeTestServer): () => HubConfigNode
     if (!current) throw new Error('the hub config node exists only while a test runs');
     return current;
   };
+}
+
+/** A test flow on tab f1: the current test's yoto-hub config node (useHubConfigPerTest), then `nodes`. */
+export function onTestTab(hubConfig: () => HubConfigNode, ...nodes: FlowNode[]): FlowNode[] {
+  return [{ id: 'f1', type: 'tab', label: 'test' } as FlowNode, hubConfig().node, ...nodes];
+}
+
+/** Test helper nodes on tab f1 with these ids, to read what reaches them (Received). */
+export function sinks(...ids: string[]): FlowNode[] {
+  return ids.map((id) => ({ id, type: 'helper', z: 'f1' }) as FlowNode);
+}
+
+/** A catch node for all of tab f1, wired to the helper `caught`. */
+export function catchAll(): FlowNode[] {
+  return [{ id: 'catch1', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] } as FlowNode, ...sinks('caught')];
+}
+
+/** What a catch node sends: the error a node reported with done(err). */
+export interface CaughtMessage extends NodeMessage {
+  error: { message: string; source: { id: string; type: string } };
 }
 
 /** Stores the playlist script `bedtime` ("Bedtime playlist") of these library files, as the node tests play it; answers its id. */

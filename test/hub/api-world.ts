@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import type { Hub } from '../../server/hub';
 import { fixturesDir } from '../helpers/fixtures';
 
+export const LIVING = 'vliving0room0yoto0player';
 export const KIDS = 'vkids0bedroom0yoto0mini0';
 export const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3');
 
@@ -26,6 +27,11 @@ export async function call(hub: Hub, method: string, url: string, token?: string
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
   });
+  return answerOf(response);
+}
+
+/** A response as the tests read it: status, text, and the JSON body when it is JSON. */
+export async function answerOf(response: Response): Promise<Answer> {
   const text = await response.text();
   let json: unknown;
   try {

@@ -141,6 +141,7 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
       { id: 'in1', type: 'yoto-device-in', z: 'f1', name: 'players', hub: 'hub1', deviceMode: 'all', device: '', events: ['playback_started', 'playback_stopped'], emitState: false, x: 160, y: 80, wires: [[]] },
       { id: 'cmd1', type: 'yoto-device-command', z: 'f1', hub: 'hub1', device: 'Living Room', command: 'pause', outputs: 1, x: 160, y: 160, wires: [[]] },
       { id: 'play1', type: 'yoto-play-script', z: 'f1', hub: 'hub1', device: '', script: '', x: 160, y: 240, wires: [[], []] },
+      { id: 'wait1', type: 'yoto-wait-until', z: 'f1', hub: 'hub1', device: '', property: 'playback', operator: 'is', value: 'stopped', forSeconds: 0, timeout: 0, checkCurrent: true, x: 160, y: 320, wires: [[], []] },
     ]);
     hub = await hubOf(nodeRed, 'hub1');
     // Both virtual players reported once: the hub knows their state before the editor asks.
@@ -168,16 +169,23 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
     }
   });
 
+  /** A new browser page (closed after the suite) that records the errors it throws; the editor is not loaded yet. */
+  async function newEditorPage(): Promise<{ page: Page; errors: string[] }> {
+    if (!browser) throw new Error('Chromium starts in before()');
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    pages.push(page);
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    return { page, errors };
+  }
+
   /**
    * Opens the editor and its "Yoto players" tab as a user does.
    * `editorSettings` changes what the editor reads from GET /settings.
    */
   async function openYotoTab(editorSettings?: (settings: Record<string, unknown>) => void): Promise<OpenEditor> {
-    if (!nodeRed || !browser) throw new Error('Node-RED and Chromium start in before()');
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    pages.push(page);
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
+    if (!nodeRed) throw new Error('Node-RED starts in before()');
+    const { page, errors } = await newEditorPage();
     if (editorSettings) {
       await page.route((url) => url.pathname === '/settings', async (route) => {
         const response = await route.fetch();
@@ -212,11 +220,8 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
   }
 
   it('fills the Player lists of the yoto-device-command, yoto-play-script and yoto-device-in dialogs from the running hub', async () => {
-    if (!nodeRed || !browser) throw new Error('Node-RED and Chromium start in before()');
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    pages.push(page);
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
+    if (!nodeRed) throw new Error('Node-RED starts in before()');
+    const { page, errors } = await newEditorPage();
     await page.goto(nodeRed.url + '/', { waitUntil: 'domcontentloaded' });
 
     /** Opens a node's edit dialog as a user does (double-click) and answers its Player <select>, once in the dialog. */
@@ -231,7 +236,7 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
     const expectedPlayers = [`Kids Bedroom (${KIDS_BEDROOM})`, `Living Room (${LIVING_ROOM})`, `Playroom (${THIRD_VIRTUAL_PLAYER.deviceId})`];
 
     // yoto-device-command set to "Living Room" by name: the list shows it chosen, by its id.
-    const commandSelect = await openDialog('cmd1', 'yoto-device-command-select');
+    const commandSelect = await openDialog('cmd1', 'yoto-device-command-device-select');
     await commandSelect.waitFor(); // shown once the hub answered
     expect((await optionTexts(commandSelect)).sort()).to.deep.equal(['blank: msg.device', ...expectedPlayers, 'other: type it'].sort());
     expect(await commandSelect.inputValue()).to.equal(LIVING_ROOM);
@@ -261,6 +266,37 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
     await page.locator('#node-dialog-cancel').click();
     await inSelect.waitFor({ state: 'detached' });
 
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('builds the yoto-wait-until dialog\'s rows in the node\'s words, with the card list of "card is" filled from the hub', async () => {
+    if (!nodeRed) throw new Error('Node-RED starts in before()');
+    const { page, errors } = await newEditorPage();
+    await page.goto(nodeRed.url + '/', { waitUntil: 'domcontentloaded' });
+    await page.locator('[id="wait1"] .red-ui-flow-node').dblclick();
+    const property = page.locator('#node-input-property');
+    await property.waitFor();
+
+    // Every row has its label from the node's locale.
+    const labels = (await page.locator('#dialog-form label').allTextContents()).map((text) => text.trim()).filter(Boolean);
+    expect(labels).to.include.members(['Hub', 'Player', 'Condition', 'Card', 'For (s)', 'Timeout (s)', 'Now', 'Name']);
+    expect(await property.locator('option').allTextContents()).to.deep.equal(['playback', 'status', 'card', 'online', 'volume (%)', 'battery (%)', 'charging', 'day/night mode']);
+    expect(await page.locator('#node-input-operator option').allTextContents()).to.deep.equal(['is', 'is not', 'is one of', 'is none of', '<', '>']);
+    expect(await property.inputValue()).to.equal('playback');
+    expect(await page.locator('#node-input-value').inputValue()).to.equal('stopped');
+    expect(await page.locator('#yoto-wait-until-card-row').isVisible(), 'no card list for "playback is"').to.equal(false);
+
+    // "card is": the family library's cards, from the running hub; choosing one writes its id as the value.
+    const cards = await hub.cards.list();
+    expect(cards.length, 'the virtual cloud has cards').to.be.greaterThan(0);
+    await property.selectOption('card');
+    const cardSelect = page.locator('#yoto-wait-until-card-select');
+    await cardSelect.waitFor();
+    expect((await cardSelect.locator('option').allTextContents()).sort()).to.deep.equal(['type a card id', ...cards.map((c) => `${c.title} (${c.cardId})`), 'other: type it'].sort());
+    await cardSelect.selectOption(cards[0]!.cardId);
+    expect(await page.locator('#node-input-value').inputValue()).to.equal(cards[0]!.cardId);
+    await page.locator('#node-dialog-cancel').click();
+    await property.waitFor({ state: 'detached' });
     expect(errors).to.deep.equal([]);
   });
 

@@ -7,17 +7,11 @@ import type { AudioFile } from '../../server/types/schemas';
 import { hardwareVolumeToPercent, percentToHardwareVolume } from '../../server/yoto/protocol';
 import { fixturesDir } from '../helpers/fixtures';
 import { snapshotWhen } from '../helpers/virtual-player';
-import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
-import { KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, storeBedtimePlaylist, runningHub, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
+import { initNodeRedHelper, nodeRedVersion, yotoNodes } from '../helpers/node-red';
+import { type CaughtMessage, type FlowNode, hubWithPlayers, KIDS_BEDROOM, LIVING_ROOM, Received, storeBedtimePlaylist, useHubConfigPerTest } from '../helpers/yoto-node-flows';
 
 // The compiled nodes, as Node-RED loads them from package.json's node-red.nodes.
-/* eslint-disable @typescript-eslint/no-require-imports */
-const yotoHubNode = withLocale(require('../../nodes/yoto-hub/yoto-hub') as (RED: unknown) => void, 'yoto-hub');
-const deviceInNode = withLocale(require('../../nodes/yoto-device-in/yoto-device-in') as (RED: unknown) => void, 'yoto-device-in');
-const deviceCommandNode = withLocale(require('../../nodes/yoto-device-command/yoto-device-command') as (RED: unknown) => void, 'yoto-device-command');
-const playScriptNode = withLocale(require('../../nodes/yoto-play-script/yoto-play-script') as (RED: unknown) => void, 'yoto-play-script');
-/* eslint-enable @typescript-eslint/no-require-imports */
-const NODES = [yotoHubNode, deviceInNode, deviceCommandNode, playScriptNode];
+const NODES = yotoNodes('yoto-hub', 'yoto-device-in', 'yoto-device-command', 'yoto-play-script');
 const AUDIO = path.join(fixturesDir, 'twine-spyshort', 'audio');
 
 const helper = initNodeRedHelper();
@@ -34,9 +28,6 @@ interface ResultMessage extends NodeMessage {
   topic: string;
   payload: { deviceId: string; deviceName: string; command: string; confirmedBy: string; request: Record<string, unknown> };
   device: { id: string; name: string };
-}
-interface CaughtMessage extends NodeMessage {
-  error: { message: string; source: { id: string; type: string } };
 }
 
 /** The hub's model of a player, once `predicate` holds (the registry's `state` events). */
@@ -105,9 +96,7 @@ describe(`a flow of yoto-device-in, yoto-play-script and yoto-device-command on 
     const refusedResult = new Received(helper.getNode('refusedResult'));
     const caught = new Received<CaughtMessage>(helper.getNode('caught'));
 
-    const hub = await runningHub(helper.getNode('hub1'));
-    await playbackKnown(hub, KIDS_BEDROOM);
-    await playbackKnown(hub, LIVING_ROOM);
+    const hub = await hubWithPlayers(helper, KIDS_BEDROOM, LIVING_ROOM);
     const kids = hub.cloud.virtualCloud?.fleet.player(KIDS_BEDROOM);
     const living = hub.cloud.virtualCloud?.fleet.player(LIVING_ROOM);
     if (!kids || !living) throw new Error('the hub runs without its virtual players');

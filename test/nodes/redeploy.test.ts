@@ -2,19 +2,12 @@ import * as http from 'node:http';
 import { expect } from 'chai';
 import type { NodeMessage } from 'node-red';
 import type { Hub } from '../../server/hub';
-import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
+import { initNodeRedHelper, nodeRedVersion, yotoNodes } from '../helpers/node-red';
 import { describeLeaks, ResourceTracker } from '../helpers/resource-tracker';
-import { KIDS_BEDROOM, playbackKnown, runningHub, Statuses, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
+import { type FlowNode, hubWithPlayers, KIDS_BEDROOM, Statuses, useHubConfigPerTest } from '../helpers/yoto-node-flows';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
-const NODES = [
-  withLocale(require('../../nodes/yoto-hub/yoto-hub') as (RED: unknown) => void, 'yoto-hub'),
-  withLocale(require('../../nodes/yoto-device-in/yoto-device-in') as (RED: unknown) => void, 'yoto-device-in'),
-  withLocale(require('../../nodes/yoto-device-command/yoto-device-command') as (RED: unknown) => void, 'yoto-device-command'),
-  withLocale(require('../../nodes/yoto-play-script/yoto-play-script') as (RED: unknown) => void, 'yoto-play-script'),
-  withLocale(require('../../nodes/yoto-cyoa-branch/yoto-cyoa-branch') as (RED: unknown) => void, 'yoto-cyoa-branch'),
-];
-/* eslint-enable @typescript-eslint/no-require-imports */
+// The compiled nodes, as Node-RED loads them from package.json's node-red.nodes.
+const NODES = yotoNodes('yoto-hub', 'yoto-device-in', 'yoto-device-command', 'yoto-play-script', 'yoto-cyoa-branch');
 
 const helper = initNodeRedHelper();
 const DEPLOYS = 100;
@@ -59,8 +52,7 @@ describe(`redeploying every Yoto node ${DEPLOYS} times (Node-RED ${nodeRedVersio
       let baseline: Record<string, number> | undefined;
       for (let deploy = 1; deploy <= DEPLOYS; deploy++) {
         if (deploy > 1) await helper.setFlows(flow, 'full');
-        const hub = await runningHub(helper.getNode('hub1'));
-        await playbackKnown(hub, KIDS_BEDROOM);
+        const hub = await hubWithPlayers(helper, KIDS_BEDROOM);
         // A message waiting in the branch: its listener and its hour-long timer must go with the redeploy.
         const statuses = new Statuses(helper.getNode('branch'));
         helper.getNode('branch').receive({ payload: deploy } as NodeMessage);

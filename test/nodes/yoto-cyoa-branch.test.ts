@@ -2,15 +2,11 @@ import * as path from 'node:path';
 import { expect } from 'chai';
 import type { NodeMessage } from 'node-red';
 import { fixturesDir } from '../helpers/fixtures';
-import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
-import { KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, runningHub, Statuses, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
+import { initNodeRedHelper, nodeRedVersion, yotoNodes } from '../helpers/node-red';
+import { type FlowNode, hubWithPlayers, KIDS_BEDROOM, LIVING_ROOM, onTestTab, Received, sinks, Statuses, useHubConfigPerTest } from '../helpers/yoto-node-flows';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
-const yotoHubNode = withLocale(require('../../nodes/yoto-hub/yoto-hub') as (RED: unknown) => void, 'yoto-hub');
-const playScriptNode = withLocale(require('../../nodes/yoto-play-script/yoto-play-script') as (RED: unknown) => void, 'yoto-play-script');
-const branchNode = withLocale(require('../../nodes/yoto-cyoa-branch/yoto-cyoa-branch') as (RED: unknown) => void, 'yoto-cyoa-branch');
-/* eslint-enable @typescript-eslint/no-require-imports */
-const NODES = [yotoHubNode, playScriptNode, branchNode];
+// The compiled nodes, as Node-RED loads them from package.json's node-red.nodes.
+const NODES = yotoNodes('yoto-hub', 'yoto-play-script', 'yoto-cyoa-branch');
 const AUDIO = path.join(fixturesDir, 'twine-spyshort', 'audio');
 
 const helper = initNodeRedHelper();
@@ -25,16 +21,12 @@ describe(`yoto-cyoa-branch node (Node-RED ${nodeRedVersion()})`, function () {
 
   /** play -> branch; the branch's four outputs to helpers. */
   function flow(branch: Record<string, unknown>): FlowNode[] {
-    return [
-      { id: 'f1', type: 'tab', label: 'test' } as FlowNode,
-      hubConfig().node,
+    return onTestTab(
+      hubConfig,
       { id: 'play', type: 'yoto-play-script', z: 'f1', hub: 'hub1', device: 'Kids Bedroom', script: 'chapters', wires: [['branch'], []] },
       { id: 'branch', type: 'yoto-cyoa-branch', z: 'f1', hub: 'hub1', mode: 'player', device: KIDS_BEDROOM, timeout: 0, wires: [['left'], ['right'], ['end'], ['timeout']], ...branch },
-      { id: 'left', type: 'helper', z: 'f1' },
-      { id: 'right', type: 'helper', z: 'f1' },
-      { id: 'end', type: 'helper', z: 'f1' },
-      { id: 'timeout', type: 'helper', z: 'f1' },
-    ];
+      ...sinks('left', 'right', 'end', 'timeout'),
+    );
   }
 
   function outputs(): Record<'left' | 'right' | 'end' | 'timeout', Received<BranchMessage>> {
@@ -82,9 +74,7 @@ describe(`yoto-cyoa-branch node (Node-RED ${nodeRedVersion()})`, function () {
 
   it('waits for the player: a right press on a playing card leaves by right, a stop by end', async () => {
     await helper.load(NODES, flow({}));
-    const hub = await runningHub(helper.getNode('hub1'));
-    await playbackKnown(hub, KIDS_BEDROOM);
-    await playbackKnown(hub, LIVING_ROOM);
+    const hub = await hubWithPlayers(helper, KIDS_BEDROOM, LIVING_ROOM);
     const files = [];
     for (const name of ['Start.mp3', 'SolveRiddle.mp3', 'SearchElsewhere.mp3']) files.push(await hub.library.files.importFile(path.join(AUDIO, name), { userId: 'node-red' }));
     const at = new Date().toISOString();

@@ -1,23 +1,16 @@
 import { expect } from 'chai';
 import type { NodeMessage } from 'node-red';
 import type { Hub } from '../../server/hub';
-import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
-import { KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, runningHub, Statuses, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
+import { initNodeRedHelper, nodeRedVersion, yotoNodes } from '../helpers/node-red';
+import { catchAll, type CaughtMessage, type FlowNode, hubWithPlayers, KIDS_BEDROOM, LIVING_ROOM, onTestTab, Received, sinks, Statuses, useHubConfigPerTest } from '../helpers/yoto-node-flows';
 
 // The compiled nodes, as Node-RED loads them from package.json's node-red.nodes.
-/* eslint-disable @typescript-eslint/no-require-imports */
-const yotoHubNode = withLocale(require('../../nodes/yoto-hub/yoto-hub') as (RED: unknown) => void, 'yoto-hub');
-const deviceCommandNode = withLocale(require('../../nodes/yoto-device-command/yoto-device-command') as (RED: unknown) => void, 'yoto-device-command');
-/* eslint-enable @typescript-eslint/no-require-imports */
-const NODES = [yotoHubNode, deviceCommandNode];
+const NODES = yotoNodes('yoto-hub', 'yoto-device-command');
 
 const helper = initNodeRedHelper();
 
 interface ResultMessage extends NodeMessage {
   payload: { deviceId: string; deviceName: string; command: string; confirmedBy: string; latencyMs: number; request: Record<string, unknown> };
-}
-interface CaughtMessage extends NodeMessage {
-  error: { message: string; source: { id: string; type: string } };
 }
 
 describe(`yoto-device-command node (Node-RED ${nodeRedVersion()})`, function () {
@@ -25,22 +18,17 @@ describe(`yoto-device-command node (Node-RED ${nodeRedVersion()})`, function () 
 
   /** A flow: the command node `cmd` wired to `out`, a catch node to `caught` and a complete node (on cmd) to `completed`. */
   function flow(settings: Record<string, unknown>): FlowNode[] {
-    return [
-      { id: 'f1', type: 'tab', label: 'test' } as FlowNode,
-      hubConfig().node,
+    return onTestTab(
+      hubConfig,
       { id: 'cmd', type: 'yoto-device-command', z: 'f1', name: '', hub: 'hub1', device: LIVING_ROOM, command: 'pause', outputs: 1, wires: [['out']], ...settings },
-      { id: 'out', type: 'helper', z: 'f1' },
-      { id: 'catch1', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },
-      { id: 'caught', type: 'helper', z: 'f1' },
+      ...catchAll(),
       { id: 'complete1', type: 'complete', z: 'f1', scope: ['cmd'], uncaught: false, wires: [['completed']] },
-      { id: 'completed', type: 'helper', z: 'f1' },
-    ];
+      ...sinks('out', 'completed'),
+    );
   }
 
   async function ready(): Promise<{ hub: Hub; out: Received<ResultMessage>; caught: Received<CaughtMessage>; completed: Received; statuses: Statuses }> {
-    const hub = await runningHub(helper.getNode('hub1'));
-    await playbackKnown(hub, LIVING_ROOM);
-    await playbackKnown(hub, KIDS_BEDROOM);
+    const hub = await hubWithPlayers(helper, LIVING_ROOM, KIDS_BEDROOM);
     return {
       hub,
       out: new Received<ResultMessage>(helper.getNode('out')),

@@ -2,16 +2,11 @@ import { expect } from 'chai';
 import type { NodeMessage } from 'node-red';
 import type { DeviceRegistry } from '../../server/core/device-registry';
 import type { Hub } from '../../server/hub';
-import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
-import { KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, runningHub, Statuses, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
+import { initNodeRedHelper, nodeRedVersion, yotoNodes } from '../helpers/node-red';
+import { type FlowNode, hubWithPlayers, KIDS_BEDROOM, LIVING_ROOM, onTestTab, Received, runningHub, Statuses, useHubConfigPerTest } from '../helpers/yoto-node-flows';
 
 // The compiled nodes, as Node-RED loads them from package.json's node-red.nodes.
-/* eslint-disable @typescript-eslint/no-require-imports */
-const yotoHubNode = withLocale(require('../../nodes/yoto-hub/yoto-hub') as (RED: unknown) => void, 'yoto-hub');
-const deviceInNode = withLocale(require('../../nodes/yoto-device-in/yoto-device-in') as (RED: unknown) => void, 'yoto-device-in');
-const deviceCommandNode = withLocale(require('../../nodes/yoto-device-command/yoto-device-command') as (RED: unknown) => void, 'yoto-device-command');
-/* eslint-enable @typescript-eslint/no-require-imports */
-const NODES = [yotoHubNode, deviceInNode, deviceCommandNode];
+const NODES = yotoNodes('yoto-hub', 'yoto-device-in', 'yoto-device-command');
 
 const helper = initNodeRedHelper();
 
@@ -36,7 +31,7 @@ describe(`yoto-device-in node (Node-RED ${nodeRedVersion()})`, function () {
   const hubConfig = useHubConfigPerTest(helper);
 
   function flow(...nodes: FlowNode[]): FlowNode[] {
-    return [{ id: 'f1', type: 'tab', label: 'test' } as FlowNode, hubConfig().node, ...nodes];
+    return onTestTab(hubConfig, ...nodes);
   }
   function deviceIn(id: string, settings: Record<string, unknown>, wires: string[]): FlowNode {
     return { id, type: 'yoto-device-in', z: 'f1', name: '', hub: 'hub1', deviceMode: 'all', device: '', emitState: false, wires: [wires], ...settings };
@@ -49,8 +44,7 @@ describe(`yoto-device-in node (Node-RED ${nodeRedVersion()})`, function () {
     await helper.load(NODES, flow(deviceIn('in1', { events: ['card_inserted', 'playback_started'] }, ['out']), sink('out')));
     const out = new Received<DeviceMessage>(helper.getNode('out'));
     const statuses = new Statuses(helper.getNode('in1'));
-    const hub = await runningHub(helper.getNode('hub1'));
-    await playbackKnown(hub, LIVING_ROOM);
+    const hub = await hubWithPlayers(helper, LIVING_ROOM);
 
     await hub.cloud.execute(LIVING_ROOM, { type: 'play', cardId: 'demo1' });
     const [inserted, started] = await out.atLeast(2);
@@ -79,9 +73,7 @@ describe(`yoto-device-in node (Node-RED ${nodeRedVersion()})`, function () {
     const kids = new Received<DeviceMessage>(helper.getNode('kids'));
     const kidsStatus = new Statuses(helper.getNode('kidsOnly'));
     const pauses = new Received<DeviceMessage>(helper.getNode('pauses'));
-    const hub = await runningHub(helper.getNode('hub1'));
-    await playbackKnown(hub, LIVING_ROOM);
-    await playbackKnown(hub, KIDS_BEDROOM);
+    const hub = await hubWithPlayers(helper, LIVING_ROOM, KIDS_BEDROOM);
 
     await hub.cloud.execute(LIVING_ROOM, { type: 'play', cardId: 'demo1' });
     await hub.cloud.execute(LIVING_ROOM, { type: 'pause' });
@@ -118,9 +110,7 @@ describe(`yoto-device-in node (Node-RED ${nodeRedVersion()})`, function () {
   it('does not send the current state unless asked', async () => {
     await helper.load(NODES, flow(deviceIn('in1', { emitState: false }, ['out']), sink('out')));
     const out = new Received<DeviceMessage>(helper.getNode('out'));
-    const hub = await runningHub(helper.getNode('hub1'));
-    await playbackKnown(hub, LIVING_ROOM);
-    await playbackKnown(hub, KIDS_BEDROOM);
+    const hub = await hubWithPlayers(helper, LIVING_ROOM, KIDS_BEDROOM);
     await hub.cloud.execute(KIDS_BEDROOM, { type: 'volume', percent: 70 });
     const first = await out.atLeast(1);
     expect(first.map((msg) => msg.topic)).to.deep.equal([`yoto/${KIDS_BEDROOM}/events`]);

@@ -4,14 +4,11 @@ import type { NodeMessage } from 'node-red';
 import type { Hub } from '../../server/hub';
 import type { AudioFile } from '../../server/types/schemas';
 import { fixturesDir } from '../helpers/fixtures';
-import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
-import { KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, storeBedtimePlaylist, runningHub, Statuses, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
+import { initNodeRedHelper, nodeRedVersion, yotoNodes } from '../helpers/node-red';
+import { catchAll, type CaughtMessage, type FlowNode, hubWithPlayers, KIDS_BEDROOM, LIVING_ROOM, onTestTab, Received, sinks, Statuses, storeBedtimePlaylist, useHubConfigPerTest } from '../helpers/yoto-node-flows';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
-const yotoHubNode = withLocale(require('../../nodes/yoto-hub/yoto-hub') as (RED: unknown) => void, 'yoto-hub');
-const playScriptNode = withLocale(require('../../nodes/yoto-play-script/yoto-play-script') as (RED: unknown) => void, 'yoto-play-script');
-/* eslint-enable @typescript-eslint/no-require-imports */
-const NODES = [yotoHubNode, playScriptNode];
+// The compiled nodes, as Node-RED loads them from package.json's node-red.nodes.
+const NODES = yotoNodes('yoto-hub', 'yoto-play-script');
 const AUDIO = path.join(fixturesDir, 'twine-spyshort', 'audio');
 
 const helper = initNodeRedHelper();
@@ -19,29 +16,21 @@ const helper = initNodeRedHelper();
 interface PlayMessage extends NodeMessage {
   payload: { scriptId: string; scriptName: string; deviceId: string; deviceName: string; cardId: string; reason?: string; result?: { command: string } };
 }
-interface CaughtMessage extends NodeMessage {
-  error: { message: string; source: { id: string; type: string } };
-}
 
 describe(`yoto-play-script node (Node-RED ${nodeRedVersion()})`, function () {
   const hubConfig = useHubConfigPerTest(helper);
 
   function flow(settings: Record<string, unknown>): FlowNode[] {
-    return [
-      { id: 'f1', type: 'tab', label: 'test' } as FlowNode,
-      hubConfig().node,
+    return onTestTab(
+      hubConfig,
       { id: 'play', type: 'yoto-play-script', z: 'f1', name: '', hub: 'hub1', device: 'Kids Bedroom', script: '', wires: [['started'], ['finished']], ...settings },
-      { id: 'started', type: 'helper', z: 'f1' },
-      { id: 'finished', type: 'helper', z: 'f1' },
-      { id: 'catch1', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },
-      { id: 'caught', type: 'helper', z: 'f1' },
-    ];
+      ...sinks('started', 'finished'),
+      ...catchAll(),
+    );
   }
 
   async function ready(): Promise<{ hub: Hub; files: AudioFile[]; started: Received<PlayMessage>; finished: Received<PlayMessage>; caught: Received<CaughtMessage>; statuses: Statuses }> {
-    const hub = await runningHub(helper.getNode('hub1'));
-    await playbackKnown(hub, KIDS_BEDROOM);
-    await playbackKnown(hub, LIVING_ROOM);
+    const hub = await hubWithPlayers(helper, KIDS_BEDROOM, LIVING_ROOM);
     const files: AudioFile[] = [];
     for (const name of ['Start.mp3', 'SolveRiddle.mp3', 'SearchElsewhere.mp3']) files.push(await hub.library.files.importFile(path.join(AUDIO, name), { userId: 'node-red', originalName: name }));
     return {
@@ -106,8 +95,7 @@ describe(`yoto-play-script node (Node-RED ${nodeRedVersion()})`, function () {
     const { files } = await ready();
     await helper.unload();
     await helper.load(NODES, flow({ name: 'Start', audioFileId: files[0]!.id, storyId: 'spy', storyNodeId: 'start', icon: '', waitForEnd: false }));
-    const hub = await runningHub(helper.getNode('hub1'));
-    await playbackKnown(hub, KIDS_BEDROOM);
+    const hub = await hubWithPlayers(helper, KIDS_BEDROOM);
     const started = new Received<PlayMessage>(helper.getNode('started'));
     helper.getNode('play').receive({ payload: 'left' } as NodeMessage);
     const [start] = await started.atLeast(1);

@@ -1,15 +1,11 @@
 import { expect } from 'chai';
 import type { Node, NodeMessage } from 'node-red';
-import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
+import { initNodeRedHelper, nodeRedVersion, yotoNodes } from '../helpers/node-red';
 import { describeLeaks, ResourceTracker } from '../helpers/resource-tracker';
-import { KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, runningHub, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
+import { type FlowNode, hubWithPlayers, KIDS_BEDROOM, LIVING_ROOM, onTestTab, Received, runningHub, useHubConfigPerTest } from '../helpers/yoto-node-flows';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
-const yotoHubNode = withLocale(require('../../nodes/yoto-hub/yoto-hub') as (RED: unknown) => void, 'yoto-hub');
-const currentStateNode = withLocale(require('../../nodes/yoto-current-state/yoto-current-state') as (RED: unknown) => void, 'yoto-current-state');
-const waitUntilNode = withLocale(require('../../nodes/yoto-wait-until/yoto-wait-until') as (RED: unknown) => void, 'yoto-wait-until');
-/* eslint-enable @typescript-eslint/no-require-imports */
-const NODES = [yotoHubNode, currentStateNode, waitUntilNode];
+// The compiled nodes, as Node-RED loads them from package.json's node-red.nodes.
+const NODES = yotoNodes('yoto-hub', 'yoto-current-state', 'yoto-wait-until');
 
 const helper = initNodeRedHelper();
 
@@ -20,7 +16,7 @@ interface StateMessage extends NodeMessage {
 
 describe(`yoto current state and yoto wait until nodes (Node-RED ${nodeRedVersion()})`, function () {
   const hubConfig = useHubConfigPerTest(helper);
-  const flow = (...nodes: FlowNode[]): FlowNode[] => [{ id: 'f1', type: 'tab', label: 'test' } as FlowNode, hubConfig().node, ...nodes];
+  const flow = (...nodes: FlowNode[]): FlowNode[] => onTestTab(hubConfig, ...nodes);
   const sink = (id: string): FlowNode => ({ id, type: 'helper', z: 'f1' });
   const currentState = (settings: Record<string, unknown>, wires: string[][]): FlowNode => ({
     id: 'state', type: 'yoto-current-state', z: 'f1', name: '', hub: 'hub1', device: LIVING_ROOM, haltIf: false, property: 'playback', operator: 'is', value: '', withSettings: false, outputs: wires.length, wires, ...settings,
@@ -33,8 +29,7 @@ describe(`yoto current state and yoto wait until nodes (Node-RED ${nodeRedVersio
     await helper.load(NODES, flow(currentState({ haltIf: true, property: 'card', operator: 'is', value: 'demo1' }, [['yes'], ['no']]), sink('yes'), sink('no')));
     const yes = new Received<StateMessage>(helper.getNode('yes'));
     const no = new Received<StateMessage>(helper.getNode('no'));
-    const hub = await runningHub(helper.getNode('hub1'));
-    await playbackKnown(hub, LIVING_ROOM);
+    const hub = await hubWithPlayers(helper, LIVING_ROOM);
     helper.getNode('state').receive({ payload: 'go' } as NodeMessage);
     const [idle] = await no.atLeast(1);
     expect(idle!.payload).to.include({ deviceId: LIVING_ROOM, card: 'none' });
@@ -61,8 +56,7 @@ describe(`yoto current state and yoto wait until nodes (Node-RED ${nodeRedVersio
   it('wait until passes the message once the player plays, by the first output', async () => {
     await helper.load(NODES, flow(waitUntil({}), sink('met'), sink('late')));
     const met = new Received<StateMessage>(helper.getNode('met'));
-    const hub = await runningHub(helper.getNode('hub1'));
-    await playbackKnown(hub, KIDS_BEDROOM);
+    const hub = await hubWithPlayers(helper, KIDS_BEDROOM);
     helper.getNode('wait').receive({ payload: 'waiting', topic: 'mine' } as NodeMessage);
     await hub.cloud.execute(KIDS_BEDROOM, { type: 'play', cardId: 'demo1' });
     const [passed] = await met.atLeast(1);
@@ -74,8 +68,7 @@ describe(`yoto current state and yoto wait until nodes (Node-RED ${nodeRedVersio
     await helper.load(NODES, flow(waitUntil({ value: 'paused', timeout: 0.2 }), sink('met'), sink('late')));
     const late = new Received<StateMessage>(helper.getNode('late'));
     const met = new Received<StateMessage>(helper.getNode('met'));
-    const hub = await runningHub(helper.getNode('hub1'));
-    await playbackKnown(hub, KIDS_BEDROOM);
+    await hubWithPlayers(helper, KIDS_BEDROOM);
     helper.getNode('wait').receive({ payload: 'waiting' } as NodeMessage);
     const [timedOut] = await late.atLeast(1);
     expect(timedOut!.payload.deviceId).to.equal(KIDS_BEDROOM);
@@ -85,8 +78,7 @@ describe(`yoto current state and yoto wait until nodes (Node-RED ${nodeRedVersio
   it('wait until: "for N seconds" needs the condition to hold that long', async () => {
     await helper.load(NODES, flow(waitUntil({ value: 'playing', forSeconds: 0.3 }), sink('met'), sink('late')));
     const met = new Received<StateMessage>(helper.getNode('met'));
-    const hub = await runningHub(helper.getNode('hub1'));
-    await playbackKnown(hub, KIDS_BEDROOM);
+    const hub = await hubWithPlayers(helper, KIDS_BEDROOM);
     helper.getNode('wait').receive({ payload: 'waiting' } as NodeMessage);
     await hub.cloud.execute(KIDS_BEDROOM, { type: 'play', cardId: 'demo1' });
     const [passed] = await met.atLeast(1);
@@ -97,8 +89,7 @@ describe(`yoto current state and yoto wait until nodes (Node-RED ${nodeRedVersio
 
   it('a redeploy with a pending wait drops it and leaves no timer or listener behind', async () => {
     await helper.load(NODES, flow(waitUntil({ value: 'paused', timeout: 3600, forSeconds: 0 }), sink('met'), sink('late')));
-    const hub = await runningHub(helper.getNode('hub1'));
-    await playbackKnown(hub, KIDS_BEDROOM);
+    const hub = await hubWithPlayers(helper, KIDS_BEDROOM);
     const listenersBefore = hub.devices.bus.stats().listeners;
     const tracker = ResourceTracker.start();
     try {

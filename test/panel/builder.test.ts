@@ -1,13 +1,9 @@
-import * as path from 'node:path';
 import { expect } from 'chai';
 import type { Locator, Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
-import { onboard, screenshots, uploadAudio, usePanelPage } from './panel-helpers';
-import { fixturesDir } from '../helpers/fixtures';
+import { KIDS, onboard, screenshots, START_MP3, uploadAudio, usePanelPage } from './panel-helpers';
 
-const KIDS = 'vkids0bedroom0yoto0mini0';
 const ADMIN = { name: 'Bea Builder', email: 'bea@example.test', password: 'correct horse battery' };
-const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3');
 
 function node(page: Page, title: string): Locator {
   return page.locator('.node').filter({ has: page.getByTestId('node-title').getByText(title, { exact: true }) });

@@ -1,14 +1,9 @@
-import * as path from 'node:path';
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
-import { fixturesDir } from '../helpers/fixtures';
-import { card, screenshots, usePanelPage } from './panel-helpers';
+import { card, KIDS, LIVING, screenshots, START_MP3, usePanelPage } from './panel-helpers';
 
-const LIVING = 'vliving0room0yoto0player';
-const KIDS = 'vkids0bedroom0yoto0mini0';
 const ADMIN = { name: 'Ada Admin', email: 'ada@example.test', password: 'correct horse battery' };
-const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3');
 
 describe('panel app in headless Chromium', function () {
   let page: Page;

@@ -7,6 +7,9 @@ import { artifactPath, launchChromium } from '../helpers/chromium';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
 import { call } from '../hub/api-world';
 
+/** The virtual players and the audio file the panel suites use. */
+export { KIDS, LIVING, START_MP3 } from '../hub/api-world';
+
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 

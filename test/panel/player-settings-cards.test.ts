@@ -2,10 +2,8 @@ import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
 import { snapshotWhen } from '../helpers/virtual-player';
-import { onboard, unnamedControls, usePanelPage } from './panel-helpers';
+import { KIDS, LIVING, onboard, unnamedControls, usePanelPage } from './panel-helpers';
 
-const LIVING = 'vliving0room0yoto0player';
-const KIDS = 'vkids0bedroom0yoto0mini0';
 const ADMIN = { name: 'Sam Settings', email: 'sam@example.test', password: 'correct horse battery' };
 
 describe('Player settings and the Cards view in headless Chromium', function () {

@@ -1,13 +1,9 @@
-import * as path from 'node:path';
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
-import { fixturesDir } from '../helpers/fixtures';
-import { onboard, screenshots, uploadAudio, usePanelPage } from './panel-helpers';
+import { LIVING, onboard, screenshots, START_MP3, uploadAudio, usePanelPage } from './panel-helpers';
 
-const LIVING = 'vliving0room0yoto0player';
 const ADMIN = { name: 'Sam Scripts', email: 'sam@example.test', password: 'correct horse battery' };
-const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3');
 
 describe('Scripts and Settings views in headless Chromium', function () {
   let page: Page;

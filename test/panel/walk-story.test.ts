@@ -1,14 +1,9 @@
-import * as path from 'node:path';
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
-import { fixturesDir } from '../helpers/fixtures';
-import { apiClient, card, onboard, screenshots, uploadAudio, usePanelPage } from './panel-helpers';
+import { apiClient, card, KIDS, LIVING, onboard, screenshots, START_MP3, uploadAudio, usePanelPage } from './panel-helpers';
 
-const LIVING = 'vliving0room0yoto0player';
-const KIDS = 'vkids0bedroom0yoto0mini0';
 const ADMIN = { name: 'Walt Walker', email: 'walt@example.test', password: 'correct horse battery' };
-const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3');
 
 /**
  * Issue 7's done-when, end to end: a fresh hub is onboarded in the panel, both

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { Hub } from '../../server/hub';
 import { buildOpenApi } from '../../server/openapi';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
-import { call, createResources, idFor, inviteMember, onboardAdmin, validBody, type Answer, type Resources, type SignIn } from '../hub/api-world';
+import { answerOf, call, createResources, idFor, inviteMember, onboardAdmin, validBody, type Answer, type Resources, type SignIn } from '../hub/api-world';
 
 interface Schema {
   $ref?: string;
@@ -77,15 +77,8 @@ describe('Every JSON endpoint under schema-aware fuzzing', function () {
   const rawCall = async (method: string, url: string, headers: Record<string, string>, body?: string | Uint8Array): Promise<Answer> => {
     const payload = typeof body === 'string' || body === undefined ? body : new Blob([Buffer.from(body)]);
     const response = await fetch(`${hub!.url}${url}`, { method, headers: { authorization: `Bearer ${admin.accessToken}`, ...headers }, ...(payload !== undefined ? { body: payload } : {}) });
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
     count(response.status);
-    return { status: response.status, text, json };
+    return answerOf(response);
   };
 
   before(async () => {

@@ -7,20 +7,17 @@ import type { Hub } from '../../server/hub';
 import { compileToFlow, type FlowNode as CompiledNode, type Story } from '../../server/stories';
 import type { AudioFile } from '../../server/types/schemas';
 import { getValidator } from '../../server/validation';
-import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
+import { initNodeRedHelper, nodeRedVersion, yotoNodes } from '../helpers/node-red';
 import { KIDS_BEDROOM, playbackKnown, runningHub, useHubConfigPerTest, type FlowNode } from '../helpers/yoto-node-flows';
 import { spyDir, story as makeStory } from './helpers';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 type NodeModule = (RED: unknown) => void;
-const yotoHubNode = withLocale(require('../../nodes/yoto-hub/yoto-hub') as NodeModule, 'yoto-hub');
-const playScriptNode = withLocale(require('../../nodes/yoto-play-script/yoto-play-script') as NodeModule, 'yoto-play-script');
-const branchNode = withLocale(require('../../nodes/yoto-cyoa-branch/yoto-cyoa-branch') as NodeModule, 'yoto-cyoa-branch');
 const CORE = path.dirname(require.resolve('@node-red/nodes/package.json'));
 const injectNode = require(path.join(CORE, 'core', 'common', '20-inject.js')) as NodeModule;
 const commentNode = require(path.join(CORE, 'core', 'common', '90-comment.js')) as NodeModule;
 /* eslint-enable @typescript-eslint/no-require-imports */
-const NODES = [yotoHubNode, playScriptNode, branchNode, injectNode, commentNode];
+const NODES = [...yotoNodes('yoto-hub', 'yoto-play-script', 'yoto-cyoa-branch'), injectNode, commentNode];
 const AUDIO = path.join(spyDir, 'audio');
 const PACKAGE_ROOT = path.join(__dirname, '..', '..', '..');
 
@@ -141,11 +138,20 @@ function editorOutputs(type: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** The settings a node type's editor keeps (its .html `defaults`), for the yoto types. */
+/**
+ * The settings a node type's editor keeps, for the yoto types: its .html `defaults`, and the ones
+ * every Yoto node shares (name, hub) that YotoEditor.node in resources/yoto-editor.js adds.
+ */
 function editorDefaults(type: string): Set<string> {
   const html = fs.readFileSync(path.join(PACKAGE_ROOT, 'nodes', type, `${type}.html`), 'utf8');
   const block = /defaults:\s*\{([\s\S]*?)\n {6}\},/.exec(html)?.[1] ?? '';
-  return new Set([...block.matchAll(/^\s{8}(\w+):/gm)].map((m) => m[1]!));
+  const kept = [...block.matchAll(/^\s{8}(\w+):/gm)].map((m) => m[1]!);
+  if (html.includes('YotoEditor.node(')) {
+    const editor = fs.readFileSync(path.join(PACKAGE_ROOT, 'resources', 'yoto-editor.js'), 'utf8');
+    const shared = /var defaults = \{(.*)\};/.exec(editor)?.[1] ?? '';
+    kept.push(...[...shared.matchAll(/(\w+): \{/g)].map((m) => m[1]!));
+  }
+  return new Set(kept);
 }
 
 describe(`a story compiled to a Node-RED flow runs the story (Node-RED ${nodeRedVersion()})`, function () {
@@ -247,34 +253,26 @@ describe(`a story compiled to a Node-RED flow runs the story (Node-RED ${nodeRed
     const branchStatus = new StatusLog(branchNode);
     const story$ = passages(hub, story, flow);
 
+    /** One run of the flow: Start plays, the branch waits, a node in the house chooses; the card of the passage it leads to. */
+    const run = async (nth: number, choice: 'left' | 'right', passage: 'A' | 'B'): Promise<string> => {
+      const waits = branchStatus.texts.length;
+      story$.mark();
+      inject.receive({} as NodeMessage);
+      const start = await startPlay.nth(nth);
+      expect(await story$.played('Start', files.Start)).to.equal((start.msg.payload as { cardId: string }).cardId);
+      await branchStatus.next('waiting for a choice', waits);
+      story$.mark();
+      branchNode.receive({ choice } as NodeMessage);
+      const routed = await branch.nth(nth);
+      expect(routed.output).to.equal(choice === 'left' ? 0 : 1);
+      expect((routed.msg as BranchMessage).branch).to.deep.include({ choice, output: choice, by: 'message' });
+      return story$.played(passage, files[passage]);
+    };
     // Run 1: start; once the branch waits, a node in the house chooses left.
-    let waits = branchStatus.texts.length;
-    story$.mark();
-    inject.receive({} as NodeMessage);
-    const start1 = await startPlay.nth(1);
-    expect(start1.output, 'started').to.equal(0);
-    expect(await story$.played('Start', files.Start)).to.equal((start1.msg.payload as { cardId: string }).cardId);
-    await branchStatus.next('waiting for a choice', waits);
-    story$.mark();
-    branchNode.receive({ choice: 'left' } as NodeMessage);
-    const left = await branch.nth(1);
-    expect(left.output).to.equal(0);
-    expect((left.msg as BranchMessage).branch).to.deep.include({ choice: 'left', output: 'left', by: 'message' });
-    const cardA = await story$.played('A', files.A);
-
+    const cardA = await run(1, 'left', 'A');
+    expect(startPlay.sends[0]!.output, 'started').to.equal(0);
     // Run 2: the same flow, started again; right plays B.
-    waits = branchStatus.texts.length;
-    story$.mark();
-    inject.receive({} as NodeMessage);
-    const start2 = await startPlay.nth(2);
-    expect(await story$.played('Start', files.Start)).to.equal((start2.msg.payload as { cardId: string }).cardId);
-    await branchStatus.next('waiting for a choice', waits);
-    story$.mark();
-    branchNode.receive({ choice: 'right' } as NodeMessage);
-    const right = await branch.nth(2);
-    expect(right.output).to.equal(1);
-    expect((right.msg as BranchMessage).branch).to.deep.include({ choice: 'right', output: 'right', by: 'message' });
-    const cardB = await story$.played('B', files.B);
+    const cardB = await run(2, 'right', 'B');
     expect(cardB).to.not.equal(cardA);
     expect(branch.sends, 'the branch left once per run').to.have.length(2);
     story$.log.stop();

@@ -4,6 +4,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Hub } from '../../server/hub';
+import type { VirtualPlayer } from '../../server/virtual/players/virtual-player';
 import { codeChallengeS256, createCodeVerifier } from '../../server/yoto/auth/pkce';
 import { fixturesDir } from '../helpers/fixtures';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
@@ -28,6 +29,18 @@ async function audioServer(): Promise<{ origin: string; requests: () => number; 
       server.closeAllConnections();
     }),
   };
+}
+
+/** A card of the hub's virtual cloud whose one track streams from `origin`, inserted in Living Room: that player. */
+async function insertCardFrom(hub: Hub, origin: string, title: string): Promise<VirtualPlayer> {
+  const virtual = hub.cloud.virtualCloud!;
+  const card = await virtual.cards.save({
+    title,
+    content: { chapters: [{ key: '01', title: 'Elsewhere', tracks: [{ key: '01', title: 'Elsewhere', type: 'stream', format: 'mp3', trackUrl: `${origin}/track.mp3` }] }] },
+  });
+  const player = virtual.fleet.player(LIVING)!;
+  await player.insertCard(card.cardId);
+  return player;
 }
 
 describe('The virtual cloud\'s own security (issue 13, item 10)', function () {
@@ -60,26 +73,14 @@ describe('The virtual cloud\'s own security (issue 13, item 10)', function () {
   it('its players fetch streams only from the hub or the virtual cloud, unless the setting allows more', async () => {
     elsewhere = await audioServer();
     hub = await startTestHub();
-    const virtual = hub.cloud.virtualCloud!;
-    const card = await virtual.cards.save({
-      title: 'Points elsewhere',
-      content: { chapters: [{ key: '01', title: 'Elsewhere', tracks: [{ key: '01', title: 'Elsewhere', type: 'stream', format: 'mp3', trackUrl: `${elsewhere.origin}/track.mp3` }] }] },
-    });
-    const player = virtual.fleet.player(LIVING)!;
-    await player.insertCard(card.cardId);
+    const player = await insertCardFrom(hub, elsewhere.origin, 'Points elsewhere');
     const refused = await snapshotWhen(player, (s) => s.lastStreamError !== undefined);
     expect(refused.lastStreamError!.reason).to.contain('refused').and.contain(elsewhere.origin);
     expect(elsewhere.requests(), 'the player never contacted the other server').to.equal(0);
     await stopTestHub(hub);
 
     hub = await startTestHub({ virtualStreamOrigins: [elsewhere.origin] });
-    const allowedCloud = hub.cloud.virtualCloud!;
-    const allowedCard = await allowedCloud.cards.save({
-      title: 'Points elsewhere, allowed',
-      content: { chapters: [{ key: '01', title: 'Elsewhere', tracks: [{ key: '01', title: 'Elsewhere', type: 'stream', format: 'mp3', trackUrl: `${elsewhere.origin}/track.mp3` }] }] },
-    });
-    const allowedPlayer = allowedCloud.fleet.player(LIVING)!;
-    await allowedPlayer.insertCard(allowedCard.cardId);
+    const allowedPlayer = await insertCardFrom(hub, elsewhere.origin, 'Points elsewhere, allowed');
     await snapshotWhen(allowedPlayer, (s) => s.playbackStatus === 'playing');
     expect(elsewhere.requests()).to.equal(1);
   });

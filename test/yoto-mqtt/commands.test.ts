@@ -236,21 +236,22 @@ describe('device commands against a player that answers like the real one', func
     expect((await pending).code).to.equal('refused');
   });
 
-  it('is confirmed by the state change when the player never acks', async () => {
+  /** A volume command to the player that never acks, answered by the events it then publishes: the command's outcome. */
+  const volumeAnsweredBy = async (percent: number, events: Record<string, unknown>) => {
     const from = device.messages.length;
-    const pending = commander.execute(silent, { type: 'volume', percent: 25 });
+    const pending = commander.execute(silent, { type: 'volume', percent });
     await device.waitFor((m) => m.topic === `device/${silent}/command/volume/set`, from);
-    await device.publish(`device/${silent}/data/events`, JSON.stringify({ volume: 4, volumeMax: 16, eventUtc: 1766515433 }));
-    expect(await pending).to.include({ confirmedBy: 'state', command: 'volume' });
+    await device.publish(`device/${silent}/data/events`, JSON.stringify(events));
+    return pending;
+  };
+
+  it('is confirmed by the state change when the player never acks', async () => {
+    expect(await volumeAnsweredBy(25, { volume: 4, volumeMax: 16, eventUtc: 1766515433 })).to.include({ confirmedBy: 'state', command: 'volume' });
   });
 
   it('confirms a volume above the player\'s maximum-volume cap when the player stops at the cap', async () => {
-    const from = device.messages.length;
-    const pending = commander.execute(silent, { type: 'volume', percent: 100 });
-    await device.waitFor((m) => m.topic === `device/${silent}/command/volume/set`, from);
     // A capped player (volumeMax 10 of 16) goes as far as it may: 10, not 16.
-    await device.publish(`device/${silent}/data/events`, JSON.stringify({ volume: 10, volumeMax: 10, eventUtc: 1766515440 }));
-    expect(await pending).to.include({ confirmedBy: 'state', command: 'volume' });
+    expect(await volumeAnsweredBy(100, { volume: 10, volumeMax: 10, eventUtc: 1766515440 })).to.include({ confirmedBy: 'state', command: 'volume' });
   });
 
   it('asks each followed player for its status on a timer (every minute by default, as Home Assistant does)', async () => {

@@ -1,6 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { addAlarm, deleteAlarm, getSettings, patchAlarm, patchSettings, type PlayerSettingsChange, type PlayerSettingsView } from '../api/player';
 import { sharedStyles } from './shared-styles';
+import { internalState } from './internal-state';
 
 const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
@@ -13,8 +14,7 @@ export class YotoPlayerSettings extends LitElement {
   static override properties = {
     deviceId: { type: String },
     name: { type: String },
-    settings: { state: true },
-    message: { state: true },
+    ...internalState('settings', 'message'),
   };
 
   declare deviceId: string;

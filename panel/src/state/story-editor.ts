@@ -53,18 +53,19 @@ export class StoryEditor extends ChangeNotifier {
   }
 
   undo(): void {
-    const command = this.undoStack.pop();
-    if (!command) return;
-    this.redoStack.push(command);
-    this.story = command.before;
-    this.notify();
+    this.replay(this.undoStack, this.redoStack, 'before');
   }
 
   redo(): void {
-    const command = this.redoStack.pop();
+    this.replay(this.redoStack, this.undoStack, 'after');
+  }
+
+  /** Moves the newest command of `from` onto `to` and shows the story as it was `side` that command. */
+  private replay(from: Command[], to: Command[], side: 'before' | 'after'): void {
+    const command = from.pop();
     if (!command) return;
-    this.undoStack.push(command);
-    this.story = command.after;
+    to.push(command);
+    this.story = command[side];
     this.notify();
   }
 }

@@ -2,13 +2,13 @@ import { LitElement, css, html, nothing } from 'lit';
 import { ApiRequestError } from '../api/types';
 import { sharedStyles } from '../components/shared-styles';
 import { auth } from '../state/auth-store';
+import { internalState } from '../components/internal-state';
 
 /** Onboarding (creates the first admin) and sign-in; the shell moves on once `auth` says signed in. */
 export class YotoAuthView extends LitElement {
   static override properties = {
     mode: { type: String },
-    error: { state: true },
-    busy: { state: true },
+    ...internalState('error', 'busy'),
   };
 
   declare mode: 'onboarding' | 'login';

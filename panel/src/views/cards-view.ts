@@ -3,20 +3,14 @@ import { listCardGroups, listCards, type CardGroup, type FamilyCard } from '../a
 import { sharedStyles } from '../components/shared-styles';
 import { DeviceStreamController } from '../controllers/device-stream-controller';
 import { deviceCommandEvent } from '../state/commands';
+import { internalState } from '../components/internal-state';
 
 /**
  * The family library: covers, search, groups, and "Play on…" a player
  * (the command goes through the shell like every other player control).
  */
 export class YotoCardsView extends LitElement {
-  static override properties = {
-    cards: { state: true },
-    groups: { state: true },
-    q: { state: true },
-    group: { state: true },
-    error: { state: true },
-    note: { state: true },
-  };
+  static override properties = internalState('cards', 'groups', 'q', 'group', 'error', 'note');
 
   declare cards: FamilyCard[] | undefined;
   declare groups: CardGroup[];

@@ -5,16 +5,14 @@ import { formatListening, formatTime, humanize } from '../components/format';
 import { sharedStyles } from '../components/shared-styles';
 import { DeviceStreamController } from '../controllers/device-stream-controller';
 import { alertsOf } from '../state/device-store';
+import { internalState } from '../components/internal-state';
 
 /** How often today's listening time is read again while the Dashboard is open. */
 const OVERVIEW_REFRESH_MS = 60_000;
 
 /** Every player at a glance, today's listening time, alerts (offline, battery low, stream failures) and the latest events. */
 export class YotoDashboardView extends LitElement {
-  static override properties = {
-    overview: { state: true },
-    overviewError: { state: true },
-  };
+  static override properties = internalState('overview', 'overviewError');
 
   /** Today's analytics overview; undefined until the first answer. */
   declare overview: AnalyticsOverview | undefined;

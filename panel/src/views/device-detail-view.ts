@@ -9,6 +9,7 @@ import { formatTime, humanize } from '../components/format';
 import { DeviceStreamController } from '../controllers/device-stream-controller';
 import { deviceCommandEvent } from '../state/commands';
 import { isOnline } from '../state/device-store';
+import { internalState } from '../components/internal-state';
 
 const SLEEP_CHOICES = [
   { seconds: 0, label: 'Off' },
@@ -26,10 +27,7 @@ const SLEEP_CHOICES = [
 export class YotoDeviceDetailView extends LitElement {
   static override properties = {
     deviceId: { type: String },
-    note: { state: true },
-    volumeDraft: { state: true },
-    usage: { state: true },
-    usageError: { state: true },
+    ...internalState('note', 'volumeDraft', 'usage', 'usageError'),
   };
 
   declare deviceId: string;

@@ -4,6 +4,7 @@ import type { AudioFile } from '../api/types';
 import { formatBytes, formatDuration } from '../components/format';
 import '../components/confirm-delete';
 import { sharedStyles } from '../components/shared-styles';
+import { internalState } from '../components/internal-state';
 
 interface Upload {
   key: number;
@@ -28,19 +29,7 @@ const PAGE_SIZE = 50;
 
 /** The audio library: upload (drop or pick, progress per file), search, sort, preview, rename, delete. */
 export class YotoLibraryView extends LitElement {
-  static override properties = {
-    items: { state: true },
-    total: { state: true },
-    query: { state: true },
-    sort: { state: true },
-    uploads: { state: true },
-    dragging: { state: true },
-    error: { state: true },
-    loading: { state: true },
-    covers: { state: true },
-    editing: { state: true },
-    preview: { state: true },
-  };
+  static override properties = internalState('items', 'total', 'query', 'sort', 'uploads', 'dragging', 'error', 'loading', 'covers', 'editing', 'preview');
 
   declare items: AudioFile[];
   declare total: number;

@@ -6,6 +6,8 @@ import { formatDuration } from '../components/format';
 import '../components/confirm-delete';
 import { sharedStyles } from '../components/shared-styles';
 import { DeviceStreamController } from '../controllers/device-stream-controller';
+import { internalState } from '../components/internal-state';
+import { cardList } from '../components/card-list';
 
 const NAVIGATE_EVENT = 'yoto-navigate';
 
@@ -34,18 +36,7 @@ const SLEEP_CHOICES = [0, 5, 10, 15, 20, 30, 45, 60];
 export class YotoScriptsView extends LitElement {
   static override properties = {
     scriptId: {},
-    scripts: { state: true },
-    draft: { state: true },
-    saved: { state: true },
-    audio: { state: true },
-    icons: { state: true },
-    iconError: { state: true },
-    error: { state: true },
-    notice: { state: true },
-    dragKey: { state: true },
-    deployDevice: { state: true },
-    volume: { state: true },
-    sleepMinutes: { state: true },
+    ...internalState('scripts', 'draft', 'saved', 'audio', 'icons', 'iconError', 'error', 'notice', 'dragKey', 'deployDevice', 'volume', 'sleepMinutes'),
   };
 
   declare scriptId: string;
@@ -234,15 +225,11 @@ export class YotoScriptsView extends LitElement {
     return html`
       <div class="row" style="justify-content: space-between"><h2>Scripts</h2><a class="button" href="/scripts/new">+ New script</a></div>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
-      ${this.scripts === undefined
-        ? html`<p class="muted" aria-busy="true">Loading…</p>`
-        : this.scripts.length === 0
-          ? html`<p class="muted">No scripts yet.</p>`
-          : html`<ul class="scripts" aria-label="Scripts">${this.scripts.map((script) => html`<li class="card">
-              <a href="/scripts/${script.id}">${script.name}</a>
-              <span class="muted">${describe(script)}</span>
-              ${this.renderDelete(script)}
-            </li>`)}</ul>`}
+      ${cardList(this.scripts, { label: 'Scripts', className: 'scripts', empty: 'No scripts yet.' }, (script) => html`
+        <a href="/scripts/${script.id}">${script.name}</a>
+        <span class="muted">${describe(script)}</span>
+        ${this.renderDelete(script)}
+      `)}
     `;
   }
 

@@ -6,6 +6,7 @@ import { sharedStyles } from '../components/shared-styles';
 import { AuthController } from '../controllers/auth-controller';
 import { auth } from '../state/auth-store';
 import type { HubConfig } from '../../../server/types/schemas';
+import { internalState } from '../components/internal-state';
 
 /** GET /api/system/cloud/sign-in */
 interface SignInState {
@@ -30,16 +31,7 @@ interface ConfigAnswer {
  * restart), and users and invitations (admins only).
  */
 export class YotoSettingsView extends LitElement {
-  static override properties = {
-    cloud: { state: true },
-    config: { state: true },
-    users: { state: true },
-    error: { state: true },
-    configNotice: { state: true },
-    invitation: { state: true },
-    signIn: { state: true },
-    signInNotice: { state: true },
-  };
+  static override properties = internalState('cloud', 'config', 'users', 'error', 'configNotice', 'invitation', 'signIn', 'signInNotice');
 
   declare cloud: ComponentHealth | undefined;
   declare config: ConfigAnswer | undefined;

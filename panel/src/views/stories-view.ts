@@ -12,6 +12,8 @@ import { DeviceStreamController } from '../controllers/device-stream-controller'
 import {
   CHOICE_LABEL, CHOICE_ORDER, GAP_X, NODE_HEIGHT, NODE_WIDTH, StoryEditor, addNode, autoLayout, freeSpot, connect, moveNodes, nextNode, removeConnection, removeNode, updateNode,
 } from '../state/story-editor';
+import { internalState } from '../components/internal-state';
+import { cardList } from '../components/card-list';
 
 const NAVIGATE_EVENT = 'yoto-navigate';
 const SAVE_DELAY_MS = 400;
@@ -52,22 +54,7 @@ interface SimState {
 export class YotoStoriesView extends LitElement {
   static override properties = {
     storyId: {},
-    stories: { state: true },
-    story: { state: true },
-    findings: { state: true },
-    error: { state: true },
-    selected: { state: true },
-    selectedConnection: { state: true },
-    connecting: { state: true },
-    pan: { state: true },
-    zoom: { state: true },
-    dragPositions: { state: true },
-    saveState: { state: true },
-    audio: { state: true },
-    sim: { state: true },
-    deployDevice: { state: true },
-    deployResult: { state: true },
-    importNotes: { state: true },
+    ...internalState('stories', 'story', 'findings', 'error', 'selected', 'selectedConnection', 'connecting', 'pan', 'zoom', 'dragPositions', 'saveState', 'audio', 'sim', 'deployDevice', 'deployResult', 'importNotes'),
   };
 
   declare storyId: string;
@@ -585,15 +572,11 @@ export class YotoStoriesView extends LitElement {
         <p class="row"><label>Import a Twee 3 file <input type="file" accept=".twee,.tw,.txt,text/plain" @change=${(event: Event) => void this.importFile(event)}></label></p>
       </div>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
-      ${this.stories === undefined
-        ? html`<p class="muted" aria-busy="true">Loading…</p>`
-        : this.stories.length === 0
-          ? html`<p class="muted">No stories yet.</p>`
-          : html`<ul class="stories" aria-label="Stories">${this.stories.map((story) => html`<li class="card">
-              <a href="/stories/${story.id}">${story.title}</a>
-              <span class="muted">${story.nodes.length} passages</span>
-              <yoto-confirm-delete .name=${story.title} @confirm-delete=${() => void this.removeItem(story)}></yoto-confirm-delete>
-            </li>`)}</ul>`}
+      ${cardList(this.stories, { label: 'Stories', className: 'stories', empty: 'No stories yet.' }, (story) => html`
+        <a href="/stories/${story.id}">${story.title}</a>
+        <span class="muted">${story.nodes.length} passages</span>
+        <yoto-confirm-delete .name=${story.title} @confirm-delete=${() => void this.removeItem(story)}></yoto-confirm-delete>
+      `)}
     `;
   }
 

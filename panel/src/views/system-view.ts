@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { fetchHealth, type ComponentHealth, type HealthReport } from '../api/health';
+import { internalState } from '../components/internal-state';
 
 const REFRESH_MS = 5000;
 
@@ -12,10 +13,7 @@ const COMPONENT_LABELS: Record<string, string> = {
 
 /** Live state of every hub component, from /api/system/health. */
 export class YotoSystemView extends LitElement {
-  static override properties = {
-    report: { state: true },
-    error: { state: true },
-  };
+  static override properties = internalState('report', 'error');
 
   declare report: HealthReport | undefined;
   declare error: string | undefined;

@@ -1,5 +1,4 @@
-import * as fs from 'node:fs/promises';
-import { writeFileAtomic } from '../../files/atomic-file';
+import { readFileIfExists, writeFileAtomic } from '../../files/atomic-file';
 
 /**
  * One JSON file of the virtual cloud's state under its data directory.
@@ -14,13 +13,8 @@ export class PersistedJson<T> {
 
   async read(): Promise<T | undefined> {
     if (!this.file) return undefined;
-    let text: string;
-    try {
-      text = await fs.readFile(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    const text = await readFileIfExists(this.file);
+    if (text === undefined) return undefined;
     try {
       return JSON.parse(text) as T;
     } catch {

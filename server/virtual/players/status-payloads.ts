@@ -77,6 +77,18 @@ export function dataStatus(v: PlayerVitals, requested: boolean): YotoStatusMessa
   };
 }
 
+/** The battery part of both `device/{id}/status` forms. */
+function batteryFields(v: PlayerVitals): Pick<YotoLegacyStatusMessage['status'], 'battery' | 'powerCaps' | 'batteryLevel' | 'batteryTemp' | 'batteryData' | 'batteryLevelRaw'> {
+  return {
+    battery: batteryMillivolts(v.batteryLevel),
+    powerCaps: '',
+    batteryLevel: v.batteryLevel,
+    batteryTemp: 0,
+    batteryData: '0:0:0',
+    batteryLevelRaw: Math.max(0, v.batteryLevel - 2),
+  };
+}
+
 /** `device/{id}/status` in full: sent at power on and power off (the only source of shutDown). */
 export function legacyFullStatus(v: PlayerVitals): YotoLegacyStatusMessage {
   return {
@@ -93,12 +105,7 @@ export function legacyFullStatus(v: PlayerVitals): YotoLegacyStatusMessage {
       rtcWakeupCause: 901,
       espResetReason: 8,
       sd_info: '0xad, 0x4c53(LS), USD00, 16, 1100876108, 04-2023, 1, 0, 1461, 50000000',
-      battery: batteryMillivolts(v.batteryLevel),
-      powerCaps: '',
-      batteryLevel: v.batteryLevel,
-      batteryTemp: 0,
-      batteryData: '0:0:0',
-      batteryLevelRaw: Math.max(0, v.batteryLevel - 2),
+      ...batteryFields(v),
       free: 3885908,
       freeDMA: 59254,
       free32: 82098,
@@ -150,12 +157,7 @@ export function legacyFullStatus(v: PlayerVitals): YotoLegacyStatusMessage {
 export function legacyDiagnostics(v: PlayerVitals): YotoLegacyStatusMessage {
   return {
     status: {
-      battery: batteryMillivolts(v.batteryLevel),
-      powerCaps: '',
-      batteryLevel: v.batteryLevel,
-      batteryTemp: 0,
-      batteryData: '0:0:0',
-      batteryLevelRaw: Math.max(0, v.batteryLevel - 2),
+      ...batteryFields(v),
       free: 3907880,
       freeDMA: 64038,
       free32: 86882,

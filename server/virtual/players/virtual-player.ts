@@ -22,6 +22,7 @@ import { dataStatus, legacyDiagnostics, legacyFullStatus, type PlayerVitals } fr
 import { fetchStream, type StreamFetch, type StreamProbe } from './stream-fetch';
 import type { VirtualPlayerTiming } from './timing';
 import type { YotoDeviceConfig } from '../../yoto/rest/types';
+import { parseJsonObject } from '../../text/json-object';
 import { alarmsDue, modeSettings, msToNextMinute, type ModeSettings } from './player-schedule';
 
 /** The tone an alarm plays when its sound is not a card the player can read. */
@@ -81,15 +82,6 @@ const FAIL: Outcome = { result: 'FAIL' };
 const PROGRESS_FIELDS = new Set<keyof YotoEventsMessage>(['position', 'sleepTimerSeconds']);
 /** What a card change re-sends in full, so a listener that clears on a new card gets all of it back. */
 const CARD_FIELDS = new Set<keyof YotoEventsMessage>(['trackLength', 'position', 'source', 'cardUpdatedAt', 'chapterTitle', 'chapterKey', 'trackTitle', 'trackKey']);
-
-function parseObject(body: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(body);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 const isOptionalString = (value: unknown): value is string | undefined => value === undefined || (typeof value === 'string' && value.length > 0);
 const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
@@ -384,7 +376,7 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
   }
 
   private obeyCardStart(body: string): Outcome {
-    const payload = parseObject(body);
+    const payload = parseJsonObject(body);
     if (!payload || typeof payload.uri !== 'string') return FAIL;
     const cardId = cardIdFromUri(payload.uri);
     const card = cardId ? this.deps.cards.get(cardId) : undefined;
@@ -425,13 +417,13 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
   }
 
   private obeyVolume(body: string): Outcome {
-    const volume = parseObject(body)?.volume;
+    const volume = parseJsonObject(body)?.volume;
     if (!isFiniteNumber(volume) || volume < 0 || volume > 100) return FAIL;
     return { result: 'OK', then: () => this.setVolumeLevel(percentToHardwareVolume(volume)) };
   }
 
   private obeyAmbients(body: string): Outcome {
-    const colour = parseObject(body);
+    const colour = parseJsonObject(body);
     if (!this.spec.hasNightLight || !colour || !isByte(colour.r) || !isByte(colour.g) || !isByte(colour.b)) return FAIL;
     const { r, g, b } = colour;
     return {
@@ -444,7 +436,7 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
 
   /** The icon shows only while the screen is awake; asleep, the player acks and shows nothing. */
   private obeyDisplayPreview(body: string): Outcome {
-    const payload = parseObject(body);
+    const payload = parseJsonObject(body);
     const timeout = payload?.timeout;
     if (!payload || typeof payload.uri !== 'string' || payload.uri === '' || !isFiniteNumber(timeout) || timeout <= 0) return FAIL;
     const icon = payload.uri;
@@ -464,7 +456,7 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
   }
 
   private obeySleepTimer(body: string): Outcome {
-    const seconds = parseObject(body)?.seconds;
+    const seconds = parseJsonObject(body)?.seconds;
     if (!isFiniteNumber(seconds) || seconds < 0) return FAIL;
     return { result: 'OK', then: () => this.setSleepTimer(Math.round(seconds)) };
   }
@@ -858,7 +850,7 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
 
   /** `status/full`: the extended status, echoing the request's `requestId`. */
   private publishFullStatus(body: string): void {
-    const requestId = parseObject(body)?.requestId;
+    const requestId = parseJsonObject(body)?.requestId;
     const message = legacyFullStatus(this.vitals(SHUTDOWN_RUNNING));
     this.deps.publish(deviceTopics.fullStatus(this.deviceId), typeof requestId === 'string' ? { ...message, requestId } : message);
   }

@@ -1,6 +1,7 @@
 import { REAL_CLOUD } from '../protocol';
 import { DEFAULT_SCOPES } from './scopes';
 import { parseRetryAfter } from '../rest/retry';
+import { parseJsonObject } from '../../text/json-object';
 import { trimEndChar } from '../../text/trim';
 
 /** What Yoto's login (Auth0) answers on `POST /oauth/token`. */
@@ -144,11 +145,3 @@ function parseTokenResponse(text: string): TokenResponse {
   };
 }
 
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs/promises';
-import { writeFileAtomic } from '../../files/atomic-file';
+import { readFileIfExists, writeFileAtomic } from '../../files/atomic-file';
 
 /** The tokens of one signed-in Yoto account, as kept between restarts. */
 export interface StoredTokens {
@@ -35,14 +35,8 @@ export class FileTokenStore implements TokenStore {
   constructor(readonly file: string) {}
 
   async load(): Promise<StoredTokens | undefined> {
-    let text: string;
-    try {
-      text = await fs.readFile(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-    return parseStoredTokens(this.file, text);
+    const text = await readFileIfExists(this.file);
+    return text === undefined ? undefined : parseStoredTokens(this.file, text);
   }
 
   /** Saves are queued, so the last one asked for is the one left on disk. */
