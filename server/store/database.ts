@@ -115,6 +115,10 @@ export class Database {
     }
     if (anyChange) {
       try {
+        // Checking and copying the changes, then serialising the whole file, are each one piece of
+        // work; the event loop runs between them, so a large record (a 1,000-passage story) does not
+        // hold up the rest of the process for both at once.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         await this.writeFile(drafts);
       } catch (error) {
         this.lastWriteError = error instanceof Error ? error : new Error(String(error));
