@@ -15,6 +15,7 @@ import { bearerToken } from './http/request-user';
 import { storeValidator } from './store/store-validator';
 import { HomeBrokerBridge } from './bridge/home-broker-bridge';
 import { CloudConnection, type ActiveCloud, type CloudConnectionOptions, type CloudState } from './cloud/cloud-connection';
+import { realClock, type Clock } from './time/clock';
 import { DeviceRegistry } from './core/device-registry';
 import type { SignInLinks } from './yoto/auth/browser-sign-in';
 import { signInRoutes } from './cloud/sign-in-routes';
@@ -60,6 +61,8 @@ export interface HubDependencies {
   cloud?: Pick<CloudConnectionOptions, 'deviceRefreshMs' | 'commandTimeoutMs' | 'virtual'>;
   /** Where YOTO_ADMIN_EMAIL / YOTO_ADMIN_PASSWORD are read (default process.env; tests pass their own). */
   env?: NodeJS.ProcessEnv;
+  /** The clock of stream URL expiry and of their renewal on deployed cards (default the real one; tests drive a ManualClock). */
+  clock?: Clock;
 }
 
 /** What a running hub is made of; every surface (nodes, tests, the CLI) reaches the parts through it. */
@@ -255,6 +258,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private async compose(): Promise<void> {
     this.setState('starting');
     const { options, logger } = this;
+    const clock = this.deps.clock ?? realClock;
     const parts = new Parts(logger);
     this.parts = parts;
     const child = (component: string): Logger => logger.child({ component });
@@ -346,11 +350,19 @@ export class Hub extends EventEmitter<HubEvents> {
     const files = createAudioLibraryService({ store, dataDir: options.dataDir, logger: logger.child({ part: 'audio-library' }) });
     const streams = parts.add(
       'streams',
-      createStreamService({ dataDir: options.dataDir, publicUrl: options.http.publicUrl, hubUrl: () => http.url, library: files, logger: child('streams') }),
+      createStreamService({ dataDir: options.dataDir, publicUrl: options.http.publicUrl, hubUrl: () => http.url, library: files, logger: child('streams'), now: () => new Date(clock.now()) }),
       (s) => s.close(),
     );
     parts.add('stream alerts', raiseStreamFailureAlerts({ events: streams.events, registry: devices }), (stopAlerts) => stopAlerts());
-    const scripts = createScripts({ store, library: files, streams, cloud, logger: child('scripts') });
+    const scripts = createScripts({ store, library: files, streams, cloud, logger: child('scripts'), clock });
+    // Stream URLs on deployed cards expire: renewed hourly, at start, and whenever the cloud (re)connects.
+    const renewal = parts.add('card renewal', scripts.renewal, (r) => r.stop());
+    const renewWhenConnected = (state: CloudState): void => {
+      if (state === 'running') void renewal.check();
+    };
+    cloud.on('state', renewWhenConnected);
+    parts.add('card renewal on connect', renewWhenConnected, (listener) => cloud.off('state', listener));
+    renewal.start();
     const library = parts.add('audio library', createAudioLibrary({ files, logger, isInUse: (fileId) => scripts.isFileInUse(fileId) }), (l) => l.close());
     if (options.demoContent) await addDemoContent({ store, library: files, dataDir: options.dataDir, logger: child('demo') });
     const announcements = parts.add(
