@@ -122,7 +122,9 @@ export function createStoriesApi(options: StoriesApiOptions): Router {
     await nextTurn();
     const findings = validateStory(saved, validateOptions(saved));
     await nextTurn();
-    res.status(201).json({ story: saved, importFindings, findings });
+    const body = JSON.stringify({ story: saved, importFindings, findings });
+    await nextTurn();
+    res.status(201).type('json').send(body);
   });
 
   router.get('/:id', (req, res) => {
