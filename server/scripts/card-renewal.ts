@@ -128,6 +128,11 @@ export class CardRenewal {
       track.trackUrl = renewed;
       urls++;
     }
+    if (urls === 0) {
+      // Every URL of ours on it was revoked meanwhile: leave the card as it is.
+      this.nextLook.set(cardId, clock.now() + lifetimeMs);
+      return;
+    }
     const { createdAt: _created, updatedAt: _updated, userId: _owner, ...input } = card;
     await api.saveCard(input satisfies CardInput);
     const expiresAt = clock.now() + lifetimeMs;
