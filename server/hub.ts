@@ -15,6 +15,7 @@ import { bearerToken } from './http/request-user';
 import { storeValidator } from './store/store-validator';
 import { HomeBrokerBridge } from './bridge/home-broker-bridge';
 import { CloudConnection, type ActiveCloud, type CloudConnectionOptions, type CloudState } from './cloud/cloud-connection';
+import { realClock, type Clock } from './time/clock';
 import { DeviceRegistry } from './core/device-registry';
 import type { SignInLinks } from './yoto/auth/browser-sign-in';
 import { signInRoutes } from './cloud/sign-in-routes';
@@ -42,7 +43,6 @@ import { Announcer } from './announcements';
 import { DeviceBus } from './core/device-bus';
 import { addDemoContent } from './demo/demo-content';
 import { SPEECH_DEFAULTS, SpeechService } from './tts';
-import { realClock, type Clock } from './time/clock';
 
 export type HubState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
 
@@ -62,7 +62,7 @@ export interface HubDependencies {
   cloud?: Pick<CloudConnectionOptions, 'deviceRefreshMs' | 'commandTimeoutMs' | 'virtual'>;
   /** Where YOTO_ADMIN_EMAIL / YOTO_ADMIN_PASSWORD are read (default process.env; tests pass their own). */
   env?: NodeJS.ProcessEnv;
-  /** Time for the parts that schedule on the hub's clock (the speech cache's cleanup); default the real clock. */
+  /** The hub's one clock: stream URL expiry and their renewal on deployed cards, the speech cache's cleanup (default the real one; tests drive a ManualClock). */
   clock?: Clock;
 }
 
@@ -266,6 +266,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private async compose(): Promise<void> {
     this.setState('starting');
     const { options, logger } = this;
+    const clock = this.deps.clock ?? realClock;
     const parts = new Parts(logger);
     this.parts = parts;
     const child = (component: string): Logger => logger.child({ component });
@@ -357,7 +358,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const files = createAudioLibraryService({ store, dataDir: options.dataDir, logger: logger.child({ part: 'audio-library' }) });
     const streams = parts.add(
       'streams',
-      createStreamService({ dataDir: options.dataDir, publicUrl: options.http.publicUrl, hubUrl: () => http.url, library: files, logger: child('streams') }),
+      createStreamService({ dataDir: options.dataDir, publicUrl: options.http.publicUrl, hubUrl: () => http.url, library: files, logger: child('streams'), now: () => new Date(clock.now()) }),
       (s) => s.close(),
     );
     const speech = parts.add(
@@ -366,13 +367,21 @@ export class Hub extends EventEmitter<HubEvents> {
         dataDir: options.dataDir,
         settings: options.tts ?? { ...SPEECH_DEFAULTS },
         streams,
-        clock: this.deps.clock ?? realClock,
+        clock,
         logger: child('speech'),
       }),
       (s) => s.stop(),
     );
     parts.add('stream alerts', raiseStreamFailureAlerts({ events: streams.events, registry: devices }), (stopAlerts) => stopAlerts());
-    const scripts = createScripts({ store, library: files, streams, cloud, logger: child('scripts') });
+    const scripts = createScripts({ store, library: files, streams, cloud, logger: child('scripts'), clock });
+    // Stream URLs on deployed cards expire: renewed hourly, at start, and whenever the cloud (re)connects.
+    const renewal = parts.add('card renewal', scripts.renewal, (r) => r.stop());
+    const renewWhenConnected = (state: CloudState): void => {
+      if (state === 'running') void renewal.check();
+    };
+    cloud.on('state', renewWhenConnected);
+    parts.add('card renewal on connect', renewWhenConnected, (listener) => cloud.off('state', listener));
+    renewal.start();
     const library = parts.add('audio library', createAudioLibrary({ files, logger, isInUse: (fileId) => scripts.isFileInUse(fileId) }), (l) => l.close());
     if (options.demoContent) await addDemoContent({ store, library: files, dataDir: options.dataDir, logger: child('demo') });
     const announcements = parts.add(

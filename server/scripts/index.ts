@@ -18,17 +18,22 @@ import { readImageInfo } from '../virtual/http/media/image-info';
 import type { CardInput, YotoCard } from '../yoto/card';
 import { DeviceCommandError, type CommandResult, type DeviceCommand } from '../yoto/device-command';
 import { YotoApiError, YotoNetworkError } from '../yoto/rest/errors';
+import { realClock, type Clock } from '../time/clock';
 import { cardFormatOf, playlistCard, simpleCard, storyFileIds, type CardBuildContext, type ResolvedSource } from './build-card';
+import { CardRenewal } from './card-renewal';
 
 export { paddedKeys } from './build-card';
+export { CardRenewal, RENEWAL_CHECK_MS, type CardRenewed, type CardRenewalEvents } from './card-renewal';
 
 export interface ScriptsOptions {
   store: Store;
   library: Pick<AudioLibrary, 'get'>;
-  streams: Pick<StreamService, 'urlFor' | 'revokeScript' | 'smart'>;
+  streams: Pick<StreamService, 'urlFor' | 'revokeScript' | 'smart' | 'urlExpiry' | 'renewUrl' | 'urlLifetimeSeconds'>;
   cloud: Pick<CloudConnection, 'api' | 'execute'>;
   logger: Logger;
   now?: () => Date;
+  /** The clock the renewal of deployed cards' stream URLs runs on (default the real one). */
+  clock?: Clock;
 }
 
 /** What a deploy may add to the play command. */
@@ -74,6 +79,8 @@ export interface ScriptsService {
   isFileInUse(fileId: string): string | undefined;
   /** The name of a playlist script that plays the smart stream, for the smart stream delete check. */
   isSmartStreamInUse(streamId: string): string | undefined;
+  /** Renews the stream URLs on deployed cards before they expire; the hub start()s and stop()s it. */
+  renewal: CardRenewal;
 }
 
 /** Fields the hub manages; a body's values for them are ignored. */
@@ -89,6 +96,22 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
   const logger = options.logger.child({ part: 'scripts' });
   const now = options.now ?? (() => new Date());
   const validator = getValidator();
+  /** Saves of each card, one at a time: a renewal and a deploy of the same card never undo each other. */
+  const cardSaves = new Map<string, Promise<unknown>>();
+  const exclusive = <T>(cardId: string | undefined, work: () => Promise<T>): Promise<T> => {
+    if (cardId === undefined) return work();
+    const previous = cardSaves.get(cardId) ?? Promise.resolve();
+    const next = previous.then(work);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    cardSaves.set(cardId, settled);
+    void settled.then(() => {
+      if (cardSaves.get(cardId) === settled) cardSaves.delete(cardId);
+    });
+    return next;
+  };
 
   const findScript = (user: RequestUser, id: string): Script => {
     const script = store.scripts.get(id);
@@ -238,7 +261,7 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
       const chapter = keys.get(deployOptions.chapterKey ?? card.content.chapters[0]!.key);
       if (!chapter?.has(deployOptions.trackKey)) throw new ApiError(400, 'validation_failed', `trackKey "${deployOptions.trackKey}" is not a track of that chapter`, [{ path: '/trackKey', message: 'names no track of the chapter' }]);
     }
-    const saved = await saveCard(card);
+    const saved = await exclusive(script.cardId, () => saveCard(card));
     if (saved.cardId !== script.cardId) await store.scripts.update(script.id, { cardId: saved.cardId, updatedAt: now().toISOString() });
     logger.info('script card saved', { scriptId, cardId: saved.cardId, chapters: card.content.chapters.length });
 
@@ -399,7 +422,9 @@ export function createScripts(options: ScriptsOptions): ScriptsService {
     return buildCard(script, deviceId, script.cardId);
   };
 
-  return { router, iconsRouter, deploy, playScript, storyCard, isFileInUse, isSmartStreamInUse };
+  const renewal = new CardRenewal({ store, streams, cloud, clock: options.clock ?? realClock, logger, exclusive });
+
+  return { router, iconsRouter, deploy, playScript, storyCard, isFileInUse, isSmartStreamInUse, renewal };
 }
 
 function parseDeployBody(body: Record<string, unknown>): { deviceId: string; deployOptions: DeployOptions } {

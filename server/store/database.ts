@@ -78,7 +78,9 @@ export class Database {
 
   private startWriting(): void {
     if (this.writing) return;
-    this.writing = this.writeQueued();
+    // From the next turn: the caller's own work (copying a large record) and applying the change
+    // are separate pieces of work, and changes asked for in this turn go in the same write.
+    this.writing = nextTurn().then(() => this.writeQueued());
   }
 
   private async writeQueued(): Promise<void> {
@@ -115,6 +117,10 @@ export class Database {
     }
     if (anyChange) {
       try {
+        // Checking and copying the changes, then serialising the whole file, are each one piece of
+        // work; the event loop runs between them, so a large record (a 1,000-passage story) does not
+        // hold up the rest of the process for both at once.
+        await nextTurn();
         await this.writeFile(drafts);
       } catch (error) {
         this.lastWriteError = error instanceof Error ? error : new Error(String(error));
@@ -135,6 +141,10 @@ export class Database {
     this.low.data = data;
     await this.low.write();
   }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function toRecordMap(records: unknown): RecordMap {

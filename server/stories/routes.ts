@@ -8,7 +8,7 @@ import { getValidator } from '../validation';
 import { compileToFlow } from './compile-flow';
 import type { Story } from './model';
 import { runExpectations } from './simulate';
-import { importTwee, toTwee } from './twee';
+import { importTwee, toTwee, TooManyPassagesError } from './twee';
 import { isDeployable, validateStory } from './validate';
 import type { CardInput } from '../yoto/card';
 import type { StoryCard } from '../types/schemas';
@@ -34,6 +34,15 @@ export interface StoriesApiOptions {
 
 /** Largest Twee text accepted by POST /import/twee. */
 export const MAX_TWEE_BYTES = 2 * 1024 * 1024;
+/**
+ * Most passages accepted by POST /import/twee (far more than a card a child can follow; the
+ * validator already warns above 60). It bounds the work done in one piece on the hub's thread
+ * (schema check, store write, answer) so an import never holds the event loop for long.
+ */
+export const MAX_TWEE_PASSAGES = 1000;
+
+/** Lets the event loop run (timers, other requests, MQTT) before the next step of a long request. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 const OWNED_FIELDS = ['id', 'userId', 'createdAt', 'updatedAt'] as const;
 
@@ -96,11 +105,26 @@ export function createStoriesApi(options: StoriesApiOptions): Router {
     const text: unknown = req.body;
     if (typeof text !== 'string' || text.trim() === '') throw new ApiError(400, 'invalid_twee', 'send the Twee 3 text as the request body');
     const at = now();
-    const { story: imported, findings: importFindings } = await importTwee(text, { now: at, userId: user.id });
+    let parsed: Awaited<ReturnType<typeof importTwee>>;
+    try {
+      parsed = await importTwee(text, { now: at, userId: user.id, maxPassages: MAX_TWEE_PASSAGES });
+    } catch (error) {
+      if (!(error instanceof TooManyPassagesError)) throw error;
+      throw new ApiError(413, 'too_many_passages', `a story may have at most ${MAX_TWEE_PASSAGES} passages`, [{ path: 'body', message: error.message }]);
+    }
+    const { story: imported, findings: importFindings } = parsed;
+    // Each step below is one piece of synchronous work; the loop runs between them.
+    await nextTurn();
     const story = storyFromBody(imported, { id: randomUUID(), userId: user.id, createdAt: at, updatedAt: at });
+    await nextTurn();
     const saved = await store.stories.insert(story);
     logger.info('story imported from Twee', { storyId: saved.id, nodes: saved.nodes.length });
-    res.status(201).json({ story: saved, importFindings, findings: validateStory(saved, validateOptions(saved)) });
+    await nextTurn();
+    const findings = validateStory(saved, validateOptions(saved));
+    await nextTurn();
+    const body = JSON.stringify({ story: saved, importFindings, findings });
+    await nextTurn();
+    res.status(201).type('json').send(body);
   });
 
   router.get('/:id', (req, res) => {

@@ -30,6 +30,16 @@ export interface FromTweeOptions {
   userId?: string;
   /** Timestamps of the new story (default the current time). */
   now?: string;
+  /** Most passages (`::` headers, special ones included) the text may have; more throws TooManyPassagesError. No limit when omitted. */
+  maxPassages?: number;
+}
+
+/** The Twee text has more passages than FromTweeOptions.maxPassages allows. */
+export class TooManyPassagesError extends Error {
+  constructor(readonly maxPassages: number) {
+    super(`the Twee text has more than ${maxPassages} passages`);
+    this.name = 'TooManyPassagesError';
+  }
 }
 
 /** Passage tags that carry story semantics (written by toTwee, read by fromTwee). */
@@ -68,7 +78,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function* parsePassages(text: string, findings: TweeFinding[], out: RawPassage[]): Generator<void, void, void> {
+function* parsePassages(text: string, findings: TweeFinding[], out: RawPassage[], maxPassages = Infinity): Generator<void, void, void> {
   let current: RawPassage | undefined;
   let body: string[] = [];
   const close = (): void => {
@@ -85,6 +95,7 @@ function* parsePassages(text: string, findings: TweeFinding[], out: RawPassage[]
       continue;
     }
     close();
+    if (out.length >= maxPassages) throw new TooManyPassagesError(maxPassages);
     body = [];
     const header = parseHeader(line);
     const name = unescapeTwee(header?.name ?? line.slice(2)).trim();
@@ -276,7 +287,7 @@ function* tweeSteps(text: string, options: FromTweeOptions): Generator<void, { s
     findings.push({ severity: 'warning', code, nodeIds, message });
   };
   const passages: RawPassage[] = [];
-  yield* parsePassages(text, findings, passages);
+  yield* parsePassages(text, findings, passages, options.maxPassages);
   let title = 'Untitled story';
   let data: Record<string, unknown> = {};
   let init: StoryInitSettings = {};

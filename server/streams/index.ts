@@ -23,7 +23,16 @@ export interface StreamServiceOptions {
   library: Pick<AudioLibrary, 'get' | 'pathOf'>;
   logger: Logger;
   now?: () => Date;
+  /** Seconds a URL from urlFor works unless its scope says otherwise (default STREAM_URL_LIFETIME_SECONDS). */
+  urlLifetimeSeconds?: number;
 }
+
+/**
+ * How long a stream URL works: a week. A URL copied off a card (the card is readable by anyone
+ * with the family's cloud login) stops working at the latest a week later; the hub renews the URLs
+ * on the cards it deployed long before that (server/scripts/card-renewal.ts).
+ */
+export const STREAM_URL_LIFETIME_SECONDS = 7 * 24 * 60 * 60;
 
 /** One answered player request (also refused ones). */
 export interface StreamServed {
@@ -47,8 +56,23 @@ export interface StreamServiceEvents {
 export interface StreamService {
   /** Mount at the server root, not under /api (players send no session): `server.mountRoot('/stream', streams.router)`. */
   router: Router;
-  /** An absolute, signed URL a player can fetch: `<base>/stream/audio/<fileId>?t=...`, `<base>/stream/smart/<streamId>?t=...` or `<base>/stream/speech/<key>?t=...`. */
+  /**
+   * An absolute, signed URL a player can fetch: `<base>/stream/audio/<fileId>?t=...`, `<base>/stream/smart/<streamId>?t=...` or `<base>/stream/speech/<key>?t=...`.
+   * It expires after `scope.expiresInSeconds`, by default `urlLifetimeSeconds`; after that it answers 403.
+   */
   urlFor(target: StreamTarget, scope?: StreamScope): string;
+  /** Seconds a URL from urlFor works unless its scope says otherwise. */
+  readonly urlLifetimeSeconds: number;
+  /**
+   * For a stream URL this hub signed and has not revoked, expired or not: when it expires (ms since
+   * the epoch; undefined: never). Undefined for any other URL (another site's, forged, revoked).
+   */
+  urlExpiry(url: string): { expiresAt: number | undefined } | undefined;
+  /**
+   * The same stream URL signed anew with a fresh lifetime (same file or smart stream, player and
+   * script), when urlExpiry accepts it; undefined otherwise. For renewing the URLs on deployed cards.
+   */
+  renewUrl(url: string): string | undefined;
   /**
    * Where `GET /stream/speech/:key` finds its file (the speech service's cache, server/tts):
    * registered once the speech service exists; until then, and for unknown keys, 404.
@@ -89,6 +113,16 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
   const router = express.Router();
 
   const baseUrl = (): string => trimEndChar(options.publicUrl ?? options.hubUrl(), '/');
+  const urlLifetimeSeconds = options.urlLifetimeSeconds ?? STREAM_URL_LIFETIME_SECONDS;
+  const urlOf = (target: StreamTarget, token: string): string => {
+    const pathPart =
+      target.kind === 'audio'
+        ? `audio/${encodeURIComponent(target.fileId)}`
+        : target.kind === 'smart'
+          ? `smart/${encodeURIComponent(target.streamId)}`
+          : `speech/${encodeURIComponent(target.key)}`;
+    return `${baseUrl()}/stream/${pathPart}?t=${token}`;
+  };
 
   const tokenOf = (req: Request): string | undefined => (typeof req.query['t'] === 'string' ? req.query['t'] : undefined);
 
@@ -205,14 +239,19 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
   return {
     router,
     urlFor(target, scope = {}) {
-      const token = tokens.sign(target, scope);
-      const pathPart =
-        target.kind === 'audio'
-          ? `audio/${encodeURIComponent(target.fileId)}`
-          : target.kind === 'smart'
-            ? `smart/${encodeURIComponent(target.streamId)}`
-            : `speech/${encodeURIComponent(target.key)}`;
-      return `${baseUrl()}/stream/${pathPart}?t=${token}`;
+      return urlOf(target, tokens.sign(target, { ...scope, expiresInSeconds: scope.expiresInSeconds ?? urlLifetimeSeconds }));
+    },
+    urlLifetimeSeconds,
+    urlExpiry(url) {
+      const parsed = parseStreamUrl(url);
+      const check = parsed ? tokens.inspect(parsed.token, parsed.target) : undefined;
+      if (!check?.ok) return undefined;
+      return { expiresAt: check.grant.expiresAt !== undefined ? check.grant.expiresAt * 1000 : undefined };
+    },
+    renewUrl(url) {
+      const parsed = parseStreamUrl(url);
+      const token = parsed ? tokens.renew(parsed.token, parsed.target, urlLifetimeSeconds) : undefined;
+      return parsed && token !== undefined ? urlOf(parsed.target, token) : undefined;
     },
     useSpeechFiles(lookup) {
       speechFiles = lookup;
@@ -235,4 +274,28 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
       await Promise.all([tokens.idle(), smart.idle()]);
     },
   };
+}
+
+/** The target and token of a URL of the form urlFor makes (any origin); undefined for anything else. */
+function parseStreamUrl(url: string): { target: StreamTarget; token: string } | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const token = parsed.searchParams.get('t');
+  const parts = parsed.pathname.split('/');
+  const [kind, encodedId] = parts.slice(-2);
+  if (token === null || parts.at(-3) !== 'stream' || encodedId === undefined || encodedId === '') return undefined;
+  let id: string;
+  try {
+    id = decodeURIComponent(encodedId);
+  } catch {
+    return undefined;
+  }
+  if (kind === 'audio') return { target: { kind: 'audio', fileId: id }, token };
+  if (kind === 'smart') return { target: { kind: 'smart', streamId: id }, token };
+  if (kind === 'speech') return { target: { kind: 'speech', key: id }, token };
+  return undefined;
 }

@@ -12,7 +12,11 @@ export interface StreamScope {
   deviceId?: string;
   /** The script whose card carries the URL: `revokeScript(scriptId)` ends it. */
   scriptId?: string;
-  /** Lifetime in seconds; none (the default) means until revoked, as a card's URL must keep working. */
+  /**
+   * Lifetime in seconds; none means until revoked. The stream service gives every URL it makes a
+   * lifetime (STREAM_URL_LIFETIME_SECONDS unless told otherwise), and the hub renews the ones on the
+   * cards it deployed before they expire.
+   */
   expiresInSeconds?: number;
 }
 
@@ -103,6 +107,27 @@ export class StreamTokens {
 
   /** Checks `token` for `target`; never throws. */
   verify(token: string | undefined, target: StreamTarget): TokenCheck {
+    return this.check(token, target, true);
+  }
+
+  /**
+   * What a token this hub signed for `target` grants, expired or not (`expiresAt` says when it
+   * expires): for renewing the URLs on cards. Refused when it is malformed, forged, for another
+   * target or revoked.
+   */
+  inspect(token: string | undefined, target: StreamTarget): TokenCheck {
+    return this.check(token, target, false);
+  }
+
+  /** A fresh token for the same target and scope with a new lifetime, when `inspect` accepts `token`. */
+  renew(token: string, target: StreamTarget, expiresInSeconds: number): string | undefined {
+    const check = this.inspect(token, target);
+    if (!check.ok) return undefined;
+    const { deviceId, scriptId } = check.grant;
+    return this.sign(target, { ...(deviceId !== undefined ? { deviceId } : {}), ...(scriptId !== undefined ? { scriptId } : {}), expiresInSeconds });
+  }
+
+  private check(token: string | undefined, target: StreamTarget, refuseExpired: boolean): TokenCheck {
     if (typeof token !== 'string' || token.length > 4096) return { ok: false, reason: 'malformed' };
     const dot = token.indexOf('.');
     if (dot <= 0 || dot !== token.lastIndexOf('.')) return { ok: false, reason: 'malformed' };
@@ -122,7 +147,8 @@ export class StreamTokens {
       ...(typeof payload.s === 'string' ? { scriptId: payload.s } : {}),
     };
     if (payload.g !== targetKey(target)) return { ok: false, reason: 'wrong_target', signedFor };
-    if (payload.e !== undefined && Math.floor(this.now().getTime() / 1000) >= payload.e) return { ok: false, reason: 'expired', signedFor };
+    if (payload.e !== undefined && typeof payload.e !== 'number') return { ok: false, reason: 'malformed' };
+    if (refuseExpired && payload.e !== undefined && Math.floor(this.now().getTime() / 1000) >= payload.e) return { ok: false, reason: 'expired', signedFor };
     if (payload.d !== undefined && (this.revocations.devices[payload.d] ?? 0) !== payload.dv) return { ok: false, reason: 'revoked', signedFor };
     if (payload.s !== undefined && (this.revocations.scripts[payload.s] ?? 0) !== payload.sv) return { ok: false, reason: 'revoked', signedFor };
     return {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,7 +20,10 @@ export class MosquittoBroker {
   private child: ChildProcess | undefined;
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-mosquitto-'));
 
-  private constructor(private listenPort: number) {}
+  private constructor(
+    private listenPort: number,
+    private readonly access: readonly string[],
+  ) {}
 
   get port(): number {
     return this.listenPort;
@@ -32,9 +36,11 @@ export class MosquittoBroker {
   /**
    * Starts a broker on a port that was free a moment ago. Another process (or a server in
    * this one) can take that port before Mosquitto binds it, so a bind failure picks a new port.
+   * `access`: the configuration lines about who may connect and what (default `allow_anonymous
+   * true`), e.g. `allow_anonymous false`, `password_file ...`, `acl_file ...`.
    */
-  static async start(): Promise<MosquittoBroker> {
-    const broker = new MosquittoBroker(await freePort());
+  static async start(access: readonly string[] = ['allow_anonymous true']): Promise<MosquittoBroker> {
+    const broker = new MosquittoBroker(await freePort(), access);
     for (let attempt = 1; ; attempt++) {
       try {
         await broker.launch();
@@ -70,7 +76,7 @@ export class MosquittoBroker {
       config,
       [
         `listener ${this.listenPort} 127.0.0.1`,
-        'allow_anonymous true',
+        ...this.access,
         'persistence false',
         'set_tcp_nodelay true',
         // No per-client queue limit (default 1000): a subscriber that falls behind a burst
@@ -111,4 +117,15 @@ export class MosquittoBroker {
     await this.kill('SIGTERM');
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A Mosquitto 2 password_file line (`user:$7$<iterations>$<salt>$<hash>`: PBKDF2-SHA512, as
+ * mosquitto_passwd writes it), so tests need no mosquitto_passwd binary.
+ */
+export function mosquittoPasswordLine(username: string, password: string): string {
+  const iterations = 101;
+  const salt = randomBytes(12);
+  const hash = pbkdf2Sync(password, salt, iterations, 64, 'sha512');
+  return `${username}:$7$${iterations}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
