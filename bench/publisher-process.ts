@@ -12,6 +12,7 @@ export interface PublisherInit {
   url: string;
   username?: string;
   password?: string;
+  clientId?: string;
   /** This process's players; every message goes to the next one in turn. */
   devices: string[];
 }
@@ -75,6 +76,7 @@ process.on('message', (command: PublisherCommand) => {
         devices = command.devices;
         client = await mqtt.connectAsync(command.url, {
           ...(command.username !== undefined ? { username: command.username, password: command.password ?? '' } : {}),
+          ...(command.clientId !== undefined ? { clientId: command.clientId } : {}),
           reconnectPeriod: 0,
         });
         reply({ type: 'ready' });

@@ -32,12 +32,13 @@ export interface SaturationResult {
 export class PublisherPool {
   private constructor(private readonly children: ChildProcess[]) {}
 
-  static async start(count: number, init: Omit<PublisherInit, 'type' | 'devices'>, devices: string[]): Promise<PublisherPool> {
+  /** `init` is every process's login, or one per process. */
+  static async start(count: number, init: Omit<PublisherInit, 'type' | 'devices'> | Array<Omit<PublisherInit, 'type' | 'devices'>>, devices: string[]): Promise<PublisherPool> {
     const children = Array.from({ length: count }, () => fork(path.join(__dirname, 'publisher-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     const pool = new PublisherPool(children);
     await Promise.all(children.map((child, i) => {
       const own = devices.filter((_, j) => j % count === i);
-      return pool.ask(child, { type: 'init', ...init, devices: own.length > 0 ? own : devices });
+      return pool.ask(child, { type: 'init', ...(Array.isArray(init) ? init[i]! : init), devices: own.length > 0 ? own : devices });
     }));
     return pool;
   }
@@ -136,4 +137,17 @@ export async function compareSaturation<K extends string>(
   const { medians, results } = medianResults('saturationPerSecond', await interleaved(sides, runs), 0);
   for (const name of names) results[`saturationStop${name.charAt(0).toUpperCase()}${name.slice(1)}`] = [...new Set(stops[name])].join(', ');
   return { sustained: medians, results };
+}
+
+/**
+ * Sends small bursts through the pool until one arrives in full at the consumer (its subscriptions are
+ * in place). Through the pool, not another client, so each player's volume keeps alternating.
+ */
+export async function warmUp(pool: PublisherPool, counter: ArrivalCounter): Promise<void> {
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const before = counter.count();
+    const step = await pool.burst(200, 100);
+    if (await within(counter.whenCount(before + step.sent), 1000)) return;
+  }
+  throw new Error('the consumer never received a warm-up burst in full');
 }
