@@ -6,11 +6,11 @@
  * Run alone: node dist/bench/scenarios/stream-vs-static.js
  */
 import * as fs from 'node:fs/promises';
+import { fork, type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import express from 'express';
 import { HubHttpServer } from '../../server/http/http-server';
 import { createAudioLibrary, createAudioLibraryService } from '../../server/library';
@@ -23,10 +23,10 @@ import { storeValidator } from '../../server/store/store-validator';
 import { runWhenMain, type BenchResult } from '../bench-result';
 import { interleaved, median } from '../measure';
 import { NginxServer } from '../nginx';
+import { CLIENTS, type Profile, type RoundCommand, type RoundResult, type Target } from '../range-client-process';
 import { wavFile } from '../../test/library/media';
 
 const FILE_SECONDS = 240; // 8 kHz mono 16-bit WAV: 16 kB/s, ~3.8 MB
-const CLIENTS = 50;
 const REQUESTS_PER_ROUND = 6000;
 const WARMUP_REQUESTS = 1000;
 const ROUNDS = 3;
@@ -34,61 +34,23 @@ const ROUNDS = 3;
 const PROFILES = [
   { name: 'short', minBytes: 1, maxBytes: 64 * 1024 },
   { name: 'long', minBytes: 64 * 1024, maxBytes: 1024 * 1024 },
-] as const;
-type Profile = (typeof PROFILES)[number];
+] as const satisfies readonly Profile[];
 
-
-interface Target {
-  port: number;
-  path: string;
-  headers: Record<string, string>;
-}
-
-interface RoundResult {
-  requests: number;
-  ms: number;
-  latencies: number[];
-  bytes: number;
-}
-
-function request(agent: http.Agent, target: Target, size: number, profile: Profile): Promise<{ ms: number; bytes: number }> {
-  const start = Math.floor(Math.random() * (size - profile.minBytes));
-  const length = profile.minBytes + Math.floor(Math.random() * (profile.maxBytes - profile.minBytes + 1));
-  const end = Math.min(size - 1, start + length - 1);
-  const began = performance.now();
+/** Runs one round in the client process. */
+function round(target: Target, size: number, total: number, profile: Profile): Promise<RoundResult> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port: target.port, path: target.path, agent, headers: { ...target.headers, range: `bytes=${start}-${end}` } }, (res) => {
-      let bytes = 0;
-      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      res.on('end', () => {
-        if (res.statusCode !== 206 || bytes !== end - start + 1) reject(new Error(`unexpected answer ${res.statusCode} with ${bytes} bytes for ${start}-${end}`));
-        else resolve({ ms: performance.now() - began, bytes });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
+    const onMessage = (answer: { type: 'result'; result: RoundResult } | { type: 'error'; message: string }): void => {
+      if (answer.type === 'error') reject(new Error(`range client: ${answer.message}`));
+      else resolve(answer.result);
+    };
+    rangeClient.once('message', onMessage);
+    const command: RoundCommand = { type: 'round', target, size, total, profile };
+    rangeClient.send(command);
   });
 }
 
-async function round(target: Target, size: number, total: number, profile: Profile): Promise<RoundResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
-  const latencies: number[] = [];
-  let issued = 0;
-  let bytes = 0;
-  const began = performance.now();
-  const client = async (): Promise<void> => {
-    while (issued < total) {
-      issued++;
-      const r = await request(agent, target, size, profile);
-      latencies.push(r.ms);
-      bytes += r.bytes;
-    }
-  };
-  await Promise.all(Array.from({ length: CLIENTS }, client));
-  const ms = performance.now() - began;
-  agent.destroy();
-  return { requests: total, ms, latencies, bytes };
-}
+let rangeClient: ChildProcess;
+
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -143,6 +105,7 @@ export async function run(): Promise<BenchResult> {
   await new Promise<void>((resolve) => staticServer.listen(0, '127.0.0.1', () => resolve()));
 
   const nginx = await NginxServer.start(staticDir);
+  rangeClient = fork(path.join(__dirname, '..', 'range-client-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const targets = {
     stream: { port: hub.port, path: `/api/audio/${record.id}/stream`, headers: {} },
     static: { port: (staticServer.address() as AddressInfo).port, path: '/audio.wav', headers: {} },
@@ -185,11 +148,12 @@ export async function run(): Promise<BenchResult> {
       ratios,
       notes: [
         'Bar (DESIGN.md section 10, issue 16): every StreamOverStaticRequestsPerSecond >= 1 and StreamOverStaticP99Latency <= 1 mean the stream endpoint is at least as fast; StreamOverNginxRequestsPerSecond >= 0.5 against the physical reference.',
-        'The client and both Node.js servers share one process and event loop, as the hub does in production; nginx is its own process (the client still runs here). Every answer is checked (206 and exact byte count).',
+        'The client runs in its own process (bench/range-client-process.ts), as players do; the two Node.js servers share the bench process, nginx is its own. Every answer is checked (206 and exact byte count).',
         'The stream endpoint does not stat the file per request (size and mtime come from the record); express.static (send) does. Ranges up to 256 KiB are read in one go from a file handle shared by overlapping requests; longer ones are streamed.',
       ],
     };
   } finally {
+    rangeClient.disconnect();
     await nginx.stop();
     await hub.close();
     await new Promise<void>((resolve) => {
