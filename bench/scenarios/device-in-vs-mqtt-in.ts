@@ -20,7 +20,7 @@ import { freePort } from '../../test/helpers/free-port';
 import { MosquittoBroker } from '../../test/helpers/mosquitto';
 import { initNodeRedHelper } from '../../test/helpers/node-red';
 import { runWhenMain, type BenchResult } from '../bench-result';
-import { arrivalCounter, comparePaths, round, until, volumeChanges, type ArrivalCounter, type BenchConsumer } from '../measure';
+import { arrivalCounter, comparePaths, pathRatios, until, volumeChanges, type ArrivalCounter, type BenchConsumer } from '../measure';
 import { compareSaturation, PublisherPool, warmUp } from '../saturation';
 
 const BURST_MESSAGES = 10_000;
@@ -111,12 +111,7 @@ export async function run(): Promise<BenchResult> {
       name: 'device-in-vs-mqtt-in',
       description: 'A player message on Mosquitto to a yoto-device-in output (adapter, device model, normalized event) against Node-RED\'s mqtt in + json on the same messages, one Node-RED: latency and burst side by side, then each flow alone at saturation.',
       results: { broker: 'mosquitto (Debian), loopback', runs: RUNS, latencyRounds: LATENCY_ROUNDS, burstMessages: BURST_MESSAGES, publisherProcesses: DEVICES.length, ...paths.results, ...saturation.results },
-      ratios: {
-        saturationDeviceInOverMqttIn: round(saturation.sustained.yoto / saturation.sustained.core, 2),
-        p50DeviceInOverMqttIn: round(paths.p50.yoto / paths.p50.core, 2),
-        p99DeviceInOverMqttIn: round(paths.p99.yoto / paths.p99.core, 2),
-        burstDeviceInOverMqttIn: round(paths.burst.yoto / paths.burst.core, 2),
-      },
+      ratios: pathRatios('DeviceInOverMqttIn', 'yoto', 'core', paths, saturation.sustained),
       notes: [
         'Goal (DESIGN.md section 10, issue 16): saturationDeviceInOverMqttIn >= 1.0 (and latency ratios <= 1).',
         'Saturation: each flow deployed alone in this Node-RED, one publisher process per virtual player ramps the rate (x1.5, then x1.07) until a step is not received in full within 300 ms of its end; the highest rate kept up with. Median of the runs, interleaved.',

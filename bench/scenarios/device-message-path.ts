@@ -14,7 +14,7 @@ import { DeviceRegistry } from '../../server/core/device-registry';
 import { YotoMqttClient } from '../../server/yoto/mqtt';
 import { MosquittoBroker } from '../../test/helpers/mosquitto';
 import { runWhenMain, type BenchResult } from '../bench-result';
-import { arrivalCounter, comparePaths, round, volumeChanges, type BenchConsumer } from '../measure';
+import { arrivalCounter, comparePaths, pathRatios, volumeChanges, type BenchConsumer } from '../measure';
 import { compareSaturation, PublisherPool } from '../saturation';
 
 const DEVICES = 50;
@@ -87,12 +87,7 @@ export async function run(): Promise<BenchResult> {
       name: 'device-message-path',
       description: 'A player message on Mosquitto to the hub\'s normalized event (adapter + device registry) against a bare mqtt.js subscriber that JSON.parses the same messages: latency and burst side by side, then each alone at saturation.',
       results: { broker: 'mosquitto (Debian), loopback', devices: DEVICES, runs: RUNS, latencyRounds: LATENCY_ROUNDS, burstMessages: BURST_MESSAGES, publisherProcesses: PUBLISHERS, ...paths.results, ...saturation.results },
-      ratios: {
-        saturationHubOverBare: round(saturation.sustained.hub / saturation.sustained.bare, 2),
-        p50HubOverBare: round(paths.p50.hub / paths.p50.bare, 2),
-        p99HubOverBare: round(paths.p99.hub / paths.p99.bare, 2),
-        burstHubOverBare: round(paths.burst.hub / paths.burst.bare, 2),
-      },
+      ratios: pathRatios('HubOverBare', 'hub', 'bare', paths, saturation.sustained),
       notes: [
         'Goal (issue 16): saturationHubOverBare >= 0.9.',
         'Saturation: each consumer alone in this process, publisher processes ramp the rate (x1.5, then x1.07) until a step is not received in full within 300 ms of its end; the highest rate kept up with. Median of the runs, interleaved.',
