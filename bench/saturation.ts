@@ -52,6 +52,15 @@ export class PublisherPool {
     return { sent, rate: sent / (ms / 1000) };
   }
 
+  /** Ends the publishers at once, whatever they still had to send. */
+  async kill(): Promise<void> {
+    await Promise.all(this.children.map((child) => new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    })));
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.children.map((child) => new Promise<void>((resolve) => {
       if (child.exitCode !== null || !child.connected) return resolve();
