@@ -47,7 +47,7 @@ class HubProcess {
 
   static start(): HubProcess {
     const profileDir = process.env['BENCH_CPU_PROF'];
-    const execArgv = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const execArgv = ['--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
     return new HubProcess(fork(path.join(__dirname, '..', 'fleet-hub-process.js'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   }
 
@@ -311,6 +311,7 @@ export async function run(): Promise<BenchResult> {
       'Goals (issue 16) at 1,000 players: CpuShareOfOneCore < 0.5, WebSocketP99OverRaw <= 2, flat memory (HeapGrowthLastOverFirstWindow near 1, WsBufferedMaxBytes not growing, no closes for backpressure).',
       'Raw: the probe message from its publisher to a subscriber of its device topic on the same broker, in the same run; WebSocket: to a device.event at a client; HomeBroker: to the bridge\'s yoto/<id>/events at a house subscriber.',
       'Each volume change is one device.status and one device.event to every client (status and events are never coalesced), so 1,000 players x 5/s is 10,000 WebSocket messages a second per client.',
+      'Memory is read after a full collection (the hub runs with --expose-gc; the bench calls gc() at each reading, which the CPU share includes).',
       'The WebSocket clients, the probe and the publishers run in other processes on the same cores as the hub: see machine.loadAtStart.',
     ],
   };
