@@ -493,11 +493,16 @@ export class RealtimeGateway {
     this.fanOut(deviceId, JSON.stringify(message));
   }
 
-  /** To every client subscribed to the player that may see it, at once. */
+  /**
+   * To every client subscribed to the player that may see it, at once. The text is encoded
+   * once for all of them (ws frames a Buffer without copying it; a string it encodes per client).
+   */
   private fanOut(deviceId: string, text: string): void {
+    let encoded: Buffer | undefined;
     for (const client of this.clients.values()) {
       if (client.closing || !subscribed(client, deviceId) || !this.visible(client, deviceId)) continue;
-      this.write(client, text);
+      encoded ??= Buffer.from(text, 'utf8');
+      this.write(client, encoded);
     }
   }
 
@@ -591,10 +596,11 @@ export class RealtimeGateway {
     this.write(client, JSON.stringify(message));
   }
 
-  private write(client: Client, text: string): void {
+  /** Sends one text message (a Buffer holds its UTF-8 bytes). */
+  private write(client: Client, text: string | Buffer): void {
     if (client.closing || client.ws.readyState !== WebSocket.OPEN) return;
     this.cork(client);
-    client.ws.send(text);
+    client.ws.send(text, { binary: false });
     this.counters.messagesSent++;
     const buffered = client.ws.bufferedAmount;
     if (buffered > this.closeBufferedBytes) this.closeSlow(client, buffered);
