@@ -1,14 +1,15 @@
 /**
  * npm run bench: runs the scenarios in bench/scenarios (all, or those named on
- * the command line) one after another and writes each result as JSON to
- * bench/results/<scenario>.json with the machine it ran on.
+ * the command line: `npm run bench -- <name> ...`) one after another and writes
+ * each result as JSON to bench/results/<scenario>.json with the machine it ran
+ * on: Node, core count, and the load average when it started and ended.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { packageRoot } from '../server/paths';
 
 import type { BenchResult } from './bench-result';
+import { loadAverage, machineAtStart } from './machine';
 
 interface Scenario {
   run(): Promise<BenchResult>;
@@ -29,15 +30,16 @@ async function main(): Promise<void> {
     const name = path.basename(file, '.js');
     process.stdout.write(`bench: ${name} ...\n`);
     const scenario = (await import(path.join(scenariosDir, file))) as Scenario;
+    const atStart = machineAtStart();
     const result = await scenario.run();
     const record = {
       ...result,
-      machine: { node: process.version, platform: `${os.platform()} ${os.arch()}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown' },
+      machine: { ...atStart, loadAtEnd: loadAverage() },
       finishedAt: new Date().toISOString(),
     };
     const out = path.join(resultsDir, `${name}.json`);
     fs.writeFileSync(out, JSON.stringify(record, null, 2) + '\n');
-    process.stdout.write(`${JSON.stringify({ name, ratios: result.ratios, results: result.results })}\n  -> ${path.relative(packageRoot, out)}\n`);
+    process.stdout.write(`${JSON.stringify({ name, ratios: result.ratios, results: result.results, machine: record.machine })}\n  -> ${path.relative(packageRoot, out)}\n`);
   }
 }
 

@@ -15,10 +15,10 @@
 import * as fs from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import type { Hub } from '../../server/hub';
-import { DEFAULT_VIRTUAL_PLAYERS, type VirtualPlayerSpec } from '../../server/virtual/contracts';
 import { startTestHub, stopTestHub } from '../../test/helpers/test-hub';
 import { runWhenMain, type BenchResult } from '../bench-result';
-import { percentile, round } from '../measure';
+import { median, round, until } from '../measure';
+import { benchPlayers } from '../players';
 
 const CHROMIUM_PATH = '/usr/bin/chromium';
 const SIZES = [2, 200] as const;
@@ -26,34 +26,9 @@ const RUNS = 3;
 const ADMIN = { name: 'Bench Admin', email: 'bench@example.test', password: 'correct horse battery' };
 const READY_TIMEOUT_MS = 120_000;
 
-/** The default players and then generated ones, `count` in all (ids of 24 lowercase letters and digits, like the defaults). */
-export function benchPlayers(count: number): VirtualPlayerSpec[] {
-  const extra: VirtualPlayerSpec[] = [];
-  for (let i = 0; extra.length + DEFAULT_VIRTUAL_PLAYERS.length < count; i++) {
-    const mini = i % 2 === 1;
-    extra.push({
-      deviceId: `vbench0player0${String(i).padStart(10, '0')}`,
-      name: `Bench Player ${String(i + 1).padStart(3, '0')}`,
-      deviceType: mini ? 'mini' : 'v3',
-      deviceFamily: mini ? 'mini' : 'v3',
-      hasNightLight: !mini,
-      firmware: 'v2.23.2',
-    });
-  }
-  return [...DEFAULT_VIRTUAL_PLAYERS.slice(0, count), ...extra];
-}
-
 /** A test hub whose virtual cloud starts with `count` players. */
 function startHubWith(count: number): Promise<Hub> {
   return startTestHub({}, { cloud: { virtual: { players: benchPlayers(count) } } });
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** The little of the DOM the in-page check needs (the bench compiles without the DOM library). */
@@ -131,7 +106,7 @@ async function runSize(browser: Browser, count: number): Promise<{ timings: Timi
   const hubStarted = performance.now();
   const hub = await startHubWith(count);
   try {
-    await until(`${count} players online`, () => hub.devices.list().filter((device) => device.online).length >= count);
+    await until(`${count} players online`, () => hub.devices.list().filter((device) => device.online).length >= count, READY_TIMEOUT_MS);
     const hubStartMs = performance.now() - hubStarted;
     const response = await fetch(`${hub.url}/api/auth/onboarding`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
     if (response.status !== 201) throw new Error(`onboarding answered ${response.status}: ${await response.text()}`);
@@ -146,8 +121,6 @@ async function runSize(browser: Browser, count: number): Promise<{ timings: Timi
     await stopTestHub(hub);
   }
 }
-
-const median = (values: number[]): number => percentile([...values].sort((a, b) => a - b), 50);
 
 export async function run(): Promise<BenchResult> {
   if (!fs.existsSync(CHROMIUM_PATH)) throw new Error(`chromium is not installed at ${CHROMIUM_PATH}`);

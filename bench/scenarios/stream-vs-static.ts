@@ -6,11 +6,11 @@
  * Run alone: node dist/bench/scenarios/stream-vs-static.js
  */
 import * as fs from 'node:fs/promises';
+import { fork, type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import express from 'express';
 import { HubHttpServer } from '../../server/http/http-server';
 import { createAudioLibrary, createAudioLibraryService } from '../../server/library';
@@ -21,10 +21,12 @@ import { requestContext } from '../../server/system/request-context';
 import { storeValidator } from '../../server/store/store-validator';
 
 import { runWhenMain, type BenchResult } from '../bench-result';
+import { interleaved, median } from '../measure';
+import { NginxServer } from '../nginx';
+import { CLIENTS, type Profile, type RoundCommand, type RoundResult, type Target } from '../range-client-process';
 import { wavFile } from '../../test/library/media';
 
 const FILE_SECONDS = 240; // 8 kHz mono 16-bit WAV: 16 kB/s, ~3.8 MB
-const CLIENTS = 50;
 const REQUESTS_PER_ROUND = 6000;
 const WARMUP_REQUESTS = 1000;
 const ROUNDS = 3;
@@ -32,76 +34,39 @@ const ROUNDS = 3;
 const PROFILES = [
   { name: 'short', minBytes: 1, maxBytes: 64 * 1024 },
   { name: 'long', minBytes: 64 * 1024, maxBytes: 1024 * 1024 },
-] as const;
-type Profile = (typeof PROFILES)[number];
+] as const satisfies readonly Profile[];
 
-
-interface Target {
-  port: number;
-  path: string;
-  headers: Record<string, string>;
-}
-
-interface RoundResult {
-  requests: number;
-  ms: number;
-  latencies: number[];
-  bytes: number;
-}
-
-function request(agent: http.Agent, target: Target, size: number, profile: Profile): Promise<{ ms: number; bytes: number }> {
-  const start = Math.floor(Math.random() * (size - profile.minBytes));
-  const length = profile.minBytes + Math.floor(Math.random() * (profile.maxBytes - profile.minBytes + 1));
-  const end = Math.min(size - 1, start + length - 1);
-  const began = performance.now();
+/** Runs one round in the client process. */
+function round(target: Target, size: number, total: number, profile: Profile): Promise<RoundResult> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port: target.port, path: target.path, agent, headers: { ...target.headers, range: `bytes=${start}-${end}` } }, (res) => {
-      let bytes = 0;
-      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      res.on('end', () => {
-        if (res.statusCode !== 206 || bytes !== end - start + 1) reject(new Error(`unexpected answer ${res.statusCode} with ${bytes} bytes for ${start}-${end}`));
-        else resolve({ ms: performance.now() - began, bytes });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
+    const onMessage = (answer: { type: 'result'; result: RoundResult } | { type: 'error'; message: string }): void => {
+      if (answer.type === 'error') reject(new Error(`range client: ${answer.message}`));
+      else resolve(answer.result);
+    };
+    rangeClient.once('message', onMessage);
+    const command: RoundCommand = { type: 'round', target, size, total, profile };
+    rangeClient.send(command);
   });
 }
 
-async function round(target: Target, size: number, total: number, profile: Profile): Promise<RoundResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
-  const latencies: number[] = [];
-  let issued = 0;
-  let bytes = 0;
-  const began = performance.now();
-  const client = async (): Promise<void> => {
-    while (issued < total) {
-      issued++;
-      const r = await request(agent, target, size, profile);
-      latencies.push(r.ms);
-      bytes += r.bytes;
-    }
-  };
-  await Promise.all(Array.from({ length: CLIENTS }, client));
-  const ms = performance.now() - began;
-  agent.destroy();
-  return { requests: total, ms, latencies, bytes };
-}
+let rangeClient: ChildProcess;
+
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function summarize(rounds: RoundResult[]): { rps: number; p50: number; p99: number; mbps: number } {
-  const requests = rounds.reduce((n, r) => n + r.requests, 0);
-  const ms = rounds.reduce((n, r) => n + r.ms, 0);
-  const bytes = rounds.reduce((n, r) => n + r.bytes, 0);
+/** Requests/s and MB/s: the median round; latency percentiles over every request of every round. */
+function summarize(rounds: RoundResult[]): { rps: number; p50: number; p99: number; mbps: number; runs: string } {
+  const rates = rounds.map((r) => (r.requests / r.ms) * 1000);
+  const mid = rounds[rates.indexOf(median(rates))]!;
   const latencies = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);
   return {
-    rps: Math.round((requests / ms) * 1000),
+    runs: rates.map((rate) => Math.round(rate)).join(' '),
+    rps: Math.round(median(rates)),
     p50: Number(percentile(latencies, 50).toFixed(2)),
     p99: Number(percentile(latencies, 99).toFixed(2)),
-    mbps: Number(((bytes / ms) * 1000 / 1e6).toFixed(1)),
+    mbps: Number(((mid.bytes / mid.ms) * 1000 / 1e6).toFixed(1)),
   };
 }
 
@@ -139,36 +104,38 @@ export async function run(): Promise<BenchResult> {
   const staticServer = http.createServer(staticApp);
   await new Promise<void>((resolve) => staticServer.listen(0, '127.0.0.1', () => resolve()));
 
-  const streamTarget: Target = { port: hub.port, path: `/api/audio/${record.id}/stream`, headers: {} };
-  const staticTarget: Target = { port: (staticServer.address() as AddressInfo).port, path: '/audio.wav', headers: {} };
+  const nginx = await NginxServer.start(staticDir);
+  rangeClient = fork(path.join(__dirname, '..', 'range-client-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const targets = {
+    stream: { port: hub.port, path: `/api/audio/${record.id}/stream`, headers: {} },
+    static: { port: (staticServer.address() as AddressInfo).port, path: '/audio.wav', headers: {} },
+    nginx: { port: nginx.port, path: '/audio.wav', headers: {} },
+  } satisfies Record<string, Target>;
   try {
-    const results: Record<string, number> = { fileBytes: bytes.length };
+    const results: Record<string, number | string> = { fileBytes: bytes.length };
     const ratios: Record<string, number> = {};
     for (const profile of PROFILES) {
-      await round(streamTarget, bytes.length, WARMUP_REQUESTS, profile);
-      await round(staticTarget, bytes.length, WARMUP_REQUESTS, profile);
-      const streamRounds: RoundResult[] = [];
-      const staticRounds: RoundResult[] = [];
-      // Alternate so neither side always runs on a warmer (or hotter) machine.
-      for (let i = 0; i < ROUNDS; i++) {
-        streamRounds.push(await round(streamTarget, bytes.length, REQUESTS_PER_ROUND, profile));
-        staticRounds.push(await round(staticTarget, bytes.length, REQUESTS_PER_ROUND, profile));
-      }
-      const s = summarize(streamRounds);
-      const st = summarize(staticRounds);
+      for (const target of Object.values(targets)) await round(target, bytes.length, WARMUP_REQUESTS, profile);
+      // Interleaved so no side always runs on a warmer (or hotter) machine.
+      const rounds = await interleaved({
+        stream: () => round(targets.stream, bytes.length, REQUESTS_PER_ROUND, profile),
+        static: () => round(targets.static, bytes.length, REQUESTS_PER_ROUND, profile),
+        nginx: () => round(targets.nginx, bytes.length, REQUESTS_PER_ROUND, profile),
+      }, ROUNDS);
+      const summaries = { Stream: summarize(rounds.stream), Static: summarize(rounds.static), Nginx: summarize(rounds.nginx) };
       const p = profile.name;
-      Object.assign(results, {
-        [`${p}StreamRequestsPerSecond`]: s.rps,
-        [`${p}StreamP50Ms`]: s.p50,
-        [`${p}StreamP99Ms`]: s.p99,
-        [`${p}StreamMBPerSecond`]: s.mbps,
-        [`${p}StaticRequestsPerSecond`]: st.rps,
-        [`${p}StaticP50Ms`]: st.p50,
-        [`${p}StaticP99Ms`]: st.p99,
-        [`${p}StaticMBPerSecond`]: st.mbps,
-      });
-      ratios[`${p}StreamOverStaticRequestsPerSecond`] = Number((s.rps / st.rps).toFixed(2));
-      ratios[`${p}StreamOverStaticP99Latency`] = Number((s.p99 / st.p99).toFixed(2));
+      for (const [side, sum] of Object.entries(summaries)) {
+        Object.assign(results, {
+          [`${p}${side}RequestsPerSecond`]: sum.rps,
+          [`${p}${side}RequestsPerSecondRuns`]: sum.runs,
+          [`${p}${side}P50Ms`]: sum.p50,
+          [`${p}${side}P99Ms`]: sum.p99,
+          [`${p}${side}MBPerSecond`]: sum.mbps,
+        });
+      }
+      ratios[`${p}StreamOverStaticRequestsPerSecond`] = Number((summaries.Stream.rps / summaries.Static.rps).toFixed(2));
+      ratios[`${p}StreamOverStaticP99Latency`] = Number((summaries.Stream.p99 / summaries.Static.p99).toFixed(2));
+      ratios[`${p}StreamOverNginxRequestsPerSecond`] = Number((summaries.Stream.rps / summaries.Nginx.rps).toFixed(2));
     }
     metrics.stop();
     return {
@@ -176,16 +143,18 @@ export async function run(): Promise<BenchResult> {
       description:
         `${CLIENTS} concurrent keep-alive clients, ${ROUNDS} x ${REQUESTS_PER_ROUND} random single-range GETs per profile ` +
         `(${PROFILES.map((p) => `${p.name}: ${p.minBytes} B to ${p.maxBytes / 1024} KiB`).join('; ')}) ` +
-        `on a ${(bytes.length / 1e6).toFixed(1)} MB file: GET /api/audio/:id/stream (hub server with request ids and metrics, auth seam, ownership check, sendFileRange) against express.static on the same file.`,
+        `on a ${(bytes.length / 1e6).toFixed(1)} MB file: GET /api/audio/:id/stream (hub server with request ids and metrics, auth seam, ownership check, sendFileRange) against express.static and nginx (one worker, sendfile) on the same file; rounds interleaved, median round.`,
       results,
       ratios,
       notes: [
-        'Bar (DESIGN.md section 10): every StreamOverStaticRequestsPerSecond >= 1 and StreamOverStaticP99Latency <= 1 mean the stream endpoint is at least as fast.',
-        'Client and both servers share one process and event loop, as the hub does in production; every answer is checked (206 and exact byte count).',
+        'Bar (DESIGN.md section 10, issue 16): every StreamOverStaticRequestsPerSecond >= 1 and StreamOverStaticP99Latency <= 1 mean the stream endpoint is at least as fast; StreamOverNginxRequestsPerSecond >= 0.5 against the physical reference.',
+        'The client runs in its own process (bench/range-client-process.ts), as players do; the two Node.js servers share the bench process, nginx is its own. Every answer is checked (206 and exact byte count).',
         'The stream endpoint does not stat the file per request (size and mtime come from the record); express.static (send) does. Ranges up to 256 KiB are read in one go from a file handle shared by overlapping requests; longer ones are streamed.',
       ],
     };
   } finally {
+    rangeClient.disconnect();
+    await nginx.stop();
     await hub.close();
     await new Promise<void>((resolve) => {
       staticServer.close(() => resolve());

@@ -249,11 +249,15 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
       await revokeFamily(record.familyId);
       throw invalidRefreshToken('the account of this refresh token no longer exists or is disabled');
     }
-    await sessions.update(record.id, { used: true });
-    // Keep one spent token per family: older ones are recognised as reuse by their family id.
+    // Spend the token, drop the older spent ones (one spent token per family is kept: older ones are
+    // recognised as reuse by their family id) and store the new one: asked for together, they reach
+    // the disk in one write, which the panel's first render waits for.
+    const spent = sessions.update(record.id, { used: true });
     const older = sessions.list((s) => s.familyId === record.familyId && s.used && s.id !== record.id);
-    await Promise.all(older.map((s) => sessions.delete(s.id)));
-    return signIn(user, record.familyId);
+    const dropped = older.map((s) => sessions.delete(s.id));
+    const answer = signIn(user, record.familyId);
+    await Promise.all([spent, ...dropped, answer]);
+    return answer;
   }
 
   async function reused(familyId: string): Promise<never> {

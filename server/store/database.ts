@@ -26,8 +26,8 @@ interface QueuedChange {
 
 /**
  * The entity collections in memory plus db.json on disk. Changes run one at a
- * time in the order they were asked for; those queued while a write is on its
- * way are applied together and written with the next single write (group
+ * time in the order they were asked for; those asked for in the same
+ * synchronous run, and those queued while a write is on its way, are applied together and written with the next single write (group
  * commit), so each write of the whole file carries as many changes as
  * possible. A change is acknowledged (its promise resolves) only once the file
  * holding it has been renamed into place.
@@ -85,6 +85,9 @@ export class Database {
 
   private async writeQueued(): Promise<void> {
     try {
+      // Changes asked for in the same synchronous run (a refresh-token rotation: spend the old
+      // one, drop older ones, store the new one) go out in this first write together.
+      await Promise.resolve();
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];

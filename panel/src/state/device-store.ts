@@ -70,6 +70,18 @@ export class DeviceStore extends ChangeNotifier {
   }
 
   apply(message: WsServerMessage): void {
+    if (this.merge(message)) this.notify();
+  }
+
+  /** Applies the messages in order and tells the views once. */
+  applyAll(messages: readonly WsServerMessage[]): void {
+    let changed = false;
+    for (const message of messages) changed = this.merge(message) || changed;
+    if (changed) this.notify();
+  }
+
+  /** Merges one message into the state; false when it changes nothing the views show. */
+  private merge(message: WsServerMessage): boolean {
     switch (message.type) {
       case 'device.status': {
         const entry = this.entry(message.deviceId);
@@ -99,9 +111,9 @@ export class DeviceStore extends ChangeNotifier {
         this.lastError = message.error.message;
         break;
       default:
-        return;
+        return false;
     }
-    this.notify();
+    return true;
   }
 
   reset(): void {

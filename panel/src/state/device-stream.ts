@@ -65,6 +65,9 @@ export class DeviceStream {
     this.socket = socket;
     this.socketToken = token;
     let opened = false;
+    // The first picture (a status and a playback per player, then `subscribed`) is applied in one
+    // go once complete, so the Dashboard renders every card once instead of growing frame by frame.
+    let firstPicture: WsServerMessage[] | undefined = [];
     socket.addEventListener('open', () => {
       opened = true;
       this.attempt = 0;
@@ -82,6 +85,15 @@ export class DeviceStream {
         return;
       }
       if (message.type === 'pong') clearTimeout(this.pongTimer);
+      if (firstPicture && (message.type === 'device.status' || message.type === 'device.playback')) {
+        firstPicture.push(message);
+        return;
+      }
+      if (firstPicture) {
+        const held = firstPicture;
+        firstPicture = undefined;
+        this.store.applyAll(held);
+      }
       this.store.apply(message);
     });
     socket.addEventListener('close', (event: CloseEvent) => {

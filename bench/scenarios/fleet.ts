@@ -1,0 +1,320 @@
+/**
+ * The whole hub at fleet scale: the hub in its own process (bench/fleet-hub-process.ts:
+ * embedded broker, store, registry, bridge, WebSocket gateway, analytics) with a
+ * virtual cloud of N players; publisher processes play those players, each sending
+ * 5 volume changes a second on its `device/<id>/data/events` topic through the
+ * embedded broker (the Yoto side's login); authenticated WebSocket clients
+ * subscribed to `device.*`; the bridge publishing to the home broker (the embedded
+ * one). Measured in the same run:
+ * - the hub process's CPU time over wall time (share of one core) and its memory;
+ * - a probe player's message (one in flight at a time, every 100 ms) to a WebSocket
+ *   client and to a house subscriber of the bridge's topic, against the raw round
+ *   trip of the same message to a subscriber of the device topic on the same broker;
+ * - the WebSocket send buffers and the gateway's closes for backpressure.
+ * Two scales: 200 players with 20 clients (DESIGN.md's bar) and 1,000 with 100.
+ * Run alone: npm run bench -- fleet (BENCH_FLEET_SECONDS shortens the measured time,
+ * BENCH_FLEET_PLAYERS=200 runs one scale, BENCH_CPU_PROF=<dir> writes the hub's --cpu-prof there).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import mqtt, { type MqttClient } from 'mqtt';
+import { WebSocket } from 'ws';
+import { HOUSE_ADMIN } from '../../test/helpers/test-hub';
+import { runWhenMain, type BenchResult } from '../bench-result';
+import { median, percentile, round, volumeChanges } from '../measure';
+import { PublisherPool } from '../saturation';
+import type { FleetHubCommand, FleetHubStarted, FleetHubUsage } from '../fleet-hub-process';
+
+const EVENTS_PER_PLAYER_PER_SECOND = 5;
+const SCALES = [
+  { players: 200, clients: 20 },
+  { players: 1000, clients: 100 },
+] as const;
+const MEASURED_SECONDS = Number(process.env['BENCH_FLEET_SECONDS'] ?? 60);
+const WINDOWS = 3;
+const WARMUP_SECONDS = 5;
+const PUBLISHERS = 2;
+const PROBE_EVERY_MS = 100;
+const PROBE_TIMEOUT_MS = 2000;
+/** The gateway's defaults: connections per user and per client address. */
+const CLIENTS_PER_USER = 20;
+const CLIENTS_PER_ADDRESS = 25;
+const PASSWORD = 'correct horse battery staple';
+
+class HubProcess {
+  private constructor(private readonly child: ChildProcess) {}
+
+  static start(): HubProcess {
+    const profileDir = process.env['BENCH_CPU_PROF'];
+    const execArgv = ['--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+    return new HubProcess(fork(path.join(__dirname, '..', 'fleet-hub-process.js'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  }
+
+  ask<T>(command: FleetHubCommand): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (answer: { type: string; message?: string }): void => {
+        this.child.off('exit', onExit);
+        if (answer.type === 'error') reject(new Error(`fleet hub: ${answer.message}`));
+        else resolve(answer as T);
+      };
+      const onExit = (code: number | null): void => reject(new Error(`the fleet hub exited with ${code}`));
+      this.child.once('message', onMessage);
+      this.child.once('exit', onExit);
+      this.child.send(command);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    await this.ask({ type: 'stop' });
+    await exited;
+  }
+}
+
+async function post<T>(url: string, body: object, token?: string): Promise<T> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** Access tokens of `count` admins (each may hold 20 connections): the house's admin and invited ones. */
+async function adminTokens(url: string, count: number): Promise<string[]> {
+  const first = await post<{ accessToken: string }>(`${url}/api/auth/login`, { email: HOUSE_ADMIN.email, password: HOUSE_ADMIN.password });
+  const tokens = [first.accessToken];
+  for (let i = 1; i < count; i++) {
+    const { invitationToken } = await post<{ invitationToken: string }>(`${url}/api/auth/invitations`, { email: `fleet${i}@example.test`, role: 'admin' }, first.accessToken);
+    tokens.push((await post<{ accessToken: string }>(`${url}/api/auth/register`, { invitationToken, name: `Fleet Admin ${i}`, password: PASSWORD })).accessToken);
+  }
+  return tokens;
+}
+
+interface FleetClient {
+  ws: WebSocket;
+  frames: number;
+}
+
+/** `count` WebSocket clients subscribed to device.*, spread over users and loopback addresses as the gateway's limits ask. */
+async function openClients(url: string, tokens: string[], count: number, onProbe: (text: string) => void): Promise<FleetClient[]> {
+  const wsUrl = `${url.replace(/^http/, 'ws')}/ws`;
+  return Promise.all(Array.from({ length: count }, (_, i) => new Promise<FleetClient>((resolve, reject) => {
+    const ws = new WebSocket(wsUrl, ['bearer', tokens[Math.floor(i / CLIENTS_PER_USER)]!], { localAddress: `127.0.0.${1 + Math.floor(i / CLIENTS_PER_ADDRESS)}` });
+    const client: FleetClient = { ws, frames: 0 };
+    ws.on('message', (data) => {
+      client.frames++;
+      if (i === 0) onProbe(data.toString());
+    });
+    ws.once('error', reject);
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'subscribe', topic: 'device.*' })));
+    const onSubscribed = (data: Buffer): void => {
+      if (!data.toString().includes('"subscribed"')) return;
+      ws.off('message', onSubscribed);
+      resolve(client);
+    };
+    ws.on('message', onSubscribed);
+  })));
+}
+
+interface Probe {
+  raw: number[];
+  ws: number[];
+  home: number[];
+  lost: number;
+}
+
+/** One probe message in flight at a time: its arrival at the raw subscriber, the WebSocket client and the house subscriber. */
+class ProbeLoop {
+  readonly samples: Probe = { raw: [], ws: [], home: [], lost: 0 };
+  private waiting: { sentAt: number; raw?: number; ws?: number; home?: number; done: () => void } | undefined;
+  private running = true;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly publisher: MqttClient, private readonly deviceId: string) {}
+
+  arrived(path: 'raw' | 'ws' | 'home'): void {
+    const waiting = this.waiting;
+    if (!waiting || waiting[path] !== undefined) return;
+    waiting[path] = performance.now() - waiting.sentAt;
+    if (waiting.raw !== undefined && waiting.ws !== undefined && waiting.home !== undefined) waiting.done();
+  }
+
+  start(): void {
+    const next = volumeChanges([this.deviceId]);
+    this.loop = (async () => {
+      while (this.running) {
+        const [topic, payload] = next();
+        let timer: NodeJS.Timeout | undefined;
+        const complete = new Promise<boolean>((resolve) => {
+          this.waiting = { sentAt: performance.now(), done: () => resolve(true) };
+          timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
+        });
+        this.publisher.publish(topic, payload, { qos: 0 });
+        const ok = await complete;
+        clearTimeout(timer);
+        const w = this.waiting!;
+        this.waiting = undefined;
+        if (ok) {
+          this.samples.raw.push(w.raw!);
+          this.samples.ws.push(w.ws!);
+          this.samples.home.push(w.home!);
+        } else this.samples.lost++;
+        await new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS));
+      }
+    })();
+  }
+
+  /** Stops and answers the samples since the last take. */
+  async take(): Promise<Probe> {
+    const taken = { raw: [...this.samples.raw], ws: [...this.samples.ws], home: [...this.samples.home], lost: this.samples.lost };
+    Object.assign(this.samples, { raw: [], ws: [], home: [], lost: 0 });
+    return taken;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}
+
+interface WindowResult {
+  cpuShare: number;
+  rawP50: number;
+  rawP99: number;
+  wsP50: number;
+  wsP99: number;
+  homeP50: number;
+  homeP99: number;
+  lost: number;
+  heapUsedMB: number;
+  rssMB: number;
+  wsBufferedMaxBytes: number;
+}
+
+async function runScale(players: number, clientCount: number): Promise<{ windows: WindowResult[]; closedForBackpressure: number; framesPerClientPerSecond: number; offeredPerSecond: number }> {
+  const hub = HubProcess.start();
+  const pools: PublisherPool[] = [];
+  const mqttClients: MqttClient[] = [];
+  let clients: FleetClient[] = [];
+  try {
+    const info = await hub.ask<FleetHubStarted>({ type: 'start', players, adapterLogins: PUBLISHERS + 1 });
+    const probeDevice = info.deviceIds[0]!;
+    const fleetDevices = info.deviceIds.slice(1);
+    const probeLogin = info.adapterLogins[PUBLISHERS]!;
+    const raw = await mqtt.connectAsync(info.brokerUrl, { ...probeLogin, reconnectPeriod: 0 });
+    const house = await mqtt.connectAsync(info.brokerUrl, { ...info.house, reconnectPeriod: 0 });
+    mqttClients.push(raw, house);
+    const probe = new ProbeLoop(raw, probeDevice);
+    raw.on('message', () => probe.arrived('raw'));
+    house.on('message', () => probe.arrived('home'));
+    await raw.subscribeAsync(`device/${probeDevice}/data/events`, { qos: 0 });
+    await house.subscribeAsync(`yoto/${probeDevice}/events`, { qos: 0 });
+    const tokens = await adminTokens(info.url, Math.ceil(clientCount / CLIENTS_PER_USER));
+    clients = await openClients(info.url, tokens, clientCount, (text) => {
+      if (text.includes('"device.event"') && text.includes(probeDevice)) probe.arrived('ws');
+    });
+    const pool = await PublisherPool.start(PUBLISHERS, info.adapterLogins.slice(0, PUBLISHERS).map((login) => ({ url: info.brokerUrl, ...login })), fleetDevices);
+    pools.push(pool);
+    const offered = fleetDevices.length * EVENTS_PER_PLAYER_PER_SECOND;
+    const seconds = WARMUP_SECONDS + MEASURED_SECONDS;
+    // Killed once measured: a hub that falls behind leaves a backlog in the publishers that is not waited for.
+    const publishing = pool.burst(offered, seconds * 1000).catch(() => undefined);
+    probe.start();
+    await new Promise((resolve) => setTimeout(resolve, WARMUP_SECONDS * 1000));
+    await probe.take();
+    const windows: WindowResult[] = [];
+    const framesAtStart = clients.reduce((n, c) => n + c.frames, 0);
+    const measuredStart = performance.now();
+    let before = await hub.ask<FleetHubUsage>({ type: 'usage' });
+    let at = performance.now();
+    for (let w = 0; w < WINDOWS; w++) {
+      await new Promise((resolve) => setTimeout(resolve, (MEASURED_SECONDS * 1000) / WINDOWS));
+      const now = performance.now();
+      const usage = await hub.ask<FleetHubUsage>({ type: 'usage' });
+      const samples = await probe.take();
+      const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
+      const p = (values: number[], q: number): number => (values.length ? round(percentile(sorted(values), q), 2) : Number.NaN);
+      windows.push({
+        cpuShare: round((usage.cpuMicros - before.cpuMicros) / 1000 / (now - at), 3),
+        rawP50: p(samples.raw, 50),
+        rawP99: p(samples.raw, 99),
+        wsP50: p(samples.ws, 50),
+        wsP99: p(samples.ws, 99),
+        homeP50: p(samples.home, 50),
+        homeP99: p(samples.home, 99),
+        lost: samples.lost,
+        heapUsedMB: round(usage.heapUsedBytes / 1e6, 1),
+        rssMB: round(usage.rssBytes / 1e6, 1),
+        wsBufferedMaxBytes: usage.wsBufferedMax,
+      });
+      before = usage;
+      at = now;
+    }
+    const frames = clients.reduce((n, c) => n + c.frames, 0) - framesAtStart;
+    const measuredMs = performance.now() - measuredStart;
+    await probe.stop();
+    await pool.kill();
+    await publishing;
+    const last = await hub.ask<FleetHubUsage>({ type: 'usage' });
+    return { windows, closedForBackpressure: last.wsClosedForBackpressure, framesPerClientPerSecond: Math.round(frames / clientCount / (measuredMs / 1000)), offeredPerSecond: offered };
+  } finally {
+    for (const client of clients) client.ws.terminate();
+    await Promise.all(mqttClients.map((client) => client.endAsync()));
+    for (const pool of pools) await pool.stop();
+    await hub.stop();
+  }
+}
+
+export async function run(): Promise<BenchResult> {
+  const results: Record<string, number | string> = { eventsPerPlayerPerSecond: EVENTS_PER_PLAYER_PER_SECOND, measuredSeconds: MEASURED_SECONDS, windows: WINDOWS };
+  const ratios: Record<string, number> = {};
+  const only = process.env['BENCH_FLEET_PLAYERS'];
+  for (const { players, clients } of SCALES.filter((scale) => !only || String(scale.players) === only)) {
+    const scale = await runScale(players, clients);
+    const key = `players${players}`;
+    const med = (pick: (w: WindowResult) => number): number => round(median(scale.windows.map(pick)), 3);
+    const list = (pick: (w: WindowResult) => number): string => scale.windows.map(pick).join(' ');
+    Object.assign(results, {
+      [`${key}Clients`]: clients,
+      [`${key}OfferedPerSecond`]: scale.offeredPerSecond,
+      [`${key}CpuShareOfOneCore`]: med((w) => w.cpuShare),
+      [`${key}CpuShareWindows`]: list((w) => w.cpuShare),
+      [`${key}RawP50Ms`]: med((w) => w.rawP50),
+      [`${key}RawP99Ms`]: med((w) => w.rawP99),
+      [`${key}WebSocketP50Ms`]: med((w) => w.wsP50),
+      [`${key}WebSocketP99Ms`]: med((w) => w.wsP99),
+      [`${key}HomeBrokerP50Ms`]: med((w) => w.homeP50),
+      [`${key}HomeBrokerP99Ms`]: med((w) => w.homeP99),
+      [`${key}ProbesLost`]: scale.windows.reduce((n, w) => n + w.lost, 0),
+      [`${key}HeapUsedMBWindows`]: list((w) => w.heapUsedMB),
+      [`${key}RssMBWindows`]: list((w) => w.rssMB),
+      [`${key}WsBufferedMaxBytesWindows`]: list((w) => w.wsBufferedMaxBytes),
+      [`${key}WsClosedForBackpressure`]: scale.closedForBackpressure,
+      [`${key}WsFramesPerClientPerSecond`]: scale.framesPerClientPerSecond,
+      // A volume change is a device.status and a device.event to each client.
+      [`${key}WsFramesPerClientPerSecondOffered`]: 2 * scale.offeredPerSecond,
+    });
+    ratios[`${key}CpuShareOfOneCore`] = med((w) => w.cpuShare);
+    ratios[`${key}WebSocketP99OverRaw`] = round(med((w) => w.wsP99) / med((w) => w.rawP99), 2);
+    ratios[`${key}HomeBrokerP99OverRaw`] = round(med((w) => w.homeP99) / med((w) => w.rawP99), 2);
+    const first = scale.windows[0]!;
+    const lastWindow = scale.windows[scale.windows.length - 1]!;
+    ratios[`${key}WsDeliveredOverOffered`] = round(scale.framesPerClientPerSecond / (2 * scale.offeredPerSecond), 2);
+    ratios[`${key}HeapGrowthLastOverFirstWindow`] = round(lastWindow.heapUsedMB / first.heapUsedMB, 2);
+  }
+  return {
+    name: 'fleet',
+    description: `The hub (own process) with N virtual players each sending ${EVENTS_PER_PLAYER_PER_SECOND} volume changes/s through its embedded broker (${PUBLISHERS} publisher processes), WebSocket clients subscribed to device.*, the bridge publishing to the home broker; ${SCALES.map((s) => `${s.players} players with ${s.clients} clients`).join(', ')}; ${MEASURED_SECONDS} s measured after ${WARMUP_SECONDS} s, in ${WINDOWS} windows (median).`,
+    results,
+    ratios,
+    notes: [
+      'Goals (issue 16) at 1,000 players: CpuShareOfOneCore < 0.5, WebSocketP99OverRaw <= 2, flat memory (HeapGrowthLastOverFirstWindow near 1, WsBufferedMaxBytes not growing, no closes for backpressure).',
+      'Raw: the probe message from its publisher to a subscriber of its device topic on the same broker, in the same run; WebSocket: to a device.event at a client; HomeBroker: to the bridge\'s yoto/<id>/events at a house subscriber.',
+      'Each volume change is one device.status and one device.event to every client (status and events are never coalesced), so 1,000 players x 5/s is 10,000 WebSocket messages a second per client.',
+      'Memory is read after a full collection (the hub runs with --expose-gc; the bench calls gc() at each reading, which the CPU share includes).',
+      'The WebSocket clients, the probe and the publishers run in other processes on the same cores as the hub: see machine.loadAtStart.',
+    ],
+  };
+}
+
+runWhenMain(module, run);
