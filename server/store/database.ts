@@ -27,7 +27,8 @@ interface QueuedChange {
 /**
  * The entity collections in memory plus db.json on disk. Changes run one at a
  * time in the order they were asked for; those asked for in the same
- * synchronous run, and those queued while a write is on its way, are applied together and written with the next single write (group
+ * synchronous run, and those queued while a write is on its way, are applied
+ * together and written with the next single write (group
  * commit), so each write of the whole file carries as many changes as
  * possible. A change is acknowledged (its promise resolves) only once the file
  * holding it has been renamed into place.
@@ -79,15 +80,13 @@ export class Database {
   private startWriting(): void {
     if (this.writing) return;
     // From the next turn: the caller's own work (copying a large record) and applying the change
-    // are separate pieces of work, and changes asked for in this turn go in the same write.
+    // are separate pieces of work, and changes asked for in this turn (a refresh-token rotation:
+    // spend the old one, drop older ones, store the new one) go out in the same write.
     this.writing = nextTurn().then(() => this.writeQueued());
   }
 
   private async writeQueued(): Promise<void> {
     try {
-      // Changes asked for in the same synchronous run (a refresh-token rotation: spend the old
-      // one, drop older ones, store the new one) go out in this first write together.
-      await Promise.resolve();
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
