@@ -63,7 +63,9 @@ export class PlayerSettingsService extends EventEmitter<PlayerSettingsEvents> {
   private readonly cacheMs: number;
   private readonly now: () => number;
   private readonly cache = new Map<string, { view: PlayerSettingsView; at: number }>();
-  private readonly reads = new Map<string, Promise<PlayerSettingsView>>();
+  private readonly reads = new Map<string, { read: Promise<PlayerSettingsView>; generation: number }>();
+  /** Player -> how many writes have been remembered (a read started before one must not overwrite it). */
+  private readonly generations = new Map<string, number>();
 
   constructor(private readonly options: PlayerSettingsServiceOptions) {
     super();
@@ -88,17 +90,21 @@ export class PlayerSettingsService extends EventEmitter<PlayerSettingsEvents> {
     const capabilities = this.capabilities(deviceId);
     const cached = this.cache.get(deviceId);
     if (!options.fresh && cached && this.now() - cached.at < this.cacheMs) return cached.view;
+    const generation = this.generations.get(deviceId) ?? 0;
     const pending = this.reads.get(deviceId);
-    if (pending) return pending;
+    if (pending && pending.generation === generation) return pending.read;
     const read = (async () => {
       const device = await this.api().getDeviceConfig(deviceId);
-      return this.remember(deviceId, device.config, capabilities);
+      // A write that finished while this read was on its way has the newer config: a read must
+      // not put an older one back (an alarm just added would vanish from the next answer).
+      const written = (this.generations.get(deviceId) ?? 0) !== generation ? this.cache.get(deviceId) : undefined;
+      return written ? written.view : this.remember(deviceId, device.config, capabilities);
     })();
-    this.reads.set(deviceId, read);
+    this.reads.set(deviceId, { read, generation });
     try {
       return await read;
     } finally {
-      this.reads.delete(deviceId);
+      if (this.reads.get(deviceId)?.read === read) this.reads.delete(deviceId);
     }
   }
 
@@ -109,7 +115,7 @@ export class PlayerSettingsService extends EventEmitter<PlayerSettingsEvents> {
     const configPart = configChange(change, capabilities);
     const config = await this.api().updateDeviceConfigWith(deviceId, () => configPart);
     this.logger.info('player settings changed', { deviceId, settings: Object.keys(change) });
-    return this.remember(deviceId, config, capabilities);
+    return this.rememberWritten(deviceId, config, capabilities);
   }
 
   async addAlarm(deviceId: string, input: AlarmInput): Promise<{ alarm: PlayerAlarm; settings: PlayerSettingsView }> {
@@ -122,7 +128,7 @@ export class PlayerSettingsService extends EventEmitter<PlayerSettingsEvents> {
       alarms.push(formatAlarm(alarm));
       return { alarms };
     });
-    const settings = this.remember(deviceId, config, capabilities);
+    const settings = this.rememberWritten(deviceId, config, capabilities);
     return { alarm: { id, ...alarm }, settings };
   }
 
@@ -140,7 +146,7 @@ export class PlayerSettingsService extends EventEmitter<PlayerSettingsEvents> {
       changed = { id, ...alarm };
       return { alarms };
     });
-    const settings = this.remember(deviceId, config, capabilities);
+    const settings = this.rememberWritten(deviceId, config, capabilities);
     return { alarm: changed!, settings };
   }
 
@@ -152,7 +158,7 @@ export class PlayerSettingsService extends EventEmitter<PlayerSettingsEvents> {
       alarms.splice(id, 1);
       return { alarms };
     });
-    return this.remember(deviceId, config, capabilities);
+    return this.rememberWritten(deviceId, config, capabilities);
   }
 
   /** Forgets a player (it left the account). */
@@ -168,6 +174,12 @@ export class PlayerSettingsService extends EventEmitter<PlayerSettingsEvents> {
     const api = this.options.api();
     if (!api) throw new SettingsUnavailableError('no_cloud', 'the hub is not connected to a Yoto cloud, so player settings cannot be read or changed');
     return api;
+  }
+
+  /** After a write: the config the cloud answered it with is the newest. */
+  private rememberWritten(deviceId: string, config: YotoDeviceConfig, capabilities: PlayerCapabilities): PlayerSettingsView {
+    this.generations.set(deviceId, (this.generations.get(deviceId) ?? 0) + 1);
+    return this.remember(deviceId, config, capabilities);
   }
 
   private remember(deviceId: string, config: YotoDeviceConfig, capabilities: PlayerCapabilities): PlayerSettingsView {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import { packageRoot } from '../../server/paths';
-import { freePort } from '../helpers/free-port';
+import { freePorts } from '../helpers/free-port';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { ADMIN_ENV, signIn } from './client';
 
@@ -46,7 +46,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 export async function startProduct(options: StartOptions = {}): Promise<Product> {
   const userDir = options.userDir ?? (await makeTempDir('contract-userdir'));
   const dataDir = options.dataDir ?? (await makeTempDir('contract-data'));
-  const [nodeRedPort, hubPort, cloudPort, brokerPort, signInPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const [nodeRedPort, hubPort, cloudPort, brokerPort, signInPort] = (await freePorts(5)) as [number, number, number, number, number];
   const child: ChildProcess = spawn(process.execPath, [path.join(packageRoot, 'dist', 'scripts', 'start.js')], {
     cwd: packageRoot,
     env: {

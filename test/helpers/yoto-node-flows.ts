@@ -6,7 +6,7 @@ import type { TestFlowsItem } from 'node-red-node-test-helper';
 import type { DeviceState } from '../../server/core/device-state';
 import type { Hub } from '../../server/hub';
 import type { YotoHubNode } from '../../nodes/shared/yoto-hub-node';
-import { freePort } from './free-port';
+import { freePorts } from './free-port';
 
 /** A node of a test flow, with the settings of its type. */
 export type FlowNode = TestFlowsItem & Record<string, unknown>;
@@ -17,14 +17,15 @@ export const KIDS_BEDROOM = 'vkids0bedroom0yoto0mini0';
 /** A yoto-hub config node on free ports with a throwaway data directory (call `remove` after the test). */
 export async function hubConfigNode(id = 'hub1'): Promise<{ node: FlowNode; dataDir: string; remove: () => void }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-node-test-'));
+  const [httpPort, brokerPort, cloudPort] = await freePorts(3);
   const node: FlowNode = {
     id,
     type: 'yoto-hub',
     name: 'Test hub',
     logLevel: 'warn',
-    httpPort: String(await freePort()),
-    embeddedBrokerPort: String(await freePort()),
-    virtualCloudPort: String(await freePort()),
+    httpPort: String(httpPort),
+    embeddedBrokerPort: String(brokerPort),
+    virtualCloudPort: String(cloudPort),
     dataDir,
   };
   return { node, dataDir, remove: () => fs.rmSync(dataDir, { recursive: true, force: true }) };

@@ -4,7 +4,7 @@ import mqtt from 'mqtt';
 import type { Hub } from '../../server/hub';
 import type { HealthReport } from '../../server/system/health';
 import { startAedes } from '../helpers/aedes-broker';
-import { freePort, isListening } from '../helpers/free-port';
+import { freePort, freePorts, isListening } from '../helpers/free-port';
 import { hooked } from '../helpers/hooked';
 import { MosquittoBroker } from '../helpers/mosquitto';
 import { describeLeaks, ResourceTracker } from '../helpers/resource-tracker';
@@ -54,8 +54,7 @@ describe('Hub', function () {
     });
 
     it('releases both ports on stop, so a new hub can take them at once', async () => {
-      const httpPort = await freePort();
-      const brokerPort = await freePort();
+      const [httpPort, brokerPort] = (await freePorts(2)) as [number, number];
       for (let round = 0; round < 3; round++) {
         hub = await startTestHub({ httpPort, embeddedBrokerPort: brokerPort });
         expect((await getHealth(hub)).status).to.equal(200);

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import type { Node } from 'node-red';
 import type { YotoHubNode } from '../../nodes/shared/yoto-hub-node';
 import type { TestFlows } from 'node-red-node-test-helper';
-import { freePort, isListening } from '../helpers/free-port';
+import { freePort, freePorts, isListening } from '../helpers/free-port';
 import { MosquittoBroker } from '../helpers/mosquitto';
 import { describeLeaks, ResourceTracker } from '../helpers/resource-tracker';
 import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
@@ -47,9 +47,7 @@ describe(`yoto-hub node (Node-RED ${nodeRedVersion()})`, function () {
   });
   beforeEach(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-node-test-'));
-    httpPort = await freePort();
-    brokerPort = await freePort();
-    virtualCloudPort = await freePort();
+    [httpPort, brokerPort, virtualCloudPort] = (await freePorts(3)) as [number, number, number];
   });
   afterEach(async () => {
     await helper.unload();
