@@ -317,9 +317,9 @@ for (const brokerKind of BROKERS) {
       expect(announced.map((a) => a.deviceId)).to.deep.equal([KIDS_BEDROOM.deviceId]);
 
       mark = house.mark;
-      await house.publish('yoto/broadcast/announcements', JSON.stringify({ text: 'no audio', request_id: 'a-2' }));
+      await house.publish('yoto/broadcast/announcements', JSON.stringify({ voice: 'en', request_id: 'a-2' }));
       const rejected = await house.nextOn('yoto/broadcast/events', (e) => e['request_id'] === 'a-2', mark);
-      expect(rejected).to.include({ type: 'command_rejected', reason: '/ must have audio_file_id or url' });
+      expect(rejected).to.include({ type: 'command_rejected', reason: '/ must have text, audio_file_id or url' });
       mark = house.mark;
       await house.publish('yoto/broadcast/announcements', JSON.stringify({ url: 'https://example.com/a.mp3', device_ids: ['ghost'], request_id: 'a-3' }));
       expect(await house.nextOn('yoto/broadcast/events', (e) => e['request_id'] === 'a-3', mark)).to.include({ reason: 'unknown player(s): ghost' });

@@ -10,7 +10,7 @@ import { mqttUsername } from '../../server/yoto/protocol';
  * A hub on free ports with a throwaway data directory. The environment is
  * ignored so a developer's YOTO_* variables cannot change a test.
  */
-export async function startTestHub(settings: HubSettings = {}, deps: Pick<HubDependencies, 'cloud' | 'logger'> = {}): Promise<Hub> {
+export async function startTestHub(settings: HubSettings = {}, deps: Pick<HubDependencies, 'cloud' | 'logger' | 'clock'> = {}): Promise<Hub> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-hub-test-'));
   const options = resolveHubOptions({ httpPort: 0, embeddedBrokerPort: 0, virtualCloudPort: 0, signInPort: 0, ...settings }, dataDir, {});
   const hub = new Hub(options, { logger: silentLogger, env: {}, ...deps });
