@@ -39,9 +39,10 @@ import { openApiRoutes } from './openapi';
 import { PlayerSettingsService, SettingsBridge, settingsRoutes } from './settings';
 import { cardRoutes, FamilyLibrary, libraryCommandResolver } from './cards';
 import { Announcer, announcementRoutes, BuiltInChime } from './announcements';
-import type { Clock } from './time/clock';
 import { DeviceBus } from './core/device-bus';
 import { addDemoContent } from './demo/demo-content';
+import { SPEECH_DEFAULTS, SpeechService } from './tts';
+import { realClock, type Clock } from './time/clock';
 
 export type HubState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
 
@@ -61,7 +62,7 @@ export interface HubDependencies {
   cloud?: Pick<CloudConnectionOptions, 'deviceRefreshMs' | 'commandTimeoutMs' | 'virtual'>;
   /** Where YOTO_ADMIN_EMAIL / YOTO_ADMIN_PASSWORD are read (default process.env; tests pass their own). */
   env?: NodeJS.ProcessEnv;
-  /** The clock of the announcements' timers (expiry, the wait for an announcement's end): real by default; tests drive a ManualClock. */
+  /** Time for the parts that schedule on the hub's clock (the speech cache's cleanup, the announcements' expiry and end waits); default the real clock. */
   clock?: Clock;
 }
 
@@ -77,6 +78,8 @@ export interface HubServices {
   accounts: Accounts;
   library: AudioLibraryHandle;
   streams: StreamService;
+  /** Text to speech: render text to a signed hub URL players stream (server/tts). */
+  speech: SpeechService;
   scripts: ScriptsService;
   announcements: Announcer;
   realtime: RealtimeGateway;
@@ -169,6 +172,11 @@ export class Hub extends EventEmitter<HubEvents> {
   /** Signed stream URLs for players, and smart streams. */
   get streams(): StreamService {
     return this.running.streams;
+  }
+
+  /** Text to speech: text rendered to audio on the hub, cached, streamed to players from /stream/speech. */
+  get speech(): SpeechService {
+    return this.running.speech;
   }
 
   /** Scripts and their deployment as streaming cards. */
@@ -352,6 +360,17 @@ export class Hub extends EventEmitter<HubEvents> {
       createStreamService({ dataDir: options.dataDir, publicUrl: options.http.publicUrl, hubUrl: () => http.url, library: files, logger: child('streams') }),
       (s) => s.close(),
     );
+    const speech = parts.add(
+      'speech',
+      await SpeechService.start({
+        dataDir: options.dataDir,
+        settings: options.tts ?? { ...SPEECH_DEFAULTS },
+        streams,
+        clock: this.deps.clock ?? realClock,
+        logger: child('speech'),
+      }),
+      (s) => s.stop(),
+    );
     parts.add('stream alerts', raiseStreamFailureAlerts({ events: streams.events, registry: devices }), (stopAlerts) => stopAlerts());
     const scripts = createScripts({ store, library: files, streams, cloud, logger: child('scripts') });
     const library = parts.add('audio library', createAudioLibrary({ files, logger, isInUse: (fileId) => scripts.isFileInUse(fileId) }), (l) => l.close());
@@ -366,7 +385,7 @@ export class Hub extends EventEmitter<HubEvents> {
         cards: () => cloud.api,
         library: files,
         streams,
-        speech: SPEECH_PENDING,
+        speech,
         chime,
         logger: child('announcements'),
         ...(this.deps.clock ? { clock: this.deps.clock } : {}),
@@ -477,7 +496,7 @@ export class Hub extends EventEmitter<HubEvents> {
     accounts.onRightsChanged(() => realtime.recheck());
     realtime.start();
     await http.listen();
-    this.services = { store, broker, bus, devices, cloud, bridge, accounts, library, streams, scripts, announcements, realtime, http, settings, cards: family };
+    this.services = { store, broker, bus, devices, cloud, bridge, accounts, library, streams, speech, scripts, announcements, realtime, http, settings, cards: family };
     // Said once the server listens, so the address is the one to open (not port 0 when the port is chosen by the OS).
     if (!admin && accounts.needsOnboarding()) logger.info('no accounts yet: open the panel to create the admin', { url: http.url });
 
@@ -501,10 +520,3 @@ export class Hub extends EventEmitter<HubEvents> {
     this.emit('state', state);
   }
 }
-
-/** Until the speech service is merged: text announcements fail with speech_failed. */
-const SPEECH_PENDING = {
-  render(): Promise<never> {
-    return Promise.reject(new Error('text to speech is not part of this hub yet'));
-  },
-};

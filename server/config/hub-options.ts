@@ -43,6 +43,12 @@ export interface HubSettings {
   yotoMqttUrl?: string;
   /** true/false (or on/off, yes/no, 1/0); blank: YOTO_DEMO_CONTENT, else off. */
   demoContent?: boolean | string;
+  /** Text to speech: default engine (espeak), voice, language, MaryTTS server URL, cache max age in days. */
+  ttsEngine?: string;
+  ttsVoice?: string;
+  ttsLanguage?: string;
+  ttsUrl?: string;
+  ttsCacheDays?: number | string;
 }
 
 export const DEFAULTS = {
@@ -60,7 +66,13 @@ export const DEFAULTS = {
   scopes: DEFAULT_SCOPES,
   virtualPlayers: 3,
   demoContent: false,
+  ttsEngine: 'espeak' as const,
+  ttsLanguage: 'en',
+  ttsCacheDays: 30,
 };
+
+/** The text-to-speech engines a hub may default to. */
+export const TTS_ENGINES = ['espeak'] as const;
 
 /** The most players the virtual cloud simulates. */
 export const MAX_VIRTUAL_PLAYERS = 100;
@@ -93,6 +105,11 @@ export const ENV = {
   yotoApiUrl: 'YOTO_API_URL',
   yotoMqttUrl: 'YOTO_MQTT_URL',
   demoContent: 'YOTO_DEMO_CONTENT',
+  ttsEngine: 'YOTO_TTS_ENGINE',
+  ttsVoice: 'YOTO_TTS_VOICE',
+  ttsLanguage: 'YOTO_TTS_LANGUAGE',
+  ttsUrl: 'YOTO_TTS_URL',
+  ttsCacheDays: 'YOTO_TTS_CACHE_DAYS',
 } as const;
 
 export class HubConfigError extends Error {
@@ -172,6 +189,24 @@ function flag(name: string, value: string | undefined, fallback: boolean): boole
   throw new HubConfigError(`${name} must be true or false, got "${value}"`);
 }
 
+function ttsOptions(get: (key: keyof typeof ENV) => string | undefined): NonNullable<HubOptions['tts']> {
+  const engine = get('ttsEngine') ?? DEFAULTS.ttsEngine;
+  if (!(TTS_ENGINES as readonly string[]).includes(engine)) throw new HubConfigError(`the text-to-speech engine must be ${TTS_ENGINES.join(' or ')}, got "${engine}"`);
+  const voice = get('ttsVoice');
+  if (voice !== undefined && !/^[A-Za-z0-9_.:+-]{1,100}$/.test(voice)) throw new HubConfigError(`a text-to-speech voice is a name such as en-gb or en-us+f3, got "${voice}"`);
+  const language = get('ttsLanguage') ?? DEFAULTS.ttsLanguage;
+  if (!/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$/.test(language)) throw new HubConfigError(`the text-to-speech language is a tag such as en, en-GB or fr, got "${language}"`);
+  const ttsUrl = url('text-to-speech server URL', get('ttsUrl'), ['http:', 'https:']);
+  const cacheMaxAgeDays = count('text-to-speech cache days', get('ttsCacheDays'), DEFAULTS.ttsCacheDays, 3650);
+  return {
+    engine: engine as (typeof TTS_ENGINES)[number],
+    ...(voice ? { voice } : {}),
+    language,
+    ...(ttsUrl ? { url: ttsUrl } : {}),
+    cacheMaxAgeDays,
+  };
+}
+
 /**
  * @param settings what the surface configured (blank = not set)
  * @param defaultDataDir where data lives when neither the settings nor YOTO_DATA_DIR say
@@ -207,6 +242,7 @@ export function resolveHubOptions(
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
     throw new HubConfigError('the embedded broker needs both YOTO_BROKER_TLS_CERT and YOTO_BROKER_TLS_KEY for TLS, or neither');
   }
+  const tts = ttsOptions(get);
   const username = get('brokerUsername');
   const password = get('brokerPassword');
   return {
@@ -243,6 +279,7 @@ export function resolveHubOptions(
       ...(yotoMqttUrl ? { yotoMqttUrl } : {}),
     },
     demoContent: flag('demo content', get('demoContent'), DEFAULTS.demoContent),
+    tts,
     logLevel,
   };
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Request, type Response, type Router } from 'express';
 import { ApiError } from '../http/api-error';
-import { sendFileRange, type AudioLibrary } from '../library';
+import { sendFileRange, type AudioLibrary, type RangeFile } from '../library';
 import type { Logger } from '../log/logger';
 import type { AudioFile } from '../types/schemas';
 import { SmartStreams } from './smart-streams';
@@ -28,7 +28,7 @@ export interface StreamServiceOptions {
 /** One answered player request (also refused ones). */
 export interface StreamServed {
   kind: StreamTarget['kind'];
-  /** The file id or smart stream id in the URL. */
+  /** The file id, smart stream id or speech cache key in the URL. */
   id: string;
   method: string;
   status: number;
@@ -47,8 +47,13 @@ export interface StreamServiceEvents {
 export interface StreamService {
   /** Mount at the server root, not under /api (players send no session): `server.mountRoot('/stream', streams.router)`. */
   router: Router;
-  /** An absolute, signed URL a player can fetch: `<base>/stream/audio/<fileId>?t=...` or `<base>/stream/smart/<streamId>?t=...`. */
+  /** An absolute, signed URL a player can fetch: `<base>/stream/audio/<fileId>?t=...`, `<base>/stream/smart/<streamId>?t=...` or `<base>/stream/speech/<key>?t=...`. */
   urlFor(target: StreamTarget, scope?: StreamScope): string;
+  /**
+   * Where `GET /stream/speech/:key` finds its file (the speech service's cache, server/tts):
+   * registered once the speech service exists; until then, and for unknown keys, 404.
+   */
+  useSpeechFiles(lookup: (key: string) => RangeFile | undefined): void;
   /** Every URL signed for this device so far answers 403 from now on, and responses under way on them are cut off (resolves once persisted). */
   revokeDevice(deviceId: string): Promise<void>;
   /** Every URL signed for this script so far answers 403 from now on, and responses under way on them are cut off (resolves once persisted). */
@@ -114,29 +119,31 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
     }
   };
 
+  const libraryFile = (record: AudioFile): RangeFile => ({
+    path: options.library.pathOf(record),
+    size: record.fileSize,
+    mtime: new Date(record.createdAt),
+    contentType: record.mimeType,
+    etag: `"${record.sha256 ?? `${record.id}-${record.fileSize}`}"`,
+  });
+
   const send = async (
     req: IncomingMessage,
     res: ServerResponse,
-    record: AudioFile,
+    file: RangeFile,
     cacheControl: string,
     scope: { deviceId?: string; scriptId?: string },
     onMissing: () => void,
   ): Promise<void> => {
     const flight = { res, ...scope };
     inFlight.add(flight);
-    const work = sendFileRange(req, res, {
-      path: options.library.pathOf(record),
-      size: record.fileSize,
-      mtime: new Date(record.createdAt),
-      contentType: record.mimeType,
-      etag: `"${record.sha256 ?? `${record.id}-${record.fileSize}`}"`,
-    }, { cacheControl });
+    const work = sendFileRange(req, res, file, { cacheControl });
     pending.add(work);
     try {
       await work;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        logger.warn('stream file missing on disk', { id: record.id });
+        logger.warn('stream file missing on disk', { path: file.path });
         onMissing();
         throw ApiError.notFound('audio file');
       }
@@ -155,7 +162,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
       report({ kind: 'audio', id: fileId, method: req.method, status: 404, reason: 'not_found', ...scope });
       throw ApiError.notFound('audio file');
     }
-    await send(req, res, record, 'private, no-cache', scope, () => report({ kind: 'audio', id: fileId, method: req.method, status: 404, reason: 'missing_on_disk', fileId, ...scope }));
+    await send(req, res, libraryFile(record), 'private, no-cache', scope, () => report({ kind: 'audio', id: fileId, method: req.method, status: 404, reason: 'missing_on_disk', fileId, ...scope }));
     report({ kind: 'audio', id: fileId, method: req.method, status: res.statusCode, fileId, ...scope });
   };
 
@@ -172,20 +179,43 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
       throw ApiError.notFound(choice ? 'audio file' : `smart stream "${streamId}" (or nothing to play)`);
     }
     res.setHeader('X-Smart-Rule', choice.rule);
-    await send(req, res, record, 'no-store', scope, () => report({ kind: 'smart', id: streamId, method: req.method, status: 404, reason: 'missing_on_disk', fileId: record.id, ...scope }));
+    await send(req, res, libraryFile(record), 'no-store', scope, () => report({ kind: 'smart', id: streamId, method: req.method, status: 404, reason: 'missing_on_disk', fileId: record.id, ...scope }));
     report({ kind: 'smart', id: streamId, method: req.method, status: res.statusCode, fileId: record.id, ...scope });
+  };
+
+  let speechFiles: (key: string) => RangeFile | undefined = () => undefined;
+  const speech = async (req: Request, res: Response): Promise<void> => {
+    const key = String(req.params['key']);
+    const scope = authorize(req, { kind: 'speech', key }, key);
+    const file = speechFiles(key);
+    if (!file) {
+      report({ kind: 'speech', id: key, method: req.method, status: 404, reason: 'not_found', ...scope });
+      throw ApiError.notFound('speech audio (expired from the cache?)');
+    }
+    // The bytes under a key never change (the key is a hash of what was rendered): players may keep them.
+    await send(req, res, file, 'private, max-age=86400, immutable', scope, () => report({ kind: 'speech', id: key, method: req.method, status: 404, reason: 'missing_on_disk', ...scope }));
+    report({ kind: 'speech', id: key, method: req.method, status: res.statusCode, ...scope });
   };
 
   router.get('/audio/:fileId', audio); // Express answers HEAD with the GET route; sendFileRange sends no body for HEAD
   router.get('/smart/:streamId', smartStream);
+  router.get('/speech/:key', speech);
   router.use((_req, _res, next) => next(ApiError.notFound('stream')));
 
   return {
     router,
     urlFor(target, scope = {}) {
       const token = tokens.sign(target, scope);
-      const pathPart = target.kind === 'audio' ? `audio/${encodeURIComponent(target.fileId)}` : `smart/${encodeURIComponent(target.streamId)}`;
+      const pathPart =
+        target.kind === 'audio'
+          ? `audio/${encodeURIComponent(target.fileId)}`
+          : target.kind === 'smart'
+            ? `smart/${encodeURIComponent(target.streamId)}`
+            : `speech/${encodeURIComponent(target.key)}`;
       return `${baseUrl()}/stream/${pathPart}?t=${token}`;
+    },
+    useSpeechFiles(lookup) {
+      speechFiles = lookup;
     },
     async revokeDevice(deviceId) {
       const persisted = tokens.revokeDevice(deviceId);

@@ -49,7 +49,7 @@ export function raiseStreamFailureAlerts(options: StreamFailureAlertOptions): ()
     // Forget failures outside the window, so the map holds only recent ones however long the hub runs.
     for (const [seen, when] of lastRaised) if (at - when >= repeatAfterMs) lastRaised.delete(seen);
     lastRaised.set(key, at);
-    const what = served.kind === 'smart' ? 'a smart stream' : 'an audio stream';
+    const what = served.kind === 'smart' ? 'a smart stream' : served.kind === 'speech' ? 'spoken audio' : 'an audio stream';
     const why = WHY[served.reason ?? ''] ?? `the hub answered ${served.status}`;
     options.registry.recordEvent(served.deviceId, 'alert', {
       alert: 'stream_failed',

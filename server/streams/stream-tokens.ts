@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { readJsonSync, writeFileAtomic, writeFileAtomicSync, WriteQueue } from '../files/atomic-file';
 
 /** What a stream URL gives access to. */
-export type StreamTarget = { kind: 'audio'; fileId: string } | { kind: 'smart'; streamId: string };
+export type StreamTarget = { kind: 'audio'; fileId: string } | { kind: 'smart'; streamId: string } | { kind: 'speech'; key: string };
 
 /** Who the URL was made for; each part can be revoked on its own. */
 export interface StreamScope {
@@ -36,7 +36,7 @@ export type TokenCheck =
 
 /** The signed fields, short names to keep player URLs short. */
 interface TokenPayload {
-  /** target: `a:<fileId>` or `s:<streamId>` */
+  /** target: `a:<fileId>`, `s:<streamId>` or `t:<speech cache key>` */
   g: string;
   d?: string;
   s?: string;
@@ -57,7 +57,14 @@ const SECRET_BYTES = 32;
 const TOKEN_VERSION = 'v1';
 
 export function targetKey(target: StreamTarget): string {
-  return target.kind === 'audio' ? `a:${target.fileId}` : `s:${target.streamId}`;
+  switch (target.kind) {
+    case 'audio':
+      return `a:${target.fileId}`;
+    case 'smart':
+      return `s:${target.streamId}`;
+    case 'speech':
+      return `t:${target.key}`;
+  }
 }
 
 /**

@@ -1169,6 +1169,7 @@ export interface HubConfig {
    * On a hub whose library holds nothing else, add the bundled demo content (three short audio files, a bedtime playlist, a short CYOA story and its scripts) once at start (YOTO_DEMO_CONTENT). The demo flows turn it on.
    */
   demoContent?: boolean;
+  tts?: HubTtsConfig;
   /**
    * Least important log level written (YOTO_LOG_LEVEL).
    */
@@ -1297,6 +1298,31 @@ export interface HubCloudConfig {
    * MQTT URL of the Yoto cloud. Default wss://aqrphjqbp3u2z-ats.iot.eu-west-2.amazonaws.com/mqtt.
    */
   yotoMqttUrl?: string;
+}
+/**
+ * Text to speech on the hub (announcements that carry text).
+ */
+export interface HubTtsConfig {
+  /**
+   * Default engine (YOTO_TTS_ENGINE): espeak (eSpeak-NG on the hub, offline).
+   */
+  engine: 'espeak';
+  /**
+   * Default voice of the default engine (YOTO_TTS_VOICE), e.g. en-gb or en-us+f3 for espeak; absent: the language's voice.
+   */
+  voice?: string;
+  /**
+   * Default language (YOTO_TTS_LANGUAGE), a BCP 47 tag such as en, en-GB, fr.
+   */
+  language: string;
+  /**
+   * Base URL of a MaryTTS-compatible server (YOTO_TTS_URL), e.g. http://opentts.local:5500, for the marytts engine.
+   */
+  url?: string;
+  /**
+   * Rendered speech unused for this many days is removed from the cache (YOTO_TTS_CACHE_DAYS).
+   */
+  cacheMaxAgeDays: number;
 }
 /**
  * One listening session on a player, from start to stop, for history and analytics. Stored in the playback_history collection.
