@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { NodeMessage } from 'node-red';
 import type { Hub } from '../../server/hub';
+import { liveMode } from '../helpers/day-mode';
 import { initNodeRedHelper, nodeRedVersion, withLocale } from '../helpers/node-red';
 import { KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, runningHub, type FlowNode, useHubConfigPerTest } from '../helpers/yoto-node-flows';
 
@@ -24,15 +25,7 @@ interface CaughtMessage extends NodeMessage {
 /** Keeps a player in day mode whatever the time of day (night mode refuses normal announcements), through the hub's settings. */
 async function dayMode(hub: Hub, deviceId: string): Promise<void> {
   await hub.settings.update(deviceId, { dayTime: '00:00', nightTime: '23:59' });
-  if (hub.devices.get(deviceId)?.dayMode === 'day') return;
-  await new Promise<void>((resolve) => {
-    const owner = {};
-    hub.devices.bus.on(owner, 'state', (state) => {
-      if (state.deviceId !== deviceId || state.dayMode !== 'day') return;
-      hub.devices.bus.off(owner);
-      resolve();
-    });
-  });
+  await liveMode(hub, deviceId, 'day');
 }
 
 /**

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
+import { liveMode } from '../helpers/day-mode';
 import { onboard, unnamedControls, usePanelPage } from '../panel/panel-helpers';
 import { KIDS } from './announce-world';
 
@@ -14,15 +15,7 @@ async function dayMode(hub: Hub, token: string, deviceId: string): Promise<void>
     body: JSON.stringify({ dayTime: '00:00', nightTime: '23:59' }),
   });
   expect(answer.status, await answer.text()).to.equal(200);
-  if (hub.devices.get(deviceId)?.dayMode === 'day') return;
-  await new Promise<void>((resolve) => {
-    const owner = {};
-    hub.devices.bus.on(owner, 'state', (state) => {
-      if (state.deviceId !== deviceId || state.dayMode !== 'day') return;
-      hub.devices.bus.off(owner);
-      resolve();
-    });
-  });
+  await liveMode(hub, deviceId, 'day');
 }
 
 /** The Dashboard's "Announce…" form in headless Chromium: it posts to /api/announcements and shows each player's outcome. */
@@ -60,15 +53,7 @@ describe('Announce… on the Dashboard in headless Chromium', function () {
 
   it('shows the hub\'s refusal when the player may not take it (quiet hours for a normal announcement in night mode)', async () => {
     await hub.settings.update(KIDS, { dayTime: '23:59', nightTime: '00:00' });
-    await new Promise<void>((resolve) => {
-      if (hub.devices.get(KIDS)?.dayMode === 'night') return resolve();
-      const owner = {};
-      hub.devices.bus.on(owner, 'state', (state) => {
-        if (state.deviceId !== KIDS || state.dayMode !== 'night') return;
-        hub.devices.bus.off(owner);
-        resolve();
-      });
-    });
+    await liveMode(hub, KIDS, 'night');
     await page.getByLabel('Text to say').fill('Too late');
     await page.getByRole('button', { name: 'Announce', exact: true }).click();
     const row = page.getByTestId('announce-outcome').locator(`li[data-device="${KIDS}"][data-status="skipped"]`);

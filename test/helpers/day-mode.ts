@@ -1,3 +1,4 @@
+import type { Hub } from '../../server/hub';
 import type { BrokerWatcher } from './broker-watcher';
 
 /**
@@ -18,4 +19,17 @@ export async function keepMode(hubUrl: string, token: string, house: BrokerWatch
   const status = house.latest(`yoto/${deviceId}/status`).get(`yoto/${deviceId}/status`);
   if (status !== undefined && (JSON.parse(status) as { day_mode?: string }).day_mode === mode) return;
   await house.nextOn(`yoto/${deviceId}/status`, (json) => json['day_mode'] === mode, from);
+}
+
+/** Resolves once the hub's live model has the player in `mode` (at once if it already is): the device bus, no polling. */
+export function liveMode(hub: Hub, deviceId: string, mode: 'day' | 'night'): Promise<void> {
+  if (hub.devices.get(deviceId)?.dayMode === mode) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const owner = {};
+    hub.devices.bus.on(owner, 'state', (state) => {
+      if (state.deviceId !== deviceId || state.dayMode !== mode) return;
+      hub.devices.bus.off(owner);
+      resolve();
+    });
+  });
 }
