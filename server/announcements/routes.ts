@@ -37,7 +37,8 @@ export function announcementRoutes(options: AnnouncementRoutesOptions): Router {
   const checkFile = (user: RequestUser, fileId: string, path: string): void => {
     const file = options.file(fileId);
     if (!file || !mayAccess(user, file.userId)) {
-      throw new ApiError(404, 'not_found', `audio file "${fileId}" not found`, [{ path, message: 'is not a library file you may use' }]);
+      // The id is not echoed: whether another user's file exists is not the caller's to learn.
+      throw new ApiError(404, 'not_found', 'audio file not found', [{ path, message: 'is not a library file you may use' }]);
     }
   };
 
@@ -48,7 +49,7 @@ export function announcementRoutes(options: AnnouncementRoutesOptions): Router {
     if (typeof request.chime === 'string') checkFile(user, request.chime, '/chime');
     const targets = announcementTargets(request, registry, (deviceId) => canUse(user, deviceId));
     if (!targets.ok && targets.code === 'unknown_player') {
-      throw new ApiError(404, 'not_found', 'device not found', targets.missing.map(({ index, deviceId }) => ({ path: `/device_ids/${index}`, message: `no player "${deviceId}" you may use` })));
+      throw new ApiError(404, 'not_found', 'device not found', targets.missing.map(({ index }) => ({ path: `/device_ids/${index}`, message: 'is not a player you may use' })));
     }
     if (!targets.ok) throw new ApiError(409, targets.code, `${targets.message}; name the players in device_ids to be told why each did not play`);
     const handle = announcer.announce(request, targets.targets, 'api');
