@@ -39,7 +39,7 @@ import { raiseStreamFailureAlerts } from './streams/stream-alerts';
 import { openApiRoutes } from './openapi';
 import { PlayerSettingsService, SettingsBridge, settingsRoutes } from './settings';
 import { cardRoutes, FamilyLibrary, libraryCommandResolver } from './cards';
-import { Announcer } from './announcements';
+import { Announcer, announcementRoutes, BuiltInChime } from './announcements';
 import { DeviceBus } from './core/device-bus';
 import { addDemoContent } from './demo/demo-content';
 import { SPEECH_DEFAULTS, SpeechService } from './tts';
@@ -62,7 +62,7 @@ export interface HubDependencies {
   cloud?: Pick<CloudConnectionOptions, 'deviceRefreshMs' | 'commandTimeoutMs' | 'virtual'>;
   /** Where YOTO_ADMIN_EMAIL / YOTO_ADMIN_PASSWORD are read (default process.env; tests pass their own). */
   env?: NodeJS.ProcessEnv;
-  /** The hub's one clock: stream URL expiry and their renewal on deployed cards, the speech cache's cleanup (default the real one; tests drive a ManualClock). */
+  /** The hub's one clock: stream URL expiry and their renewal on deployed cards, the speech cache's cleanup, the announcements' expiry and end waits (default the real one; tests drive a ManualClock). */
   clock?: Clock;
 }
 
@@ -384,9 +384,21 @@ export class Hub extends EventEmitter<HubEvents> {
     renewal.start();
     const library = parts.add('audio library', createAudioLibrary({ files, logger, isInUse: (fileId) => scripts.isFileInUse(fileId) }), (l) => l.close());
     if (options.demoContent) await addDemoContent({ store, library: files, dataDir: options.dataDir, logger: child('demo') });
+    // The built-in chime is served where players reach the hub (its public URL, else its own address).
+    const chime = new BuiltInChime(() => options.http.publicUrl ?? http.url);
     const announcements = parts.add(
       'announcements',
-      new Announcer({ registry: devices, commander: cloud, cards: () => cloud.api, library: files, streams, logger: child('announcements') }),
+      new Announcer({
+        registry: devices,
+        commander: cloud,
+        cards: () => cloud.api,
+        library: files,
+        streams,
+        speech,
+        chime,
+        logger: child('announcements'),
+        clock,
+      }),
       (a) => a.stop(),
     );
     // Turns a story card's chapter changes into story_node_entered events on every surface.
@@ -450,6 +462,10 @@ export class Hub extends EventEmitter<HubEvents> {
     http.mountApi('/cards', cardRoutes(family));
     http.mountApi('/devices', createDevicesApi({ store, registry: devices, commander: cloud, scripts, logger, source: () => cloud.active ?? 'yoto', revokeDevice: (id) => streams.revokeDevice(id) }));
     http.mountApi('/analytics', analytics.router);
+    http.mountApi(
+      '/announcements',
+      announcementRoutes({ announcer: announcements, registry: devices, canUse: (user, deviceId) => this.canSeeDevice(user, deviceId), file: (fileId) => files.get(fileId) }),
+    );
     await analytics.ready;
     http.mountRoot('/metrics', metrics.router);
     http.mountApi('/audio', library.router);
@@ -470,6 +486,7 @@ export class Hub extends EventEmitter<HubEvents> {
     // Their requests are counted in /metrics like the API's (the token is in the query, not the route label).
     http.mountRoot('/stream', metrics.middleware);
     http.mountRoot('/stream', streams.router);
+    http.mountRoot('/announcements', chime.router());
     parts.add('http server', http, (h) => h.close());
     const realtime = parts.add(
       'WebSocket gateway',

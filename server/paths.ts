@@ -29,3 +29,4 @@ export function packageVersion(): string {
   const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
+export const assetsDir = path.join(packageRoot, 'assets');

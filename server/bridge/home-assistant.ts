@@ -15,7 +15,7 @@ export interface HomeAssistantOptions {
   origin?: { name: string; sw_version?: string; support_url?: string };
 }
 
-export type HomeAssistantComponent = 'sensor' | 'number' | 'button' | 'light' | 'time' | 'switch' | 'select';
+export type HomeAssistantComponent = 'sensor' | 'number' | 'button' | 'light' | 'time' | 'switch' | 'select' | 'notify';
 
 export interface DiscoveryConfig {
   topic: string;
@@ -34,6 +34,7 @@ interface DeviceTopics {
   status: string;
   playback: string;
   commands: string;
+  announce: string;
 }
 
 export const PLAYBACK_STATES = ['playing', 'paused', 'stopped', 'loading', 'idle'] as const;
@@ -116,6 +117,16 @@ const BUTTON_SPECS: EntitySpec[] = BUTTONS.map((button) => ({
   }),
 }));
 
+/**
+ * `notify.send_message` speaks on the player: Home Assistant's MQTT notify publishes the message
+ * as plain text on yoto/<id>/announce, which the hub takes as `{text: message}` (README "Announcements").
+ */
+const ANNOUNCE: EntitySpec = {
+  component: 'notify',
+  objectId: 'announce',
+  fields: (t) => ({ name: 'Announce', command_topic: t.announce, icon: 'mdi:bullhorn' }),
+};
+
 /** A Jinja slice of the colour's last six hex digits (e.g. "-6:-4") read as 0..255. */
 const HEX_CHANNEL = (slice: string): string =>
   `{{ value_json.nightlight[${slice}] | int(0, 16) if value_json.nightlight is defined and value_json.nightlight | length >= 7 else 0 }}`;
@@ -142,12 +153,13 @@ const NIGHT_LIGHT: EntitySpec = {
 
 /** Every entity the player gets: the night light only on models that have one. */
 export function homeAssistantConfigs(state: DeviceState, options: HomeAssistantOptions = {}): DiscoveryConfig[] {
-  const specs = [...SENSORS, ...BUTTON_SPECS, ...(state.hasNightLight ? [NIGHT_LIGHT] : [])];
+  const specs = [...SENSORS, ...BUTTON_SPECS, ANNOUNCE, ...(state.hasNightLight ? [NIGHT_LIGHT] : [])];
   const topics = brokerTopics(options.topicPrefix);
   const deviceTopics: DeviceTopics = {
     status: topics.status(state.deviceId),
     playback: topics.playback(state.deviceId),
     commands: topics.commands(state.deviceId),
+    announce: topics.announce(state.deviceId),
   };
   return specs.map((spec) => ({
     topic: configTopic(spec.component, state.deviceId, spec.objectId, options),
@@ -165,7 +177,32 @@ export function homeAssistantConfigs(state: DeviceState, options: HomeAssistantO
 
 /** Every config topic a player could have, so removal clears all of them. */
 export function allConfigTopics(deviceId: string, options: HomeAssistantOptions = {}): string[] {
-  return [...SENSORS, ...BUTTON_SPECS, NIGHT_LIGHT].map((spec) => configTopic(spec.component, deviceId, spec.objectId, options));
+  return [...SENSORS, ...BUTTON_SPECS, ANNOUNCE, NIGHT_LIGHT].map((spec) => configTopic(spec.component, deviceId, spec.objectId, options));
+}
+
+/** The node id of the hub's own Home Assistant device (the "all players" notify entity). */
+export const ALL_PLAYERS_NODE_ID = 'yoto_all_players';
+
+/**
+ * One `notify` entity for every player: its messages go to yoto/broadcast/announcements as
+ * `{"text": message}`, so they play on every online player.
+ */
+export function allPlayersNotifyConfig(options: HomeAssistantOptions = {}): DiscoveryConfig {
+  const topics = brokerTopics(options.topicPrefix);
+  return {
+    topic: configTopic('notify', ALL_PLAYERS_NODE_ID, 'announce', options),
+    component: 'notify',
+    objectId: 'announce',
+    payload: {
+      name: 'Announce on every player',
+      command_topic: topics.announcements,
+      command_template: '{"text": {{ value | tojson }}}',
+      icon: 'mdi:bullhorn',
+      unique_id: `${ALL_PLAYERS_NODE_ID}_announce`,
+      device: { identifiers: [ALL_PLAYERS_NODE_ID], name: 'Yoto players', manufacturer: 'Yoto Smart Stream', model: 'Every player' },
+      ...(options.origin ? { origin: options.origin } : {}),
+    },
+  };
 }
 
 export function configTopic(component: HomeAssistantComponent, deviceId: string, objectId: string, options: HomeAssistantOptions): string {

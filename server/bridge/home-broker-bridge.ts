@@ -9,12 +9,13 @@ import type { DeviceCommander, DeviceCommand } from '../yoto/device-command';
 import { reportCommandFailure } from '../core/command-failures';
 import { discoveryPayload, eventPayload, playbackPayload, statusPayload, telemetryPayload } from '../core/device-views';
 import { mapBrokerCommand, type ScriptPlayRequest } from './command-mapping';
-import { allConfigTopics, homeAssistantConfigs, type HomeAssistantOptions } from './home-assistant';
+import { allConfigTopics, allPlayersNotifyConfig, homeAssistantConfigs, type HomeAssistantOptions } from './home-assistant';
 import { brokerTopics, isTopicSafeId, type BrokerTopics } from './topics';
+import { announcePayload, announcementTargets } from '../announcements/targets';
 
-/** Plays an announcement (a library file or a URL) on one player, then puts back what it was playing: the hub's Announcer. */
+/** Plays announcements on players, then puts back what they were playing: the hub's Announcer. */
 export interface AnnouncementPlayer {
-  announce(deviceId: string, announcement: BrokerAnnouncementMessage): Promise<unknown>;
+  announce(request: BrokerAnnouncementMessage, targets: readonly string[], source: 'mqtt'): { done: ReadonlyMap<string, Promise<{ status: string; reason?: string; message?: string }>> };
 }
 
 /** Starts a hub script on a player, as the script's owner: the hub's scripts service. */
@@ -129,6 +130,7 @@ export class HomeBrokerBridge {
     this.running = true;
     this.subscribe(this.topics.allCommands, (topic, payload) => this.onCommand(topic, payload));
     this.subscribe(this.topics.announcements, (_topic, payload) => this.onAnnouncement(payload));
+    this.subscribe(this.topics.allAnnounce, (topic, payload) => this.onPlayerAnnouncement(topic, payload));
     this.subscribe(this.topics.management, (_topic, payload) => this.onManagement(payload));
     this.listenToRegistry();
     const onBrokerStatus = (state: BrokerState): void => {
@@ -154,6 +156,10 @@ export class HomeBrokerBridge {
     if (!this.running || !this.isConnected()) return;
     for (const topic of this.pendingRemovals) this.clearRetained(topic);
     for (const state of this.registry.list()) this.publishDevice(state, true);
+    if (this.haEnabled) {
+      const all = allPlayersNotifyConfig(this.haOptions);
+      this.publishRetained(all.topic, all.payload, true);
+    }
     this.publishDeviceList();
   }
 
@@ -329,21 +335,49 @@ export class HomeBrokerBridge {
     const parsed = this.parseAndCheck('broker-announcement', raw);
     if (!parsed.ok) return this.rejectAnnouncement(raw, parsed.reason, parsed.details);
     const announcement = parsed.value as BrokerAnnouncementMessage;
-    const player = this.options.announcements;
-    const targets = announcement.device_ids ?? this.registry.list().filter((state) => state.online).map((state) => state.deviceId);
-    const unknown = targets.filter((deviceId) => !this.registry.has(deviceId));
-    if (unknown.length > 0) return this.rejectAnnouncement(raw, `unknown player(s): ${unknown.join(', ')}`, []);
-    if (targets.length === 0) return this.rejectAnnouncement(raw, 'no player is online to announce on', []);
+    const targets = announcementTargets(announcement, this.registry);
+    if (!targets.ok) return this.rejectAnnouncement(raw, targets.message, []);
     this.send(this.topics.broadcastEvents, {
       type: 'announcement_started',
-      device_ids: targets,
+      device_ids: targets.targets,
       ...(announcement.request_id ? { request_id: announcement.request_id } : {}),
       timestamp: this.now().toISOString(),
     }, false);
+    this.startAnnouncement(announcement, targets.targets);
+  }
+
+  /** yoto/<id>/announce: the announcement JSON or plain text to say, on that player. */
+  private onPlayerAnnouncement(topic: string, raw: Buffer): void {
+    const deviceId = this.topics.deviceOfAnnounceTopic(topic);
+    if (!deviceId) return;
+    this.counters.announcementsReceived++;
+    const checked = this.validator.check('broker-announcement', announcePayload(raw));
+    if (!checked.ok) return this.rejectPlayerAnnouncement(deviceId, raw, describeValidation(checked.error), checked.error.details);
+    const announcement = checked.value as BrokerAnnouncementMessage;
+    if (announcement.device_ids && (announcement.device_ids.length !== 1 || announcement.device_ids[0] !== deviceId)) {
+      return this.rejectPlayerAnnouncement(deviceId, raw, `device_ids on ${topic} may name only ${deviceId}`, [{ path: '/device_ids', message: `must be ["${deviceId}"] or absent` }]);
+    }
+    if (!this.registry.has(deviceId)) return this.rejectPlayerAnnouncement(deviceId, raw, `unknown player "${deviceId}"`, []);
+    this.startAnnouncement({ ...announcement, device_ids: [deviceId] }, [deviceId]);
+  }
+
+  /** Hands the announcement to the announcer; each player answers command_completed or command_failed on its events topic. */
+  private startAnnouncement(announcement: BrokerAnnouncementMessage, targets: string[]): void {
+    const { done } = this.options.announcements.announce(announcement, targets, 'mqtt');
     const message = { command: 'announcement', ...(announcement.request_id ? { request_id: announcement.request_id } : {}) };
     for (const deviceId of targets) {
-      void this.runAndReport(deviceId, message, () => player.announce(deviceId, announcement).then(() => ({})));
+      void this.runAndReport(deviceId, message, async () => {
+        const entry = await done.get(deviceId)!;
+        if (entry.status !== 'finished') throw Object.assign(new Error(entry.message ?? entry.reason ?? entry.status), { code: entry.reason ?? entry.status });
+        return {};
+      });
     }
+  }
+
+  private rejectPlayerAnnouncement(deviceId: string, raw: Buffer, reason: string, details: Array<{ path: string; message: string }>): void {
+    this.counters.announcementsRejected++;
+    this.logger.warn('home broker announcement rejected', { deviceId, reason });
+    this.send(this.topics.events(deviceId), rejection(raw, reason, details, this.now(), { device_id: deviceId }), false);
   }
 
   private rejectAnnouncement(raw: Buffer, reason: string, details: Array<{ path: string; message: string }>): void {

@@ -33,7 +33,7 @@ const NOT_PLAYERS = new Set(['broadcast', 'admin']);
  * - `device/...` (the Yoto protocol): only the adapter publishes; adapter and admins receive.
  * - `yoto/<id>/status|playback|events|telemetry`, `yoto/broadcast/events`, `yoto/admin/events`
  *   and discovery: only the hub publishes.
- * - `yoto/<id>/commands`, `yoto/<id>/settings/set` and `yoto/<id>/settings/alarms/<n>/set`: the hub, admins, and a member for their own players.
+ * - `yoto/<id>/commands`, `yoto/<id>/announce`, `yoto/<id>/settings/set` and `yoto/<id>/settings/alarms/<n>/set`: the hub, admins, and a member for their own players.
  *   `yoto/broadcast/announcements`, `yoto/admin/...`: admins.
  * - Receiving under `yoto/` and discovery: the hub and admins everything; a member only their
  *   players' topics; the adapter and anonymous clients nothing.
@@ -58,9 +58,9 @@ export class BrokerAcl {
     const isAdmin = user.role === 'admin';
     if (segment === 'broadcast') return levels.length === 3 && isAdmin && leaf === 'announcements';
     if (segment === 'admin') return levels.length === 3 && isAdmin && leaf === 'management';
-    // What the house may ask of a player it may use: commands, and settings changes (`settings/set`, `settings/alarms/<n>/set`).
+    // What the house may ask of a player it may use: commands, announcements, and settings changes (`settings/set`, `settings/alarms/<n>/set`).
     const request = levels.slice(2).join('/');
-    const asks = request === 'commands' || request === 'settings/set' || /^settings\/alarms\/\d{1,2}\/set$/.test(request);
+    const asks = request === 'commands' || request === 'announce' || request === 'settings/set' || /^settings\/alarms\/\d{1,2}\/set$/.test(request);
     return asks && this.options.mayUseDevice(user, segment);
   }
 

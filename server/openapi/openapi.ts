@@ -115,6 +115,12 @@ export const HUB_ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: '/api/cards', tag: 'cards', summary: 'The family library (bought, MYO, podcasts): {cards}; ?q= searches titles and authors, ?group= one group (id or name)', query: ['q', 'group'] },
   { method: 'get', path: '/api/cards/groups', tag: 'cards', summary: 'The family library\'s groups: {groups}' },
   { method: 'get', path: '/api/cards/:cardId', tag: 'cards', summary: 'One card of the library with its chapters and tracks' },
+  {
+    method: 'post', path: '/api/announcements', tag: 'announcements', summary: 'Announce on players (text, library file or URL); 202 with the announcement and each player\'s status (members: their players only)',
+    body: 'broker-announcement', response: 'announcement', status: 202,
+  },
+  { method: 'get', path: '/api/announcements', tag: 'announcements', summary: 'Recent announcements with their outcome per player: {announcements}' },
+  { method: 'get', path: '/api/announcements/:id', tag: 'announcements', summary: 'One announcement and its outcome per player', response: 'announcement' },
   { method: 'get', path: '/api/analytics/overview', tag: 'analytics', summary: 'Totals over a range', query: ['from', 'to'] },
   { method: 'get', path: '/api/analytics/devices', tag: 'analytics', summary: 'Totals per player', query: ['from', 'to'] },
   { method: 'get', path: '/api/analytics/content', tag: 'analytics', summary: 'Popularity by card', query: ['from', 'to'] },

@@ -52,6 +52,7 @@ export type WsServerMessage =
  * Maps each schema name (schemas/<name>.schema.json) to the type of the values it accepts.
  */
 export interface SchemaTypes {
+  announcement: Announcement;
   'api-error': ApiError;
   'audio-file': AudioFile;
   'broker-announcement': BrokerAnnouncementMessage;
@@ -78,6 +79,119 @@ export interface SchemaTypes {
   user: User;
   'ws-client-message': WsClientMessage;
   'ws-server-message': WsServerMessage;
+}
+/**
+ * An announcement the hub took (POST /api/announcements answers it, GET /api/announcements lists the recent ones): the request and, per target player, where it is. A member sees only their players' entries.
+ */
+export interface Announcement {
+  /**
+   * The announcement's id.
+   */
+  id: string;
+  request: BrokerAnnouncementMessage;
+  /**
+   * Where it came from.
+   */
+  source: 'mqtt' | 'api' | 'node';
+  /**
+   * When the hub took it.
+   */
+  createdAt: string;
+  /**
+   * One entry per target player.
+   */
+  players: {
+    /**
+     * A player's device id as the Yoto cloud (or the virtual cloud) names it, e.g. y2iYT7ItkMRWbuMzTDuGjgmS. Used in the yoto/{device_id}/... topics, so it holds no '/', '+', '#' or '.'.
+     */
+    deviceId: string;
+    /**
+     * queued: waiting for the player (behind other announcements). playing: under way (chime, announcement, putting the player back). finished: played, and the player is back to what it was doing. failed: could not be played (reason). expired: still queued when expires_in ran out. skipped: refused without trying (quiet hours, offline player).
+     */
+    status: 'queued' | 'playing' | 'finished' | 'failed' | 'expired' | 'skipped';
+    /**
+     * Why it failed, expired or was skipped: offline, unknown_player, quiet_hours, expired, not_found, speech_failed, no_cloud, playback_failed, hub_stopped.
+     */
+    reason?: string;
+    /**
+     * The reason in words.
+     */
+    message?: string;
+    /**
+     * How many times a high-priority announcement interrupted it (it then played again from its start).
+     */
+    interrupted?: number;
+    /**
+     * An instant as an ISO 8601 / RFC 3339 date-time with a time zone, e.g. 2026-01-10T08:15:32Z.
+     */
+    startedAt?: string;
+    /**
+     * An instant as an ISO 8601 / RFC 3339 date-time with a time zone, e.g. 2026-01-10T08:15:32Z.
+     */
+    finishedAt?: string;
+  }[];
+}
+/**
+ * An announcement request, the same on every surface: yoto/broadcast/announcements and yoto/{device_id}/announce (house to hub), POST /api/announcements and the yoto-announce node. It says exactly one thing: text (spoken by the hub's text to speech), a library audio file or a URL. Each target player remembers what it was doing, plays the announcement and then carries on where it was.
+ */
+export interface BrokerAnnouncementMessage {
+  /**
+   * What to say: the hub renders it to speech (cached by text, voice and engine).
+   */
+  text?: string;
+  /**
+   * The library audio file to play.
+   */
+  audio_file_id?: string;
+  /**
+   * An http(s) URL of the audio to play; it must be reachable from the players.
+   */
+  url?: string;
+  /**
+   * The text to speech voice for `text` (the engine's name for it); absent: the hub's default voice.
+   */
+  voice?: string;
+  /**
+   * The language of `text` as a BCP 47 tag, e.g. en, en-GB, fr; absent: the hub's default language.
+   */
+  language?: string;
+  /**
+   * The players to announce on; absent means every online player (that the sender may use). On yoto/{device_id}/announce the topic's player is the target and this field, if present, must name only it.
+   *
+   * @minItems 1
+   * @maxItems 50
+   *
+   * Items: A player's device id as the Yoto cloud (or the virtual cloud) names it, e.g. y2iYT7ItkMRWbuMzTDuGjgmS. Used in the yoto/{device_id}/... topics, so it holds no '/', '+', '#' or '.'.
+   */
+  device_ids?: string[];
+  /**
+   * Volume for the announcement, in percent; absent keeps each player's volume. The player's own volume comes back afterwards.
+   */
+  volume?: number;
+  /**
+   * A chime before the announcement: true for the hub's built-in chime, or the id of a library audio file to use as the chime; absent or false: no chime.
+   */
+  chime?: boolean | string;
+  /**
+   * normal (default): waits for the announcements before it on the player and is refused in the player's night mode (quiet hours). high: goes before every normal announcement still waiting, interrupts a normal one under way (which plays again, from its start, right after) and plays in night mode too.
+   */
+  priority?: 'normal' | 'high';
+  /**
+   * How many times to say it, 1 (default) to 5.
+   */
+  repeat?: number;
+  /**
+   * Seconds the announcement may wait in a player's queue; one still waiting then is dropped on that player (announcement_failed, reason expired). Absent: it waits as long as it takes.
+   */
+  expires_in?: number;
+  /**
+   * Echoed in the hub's acknowledgement and in every announcement event.
+   */
+  request_id?: string;
+  /**
+   * When the sender issued the announcement (informative).
+   */
+  timestamp?: string;
 }
 /**
  * Body of every REST error answer (4xx: the caller can fix it; 5xx: a bug), and of WebSocket error messages.
@@ -219,43 +333,6 @@ export interface AudioFile {
    * When the record last changed.
    */
   updatedAt: string;
-}
-/**
- * Payload of yoto/broadcast/announcements (house to hub): play one announcement (a library file or a URL, exactly one of them) on every player, or on the players listed.
- */
-export interface BrokerAnnouncementMessage {
-  /**
-   * The library audio file to play.
-   */
-  audio_file_id?: string;
-  /**
-   * An http(s) URL of the audio to play; it must be reachable from the players.
-   */
-  url?: string;
-  /**
-   * What the announcement says, for logs and the panel.
-   */
-  text?: string;
-  /**
-   * The players to announce on; absent means every player.
-   *
-   * @minItems 1
-   *
-   * Items: A player's device id as the Yoto cloud (or the virtual cloud) names it, e.g. y2iYT7ItkMRWbuMzTDuGjgmS. Used in the yoto/{device_id}/... topics, so it holds no '/', '+', '#' or '.'.
-   */
-  device_ids?: string[];
-  /**
-   * Volume for the announcement, in percent; absent keeps each player's volume.
-   */
-  volume?: number;
-  /**
-   * Echoed in the hub's acknowledgement.
-   */
-  request_id?: string;
-  /**
-   * When the sender issued the announcement (informative).
-   */
-  timestamp?: string;
 }
 /**
  * Start a hub script, a Yoto card by id, or a card of the family library by title (exactly one of script_id, card_id, title), optionally at a chapter, track and position.

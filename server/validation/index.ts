@@ -39,6 +39,7 @@ const NAMES: { readonly [K in SchemaName]: true } = {
   'broker-telemetry': true,
   'broker-command': true,
   'broker-announcement': true,
+  announcement: true,
   'broker-discovery': true,
   'broker-management': true,
   'ws-client-message': true,

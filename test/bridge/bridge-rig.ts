@@ -48,8 +48,9 @@ export class RecordingHubServices implements AnnouncementPlayer, ScriptPlayer {
   readonly played: Array<{ deviceId: string; announcement: BrokerAnnouncementMessage }> = [];
   readonly scripts: Array<{ deviceId: string; request: ScriptPlayRequest }> = [];
 
-  async announce(deviceId: string, announcement: BrokerAnnouncementMessage): Promise<void> {
-    this.played.push({ deviceId, announcement });
+  announce(announcement: BrokerAnnouncementMessage, targets: readonly string[]): { done: ReadonlyMap<string, Promise<{ status: string }>> } {
+    for (const deviceId of targets) this.played.push({ deviceId, announcement });
+    return { done: new Map(targets.map((deviceId) => [deviceId, Promise.resolve({ status: 'finished' })])) };
   }
 
   async playScript(deviceId: string, request: ScriptPlayRequest): Promise<void> {

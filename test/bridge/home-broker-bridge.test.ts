@@ -113,7 +113,7 @@ for (const brokerKind of BROKERS) {
     it('publishes Home Assistant discovery for every player, with the night light only where the model has one', async () => {
       await startRig();
       const fresh = await watch(['homeassistant/#']);
-      const expected = ['sensor/battery', 'sensor/playback_state', 'sensor/title', 'number/volume', 'button/play', 'button/pause', 'button/stop', 'button/next', 'button/previous'];
+      const expected = ['sensor/battery', 'sensor/playback_state', 'sensor/title', 'number/volume', 'button/play', 'button/pause', 'button/stop', 'button/next', 'button/previous', 'notify/announce'];
       for (const player of PLAYERS) {
         const objects = expected.concat(player.hasNightLight ? ['light/nightlight'] : []);
         for (const object of objects) {
@@ -129,9 +129,12 @@ for (const brokerKind of BROKERS) {
           expect(config['device']).to.deep.include({ identifiers: [`yoto_${player.deviceId}`], name: player.name, manufacturer: 'Yoto' });
         }
       }
+      await fresh.next((m) => m.topic === 'homeassistant/notify/yoto_all_players/announce/config');
       const published = fresh.latest('homeassistant/#');
       expect([...published.keys()].filter((topic) => topic.includes('/light/'))).to.deep.equal([`homeassistant/light/${LIVING_ROOM.deviceId}/nightlight/config`]);
-      expect(published.size).to.equal(9 + 10);
+      // Each player's entities, and one "Announce on every player" notify entity.
+      expect(published.size).to.equal(10 + 11 + 1);
+      expect(json(published.get('homeassistant/notify/yoto_all_players/announce/config') ?? '{}')).to.include({ command_topic: 'yoto/broadcast/announcements' });
     });
 
     it('republishes playback when the player changes state, e.g. paused', async () => {
@@ -294,7 +297,7 @@ for (const brokerKind of BROKERS) {
       // The night light is the player's last config.
       await house.next((m) => m.topic === `homeassistant/light/${id}/nightlight/config`);
       const before = [...house.latest(`homeassistant/+/${id}/+/config`).keys()];
-      expect(before).to.have.length(10);
+      expect(before).to.have.length(11);
       const mark = house.mark;
       rig.registry.removeDevice(id);
       const cleared = [...before, `yoto/${id}/status`, `yoto/${id}/playback`];
@@ -317,9 +320,9 @@ for (const brokerKind of BROKERS) {
       expect(announced.map((a) => a.deviceId)).to.deep.equal([KIDS_BEDROOM.deviceId]);
 
       mark = house.mark;
-      await house.publish('yoto/broadcast/announcements', JSON.stringify({ text: 'no audio', request_id: 'a-2' }));
+      await house.publish('yoto/broadcast/announcements', JSON.stringify({ voice: 'en', request_id: 'a-2' }));
       const rejected = await house.nextOn('yoto/broadcast/events', (e) => e['request_id'] === 'a-2', mark);
-      expect(rejected).to.include({ type: 'command_rejected', reason: '/ must have audio_file_id or url' });
+      expect(rejected).to.include({ type: 'command_rejected', reason: '/ must have text, audio_file_id or url' });
       mark = house.mark;
       await house.publish('yoto/broadcast/announcements', JSON.stringify({ url: 'https://example.com/a.mp3', device_ids: ['ghost'], request_id: 'a-3' }));
       expect(await house.nextOn('yoto/broadcast/events', (e) => e['request_id'] === 'a-3', mark)).to.include({ reason: 'unknown player(s): ghost' });

@@ -5,6 +5,7 @@ import { packageRoot } from '../../server/paths';
 import { BrokerWatcher } from '../helpers/broker-watcher';
 import { ADMIN, call, KIDS_BEDROOM, LIVING_ROOM, player } from './client';
 import { useProduct, type Product } from './product';
+import { keepMode } from '../helpers/day-mode';
 
 /** The third player of the default fleet (YOTO_VIRTUAL_PLAYERS=3). */
 const PLAYROOM = 'vplay0room0yoto0player00';
@@ -117,6 +118,8 @@ describe('contract: the home broker topics of a running npm start', function () 
     const upload = await call<{ id: string }>(`${product.hubUrl}/api/audio`, { token, body: form });
     expect(upload.status, JSON.stringify(upload.body)).to.equal(201);
 
+    // Night mode refuses normal announcements (quiet hours): the player stays in day mode whatever the time of day.
+    await keepMode(product.hubUrl, token, house, LIVING_ROOM, 'day');
     let from = house.mark;
     await house.publish(`yoto/${LIVING_ROOM}/commands`, JSON.stringify({ command: 'play', card_id: 'demo1', chapter_key: '02', seconds_in: 100, request_id: 'a-play' }));
     expect(await answerTo(LIVING_ROOM, 'a-play', from)).to.include({ type: 'command_completed' });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { Hub } from '../../server/hub';
 import { BrokerWatcher } from '../helpers/broker-watcher';
+import { keepMode } from '../helpers/day-mode';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
 import { call, KIDS, onboardAdmin, upload, type SignIn } from './api-world';
 
@@ -30,6 +31,8 @@ describe('Hub: announcements and script play from the house', function () {
     // The house logs in as the hub's admin: anonymous clients see no yoto/ topic on the embedded broker.
     house = await BrokerWatcher.connect(hub.broker.url, ['yoto/#'], { username: 'admin@example.org', password: 'correct horse battery' });
     await house.nextOn(`yoto/${KIDS}/playback`, () => true);
+    // Night mode refuses normal announcements (quiet hours): the player stays in day mode whatever the time of day.
+    await keepMode(hub.url, admin.accessToken, house, KIDS, 'day');
   });
 
   after(async () => {
@@ -69,7 +72,8 @@ describe('Hub: announcements and script play from the house', function () {
     const mark = house.mark;
     await house.publish('yoto/broadcast/announcements', JSON.stringify({ audio_file_id: 'no-such-file', device_ids: [KIDS], request_id: 'missing' }));
     const failed = await house.nextOn(`yoto/${KIDS}/events`, (e) => e['type'] === 'announcement_failed', mark);
-    expect(String(failed['reason'])).to.match(/no-such-file/);
+    expect(failed['reason']).to.equal('not_found');
+    expect(String(failed['message'])).to.match(/no-such-file/);
     const reported = await house.nextOn(`yoto/${KIDS}/events`, (e) => e['type'] === 'command_failed' && e['request_id'] === 'missing', mark);
     expect(reported).to.include({ command: 'announcement' });
     expect((await call(hub, 'GET', '/api/system/health')).status).to.equal(200);

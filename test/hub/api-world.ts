@@ -91,6 +91,8 @@ export interface Resources {
   storyId: string;
   streamId: string;
   deviceId: string;
+  /** An announcement on the claimed player (absent when no player was claimed). */
+  announcementId?: string;
 }
 
 /** One of each resource, owned by the token's user; names carry `marker` so a leak is visible. */
@@ -102,9 +104,13 @@ export async function createResources(hub: Hub, token: string, marker: string, c
   expect(story.status, story.text).to.equal(201);
   const stream = await call(hub, 'POST', '/api/streams/smart', token, { name: `${marker}-stream`, playlist: [file.id] });
   expect(stream.status, stream.text).to.equal(201);
+  let announcementId: string | undefined;
   if (claimDevice) {
     const device = await call(hub, 'POST', '/api/devices', token, { deviceId: KIDS, name: `${marker}-device` });
     expect(device.status, device.text).to.equal(201);
+    const announcement = await call(hub, 'POST', '/api/announcements', token, { audio_file_id: file.id, device_ids: [KIDS] });
+    expect(announcement.status, announcement.text).to.equal(202);
+    announcementId = (announcement.json as { id: string }).id;
   }
   return {
     fileId: file.id,
@@ -112,6 +118,7 @@ export async function createResources(hub: Hub, token: string, marker: string, c
     storyId: (story.json as { story: { id: string } }).story.id,
     streamId: (stream.json as { id: string }).id,
     deviceId: KIDS,
+    ...(announcementId ? { announcementId } : {}),
   };
 }
 
@@ -122,6 +129,7 @@ export function idFor(openPath: string, resources: Resources, userId: string): s
   if (openPath.startsWith('/api/stories/')) return resources.storyId;
   if (openPath.startsWith('/api/streams/smart/')) return resources.streamId;
   if (openPath.startsWith('/api/devices/')) return resources.deviceId;
+  if (openPath.startsWith('/api/announcements/')) return resources.announcementId;
   if (openPath.startsWith('/api/auth/users/')) return userId;
   return undefined;
 }
@@ -140,6 +148,7 @@ export function validBody(method: string, openPath: string, resources: Resources
     case 'put /api/streams/smart/{id}/value': return { fileId: resources.fileId };
     case 'patch /api/devices/{id}': return { name: `${marker}-device-renamed` };
     case 'post /api/devices/{id}/command': return { command: 'pause' };
+    case 'post /api/announcements': return { audio_file_id: resources.fileId, device_ids: [resources.deviceId] };
     case 'patch /api/devices/{id}/settings': return { nightMaxVolume: 8 };
     case 'post /api/devices/{id}/alarms': return { time: '05:45' };
     case 'patch /api/devices/{id}/alarms/{alarmId}': return { enabled: false };

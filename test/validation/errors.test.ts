@@ -128,7 +128,8 @@ describe('validation errors', () => {
     });
 
     it('wants an announcement to say what to play', () => {
-      expect(details('broker-announcement', { text: 'Dinner!' })).to.deep.equal([{ path: '/', message: 'must have audio_file_id or url' }]);
+      expect(details('broker-announcement', { voice: 'en' })).to.deep.equal([{ path: '/', message: 'must have text, audio_file_id or url' }]);
+      expect(details('broker-announcement', { text: 'Dinner!', url: 'https://example.com/a.mp3' })).to.deep.equal([{ path: '/', message: 'must have only one of text, audio_file_id, url' }]);
     });
   });
 

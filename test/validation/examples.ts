@@ -7,6 +7,7 @@ import type {
   ApiError,
   StoryCard,
   AudioFile,
+  Announcement,
   BrokerAnnouncementMessage,
   BrokerCommandMessage,
   BrokerDiscoveryMessage,
@@ -234,8 +235,23 @@ export const brokerCommands: BrokerCommandMessage[] = [
 ];
 
 export const brokerAnnouncements: BrokerAnnouncementMessage[] = [
-  { audio_file_id: 'a-1', text: 'Dinner is ready', device_ids: ['y2iYT7ItkMRWbuMzTDuGjgmS'], volume: 50 },
+  { audio_file_id: 'a-1', device_ids: ['y2iYT7ItkMRWbuMzTDuGjgmS'], volume: 50 },
   { url: 'https://hub.example.com/stream/chime.mp3' },
+  { text: 'Dinner is ready', voice: 'en-gb', language: 'en-GB', chime: true, priority: 'high', repeat: 2, expires_in: 120, request_id: 'dinner' },
+  { text: 'Washing is done', chime: 'a-2', priority: 'normal' },
+];
+
+export const announcements: Announcement[] = [
+  {
+    id: 'b7c1d2e3-0000-4000-8000-000000000001',
+    request: brokerAnnouncements[2]!,
+    source: 'api',
+    createdAt: at,
+    players: [
+      { deviceId: 'y2iYT7ItkMRWbuMzTDuGjgmS', status: 'finished', startedAt: at, finishedAt: at, interrupted: 1 },
+      { deviceId: 'yLivingRoom0000000000001', status: 'skipped', reason: 'quiet_hours', message: 'Living Room is in night mode', finishedAt: at },
+    ],
+  },
 ];
 
 export const brokerDiscovery: BrokerDiscoveryMessage = {
@@ -327,6 +343,7 @@ export const examples: SchemaTypes = {
   'broker-telemetry': brokerTelemetry,
   'broker-command': brokerCommands[0],
   'broker-announcement': brokerAnnouncements[0],
+  announcement: announcements[0]!,
   'broker-discovery': brokerDiscovery,
   'broker-management': brokerManagement,
   'ws-client-message': wsClientMessages[0],
@@ -357,6 +374,7 @@ export const allExamples: { [K in keyof SchemaTypes]: SchemaTypes[K][] } = {
   'broker-telemetry': [brokerTelemetry],
   'broker-command': brokerCommands,
   'broker-announcement': brokerAnnouncements,
+  announcement: announcements,
   'broker-discovery': [brokerDiscovery],
   'broker-management': [brokerManagement],
   'ws-client-message': wsClientMessages,

@@ -1,6 +1,8 @@
 /** Wire types shared with the hub, generated from schemas/ (types only: nothing is bundled). */
 export type {
+  Announcement,
   AudioFile,
+  BrokerAnnouncementMessage,
   BrokerCommandMessage,
   BrokerEventMessage,
   BrokerPlaybackMessage,

@@ -1,6 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { todayOverview, type AnalyticsOverview } from '../api/analytics';
 import '../components/device-card';
+import '../components/announce-form';
 import { formatListening, formatTime, humanize } from '../components/format';
 import { sharedStyles } from '../components/shared-styles';
 import { DeviceStreamController } from '../controllers/device-stream-controller';
@@ -97,6 +98,10 @@ export class YotoDashboardView extends LitElement {
         ${entries.length === 0
           ? html`<p class="muted" aria-busy=${store.synced ? 'false' : 'true'}>${store.synced ? 'No players yet: connect the hub to a Yoto account.' : 'Waiting for the players…'}</p>`
           : html`<div class="grid" data-testid="device-grid">${entries.map((entry) => html`<yoto-device-card .entry=${entry} .now=${this.stream.now} link></yoto-device-card>`)}</div>`}
+      </section>
+      <section aria-labelledby="announce">
+        <h2 id="announce">Announcements</h2>
+        <yoto-announce-form .players=${entries.map((entry) => ({ deviceId: entry.deviceId, name: entry.name }))}></yoto-announce-form>
       </section>
       <section aria-labelledby="today">
         <h2 id="today">Today</h2>
