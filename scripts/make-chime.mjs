@@ -2,12 +2,13 @@
 // Regenerates assets/chime.mp3, the short chime an announcement may start with (`chime: true`):
 // two soft bell notes (E6 then C6, "ding-dong") with a quick attack and an exponential decay,
 // 1.2 s, mono 22050 Hz, encoded at 32 kb/s CBR. The tone is computed here (no recording, no
-// licence to track); the MP3 encoding needs the `lame` command (Debian: apt-get install lame).
-// The hub only reads the committed file, so neither this script nor lame is needed at run time.
-import { execFileSync } from 'node:child_process';
+// licence to track); the MP3 encoding is the hub's own (server/tts/mp3.ts: run `node
+// scripts/build.mjs` first). The hub only reads the committed file, so this script is not needed at run time.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { createRequire } from 'node:module';
+
+const { encodeMp3 } = createRequire(import.meta.url)('../dist/server/tts/mp3.js');
 
 const rate = 22050;
 const seconds = 1.2;
@@ -30,28 +31,7 @@ for (let i = 0; i < samples.length; i++) {
   samples[i] = Math.round(Math.max(-1, Math.min(1, value * 0.45 * fadeOut)) * 32767);
 }
 
-const header = Buffer.alloc(44);
-header.write('RIFF', 0);
-header.writeUInt32LE(36 + samples.byteLength, 4);
-header.write('WAVEfmt ', 8);
-header.writeUInt32LE(16, 16);
-header.writeUInt16LE(1, 20);
-header.writeUInt16LE(1, 22);
-header.writeUInt32LE(rate, 24);
-header.writeUInt32LE(rate * 2, 28);
-header.writeUInt16LE(2, 32);
-header.writeUInt16LE(16, 34);
-header.write('data', 36);
-header.writeUInt32LE(samples.byteLength, 40);
-
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'chime-'));
-try {
-  const wav = path.join(work, 'chime.wav');
-  fs.writeFileSync(wav, Buffer.concat([header, Buffer.from(samples.buffer)]));
-  const out = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'assets', 'chime.mp3');
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  execFileSync('lame', ['--quiet', '-m', 'm', '-b', '32', '--cbr', '-t', wav, out]);
-  console.log(`${out}: ${fs.statSync(out).size} bytes`);
-} finally {
-  fs.rmSync(work, { recursive: true, force: true });
-}
+const out = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'assets', 'chime.mp3');
+fs.mkdirSync(path.dirname(out), { recursive: true });
+fs.writeFileSync(out, await encodeMp3(samples, rate, 1, 32));
+console.log(`${out}: ${fs.statSync(out).size} bytes`);

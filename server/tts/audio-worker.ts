@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { ESpeakNGWorker } from '@echogarden/espeak-ng-emscripten';
-import type { Mp3Encoder } from '@breezystack/lamejs';
 import { SPEECH_KBPS, type AudioJob, type AudioJobResult, type SpeakJob, type WavJob } from './audio-protocol';
+import { encodeMp3 } from './mp3';
 import { MP3_SAMPLE_RATES, readWav, resample, type WavPcm } from './wav';
 
 /**
@@ -11,10 +11,7 @@ import { MP3_SAMPLE_RATES, readWav, resample, type WavPcm } from './wav';
  * Both packages are ES modules, loaded on the first job that needs them.
  */
 
-type EncoderClass = new (channels: number, sampleRate: number, kbps: number) => Mp3Encoder;
-
 let espeak: Promise<ESpeakNGWorker> | undefined;
-let encoderClass: Promise<EncoderClass> | undefined;
 
 function loadEspeak(): Promise<ESpeakNGWorker> {
   espeak ??= import('@echogarden/espeak-ng-emscripten').then(async ({ default: initialize }) => {
@@ -24,48 +21,14 @@ function loadEspeak(): Promise<ESpeakNGWorker> {
   return espeak;
 }
 
-function loadEncoder(): Promise<EncoderClass> {
-  encoderClass ??= import('@breezystack/lamejs').then((lame) => lame.Mp3Encoder);
-  return encoderClass;
-}
-
 class JobError extends Error {
   constructor(readonly code: string, message: string) {
     super(message);
   }
 }
 
-/** Frames per encodeBuffer call: a multiple of the MP3 frame size (1152 samples). */
-const BLOCK = 1152 * 16;
-
-async function encode(pcm: Int16Array, sampleRate: number, channels: 1 | 2): Promise<Uint8Array> {
-  const Encoder = await loadEncoder();
-  const encoder = new Encoder(channels, sampleRate, SPEECH_KBPS);
-  const parts: Uint8Array[] = [];
-  const frames = pcm.length / channels;
-  let left = pcm;
-  let right: Int16Array | undefined;
-  if (channels === 2) {
-    left = new Int16Array(frames);
-    right = new Int16Array(frames);
-    for (let i = 0; i < frames; i++) {
-      left[i] = pcm[2 * i] ?? 0;
-      right[i] = pcm[2 * i + 1] ?? 0;
-    }
-  }
-  for (let start = 0; start < frames; start += BLOCK) {
-    const end = Math.min(frames, start + BLOCK);
-    parts.push(encoder.encodeBuffer(left.subarray(start, end), right?.subarray(start, end)));
-  }
-  parts.push(encoder.flush());
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  const mp3 = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    mp3.set(part, offset);
-    offset += part.length;
-  }
-  return mp3;
+function encode(pcm: Int16Array, sampleRate: number, channels: 1 | 2): Promise<Uint8Array> {
+  return encodeMp3(pcm, sampleRate, channels, SPEECH_KBPS);
 }
 
 /** eSpeak reads its input as SSML: the text is escaped so `<`, `>` and `&` are spoken, not parsed. */

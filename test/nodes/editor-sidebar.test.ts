@@ -142,6 +142,7 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
       { id: 'cmd1', type: 'yoto-device-command', z: 'f1', hub: 'hub1', device: 'Living Room', command: 'pause', outputs: 1, x: 160, y: 160, wires: [[]] },
       { id: 'play1', type: 'yoto-play-script', z: 'f1', hub: 'hub1', device: '', script: '', x: 160, y: 240, wires: [[], []] },
       { id: 'wait1', type: 'yoto-wait-until', z: 'f1', hub: 'hub1', device: '', property: 'playback', operator: 'is', value: 'stopped', forSeconds: 0, timeout: 0, checkCurrent: true, x: 160, y: 320, wires: [[], []] },
+      { id: 'say1', type: 'yoto-announce', z: 'f1', hub: 'hub1', devices: 'Kids Bedroom', source: 'text', value: 'Dinner is ready', volume: '40', priority: 'high', chime: true, x: 160, y: 400, wires: [[]] },
     ]);
     hub = await hubOf(nodeRed, 'hub1');
     // Both virtual players reported once: the hub knows their state before the editor asks.
@@ -297,6 +298,30 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
     expect(await page.locator('#node-input-value').inputValue()).to.equal(cards[0]!.cardId);
     await page.locator('#node-dialog-cancel').click();
     await property.waitFor({ state: 'detached' });
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('builds the yoto-announce dialog in the node\'s words, with the saved text, players, volume, priority and chime', async () => {
+    if (!nodeRed) throw new Error('Node-RED starts in before()');
+    const { page, errors } = await newEditorPage();
+    await page.goto(nodeRed.url + '/', { waitUntil: 'domcontentloaded' });
+    await page.locator('[id="say1"] .red-ui-flow-node').dblclick();
+    const source = page.locator('#node-input-source');
+    await source.waitFor();
+
+    const labels = (await page.locator('#dialog-form label').allTextContents()).map((text) => text.trim()).filter(Boolean);
+    expect(labels).to.include.members(['Hub', 'Announce', 'Value', 'Players', 'Volume (%)', 'Priority', 'Chime', 'Name']);
+    expect(await source.inputValue()).to.equal('text');
+    expect(await page.locator('#node-input-value').inputValue()).to.equal('Dinner is ready');
+    expect(await page.locator('#node-input-devices').inputValue()).to.equal('Kids Bedroom');
+    expect(await page.locator('#node-input-volume').inputValue()).to.equal('40');
+    expect(await page.locator('#node-input-priority').inputValue()).to.equal('high');
+    expect(await page.locator('#node-input-chime').isChecked()).to.equal(true);
+    // msg.payload needs no value: its row goes away.
+    await source.selectOption('payload');
+    expect(await page.locator('#yoto-announce-row-value').isVisible()).to.equal(false);
+    await page.locator('#node-dialog-cancel').click();
+    await source.waitFor({ state: 'detached' });
     expect(errors).to.deep.equal([]);
   });
 
