@@ -31,16 +31,18 @@ const SCALES = [
   { players: 200, clients: 20 },
   { players: 1000, clients: 100 },
 ] as const;
-const MEASURED_SECONDS = Number(process.env['BENCH_FLEET_SECONDS'] ?? 60);
-const WINDOWS = 3;
-const WARMUP_SECONDS = 5;
-const PUBLISHERS = 2;
-const PROBE_EVERY_MS = 100;
-const PROBE_TIMEOUT_MS = 2000;
-/** The gateway's defaults: connections per user and per client address. */
-const CLIENTS_PER_USER = 20;
-const CLIENTS_PER_ADDRESS = 25;
-const PASSWORD = 'correct horse battery staple';
+/** The run's shape: seconds measured (after a warm-up) in windows, publisher processes, the latency probe's pace. */
+const RUN = {
+  measuredSeconds: Number(process.env['BENCH_FLEET_SECONDS'] ?? 60),
+  windows: 3,
+  warmupSeconds: 5,
+  publishers: 2,
+  probe: { everyMs: 100, timeoutMs: 2000 },
+  /** The gateway's defaults: connections per user and per client address. */
+  clientsPerUser: 20,
+  clientsPerAddress: 25,
+  password: 'correct horse battery staple',
+} as const;
 
 class HubProcess {
   private constructor(private readonly child: ChildProcess) {}
@@ -85,7 +87,7 @@ async function adminTokens(url: string, count: number): Promise<string[]> {
   const tokens = [first.accessToken];
   for (let i = 1; i < count; i++) {
     const { invitationToken } = await post<{ invitationToken: string }>(`${url}/api/auth/invitations`, { email: `fleet${i}@example.test`, role: 'admin' }, first.accessToken);
-    tokens.push((await post<{ accessToken: string }>(`${url}/api/auth/register`, { invitationToken, name: `Fleet Admin ${i}`, password: PASSWORD })).accessToken);
+    tokens.push((await post<{ accessToken: string }>(`${url}/api/auth/register`, { invitationToken, name: `Fleet Admin ${i}`, password: RUN.password })).accessToken);
   }
   return tokens;
 }
@@ -99,7 +101,7 @@ interface FleetClient {
 async function openClients(url: string, tokens: string[], count: number, onProbe: (text: string) => void): Promise<FleetClient[]> {
   const wsUrl = `${url.replace(/^http/, 'ws')}/ws`;
   return Promise.all(Array.from({ length: count }, (_, i) => new Promise<FleetClient>((resolve, reject) => {
-    const ws = new WebSocket(wsUrl, ['bearer', tokens[Math.floor(i / CLIENTS_PER_USER)]!], { localAddress: `127.0.0.${1 + Math.floor(i / CLIENTS_PER_ADDRESS)}` });
+    const ws = new WebSocket(wsUrl, ['bearer', tokens[Math.floor(i / RUN.clientsPerUser)]!], { localAddress: `127.0.0.${1 + Math.floor(i / RUN.clientsPerAddress)}` });
     const client: FleetClient = { ws, frames: 0 };
     ws.on('message', (data) => {
       client.frames++;
@@ -147,7 +149,7 @@ class ProbeLoop {
         let timer: NodeJS.Timeout | undefined;
         const complete = new Promise<boolean>((resolve) => {
           this.waiting = { sentAt: performance.now(), done: () => resolve(true) };
-          timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
+          timer = setTimeout(() => resolve(false), RUN.probe.timeoutMs);
         });
         this.publisher.publish(topic, payload, { qos: 0 });
         const ok = await complete;
@@ -159,7 +161,7 @@ class ProbeLoop {
           this.samples.ws.push(w.ws!);
           this.samples.home.push(w.home!);
         } else this.samples.lost++;
-        await new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS));
+        await new Promise((resolve) => setTimeout(resolve, RUN.probe.everyMs));
       }
     })();
   }
@@ -197,10 +199,10 @@ async function runScale(players: number, clientCount: number): Promise<{ windows
   const mqttClients: MqttClient[] = [];
   let clients: FleetClient[] = [];
   try {
-    const info = await hub.ask<FleetHubStarted>({ type: 'start', players, adapterLogins: PUBLISHERS + 1 });
+    const info = await hub.ask<FleetHubStarted>({ type: 'start', players, adapterLogins: RUN.publishers + 1 });
     const probeDevice = info.deviceIds[0]!;
     const fleetDevices = info.deviceIds.slice(1);
-    const probeLogin = info.adapterLogins[PUBLISHERS]!;
+    const probeLogin = info.adapterLogins[RUN.publishers]!;
     const raw = await mqtt.connectAsync(info.brokerUrl, { ...probeLogin, reconnectPeriod: 0 });
     const house = await mqtt.connectAsync(info.brokerUrl, { ...info.house, reconnectPeriod: 0 });
     mqttClients.push(raw, house);
@@ -209,26 +211,26 @@ async function runScale(players: number, clientCount: number): Promise<{ windows
     house.on('message', () => probe.arrived('home'));
     await raw.subscribeAsync(`device/${probeDevice}/data/events`, { qos: 0 });
     await house.subscribeAsync(`yoto/${probeDevice}/events`, { qos: 0 });
-    const tokens = await adminTokens(info.url, Math.ceil(clientCount / CLIENTS_PER_USER));
+    const tokens = await adminTokens(info.url, Math.ceil(clientCount / RUN.clientsPerUser));
     clients = await openClients(info.url, tokens, clientCount, (text) => {
       if (text.includes('"device.event"') && text.includes(probeDevice)) probe.arrived('ws');
     });
-    const pool = await PublisherPool.start(PUBLISHERS, info.adapterLogins.slice(0, PUBLISHERS).map((login) => ({ url: info.brokerUrl, ...login })), fleetDevices);
+    const pool = await PublisherPool.start(RUN.publishers, info.adapterLogins.slice(0, RUN.publishers).map((login) => ({ url: info.brokerUrl, ...login })), fleetDevices);
     pools.push(pool);
     const offered = fleetDevices.length * EVENTS_PER_PLAYER_PER_SECOND;
-    const seconds = WARMUP_SECONDS + MEASURED_SECONDS;
+    const seconds = RUN.warmupSeconds + RUN.measuredSeconds;
     // Killed once measured: a hub that falls behind leaves a backlog in the publishers that is not waited for.
     const publishing = pool.burst(offered, seconds * 1000).catch(() => undefined);
     probe.start();
-    await new Promise((resolve) => setTimeout(resolve, WARMUP_SECONDS * 1000));
+    await new Promise((resolve) => setTimeout(resolve, RUN.warmupSeconds * 1000));
     await probe.take();
     const windows: WindowResult[] = [];
     const framesAtStart = clients.reduce((n, c) => n + c.frames, 0);
     const measuredStart = performance.now();
     let before = await hub.ask<FleetHubUsage>({ type: 'usage' });
     let at = performance.now();
-    for (let w = 0; w < WINDOWS; w++) {
-      await new Promise((resolve) => setTimeout(resolve, (MEASURED_SECONDS * 1000) / WINDOWS));
+    for (let w = 0; w < RUN.windows; w++) {
+      await new Promise((resolve) => setTimeout(resolve, (RUN.measuredSeconds * 1000) / RUN.windows));
       const now = performance.now();
       const usage = await hub.ask<FleetHubUsage>({ type: 'usage' });
       const samples = await probe.take();
@@ -266,7 +268,7 @@ async function runScale(players: number, clientCount: number): Promise<{ windows
 }
 
 export async function run(): Promise<BenchResult> {
-  const results: Record<string, number | string> = { eventsPerPlayerPerSecond: EVENTS_PER_PLAYER_PER_SECOND, measuredSeconds: MEASURED_SECONDS, windows: WINDOWS };
+  const results: Record<string, number | string> = { eventsPerPlayerPerSecond: EVENTS_PER_PLAYER_PER_SECOND, measuredSeconds: RUN.measuredSeconds, windows: RUN.windows };
   const ratios: Record<string, number> = {};
   const only = process.env['BENCH_FLEET_PLAYERS'];
   for (const { players, clients } of SCALES.filter((scale) => !only || String(scale.players) === only)) {
@@ -304,7 +306,7 @@ export async function run(): Promise<BenchResult> {
   }
   return {
     name: 'fleet',
-    description: `The hub (own process) with N virtual players each sending ${EVENTS_PER_PLAYER_PER_SECOND} volume changes/s through its embedded broker (${PUBLISHERS} publisher processes), WebSocket clients subscribed to device.*, the bridge publishing to the home broker; ${SCALES.map((s) => `${s.players} players with ${s.clients} clients`).join(', ')}; ${MEASURED_SECONDS} s measured after ${WARMUP_SECONDS} s, in ${WINDOWS} windows (median).`,
+    description: `The hub (own process) with N virtual players each sending ${EVENTS_PER_PLAYER_PER_SECOND} volume changes/s through its embedded broker (${RUN.publishers} publisher processes), WebSocket clients subscribed to device.*, the bridge publishing to the home broker; ${SCALES.map((s) => `${s.players} players with ${s.clients} clients`).join(', ')}; ${RUN.measuredSeconds} s measured after ${RUN.warmupSeconds} s, in ${RUN.windows} windows (median).`,
     results,
     ratios,
     notes: [

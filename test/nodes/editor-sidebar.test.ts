@@ -116,6 +116,20 @@ interface OpenEditor {
   sidebar: Locator;
 }
 
+/** Opens a node's edit dialog as a user does (double-click) and answers one of its elements, once in the dialog. */
+async function openDialog(page: Page, nodeId: string, selector: string): Promise<Locator> {
+  await page.locator(`[id="${nodeId}"] .red-ui-flow-node`).dblclick();
+  const element = page.locator(selector);
+  await element.waitFor({ state: 'attached' });
+  return element;
+}
+
+/** Cancels the open dialog and waits until `element` of it has left the page. */
+async function cancelDialog(page: Page, element: Locator): Promise<void> {
+  await page.locator('#node-dialog-cancel').click();
+  await element.waitFor({ state: 'detached' });
+}
+
 describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromium (Node-RED ${nodeRedVersion()})`, function () {
   this.timeout(60_000);
   let tracker: ResourceTracker | undefined;
@@ -225,28 +239,20 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
     const { page, errors } = await newEditorPage();
     await page.goto(nodeRed.url + '/', { waitUntil: 'domcontentloaded' });
 
-    /** Opens a node's edit dialog as a user does (double-click) and answers its Player <select>, once in the dialog. */
-    const openDialog = async (nodeId: string, selectId: string): Promise<Locator> => {
-      await page.locator(`[id="${nodeId}"] .red-ui-flow-node`).dblclick();
-      const select = page.locator(`#${selectId}`);
-      await select.waitFor({ state: 'attached' });
-      return select;
-    };
     const optionTexts = (select: Locator): Promise<string[]> => select.locator('option').allTextContents();
     // The default virtual fleet: three players.
     const expectedPlayers = [`Kids Bedroom (${KIDS_BEDROOM})`, `Living Room (${LIVING_ROOM})`, `Playroom (${THIRD_VIRTUAL_PLAYER.deviceId})`];
 
     // yoto-device-command set to "Living Room" by name: the list shows it chosen, by its id.
-    const commandSelect = await openDialog('cmd1', 'yoto-device-command-device-select');
+    const commandSelect = await openDialog(page, 'cmd1', '#yoto-device-command-device-select');
     await commandSelect.waitFor(); // shown once the hub answered
     expect((await optionTexts(commandSelect)).sort()).to.deep.equal(['blank: msg.device', ...expectedPlayers, 'other: type it'].sort());
     expect(await commandSelect.inputValue()).to.equal(LIVING_ROOM);
     expect(await page.locator('#node-input-device').isVisible(), 'the typed field hides while a listed player is chosen').to.equal(false);
-    await page.locator('#node-dialog-cancel').click();
-    await commandSelect.waitFor({ state: 'detached' });
+    await cancelDialog(page, commandSelect);
 
     // yoto-play-script with no Player: "blank: msg.device"; choosing Kids Bedroom writes its id into the field.
-    const playSelect = await openDialog('play1', 'yoto-play-script-device-select');
+    const playSelect = await openDialog(page, 'play1', '#yoto-play-script-device-select');
     await playSelect.waitFor();
     expect((await optionTexts(playSelect)).sort()).to.deep.equal(['blank: msg.device', ...expectedPlayers, 'other: type it'].sort());
     expect(await playSelect.inputValue()).to.equal('');
@@ -254,33 +260,34 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
     expect(await page.locator('#node-input-device').inputValue()).to.equal(KIDS_BEDROOM);
     await playSelect.selectOption('__other');
     expect(await page.locator('#node-input-device').isVisible(), '"other" shows the typed field').to.equal(true);
-    await page.locator('#node-dialog-cancel').click();
-    await playSelect.waitFor({ state: 'detached' });
+    await cancelDialog(page, playSelect);
 
     // yoto-device-in set to all players, switched to "one, by name": its list offers the same players.
-    const inSelect = await openDialog('in1', 'yoto-device-in-select');
+    const inSelect = await openDialog(page, 'in1', '#yoto-device-in-select');
     await page.locator('#node-input-deviceMode').selectOption('name');
     await inSelect.waitFor();
     expect((await optionTexts(inSelect)).sort()).to.deep.equal(['choose a player', ...expectedPlayers, 'other: type it'].sort());
     await inSelect.selectOption('Living Room');
     expect(await page.locator('#node-input-device').inputValue()).to.equal('Living Room');
-    await page.locator('#node-dialog-cancel').click();
-    await inSelect.waitFor({ state: 'detached' });
+    await cancelDialog(page, inSelect);
 
     expect(errors).to.deep.equal([]);
   });
 
-  it('builds the yoto-wait-until dialog\'s rows in the node\'s words, with the card list of "card is" filled from the hub', async () => {
+  /** A new editor page with a node's dialog open: one of its elements (`selector`), the page and the errors it throws. */
+  async function dialogOnNewPage(nodeId: string, selector: string): Promise<{ page: Page; errors: string[]; element: Locator }> {
     if (!nodeRed) throw new Error('Node-RED starts in before()');
     const { page, errors } = await newEditorPage();
     await page.goto(nodeRed.url + '/', { waitUntil: 'domcontentloaded' });
-    await page.locator('[id="wait1"] .red-ui-flow-node').dblclick();
-    const property = page.locator('#node-input-property');
-    await property.waitFor();
+    return { page, errors, element: await openDialog(page, nodeId, selector) };
+  }
+  const dialogLabels = async (page: Page): Promise<string[]> => (await page.locator('#dialog-form label').allTextContents()).map((text) => text.trim()).filter(Boolean);
+
+  it('builds the yoto-wait-until dialog\'s rows in the node\'s words, with the card list of "card is" filled from the hub', async () => {
+    const { page, errors, element: property } = await dialogOnNewPage('wait1', '#node-input-property');
 
     // Every row has its label from the node's locale.
-    const labels = (await page.locator('#dialog-form label').allTextContents()).map((text) => text.trim()).filter(Boolean);
-    expect(labels).to.include.members(['Hub', 'Player', 'Condition', 'Card', 'For (s)', 'Timeout (s)', 'Now', 'Name']);
+    expect(await dialogLabels(page)).to.include.members(['Hub', 'Player', 'Condition', 'Card', 'For (s)', 'Timeout (s)', 'Now', 'Name']);
     expect(await property.locator('option').allTextContents()).to.deep.equal(['playback', 'status', 'card', 'online', 'volume (%)', 'battery (%)', 'charging', 'day/night mode']);
     expect(await page.locator('#node-input-operator option').allTextContents()).to.deep.equal(['is', 'is not', 'is one of', 'is none of', '<', '>']);
     expect(await property.inputValue()).to.equal('playback');
@@ -296,21 +303,14 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
     expect((await cardSelect.locator('option').allTextContents()).sort()).to.deep.equal(['type a card id', ...cards.map((c) => `${c.title} (${c.cardId})`), 'other: type it'].sort());
     await cardSelect.selectOption(cards[0]!.cardId);
     expect(await page.locator('#node-input-value').inputValue()).to.equal(cards[0]!.cardId);
-    await page.locator('#node-dialog-cancel').click();
-    await property.waitFor({ state: 'detached' });
+    await cancelDialog(page, property);
     expect(errors).to.deep.equal([]);
   });
 
   it('builds the yoto-announce dialog in the node\'s words, with the saved text, players, volume, priority and chime', async () => {
-    if (!nodeRed) throw new Error('Node-RED starts in before()');
-    const { page, errors } = await newEditorPage();
-    await page.goto(nodeRed.url + '/', { waitUntil: 'domcontentloaded' });
-    await page.locator('[id="say1"] .red-ui-flow-node').dblclick();
-    const source = page.locator('#node-input-source');
-    await source.waitFor();
+    const { page, errors, element: source } = await dialogOnNewPage('say1', '#node-input-source');
 
-    const labels = (await page.locator('#dialog-form label').allTextContents()).map((text) => text.trim()).filter(Boolean);
-    expect(labels).to.include.members(['Hub', 'Announce', 'Value', 'Players', 'Volume (%)', 'Priority', 'Chime', 'Name']);
+    expect(await dialogLabels(page)).to.include.members(['Hub', 'Announce', 'Value', 'Players', 'Volume (%)', 'Priority', 'Chime', 'Name']);
     expect(await source.inputValue()).to.equal('text');
     expect(await page.locator('#node-input-value').inputValue()).to.equal('Dinner is ready');
     expect(await page.locator('#node-input-devices').inputValue()).to.equal('Kids Bedroom');
@@ -320,8 +320,7 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
     // msg.payload needs no value: its row goes away.
     await source.selectOption('payload');
     expect(await page.locator('#yoto-announce-row-value').isVisible()).to.equal(false);
-    await page.locator('#node-dialog-cancel').click();
-    await source.waitFor({ state: 'detached' });
+    await cancelDialog(page, source);
     expect(errors).to.deep.equal([]);
   });
 

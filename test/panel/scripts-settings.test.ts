@@ -67,6 +67,11 @@ describe('Scripts and Settings views in headless Chromium', function () {
     await row.getByRole('button', { name: 'Disable guest@example.test' }).click();
     await row.getByText('Disabled').waitFor();
     await screenshots(page, 'settings');
+    // Delete asks first; confirmed, the user leaves the list and the hub.
+    await row.getByRole('button', { name: 'Delete guest@example.test' }).click();
+    await row.getByRole('button', { name: 'Confirm deleting guest@example.test' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect(hub.store.users.list().map((user) => user.email)).to.not.include('guest@example.test');
     expect(panel.errors).to.deep.equal([]);
   });
 });

@@ -7,6 +7,7 @@ import { AuthController } from '../controllers/auth-controller';
 import { auth } from '../state/auth-store';
 import type { HubConfig } from '../../../server/types/schemas';
 import { internalState } from '../components/internal-state';
+import { removeListed } from '../components/remove-listed';
 
 /** GET /api/system/cloud/sign-in */
 interface SignInState {
@@ -180,12 +181,9 @@ export class YotoSettingsView extends LitElement {
   }
 
   private async removeItem(user: User): Promise<void> {
-    try {
-      await deleteUser(user.id);
-      this.users = (this.users ?? []).filter((candidate) => candidate.id !== user.id);
-    } catch (error) {
-      this.error = (error as Error).message;
-    }
+    const outcome = await removeListed(this.users, user, deleteUser);
+    if ('error' in outcome) this.error = outcome.error;
+    else this.users = outcome.list;
   }
 
   override render() {

@@ -14,6 +14,7 @@ import {
 } from '../state/story-editor';
 import { internalState } from '../components/internal-state';
 import { cardList } from '../components/card-list';
+import { removeListed } from '../components/remove-listed';
 
 const NAVIGATE_EVENT = 'yoto-navigate';
 const SAVE_DELAY_MS = 400;
@@ -508,12 +509,9 @@ export class YotoStoriesView extends LitElement {
   }
 
   private async removeItem(story: CyoaStory): Promise<void> {
-    try {
-      await deleteStory(story.id);
-      this.stories = (this.stories ?? []).filter((candidate) => candidate.id !== story.id);
-    } catch (error) {
-      this.error = (error as Error).message;
-    }
+    const outcome = await removeListed(this.stories, story, deleteStory);
+    if ('error' in outcome) this.error = outcome.error;
+    else this.stories = outcome.list;
   }
 
   private async exportFile(): Promise<void> {
