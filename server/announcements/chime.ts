@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import express, { type Router } from 'express';
 import { parseFile } from 'music-metadata';
 import { assetsDir } from '../paths';
+import { trimEndChar } from '../text/trim';
 import type { AnnouncementAudio } from './announcement-card';
 
 /** The built-in chime shipped with the package (scripts/make-chime.mjs makes it). */
@@ -22,7 +23,7 @@ export class BuiltInChime {
   /** The chime as a track of an announcement's card. */
   async audio(): Promise<AnnouncementAudio> {
     this.duration ??= parseFile(CHIME_FILE, { duration: true }).then((metadata) => metadata.format.duration ?? 1);
-    return { title: 'Chime', url: `${this.baseUrl().replace(/\/+$/, '')}${CHIME_PATH}`, format: 'mp3', durationSeconds: await this.duration };
+    return { title: 'Chime', url: `${trimEndChar(this.baseUrl(), '/')}${CHIME_PATH}`, format: 'mp3', durationSeconds: await this.duration };
   }
 
   /** Serves the chime (with HTTP Range, as players ask): mount with `http.mountRoot('/announcements', ...)`. */
