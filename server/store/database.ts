@@ -71,10 +71,15 @@ export class Database {
     });
   }
 
+  /** Resolves once the changes queued so far (and any queued meanwhile) are committed or refused. */
+  async settled(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
   /** Lets queued changes finish, then refuses new ones. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.writing) await this.writing;
+    await this.settled();
   }
 
   private startWriting(): void {

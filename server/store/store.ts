@@ -48,6 +48,8 @@ export interface Store {
   /** The repository of a collection by its stored name. */
   collection<N extends CollectionName>(name: N): Repository<CollectionRecords[N]>;
   health(): StoreHealth;
+  /** Resolves once every change asked for so far is written (or has failed): what a read after it sees. */
+  settled(): Promise<void>;
   /** Waits for queued writes, flushes and closes the event log. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -102,6 +104,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     events,
     collection,
     health: () => storeHealth(options.dataDir, db, events, closing !== undefined),
+    settled: () => db.settled(),
     close() {
       closing ??= Promise.allSettled([db.close(), events.close()]).then(([dbResult, eventsResult]) => {
         for (const result of [dbResult, eventsResult]) if (result.status === 'rejected') throw result.reason;

@@ -57,6 +57,8 @@ describe('analytics API', function () {
   });
 
   it('rebuilds the same numbers from the event log and the history', async () => {
+    // The hub saves the ended session without waiting: a rebuild reads what is written.
+    await rig.hub.store.settled();
     const rebuilt = createAnalyticsApi({ store: rig.hub.store, registry: rig.hub.devices });
     await rebuilt.ready;
     rebuilt.stop();
