@@ -12,6 +12,9 @@ import { StoryFollower, viaOf } from '../../server/stories/story-follower';
 import type { DeviceEvent, Script } from '../../server/types/schemas';
 import { getValidator } from '../../server/validation';
 import { eventPayload } from '../../server/core/device-views';
+import { openStore, type Store } from '../../server/store/store';
+import { storeValidator } from '../../server/store/store-validator';
+import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
 import { spyDir, spyTwee, story as makeStory } from './helpers';
 
@@ -128,10 +131,17 @@ describe('StoryFollower: mapping chapters to nodes (registry only)', () => {
     ],
   });
   const script = { id: 'script-1', userId: 'u', name: 'Two', type: 'cyoa', definition: { storyId: 'two' }, cardId: 'card1', createdAt: twoWay.createdAt, updatedAt: twoWay.updatedAt } as Script;
-  const store = {
-    scripts: { list: (filter?: (s: Readonly<Script>) => boolean) => [script].filter((s) => !filter || filter(s)) },
-    stories: { get: (id: string) => (id === 'two' ? twoWay : undefined) },
-  } as unknown as ConstructorParameters<typeof StoryFollower>[0]['store'];
+  // A real store (db.json in a temporary folder) holding the story and the script deployed as card1.
+  let store: Store;
+  before(async () => {
+    store = await openStore({ dataDir: await makeTempDir('story-follower'), validate: storeValidator() });
+    await store.stories.insert(twoWay);
+    await store.scripts.insert(script);
+  });
+  after(async () => {
+    await store.close();
+    await removeTempDirs();
+  });
 
   const state = (cardId: string | undefined, chapterKey: string | undefined): DeviceState => {
     const base = initialState(DEVICE, new Date(), undefined, true);
