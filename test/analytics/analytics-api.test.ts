@@ -22,6 +22,8 @@ describe('analytics API', function () {
       expect(answer.status, answer.text).to.equal(200);
     }
     session = await ended;
+    // The hub saves the ended session without waiting: the playback history answers once it is written.
+    await rig.hub.store.settled();
   });
   after(async () => rig?.stop());
 
@@ -57,8 +59,6 @@ describe('analytics API', function () {
   });
 
   it('rebuilds the same numbers from the event log and the history', async () => {
-    // The hub saves the ended session without waiting: a rebuild reads what is written.
-    await rig.hub.store.settled();
     const rebuilt = createAnalyticsApi({ store: rig.hub.store, registry: rig.hub.devices });
     await rebuilt.ready;
     rebuilt.stop();
