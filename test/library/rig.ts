@@ -3,11 +3,12 @@ import * as path from 'node:path';
 import express from 'express';
 import { HubHttpServer } from '../../server/http/http-server';
 import type { RequestUser } from '../../server/http/request-user';
-import { createAudioLibrary, createAudioLibraryService, type AudioLibraryHandle, type AudioLibraryOptions } from '../../server/library';
+import { createAudioLibrary, createAudioLibraryService, createS3AudioStorage, parseObjectStoreUrl, type AudioLibraryHandle, type AudioLibraryOptions } from '../../server/library';
 import { silentLogger } from '../../server/log/logger';
 import { openStore, type Store } from '../../server/store';
 import { storeValidator } from '../../server/store/store-validator';
 import { hooked } from '../helpers/hooked';
+import { startS3, type S3Server } from '../helpers/s3';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { multipart, type MultipartPart } from './media';
 
@@ -43,7 +44,19 @@ export interface LibraryRig {
   base: string;
   fetchAs(user: string | undefined, pathAndQuery: string, init?: RequestInit): Promise<Response>;
   upload(user: string, parts: MultipartPart[]): Promise<Response>;
+  /** The S3-compatible server the bytes are in, when the rig runs on the `s3` backend. */
+  s3: S3Server | undefined;
   close(): Promise<void>;
+}
+
+/** Where a rig keeps the audio bytes: the data directory (the default) or a bucket on an s3rver it starts. */
+export type StorageBackend = 'local' | 's3';
+export const BACKENDS: readonly StorageBackend[] = ['local', 's3'];
+
+export interface LibraryRigOptions extends Partial<Pick<AudioLibraryOptions, 'maxUploadBytes' | 'isInUse'>> {
+  backend?: StorageBackend;
+  /** The S3 storage's clock (its start-up sweep spares objects younger than an hour). */
+  storageNow?: () => number;
 }
 
 /**
@@ -51,13 +64,16 @@ export interface LibraryRig {
  * before it, the seam where the accounts middleware goes: here a test-only
  * one that sets res.locals.user from the x-test-user header.
  */
-export async function startLibraryRig(options: Partial<Pick<AudioLibraryOptions, 'maxUploadBytes' | 'isInUse'>> = {}): Promise<LibraryRig> {
+export async function startLibraryRig(options: LibraryRigOptions = {}, s3Server?: S3Server): Promise<LibraryRig> {
+  const { backend = 'local', storageNow, ...libraryOptions } = options;
   const root = await makeTempDir('library');
   const dataDir = path.join(root, 'data');
   const panelDir = await makeTempDir('library-panel');
   const store = await openStore({ dataDir, validate: storeValidator() });
-  const files = createAudioLibraryService({ store, dataDir, logger: silentLogger });
-  const library = createAudioLibrary({ files, logger: silentLogger, isInUse: () => undefined, ...options });
+  const s3 = backend === 's3' ? (s3Server ?? (await startS3())) : undefined;
+  const storage = s3 ? createS3AudioStorage(parseObjectStoreUrl(s3.url), { env: {}, logger: silentLogger, ...(storageNow ? { now: storageNow } : {}) }) : undefined;
+  const files = createAudioLibraryService({ store, dataDir, logger: silentLogger, ...(storage ? { storage } : {}) });
+  const library = createAudioLibrary({ files, logger: silentLogger, isInUse: () => undefined, ...libraryOptions });
   const server = new HubHttpServer({ host: '127.0.0.1', port: 0, panelDir, logger: silentLogger });
   server.mountApi('/', testUserAuth());
   server.mountApi('/audio', library.router);
@@ -76,6 +92,7 @@ export async function startLibraryRig(options: Partial<Pick<AudioLibraryOptions,
     library,
     base,
     fetchAs,
+    s3,
     upload(user, parts) {
       const { body, contentType } = multipart(parts);
       return fetchAs(user, '/', { method: 'POST', body, headers: { 'content-type': contentType } });
@@ -83,7 +100,11 @@ export async function startLibraryRig(options: Partial<Pick<AudioLibraryOptions,
     async close() {
       await server.close();
       await library.close();
+      await files.swept;
+      await files.storage.close();
       await store.close();
+      // A server the rig started is the rig's to stop; one it was given is the caller's.
+      if (s3 && !s3Server) await s3.stop();
     },
   };
 }

@@ -1,0 +1,230 @@
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Logger } from '../log/logger';
+import { notStored, StorageUnavailableError, type AudioStorage, type StoredObject } from './audio-storage';
+import type { ObjectStoreConfig } from './object-store-url';
+import type { ByteSource } from './range-response';
+
+/**
+ * A bucket shared by several hub instances may hold an object another instance
+ * just uploaded and has not yet recorded: the start-up sweep leaves objects
+ * younger than this alone (a crash's leftovers go at the next start after it).
+ */
+export const OBJECT_SWEEP_GRACE_MS = 60 * 60 * 1000;
+
+/**
+ * Multipart part size: uploads go to the bucket in parts of this size, at most
+ * UPLOAD_QUEUE of them in flight, so an upload of any length holds at most
+ * (UPLOAD_QUEUE + 1) parts in memory.
+ */
+const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
+const UPLOAD_QUEUE = 2;
+/**
+ * Players hold a connection to the bucket for as long as they stream (paused
+ * ones too): far more than the SDK's default of 50 sockets, which would make
+ * the 51st concurrent stream wait for a free one.
+ */
+const MAX_SOCKETS = 1024;
+/** A bucket that does not accept the connection within this time is unavailable (503), not a hanging request. */
+const CONNECT_TIMEOUT_MS = 5000;
+/** The names the library writes (`<uuid>.<ext>`, `<uuid>.cover`): the sweep touches nothing else under the prefix. */
+const LIBRARY_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(mp3|m4a|aac|ogg|opus|flac|wav|cover)$/;
+
+export interface S3AudioStorageOptions {
+  /** Where credentials (when the URL has none) and the region (when the URL names none) are read; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  logger: Logger;
+  /** Milliseconds since the epoch (the sweep's grace period). */
+  now?: () => number;
+}
+
+function credentialsFromEnv(env: NodeJS.ProcessEnv): ObjectStoreConfig['credentials'] & { sessionToken?: string } | undefined {
+  const accessKeyId = env['AWS_ACCESS_KEY_ID'];
+  const secretAccessKey = env['AWS_SECRET_ACCESS_KEY'];
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  const sessionToken = env['AWS_SESSION_TOKEN'];
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+}
+
+/** What went wrong, in words, from an SDK error (whose message can be empty for a refused connection). */
+function reasonOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const parts = [error.name !== 'Error' ? error.name : undefined, code, status !== undefined ? `HTTP ${status}` : undefined, error.message || undefined];
+  return [...new Set(parts.filter((p): p is string => p !== undefined && p !== ''))].join(': ');
+}
+
+function isNotFound(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'NoSuchKey' || error.name === 'NotFound') return true;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return status === 404 && error.name !== 'NoSuchBucket';
+}
+
+/**
+ * The audio bytes in an S3-compatible bucket, through the AWS SDK v3: uploads
+ * stream from the local temporary file in multipart parts (lib-storage), ranges
+ * are GetObject with a Range header whose body is piped to the client (a
+ * client that goes away destroys it, which aborts the request to the bucket).
+ */
+export function createS3AudioStorage(config: ObjectStoreConfig, options: S3AudioStorageOptions): AudioStorage {
+  const env = options.env ?? process.env;
+  const now = options.now ?? Date.now;
+  const logger = options.logger;
+  const credentials = config.credentials ?? credentialsFromEnv(env);
+  const agent = { keepAlive: true, maxSockets: MAX_SOCKETS };
+  const client = new S3Client({
+    region: config.region ?? env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? 'us-east-1',
+    forcePathStyle: config.forcePathStyle,
+    ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
+    // Without credentials in the URL or the hub's environment: the SDK's own chain (profile, instance or container role).
+    ...(credentials ? { credentials } : {}),
+    // Checksums only where S3 requires them: S3-compatible servers (older MinIO, Ceph) refuse the newer trailing-checksum uploads.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 3,
+    requestHandler: {
+      connectionTimeout: CONNECT_TIMEOUT_MS,
+      httpAgent: new http.Agent(agent),
+      httpsAgent: new https.Agent(agent),
+    },
+  });
+  const location = `s3://${config.bucket}/${config.prefix}${config.endpoint !== undefined ? ` at ${config.endpoint}` : ''}`;
+  const keyOf = (name: string): string => `${config.prefix}${name}`;
+  const failure = (error: unknown, doing: string, name?: string): Error => {
+    if (name !== undefined && isNotFound(error)) return notStored(name);
+    return new StorageUnavailableError(`the audio storage (${location}) is unavailable: ${doing} failed (${reasonOf(error)})`);
+  };
+
+  const getRange = async (name: string, start: number, end: number, signal: AbortSignal): Promise<Readable> => {
+    let answer;
+    try {
+      answer = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: keyOf(name), Range: `bytes=${start}-${end}` }), { abortSignal: signal });
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw failure(error, 'reading', name);
+    }
+    const body = answer.Body;
+    if (!(body instanceof Readable)) throw new StorageUnavailableError(`the audio storage (${location}) answered without a body`);
+    // Once the answer is there the signal no longer reaches the request: destroying the body closes its socket.
+    const abort = (): void => {
+      body.destroy();
+    };
+    if (signal.aborted) abort();
+    else {
+      signal.addEventListener('abort', abort, { once: true });
+      body.once('close', () => signal.removeEventListener('abort', abort));
+    }
+    return body;
+  };
+
+  const source = (name: string): ByteSource => ({
+    async read(start, length, signal) {
+      const body = await getRange(name, start, start + length - 1, signal);
+      const chunks: Buffer[] = [];
+      try {
+        for await (const chunk of body) chunks.push(chunk as Buffer);
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        throw failure(error, 'reading', name);
+      }
+      return Buffer.concat(chunks);
+    },
+    open: (start, end, signal) => getRange(name, start, end, signal),
+  });
+
+  return {
+    kind: 's3',
+    location,
+    async putFile(name, sourcePath, contentType) {
+      const upload = new Upload({
+        client,
+        params: { Bucket: config.bucket, Key: keyOf(name), Body: fs.createReadStream(sourcePath), ContentType: contentType },
+        partSize: UPLOAD_PART_BYTES,
+        queueSize: UPLOAD_QUEUE,
+        // A failed multipart upload is aborted, so the bucket keeps no parts of it.
+        leavePartsOnError: false,
+      });
+      try {
+        await upload.done();
+      } catch (error) {
+        throw failure(error, 'uploading');
+      }
+      await fsp.rm(sourcePath, { force: true });
+    },
+    async putBytes(name, data, contentType) {
+      try {
+        await client.send(new PutObjectCommand({ Bucket: config.bucket, Key: keyOf(name), Body: data, ContentType: contentType }));
+      } catch (error) {
+        throw failure(error, 'uploading');
+      }
+    },
+    async stat(name) {
+      try {
+        const head = await client.send(new HeadObjectCommand({ Bucket: config.bucket, Key: keyOf(name) }));
+        return { size: head.ContentLength ?? 0, modified: head.LastModified ?? new Date(0) };
+      } catch (error) {
+        throw failure(error, 'looking up', name);
+      }
+    },
+    read(name, start, length) {
+      return source(name).read(start, length, new AbortController().signal);
+    },
+    rangeBytes: (name) => ({ source: source(name) }),
+    async remove(name) {
+      try {
+        await client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: keyOf(name) }));
+      } catch (error) {
+        throw failure(error, 'deleting');
+      }
+    },
+    async removeUnowned(isOwned) {
+      const before = now() - OBJECT_SWEEP_GRACE_MS;
+      const stale = (await list()).filter((object) => object.modified.getTime() < before && !isOwned(object.name));
+      const removed: string[] = [];
+      for (const object of stale) {
+        await this.remove(object.name);
+        removed.push(object.name);
+      }
+      return removed;
+    },
+    async close() {
+      client.destroy();
+    },
+  };
+
+  /** The library's objects directly under the prefix. */
+  async function list(): Promise<StoredObject[]> {
+    const objects: StoredObject[] = [];
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await client.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: config.prefix, ...(token !== undefined ? { ContinuationToken: token } : {}) }));
+      } catch (error) {
+        throw failure(error, 'listing');
+      }
+      for (const entry of page.Contents ?? []) {
+        const name = entry.Key?.slice(config.prefix.length);
+        if (name === undefined || !LIBRARY_NAME.test(name)) continue;
+        objects.push({ name, size: entry.Size ?? 0, modified: entry.LastModified ?? new Date(0) });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    logger.debug('listed the audio storage', { location, objects: objects.length });
+    return objects;
+  }
+}
