@@ -1,5 +1,6 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import express from 'express';
 import { HubHttpServer } from '../../server/http/http-server';
 import type { RequestUser } from '../../server/http/request-user';
@@ -46,6 +47,10 @@ export interface LibraryRig {
   upload(user: string, parts: MultipartPart[]): Promise<Response>;
   /** The S3-compatible server the bytes are in, when the rig runs on the `s3` backend. */
   s3: S3Server | undefined;
+  /** The stored bytes under a name (`<id>.<ext>`, `<id>.cover`), read straight from the data directory or the bucket; undefined when absent. */
+  stored(name: string): Promise<Buffer | undefined>;
+  /** Every stored name, sorted (the data directory's audio files, or the bucket's keys under audio/). */
+  storedNames(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -57,6 +62,8 @@ export interface LibraryRigOptions extends Partial<Pick<AudioLibraryOptions, 'ma
   backend?: StorageBackend;
   /** The S3 storage's clock (its start-up sweep spares objects younger than an hour). */
   storageNow?: () => number;
+  /** Reopen this data directory (a restart) instead of a new one. */
+  dataDir?: string;
 }
 
 /**
@@ -65,9 +72,9 @@ export interface LibraryRigOptions extends Partial<Pick<AudioLibraryOptions, 'ma
  * one that sets res.locals.user from the x-test-user header.
  */
 export async function startLibraryRig(options: LibraryRigOptions = {}, s3Server?: S3Server): Promise<LibraryRig> {
-  const { backend = 'local', storageNow, ...libraryOptions } = options;
-  const root = await makeTempDir('library');
-  const dataDir = path.join(root, 'data');
+  const { backend = 'local', storageNow, dataDir: reopened, ...libraryOptions } = options;
+  const root = reopened !== undefined ? path.dirname(reopened) : await makeTempDir('library');
+  const dataDir = reopened ?? path.join(root, 'data');
   const panelDir = await makeTempDir('library-panel');
   const store = await openStore({ dataDir, validate: storeValidator() });
   const s3 = backend === 's3' ? (s3Server ?? (await startS3())) : undefined;
@@ -93,6 +100,21 @@ export async function startLibraryRig(options: LibraryRigOptions = {}, s3Server?
     base,
     fetchAs,
     s3,
+    async stored(name) {
+      if (!s3) return fs.readFile(path.join(dataDir, 'audio', name)).catch(() => undefined);
+      try {
+        const object = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `audio/${name}` }));
+        return Buffer.from(await object.Body!.transformToByteArray());
+      } catch (error) {
+        if ((error as Error).name === 'NoSuchKey') return undefined;
+        throw error;
+      }
+    },
+    async storedNames() {
+      if (s3) return (await s3.keys('audio/')).map((key) => key.slice('audio/'.length));
+      const entries = await fs.readdir(path.join(dataDir, 'audio'), { withFileTypes: true });
+      return entries.filter((e) => e.isFile()).map((e) => e.name).sort();
+    },
     upload(user, parts) {
       const { body, contentType } = multipart(parts);
       return fetchAs(user, '/', { method: 'POST', body, headers: { 'content-type': contentType } });
