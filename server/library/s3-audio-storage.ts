@@ -39,6 +39,16 @@ const UPLOAD_QUEUE = 2;
 const MAX_SOCKETS = 1024;
 /** A bucket that does not accept the connection within this time is unavailable (503), not a hanging request. */
 const CONNECT_TIMEOUT_MS = 5000;
+/**
+ * Short ranges (how players and browsers seek: the header, then jumps) are read in
+ * blocks of this size through an in-memory cache, so the next seek near the same
+ * place costs no round trip to the bucket. Stored audio never changes in place (a
+ * new upload gets a new id), so a cached block is never stale, on any instance.
+ */
+const CACHE_BLOCK_BYTES = 256 * 1024;
+/** The cache's bound: least recently used blocks go first. */
+export const DEFAULT_S3_CACHE_BYTES = 64 * 1024 * 1024;
+
 /** The names the library writes (`<uuid>.<ext>`, `<uuid>.cover`): the sweep touches nothing else under the prefix. */
 const LIBRARY_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(mp3|m4a|aac|ogg|opus|flac|wav|cover)$/;
 
@@ -48,6 +58,56 @@ export interface S3AudioStorageOptions {
   logger: Logger;
   /** Milliseconds since the epoch (the sweep's grace period). */
   now?: () => number;
+  /** Bytes of short-range blocks kept in memory (default DEFAULT_S3_CACHE_BYTES; 0: none). */
+  cacheBytes?: number;
+}
+
+/** Blocks of objects by `<name> <index>`, least recently used first (a Map keeps insertion order). */
+class BlockCache {
+  private readonly blocks = new Map<string, Buffer>();
+  private readonly loading = new Map<string, Promise<Buffer>>();
+  private bytes = 0;
+
+  constructor(private readonly limit: number) {}
+
+  /** The block, from memory or from `load` (one load per block however many readers wait for it). */
+  async get(name: string, index: number, load: () => Promise<Buffer>): Promise<Buffer> {
+    const key = `${name} ${index}`;
+    const cached = this.blocks.get(key);
+    if (cached) {
+      this.blocks.delete(key);
+      this.blocks.set(key, cached);
+      return cached;
+    }
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = load().then((block) => {
+        this.store(key, block);
+        return block;
+      }).finally(() => this.loading.delete(key));
+      this.loading.set(key, pending);
+    }
+    return pending;
+  }
+
+  forget(name: string): void {
+    for (const [key, block] of this.blocks) {
+      if (!key.startsWith(`${name} `)) continue;
+      this.blocks.delete(key);
+      this.bytes -= block.length;
+    }
+  }
+
+  private store(key: string, block: Buffer): void {
+    if (block.length > this.limit) return;
+    this.blocks.set(key, block);
+    this.bytes += block.length;
+    for (const [oldest, evicted] of this.blocks) {
+      if (this.bytes <= this.limit) break;
+      this.blocks.delete(oldest);
+      this.bytes -= evicted.length;
+    }
+  }
 }
 
 function credentialsFromEnv(env: NodeJS.ProcessEnv): ObjectStoreConfig['credentials'] & { sessionToken?: string } | undefined {
@@ -109,16 +169,18 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
     return new StorageUnavailableError(`the audio storage (${location}) is unavailable: ${doing} failed (${reasonOf(error)})`);
   };
 
-  const getRange = async (name: string, start: number, end: number, signal: AbortSignal): Promise<Readable> => {
+  /** GetObject with a Range; `signal` (none: the read is never aborted) aborts it, also once the body is streaming. */
+  const getRange = async (name: string, start: number, end: number, signal?: AbortSignal): Promise<Readable> => {
     let answer;
     try {
-      answer = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: keyOf(name), Range: `bytes=${start}-${end}` }), { abortSignal: signal });
+      answer = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: keyOf(name), Range: `bytes=${start}-${end}` }), signal ? { abortSignal: signal } : {});
     } catch (error) {
-      if (signal.aborted) throw signal.reason;
+      if (signal?.aborted) throw signal.reason;
       throw failure(error, 'reading', name);
     }
     const body = answer.Body;
     if (!(body instanceof Readable)) throw new StorageUnavailableError(`the audio storage (${location}) answered without a body`);
+    if (!signal) return body;
     // Once the answer is there the signal no longer reaches the request: destroying the body closes its socket.
     const abort = (): void => {
       body.destroy();
@@ -131,17 +193,35 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
     return body;
   };
 
+  const readWhole = async (name: string, start: number, end: number, signal?: AbortSignal): Promise<Buffer> => {
+    const body = await getRange(name, start, end, signal);
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of body) chunks.push(chunk as Buffer);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw failure(error, 'reading', name);
+    }
+    return Buffer.concat(chunks);
+  };
+  const cacheBytes = options.cacheBytes ?? DEFAULT_S3_CACHE_BYTES;
+  const cache = cacheBytes > 0 ? new BlockCache(cacheBytes) : undefined;
+
   const source = (name: string): ByteSource => ({
     async read(start, length, signal) {
-      const body = await getRange(name, start, start + length - 1, signal);
-      const chunks: Buffer[] = [];
-      try {
-        for await (const chunk of body) chunks.push(chunk as Buffer);
-      } catch (error) {
+      if (!cache) return readWhole(name, start, start + length - 1, signal);
+      const first = Math.floor(start / CACHE_BLOCK_BYTES);
+      const last = Math.floor((start + length - 1) / CACHE_BLOCK_BYTES);
+      const blocks: Buffer[] = [];
+      for (let index = first; index <= last; index++) {
+        // The bucket answers a block that runs past the object's end with the bytes there are. A block
+        // is loaded without the reader's signal: one reader leaving does not abort it for the others.
+        blocks.push(await cache.get(name, index, () => readWhole(name, index * CACHE_BLOCK_BYTES, (index + 1) * CACHE_BLOCK_BYTES - 1)));
         if (signal.aborted) throw signal.reason;
-        throw failure(error, 'reading', name);
       }
-      return Buffer.concat(chunks);
+      const joined = blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks);
+      const offset = start - first * CACHE_BLOCK_BYTES;
+      return joined.subarray(offset, offset + length);
     },
     open: (start, end, signal) => getRange(name, start, end, signal),
   });
@@ -181,10 +261,11 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
       }
     },
     read(name, start, length) {
-      return source(name).read(start, length, new AbortController().signal);
+      return readWhole(name, start, start + length - 1);
     },
     rangeBytes: (name) => ({ source: source(name) }),
     async remove(name) {
+      cache?.forget(name);
       try {
         await client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: keyOf(name) }));
       } catch (error) {

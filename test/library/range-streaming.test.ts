@@ -249,6 +249,26 @@ for (const backend of BACKENDS) describe(`audio library: range streaming (${back
       }
     });
 
+    it('answers seeks near each other from one read of the bucket (short ranges are cached in blocks)', async () => {
+      const upload = await rig.upload('alice', [{ name: 'file', fileName: 'seek.wav', data: wavFile(5, 8000, (i) => (i * 7) % 9000) }]);
+      const seek = (await upload.json()) as AudioFile;
+      const sent = await rig.stored(seek.fileName);
+      const reads: string[] = [];
+      const stop = rig.s3!.onRead((read) => {
+        if (read.key.endsWith(seek.fileName)) reads.push(read.range ?? 'whole');
+      });
+      try {
+        for (const [start, end] of [[0, 99], [100, 4095], [0, 99], [20000, 20999]] as const) {
+          const res = await rig.fetchAs('alice', `/${seek.id}/stream`, { headers: { range: `bytes=${start}-${end}` } });
+          expect(res.status).to.equal(206);
+          expect(Buffer.from(await res.arrayBuffer()).equals(sent!.subarray(start, end + 1))).to.equal(true);
+        }
+        expect(reads, 'one block read for four seeks').to.deep.equal(['bytes=0-262143']);
+      } finally {
+        stop();
+      }
+    });
+
     it('keeps the object in the bucket under audio/<id>.<ext>, and nothing in the data directory', async () => {
       const listed = await rig.s3!.keys();
       expect(listed).to.include(`audio/${record.fileName}`);
