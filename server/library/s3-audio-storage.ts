@@ -212,16 +212,17 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
       if (!cache) return readWhole(name, start, start + length - 1, signal);
       const first = Math.floor(start / CACHE_BLOCK_BYTES);
       const last = Math.floor((start + length - 1) / CACHE_BLOCK_BYTES);
-      const blocks: Buffer[] = [];
+      const parts: Buffer[] = [];
       for (let index = first; index <= last; index++) {
         // The bucket answers a block that runs past the object's end with the bytes there are. A block
         // is loaded without the reader's signal: one reader leaving does not abort it for the others.
-        blocks.push(await cache.get(name, index, () => readWhole(name, index * CACHE_BLOCK_BYTES, (index + 1) * CACHE_BLOCK_BYTES - 1)));
+        const block = await cache.get(name, index, () => readWhole(name, index * CACHE_BLOCK_BYTES, (index + 1) * CACHE_BLOCK_BYTES - 1));
         if (signal.aborted) throw signal.reason;
+        const blockStart = index * CACHE_BLOCK_BYTES;
+        // Only the asked-for bytes of each block: a view of one block, or a copy of the range's length.
+        parts.push(block.subarray(Math.max(0, start - blockStart), Math.min(block.length, start + length - blockStart)));
       }
-      const joined = blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks);
-      const offset = start - first * CACHE_BLOCK_BYTES;
-      return joined.subarray(offset, offset + length);
+      return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     },
     open: (start, end, signal) => getRange(name, start, end, signal),
   });
