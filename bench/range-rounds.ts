@@ -8,6 +8,15 @@ import * as path from 'node:path';
 import { median } from './measure';
 import type { Profile, RoundCommand, RoundResult, Target } from './range-client-process';
 
+/** Short ranges are how players and browsers seek; long ones are how they play. */
+export const RANGE_PROFILES = [
+  { name: 'short', minBytes: 1, maxBytes: 64 * 1024 },
+  { name: 'long', minBytes: 64 * 1024, maxBytes: 1024 * 1024 },
+] as const satisfies readonly Profile[];
+
+/** The file both range scenarios serve: 8 kHz mono 16-bit WAV, 16 kB/s, ~3.8 MB. */
+export const RANGE_FILE_SECONDS = 240;
+
 export interface RangeClient {
   /** One round of `total` requests from the client process's concurrent keep-alive clients. */
   round(target: Target, size: number, total: number, profile: Profile): Promise<RoundResult>;
@@ -54,4 +63,17 @@ export function summarizeRounds(rounds: RoundResult[]): RoundsSummary {
     p99: Number(percentile(latencies, 99).toFixed(2)),
     mbps: Number(((mid.bytes / mid.ms) * 1000 / 1e6).toFixed(1)),
   };
+}
+
+/** Writes each side's summary of one profile into `results` as `<profile><Side>RequestsPerSecond`, `...P50Ms`, `...P99Ms`, `...MBPerSecond`. */
+export function addProfileResults(results: Record<string, number | string>, profile: string, summaries: Record<string, RoundsSummary>): void {
+  for (const [side, sum] of Object.entries(summaries)) {
+    Object.assign(results, {
+      [`${profile}${side}RequestsPerSecond`]: sum.rps,
+      [`${profile}${side}RequestsPerSecondRuns`]: sum.runs,
+      [`${profile}${side}P50Ms`]: sum.p50,
+      [`${profile}${side}P99Ms`]: sum.p99,
+      [`${profile}${side}MBPerSecond`]: sum.mbps,
+    });
+  }
 }

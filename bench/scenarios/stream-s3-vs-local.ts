@@ -19,17 +19,14 @@ import { storeValidator } from '../../server/store/store-validator';
 import { wavFile } from '../../test/library/media';
 import { runWhenMain, type BenchResult } from '../bench-result';
 import { interleaved } from '../measure';
-import { CLIENTS, type Profile, type Target } from '../range-client-process';
-import { startRangeClient, summarizeRounds } from '../range-rounds';
+import { CLIENTS, type Target } from '../range-client-process';
+import { addProfileResults, RANGE_FILE_SECONDS, RANGE_PROFILES, startRangeClient, summarizeRounds } from '../range-rounds';
 
-const FILE_SECONDS = 240; // 8 kHz mono 16-bit WAV: 16 kB/s, ~3.8 MB
+const FILE_SECONDS = RANGE_FILE_SECONDS;
 const REQUESTS_PER_ROUND = 2000;
 const WARMUP_REQUESTS = 300;
 const ROUNDS = 3;
-const PROFILES = [
-  { name: 'short', minBytes: 1, maxBytes: 64 * 1024 },
-  { name: 'long', minBytes: 64 * 1024, maxBytes: 1024 * 1024 },
-] as const satisfies readonly Profile[];
+const PROFILES = RANGE_PROFILES;
 
 /** The S3 server process and its bucket's URL. */
 async function startS3Process(): Promise<{ url: string; stop(): Promise<void> }> {
@@ -100,15 +97,7 @@ export async function run(): Promise<BenchResult> {
       }, ROUNDS);
       const summaries = { Local: summarizeRounds(rounds.local), S3: summarizeRounds(rounds.s3) };
       const p = profile.name;
-      for (const [side, sum] of Object.entries(summaries)) {
-        Object.assign(results, {
-          [`${p}${side}RequestsPerSecond`]: sum.rps,
-          [`${p}${side}RequestsPerSecondRuns`]: sum.runs,
-          [`${p}${side}P50Ms`]: sum.p50,
-          [`${p}${side}P99Ms`]: sum.p99,
-          [`${p}${side}MBPerSecond`]: sum.mbps,
-        });
-      }
+      addProfileResults(results, p, summaries);
       ratios[`${p}S3OverLocalRequestsPerSecond`] = Number((summaries.S3.rps / summaries.Local.rps).toFixed(2));
       ratios[`${p}S3OverLocalP99Latency`] = Number((summaries.S3.p99 / summaries.Local.p99).toFixed(2));
     }

@@ -22,19 +22,15 @@ import { storeValidator } from '../../server/store/store-validator';
 import { runWhenMain, type BenchResult } from '../bench-result';
 import { interleaved } from '../measure';
 import { NginxServer } from '../nginx';
-import { CLIENTS, type Profile, type Target } from '../range-client-process';
-import { startRangeClient, summarizeRounds as summarize } from '../range-rounds';
+import { CLIENTS, type Target } from '../range-client-process';
+import { addProfileResults, RANGE_FILE_SECONDS, RANGE_PROFILES, startRangeClient, summarizeRounds as summarize } from '../range-rounds';
 import { wavFile } from '../../test/library/media';
 
-const FILE_SECONDS = 240; // 8 kHz mono 16-bit WAV: 16 kB/s, ~3.8 MB
+const FILE_SECONDS = RANGE_FILE_SECONDS;
 const REQUESTS_PER_ROUND = 6000;
 const WARMUP_REQUESTS = 1000;
 const ROUNDS = 3;
-/** Short ranges are how players and browsers seek; long ones are how they play. */
-const PROFILES = [
-  { name: 'short', minBytes: 1, maxBytes: 64 * 1024 },
-  { name: 'long', minBytes: 64 * 1024, maxBytes: 1024 * 1024 },
-] as const satisfies readonly Profile[];
+const PROFILES = RANGE_PROFILES;
 
 export async function run(): Promise<BenchResult> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'yoto-bench-stream-'));
@@ -91,15 +87,7 @@ export async function run(): Promise<BenchResult> {
       }, ROUNDS);
       const summaries = { Stream: summarize(rounds.stream), Static: summarize(rounds.static), Nginx: summarize(rounds.nginx) };
       const p = profile.name;
-      for (const [side, sum] of Object.entries(summaries)) {
-        Object.assign(results, {
-          [`${p}${side}RequestsPerSecond`]: sum.rps,
-          [`${p}${side}RequestsPerSecondRuns`]: sum.runs,
-          [`${p}${side}P50Ms`]: sum.p50,
-          [`${p}${side}P99Ms`]: sum.p99,
-          [`${p}${side}MBPerSecond`]: sum.mbps,
-        });
-      }
+      addProfileResults(results, p, summaries);
       ratios[`${p}StreamOverStaticRequestsPerSecond`] = Number((summaries.Stream.rps / summaries.Static.rps).toFixed(2));
       ratios[`${p}StreamOverStaticP99Latency`] = Number((summaries.Stream.p99 / summaries.Static.p99).toFixed(2));
       ratios[`${p}StreamOverNginxRequestsPerSecond`] = Number((summaries.Stream.rps / summaries.Nginx.rps).toFixed(2));

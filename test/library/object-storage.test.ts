@@ -9,6 +9,7 @@ import type { StreamServed } from '../../server/streams';
 import type { DeviceEvent } from '../../server/types/schemas';
 import type { VirtualPlayerSnapshot } from '../../server/virtual/contracts';
 import { startS3, type S3Server } from '../helpers/s3';
+import { hooked } from '../helpers/hooked';
 import { removeTempDirs } from '../helpers/temp-dir';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
 import { snapshotWhen } from '../helpers/virtual-player';
@@ -39,20 +40,32 @@ function localAudioFiles(hub: Hub): string[] {
   return fs.readdirSync(path.join(hub.options.dataDir, 'audio'), { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
 }
 
+interface S3Hub {
+  s3: S3Server;
+  hub: Hub;
+  admin: SignIn;
+}
+
+/** For the suite: an S3 server and a hub (as `npm start` composes it) keeping its audio there, with its admin signed in. */
+function useS3Hub(): S3Hub {
+  return hooked('suite', async () => {
+    const s3 = await startS3();
+    const hub = await startTestHub({ objectStoreUrl: s3.url });
+    return { s3, hub, admin: await onboardAdmin(hub) };
+  }, async ({ s3, hub }) => {
+    await stopTestHub(hub);
+    await s3.stop();
+  });
+}
+
 describe('audio on S3-compatible storage (YOTO_OBJECT_STORE_URL), through the composed hub', function () {
   this.timeout(60_000);
+  const world = useS3Hub();
   let s3: S3Server;
   let hub: Hub;
   let admin: SignIn;
-
-  before(async () => {
-    s3 = await startS3();
-    hub = await startTestHub({ objectStoreUrl: s3.url });
-    admin = await onboardAdmin(hub);
-  });
-  after(async () => {
-    await stopTestHub(hub);
-    await s3?.stop();
+  before(() => {
+    ({ s3, hub, admin } = world);
   });
 
   it('uploads through REST into the bucket, streams ranges from it with the local headers, and DELETE removes the object', async () => {
@@ -138,21 +151,10 @@ describe('audio on S3-compatible storage (YOTO_OBJECT_STORE_URL), through the co
 
 describe('audio on S3-compatible storage: a bucket that becomes unreachable', function () {
   this.timeout(60_000);
-  let s3: S3Server;
-  let hub: Hub;
-  let admin: SignIn;
-
-  before(async () => {
-    s3 = await startS3();
-    hub = await startTestHub({ objectStoreUrl: s3.url });
-    admin = await onboardAdmin(hub);
-  });
-  after(async () => {
-    await stopTestHub(hub);
-    await s3?.stop();
-  });
+  const world = useS3Hub();
 
   it('answers 503 storage_unavailable to streams and uploads, alerts on the player whose stream failed, and the hub carries on', async () => {
+    const { s3, hub, admin } = world;
     const file = await upload(hub, admin.accessToken, 'dinner.mp3');
     const playerUrl = hub.streams.urlFor({ kind: 'audio', fileId: file.id }, { deviceId: KIDS });
     await s3.stop();
