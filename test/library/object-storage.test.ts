@@ -4,13 +4,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { HubConfigError, resolveHubOptions } from '../../server/config/hub-options';
-import type { Hub } from '../../server/hub';
+import { Hub } from '../../server/hub';
+import { silentLogger } from '../../server/log/logger';
 import type { StreamServed } from '../../server/streams';
 import type { DeviceEvent } from '../../server/types/schemas';
 import type { VirtualPlayerSnapshot } from '../../server/virtual/contracts';
 import { startS3, type S3Server } from '../helpers/s3';
 import { hooked } from '../helpers/hooked';
-import { removeTempDirs } from '../helpers/temp-dir';
+import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
 import { snapshotWhen } from '../helpers/virtual-player';
 import { call, KIDS, onboardAdmin, START_MP3, upload, type SignIn } from '../hub/api-world';
@@ -193,6 +194,43 @@ describe('audio on S3-compatible storage: a bucket that becomes unreachable', fu
     // Deleting still takes the file out of the library; the bytes go at a later start-up sweep.
     expect((await call(hub, 'DELETE', `/api/audio/${file.id}`, admin.accessToken)).status).to.equal(204);
     expect((await call(hub, 'GET', '/api/system/health')).status).to.equal(200);
+  });
+});
+
+describe('audio on S3-compatible storage: credentials from the environment', function () {
+  this.timeout(60_000);
+  after(removeTempDirs);
+
+  it('signs with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY of the hub\'s environment when the URL has none, and refuses wrong ones with 503', async () => {
+    const s3 = await startS3();
+    const url = `s3://${s3.bucket}?endpoint=${s3.endpoint}&region=${s3.region}`;
+    const start = async (env: NodeJS.ProcessEnv): Promise<Hub> => {
+      const dataDir = await makeTempDir('s3-env-hub');
+      const options = resolveHubOptions({ httpPort: 0, embeddedBrokerPort: 0, virtualCloudPort: 0, signInPort: 0, objectStoreUrl: url }, dataDir, {});
+      const hub = new Hub(options, { logger: silentLogger, env });
+      await hub.start();
+      return hub;
+    };
+    let hub = await start({ AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey });
+    try {
+      const record = await hub.library.files.importFile(START_MP3, { userId: 'user-alice' });
+      expect(await s3.keys('audio/')).to.include(`audio/${record.fileName}`);
+      const played = await fetch(hub.streams.urlFor({ kind: 'audio', fileId: record.id }), { headers: { range: 'bytes=0-9' } });
+      expect(played.status).to.equal(206);
+      expect(Buffer.from(await played.arrayBuffer()).equals(MP3.subarray(0, 10))).to.equal(true);
+      await hub.stop();
+
+      hub = await start({ AWS_ACCESS_KEY_ID: 'nobody', AWS_SECRET_ACCESS_KEY: 'wrong' });
+      const copied = await hub.store.audioFiles.insert(record);
+      const refused = await fetch(hub.streams.urlFor({ kind: 'audio', fileId: copied.id }), { headers: { range: 'bytes=0-9' } });
+      expect(refused.status).to.equal(503);
+      const error = ((await refused.json()) as { error: { code: string; message: string } }).error;
+      expect(error.code).to.equal('storage_unavailable');
+      expect(error.message).to.match(/InvalidAccessKeyId|403/);
+    } finally {
+      await hub.stop();
+      await s3.stop();
+    }
   });
 });
 
