@@ -231,9 +231,10 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
     kind: 's3',
     location,
     async putFile(name, sourcePath, contentType) {
+      const body = fs.createReadStream(sourcePath);
       const upload = new Upload({
         client,
-        params: { Bucket: config.bucket, Key: keyOf(name), Body: fs.createReadStream(sourcePath), ContentType: contentType },
+        params: { Bucket: config.bucket, Key: keyOf(name), Body: body, ContentType: contentType },
         partSize: UPLOAD_PART_BYTES,
         queueSize: UPLOAD_QUEUE,
         // A failed multipart upload is aborted, so the bucket keeps no parts of it.
@@ -243,6 +244,9 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
         await upload.done();
       } catch (error) {
         throw failure(error, 'uploading');
+      } finally {
+        // A failed upload stops reading mid-file: close the file it was reading.
+        body.destroy();
       }
       await fsp.rm(sourcePath, { force: true });
     },
