@@ -360,10 +360,10 @@ export class Hub extends EventEmitter<HubEvents> {
       ? createS3AudioStorage(parseObjectStoreUrl(options.objectStoreUrl), { env: this.deps.env ?? process.env, logger: child('audio-storage') })
       : undefined;
     const files = createAudioLibraryService({ store, dataDir: options.dataDir, logger: logger.child({ part: 'audio-library' }), ...(storage ? { storage } : {}) });
-    // Closed after the library and the streams (parts stop in reverse order), once the start-up sweep is over.
+    // Closed after the library and the streams (parts stop in reverse order); closing ends a start-up sweep still under way.
     parts.add('audio storage', files, async (f) => {
-      await f.swept;
       await f.storage.close();
+      await f.swept;
     });
     if (storage) logger.info('audio files are kept in an object store', { location: storage.location });
     const streams = parts.add(

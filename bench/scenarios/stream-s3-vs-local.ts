@@ -121,8 +121,8 @@ export async function run(): Promise<BenchResult> {
     await hub.close();
     for (const handle of libraries) {
       await handle.close();
-      await handle.files.swept;
       await handle.files.storage.close();
+      await handle.files.swept;
     }
     for (const store of stores) await store.close();
     await s3.stop();

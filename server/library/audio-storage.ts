@@ -56,7 +56,7 @@ export interface AudioStorage {
    * another instance may not have its record yet.
    */
   removeUnowned(isOwned: (name: string) => boolean): Promise<string[]>;
-  /** Releases connections (waits for nothing: the library and streams have stopped first). */
+  /** Releases connections and ends a start-up sweep still under way (it resolves with what it removed so far). */
   close(): Promise<void>;
 }
 

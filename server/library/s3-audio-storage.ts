@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as http from 'node:http';
@@ -40,6 +41,14 @@ const MAX_SOCKETS = 1024;
 /** A bucket that does not accept the connection within this time is unavailable (503), not a hanging request. */
 const CONNECT_TIMEOUT_MS = 5000;
 /**
+ * A bucket that accepted the connection but has not answered (a GetObject's headers, a HeadObject...)
+ * within this time is unavailable too. Not a socket idle timeout: a paused player holds its stream's
+ * connection idle for as long as it likes once the answer is there.
+ */
+export const DEFAULT_S3_ANSWER_TIMEOUT_MS = 15_000;
+/** An upload may go this many answer timeouts without finishing a part (a part is 8 MiB). */
+const UPLOAD_STALL_FACTOR = 4;
+/**
  * Short ranges (how players and browsers seek: the header, then jumps) are read in
  * blocks of this size through an in-memory cache, so the next seek near the same
  * place costs no round trip to the bucket. Stored audio never changes in place (a
@@ -60,6 +69,8 @@ export interface S3AudioStorageOptions {
   now?: () => number;
   /** Bytes of short-range blocks kept in memory (default DEFAULT_S3_CACHE_BYTES; 0: none). */
   cacheBytes?: number;
+  /** Milliseconds the bucket has to answer a request (default DEFAULT_S3_ANSWER_TIMEOUT_MS). */
+  answerTimeoutMs?: number;
 }
 
 /** Blocks of objects by `<name> <index>`, least recently used first (a Map keeps insertion order). */
@@ -162,6 +173,10 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
       httpsAgent: new https.Agent(agent),
     },
   });
+  // Aborts what is still waiting for the bucket when the hub stops (a bucket that does not answer must not hold the stop up).
+  const closing = new AbortController();
+  setMaxListeners(0, closing.signal);
+  const answerTimeoutMs = options.answerTimeoutMs ?? DEFAULT_S3_ANSWER_TIMEOUT_MS;
   const location = `s3://${config.bucket}/${config.prefix}${config.endpoint !== undefined ? ` at ${config.endpoint}` : ''}`;
   const keyOf = (name: string): string => `${config.prefix}${name}`;
   const failure = (error: unknown, doing: string, name?: string): Error => {
@@ -169,13 +184,44 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
     return new StorageUnavailableError(`the audio storage (${location}) is unavailable: ${doing} failed (${reasonOf(error)})`);
   };
 
+  /**
+   * Runs one request with a signal that aborts when the bucket has not answered within
+   * answerTimeoutMs (then it rejects with StorageUnavailableError), when `caller` aborts, or when
+   * the storage closes. `doing` names the request in the error.
+   */
+  const answered = async <T>(doing: string, send: (signal: AbortSignal) => Promise<T>, caller?: AbortSignal): Promise<T> => {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error('no answer'));
+    }, answerTimeoutMs);
+    const follow = (signal: AbortSignal): (() => void) => {
+      const abort = (): void => controller.abort(signal.reason);
+      if (signal.aborted) abort();
+      else signal.addEventListener('abort', abort, { once: true });
+      return () => signal.removeEventListener('abort', abort);
+    };
+    const unfollow = [follow(closing.signal), ...(caller ? [follow(caller)] : [])];
+    try {
+      return await send(controller.signal);
+    } catch (error) {
+      if (timedOut) throw new StorageUnavailableError(`the audio storage (${location}) is unavailable: ${doing} got no answer within ${answerTimeoutMs / 1000} s`);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      for (const stop of unfollow) stop();
+    }
+  };
+
   /** GetObject with a Range; `signal` (none: the read is never aborted) aborts it, also once the body is streaming. */
   const getRange = async (name: string, start: number, end: number, signal?: AbortSignal): Promise<Readable> => {
     let answer;
     try {
-      answer = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: keyOf(name), Range: `bytes=${start}-${end}` }), signal ? { abortSignal: signal } : {});
+      answer = await answered('reading', (abortSignal) => client.send(new GetObjectCommand({ Bucket: config.bucket, Key: keyOf(name), Range: `bytes=${start}-${end}` }), { abortSignal }), signal);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
+      if (error instanceof StorageUnavailableError) throw error;
       throw failure(error, 'reading', name);
     }
     const body = answer.Body;
@@ -232,7 +278,11 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
     location,
     async putFile(name, sourcePath, contentType) {
       const body = fs.createReadStream(sourcePath);
+      const abort = new AbortController();
+      const onClose = (): void => abort.abort();
+      closing.signal.addEventListener('abort', onClose, { once: true });
       const upload = new Upload({
+        abortController: abort,
         client,
         params: { Bucket: config.bucket, Key: keyOf(name), Body: body, ContentType: contentType },
         partSize: UPLOAD_PART_BYTES,
@@ -240,11 +290,26 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
         // A failed multipart upload is aborted, so the bucket keeps no parts of it.
         leavePartsOnError: false,
       });
+      // An upload whose parts stop going through (no progress for UPLOAD_STALL_FACTOR answer timeouts) is aborted.
+      let stalled = false;
+      let stall: NodeJS.Timeout | undefined;
+      const watch = (): void => {
+        clearTimeout(stall);
+        stall = setTimeout(() => {
+          stalled = true;
+          abort.abort();
+        }, answerTimeoutMs * UPLOAD_STALL_FACTOR);
+      };
+      upload.on('httpUploadProgress', watch);
+      watch();
       try {
         await upload.done();
       } catch (error) {
+        if (stalled) throw new StorageUnavailableError(`the audio storage (${location}) is unavailable: uploading made no progress for ${(answerTimeoutMs * UPLOAD_STALL_FACTOR) / 1000} s`);
         throw failure(error, 'uploading');
       } finally {
+        clearTimeout(stall);
+        closing.signal.removeEventListener('abort', onClose);
         // A failed upload stops reading mid-file: close the file it was reading.
         body.destroy();
       }
@@ -252,16 +317,18 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
     },
     async putBytes(name, data, contentType) {
       try {
-        await client.send(new PutObjectCommand({ Bucket: config.bucket, Key: keyOf(name), Body: data, ContentType: contentType }));
+        await answered('uploading', (abortSignal) => client.send(new PutObjectCommand({ Bucket: config.bucket, Key: keyOf(name), Body: data, ContentType: contentType }), { abortSignal }));
       } catch (error) {
+        if (error instanceof StorageUnavailableError) throw error;
         throw failure(error, 'uploading');
       }
     },
     async stat(name) {
       try {
-        const head = await client.send(new HeadObjectCommand({ Bucket: config.bucket, Key: keyOf(name) }));
+        const head = await answered('looking up', (abortSignal) => client.send(new HeadObjectCommand({ Bucket: config.bucket, Key: keyOf(name) }), { abortSignal }));
         return { size: head.ContentLength ?? 0, modified: head.LastModified ?? new Date(0) };
       } catch (error) {
+        if (error instanceof StorageUnavailableError) throw error;
         throw failure(error, 'looking up', name);
       }
     },
@@ -272,22 +339,31 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
     async remove(name) {
       cache?.forget(name);
       try {
-        await client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: keyOf(name) }));
+        await answered('deleting', (abortSignal) => client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: keyOf(name) }), { abortSignal }));
       } catch (error) {
+        if (error instanceof StorageUnavailableError) throw error;
         throw failure(error, 'deleting');
       }
     },
     async removeUnowned(isOwned) {
       const before = now() - OBJECT_SWEEP_GRACE_MS;
-      const stale = (await list()).filter((object) => object.modified.getTime() < before && !isOwned(object.name));
       const removed: string[] = [];
-      for (const object of stale) {
-        await this.remove(object.name);
-        removed.push(object.name);
+      try {
+        const stale = (await list()).filter((object) => object.modified.getTime() < before && !isOwned(object.name));
+        for (const object of stale) {
+          await answered('deleting', (abortSignal) => client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: keyOf(object.name) }), { abortSignal }));
+          removed.push(object.name);
+        }
+      } catch (error) {
+        // Stopped midway: what is left goes at the next start.
+        if (closing.signal.aborted) return removed;
+        if (error instanceof StorageUnavailableError) throw error;
+        throw failure(error, 'sweeping');
       }
       return removed;
     },
     async close() {
+      closing.abort();
       client.destroy();
     },
   };
@@ -299,8 +375,9 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
     do {
       let page;
       try {
-        page = await client.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: config.prefix, ...(token !== undefined ? { ContinuationToken: token } : {}) }));
+        page = await answered('listing', (abortSignal) => client.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: config.prefix, ...(token !== undefined ? { ContinuationToken: token } : {}) }), { abortSignal }));
       } catch (error) {
+        if (closing.signal.aborted || error instanceof StorageUnavailableError) throw error;
         throw failure(error, 'listing');
       }
       for (const entry of page.Contents ?? []) {

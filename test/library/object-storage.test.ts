@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { HubConfigError, resolveHubOptions } from '../../server/config/hub-options';
@@ -194,6 +195,45 @@ describe('audio on S3-compatible storage: a bucket that becomes unreachable', fu
     // Deleting still takes the file out of the library; the bytes go at a later start-up sweep.
     expect((await call(hub, 'DELETE', `/api/audio/${file.id}`, admin.accessToken)).status).to.equal(204);
     expect((await call(hub, 'GET', '/api/system/health')).status).to.equal(200);
+  });
+});
+
+describe('audio on S3-compatible storage: a bucket that accepts connections and never answers', function () {
+  this.timeout(60_000);
+  after(removeTempDirs);
+
+  it('answers 503 once the answer timeout has passed, to streams and uploads, and closes without waiting for it', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    const port = (silent.address() as net.AddressInfo).port;
+    const rig = await startLibraryRig({ backend: 's3', objectStoreUrl: `s3://key:secret@quiet-bucket?endpoint=http://127.0.0.1:${port}&region=us-east-1`, answerTimeoutMs: 300 });
+    try {
+      const at = new Date().toISOString();
+      const record = await rig.store.audioFiles.insert({
+        id: randomUUID(), userId: 'user-alice', title: 'Quiet', fileName: `${randomUUID()}.mp3`, originalName: 'quiet.mp3', mimeType: 'audio/mpeg',
+        fileSize: MP3.length, durationSeconds: 3, format: 'mp3', tags: {}, hasCover: false, sha256: 'a'.repeat(64), createdAt: at, updatedAt: at,
+      });
+      const res = await rig.fetchAs('alice', `/${record.id}/stream`, { headers: { range: 'bytes=0-99' } });
+      expect(res.status).to.equal(503);
+      const error = ((await res.json()) as { error: { code: string; message: string } }).error;
+      expect(error).to.include({ code: 'storage_unavailable' });
+      expect(error.message, error.message).to.contain('got no answer within 0.3 s');
+
+      const upload = await rig.upload('alice', [{ name: 'file', fileName: 'quiet.mp3', data: MP3 }]);
+      expect(upload.status).to.equal(503);
+      expect(((await upload.json()) as { error: { message: string } }).error.message).to.contain('made no progress');
+      expect(fs.readdirSync(path.join(rig.dataDir, 'audio', '.incoming'))).to.deep.equal([]);
+    } finally {
+      // The start-up sweep is still waiting on the listing: closing ends it.
+      await rig.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });
 

@@ -64,6 +64,10 @@ export interface LibraryRigOptions extends Partial<Pick<AudioLibraryOptions, 'ma
   storageNow?: () => number;
   /** Reopen this data directory (a restart) instead of a new one. */
   dataDir?: string;
+  /** With the s3 backend: this bucket URL instead of an s3rver the rig starts. */
+  objectStoreUrl?: string;
+  /** With the s3 backend: how long the bucket has to answer. */
+  answerTimeoutMs?: number;
 }
 
 /**
@@ -72,13 +76,16 @@ export interface LibraryRigOptions extends Partial<Pick<AudioLibraryOptions, 'ma
  * one that sets res.locals.user from the x-test-user header.
  */
 export async function startLibraryRig(options: LibraryRigOptions = {}, s3Server?: S3Server): Promise<LibraryRig> {
-  const { backend = 'local', storageNow, dataDir: reopened, ...libraryOptions } = options;
+  const { backend = 'local', storageNow, dataDir: reopened, objectStoreUrl, answerTimeoutMs, ...libraryOptions } = options;
   const root = reopened !== undefined ? path.dirname(reopened) : await makeTempDir('library');
   const dataDir = reopened ?? path.join(root, 'data');
   const panelDir = await makeTempDir('library-panel');
   const store = await openStore({ dataDir, validate: storeValidator() });
-  const s3 = backend === 's3' ? (s3Server ?? (await startS3())) : undefined;
-  const storage = s3 ? createS3AudioStorage(parseObjectStoreUrl(s3.url), { env: {}, logger: silentLogger, ...(storageNow ? { now: storageNow } : {}) }) : undefined;
+  const s3 = backend === 's3' && objectStoreUrl === undefined ? (s3Server ?? (await startS3())) : undefined;
+  const bucketUrl = objectStoreUrl ?? s3?.url;
+  const storage = backend === 's3' && bucketUrl !== undefined
+    ? createS3AudioStorage(parseObjectStoreUrl(bucketUrl), { env: {}, logger: silentLogger, ...(storageNow ? { now: storageNow } : {}), ...(answerTimeoutMs !== undefined ? { answerTimeoutMs } : {}) })
+    : undefined;
   const files = createAudioLibraryService({ store, dataDir, logger: silentLogger, ...(storage ? { storage } : {}) });
   const library = createAudioLibrary({ files, logger: silentLogger, isInUse: () => undefined, ...libraryOptions });
   const server = new HubHttpServer({ host: '127.0.0.1', port: 0, panelDir, logger: silentLogger });
@@ -122,8 +129,8 @@ export async function startLibraryRig(options: LibraryRigOptions = {}, s3Server?
     async close() {
       await server.close();
       await library.close();
-      await files.swept;
       await files.storage.close();
+      await files.swept;
       await store.close();
       // A server the rig started is the rig's to stop; one it was given is the caller's.
       if (s3 && !s3Server) await s3.stop();
