@@ -20,7 +20,7 @@ import { DeviceRegistry } from './core/device-registry';
 import type { SignInLinks } from './yoto/auth/browser-sign-in';
 import { signInRoutes } from './cloud/sign-in-routes';
 import { adminCredentialsFromEnv, createAccounts, type Accounts } from './accounts';
-import { createAudioLibrary, createAudioLibraryService, type AudioLibraryHandle } from './library';
+import { createAudioLibrary, createAudioLibraryService, createS3AudioStorage, parseObjectStoreUrl, type AudioLibraryHandle } from './library';
 import { RealtimeGateway } from './realtime';
 import type { RequestUser } from './http/request-user';
 import { createStreamService, type StreamService } from './streams';
@@ -60,7 +60,7 @@ export interface HubDependencies {
   panelDir?: string;
   /** Tuning of the cloud connection (tests shorten token lifetimes and refresh periods). */
   cloud?: Pick<CloudConnectionOptions, 'deviceRefreshMs' | 'commandTimeoutMs' | 'virtual'>;
-  /** Where YOTO_ADMIN_EMAIL / YOTO_ADMIN_PASSWORD are read (default process.env; tests pass their own). */
+  /** Where YOTO_ADMIN_EMAIL / YOTO_ADMIN_PASSWORD, and the object store's AWS_* credentials and region when its URL has none, are read (default process.env; tests pass their own). */
   env?: NodeJS.ProcessEnv;
   /** The hub's one clock: stream URL expiry and their renewal on deployed cards, the speech cache's cleanup, the announcements' expiry and end waits (default the real one; tests drive a ManualClock). */
   clock?: Clock;
@@ -355,7 +355,17 @@ export class Hub extends EventEmitter<HubEvents> {
     // ---- content: files, streams, scripts, announcements, stories ----
     const http = new HubHttpServer({ host: options.http.host, port: options.http.port, panelDir: this.deps.panelDir ?? panelDistDir, logger: child('http') });
     hubOrigins = () => [http.url, ...(options.http.publicUrl ? [options.http.publicUrl] : [])];
-    const files = createAudioLibraryService({ store, dataDir: options.dataDir, logger: logger.child({ part: 'audio-library' }) });
+    // Audio bytes in a bucket when YOTO_OBJECT_STORE_URL is set, else in the data directory.
+    const storage = options.objectStoreUrl !== undefined
+      ? createS3AudioStorage(parseObjectStoreUrl(options.objectStoreUrl), { env: this.deps.env ?? process.env, logger: child('audio-storage') })
+      : undefined;
+    const files = createAudioLibraryService({ store, dataDir: options.dataDir, logger: logger.child({ part: 'audio-library' }), ...(storage ? { storage } : {}) });
+    // Closed after the library and the streams (parts stop in reverse order); closing ends a start-up sweep still under way.
+    parts.add('audio storage', files, async (f) => {
+      await f.storage.close();
+      await f.swept;
+    });
+    if (storage) logger.info('audio files are kept in an object store', { location: storage.location });
     const streams = parts.add(
       'streams',
       createStreamService({ dataDir: options.dataDir, publicUrl: options.http.publicUrl, hubUrl: () => http.url, library: files, logger: child('streams'), now: () => new Date(clock.now()) }),

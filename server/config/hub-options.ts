@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { ObjectStoreUrlError, parseObjectStoreUrl } from '../library/object-store-url';
 import { isLogLevel, type LogLevel } from '../log/logger';
 import type { HubCloudConfig, HubConfig } from '../types/schemas';
 import { DEFAULT_SCOPES, isScope, parseScopes } from '../yoto/auth/scopes';
@@ -49,6 +50,8 @@ export interface HubSettings {
   ttsLanguage?: string;
   ttsUrl?: string;
   ttsCacheDays?: number | string;
+  /** s3://[KEY_ID:SECRET@]bucket[/prefix]?endpoint=...&region=...&forcePathStyle=...: audio in a bucket (server/library/object-store-url.ts). */
+  objectStoreUrl?: string;
 }
 
 export const DEFAULTS = {
@@ -110,6 +113,7 @@ export const ENV = {
   ttsLanguage: 'YOTO_TTS_LANGUAGE',
   ttsUrl: 'YOTO_TTS_URL',
   ttsCacheDays: 'YOTO_TTS_CACHE_DAYS',
+  objectStoreUrl: 'YOTO_OBJECT_STORE_URL',
 } as const;
 
 export class HubConfigError extends Error {
@@ -244,6 +248,15 @@ export function resolveHubOptions(
     throw new HubConfigError('the embedded broker needs both YOTO_BROKER_TLS_CERT and YOTO_BROKER_TLS_KEY for TLS, or neither');
   }
   const tts = ttsOptions(get);
+  const objectStoreUrl = get('objectStoreUrl');
+  if (objectStoreUrl !== undefined) {
+    try {
+      parseObjectStoreUrl(objectStoreUrl);
+    } catch (error) {
+      if (error instanceof ObjectStoreUrlError) throw new HubConfigError(error.message);
+      throw error;
+    }
+  }
   const username = get('brokerUsername');
   const password = get('brokerPassword');
   return {
@@ -281,6 +294,7 @@ export function resolveHubOptions(
     },
     demoContent: flag('demo content', get('demoContent'), DEFAULTS.demoContent),
     tts,
+    ...(objectStoreUrl !== undefined ? { objectStoreUrl } : {}),
     logLevel,
   };
 }

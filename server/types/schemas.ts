@@ -1171,6 +1171,10 @@ export interface HubConfig {
   demoContent?: boolean;
   tts?: HubTtsConfig;
   /**
+   * Keep the audio library's files in an S3-compatible bucket instead of the data directory (YOTO_OBJECT_STORE_URL): s3://[KEY_ID:SECRET@]bucket[/prefix][?endpoint=http://host:9000&region=us-east-1&forcePathStyle=true]. Credentials not in the URL come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) as the AWS SDK reads them.
+   */
+  objectStoreUrl?: string;
+  /**
    * Least important log level written (YOTO_LOG_LEVEL).
    */
   logLevel: 'debug' | 'info' | 'warn' | 'error';
