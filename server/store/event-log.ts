@@ -59,6 +59,26 @@ export interface EventLogStats {
   devices: number;
 }
 
+/**
+ * The device event log as the hub uses it: the embedded JSON-lines log
+ * (`EventLog`) or the partitioned PostgreSQL table (`PostgresEventLog`).
+ */
+export interface DeviceEventLog {
+  /** Buffers the event (O(1)); a flush is scheduled right away. Do not change the object afterwards. */
+  append(event: DeviceEvent): void;
+  /** Resolves once every event appended before the call is durable. */
+  flush(): Promise<void>;
+  /** The device's latest events, newest first, from memory. */
+  recent(deviceId: string, limit?: number): DeviceEvent[];
+  /** Durable events (pending ones are flushed first), newest first. */
+  query(query?: EventQuery): Promise<DeviceEvent[]>;
+  /** Deletes what is older than the retention period; resolves to how many files or partitions it deleted. */
+  enforceRetention(): Promise<number>;
+  stats(): EventLogStats;
+  /** Writes what is pending and releases everything; later appends throw. Safe to call twice. */
+  close(): Promise<void>;
+}
+
 const MiB = 1024 * 1024;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -80,7 +100,7 @@ interface ScanResult {
  * memory. append() only buffers (O(1)); one scheduled flush writes everything
  * pending with a single write, so ingest cost does not depend on the log size.
  */
-export class EventLog {
+export class EventLog implements DeviceEventLog {
   private readonly dir: string;
   private readonly currentPath: string;
   private readonly maxFileBytes: number;
@@ -411,7 +431,7 @@ async function writeAll(handle: fs.FileHandle, buffer: Buffer): Promise<void> {
   }
 }
 
-function eventMatcher(query: EventQuery): (event: DeviceEvent) => boolean {
+export function eventMatcher(query: EventQuery): (event: DeviceEvent) => boolean {
   const types = query.types ? new Set(query.types) : undefined;
   const since = query.since === undefined ? undefined : toMillis(query.since, 'since');
   const until = query.until === undefined ? undefined : toMillis(query.until, 'until');
@@ -424,7 +444,7 @@ function eventMatcher(query: EventQuery): (event: DeviceEvent) => boolean {
   };
 }
 
-function toMillis(value: string | number | Date, name: string): number {
+export function toMillis(value: string | number | Date, name: string): number {
   const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Date.parse(value);
   if (Number.isNaN(ms)) throw new RangeError(`query.${name} is not a valid time: ${String(value)}`);
   return ms;
