@@ -5,7 +5,7 @@
  * follow, backups taken before a migration, and the device event log
  * partitioned by day.
  */
-import type { PoolClient } from 'pg';
+import type { ClientBase } from 'pg';
 import { COLLECTION_NAMES, type CollectionName } from './collections';
 import type { StoredData } from './migrations';
 
@@ -43,21 +43,21 @@ const SCHEMA_SQL = [
 ];
 
 /** Creates whatever is missing; the caller holds WRITE_LOCK in a transaction, so instances do not race. */
-export async function ensureSchema(client: PoolClient): Promise<void> {
+export async function ensureSchema(client: ClientBase): Promise<void> {
   for (const statement of SCHEMA_SQL) await client.query(statement);
 }
 
-export async function readMeta(client: PoolClient, key: string): Promise<unknown> {
+export async function readMeta(client: ClientBase, key: string): Promise<unknown> {
   const result = await client.query<{ value: unknown }>('SELECT value FROM store_meta WHERE key = $1', [key]);
   return result.rows[0]?.value;
 }
 
-export async function writeMeta(client: PoolClient, key: string, value: unknown): Promise<void> {
+export async function writeMeta(client: ClientBase, key: string, value: unknown): Promise<void> {
   await client.query('INSERT INTO store_meta (key, value) VALUES ($1, $2::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [key, JSON.stringify(value)]);
 }
 
 /** The stored schema version, or undefined when the database holds no store yet. */
-export async function readSchemaVersion(client: PoolClient): Promise<number | undefined> {
+export async function readSchemaVersion(client: ClientBase): Promise<number | undefined> {
   const value = await readMeta(client, 'schemaVersion');
   return value === undefined ? undefined : (value as number);
 }
@@ -66,7 +66,7 @@ export async function readSchemaVersion(client: PoolClient): Promise<number | un
  * The store as db.json would hold it: schemaVersion, every collection that
  * is present (in insertion order) and the other top-level fields.
  */
-export async function readStoredData(client: PoolClient): Promise<StoredData> {
+export async function readStoredData(client: ClientBase): Promise<StoredData> {
   const version = await readSchemaVersion(client);
   const present = ((await readMeta(client, 'collections')) as string[] | undefined) ?? COLLECTION_NAMES;
   const extra = ((await readMeta(client, 'extra')) as StoredData | undefined) ?? {};
@@ -85,7 +85,7 @@ const INSERT_CHUNK = 2_000;
  * Replaces the whole store with `data` (db.json's layout): the collections this
  * code knows go to their tables in order, anything else to store_meta.
  */
-export async function writeStoredData(client: PoolClient, data: StoredData): Promise<void> {
+export async function writeStoredData(client: ClientBase, data: StoredData): Promise<void> {
   const present: string[] = [];
   const extra: StoredData = {};
   for (const [key, value] of Object.entries(data)) {
@@ -113,7 +113,7 @@ export async function writeStoredData(client: PoolClient, data: StoredData): Pro
 }
 
 /** True when the database holds no store records and no events. */
-export async function isEmptyStore(client: PoolClient): Promise<boolean> {
+export async function isEmptyStore(client: ClientBase): Promise<boolean> {
   for (const name of COLLECTION_NAMES) {
     if ((await client.query(`SELECT 1 FROM ${tableOf(name)} LIMIT 1`)).rowCount) return false;
   }
@@ -121,7 +121,7 @@ export async function isEmptyStore(client: PoolClient): Promise<boolean> {
 }
 
 /** Runs `work` in a transaction holding `lock`; rolls back when it throws. */
-export async function inLockedTransaction<T>(client: PoolClient, lock: number, work: () => Promise<T>): Promise<T> {
+export async function inLockedTransaction<T>(client: ClientBase, lock: number, work: () => Promise<T>): Promise<T> {
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1)', [lock]);

@@ -1,11 +1,11 @@
 import * as fs from 'node:fs/promises';
-import { Pool, type PoolClient } from 'pg';
+import { Pool, type ClientBase } from 'pg';
 import { silentLogger } from '../log/logger';
 import { Database, type BatchWriter } from './database';
 import { StoreError } from './errors';
 import { assertMigrationsAreSequential, findLayoutProblem, latestVersion, migrate, MIGRATIONS, type StoredData } from './migrations';
 import { PostgresEventLog } from './postgres-event-log';
-import { ensureSchema, inLockedTransaction, readSchemaVersion, readStoredData, WRITE_LOCK, writeMeta, writeStoredData } from './postgres-schema';
+import { ensureSchema, inLockedTransaction, readMeta, readSchemaVersion, readStoredData, WRITE_LOCK, writeMeta, writeStoredData } from './postgres-schema';
 import { PostgresSync } from './postgres-sync';
 import { assembleStore, countsByCollection } from './assemble-store';
 import type { OpenStoreOptions, Store } from './store';
@@ -38,7 +38,7 @@ export interface LoadedPostgresData {
  * the same migration functions as db.json (its previous content kept in
  * store_backups); a newer one is refused untouched.
  */
-export async function loadPostgresData(client: PoolClient, migrations = MIGRATIONS, where = 'the database'): Promise<LoadedPostgresData> {
+export async function loadPostgresData(client: ClientBase, migrations = MIGRATIONS, where = 'the database'): Promise<LoadedPostgresData> {
   assertMigrationsAreSequential(migrations);
   const targetVersion = latestVersion(migrations);
   return inLockedTransaction(client, WRITE_LOCK, async () => {
@@ -54,16 +54,19 @@ export async function loadPostgresData(client: PoolClient, migrations = MIGRATIO
         { database: where, fileVersion: version, knownVersion: targetVersion },
       );
     }
+    // A store written without a schema version (copied from a db.json older than versions) is
+    // version 0; a database that never held a store has no layout at all.
+    const fresh = version === undefined && (await readMeta(client, 'collections')) === undefined;
     let data = await readStoredData(client);
     let migratedFrom: number | undefined;
-    if (version !== targetVersion) {
+    if (fresh || version !== targetVersion) {
       const original = data;
-      data = migrate(version === undefined ? {} : data, version ?? 0, migrations);
+      data = migrate(fresh ? {} : data, version ?? 0, migrations);
       const problem = findLayoutProblem(data);
       if (problem) throw new StoreError('store_corrupt', `cannot open the store: ${where} is unreadable because ${problem}; nothing was changed`, { database: where });
-      if (version !== undefined) {
-        await client.query('INSERT INTO store_backups (schema_version, data) VALUES ($1, $2::jsonb)', [version, JSON.stringify(original)]);
-        migratedFrom = version;
+      if (!fresh) {
+        await client.query('INSERT INTO store_backups (schema_version, data) VALUES ($1, $2::jsonb)', [version ?? 0, JSON.stringify(original)]);
+        migratedFrom = version ?? 0;
       }
       await writeStoredData(client, data);
       // Instances still following the old change log reload everything.

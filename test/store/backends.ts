@@ -1,0 +1,110 @@
+/**
+ * The store suites run once per backend: the embedded store (db.json and
+ * events/ in a data folder) and PostgreSQL (a throwaway cluster per suite, a
+ * fresh database per test). A backend tells how to open a store at a
+ * location and how to look at what it made durable, each in its own terms.
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { openStore, type OpenStoreOptions, type Store, type StoredData } from '../../server/store';
+import { ensureSchema, readStoredData, writeStoredData } from '../../server/store/postgres-schema';
+import { startPostgres, type PostgresServer } from '../helpers/postgres';
+import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
+
+export interface StoreLocation {
+  dataDir: string;
+  databaseUrl?: string;
+}
+
+export interface StoreBackendUnderTest {
+  name: 'embedded' | 'postgres';
+  /** A new, empty place for a store. */
+  fresh(prefix: string): Promise<StoreLocation>;
+  open(location: StoreLocation, options: Omit<OpenStoreOptions, 'dataDir' | 'databaseUrl'>): Promise<Store>;
+  /** The stored data as db.json's layout, read from what is durable (the file, or the database over its own connection). */
+  readStored(location: StoreLocation): Promise<StoredData>;
+  /** Everything durable, as text: equal before and after means nothing was written. */
+  durableState(location: StoreLocation): Promise<string>;
+  /** Puts `data` where the store will find it, as an older (or newer) version of the package left it. */
+  writeStored(location: StoreLocation, data: StoredData): Promise<void>;
+  /** The backups taken before migrations: schema version and the data as it was. */
+  backups(location: StoreLocation): Promise<Array<{ version: number; data: StoredData }>>;
+}
+
+async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export const EMBEDDED: StoreBackendUnderTest = {
+  name: 'embedded',
+  fresh: async (prefix) => ({ dataDir: await makeTempDir(prefix) }),
+  open: (location, options) => openStore({ ...options, dataDir: location.dataDir }),
+  readStored: async (location) => JSON.parse(await fs.readFile(path.join(location.dataDir, 'db.json'), 'utf8')) as StoredData,
+  durableState: (location) => fs.readFile(path.join(location.dataDir, 'db.json'), 'utf8'),
+  writeStored: (location, data) => fs.writeFile(path.join(location.dataDir, 'db.json'), JSON.stringify(data, null, 2)),
+  async backups(location) {
+    const names = (await fs.readdir(location.dataDir)).filter((name) => /^db\.json\.v\d+\.bak$/.test(name)).sort();
+    return Promise.all(
+      names.map(async (name) => ({
+        version: Number(/v(\d+)\.bak$/.exec(name)![1]),
+        data: JSON.parse(await fs.readFile(path.join(location.dataDir, name), 'utf8')) as StoredData,
+      })),
+    );
+  },
+};
+
+function postgresBackend(server: () => PostgresServer): StoreBackendUnderTest {
+  const url = (location: StoreLocation): string => location.databaseUrl!;
+  return {
+    name: 'postgres',
+    fresh: async (prefix) => ({ dataDir: await makeTempDir(prefix), databaseUrl: await server().createDatabase() }),
+    open: (location, options) => openStore({ ...options, dataDir: location.dataDir, databaseUrl: url(location) }),
+    readStored: (location) => withClient(url(location), (client) => readStoredData(client)),
+    durableState: (location) =>
+      withClient(url(location), async (client) => {
+        const data = await readStoredData(client);
+        const changes = await client.query('SELECT count(*)::int AS n FROM store_changes');
+        return JSON.stringify({ data, changes: changes.rows[0] });
+      }),
+    writeStored: (location, data) =>
+      withClient(url(location), async (client) => {
+        await ensureSchema(client);
+        await writeStoredData(client, data);
+      }),
+    backups: (location) =>
+      withClient(url(location), async (client) => {
+        const rows = await client.query<{ version: number; data: StoredData }>('SELECT schema_version AS version, data FROM store_backups ORDER BY taken_at');
+        return rows.rows;
+      }),
+  };
+}
+
+/**
+ * describe() once per backend. On PostgreSQL a cluster is started for the
+ * suite (before) and stopped after it; temp folders are removed after either.
+ */
+export function describeStoreBackends(title: string, suite: (backend: StoreBackendUnderTest) => void): void {
+  describe(`${title} (embedded)`, () => {
+    after(removeTempDirs);
+    suite(EMBEDDED);
+  });
+  describe(`${title} (PostgreSQL)`, function () {
+    let server: PostgresServer | undefined;
+    before(async function () {
+      this.timeout(60_000);
+      server = await startPostgres();
+    });
+    after(async () => {
+      await server?.stop();
+      await removeTempDirs();
+    });
+    suite(postgresBackend(() => server!));
+  });
+}
