@@ -6,8 +6,9 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { Client } from 'pg';
-import { openStore, type OpenStoreOptions, type Store, type StoredData } from '../../server/store';
+import { Client, Pool } from 'pg';
+import { EventLog, openStore, type DeviceEvent, type DeviceEventLog, type EventLogStats, type OpenStoreOptions, type Store, type StoredData } from '../../server/store';
+import { PostgresEventLog } from '../../server/store/postgres-event-log';
 import { ensureSchema, readStoredData, writeStoredData } from '../../server/store/postgres-schema';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
@@ -106,5 +107,90 @@ export function describeStoreBackends(title: string, suite: (backend: StoreBacke
       await removeTempDirs();
     });
     suite(postgresBackend(() => server!));
+  });
+}
+
+export interface EventLogLocation {
+  dir: string;
+  /** PostgreSQL: the database and the pool the log is given (one connection, opened up front, no idle timers). */
+  pool?: Pool;
+}
+
+export interface EventLogOpenOptions {
+  recentPerDevice?: number;
+  retentionDays?: number;
+  now?: () => number;
+  /** Embedded only: rotate files past this size (so reads span several files). */
+  maxFileBytes?: number;
+}
+
+export interface EventLogBackendUnderTest {
+  name: 'embedded' | 'postgres';
+  fresh(): Promise<EventLogLocation>;
+  open(location: EventLogLocation, options?: EventLogOpenOptions): Promise<DeviceEventLog>;
+  /** Ids of the durable events in append order, read past the log (the files, or the table over SQL). */
+  durableIds(location: EventLogLocation): Promise<string[]>;
+  /** The most write calls a flush of everything pending may take. */
+  maxWrites(stats: EventLogStats, appended: number): number;
+}
+
+export const EMBEDDED_EVENTS: EventLogBackendUnderTest = {
+  name: 'embedded',
+  fresh: async () => ({ dir: await makeTempDir('event-log') }),
+  open: (location, options = {}) => EventLog.open({ dir: location.dir, ...options }),
+  async durableIds(location) {
+    const text = await fs.readFile(path.join(location.dir, 'events.jsonl'), 'utf8');
+    return text.trim().split('\n').map((line) => (JSON.parse(line) as DeviceEvent).id);
+  },
+  maxWrites: (stats) => Math.ceil(stats.flushedBytes / (16 * 1024 * 1024)) + 1,
+};
+
+const BATCH_ROWS = 5_000;
+
+function postgresEvents(server: () => PostgresServer, pools: Pool[]): EventLogBackendUnderTest {
+  return {
+    name: 'postgres',
+    async fresh() {
+      const pool = new Pool({ connectionString: await server().createDatabase(), max: 1, idleTimeoutMillis: 0 });
+      pools.push(pool);
+      const client = await pool.connect();
+      try {
+        await ensureSchema(client);
+      } finally {
+        client.release();
+      }
+      return { dir: await makeTempDir('event-log'), pool };
+    },
+    open: (location, options = {}) => {
+      const { maxFileBytes: _fileSize, ...rest } = options;
+      return PostgresEventLog.open({ pool: location.pool!, batchRows: BATCH_ROWS, ...rest });
+    },
+    async durableIds(location) {
+      const rows = await location.pool!.query<{ id: string }>('SELECT id FROM device_events ORDER BY seq');
+      return rows.rows.map((row) => row.id);
+    },
+    maxWrites: (_stats, appended) => Math.ceil(appended / BATCH_ROWS),
+  };
+}
+
+/** describe() once per event log backend (a PostgreSQL cluster per suite, a database per test). */
+export function describeEventLogBackends(title: string, suite: (backend: EventLogBackendUnderTest) => void): void {
+  describe(`${title} (embedded)`, () => {
+    after(removeTempDirs);
+    suite(EMBEDDED_EVENTS);
+  });
+  describe(`${title} (PostgreSQL)`, function () {
+    let server: PostgresServer | undefined;
+    const pools: Pool[] = [];
+    before(async function () {
+      this.timeout(60_000);
+      server = await startPostgres();
+    });
+    after(async () => {
+      await Promise.all(pools.splice(0).map((pool) => pool.end()));
+      await server?.stop();
+      await removeTempDirs();
+    });
+    suite(postgresEvents(() => server!, pools));
   });
 }
