@@ -14,6 +14,7 @@ export interface StoreParts {
   events: DeviceEventLog;
   logger: Logger;
   catchUp(): Promise<void>;
+  onExternalChanges: Store['onExternalChanges'];
   /** Releases what the backend holds, once the records and events are written. */
   closeBackend(): Promise<void>;
 }
@@ -50,6 +51,7 @@ export function assembleStore(parts: StoreParts): Store {
     health: () => storeHealth(parts.backend, options.dataDir, db, events, closing !== undefined),
     settled: () => db.settled(),
     catchUp: () => (closing ? Promise.resolve() : parts.catchUp()),
+    onExternalChanges: parts.onExternalChanges,
     close() {
       closing ??= Promise.allSettled([db.close(), events.close()]).then(async ([dbResult, eventsResult]) => {
         await parts.closeBackend();

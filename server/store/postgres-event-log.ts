@@ -214,21 +214,34 @@ export class PostgresEventLog implements DeviceEventLog {
   private async writeNextBatch(): Promise<void> {
     const batch = this.pending.splice(0, this.batchRows);
     try {
-      await this.ensurePartitions(batch);
       const json = JSON.stringify(batch.map(({ event, at }) => ({ e: event, t: new Date(at).toISOString() })));
-      // seq (the order within one timestamp) follows the append order: nextval runs after ORDER BY.
-      await this.pool.query(
-        `INSERT INTO device_events (seq, id, device_id, type, "timestamp", event)
-         SELECT nextval('device_event_seq'), r->'e'->>'id', r->'e'->>'deviceId', r->'e'->>'type', (r->>'t')::timestamptz, r->'e'
-         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(r, ord) ORDER BY ord`,
-        [json],
-      );
+      try {
+        await this.insert(batch, json);
+      } catch (error) {
+        // 23514: no partition for a row. Another instance dropped (retention) a day this one
+        // still counted as there; learn the partitions again and retry once.
+        if ((error as { code?: string }).code !== '23514') throw error;
+        this.partitions.clear();
+        for (const partition of await listPartitions(this.pool)) this.partitions.add(partition.day);
+        await this.insert(batch, json);
+      }
       this.counters.writes++;
       this.counters.flushedBytes += Buffer.byteLength(json);
     } catch (error) {
       this.pending = batch.concat(this.pending);
       throw error;
     }
+  }
+
+  private async insert(batch: readonly PendingEvent[], json: string): Promise<void> {
+    await this.ensurePartitions(batch);
+    // seq (the order within one timestamp) follows the append order: nextval runs after ORDER BY.
+    await this.pool.query(
+      `INSERT INTO device_events (seq, id, device_id, type, "timestamp", event)
+       SELECT nextval('device_event_seq'), r->'e'->>'id', r->'e'->>'deviceId', r->'e'->>'type', (r->>'t')::timestamptz, r->'e'
+       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(r, ord) ORDER BY ord`,
+      [json],
+    );
   }
 
   private async ensurePartitions(batch: readonly PendingEvent[]): Promise<void> {

@@ -124,6 +124,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       events,
       logger,
       catchUp: () => following.catchUp(),
+      onExternalChanges: (listener) => following.onExternalChanges(listener),
       closeBackend: async () => {
         await following.close();
         await pool.end();

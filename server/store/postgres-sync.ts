@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Client, type Pool, type PoolClient } from 'pg';
 import type { Logger } from '../log/logger';
-import type { CollectionName } from './collections';
+import { COLLECTION_NAMES, type CollectionName } from './collections';
 import type { AppliedBatch, BatchWriter, Database, RecordOp, StoredRecord } from './database';
+import type { ExternalChange } from './store';
 import { CHANGES_CHANNEL, inLockedTransaction, readStoredData, tableOf, WRITE_LOCK } from './postgres-schema';
 
 export interface PostgresSyncOptions {
@@ -54,6 +55,7 @@ export class PostgresSync implements BatchWriter {
   private pullScheduled = false;
   private closed = false;
   private readonly changeLogMaxAgeMs: number;
+  private readonly listeners = new Set<(changes: ExternalChange[]) => void>();
 
   constructor(private readonly options: PostgresSyncOptions) {
     this.changeLogMaxAgeMs = options.changeLogMaxAgeMs ?? 60 * 60_000;
@@ -106,8 +108,25 @@ export class PostgresSync implements BatchWriter {
     });
   }
 
+  onExternalChanges(listener: (changes: ExternalChange[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private announce(changes: ExternalChange[]): void {
+    if (changes.length === 0) return;
+    for (const listener of this.listeners) {
+      try {
+        listener(changes);
+      } catch (error) {
+        this.options.logger.warn('a store change listener failed', { err: error });
+      }
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.listeners.clear();
     clearTimeout(this.reconnectTimer);
     clearInterval(this.maintenanceTimer);
     await this.exclusive.catch(() => undefined);
@@ -162,6 +181,7 @@ export class PostgresSync implements BatchWriter {
     }
     if (ops.length > 0) this.db!.applyCommitted(ops);
     this.lastSeq = last;
+    this.announce(ops.map(({ collection, id, op }) => ({ collection, id, op })));
   }
 
   /** In a write transaction (WRITE_LOCK held) nothing moves; otherwise one snapshot reads it all. */
@@ -173,6 +193,7 @@ export class PostgresSync implements BatchWriter {
       const pruned = await client.query<{ value: unknown }>("SELECT value FROM store_meta WHERE key = 'changes_pruned_through'");
       if (!inTransaction) await client.query('COMMIT');
       this.db!.replaceAll(data);
+      this.announce(COLLECTION_NAMES.flatMap((collection) => [...this.db!.records(collection).keys()].map((id) => ({ collection, id, op: 'set' as const }))));
       const candidates = [seq.rows[0]?.seq, pruned.rows[0]?.value].filter((v) => v !== null && v !== undefined).map((v) => BigInt(String(v)));
       this.lastSeq = candidates.reduce((a, b) => (a > b ? a : b), 0n);
       this.options.logger.info('reloaded the store from PostgreSQL (fell behind the change log)');

@@ -32,6 +32,13 @@ export interface OpenStoreOptions {
 
 export type StoreBackend = 'embedded' | 'postgres';
 
+/** A record another hub instance changed in the shared database. */
+export interface ExternalChange {
+  collection: CollectionName;
+  id: string;
+  op: 'set' | 'delete';
+}
+
 export interface StoreHealth {
   status: 'ok' | 'error';
   backend: StoreBackend;
@@ -65,6 +72,12 @@ export interface Store {
    * next read sees it (the hub calls it before each API request). Nothing to do on the embedded store.
    */
   catchUp(): Promise<void>;
+  /**
+   * Calls `listener` with the records another instance changed, each time this instance pulls
+   * such changes (after catchUp or a notification); resolves to a function that stops it.
+   * Never called on the embedded store.
+   */
+  onExternalChanges(listener: (changes: ExternalChange[]) => void): () => void;
   /** Waits for queued writes, flushes and closes the event log. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -95,7 +108,17 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     dir: options.eventLog?.dir ?? path.join(options.dataDir, 'events'),
     logger: options.eventLog?.logger ?? logger.child({ part: 'event-log' }),
   });
-  const store = assembleStore({ backend: 'embedded', file, options, db, events, logger, catchUp: () => Promise.resolve(), closeBackend: () => Promise.resolve() });
+  const store = assembleStore({
+    backend: 'embedded',
+    file,
+    options,
+    db,
+    events,
+    logger,
+    catchUp: () => Promise.resolve(),
+    onExternalChanges: () => () => undefined,
+    closeBackend: () => Promise.resolve(),
+  });
   logger.info('store opened', { file, schemaVersion: loaded.schemaVersion, ...countsByCollection(db) });
   return store;
 }
