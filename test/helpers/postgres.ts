@@ -34,10 +34,10 @@ function runAs(): { uid: number; gid: number } | undefined {
 
 /**
  * A throwaway PostgreSQL cluster (initdb in a temp folder) on a free loopback port, made for
- * tests: no fsync, trust authentication, the socket in its own folder. Resolves once the server
- * says it accepts connections.
+ * tests: no fsync (unless `durable`), trust authentication, the socket in its own folder.
+ * Resolves once the server says it accepts connections.
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<PostgresServer> {
   const bin = postgresBinDir();
   const owner = runAs();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-postgres-'));
@@ -56,7 +56,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
     try {
-      child = await launch(path.join(bin, 'postgres'), dataDir, dir, port, spawnOptions);
+      child = await launch(path.join(bin, 'postgres'), dataDir, dir, port, spawnOptions, options.durable === true);
       break;
     } catch (error) {
       if (attempt >= 5 || !/could not bind|Address already in use/i.test((error as Error).message)) {
@@ -97,16 +97,15 @@ export async function startPostgres(): Promise<PostgresServer> {
   };
 }
 
-function launch(postgres: string, dataDir: string, socketDir: string, port: number, options: object): Promise<ChildProcess> {
+function launch(postgres: string, dataDir: string, socketDir: string, port: number, options: object, durable: boolean): Promise<ChildProcess> {
   const args = [
     '-D', dataDir,
     '-p', String(port),
     '-k', socketDir,
     '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off',
-    '-c', 'synchronous_commit=off',
-    '-c', 'full_page_writes=off',
     '-c', 'max_connections=200',
+    // Tests need no durability across a power cut; `durable` (benchmarks) keeps PostgreSQL's defaults.
+    ...(durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
   ];
   const child = spawn(postgres, args, { ...options, stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise<ChildProcess>((resolve, reject) => {
