@@ -12,27 +12,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
-import { EventLog, type DeviceEvent, type DeviceEventLog } from '../../server/store';
+import { EventLog, type DeviceEventLog } from '../../server/store';
 import { PostgresEventLog } from '../../server/store/postgres-event-log';
 import { ensureSchema } from '../../server/store/postgres-schema';
 import { startPostgres, type PostgresServer } from '../../test/helpers/postgres';
 import { runWhenMain, type BenchResult } from '../bench-result';
+import { DEVICES, playbackEvent } from './event-log-ingest';
 
 const EVENT_COUNT = 100_000;
-const DEVICES = 200;
+/** 2.5 s apart: 100k events span three days, so three daily partitions on PostgreSQL. */
+const SPACING_MS = 2_500;
 const QUERIES = 200;
 const RUNS = 3;
-
-function playbackEvent(i: number): DeviceEvent {
-  return {
-    id: `evt-${i.toString(36).padStart(8, '0')}`,
-    deviceId: `y${(i % DEVICES).toString().padStart(6, '0')}`,
-    type: 'track_changed',
-    // Spread over three days: three daily partitions on PostgreSQL.
-    timestamp: new Date(1_714_550_400_000 + i * 2_500).toISOString(),
-    data: { cardId: 'Ab3x9', chapterKey: '03', trackKey: '03', position: i % 600, volume: 8, playbackStatus: 'playing' },
-  };
-}
 
 interface Run {
   eventsPerSecond: number;
@@ -42,7 +33,7 @@ interface Run {
 }
 
 async function measure(log: DeviceEventLog): Promise<Run> {
-  const events = Array.from({ length: EVENT_COUNT }, (_, i) => playbackEvent(i));
+  const events = Array.from({ length: EVENT_COUNT }, (_, i) => playbackEvent(i, SPACING_MS));
   const start = performance.now();
   for (const event of events) log.append(event);
   const appended = performance.now();

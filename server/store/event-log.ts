@@ -14,6 +14,7 @@ import {
   scanEvents,
   type RotatedLogFile,
 } from './event-log-files';
+import { BufferedEventLog } from './event-buffer';
 import { RingBuffer } from './ring-buffer';
 
 export interface EventLogOptions {
@@ -100,12 +101,11 @@ interface ScanResult {
  * memory. append() only buffers (O(1)); one scheduled flush writes everything
  * pending with a single write, so ingest cost does not depend on the log size.
  */
-export class EventLog implements DeviceEventLog {
+export class EventLog extends BufferedEventLog implements DeviceEventLog {
   private readonly dir: string;
   private readonly currentPath: string;
   private readonly maxFileBytes: number;
   private readonly retentionMs: number;
-  private readonly recentPerDevice: number;
   private readonly now: () => number;
   private readonly logger: Logger;
 
@@ -113,23 +113,19 @@ export class EventLog implements DeviceEventLog {
   private currentBytes = 0;
   private pendingLines: string[] = [];
   private pendingSizes: number[] = [];
-  private scheduledFlush: NodeJS.Immediate | undefined;
-  private draining: Promise<void> | undefined;
   private rotated: RotatedLogFile[] = [];
   private nextSeq = 1;
   /** Odd while a rotation is moving files; readers retry when it changed under them. */
   private rotationEpoch = 0;
-  private readonly rings = new Map<string, RingBuffer<DeviceEvent>>();
   private readonly corruptLinesByFile = new Map<string, number>();
-  private closing: Promise<void> | undefined;
-  private counters = { appended: 0, flushedBytes: 0, writes: 0, rotations: 0 };
+  private counters = { flushedBytes: 0, writes: 0, rotations: 0 };
 
   private constructor(options: EventLogOptions) {
+    super(options.recentPerDevice ?? 200, options.logger ?? silentLogger);
     this.dir = options.dir;
     this.currentPath = path.join(options.dir, CURRENT_LOG_NAME);
     this.maxFileBytes = options.maxFileBytes ?? 16 * MiB;
     this.retentionMs = (options.retentionDays ?? 30) * DAY_MS;
-    this.recentPerDevice = options.recentPerDevice ?? 200;
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? silentLogger;
   }
@@ -158,39 +154,23 @@ export class EventLog implements DeviceEventLog {
     if (!handle) return;
     const { size } = await handle.stat();
     const { corruptLines } = await scanEvents(handle, size, (event) => {
-      this.ringFor(event.deviceId).push(event);
+      this.latest.push(event);
     });
     this.corruptLinesByFile.set(CURRENT_LOG_NAME, corruptLines);
     if (corruptLines > 0) this.logger.warn('skipped corrupt lines in the event log', { file: this.currentPath, corruptLines });
   }
 
-  /**
-   * Buffers the event; it reaches the disk on the next flush (scheduled right
-   * away). The log keeps the object: do not change it afterwards.
-   */
-  append(event: DeviceEvent): void {
-    if (this.closing) throw new StoreError('store_closed', 'the event log is closed');
+  protected buffer(event: DeviceEvent): void {
     if (!isDeviceEvent(event)) {
       throw new StoreError('invalid_event', 'an event needs string id, deviceId, type and timestamp, and an object data', { event });
     }
     const line = JSON.stringify(event) + '\n';
     this.pendingLines.push(line);
     this.pendingSizes.push(Buffer.byteLength(line));
-    this.ringFor(event.deviceId).push(event);
-    this.counters.appended++;
-    this.scheduleFlush();
   }
 
-  /** Resolves once every event appended before the call is on disk. */
-  async flush(): Promise<void> {
-    this.cancelScheduledFlush();
-    await this.drain();
-  }
-
-  /** The device's latest events, newest first, from memory. */
-  recent(deviceId: string, limit = this.recentPerDevice): DeviceEvent[] {
-    const ring = this.rings.get(deviceId);
-    return ring ? ring.newestFirst(limit).map((event) => structuredClone(event)) : [];
+  protected hasPending(): boolean {
+    return this.pendingLines.length > 0;
   }
 
   /** Events from the files on disk (pending ones are flushed first), newest first. */
@@ -247,11 +227,12 @@ export class EventLog implements DeviceEventLog {
     let corruptLines = 0;
     for (const count of this.corruptLinesByFile.values()) corruptLines += count;
     return {
+      appended: this.appended,
       ...this.counters,
       pending: this.pendingLines.length,
       files: this.rotated.length + 1,
       corruptLines,
-      devices: this.rings.size,
+      devices: this.latest.devices,
     };
   }
 
@@ -262,9 +243,9 @@ export class EventLog implements DeviceEventLog {
   }
 
   private async closeOnce(): Promise<void> {
-    this.cancelScheduledFlush();
+    this.flusher.cancel();
     try {
-      await this.drain();
+      await this.flusher.drain();
     } finally {
       const handle = this.handle;
       this.handle = undefined;
@@ -275,47 +256,8 @@ export class EventLog implements DeviceEventLog {
     }
   }
 
-  private ringFor(deviceId: string): RingBuffer<DeviceEvent> {
-    let ring = this.rings.get(deviceId);
-    if (!ring) {
-      ring = new RingBuffer<DeviceEvent>(Math.max(1, this.recentPerDevice));
-      this.rings.set(deviceId, ring);
-    }
-    return ring;
-  }
-
-  private scheduleFlush(): void {
-    if (this.scheduledFlush || this.draining) return;
-    this.scheduledFlush = setImmediate(() => {
-      this.scheduledFlush = undefined;
-      this.drain().catch((error: unknown) => this.logger.error('could not write device events; they stay pending', { err: error }));
-    });
-  }
-
-  private cancelScheduledFlush(): void {
-    if (this.scheduledFlush) clearImmediate(this.scheduledFlush);
-    this.scheduledFlush = undefined;
-  }
-
-  private drain(): Promise<void> {
-    if (this.draining) return this.draining;
-    if (this.pendingLines.length === 0) return Promise.resolve();
-    this.draining = this.writePending();
-    return this.draining;
-  }
-
-  private async writePending(): Promise<void> {
-    try {
-      while (this.pendingLines.length > 0) await this.writeNextBatch();
-    } finally {
-      // Cleared in the same turn as the empty check: an append right after
-      // always schedules a new flush.
-      this.draining = undefined;
-    }
-  }
-
   /** Writes as many pending lines as fit in the current file, rotating first when the next one does not fit. */
-  private async writeNextBatch(): Promise<void> {
+  protected async writeNextBatch(): Promise<void> {
     if (this.currentBytes > 0 && this.currentBytes + this.pendingSizes[0]! > this.maxFileBytes) await this.rotate();
     const count = this.linesThatFit(this.maxFileBytes - this.currentBytes);
     const lines = this.pendingLines.splice(0, count);
@@ -380,7 +322,7 @@ export class EventLog implements DeviceEventLog {
     for (;;) {
       const epoch = this.rotationEpoch;
       if (epoch % 2 === 1) {
-        await this.draining?.catch(() => undefined);
+        await this.flusher.inFlight?.catch(() => undefined);
         continue;
       }
       const bytes = this.currentBytes;

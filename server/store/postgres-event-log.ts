@@ -5,7 +5,7 @@ import { StoreError } from './errors';
 import { isDeviceEvent } from './event-log-files';
 import { toMillis, type DeviceEventLog, type EventLogStats, type EventQuery } from './event-log';
 import { inLockedTransaction, PARTITION_LOCK } from './postgres-schema';
-import { RingBuffer } from './ring-buffer';
+import { BufferedEventLog } from './event-buffer';
 
 export interface PostgresEventLogOptions {
   /** The pool the log queries through; the caller closes it after close(). */
@@ -56,25 +56,20 @@ export async function listPartitions(pool: Pool): Promise<Array<{ name: string; 
  * partitions. recent() answers from memory: the events this instance
  * appended, on top of the latest ones read when it opened.
  */
-export class PostgresEventLog implements DeviceEventLog {
+export class PostgresEventLog extends BufferedEventLog implements DeviceEventLog {
   private readonly pool: Pool;
   private readonly retentionMs: number;
-  private readonly recentPerDevice: number;
   private readonly batchRows: number;
   private readonly now: () => number;
   private readonly logger: Logger;
   private pending: PendingEvent[] = [];
-  private scheduledFlush: NodeJS.Immediate | undefined;
-  private draining: Promise<void> | undefined;
   private readonly partitions = new Set<number>();
-  private readonly rings = new Map<string, RingBuffer<DeviceEvent>>();
-  private closing: Promise<void> | undefined;
-  private counters = { appended: 0, flushedBytes: 0, writes: 0, rotations: 0 };
+  private counters = { flushedBytes: 0, writes: 0, rotations: 0 };
 
   private constructor(options: PostgresEventLogOptions) {
+    super(options.recentPerDevice ?? 200, options.logger ?? silentLogger);
     this.pool = options.pool;
     this.retentionMs = (options.retentionDays ?? 30) * DAY_MS;
-    this.recentPerDevice = options.recentPerDevice ?? 200;
     this.batchRows = options.batchRows ?? 5_000;
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? silentLogger;
@@ -94,31 +89,21 @@ export class PostgresEventLog implements DeviceEventLog {
       `SELECT event FROM (
          SELECT event, "timestamp", seq, row_number() OVER (PARTITION BY device_id ORDER BY "timestamp" DESC, seq DESC) AS rn FROM device_events
        ) latest WHERE rn <= $1 ORDER BY "timestamp", seq`,
-      [this.recentPerDevice],
+      [this.latest.perDevice],
     );
-    for (const row of result.rows) this.ringFor(row.event.deviceId).push(row.event);
+    for (const row of result.rows) this.latest.push(row.event);
   }
 
-  append(event: DeviceEvent): void {
-    if (this.closing) throw new StoreError('store_closed', 'the event log is closed');
+  protected buffer(event: DeviceEvent): void {
     const at = isDeviceEvent(event) ? Date.parse(event.timestamp) : Number.NaN;
     if (Number.isNaN(at)) {
       throw new StoreError('invalid_event', 'an event needs string id, deviceId, type and a valid timestamp, and an object data', { event });
     }
     this.pending.push({ event, at });
-    this.ringFor(event.deviceId).push(event);
-    this.counters.appended++;
-    this.scheduleFlush();
   }
 
-  async flush(): Promise<void> {
-    this.cancelScheduledFlush();
-    await this.drain();
-  }
-
-  recent(deviceId: string, limit = this.recentPerDevice): DeviceEvent[] {
-    const ring = this.rings.get(deviceId);
-    return ring ? ring.newestFirst(limit).map((event) => structuredClone(event)) : [];
+  protected hasPending(): boolean {
+    return this.pending.length > 0;
   }
 
   async query(query: EventQuery = {}): Promise<DeviceEvent[]> {
@@ -165,53 +150,18 @@ export class PostgresEventLog implements DeviceEventLog {
   }
 
   stats(): EventLogStats {
-    return { ...this.counters, pending: this.pending.length, files: this.partitions.size, corruptLines: 0, devices: this.rings.size };
+    return { appended: this.appended, ...this.counters, pending: this.pending.length, files: this.partitions.size, corruptLines: 0, devices: this.latest.devices };
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.cancelScheduledFlush();
-      await this.drain();
+      this.flusher.cancel();
+      await this.flusher.drain();
     })();
     return this.closing;
   }
 
-  private ringFor(deviceId: string): RingBuffer<DeviceEvent> {
-    let ring = this.rings.get(deviceId);
-    if (!ring) {
-      ring = new RingBuffer<DeviceEvent>(Math.max(1, this.recentPerDevice));
-      this.rings.set(deviceId, ring);
-    }
-    return ring;
-  }
-
-  private scheduleFlush(): void {
-    if (this.scheduledFlush || this.draining) return;
-    this.scheduledFlush = setImmediate(() => {
-      this.scheduledFlush = undefined;
-      this.drain().catch((error: unknown) => this.logger.error('could not write device events; they stay pending', { err: error }));
-    });
-  }
-
-  private cancelScheduledFlush(): void {
-    if (this.scheduledFlush) clearImmediate(this.scheduledFlush);
-    this.scheduledFlush = undefined;
-  }
-
-  private drain(): Promise<void> {
-    if (this.draining) return this.draining;
-    if (this.pending.length === 0) return Promise.resolve();
-    this.draining = (async () => {
-      try {
-        while (this.pending.length > 0) await this.writeNextBatch();
-      } finally {
-        this.draining = undefined;
-      }
-    })();
-    return this.draining;
-  }
-
-  private async writeNextBatch(): Promise<void> {
+  protected async writeNextBatch(): Promise<void> {
     const batch = this.pending.splice(0, this.batchRows);
     try {
       const json = JSON.stringify(batch.map(({ event, at }) => ({ e: event, t: new Date(at).toISOString() })));

@@ -89,25 +89,37 @@ function postgresBackend(server: () => PostgresServer): StoreBackendUnderTest {
 
 /**
  * describe() once per backend. On PostgreSQL a cluster is started for the
- * suite (before) and stopped after it; temp folders are removed after either.
+ * suite (before) and stopped after it, with whatever `release` frees first;
+ * temp folders are removed after either.
  */
-export function describeStoreBackends(title: string, suite: (backend: StoreBackendUnderTest) => void): void {
+function describeOnBoth<B>(
+  title: string,
+  embedded: B,
+  postgres: (server: () => PostgresServer, release: Array<() => Promise<void>>) => B,
+  suite: (backend: B) => void,
+): void {
   describe(`${title} (embedded)`, () => {
     after(removeTempDirs);
-    suite(EMBEDDED);
+    suite(embedded);
   });
   describe(`${title} (PostgreSQL)`, function () {
     let server: PostgresServer | undefined;
+    const release: Array<() => Promise<void>> = [];
     before(async function () {
       this.timeout(60_000);
       server = await startPostgres();
     });
     after(async () => {
+      await Promise.all(release.splice(0).map((free) => free()));
       await server?.stop();
       await removeTempDirs();
     });
-    suite(postgresBackend(() => server!));
+    suite(postgres(() => server!, release));
   });
+}
+
+export function describeStoreBackends(title: string, suite: (backend: StoreBackendUnderTest) => void): void {
+  describeOnBoth(title, EMBEDDED, (server) => postgresBackend(server), suite);
 }
 
 export interface EventLogLocation {
@@ -147,12 +159,12 @@ export const EMBEDDED_EVENTS: EventLogBackendUnderTest = {
 
 const BATCH_ROWS = 5_000;
 
-function postgresEvents(server: () => PostgresServer, pools: Pool[]): EventLogBackendUnderTest {
+function postgresEvents(server: () => PostgresServer, release: Array<() => Promise<void>>): EventLogBackendUnderTest {
   return {
     name: 'postgres',
     async fresh() {
       const pool = new Pool({ connectionString: await server().createDatabase(), max: 1, idleTimeoutMillis: 0 });
-      pools.push(pool);
+      release.push(() => pool.end());
       const client = await pool.connect();
       try {
         await ensureSchema(client);
@@ -173,24 +185,7 @@ function postgresEvents(server: () => PostgresServer, pools: Pool[]): EventLogBa
   };
 }
 
-/** describe() once per event log backend (a PostgreSQL cluster per suite, a database per test). */
+/** describe() once per event log backend (a PostgreSQL cluster per suite, a database and pool per test). */
 export function describeEventLogBackends(title: string, suite: (backend: EventLogBackendUnderTest) => void): void {
-  describe(`${title} (embedded)`, () => {
-    after(removeTempDirs);
-    suite(EMBEDDED_EVENTS);
-  });
-  describe(`${title} (PostgreSQL)`, function () {
-    let server: PostgresServer | undefined;
-    const pools: Pool[] = [];
-    before(async function () {
-      this.timeout(60_000);
-      server = await startPostgres();
-    });
-    after(async () => {
-      await Promise.all(pools.splice(0).map((pool) => pool.end()));
-      await server?.stop();
-      await removeTempDirs();
-    });
-    suite(postgresEvents(() => server!, pools));
-  });
+  describeOnBoth(title, EMBEDDED_EVENTS, postgresEvents, suite);
 }
