@@ -67,6 +67,12 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
   }
 
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  // A test process that ends without stop() (a crash, ^C) must not leave a server running.
+  const server = child!;
+  const killOnExit = (): void => {
+    server.kill('SIGQUIT');
+  };
+  process.once('exit', killOnExit);
   let stopping: Promise<void> | undefined;
   return {
     url,
@@ -83,7 +89,7 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
     },
     stop() {
       stopping ??= (async () => {
-        const server = child!;
+        process.off('exit', killOnExit);
         if (server.exitCode === null && server.signalCode === null) {
           const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
           // SIGINT: fast shutdown (clients are disconnected, no waiting for them).
