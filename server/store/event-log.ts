@@ -73,11 +73,23 @@ export interface DeviceEventLog {
   recent(deviceId: string, limit?: number): DeviceEvent[];
   /** Durable events (pending ones are flushed first), newest first. */
   query(query?: EventQuery): Promise<DeviceEvent[]>;
+  /**
+   * Where the log can count for itself (PostgreSQL: GROUP BY, no event leaves the database):
+   * durable events per device, UTC day and type, and which of `seen` (ids of events the caller
+   * counted already, read when the counts are taken) those counts include.
+   */
+  dailyCounts?(seen: () => Iterable<string>): Promise<DailyEventCounts>;
   /** Deletes what is older than the retention period; resolves to how many files or partitions it deleted. */
   enforceRetention(): Promise<number>;
   stats(): EventLogStats;
   /** Writes what is pending and releases everything; later appends throw. Safe to call twice. */
   close(): Promise<void>;
+}
+
+export interface DailyEventCounts {
+  counts: Array<{ deviceId: string; day: string; type: string; count: number }>;
+  /** The ids given as seen that the counts include. */
+  included: string[];
 }
 
 const MiB = 1024 * 1024;

@@ -3,7 +3,7 @@ import { silentLogger, type Logger } from '../log/logger';
 import type { DeviceEvent } from './collections';
 import { StoreError } from './errors';
 import { isDeviceEvent } from './event-log-files';
-import { toMillis, type DeviceEventLog, type EventLogStats, type EventQuery } from './event-log';
+import { toMillis, type DailyEventCounts, type DeviceEventLog, type EventLogStats, type EventQuery } from './event-log';
 import { inLockedTransaction, PARTITION_LOCK } from './postgres-schema';
 import { BufferedEventLog } from './event-buffer';
 
@@ -129,6 +129,31 @@ export class PostgresEventLog extends BufferedEventLog implements DeviceEventLog
     const sql = `SELECT event FROM device_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY "timestamp" DESC, seq DESC LIMIT ${param(Math.min(limit, Number.MAX_SAFE_INTEGER))}`;
     const result = await this.pool.query<{ event: DeviceEvent }>(sql, params);
     return result.rows.map((row) => row.event);
+  }
+
+  /**
+   * Counts per device, UTC day and type in one snapshot (REPEATABLE READ), then which of the ids
+   * `seen` holds at that point the snapshot includes: an event counted live and in the snapshot is
+   * then counted once.
+   */
+  async dailyCounts(seen: () => Iterable<string>): Promise<DailyEventCounts> {
+    await this.flush();
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const counts = await client.query<{ deviceId: string; day: string; type: string; count: number }>(
+        `SELECT device_id AS "deviceId", to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, type, count(*)::int AS count
+         FROM device_events GROUP BY 1, 2, 3`,
+      );
+      const included = await client.query<{ id: string }>('SELECT DISTINCT id FROM device_events WHERE id = ANY($1::text[])', [[...seen()]]);
+      await client.query('COMMIT');
+      return { counts: counts.rows, included: included.rows.map((row) => row.id) };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   /** Drops every day partition whose whole day is older than the retention period. */

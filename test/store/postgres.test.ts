@@ -132,6 +132,22 @@ describe('store on PostgreSQL: several instances on one database', function () {
     expect((await b.events.query({ deviceId: 'd1' })).map((e) => e.id)).to.deep.equal(['e2', 'e1']);
   });
 
+  it('counts events per device, UTC day and type in the database, and tells which already-counted ids it included', async () => {
+    const a = await instance();
+    a.events.append(deviceEvent('e1', 'd1', 'online', '2024-05-01T23:59:59.999Z'));
+    a.events.append(deviceEvent('e2', 'd1', 'online', '2024-05-01T08:00:00.000Z'));
+    a.events.append(deviceEvent('e3', 'd1', 'online', '2024-05-02T00:00:00.000Z'));
+    a.events.append(deviceEvent('e4', 'd2', 'volume_changed', '2024-05-02T00:00:00.000Z'));
+    const { counts, included } = await a.events.dailyCounts!(() => ['e3', 'not-logged']);
+    const sorted = [...counts].sort((x, y) => `${x.deviceId}${x.day}${x.type}`.localeCompare(`${y.deviceId}${y.day}${y.type}`));
+    expect(sorted).to.deep.equal([
+      { deviceId: 'd1', day: '2024-05-01', type: 'online', count: 2 },
+      { deviceId: 'd1', day: '2024-05-02', type: 'online', count: 1 },
+      { deviceId: 'd2', day: '2024-05-02', type: 'volume_changed', count: 1 },
+    ]);
+    expect(included).to.deep.equal(['e3']);
+  });
+
   describe('device_events partitions', () => {
     async function partitions(): Promise<string[]> {
       const rows = await sql<{ name: string }>(
