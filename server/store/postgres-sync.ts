@@ -52,6 +52,7 @@ export class PostgresSync implements BatchWriter {
   private listener: Client | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private maintenanceTimer: NodeJS.Timeout | undefined;
+  private maintaining: Promise<void> | undefined;
   private pullScheduled = false;
   private closed = false;
   private readonly changeLogMaxAgeMs: number;
@@ -67,7 +68,10 @@ export class PostgresSync implements BatchWriter {
     this.lastSeq = lastSeq;
     await this.listen();
     this.maintenanceTimer = setInterval(() => {
-      this.maintain().catch((error: unknown) => this.options.logger.warn('store change log maintenance failed', { err: error }));
+      if (this.maintaining) return;
+      this.maintaining = this.maintain()
+        .catch((error: unknown) => this.options.logger.warn('store change log maintenance failed', { err: error }))
+        .finally(() => (this.maintaining = undefined));
     }, this.options.maintenanceEveryMs ?? 60_000);
   }
 
@@ -129,6 +133,7 @@ export class PostgresSync implements BatchWriter {
     this.listeners.clear();
     clearTimeout(this.reconnectTimer);
     clearInterval(this.maintenanceTimer);
+    await this.maintaining;
     await this.exclusive.catch(() => undefined);
     const listener = this.listener;
     this.listener = undefined;
