@@ -13,7 +13,7 @@ import type { StoredData } from './migrations';
 export const WRITE_LOCK = 0x796f746f01;
 export const PARTITION_LOCK = 0x796f746f02;
 
-/** NOTIFY channel: the payload is the highest change sequence number of the committed write. */
+/** NOTIFY channel: the payload is "<seq> <instance>": the highest change sequence number of the committed write, and who wrote it. */
 export const CHANGES_CHANNEL = 'yoto_store_changes';
 
 export function tableOf(collection: CollectionName): string {

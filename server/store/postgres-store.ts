@@ -128,6 +128,8 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       closeBackend: async () => {
         await following.close();
         await pool.end();
+        // A socket is still listed as active in the turn its close completes; one more turn and close() leaves nothing behind.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       },
     });
     logger.info('store opened', { database: where, schemaVersion: loaded.schemaVersion, ...countsByCollection(db) });

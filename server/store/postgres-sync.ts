@@ -53,7 +53,7 @@ export class PostgresSync implements BatchWriter {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private maintaining: Promise<void> | undefined;
-  private pullScheduled = false;
+  private scheduledPull: NodeJS.Immediate | undefined;
   private closed = false;
   private readonly changeLogMaxAgeMs: number;
   private readonly listeners = new Set<(changes: ExternalChange[]) => void>();
@@ -98,7 +98,7 @@ export class PostgresSync implements BatchWriter {
           const batch = applyBatch();
           let seq = this.lastSeq;
           for (const op of batch.ops) seq = (await this.persist(client, op)) ?? seq;
-          if (seq !== this.lastSeq) await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, seq.toString()]);
+          if (seq !== this.lastSeq) await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, `${seq} ${this.instance}`]);
           return seq;
         });
         this.lastSeq = lastSeq;
@@ -131,6 +131,8 @@ export class PostgresSync implements BatchWriter {
   async close(): Promise<void> {
     this.closed = true;
     this.listeners.clear();
+    clearImmediate(this.scheduledPull);
+    this.scheduledPull = undefined;
     clearTimeout(this.reconnectTimer);
     clearInterval(this.maintenanceTimer);
     await this.maintaining;
@@ -209,18 +211,20 @@ export class PostgresSync implements BatchWriter {
   }
 
   private schedulePull(): void {
-    if (this.pullScheduled || this.closed) return;
-    this.pullScheduled = true;
-    setImmediate(() => {
-      this.pullScheduled = false;
+    if (this.scheduledPull || this.closed) return;
+    this.scheduledPull = setImmediate(() => {
+      this.scheduledPull = undefined;
       this.catchUp().catch((error: unknown) => this.options.logger.warn('could not pull store changes', { err: error }));
     });
   }
 
   private async listen(): Promise<void> {
     const client = new Client({ connectionString: this.options.connectionString });
+    // Payload: "<seq> <instance>". This instance's own writes are in memory already.
     client.on('notification', (message) => {
-      if (message.channel === CHANGES_CHANNEL && message.payload && BigInt(message.payload) > this.lastSeq) this.schedulePull();
+      const [seq, instance] = (message.payload ?? '').split(' ');
+      if (message.channel !== CHANGES_CHANNEL || instance === this.instance || !seq || !/^\d+$/.test(seq)) return;
+      if (BigInt(seq) > this.lastSeq) this.schedulePull();
     });
     client.on('error', (error) => {
       this.options.logger.warn('the store lost its PostgreSQL notification connection; reconnecting', { err: error });
