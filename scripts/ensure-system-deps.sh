@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The tests need two Debian packages: mosquitto (a real broker) and chromium (panel tests).
+# The tests need three Debian packages: mosquitto (a real broker), chromium (panel tests) and
+# postgresql (the store's PostgreSQL backend: each suite starts a throwaway cluster on a free port).
 # Installs them when missing and running as root with apt-get; otherwise says how.
 set -euo pipefail
 
 missing=()
 [[ -x /usr/sbin/mosquitto || -x /usr/bin/mosquitto ]] || missing+=(mosquitto)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 ((${#missing[@]} == 0)) && exit 0
 
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
@@ -18,6 +20,19 @@ if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
   if [[ " ${missing[*]} " == *" mosquitto "* ]] && command -v systemctl >/dev/null && systemctl is-active --quiet mosquitto 2>/dev/null; then
     systemctl disable --now mosquitto >/dev/null 2>&1 || true
     echo "Stopped and disabled the mosquitto system service (it would hold port 1883)."
+  fi
+  # Likewise the tests start their own PostgreSQL clusters; the one the package creates would hold 5432.
+  if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+    if command -v systemctl >/dev/null && systemctl is-active --quiet postgresql 2>/dev/null; then
+      systemctl disable --now postgresql >/dev/null 2>&1 || true
+    fi
+    if command -v pg_lsclusters >/dev/null; then
+      while read -r version cluster _port status _rest; do
+        if [[ "$status" == online* ]]; then pg_ctlcluster "$version" "$cluster" stop >/dev/null 2>&1 || true; fi
+        if [[ -f "/etc/postgresql/$version/$cluster/start.conf" ]]; then echo manual >"/etc/postgresql/$version/$cluster/start.conf"; fi
+      done < <(pg_lsclusters --no-header 2>/dev/null)
+    fi
+    echo "Stopped the postgresql system service and set its clusters to start manually (they would hold port 5432)."
   fi
   exit 0
 fi

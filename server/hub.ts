@@ -272,7 +272,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const child = (component: string): Logger => logger.child({ component });
 
     // ---- storage and the home broker ----
-    const store = parts.add('store', await openStore({ dataDir: options.dataDir, validate: storeValidator(), logger: child('store') }), (s) => s.close());
+    const store = parts.add('store', await openStore({ dataDir: options.dataDir, ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}), validate: storeValidator(), logger: child('store') }), (s) => s.close());
     const retention = setInterval(() => {
       store.events.enforceRetention().catch((error: unknown) => logger.warn('event log retention failed', { err: error }));
     }, 60 * 60_000);
@@ -460,6 +460,10 @@ export class Hub extends EventEmitter<HubEvents> {
     // Every request gets an id: API routes, and player streams, /metrics and the panel's files.
     const requestIds = requestContext(child('http'));
     http.useApi(requestIds);
+    // With several instances on one database: what any instance acknowledged is seen by this request.
+    http.useApi((_req, _res, next) => {
+      store.catchUp().then(() => next(), next);
+    });
     http.mountRoot('/', requestIds);
     http.useApi(metrics.middleware);
     http.mountApi('/', openApiRoutes());

@@ -68,10 +68,14 @@ export class Rollups {
 
   addEvent(event: DeviceEvent): void {
     const day = dayOf(event.timestamp);
-    if (!day) return;
-    const bucket = this.bucket(event.deviceId, day);
-    bucket.events++;
-    bucket.eventsByType.set(event.type, (bucket.eventsByType.get(event.type) ?? 0) + 1);
+    if (day) this.addEventCount(event.deviceId, day, event.type, 1);
+  }
+
+  /** `count` events of one type on one device and UTC day (negative: taken back). */
+  addEventCount(deviceId: string, day: string, type: string, count: number): void {
+    const bucket = this.bucket(deviceId, day);
+    bucket.events += count;
+    bucket.eventsByType.set(type, (bucket.eventsByType.get(type) ?? 0) + count);
   }
 
   addSession(session: PlaybackSession): void {

@@ -16,6 +16,8 @@ export type CloudMode = HubCloudConfig['mode'];
 /** What a surface may set; blank strings count as "not set". */
 export interface HubSettings {
   dataDir?: string;
+  /** postgres://... : the store (records, events) on PostgreSQL; blank: the embedded store in dataDir. */
+  databaseUrl?: string;
   httpHost?: string;
   httpPort?: number | string;
   publicUrl?: string;
@@ -83,6 +85,7 @@ export const MAX_VIRTUAL_PLAYERS = 100;
 /** Environment variables the hub reads; the README's configuration table lists the same. */
 export const ENV = {
   dataDir: 'YOTO_DATA_DIR',
+  databaseUrl: 'YOTO_DATABASE_URL',
   httpHost: 'YOTO_HUB_HOST',
   httpPort: 'YOTO_HUB_PORT',
   publicUrl: 'YOTO_PUBLIC_URL',
@@ -226,6 +229,7 @@ export function resolveHubOptions(
   if (!isLogLevel(logLevel)) throw new HubConfigError(`log level must be debug, info, warn or error, got "${logLevel}"`);
   const publicUrl = url('public URL', get('publicUrl'), ['http:', 'https:']);
   const brokerUrl = url('broker URL', get('brokerUrl'), ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']);
+  const databaseUrl = url('database URL (YOTO_DATABASE_URL)', get('databaseUrl'), ['postgres:', 'postgresql:']);
   const cloudMode = get('cloudMode') ?? DEFAULTS.cloudMode;
   if (cloudMode !== 'auto' && cloudMode !== 'virtual' && cloudMode !== 'yoto') {
     throw new HubConfigError(`cloud mode must be auto, virtual or yoto, got "${cloudMode}"`);
@@ -261,6 +265,7 @@ export function resolveHubOptions(
   const password = get('brokerPassword');
   return {
     dataDir: path.resolve(get('dataDir') ?? defaultDataDir),
+    ...(databaseUrl ? { databaseUrl } : {}),
     http: {
       host: get('httpHost') ?? DEFAULTS.httpHost,
       port: port('hub port', get('httpPort'), DEFAULTS.httpPort),

@@ -1162,6 +1162,10 @@ export interface HubConfig {
    * Folder holding the database, the audio files and the event log (YOTO_DATA_DIR).
    */
   dataDir: string;
+  /**
+   * PostgreSQL connection URL (YOTO_DATABASE_URL, postgres://user:password@host:port/database): records and device events live there instead of the data folder, and several hub instances may share it. Unset: the embedded store in the data folder.
+   */
+  databaseUrl?: string;
   http: HubHttpConfig;
   broker: HubBrokerConfig;
   cloud: HubCloudConfig;
