@@ -10,9 +10,11 @@ import { describeLeaks, ResourceTracker } from '../helpers/resource-tracker';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
 import { catchAll, type CaughtMessage, type FlowNode, KIDS_BEDROOM, LIVING_ROOM, playbackKnown, Received, sinks, Statuses } from '../helpers/yoto-node-flows';
 import { call, onboardAdmin } from '../hub/api-world';
+import { DEMO_IDS } from '../../server/demo/demo-content';
+import { liveMode } from '../helpers/day-mode';
 
 // The compiled nodes, as Node-RED loads them from package.json's node-red.nodes.
-const NODES = yotoNodes('yoto-hub', 'yoto-device-in', 'yoto-device-command', 'yoto-current-state', 'yoto-wait-until');
+const NODES = yotoNodes('yoto-hub', 'yoto-device-in', 'yoto-device-command', 'yoto-current-state', 'yoto-wait-until', 'yoto-play-script', 'yoto-announce');
 
 const helper = initNodeRedHelper();
 
@@ -43,7 +45,7 @@ describe(`Yoto nodes on a remote hub server (Node-RED ${nodeRedVersion()})`, fun
 
   before(async () => {
     await new Promise<void>((resolve) => helper.startServer(resolve));
-    hub = await startTestHub();
+    hub = await startTestHub({ demoContent: true });
     adminToken = (await onboardAdmin(hub)).accessToken;
     const created = await call(hub, 'POST', '/api/auth/tokens', adminToken, { name: 'node-red' });
     expect(created.status, created.text).to.equal(201);
@@ -159,6 +161,41 @@ describe(`Yoto nodes on a remote hub server (Node-RED ${nodeRedVersion()})`, fun
     await helper.unload();
     await helper.load(NODES, nodes(), credentials());
     await connected(helper.getNode('hub1'));
+  });
+
+  it('yoto-play-script deploys a hub script through the hub server and says when it finished', async () => {
+    await helper.load(
+      NODES,
+      flow({ id: 'play', type: 'yoto-play-script', z: 'f1', hub: 'hub1', device: 'Kids Bedroom', script: DEMO_IDS.scripts.start, wires: [['started'], ['finished']] }, ...sinks('started', 'finished')),
+      credentials(),
+    );
+    const started = new Received<NodeMessage & { payload: { scriptId: string; cardId: string; deviceId: string } }>(helper.getNode('started'));
+    const finished = new Received<NodeMessage & { payload: { reason: string } }>(helper.getNode('finished'));
+    await connected(helper.getNode('hub1'));
+    helper.getNode('play').receive({ payload: 'go' } as NodeMessage);
+    const [start] = await started.atLeast(1);
+    expect(start?.payload).to.include({ scriptId: DEMO_IDS.scripts.start, deviceId: KIDS_BEDROOM });
+    expect(hub.devices.get(KIDS_BEDROOM)?.playback.cardId).to.equal(start?.payload.cardId);
+    await hub.cloud.execute(KIDS_BEDROOM, { type: 'stop' });
+    const [end] = await finished.atLeast(1);
+    expect(end?.payload.reason).to.be.oneOf(['playback_stopped', 'card_removed']);
+  });
+
+  it('yoto-announce says a text on a player through the hub server and sends its outcome when it is done', async () => {
+    // Night mode refuses normal announcements: the player is kept in day mode whatever the time.
+    await hub.settings.update(LIVING_ROOM, { dayTime: '00:00', nightTime: '23:59' });
+    await liveMode(hub, LIVING_ROOM, 'day');
+    await helper.load(
+      NODES,
+      flow({ id: 'announce', type: 'yoto-announce', z: 'f1', hub: 'hub1', devices: 'Living Room', source: 'payload', value: '', volume: '30', priority: 'normal', chime: false, wires: [['out']] }, ...sinks('out')),
+      credentials(),
+    );
+    const out = new Received<NodeMessage & { payload: { announcementId: string; deviceId: string; status: string } }>(helper.getNode('out'));
+    await connected(helper.getNode('hub1'));
+    helper.getNode('announce').receive({ payload: 'Dinner is ready' } as NodeMessage);
+    const [done] = await out.atLeast(1);
+    expect(done?.payload).to.include({ deviceId: LIVING_ROOM, status: 'finished' });
+    expect(hub.announcements.get(done!.payload.announcementId)).to.include({ source: 'api' });
   });
 
   it('redeploys leave no socket, timer or listener behind, on Node-RED\'s side or the hub server\'s', async () => {
