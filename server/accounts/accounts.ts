@@ -329,7 +329,8 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
   // ---- rate limits ----------------------------------------------------------------------
 
   const limiterStores: MemoryStore[] = [];
-  const limited = (what: string): RequestHandler => {
+  /** Per client address; `perUser`: per signed-in user instead (behind `authenticate`). */
+  const limited = (what: string, perUser = false): RequestHandler => {
     if (options.rateLimit === false) return (_req, _res, next) => next();
     const store = new MemoryStore();
     limiterStores.push(store);
@@ -339,10 +340,11 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
       standardHeaders: 'draft-7',
       legacyHeaders: false,
       store,
+      ...(perUser ? { keyGenerator: (_req: Request, res: Response) => `user:${currentUser(res)?.id ?? ''}` } : {}),
       handler: (req, _res, next) => {
         const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
         const wait = resetTime ? Math.max(1, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : undefined;
-        next(new ApiError(429, 'rate_limited', `too many ${what} attempts from this address; try again${wait ? ` in ${wait} s` : ' later'}`));
+        next(new ApiError(429, 'rate_limited', `too many ${what} attempts from ${perUser ? 'this user' : 'this address'}; try again${wait ? ` in ${wait} s` : ' later'}`));
       },
     });
     return limiter;
@@ -475,7 +477,8 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
     res.json({ tokens: apiTokens.list(currentUser(res)!.id) });
   });
 
-  router.post('/tokens', limited('API token'), authenticate, requireUser, async (req, res) => {
+  // Limited per user (10 a minute, as sign-ins per address): one user cannot mint tokens in bulk.
+  router.post('/tokens', authenticate, requireUser, limited('API token', true), async (req, res) => {
     const me = currentUser(res)!;
     // A leaked token must not be able to mint a successor that outlives its revocation.
     if (me.apiTokenId !== undefined) throw new ApiError(403, 'api_token_not_allowed', 'an API token cannot create API tokens; sign in to the panel to create one');

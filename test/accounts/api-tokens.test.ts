@@ -149,4 +149,15 @@ describe('API tokens (REST and WebSocket, Authorization: Bearer)', function () {
     const secret = created.token.slice(created.token.lastIndexOf('_') + 1);
     expect(logLines.join('\n')).to.not.include(secret);
   });
+
+  it('rate limits token creation per user like sign-in (429 rate_limited), apart from other users', async () => {
+    let answer = await call(hub!, 'POST', '/api/auth/tokens', admin.accessToken, { name: 'one more' });
+    for (let attempt = 0; answer.status === 201 && attempt < 20; attempt++) answer = await call(hub!, 'POST', '/api/auth/tokens', admin.accessToken, { name: 'one more' });
+    expect(answer.status, answer.text).to.equal(429);
+    expect((answer.json as { error: { code: string } }).error.code).to.equal('rate_limited');
+    expect((answer.json as { error: { message: string } }).error.message).to.match(/too many API token attempts from this user/);
+    expect((await call(hub!, 'GET', '/api/auth/tokens', admin.accessToken)).status).to.equal(200);
+    // Another user is not held back by the admin's attempts.
+    expect((await call(hub!, 'POST', '/api/auth/tokens', member.accessToken, { name: 'mine' })).status).to.equal(201);
+  });
 });

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import { packageRoot } from '../../server/paths';
+import { RemoteHubClient } from '../../server/remote/remote-hub-client';
 import { freePorts } from '../helpers/free-port';
 
 const CLI = path.join(packageRoot, 'dist', 'server', 'cli.js');
@@ -101,6 +102,51 @@ describe('yoto-hub-server: the hub without Node-RED', function () {
       () => true,
     );
     expect(refused).to.equal(true);
+  });
+
+  it('serves a remote hub client with an API token: the players over its WebSocket, commands over REST', async () => {
+    const [hubPort, brokerPort, cloudPort, signInPort] = await freePorts(4);
+    const admin = { email: 'admin@example.org', password: 'a long enough secret' };
+    const cli = run(['--port', String(hubPort)], {
+      YOTO_DATA_DIR: dataDir,
+      YOTO_BROKER_PORT: String(brokerPort),
+      YOTO_VIRTUAL_CLOUD_PORT: String(cloudPort),
+      YOTO_SIGNIN_PORT: String(signInPort),
+      YOTO_LOG_LEVEL: 'warn',
+      YOTO_ADMIN_EMAIL: admin.email,
+      YOTO_ADMIN_PASSWORD: admin.password,
+    });
+    children.push(cli.child);
+    await cli.printed('Press Ctrl-C to stop.');
+    const url = `http://127.0.0.1:${hubPort}`;
+    const post = async (route: string, body: unknown, token?: string): Promise<Record<string, unknown>> => {
+      const response = await fetch(url + route, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+      expect(response.status, route).to.be.within(200, 299);
+      return (await response.json()) as Record<string, unknown>;
+    };
+    const { accessToken } = await post('/api/auth/login', admin);
+    const { token } = await post('/api/auth/tokens', { name: 'remote test' }, String(accessToken));
+
+    const client = new RemoteHubClient({ url, token: String(token) });
+    try {
+      const running = new Promise<void>((resolve) => client.on('state', (state) => state === 'running' && resolve()));
+      client.start();
+      await running;
+      expect(client.devices.list().map((state) => state.name).sort()).to.deep.equal(['Kids Bedroom', 'Living Room', 'Playroom']);
+      const playing = new Promise<void>((resolve) => {
+        client.devices.bus.on(resolve, 'event', (event) => {
+          if (event.deviceId === 'vliving0room0yoto0player' && event.type === 'playback_started') resolve();
+        });
+      });
+      const result = await client.command('vliving0room0yoto0player', { command: 'play', card_id: 'demo1' });
+      expect(result).to.include({ deviceId: 'vliving0room0yoto0player', command: 'play' });
+      await playing;
+      expect(client.devices.get('vliving0room0yoto0player')?.playback).to.include({ state: 'playing', cardId: 'demo1' });
+    } finally {
+      client.close();
+    }
+    cli.child.kill('SIGTERM');
+    expect((await cli.exited).code, cli.output()).to.equal(0);
   });
 
   it('stops on SIGINT too', async () => {

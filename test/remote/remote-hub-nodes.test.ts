@@ -198,6 +198,21 @@ describe(`Yoto nodes on a remote hub server (Node-RED ${nodeRedVersion()})`, fun
     expect(hub.announcements.get(done!.payload.announcementId)).to.include({ source: 'api' });
   });
 
+  it('fills the editors\' player, card and script lists and the sidebar from the remote hub; Yoto sign-in is the server\'s', async () => {
+    await helper.load(NODES, flow(), credentials());
+    await connected(helper.getNode('hub1'));
+    const devices = await helper.request().get('/yoto-hub/hub1/devices').expect(200);
+    const body = devices.body as { devices: Array<{ id: string; name: string }>; hubUrl: string; hubName: string };
+    expect(body.devices.map((d) => d.name)).to.deep.equal(['Kids Bedroom', 'Living Room', 'Playroom']);
+    expect(body).to.include({ hubUrl: hub.url, hubName: 'Remote' });
+    const scripts = await helper.request().get('/yoto-hub/hub1/scripts').expect(200);
+    expect((scripts.body as { scripts: Array<{ id: string }> }).scripts.map((s) => s.id)).to.include(DEMO_IDS.scripts.start);
+    const cards = await helper.request().get('/yoto-hub/hub1/cards').expect(200);
+    expect((cards.body as { cards: Array<{ id: string }> }).cards.map((c) => c.id)).to.include('demo1');
+    const signIn = await helper.request().post('/yoto-hub/hub1/sign-in').send({}).expect(409);
+    expect((signIn.body as { error: { message: string } }).error.message).to.include(hub.url);
+  });
+
   it('redeploys leave no socket, timer or listener behind, on Node-RED\'s side or the hub server\'s', async () => {
     const nodes = flow(
       { id: 'in1', type: 'yoto-device-in', z: 'f1', hub: 'hub1', deviceMode: 'all', device: '', emitState: true, wires: [[]] },
