@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { call } from '../hub/api-world';
-import { onboard, screenshots, usePanelPage } from './panel-helpers';
+import { onboard, screenshots, unnamedControls, usePanelPage } from './panel-helpers';
 
 const ADMIN = { name: 'Pat Pi', email: 'pat@example.test', password: 'correct horse battery' };
 
@@ -24,6 +24,7 @@ describe('API tokens in the panel\'s Settings (Chromium)', function () {
     expect(token).to.match(/^yhub_/);
     await page.locator('tr[data-token="Node-RED in the garage"]').waitFor();
     await screenshots(page, 'settings-api-tokens');
+    expect(await unnamedControls(page), 'every control has an accessible name').to.deep.equal([]);
 
     const me = await call(hub, 'GET', '/api/auth/me', token);
     expect(me.status).to.equal(200);
