@@ -10,8 +10,7 @@ import type { BrokerState } from '../../server/broker/home-broker-client';
 import type { CloudState } from '../../server/cloud/cloud-connection';
 import type { SignInLinks } from '../../server/yoto/auth/browser-sign-in';
 import { LocalHubClient } from '../../server/remote/local-hub-client';
-import { RemoteHubClient } from '../../server/remote/remote-hub-client';
-import type { HubState } from '../../server/hub';
+import { RemoteHubClient, type RemoteProblem } from '../../server/remote/remote-hub-client';
 import type { HubClient } from '../../server/remote/hub-client';
 import { deviceSummary } from '../shared/device-lookup';
 import { nodeRedLogger } from '../shared/node-red-logger';
@@ -120,8 +119,27 @@ export = function registerYotoHub(RED: NodeAPI): void {
   function startRemote(node: YotoHubNode, config: YotoHubNodeDef, setStatus: (status: NodeStatus) => void, users: Map<string, Node>): void {
     node.hub = undefined;
     let client: RemoteHubClient;
+    // Connected, connecting, unreachable (retrying), or the token refused: the nodes show which.
+    const show = (problem: RemoteProblem, url: string): void => {
+      if (problem === undefined) {
+        node.log(RED._('yoto-hub.log.remoteConnected', { url }));
+        setStatus({ fill: 'green', shape: 'dot', text: RED._('yoto-hub.status.remoteConnected') });
+      } else if (problem === 'unauthorized') {
+        node.error(RED._('yoto-hub.errors.remoteUnauthorized', { url }));
+        setStatus({ fill: 'red', shape: 'ring', text: RED._('yoto-hub.status.remoteUnauthorized') });
+      } else if (problem === 'unreachable') {
+        setStatus({ fill: 'red', shape: 'ring', text: RED._('yoto-hub.status.remoteReconnecting') });
+      } else {
+        setStatus({ fill: 'yellow', shape: 'ring', text: RED._('yoto-hub.status.connecting') });
+      }
+    };
     try {
-      client = new RemoteHubClient({ url: (config.remoteUrl ?? '').trim(), token: (node.credentials?.apiToken ?? '').trim(), logger: nodeRedLogger(node, 'info') });
+      client = new RemoteHubClient({
+        url: (config.remoteUrl ?? '').trim(),
+        token: (node.credentials?.apiToken ?? '').trim(),
+        logger: nodeRedLogger(node, 'info'),
+        onProblem: (problem) => show(problem, client.url),
+      });
     } catch (error) {
       node.client = undefined;
       node.error(RED._('yoto-hub.errors.config', { message: error instanceof Error ? error.message : String(error) }));
@@ -130,25 +148,7 @@ export = function registerYotoHub(RED: NodeAPI): void {
       return;
     }
     node.client = client;
-    let connectedOnce = false;
-    const onState = (state: HubState): void => {
-      if (state === 'running') {
-        connectedOnce = true;
-        node.log(RED._('yoto-hub.log.remoteConnected', { url: client.url }));
-        setStatus({ fill: 'green', shape: 'dot', text: RED._('yoto-hub.status.remoteConnected') });
-      } else if (state === 'starting') {
-        const problem = client.problem;
-        if (problem === 'unauthorized') {
-          node.error(RED._('yoto-hub.errors.remoteUnauthorized', { url: client.url }));
-          setStatus({ fill: 'red', shape: 'ring', text: RED._('yoto-hub.status.remoteUnauthorized') });
-        } else if (problem === 'unreachable' || connectedOnce) {
-          setStatus({ fill: 'red', shape: 'ring', text: RED._('yoto-hub.status.remoteReconnecting') });
-        } else {
-          setStatus({ fill: 'yellow', shape: 'ring', text: RED._('yoto-hub.status.connecting') });
-        }
-      }
-    };
-    client.on('state', onState);
+    show(client.problem, client.url);
     client.start();
     node.on('close', (_removed: boolean, done: () => void) => {
       users.clear();

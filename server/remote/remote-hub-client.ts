@@ -20,6 +20,8 @@ export interface RemoteHubOptions {
   maxReconnectMs?: number;
   /** How often an announcement's progress is read (default 500 ms). */
   pollMs?: number;
+  /** Told whenever why the client is not running changes (undefined: running). */
+  onProblem?: (problem: RemoteProblem) => void;
 }
 
 /** Why the client is not running, for the yoto-hub node's status. */
@@ -73,7 +75,7 @@ export class RemoteHubClient extends EventEmitter<HubClientEvents> implements Hu
   private picture: Set<string> | undefined;
   private readonly polls = new Set<NodeJS.Timeout>();
   private readonly waiting = new Set<(entry: PlayerEntry | undefined) => void>();
-  problem: RemoteProblem = 'connecting';
+  private why: RemoteProblem = 'connecting';
   readonly devices: HubClientDevices;
 
   constructor(private readonly options: RemoteHubOptions) {
@@ -95,6 +97,17 @@ export class RemoteHubClient extends EventEmitter<HubClientEvents> implements Hu
 
   get state(): HubState {
     return this.hubState;
+  }
+
+  /** Why the client is not running: connecting (first time), unauthorized (token refused), unreachable; undefined while it runs. */
+  get problem(): RemoteProblem {
+    return this.why;
+  }
+
+  private setProblem(problem: RemoteProblem): void {
+    if (problem === this.why) return;
+    this.why = problem;
+    this.options.onProblem?.(problem);
   }
 
   /** Connects (and keeps reconnecting until close()). */
@@ -136,21 +149,21 @@ export class RemoteHubClient extends EventEmitter<HubClientEvents> implements Hu
     });
     socket.on('message', (data) => this.onMessage(String(data)));
     socket.on('unexpected-response', (_request, response) => {
-      this.problem = response.statusCode === 401 ? 'unauthorized' : 'unreachable';
+      this.setProblem(response.statusCode === 401 ? 'unauthorized' : 'unreachable');
       this.logger.warn('the remote hub refused the connection', { url: this.url, status: response.statusCode });
       response.resume();
       socket.terminate();
     });
     socket.on('error', (error) => {
-      if (this.problem !== 'unauthorized') this.problem = 'unreachable';
+      if (this.why !== 'unauthorized') this.setProblem('unreachable');
       this.logger.debug('remote hub socket error', { url: this.url, err: error });
     });
     socket.on('close', (code) => {
       if (this.socket !== socket) return;
       this.socket = undefined;
-      if (code === UNAUTHORIZED) this.problem = 'unauthorized';
-      else if (this.problem === undefined) this.problem = 'unreachable';
       if (this.closed) return;
+      if (code === UNAUTHORIZED) this.setProblem('unauthorized');
+      else if (this.why === undefined) this.setProblem('unreachable');
       this.setState('starting');
       this.scheduleReconnect();
     });
@@ -161,7 +174,7 @@ export class RemoteHubClient extends EventEmitter<HubClientEvents> implements Hu
     const max = this.options.maxReconnectMs ?? 30_000;
     const delay = Math.min(max, first * 2 ** Math.min(this.attempt, 16));
     this.attempt++;
-    this.logger.info('reconnecting to the remote hub', { url: this.url, inMs: delay, problem: this.problem });
+    this.logger.debug('reconnecting to the remote hub', { url: this.url, inMs: delay, problem: this.why });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (!this.closed) this.connect();
@@ -205,7 +218,7 @@ export class RemoteHubClient extends EventEmitter<HubClientEvents> implements Hu
     const picture = this.picture;
     this.picture = undefined;
     this.attempt = 0;
-    this.problem = undefined;
+    this.setProblem(undefined);
     // Players the hub no longer has (removed while the socket was down) leave the mirror.
     for (const deviceId of [...this.mirror.keys()]) if (picture && !picture.has(deviceId)) this.remove(deviceId);
     this.setState('running');

@@ -144,6 +144,15 @@ describe(`Yoto nodes on a remote hub server (Node-RED ${nodeRedVersion()})`, fun
     expect(await statuses.text('nightlight failed')).to.include({ fill: 'red' });
   });
 
+  it('says so on the nodes when the API token is refused from the start, or the URL is wrong', async () => {
+    const nodes = (): FlowNode[] => flow({ id: 'cmd', type: 'yoto-device-command', z: 'f1', hub: 'hub1', device: 'Living Room', command: 'pause', outputs: 0, wires: [] });
+    await helper.load(NODES, nodes(), credentials('yhub_made-up_token'));
+    expect(await new Statuses(helper.getNode('cmd')).text('API token refused')).to.include({ fill: 'red' });
+    await helper.unload();
+    await helper.load(NODES, [{ id: 'f1', type: 'tab', label: 'remote' } as FlowNode, { id: 'hub1', type: 'yoto-hub', mode: 'remote', remoteUrl: 'ftp://hub.local' } as FlowNode, ...nodes().slice(2)], credentials());
+    expect(await new Statuses(helper.getNode('cmd')).text('misconfigured')).to.include({ fill: 'red' });
+  });
+
   it('shows a revoked API token on the nodes, and works again with a new one', async () => {
     const created = await call(hub, 'POST', '/api/auth/tokens', adminToken, { name: 'soon revoked' });
     const { id, token } = created.json as { id: string; token: string };
