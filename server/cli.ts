@@ -33,7 +33,8 @@ Every other setting comes from the environment, as for "npm start" (README
 YOTO_ADMIN_PASSWORD, ...
 
 Stop it with Ctrl-C (SIGINT) or SIGTERM: every part stops and the process
-exits with 0. Bad settings exit with 2, a failed start with 1.`;
+exits with 0 (a second Ctrl-C ends it at once). Bad settings exit with 2,
+a failed start with 1.`;
 
 /** Exit codes: 0 stopped cleanly, 1 failed to start or to stop, 2 bad command line or settings. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -126,6 +127,8 @@ async function main(): Promise<number> {
     process.stderr.write(`yoto-hub-server: the hub did not start: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT.failed;
   }
+  // Stopped by a signal while it started: nothing to announce.
+  if (hub.state !== 'running') return stopped;
   const { options } = hub;
   const broker = options.broker.url ?? `${hub.embeddedBroker?.url ?? ''} (embedded)`;
   process.stdout.write(
