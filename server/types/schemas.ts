@@ -1782,13 +1782,25 @@ export interface CyoaScriptDefinition {
   storyId: string;
 }
 /**
- * One refresh token of a signed-in user. Only the token's SHA-256 is stored, never the token. Every token descended from one sign-in shares a family id; presenting a spent token revokes the whole family. Stored in the sessions collection.
+ * One refresh token of a signed-in user, or one named API token (kind "api"). Only the token's SHA-256 is stored, never the token. Every refresh token descended from one sign-in shares a family id; presenting a spent token revokes the whole family. Stored in the sessions collection.
  */
 export interface Session {
   /**
    * The record's id.
    */
   id: string;
+  /**
+   * refresh (the default when absent): a sign-in's refresh token; api: a long-lived API token the user named, valid until revoked.
+   */
+  kind?: 'refresh' | 'api';
+  /**
+   * An API token's name, as its owner gave it.
+   */
+  name?: string;
+  /**
+   * When an API token was last used (to the minute).
+   */
+  lastUsedAt?: string;
   /**
    * SHA-256 of the refresh token, as hex.
    */
