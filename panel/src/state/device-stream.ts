@@ -73,28 +73,33 @@ export class DeviceStream {
       this.attempt = 0;
       this.renewIfNeeded();
       this.store.setConnection('open');
+      // Batches: one frame per turn of the hub (an array of messages), the latest state per player in each.
+      socket.send(JSON.stringify({ type: 'options', batch: true }));
       socket.send(JSON.stringify({ type: 'subscribe', topic: 'device.*' }));
       this.pingTimer = setInterval(() => this.ping(socket), PING_EVERY_MS);
     });
     socket.addEventListener('message', (event: MessageEvent) => {
       if (typeof event.data !== 'string') return;
-      let message: WsServerMessage;
+      let frame: WsServerMessage | WsServerMessage[];
       try {
-        message = JSON.parse(event.data) as WsServerMessage;
+        frame = JSON.parse(event.data) as WsServerMessage | WsServerMessage[];
       } catch {
         return;
       }
-      if (message.type === 'pong') clearTimeout(this.pongTimer);
-      if (firstPicture && (message.type === 'device.status' || message.type === 'device.playback')) {
-        firstPicture.push(message);
-        return;
-      }
+      const messages = Array.isArray(frame) ? frame : [frame];
+      if (messages.some((message) => message.type === 'pong')) clearTimeout(this.pongTimer);
       if (firstPicture) {
+        if (messages.every((message) => message.type === 'device.status' || message.type === 'device.playback')) {
+          firstPicture.push(...messages);
+          return;
+        }
         const held = firstPicture;
         firstPicture = undefined;
-        this.store.applyAll(held);
+        this.store.applyAll([...held, ...messages]);
+        return;
       }
-      this.store.apply(message);
+      // A frame's messages change the store once: one render for a whole batch.
+      this.store.applyAll(messages);
     });
     socket.addEventListener('close', (event: CloseEvent) => {
       if (this.socket !== socket) return;
