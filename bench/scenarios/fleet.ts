@@ -96,9 +96,9 @@ async function adminTokens(url: string, count: number): Promise<string[]> {
 interface FleetClient {
   ws: WebSocket;
   frames: number;
-  /** Messages received (a batch frame holds several). */
+  bytes: number;
+  /** Messages received (a batch frame holds several) and device.event messages among them: counted by the first client only. */
   messages: number;
-  /** device.event messages received. */
   events: number;
 }
 
@@ -109,15 +109,17 @@ async function openClients(url: string, tokens: string[], count: number, onProbe
   const wsUrl = `${url.replace(/^http/, 'ws')}/ws`;
   return Promise.all(Array.from({ length: count }, (_, i) => new Promise<FleetClient>((resolve, reject) => {
     const ws = new WebSocket(wsUrl, ['bearer', tokens[Math.floor(i / RUN.clientsPerUser)]!], { localAddress: `127.0.0.${1 + Math.floor(i / RUN.clientsPerAddress)}` });
-    const client: FleetClient = { ws, frames: 0, messages: 0, events: 0 };
-    ws.on('message', (data) => {
+    const client: FleetClient = { ws, frames: 0, bytes: 0, messages: 0, events: 0 };
+    ws.on('message', (data: Buffer) => {
       client.frames++;
-      // Every client parses what it gets, as the panel does.
+      client.bytes += data.length;
+      // The first client reads every message (the probe, the counts); the others' bytes show they got the same.
+      if (i !== 0) return;
       const frame = JSON.parse(data.toString()) as WsMessage | WsMessage[];
       const messages = Array.isArray(frame) ? frame : [frame];
       client.messages += messages.length;
       for (const message of messages) if (message.type === 'device.event') client.events++;
-      if (i === 0) onProbe(messages);
+      onProbe(messages);
     });
     ws.once('error', reject);
     ws.once('open', () => {
@@ -217,6 +219,7 @@ interface ScaleResult {
   framesPerClientPerSecond: number;
   messagesPerClientPerSecond: number;
   eventsPerClientPerSecond: number;
+  clientBytesMinOverMax: number;
   offeredPerSecond: number;
 }
 
@@ -253,7 +256,7 @@ async function runScale(players: number, clientCount: number): Promise<ScaleResu
     await probe.take();
     const windows: WindowResult[] = [];
     const count = (pick: (c: FleetClient) => number): number => clients.reduce((n, c) => n + pick(c), 0);
-    const atStart = { frames: count((c) => c.frames), messages: count((c) => c.messages), events: count((c) => c.events) };
+    const atStart = { frames: count((c) => c.frames), bytes: clients.map((c) => c.bytes), messages: clients[0]?.messages ?? 0, events: clients[0]?.events ?? 0 };
     const measuredStart = performance.now();
     let before = await hub.ask<FleetHubUsage>({ type: 'usage' });
     let at = performance.now();
@@ -282,10 +285,14 @@ async function runScale(players: number, clientCount: number): Promise<ScaleResu
     }
     const measuredMs = performance.now() - measuredStart;
     const perClientPerSecond = (total: number): number => (clientCount > 0 ? Math.round(total / clientCount / (measuredMs / 1000)) : 0);
+    const measuredSeconds = measuredMs / 1000;
+    const bytes = clients.map((c, i) => c.bytes - atStart.bytes[i]!);
     const delivered = {
       framesPerClientPerSecond: perClientPerSecond(count((c) => c.frames) - atStart.frames),
-      messagesPerClientPerSecond: perClientPerSecond(count((c) => c.messages) - atStart.messages),
-      eventsPerClientPerSecond: perClientPerSecond(count((c) => c.events) - atStart.events),
+      messagesPerClientPerSecond: clientCount > 0 ? Math.round((clients[0]!.messages - atStart.messages) / measuredSeconds) : 0,
+      eventsPerClientPerSecond: clientCount > 0 ? Math.round((clients[0]!.events - atStart.events) / measuredSeconds) : 0,
+      /** The fewest bytes a client got over the most: near 1 when every client kept up. */
+      clientBytesMinOverMax: bytes.length > 0 ? round(Math.min(...bytes) / Math.max(...bytes), 2) : 1,
     };
     await probe.stop();
     await pool.kill();
@@ -332,6 +339,7 @@ export async function run(): Promise<BenchResult> {
       [`${key}WsMessagesPerClientPerSecond`]: scale.messagesPerClientPerSecond,
       // A volume change is a device.event to each client (and a device.playback, coalesced per player).
       [`${key}WsEventsPerClientPerSecond`]: scale.eventsPerClientPerSecond,
+      [`${key}WsClientBytesMinOverMax`]: scale.clientBytesMinOverMax,
     });
     ratios[`${key}CpuShareOfOneCore`] = med((w) => w.cpuShare);
     ratios[`${key}WebSocketP99OverRaw`] = round(med((w) => w.wsP99) / med((w) => w.rawP99), 2);

@@ -43,11 +43,17 @@ describe('panel loading with a stored session (headless Chromium)', function () 
       const page = await context.newPage();
       const requested: string[] = [];
       page.on('request', (request) => requested.push(new URL(request.url()).pathname));
+      const sockets: string[] = [];
+      page.on('websocket', (socket) => sockets.push(new URL(socket.url()).pathname));
       await page.goto(`${hub.url}/`);
       await page.locator('article[data-device]').first().waitFor();
 
       expect(requested.filter((p) => p === '/api/auth/refresh')).to.have.length(1);
       expect(requested, 'a good stored session needs no status check').to.not.include('/api/auth/status');
+      // The boot script asks for the session and opens the WebSocket while the modules load; the panel takes both over.
+      expect(requested.indexOf('/api/auth/refresh'), 'the refresh starts before the view\'s code is asked for').to.be.lessThan(requested.indexOf(viewChunks['dashboard-view']![0]!));
+      expect(sockets, 'one WebSocket').to.deep.equal(['/ws']);
+      await page.getByTestId('connection').filter({ hasText: 'Live' }).waitFor();
       expect(requested).to.include.members(viewChunks['dashboard-view']!);
       const links = await page.locator('link[rel="modulepreload"]').evaluateAll((elements) => elements.map((element) => element.getAttribute('href')));
       expect(links).to.include.members(viewChunks['dashboard-view']!);
