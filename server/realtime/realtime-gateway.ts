@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData, type WebSocketServer } from 'ws';
-import { deviceViews, eventPayload, playbackPayload, statusPayload } from '../core/device-views';
+import { deviceViews, eventPayloadJson, playbackPayload, sameView, statusPayload } from '../core/device-views';
 import { realClock, type Clock, type ClockTimer } from '../time/clock';
 import type { DeviceRegistry } from '../core/device-registry';
 import type { DeviceState } from '../core/device-state';
@@ -525,18 +525,18 @@ export class RealtimeGateway {
     const at = this.now();
     const now = deviceViews(state);
     const before = deviceViews(previous);
-    if (!sameJson(now.status, before.status)) {
+    if (!sameView(now.status, before.status)) {
       this.broadcast(state.deviceId, JSON.stringify(statusMessage(state, at)), `status:${state.deviceId}`);
     }
-    if (!sameJson(now.playback, before.playback)) {
+    if (!sameView(now.playback, before.playback)) {
       this.offerPlayback(state.deviceId, JSON.stringify(playbackMessage(state, at)));
     }
   }
 
   private onEvent(event: DeviceEvent): void {
     if (this.clients.size === 0) return;
-    const message: WsServerMessage = { type: 'device.event', deviceId: event.deviceId, event: eventPayload(event) };
-    this.broadcast(event.deviceId, JSON.stringify(message), undefined);
+    // {"type":"device.event","deviceId":...,"event":...} around the payload's JSON, made once per event for every surface.
+    this.broadcast(event.deviceId, `{"type":"device.event","deviceId":${JSON.stringify(event.deviceId)},"event":${eventPayloadJson(event)}}`, undefined);
   }
 
   private onRemoved(deviceId: string): void {
@@ -885,10 +885,6 @@ function audienceOf(client: Client): string {
 
 function subscribed(client: Client, deviceId: string): boolean {
   return client.all || client.devices.has(deviceId);
-}
-
-function sameJson(a: object, b: object): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function isDefined<T>(value: T | undefined): value is T {
