@@ -634,7 +634,7 @@ export class RealtimeGateway {
     this.turn = [];
     this.turnKeys.clear();
     if (entries.length === 0 && this.ownQueued.size === 0) return;
-    const shared = new Map<string, Buffer | undefined>();
+    const shared = new Map<string, { frame: Buffer; count: number } | undefined>();
     for (const client of this.batchClients) {
       const own = client.own;
       client.own = [];
@@ -642,17 +642,17 @@ export class RealtimeGateway {
       const congested = this.isCongested(client);
       if (own.length === 0 && !congested) {
         const audience = audienceOf(client);
-        let frame = shared.get(audience);
+        let batch = shared.get(audience);
         if (!shared.has(audience)) {
           const texts = this.turnFor(client, entries, false);
-          frame = texts.length > 0 ? Buffer.from(`[${texts.join(',')}]`, 'utf8') : undefined;
-          shared.set(audience, frame);
+          batch = texts.length > 0 ? { frame: Buffer.from(`[${texts.join(',')}]`, 'utf8'), count: texts.length } : undefined;
+          shared.set(audience, batch);
         }
-        if (frame) this.writeBatch(client, frame);
+        if (batch) this.writeBatch(client, batch.frame, batch.count);
         continue;
       }
       const texts = [...own, ...this.turnFor(client, entries, congested)];
-      if (texts.length > 0) this.writeBatch(client, `[${texts.join(',')}]`);
+      if (texts.length > 0) this.writeBatch(client, `[${texts.join(',')}]`, texts.length);
     }
     this.ownQueued.clear();
   }
@@ -671,8 +671,9 @@ export class RealtimeGateway {
     return texts;
   }
 
-  private writeBatch(client: Client, frame: string | Buffer): void {
-    this.write(client, frame);
+  /** One frame holding `count` messages. */
+  private writeBatch(client: Client, frame: string | Buffer, count: number): void {
+    this.write(client, frame, count);
     this.counters.batchesSent++;
   }
 
@@ -781,12 +782,12 @@ export class RealtimeGateway {
     return client.ws.bufferedAmount > this.maxBufferedBytes;
   }
 
-  /** Sends one text frame (a Buffer holds its UTF-8 bytes). */
-  private write(client: Client, text: string | Buffer): void {
+  /** Sends one text frame of `messages` messages (a Buffer holds its UTF-8 bytes). */
+  private write(client: Client, text: string | Buffer, messages = 1): void {
     if (client.closing || client.ws.readyState !== WebSocket.OPEN) return;
     this.cork(client);
     client.ws.send(text, { binary: false });
-    this.counters.messagesSent++;
+    this.counters.messagesSent += messages;
     const buffered = client.ws.bufferedAmount;
     if (buffered > this.closeBufferedBytes) this.closeSlow(client, buffered);
   }

@@ -390,6 +390,26 @@ describe('realtime gateway at /ws', function () {
       expect(slow.received.filter((m) => m.type === 'device.event' && m.event['node'] === 'last')).to.deep.equal([]);
       await eventually(() => gateway.stats().clients === 1, 'the slow client is forgotten');
     });
+    it('holds back a batch client\'s status updates while it does not read (the latest kept) and closes it at the limit', async function () {
+      this.timeout(60_000);
+      const { connect, registry, gateway } = await start({ maxBufferedBytes: 64 * 1024, closeBufferedBytes: 256 * 1024 });
+      const slow = await connect('token-admin');
+      slow.batch();
+      await slow.subscribe('device.*');
+      slow.socket.pause();
+
+      const story = 'The dragon yawned. '.repeat(800);
+      let sent = 0;
+      for (; sent < 4000 && gateway.stats().closedForBackpressure === 0; sent++) {
+        registry.recordEvent(LIVING, 'story_node_entered', { node: `n${sent}`, text: story });
+        rig!.registry.ingest(playerMessage(LIVING, 'status', { status: { statusVersion: 18, batteryLevel: 20 + (sent % 50) } }, new Date(rig!.clock.now())));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      expect(gateway.stats().closedForBackpressure, `no close after ${sent} events`).to.equal(1);
+      expect(gateway.stats().dropped, 'status updates replaced while held back').to.be.greaterThan(0);
+      slow.socket.resume();
+      expect((await slow.closed).code).to.equal(WS_CLOSE.tryAgainLater);
+    });
   });
 
   describe('heartbeat', () => {
