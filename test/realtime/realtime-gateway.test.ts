@@ -402,7 +402,7 @@ describe('realtime gateway at /ws', function () {
       let sent = 0;
       for (; sent < 4000 && gateway.stats().closedForBackpressure === 0; sent++) {
         registry.recordEvent(LIVING, 'story_node_entered', { node: `n${sent}`, text: story });
-        rig!.registry.ingest(playerMessage(LIVING, 'status', { status: { statusVersion: 18, batteryLevel: 20 + (sent % 50) } }, new Date(rig!.clock.now())));
+        registry.ingest(playerMessage(LIVING, 'status', { status: { statusVersion: 18, batteryLevel: 20 + (sent % 50) } }, new Date(rig!.clock.now())));
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       expect(gateway.stats().closedForBackpressure, `no close after ${sent} events`).to.equal(1);
