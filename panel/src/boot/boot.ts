@@ -17,8 +17,16 @@ function boot(): void {
   if (!refreshToken) return;
   const handoff = bootHandoff();
   handoff.refresh = postRefresh(refreshToken).then((result) => {
-    // Opened before the answer is handed over, so the panel finds the socket when it has the token.
-    if (result.session) handoff.socket = openSocket(result.session.accessToken);
+    if (result.session) {
+      // The old token is spent: keep the new one now, so a page closed before the modules ran still has a session.
+      try {
+        localStorage.setItem(REFRESH_KEY, result.session.refreshToken);
+      } catch {
+        // Storage went away: the auth store keeps the session in memory.
+      }
+      // Opened before the answer is handed over, so the panel finds the socket when it has the token.
+      handoff.socket = openSocket(result.session.accessToken);
+    }
     return result;
   });
   // A failure is the auth store's to handle when it takes the answer.
