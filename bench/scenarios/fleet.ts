@@ -4,13 +4,16 @@
  * virtual cloud of N players; publisher processes play those players, each sending
  * 5 volume changes a second on its `device/<id>/data/events` topic through the
  * embedded broker (the Yoto side's login); authenticated WebSocket clients
- * subscribed to `device.*`; the bridge publishing to the home broker (the embedded
- * one). Measured in the same run:
+ * subscribed to `device.*` with batches, as the panel (one frame per turn of the
+ * hub); the bridge publishing to the home broker (the embedded one). Measuring
+ * starts once the adapter follows every player. Measured in the same run:
  * - the hub process's CPU time over wall time (share of one core) and its memory;
  * - a probe player's message (one in flight at a time, every 100 ms) to a WebSocket
  *   client and to a house subscriber of the bridge's topic, against the raw round
  *   trip of the same message to a subscriber of the device topic on the same broker;
- * - the WebSocket send buffers and the gateway's closes for backpressure.
+ * - the WebSocket send buffers and the gateway's closes for backpressure;
+ * - the events, messages and frames each client got a second (the first client parses
+ *   every frame; the others' byte counts show they got the same).
  * Two scales: 200 players with 20 clients (DESIGN.md's bar) and 1,000 with 100.
  * Run alone: npm run bench -- fleet (BENCH_FLEET_SECONDS shortens the measured time,
  * BENCH_FLEET_PLAYERS=200 runs one scale, BENCH_FLEET_CLIENTS=<n> changes the WebSocket clients, 0 for the
