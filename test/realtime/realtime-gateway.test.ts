@@ -357,6 +357,19 @@ describe('realtime gateway at /ws', function () {
   });
 
   describe('backpressure', () => {
+    /** Long story events for the living-room player, each with `also(i)`, one a turn, until the gateway closes a client for backpressure; answers how many it sent. */
+    async function floodUntilClosed(also: (i: number) => Promise<void> | void): Promise<number> {
+      const story = 'The dragon yawned. '.repeat(800);
+      let sent = 0;
+      for (; sent < 4000 && rig!.gateway.stats().closedForBackpressure === 0; sent++) {
+        rig!.registry.recordEvent(LIVING, 'story_node_entered', { node: `n${sent}`, text: story });
+        await also(sent);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      expect(rig!.gateway.stats().closedForBackpressure, `no close after ${sent} events`).to.equal(1);
+      return sent;
+    }
+
     it('closes a client that does not read (1013, counted) while a normal client keeps receiving', async function () {
       this.timeout(60_000);
       const { connect, registry, gateway, clock } = await start({ maxBufferedBytes: 64 * 1024, closeBufferedBytes: 256 * 1024 });
@@ -366,16 +379,11 @@ describe('realtime gateway at /ws', function () {
       await normal.subscribe('device.*');
       slow.socket.pause();
 
-      const story = 'The dragon yawned. '.repeat(800);
-      let sent = 0;
-      for (; sent < 4000 && gateway.stats().closedForBackpressure === 0; sent++) {
-        registry.recordEvent(LIVING, 'story_node_entered', { node: `n${sent}`, text: story });
+      await floodUntilClosed(async (sent) => {
         ingest(LIVING, { cardId: 'abc12', playbackStatus: 'playing', position: sent });
         // A playback update per coalescing time: the slow client's are held back, the latest kept.
         await clock.advance(250);
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      expect(gateway.stats().closedForBackpressure, `no close after ${sent} events`).to.equal(1);
+      });
       expect(gateway.stats().dropped).to.be.greaterThan(0);
 
       const mark = normal.mark;
@@ -390,6 +398,7 @@ describe('realtime gateway at /ws', function () {
       expect(slow.received.filter((m) => m.type === 'device.event' && m.event['node'] === 'last')).to.deep.equal([]);
       await eventually(() => gateway.stats().clients === 1, 'the slow client is forgotten');
     });
+
     it('holds back a batch client\'s status updates while it does not read (the latest kept) and closes it at the limit', async function () {
       this.timeout(60_000);
       const { connect, registry, gateway } = await start({ maxBufferedBytes: 64 * 1024, closeBufferedBytes: 256 * 1024 });
@@ -398,14 +407,9 @@ describe('realtime gateway at /ws', function () {
       await slow.subscribe('device.*');
       slow.socket.pause();
 
-      const story = 'The dragon yawned. '.repeat(800);
-      let sent = 0;
-      for (; sent < 4000 && gateway.stats().closedForBackpressure === 0; sent++) {
-        registry.recordEvent(LIVING, 'story_node_entered', { node: `n${sent}`, text: story });
+      await floodUntilClosed((sent) => {
         registry.ingest(playerMessage(LIVING, 'status', { status: { statusVersion: 18, batteryLevel: 20 + (sent % 50) } }, new Date(rig!.clock.now())));
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      expect(gateway.stats().closedForBackpressure, `no close after ${sent} events`).to.equal(1);
+      });
       expect(gateway.stats().dropped, 'status updates replaced while held back').to.be.greaterThan(0);
       slow.socket.resume();
       expect((await slow.closed).code).to.equal(WS_CLOSE.tryAgainLater);
