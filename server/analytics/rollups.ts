@@ -52,7 +52,12 @@ export interface DayTotals {
 /** Seconds a session has played by now beyond what it reported (open sessions only). */
 export type LiveExtra = (deviceId: string, sessionId: string, reportedSeconds: number) => number;
 
+/** A UTC time as the hub writes it (toISOString): its day is its first ten characters. */
+const ISO_UTC = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
 export function dayOf(timestamp: string | Date): string | undefined {
+  // The event log's timestamps (every event counted) take the quick way; anything else is parsed.
+  if (typeof timestamp === 'string' && ISO_UTC.test(timestamp)) return timestamp.slice(0, 10);
   const ms = timestamp instanceof Date ? timestamp.getTime() : Date.parse(timestamp);
   return Number.isFinite(ms) ? new Date(ms).toISOString().slice(0, 10) : undefined;
 }

@@ -33,9 +33,10 @@ export type Script = SimpleScript | PlaylistScript | CyoaScript;
 /**
  * A message a panel (or other client) sends on the /ws WebSocket, chosen by `type`. The connection is authenticated with the REST API's access token: in a browser `new WebSocket(url, ['bearer', token])` (the hub answers with the `bearer` subprotocol), elsewhere an `Authorization: Bearer <token>` header, or `?access_token=<token>` on the URL; a missing, invalid or revoked token refuses the upgrade (HTTP 401). An open connection is closed with code 4401 when its access token expires (unless renewed with a `renew` message) or when its user is disabled, deleted or signs out.
  */
-export type WsClientMessage = WsSubscribeMessage | WsUnsubscribeMessage | WsRenewMessage | WsPingMessage;
+export type WsClientMessage =
+  WsSubscribeMessage | WsUnsubscribeMessage | WsRenewMessage | WsOptionsMessage | WsPingMessage;
 /**
- * A message the hub sends on the /ws WebSocket, chosen by `type`. Player updates carry the same payloads as the home broker topics.
+ * A message the hub sends on the /ws WebSocket, chosen by `type`. Player updates carry the same payloads as the home broker topics. A frame holds one message, or, once the client sent `{"type":"options","batch":true}`, a JSON array of messages in order.
  */
 export type WsServerMessage =
   | WsDeviceStatusMessage
@@ -1994,6 +1995,19 @@ export interface WsRenewMessage {
    * The new access token.
    */
   accessToken: string;
+}
+/**
+ * Connection options. `batch: true`: from now on every frame the hub sends is a JSON array of messages (each a WsServerMessage), in order: the messages of one turn of the hub's event loop, so a client following many players gets one frame per turn instead of one per message; within a batch a player's `device.status` or `device.playback` replaces an earlier one of the same player (the latest state wins; events are never dropped). `batch: false` goes back to one message per frame. Not answered.
+ */
+export interface WsOptionsMessage {
+  /**
+   * Options.
+   */
+  type: 'options';
+  /**
+   * Frames as arrays of messages (true) or one message each (false, the default).
+   */
+  batch?: boolean;
 }
 /**
  * Heartbeat; the server answers pong.
