@@ -276,15 +276,8 @@ describe('audio on S3-compatible storage: credentials from the environment', fun
 
 describe('audio on S3-compatible storage: the start-up sweep', function () {
   this.timeout(60_000);
-  let s3: S3Server;
-
-  before(async () => {
-    s3 = await startS3();
-  });
-  after(async () => {
-    await s3?.stop();
-    await removeTempDirs();
-  });
+  const s3 = hooked('suite', () => startS3(), (started) => started.stop());
+  after(removeTempDirs);
 
   it('removes objects of the library no record owns once they are an hour old, and nothing else in the bucket', async () => {
     const orphan = `audio/${randomUUID()}.mp3`;

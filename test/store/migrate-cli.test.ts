@@ -4,7 +4,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { EventLog, openStore, type DeviceEvent, type StoredData } from '../../server/store';
-import { startPostgres, type PostgresServer } from '../helpers/postgres';
+import { hooked } from '../helpers/hooked';
+import { startPostgres } from '../helpers/postgres';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { acceptAll, deviceEvent, deviceRecord, scriptRecord, userRecord } from './records';
 
@@ -54,15 +55,8 @@ async function populatedDataDir(): Promise<string> {
 
 describe('store migration command (data folder <-> PostgreSQL)', function () {
   this.timeout(120_000);
-  let server: PostgresServer;
-
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server.stop();
-    await removeTempDirs();
-  });
+  const server = hooked('suite', startPostgres, (started) => started.stop());
+  after(removeTempDirs);
 
   it('copies a populated data folder into PostgreSQL and back without losing anything', async () => {
     const source = await populatedDataDir();
