@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../log/logger';
 import type { DeviceEvent } from './collections';
+import type { EventQuery } from './event-log';
 import { StoreError } from './errors';
 import { RingBuffer } from './ring-buffer';
 
@@ -110,6 +111,16 @@ export abstract class BufferedEventLog {
   protected abstract hasPending(): boolean;
   /** Writes the next batch of pending events; on failure puts them back and throws. */
   protected abstract writeNextBatch(): Promise<void>;
+  /** At most `limit` (> 0) written events matching `query`, newest first. */
+  protected abstract queryWritten(query: EventQuery, limit: number): Promise<DeviceEvent[]>;
+
+  /** Events that match `query` (pending ones are written first), newest first; at most `query.limit` (default 100). */
+  async query(query: EventQuery = {}): Promise<DeviceEvent[]> {
+    const limit = query.limit ?? 100;
+    if (limit <= 0) return [];
+    await this.flush();
+    return this.queryWritten(query, limit);
+  }
 
   /** Buffers the event; it is written on the next flush (scheduled right away). The log keeps the object: do not change it afterwards. */
   append(event: DeviceEvent): void {

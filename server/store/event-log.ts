@@ -185,11 +185,8 @@ export class EventLog extends BufferedEventLog implements DeviceEventLog {
     return this.pendingLines.length > 0;
   }
 
-  /** Events from the files on disk (pending ones are flushed first), newest first. */
-  async query(query: EventQuery = {}): Promise<DeviceEvent[]> {
-    const limit = query.limit ?? 100;
-    if (limit <= 0) return [];
-    await this.flush();
+  /** Events from the files on disk, newest first. */
+  protected async queryWritten(query: EventQuery, limit: number): Promise<DeviceEvent[]> {
     const matches = eventMatcher(query);
     const { current, epoch, rotatedNewestFirst } = await this.snapshotFiles();
     const results: DeviceEvent[] = [];

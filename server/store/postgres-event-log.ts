@@ -106,10 +106,7 @@ export class PostgresEventLog extends BufferedEventLog implements DeviceEventLog
     return this.pending.length > 0;
   }
 
-  async query(query: EventQuery = {}): Promise<DeviceEvent[]> {
-    const limit = query.limit ?? 100;
-    if (limit <= 0) return [];
-    await this.flush();
+  protected async queryWritten(query: EventQuery, limit: number): Promise<DeviceEvent[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     const param = (value: unknown): string => {

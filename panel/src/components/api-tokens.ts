@@ -4,6 +4,7 @@ import './confirm-delete';
 import { internalState } from './internal-state';
 import { removeListed } from './remove-listed';
 import { sharedStyles } from './shared-styles';
+import { shownOnce } from './shown-once';
 
 /** GET /api/auth/tokens: names and dates, never the tokens. */
 interface ApiToken {
@@ -86,11 +87,11 @@ export class YotoApiTokens extends LitElement {
         <button type="submit" class="primary">Create token</button>
       </form>
       ${this.created
-        ? html`<div role="status" data-testid="api-token">
-            <p>Token <strong>${this.created.name}</strong>: copy it now, it is not shown again.</p>
-            <p class="token" data-testid="api-token-value">${this.created.token}</p>
-            <button type="button" @click=${() => void navigator.clipboard?.writeText(this.created?.token ?? '').catch(() => undefined)}>Copy token</button>
-          </div>`
+        ? shownOnce({
+            testId: 'api-token',
+            intro: html`Token <strong>${this.created.name}</strong>: copy it now, it is not shown again.`,
+            value: this.created.token,
+          })
         : nothing}
       ${this.tokens === undefined
         ? html`<p class="muted" aria-busy="true">Loading…</p>`

@@ -9,6 +9,7 @@ import { auth } from '../state/auth-store';
 import type { HubConfig } from '../../../server/types/schemas';
 import { internalState } from '../components/internal-state';
 import { removeListed } from '../components/remove-listed';
+import { shownOnce } from '../components/shown-once';
 
 /** GET /api/system/cloud/sign-in */
 interface SignInState {
@@ -279,11 +280,12 @@ export class YotoSettingsView extends LitElement {
         <button type="submit" class="primary">Invite</button>
       </form>
       ${this.invitation
-        ? html`<div role="status" data-testid="invitation">
-            <p>Invitation for <strong>${this.invitation.email}</strong> (${this.invitation.role}), valid until ${new Date(this.invitation.expiresAt).toLocaleString()}. Send them this token to register with:</p>
-            <p class="token" data-testid="invitation-token">${this.invitation.token}</p>
-            <button type="button" @click=${() => void navigator.clipboard?.writeText(this.invitation?.token ?? '').catch(() => undefined)}>Copy token</button>
-          </div>`
+        ? shownOnce({
+            testId: 'invitation',
+            valueTestId: 'invitation-token',
+            intro: html`Invitation for <strong>${this.invitation.email}</strong> (${this.invitation.role}), valid until ${new Date(this.invitation.expiresAt).toLocaleString()}. Send them this token to register with:`,
+            value: this.invitation.token,
+          })
         : nothing}
       ${this.users === undefined
         ? html`<p class="muted" aria-busy="true">Loading…</p>`
