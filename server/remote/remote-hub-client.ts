@@ -8,6 +8,7 @@ import type { HubState } from '../hub';
 import { silentLogger, type Logger } from '../log/logger';
 import type { Announcement, AudioFile, BrokerEventMessage, BrokerPlaybackMessage, BrokerStatusMessage, CyoaStory, DeviceEvent, Script } from '../types/schemas';
 import type { HubClient, HubClientAnnouncement, HubClientDevices, HubClientEvents } from './hub-client';
+import { trimEndChar } from '../text/trim';
 
 export interface RemoteHubOptions {
   /** The hub server's base URL, e.g. https://hub.example.org or http://192.168.1.20:1881 */
@@ -88,7 +89,7 @@ export class RemoteHubClient extends EventEmitter<HubClientEvents> implements Hu
     }
     if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error(`the remote hub URL must use http: or https:, got "${base.protocol}"`);
     if (!options.token) throw new Error('the remote hub needs an API token (create one in the hub panel\'s Settings, or POST /api/auth/tokens)');
-    this.url = base.toString().replace(/\/+$/, '');
+    this.url = trimEndChar(base.toString(), '/');
     this.token = options.token;
     this.logger = options.logger ?? silentLogger;
     this.bus = new DeviceBus(this.logger);

@@ -94,6 +94,9 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
   await fs.mkdir(options.dataDir, { recursive: true });
   const pool = new Pool({ connectionString: options.databaseUrl, max: 8 });
   pool.on('error', (error) => logger.warn('an idle PostgreSQL connection failed', { err: error }));
+  // A connection lost while checked out (the server restarted, an administrator ended it) emits
+  // 'error' on the client itself, where the pool has no listener: without this the process would crash.
+  pool.on('connect', (client) => client.on('error', (error) => logger.warn('a PostgreSQL connection in use failed', { err: error })));
   let sync: PostgresSync | undefined;
   try {
     const client = await pool.connect();
