@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The tests need two Debian packages: mosquitto (a real broker) and chromium (panel tests).
+# The tests need these Debian packages: mosquitto (a real broker), chromium (panel tests),
+# redis-server and nginx (the cluster suite: several hub instances on one Redis behind nginx).
 # Installs them when missing and running as root with apt-get; otherwise says how.
 set -euo pipefail
 
 missing=()
 [[ -x /usr/sbin/mosquitto || -x /usr/bin/mosquitto ]] || missing+=(mosquitto)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+[[ -x /usr/bin/redis-server || -x /usr/sbin/redis-server ]] || missing+=(redis-server)
+[[ -x /usr/sbin/nginx ]] || missing+=(nginx)
 ((${#missing[@]} == 0)) && exit 0
 
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
@@ -13,12 +16,18 @@ if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # The tests start their own Mosquitto on a free port; a system service would hold 1883,
-  # the embedded broker's default port.
-  if [[ " ${missing[*]} " == *" mosquitto "* ]] && command -v systemctl >/dev/null && systemctl is-active --quiet mosquitto 2>/dev/null; then
-    systemctl disable --now mosquitto >/dev/null 2>&1 || true
-    echo "Stopped and disabled the mosquitto system service (it would hold port 1883)."
-  fi
+  # The tests start their own servers on free ports; the packages' system services would hold
+  # 1883 (the embedded broker's default port), 6379 and 80.
+  for service in mosquitto redis-server nginx; do
+    [[ " ${missing[*]} " == *" ${service} "* ]] || continue
+    if command -v systemctl >/dev/null && systemctl is-active --quiet "${service}" 2>/dev/null; then
+      systemctl disable --now "${service}" >/dev/null 2>&1 || true
+      echo "Stopped and disabled the ${service} system service (the tests start their own on free ports)."
+    elif command -v service >/dev/null && service "${service}" status >/dev/null 2>&1; then
+      service "${service}" stop >/dev/null 2>&1 || true
+      echo "Stopped the ${service} system service (the tests start their own on free ports)."
+    fi
+  done
   exit 0
 fi
 

@@ -22,7 +22,7 @@ import { storeValidator } from '../../server/store/store-validator';
 
 import { runWhenMain, type BenchResult } from '../bench-result';
 import { interleaved, median } from '../measure';
-import { NginxServer } from '../nginx';
+import { startStaticNginx } from '../../test/helpers/nginx';
 import { CLIENTS, type Profile, type RoundCommand, type RoundResult, type Target } from '../range-client-process';
 import { wavFile } from '../../test/library/media';
 
@@ -104,7 +104,7 @@ export async function run(): Promise<BenchResult> {
   const staticServer = http.createServer(staticApp);
   await new Promise<void>((resolve) => staticServer.listen(0, '127.0.0.1', () => resolve()));
 
-  const nginx = await NginxServer.start(staticDir);
+  const nginx = await startStaticNginx(staticDir);
   rangeClient = fork(path.join(__dirname, '..', 'range-client-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const targets = {
     stream: { port: hub.port, path: `/api/audio/${record.id}/stream`, headers: {} },

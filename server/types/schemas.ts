@@ -1170,6 +1170,7 @@ export interface HubConfig {
    */
   demoContent?: boolean;
   tts?: HubTtsConfig;
+  cluster?: HubClusterConfig;
   /**
    * Least important log level written (YOTO_LOG_LEVEL).
    */
@@ -1323,6 +1324,23 @@ export interface HubTtsConfig {
    * Rendered speech unused for this many days is removed from the cache (YOTO_TTS_CACHE_DAYS).
    */
   cacheMaxAgeDays: number;
+}
+/**
+ * Several hub instances behind a load balancer (README "Several hub instances"): set when YOTO_REDIS_URL is. Device state and events fan out through Redis pub/sub, rate limits and revoked tokens are shared, and one instance at a time (the leader, holding a lease in Redis) holds the Yoto cloud connection and bridges the home broker.
+ */
+export interface HubClusterConfig {
+  /**
+   * Redis server (YOTO_REDIS_URL), e.g. redis://redis:6379 or rediss://user:password@redis.example.org:6380/0.
+   */
+  redisUrl: string;
+  /**
+   * This instance's name in the cluster (YOTO_INSTANCE_ID); default: host name and process id.
+   */
+  instanceId?: string;
+  /**
+   * How long the leader's lease lasts unless renewed (YOTO_LEADER_LEASE_MS); renewed every third of it. Another instance takes over at most this long after the leader dies.
+   */
+  leaseMs: number;
 }
 /**
  * One listening session on a player, from start to stop, for history and analytics. Stored in the playback_history collection.
