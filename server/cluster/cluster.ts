@@ -10,6 +10,9 @@ import { LeaderLease, type ClusterRole } from './leader-lease';
 import { RedisConnection } from './redis-connection';
 import { RedisAccountState } from './shared-accounts';
 
+/** Allowance for a new leader to start its cloud connection (the virtual cloud starts in about a second). */
+const TAKEOVER_START_MS = 5_000;
+
 /** What the hub does when this instance becomes the leader, and when it stops being it. */
 export interface RoleHandlers {
   lead(): Promise<void>;
@@ -78,7 +81,9 @@ export class Cluster {
    * `local` carries a command out on this instance's own cloud connection (never forwarding it).
    */
   async relayCommands(local: DeviceCommander): Promise<DeviceCommander> {
-    this.commandRelay = new CommandRelay({ redis: this.redis, instanceId: this.instanceId, local, logger: this.logger.child({ component: 'cluster-commands' }) });
+    // A takeover: the lease runs out, the next renewal period finds it free, the new leader starts its cloud connection.
+    const takeoverMs = Math.ceil((this.config.leaseMs * 4) / 3) + TAKEOVER_START_MS;
+    this.commandRelay = new CommandRelay({ redis: this.redis, instanceId: this.instanceId, local, takeoverMs, logger: this.logger.child({ component: 'cluster-commands' }) });
     await this.commandRelay.start();
     return this.commandRelay;
   }

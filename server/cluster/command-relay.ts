@@ -50,8 +50,9 @@ export interface CommandRelayStats {
  * a request with an id goes to the leader's channel, the leader carries it out
  * on its cloud connection and publishes the result (or the DeviceCommandError,
  * code and message) on the asking instance's reply channel. While no instance
- * leads (a takeover under way), the request is sent again until its deadline,
- * then it fails with `timeout`: a command is either confirmed or reported failed.
+ * leads (a takeover under way), the request is sent again until its deadline
+ * (the player's time, the leader's margin and the takeover's), then it fails
+ * with `timeout`: a command is either confirmed or reported failed, never dropped.
  */
 export class CommandRelay implements DeviceCommander {
   private readonly logger: Logger;
@@ -67,6 +68,11 @@ export class CommandRelay implements DeviceCommander {
       instanceId: string;
       /** Carries out a command on this instance's cloud connection (used while leading). */
       local: DeviceCommander;
+      /**
+       * How long a takeover may take (the lease, a renewal period, the new leader's cloud start):
+       * a command sent while no instance leads waits this much longer for the next leader.
+       */
+      takeoverMs?: number;
       logger?: Logger;
     },
   ) {
@@ -96,7 +102,7 @@ export class CommandRelay implements DeviceCommander {
   execute(deviceId: string, command: DeviceCommand, options?: { timeoutMs?: number }): Promise<CommandResult> {
     if (this.stopped) return Promise.reject(new DeviceCommandError('offline', 'the hub is stopping', deviceId, command.type));
     const request: CommandRequest = { id: randomUUID(), from: this.options.instanceId, deviceId, command, ...(options?.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) };
-    const deadline = Date.now() + (options?.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS) + LEADER_MARGIN_MS;
+    const deadline = Date.now() + (options?.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS) + LEADER_MARGIN_MS + (this.options.takeoverMs ?? 0);
     this.counters.forwarded++;
     return new Promise<CommandResult>((resolve, reject) => {
       const timer = setTimeout(() => {

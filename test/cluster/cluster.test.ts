@@ -1,0 +1,227 @@
+import { expect } from 'chai';
+import type { HealthReport } from '../../server/system/health';
+import { DEFAULT_VIRTUAL_PLAYERS } from '../../server/virtual/contracts';
+import { BrokerWatcher } from '../helpers/broker-watcher';
+import { freePorts } from '../helpers/free-port';
+import { HubProcess } from '../helpers/hub-process';
+import { MosquittoBroker } from '../helpers/mosquitto';
+import { startHubProxy, type NginxServer } from '../helpers/nginx';
+import { startRedis, type RedisServer } from '../helpers/redis';
+import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
+import { TestClient } from '../realtime/realtime-rig';
+
+const [LIVING_ROOM, KIDS] = DEFAULT_VIRTUAL_PLAYERS.map((spec) => spec.deviceId) as [string, string];
+const ADMIN = { email: 'cluster-admin@example.org', password: 'cluster admin password' };
+/** The takeover bound the README promises: the lease (10 s) plus a renewal period, well inside 30 s. */
+const TAKEOVER_MS = 30_000;
+
+interface Answer<T> {
+  status: number;
+  body: T;
+}
+
+async function call<T = Record<string, unknown>>(base: string, method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer<T>> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}), ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers },
+    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
+}
+
+async function signIn(base: string, headers: Record<string, string> = {}): Promise<{ accessToken: string; refreshToken: string }> {
+  const answer = await call<{ accessToken: string; refreshToken: string }>(base, 'POST', '/api/auth/login', { body: ADMIN, headers });
+  expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
+  return answer.body;
+}
+
+async function health(base: string, token: string): Promise<HealthReport> {
+  const answer = await call<HealthReport>(base, 'GET', '/api/system/health', { token });
+  return answer.body;
+}
+
+/** Polls the instance's health (nothing announces a takeover to a client) until `accept` holds. */
+async function healthWhen(base: string, token: string, accept: (report: HealthReport) => boolean, timeoutMs: number): Promise<HealthReport> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const report = await health(base, token).catch(() => undefined);
+    if (report && accept(report)) return report;
+    if (Date.now() > deadline) throw new Error(`the instance at ${base} did not get there in ${timeoutMs} ms: ${JSON.stringify(report?.components.cluster)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/**
+ * Several hub instances, as deploy/ runs them: hub processes (configured by the environment,
+ * as in deploy/compose.yaml) on one Redis and one Mosquitto home broker, behind nginx with the
+ * locations file deploy/nginx ships. Instance B starts first and leads (it holds the virtual
+ * cloud and its players); A follows. Everything is checked from outside: HTTP and WebSocket
+ * through nginx or on one instance, the house's MQTT client on the home broker.
+ * Until the store runs on PostgreSQL, both instances share one data directory.
+ */
+describe('several hub instances on one Redis, behind nginx', function () {
+  this.timeout(120_000);
+  let redis: RedisServer;
+  let mosquitto: MosquittoBroker;
+  let nginx: NginxServer;
+  let a: HubProcess;
+  let b: HubProcess;
+  let urlA: string;
+  let urlB: string;
+  let token: string;
+  const closers: Array<() => Promise<void> | void> = [];
+
+  before(async () => {
+    redis = await startRedis();
+    mosquitto = await MosquittoBroker.start();
+    const dataDir = await makeTempDir('cluster');
+    const [portA, portB, cloudA, cloudB] = (await freePorts(4)) as [number, number, number, number];
+    const env = (instanceId: string, port: number, cloudPort: number): NodeJS.ProcessEnv => ({
+      PATH: process.env['PATH'],
+      YOTO_INSTANCE_ID: instanceId,
+      YOTO_REDIS_URL: redis.url,
+      YOTO_BROKER_URL: mosquitto.url,
+      YOTO_DATA_DIR: dataDir,
+      YOTO_HUB_HOST: '127.0.0.1',
+      YOTO_HUB_PORT: String(port),
+      YOTO_CLOUD: 'virtual',
+      YOTO_VIRTUAL_PLAYERS: '2',
+      YOTO_VIRTUAL_CLOUD_PORT: String(cloudPort),
+      YOTO_SIGNIN_PORT: '0',
+      YOTO_ADMIN_EMAIL: ADMIN.email,
+      YOTO_ADMIN_PASSWORD: ADMIN.password,
+      YOTO_LOG_LEVEL: 'warn',
+    });
+    b = await HubProcess.start('b', env('b', portB, cloudB));
+    a = await HubProcess.start('a', env('a', portA, cloudA));
+    urlA = a.url;
+    urlB = b.url;
+    nginx = await startHubProxy([portA, portB]);
+    token = (await signIn(nginx.url)).accessToken;
+  });
+
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+  });
+
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    await nginx?.stop();
+    await mosquitto?.stop();
+    await redis?.stop();
+    await removeTempDirs();
+  });
+
+  async function client(url: string): Promise<TestClient> {
+    const socket = await TestClient.connect(url.replace(/^http/, 'ws') + '/ws', token, 'protocol');
+    closers.push(() => socket.ws.terminate());
+    return socket;
+  }
+
+  it('has exactly one leader, shown with Redis in each instance health', async () => {
+    const [healthA, healthB] = [await health(urlA, token), await health(urlB, token)];
+    expect(healthB.components.cluster).to.include({ role: 'leader', instanceId: 'b', status: 'ok' });
+    expect(healthA.components.cluster).to.include({ role: 'follower', instanceId: 'a', leader: 'b', status: 'ok' });
+    expect(healthA.components.cluster?.['redis']).to.include({ state: 'ready' });
+    expect(healthA.components.cloud).to.include({ state: 'follower', leader: 'b' });
+    expect(healthB.components.cloud).to.include({ state: 'running', active: 'virtual' });
+    expect(healthA.status).to.equal('ok');
+  });
+
+  it('shows a WebSocket client on the follower, and one through nginx, what the leader ingested', async () => {
+    const onA = await client(urlA);
+    const viaNginx = await client(nginx.url);
+    const first = await onA.subscribe(`device.${KIDS}`);
+    expect(first.map((m) => m.type)).to.include('device.status');
+    await viaNginx.subscribe(`device.${KIDS}`);
+    const [markA, markN] = [onA.mark, viaNginx.mark];
+    // Sent to the leader itself: it carries the command out and ingests what the player reports.
+    const answer = await call(urlB, 'POST', `/api/devices/${KIDS}/command`, { token, body: { command: 'play', card_id: 'demo1' } });
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
+    for (const socket of [onA, viaNginx]) {
+      const mark = socket === onA ? markA : markN;
+      const playing = await socket.next('device.playback', (m) => m.deviceId === KIDS && m.data.state === 'playing', mark);
+      expect(playing.data).to.include({ card_id: 'demo1' });
+      await socket.next('device.event', (m) => m.event.type === 'card_inserted', mark);
+    }
+    // The REST view of the follower is the leader's too.
+    const status = await call<{ playback: { state: string } }>(urlA, 'GET', `/api/devices/${KIDS}/status`, { token });
+    expect(status.body.playback.state).to.equal('playing');
+  });
+
+  it('carries a command sent to the follower to the player through the leader, and tells the caller', async () => {
+    const watcher = await BrokerWatcher.connect(mosquitto.url, ['yoto/+/playback']);
+    closers.push(() => watcher.close());
+    const mark = watcher.mark;
+    const answer = await call<{ command: string }>(urlA, 'POST', `/api/devices/${KIDS}/command`, { token, body: { command: 'pause' } });
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
+    expect(answer.body.command).to.equal('pause');
+    // Only the leader bridges the home broker: the house sees the pause there.
+    expect(await watcher.nextOn(`yoto/${KIDS}/playback`, (p) => p['state'] === 'paused', mark)).to.include({ card_id: 'demo1' });
+    // A refusal comes back as the same error the leader would give.
+    const refused = await call<{ error: { code: string } }>(urlA, 'POST', `/api/devices/${KIDS}/command`, { token, body: { command: 'play', card_id: 'no-such-card' } });
+    expect(refused.status).to.be.within(400, 499);
+  });
+
+  it('takes commands from the house on the home broker (yoto/<id>/commands) once, through the leader', async () => {
+    const watcher = await BrokerWatcher.connect(mosquitto.url, ['yoto/+/events', 'yoto/+/playback']);
+    closers.push(() => watcher.close());
+    const mark = watcher.mark;
+    await watcher.publish(`yoto/${LIVING_ROOM}/commands`, JSON.stringify({ command: 'play', card_id: 'demo1' }));
+    await watcher.nextOn(`yoto/${LIVING_ROOM}/playback`, (p) => p['state'] === 'playing', mark);
+    await watcher.nextOn(`yoto/${LIVING_ROOM}/events`, (e) => e['type'] === 'command_completed', mark);
+    // Everything the bridge said went out once: the follower does not bridge.
+    const completed = watcher.messages.slice(mark).filter((m) => m.topic === `yoto/${LIVING_ROOM}/events` && (JSON.parse(m.text) as { type?: string }).type === 'command_completed');
+    expect(completed).to.have.length(1);
+  });
+
+  it('refuses on every instance an access token signed out on one', async () => {
+    const session = await signIn(urlA);
+    const socketOnB = await TestClient.connect(urlB.replace(/^http/, 'ws') + '/ws', session.accessToken, 'protocol');
+    closers.push(() => socketOnB.ws.terminate());
+    expect((await call(urlB, 'GET', '/api/auth/me', { token: session.accessToken })).status).to.equal(200);
+    const out = await call(urlA, 'POST', '/api/auth/logout', { token: session.accessToken, body: { refreshToken: session.refreshToken } });
+    expect(out.status).to.equal(204);
+    expect((await socketOnB.closed).code).to.equal(4401);
+    expect((await call(urlB, 'GET', '/api/auth/me', { token: session.accessToken })).status).to.equal(401);
+  });
+
+  it('counts sign-in attempts of one client address on every instance together', async () => {
+    // The address nginx forwards (X-Forwarded-For) is the client's; this one is used by no other test.
+    const from = { 'x-forwarded-for': '198.51.100.23' };
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const answer = await call(attempt % 2 === 0 ? urlA : urlB, 'POST', '/api/auth/login', { body: { email: ADMIN.email, password: 'wrong password' }, headers: from });
+      statuses.push(answer.status);
+    }
+    // Ten a minute per address (the default), whichever instance answers.
+    expect(statuses.slice(0, 10).every((status) => status === 401), statuses.join(' ')).to.equal(true);
+    expect(statuses.slice(10)).to.deep.equal([429, 429]);
+    // Another address is not limited.
+    expect((await signIn(urlB, { 'x-forwarded-for': '198.51.100.24' })).accessToken).to.be.a('string');
+  });
+
+  it('moves the cloud connection to the other instance when the leader is killed, losing no command', async () => {
+    const onA = await client(urlA);
+    await onA.subscribe(`device.${KIDS}`);
+    await b.kill();
+    // Sent while nobody leads: it waits for the next leader, and is confirmed or reported failed, never dropped.
+    let mark = onA.mark;
+    const volume = await call(urlA, 'POST', `/api/devices/${KIDS}/command`, { token, body: { command: 'volume', volume: 25 } });
+    expect(volume.status, JSON.stringify(volume.body)).to.equal(200);
+    await onA.next('device.event', (m) => m.event.type === 'volume_changed' && m.event['volume'] === 25, mark);
+    // Within the README's bound, or healthWhen fails.
+    const report = await healthWhen(urlA, token, (h) => h.components.cluster?.['role'] === 'leader' && h.components.cloud['state'] === 'running', TAKEOVER_MS);
+    expect(report.components.cluster).to.include({ role: 'leader', leader: 'a' });
+    const status = await call<{ playback: { volume: number } }>(nginx.url, 'GET', `/api/devices/${KIDS}/status`, { token });
+    expect(status.body.playback.volume).to.equal(25);
+
+    // The new leader follows the players: a command through nginx reaches one, and the client on A sees it.
+    mark = onA.mark;
+    const play = await call(nginx.url, 'POST', `/api/devices/${KIDS}/command`, { token, body: { command: 'play', card_id: 'demo1' } });
+    expect(play.status, JSON.stringify(play.body)).to.equal(200);
+    await onA.next('device.playback', (m) => m.deviceId === KIDS && m.data.state === 'playing', mark);
+  });
+});
