@@ -2,16 +2,12 @@ import { expect } from 'chai';
 import type { HealthReport } from '../../server/system/health';
 import { DEFAULT_VIRTUAL_PLAYERS } from '../../server/virtual/contracts';
 import { BrokerWatcher } from '../helpers/broker-watcher';
-import { freePorts } from '../helpers/free-port';
-import { HubProcess } from '../helpers/hub-process';
-import { MosquittoBroker } from '../helpers/mosquitto';
-import { startHubProxy, type NginxServer } from '../helpers/nginx';
-import { startRedis, type RedisServer } from '../helpers/redis';
-import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
+import { CLUSTER_ADMIN as ADMIN, startHubCluster, type HubCluster } from '../helpers/hub-cluster';
+import type { HubProcess } from '../helpers/hub-process';
+import { removeTempDirs } from '../helpers/temp-dir';
 import { TestClient } from '../realtime/realtime-rig';
 
 const [LIVING_ROOM, KIDS] = DEFAULT_VIRTUAL_PLAYERS.map((spec) => spec.deviceId) as [string, string];
-const ADMIN = { email: 'cluster-admin@example.org', password: 'cluster admin password' };
 /** The takeover bound the README promises: the lease (10 s) plus a renewal period, well inside 30 s. */
 const TAKEOVER_MS = 30_000;
 
@@ -62,9 +58,9 @@ async function healthWhen(base: string, token: string, accept: (report: HealthRe
  */
 describe('several hub instances on one Redis, behind nginx', function () {
   this.timeout(120_000);
-  let redis: RedisServer;
-  let mosquitto: MosquittoBroker;
-  let nginx: NginxServer;
+  let cluster: HubCluster;
+  let mosquitto: HubCluster['mosquitto'];
+  let nginx: HubCluster['nginx'];
   let a: HubProcess;
   let b: HubProcess;
   let urlA: string;
@@ -73,31 +69,13 @@ describe('several hub instances on one Redis, behind nginx', function () {
   const closers: Array<() => Promise<void> | void> = [];
 
   before(async () => {
-    redis = await startRedis();
-    mosquitto = await MosquittoBroker.start();
-    const dataDir = await makeTempDir('cluster');
-    const [portA, portB, cloudA, cloudB] = (await freePorts(4)) as [number, number, number, number];
-    const env = (instanceId: string, port: number, cloudPort: number): NodeJS.ProcessEnv => ({
-      PATH: process.env['PATH'],
-      YOTO_INSTANCE_ID: instanceId,
-      YOTO_REDIS_URL: redis.url,
-      YOTO_BROKER_URL: mosquitto.url,
-      YOTO_DATA_DIR: dataDir,
-      YOTO_HUB_HOST: '127.0.0.1',
-      YOTO_HUB_PORT: String(port),
-      YOTO_CLOUD: 'virtual',
-      YOTO_VIRTUAL_PLAYERS: '2',
-      YOTO_VIRTUAL_CLOUD_PORT: String(cloudPort),
-      YOTO_SIGNIN_PORT: '0',
-      YOTO_ADMIN_EMAIL: ADMIN.email,
-      YOTO_ADMIN_PASSWORD: ADMIN.password,
-      YOTO_LOG_LEVEL: 'warn',
-    });
-    b = await HubProcess.start('b', env('b', portB, cloudB));
-    a = await HubProcess.start('a', env('a', portA, cloudA));
+    // The first instance started leads: b.
+    cluster = await startHubCluster({ names: ['b', 'a'] });
+    ({ mosquitto, nginx } = cluster);
+    a = cluster.hubs.get('a')!;
+    b = cluster.hubs.get('b')!;
     urlA = a.url;
     urlB = b.url;
-    nginx = await startHubProxy([portA, portB]);
     token = (await signIn(nginx.url)).accessToken;
   });
 
@@ -106,11 +84,7 @@ describe('several hub instances on one Redis, behind nginx', function () {
   });
 
   after(async () => {
-    await a?.stop();
-    await b?.stop();
-    await nginx?.stop();
-    await mosquitto?.stop();
-    await redis?.stop();
+    await cluster?.stop();
     await removeTempDirs();
   });
 
