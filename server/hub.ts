@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { EventEmitter } from 'node:events';
 import { EmbeddedBroker } from './broker/embedded-broker';
 import { embeddedBrokerAccess, generatedLogin, type BrokerLogin } from './broker/broker-access';
@@ -44,6 +45,7 @@ import { DeviceBus } from './core/device-bus';
 import { addDemoContent } from './demo/demo-content';
 import { SPEECH_DEFAULTS, SpeechService } from './tts';
 import { Cluster } from './cluster';
+import { leaderForwarding } from './cluster/leader-forwarding';
 import { forwardedClientAddress, TRUSTED_PROXIES } from './http/client-address';
 
 export type HubState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
@@ -494,6 +496,8 @@ export class Hub extends EventEmitter<HubEvents> {
     http.useApi(requestIds);
     http.mountRoot('/', requestIds);
     http.useApi(metrics.middleware);
+    // On a follower, requests that need the Yoto cloud connection (cards, settings, deployments, announcements) go to the leader.
+    if (cluster) http.useApi(leaderForwarding({ instanceId: cluster.instanceId, leading: () => cluster.role === 'leader', leaderUrl: () => cluster.leaderUrl(), logger: child('cluster') }));
     http.mountApi('/', openApiRoutes());
     http.mountApi('/system', systemRoutes(() => this.health(), { viewer: (req) => accounts.verifyAccessToken(bearerToken(req.headers.authorization) ?? '') }));
     http.mountApi('/auth', accounts.router);
@@ -548,6 +552,7 @@ export class Hub extends EventEmitter<HubEvents> {
     accounts.onRightsChanged(() => realtime.recheck());
     realtime.start();
     await http.listen();
+    if (cluster) await cluster.advertise(options.cluster?.instanceUrl ?? reachableUrl(options.http.host, http.port, http.url));
     this.services = { store, broker, bus, devices, cloud, bridge, accounts, library, streams, speech, scripts, announcements, realtime, http, settings, cards: family, cluster };
     // Said once the server listens, so the address is the one to open (not port 0 when the port is chosen by the OS).
     if (!admin && accounts.needsOnboarding()) logger.info('no accounts yet: open the panel to create the admin', { url: http.url });
@@ -571,4 +576,9 @@ export class Hub extends EventEmitter<HubEvents> {
     this.hubState = state;
     this.emit('state', state);
   }
+}
+
+/** Where other machines reach a server: its own URL, or the host name when it listens on every interface. */
+function reachableUrl(host: string, port: number, url: string): string {
+  return host === '0.0.0.0' || host === '::' ? `http://${os.hostname()}:${port}` : url;
 }

@@ -7,7 +7,7 @@ import type { DeviceCommander } from '../yoto/device-command';
 import { BusRelay } from './bus-relay';
 import { CommandRelay } from './command-relay';
 import { LeaderLease, type ClusterRole } from './leader-lease';
-import { RedisConnection } from './redis-connection';
+import { KEY_PREFIX, RedisConnection } from './redis-connection';
 import { RedisAccountState } from './shared-accounts';
 
 /** Allowance for a new leader to start its cloud connection (the virtual cloud starts in about a second). */
@@ -35,6 +35,7 @@ export class Cluster {
   private lease: LeaderLease | undefined;
   private applied: ClusterRole | 'none' = 'none';
   private transitions: Promise<void> = Promise.resolve();
+  private advertised = false;
   /** Resigned: the lease is not taken again. */
   private stopped = false;
 
@@ -120,6 +121,22 @@ export class Cluster {
     return this.lease?.leader;
   }
 
+  /**
+   * Tells the other instances where this one's HTTP server is (`yoto:instance:<id>`), so a
+   * follower can hand the leader the requests that need the cloud connection.
+   */
+  async advertise(url: string): Promise<void> {
+    this.advertised = true;
+    await this.redis.commands.set(`${KEY_PREFIX}instance:${this.instanceId}`, url);
+  }
+
+  /** The HTTP address of the leader, as it advertised it; undefined while no instance leads. */
+  async leaderUrl(): Promise<string | undefined> {
+    const leader = await this.redis.commands.get(`${KEY_PREFIX}leader`);
+    if (!leader) return undefined;
+    return (await this.redis.commands.get(`${KEY_PREFIX}instance:${leader}`)) ?? undefined;
+  }
+
   /** Gives the lease up, so the next instance takes over at once; this one follows until it stops. */
   async resign(): Promise<void> {
     this.stopped = true;
@@ -131,6 +148,7 @@ export class Cluster {
   /** Resigns, stops relaying, closes Redis. */
   async stop(): Promise<void> {
     await this.resign();
+    if (this.advertised) await this.redis.commands.del(`${KEY_PREFIX}instance:${this.instanceId}`).catch(() => undefined);
     await this.commandRelay?.stop();
     await this.relay?.stop();
     await this.accounts.stop();

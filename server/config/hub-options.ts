@@ -52,6 +52,7 @@ export interface HubSettings {
   /** Several hub instances (README "Several hub instances"): the Redis server they share, this instance's name, the leader's lease. */
   redisUrl?: string;
   instanceId?: string;
+  instanceUrl?: string;
   leaderLeaseMs?: number | string;
 }
 
@@ -117,6 +118,7 @@ export const ENV = {
   ttsCacheDays: 'YOTO_TTS_CACHE_DAYS',
   redisUrl: 'YOTO_REDIS_URL',
   instanceId: 'YOTO_INSTANCE_ID',
+  instanceUrl: 'YOTO_INSTANCE_URL',
   leaderLeaseMs: 'YOTO_LEADER_LEASE_MS',
 } as const;
 
@@ -223,10 +225,11 @@ function clusterOptions(get: (key: keyof typeof ENV) => string | undefined, brok
   if (brokerUrl === undefined) throw new HubConfigError('several hub instances (YOTO_REDIS_URL) need a shared home broker: set YOTO_BROKER_URL (e.g. mqtt://mosquitto:1883)');
   const instanceId = get('instanceId');
   if (instanceId !== undefined && !/^[A-Za-z0-9_.:-]{1,100}$/.test(instanceId)) throw new HubConfigError(`the instance id is a name of letters, digits, _ . : -, got "${instanceId}"`);
+  const instanceUrl = url('instance URL', get('instanceUrl'), ['http:', 'https:']);
   const leaseText = get('leaderLeaseMs');
   const leaseMs = leaseText === undefined ? DEFAULTS.leaderLeaseMs : Number(leaseText);
   if (!Number.isInteger(leaseMs) || leaseMs < 1000 || leaseMs > 10_000) throw new HubConfigError(`the leader's lease is a whole number of milliseconds from 1000 to 10000, got "${leaseText}"`);
-  return { redisUrl, ...(instanceId ? { instanceId } : {}), leaseMs };
+  return { redisUrl, ...(instanceId ? { instanceId } : {}), ...(instanceUrl ? { instanceUrl } : {}), leaseMs };
 }
 
 /**

@@ -1338,6 +1338,10 @@ export interface HubClusterConfig {
    */
   instanceId?: string;
   /**
+   * Where the other instances reach this one's HTTP server (YOTO_INSTANCE_URL), e.g. http://hub1:1881: a follower hands the leader the API requests that need the Yoto cloud connection. Default: the hub's own address, with the host name when it listens on every interface.
+   */
+  instanceUrl?: string;
+  /**
    * How long the leader's lease lasts unless renewed (YOTO_LEADER_LEASE_MS); renewed every third of it. Another instance takes over at most this long after the leader dies.
    */
   leaseMs: number;

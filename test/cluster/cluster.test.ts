@@ -139,6 +139,17 @@ describe('several hub instances on one Redis, behind nginx', function () {
     expect(refused.status).to.be.within(400, 499);
   });
 
+  it('answers on the follower what needs the Yoto cloud connection (cards, player settings) through the leader', async () => {
+    const [onA, onB] = [await call<{ cards: Array<{ cardId: string }> }>(urlA, 'GET', '/api/cards', { token }), await call<{ cards: Array<{ cardId: string }> }>(urlB, 'GET', '/api/cards', { token })];
+    expect(onA.status, JSON.stringify(onA.body)).to.equal(200);
+    expect(onA.body.cards.map((card) => card.cardId)).to.include('demo1').and.to.deep.equal(onB.body.cards.map((card) => card.cardId));
+    const changed = await call<{ dayBrightness: unknown }>(urlA, 'PATCH', `/api/devices/${LIVING_ROOM}/settings`, { token, body: { dayBrightness: 80 } });
+    expect(changed.status, JSON.stringify(changed.body)).to.equal(200);
+    expect(changed.body.dayBrightness).to.equal(80);
+    const read = await call<{ dayBrightness: unknown }>(urlB, 'GET', `/api/devices/${LIVING_ROOM}/settings`, { token });
+    expect(read.body.dayBrightness).to.equal(80);
+  });
+
   it('takes commands from the house on the home broker (yoto/<id>/commands) once, through the leader', async () => {
     const watcher = await BrokerWatcher.connect(mosquitto.url, ['yoto/+/events', 'yoto/+/playback']);
     closers.push(() => watcher.close());

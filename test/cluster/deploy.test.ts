@@ -69,6 +69,8 @@ describe('deploy/: the compose file and the nginx configuration', () => {
     }
     const ids = hubs.map(([, hub]) => hub.environment?.['YOTO_INSTANCE_ID']);
     expect(new Set(ids).size, 'every hub has its own instance id').to.equal(hubs.length);
+    // The other instances reach each one at its service name (a follower forwards cloud requests to the leader).
+    for (const [name, hub] of hubs) expect(hub.environment?.['YOTO_INSTANCE_URL'], name).to.equal(`http://${name}:1881`);
     const volumes = hubs.map(([, hub]) => hub.volumes?.[0]?.split(':')[0]);
     expect(new Set(volumes).size, 'every hub has its own data volume').to.equal(hubs.length);
   });

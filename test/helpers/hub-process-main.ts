@@ -20,6 +20,8 @@ async function main(): Promise<void> {
     return stopping;
   };
   process.on('SIGTERM', () => void stop());
+  // The parent went away (a crashed test or bench): stop rather than linger.
+  process.on('disconnect', () => void stop());
   process.on('message', (message: { type?: string }) => {
     if (message?.type === 'stop') void stop();
   });
