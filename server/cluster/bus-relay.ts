@@ -72,17 +72,10 @@ export class BusRelay {
       else this.receive(raw);
     });
     const saved = await redis.commands.hGetAll(STATES_KEY);
-    registry.bus.batch(() => {
-      this.applying = true;
-      try {
-        for (const json of Object.values(saved)) {
-          const state = parseState(json);
-          if (state) registry.applyRemote({ topic: registry.has(state.deviceId) ? 'state' : 'device-added', state });
-        }
-      } finally {
-        this.applying = false;
-      }
-    });
+    const states = Object.values(saved)
+      .map(parseState)
+      .filter((state): state is DeviceState => state !== undefined);
+    this.apply(states.map((state) => ({ topic: registry.has(state.deviceId) ? 'state' : 'device-added', state })));
     loading = false;
     for (const raw of early.splice(0)) this.receive(raw);
     this.listen(registry.bus);
@@ -156,15 +149,17 @@ export class BusRelay {
     if (batch.origin === this.options.instanceId) return;
     this.counters.batchesIn++;
     this.counters.messagesIn += batch.messages.length;
-    const { registry } = this.options;
-    registry.bus.batch(() => {
-      this.applying = true;
-      try {
-        for (const message of batch.messages) registry.applyRemote(fromWire(message));
-      } finally {
-        this.applying = false;
-      }
-    });
+    this.apply(batch.messages.map(fromWire));
+  }
+
+  /** Applies another instance's messages; what this bus delivers meanwhile (they, and anything they cause) is not sent back. */
+  private apply(messages: RemoteBusMessage[]): void {
+    this.applying = true;
+    try {
+      this.options.registry.applyRemote(messages);
+    } finally {
+      this.applying = false;
+    }
   }
 }
 

@@ -102,7 +102,7 @@ export class DeviceRegistry {
   private stopped = false;
   /** Another hub instance leads (README "Several hub instances"): its changes arrive by applyRemote, and this one times nothing. */
   private following = false;
-  /** Set while a remote event is delivered: the instance it came from wrote it to the event log already. */
+  /** Set while another instance's messages are delivered: the instance they came from wrote their events to the event log already. */
   private replaying = false;
   private readonly counters = { messages: 0, malformed: 0, duplicates: 0, events: 0, eventLogFailures: 0 };
 
@@ -216,13 +216,25 @@ export class DeviceRegistry {
   }
 
   /**
-   * One message the device bus of another hub instance delivered: the model is updated to
-   * what it says and the message goes out on this bus, as it went out there. Nothing is
-   * derived from it (the events it caused come along), written to the event log or saved
-   * (the other instance did that). Call inside `bus.batch` to keep a batch together.
+   * Messages the device bus of another hub instance delivered together: the model is updated
+   * to what they say and they go out on this bus, as one batch, as they went out there. Nothing
+   * is derived from them (the events they caused come along), written to the event log or saved
+   * (the other instance did that), and what this bus delivers meanwhile counts as theirs.
    */
-  applyRemote(message: RemoteBusMessage): void {
+  applyRemote(messages: readonly RemoteBusMessage[]): void {
     if (this.stopped) return;
+    const wasReplaying = this.replaying;
+    this.replaying = true;
+    try {
+      this.bus.batch(() => {
+        for (const message of messages) this.applyOne(message);
+      });
+    } finally {
+      this.replaying = wasReplaying;
+    }
+  }
+
+  private applyOne(message: RemoteBusMessage): void {
     switch (message.topic) {
       case 'device-added':
       case 'state': {
@@ -248,12 +260,7 @@ export class DeviceRegistry {
         return;
       }
       case 'event':
-        this.replaying = true;
-        try {
-          this.bus.emit('event', message.event);
-        } finally {
-          this.replaying = false;
-        }
+        this.bus.emit('event', message.event);
         return;
       case 'telemetry':
         this.bus.emit('telemetry', message.deviceId, message.telemetry, message.at);

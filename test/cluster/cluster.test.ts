@@ -123,6 +123,16 @@ describe('several hub instances on one Redis, behind nginx', function () {
     // The REST view of the follower is the leader's too.
     const status = await call<{ playback: { state: string } }>(urlA, 'GET', `/api/devices/${KIDS}/status`, { token });
     expect(status.body.playback.state).to.equal('playing');
+    // Each event arrives once, in order, on every instance: a later one is the barrier.
+    const later = await call(urlB, 'POST', `/api/devices/${KIDS}/command`, { token, body: { command: 'volume', volume: 25 } });
+    expect(later.status, JSON.stringify(later.body)).to.equal(200);
+    for (const socket of [onA, viaNginx]) {
+      const mark = socket === onA ? markA : markN;
+      await socket.next('device.event', (m) => m.event.type === 'volume_changed' && m.event['volume'] === 25, mark);
+      const types = socket.since(mark).flatMap((m) => (m.type === 'device.event' ? [m.event.type] : []));
+      expect(types.filter((type) => type === 'card_inserted'), types.join(' ')).to.have.length(1);
+      expect(types.indexOf('card_inserted')).to.be.below(types.lastIndexOf('volume_changed'));
+    }
   });
 
   it('carries a command sent to the follower to the player through the leader, and tells the caller', async () => {
@@ -193,10 +203,8 @@ describe('several hub instances on one Redis, behind nginx', function () {
     await onA.subscribe(`device.${KIDS}`);
     await b.kill();
     // Sent while nobody leads: it waits for the next leader, and is confirmed or reported failed, never dropped.
-    let mark = onA.mark;
     const volume = await call(urlA, 'POST', `/api/devices/${KIDS}/command`, { token, body: { command: 'volume', volume: 25 } });
     expect(volume.status, JSON.stringify(volume.body)).to.equal(200);
-    await onA.next('device.event', (m) => m.event.type === 'volume_changed' && m.event['volume'] === 25, mark);
     // Within the README's bound, or healthWhen fails.
     const report = await healthWhen(urlA, token, (h) => h.components.cluster?.['role'] === 'leader' && h.components.cloud['state'] === 'running', TAKEOVER_MS);
     expect(report.components.cluster).to.include({ role: 'leader', leader: 'a' });
@@ -204,7 +212,7 @@ describe('several hub instances on one Redis, behind nginx', function () {
     expect(status.body.playback.volume).to.equal(25);
 
     // The new leader follows the players: a command through nginx reaches one, and the client on A sees it.
-    mark = onA.mark;
+    const mark = onA.mark;
     const play = await call(nginx.url, 'POST', `/api/devices/${KIDS}/command`, { token, body: { command: 'play', card_id: 'demo1' } });
     expect(play.status, JSON.stringify(play.body)).to.equal(200);
     await onA.next('device.playback', (m) => m.deviceId === KIDS && m.data.state === 'playing', mark);
