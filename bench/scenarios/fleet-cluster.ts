@@ -21,7 +21,7 @@ import { PublisherPool } from '../saturation';
 const RUN = {
   players: 100,
   /** Volume changes per second over all players. */
-  eventsPerSecond: 500,
+  eventsPerSecond: 1500,
   /** One admin holds at most 20 connections per instance: 20 clients fit one instance. */
   clients: 20,
   warmupSeconds: 5,
@@ -33,6 +33,8 @@ const RUN = {
 interface SetupResult {
   deliveredPerSecond: number;
   offeredPerSecond: number;
+  /** Clients the hub closed (1013: they read too slowly, through nginx) before the end of the measured time. */
+  closed: number;
   /** Each hub process's CPU time over the measured wall time (share of one core), in instance order. */
   cpuShares: number[];
 }
@@ -52,6 +54,7 @@ async function runSetup(instances: 1 | 2): Promise<SetupResult> {
     const login = await fetch(`${cluster.nginx.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(CLUSTER_ADMIN) });
     const { accessToken } = (await login.json()) as { accessToken: string };
     let frames = 0;
+    let closed = 0;
     for (let i = 0; i < RUN.clients; i++) {
       const ws = new WebSocket(`${cluster.nginx.url.replace(/^http/, 'ws')}/ws`, ['bearer', accessToken]);
       sockets.push(ws);
@@ -62,6 +65,7 @@ async function runSetup(instances: 1 | 2): Promise<SetupResult> {
           if (!data.toString().includes('"subscribed"')) return;
           ws.off('message', onMessage);
           ws.on('message', () => frames++);
+          ws.once('close', () => closed++);
           resolve();
         };
         ws.on('message', onMessage);
@@ -79,11 +83,12 @@ async function runSetup(instances: 1 | 2): Promise<SetupResult> {
     const wallMs = performance.now() - startedAt;
     const delivered = frames - framesBefore;
     const cpuShares = hubs.map((hub, i) => round((cpuMs(hub.pid) - cpuBefore[i]!) / wallMs, 2));
+    const closedDuringRun = closed;
     await pool.kill();
     pool = undefined;
     await publishing;
     // A volume change is a device.status and a device.event to each client.
-    return { deliveredPerSecond: Math.round(delivered / (wallMs / 1000)), offeredPerSecond: RUN.eventsPerSecond * 2 * RUN.clients, cpuShares };
+    return { deliveredPerSecond: Math.round(delivered / (wallMs / 1000)), offeredPerSecond: RUN.eventsPerSecond * 2 * RUN.clients, closed: closedDuringRun, cpuShares };
   } finally {
     for (const ws of sockets) ws.terminate();
     await pool?.stop();
@@ -103,6 +108,8 @@ export async function run(): Promise<BenchResult> {
     ...delivered.results,
     cpuSharesOneRuns: runs.one.map((r) => r.cpuShares.join('/')).join(' '),
     cpuSharesTwoRuns: runs.two.map((r) => r.cpuShares.join('/')).join(' '),
+    clientsClosedOneRuns: runs.one.map((r) => r.closed).join(' '),
+    clientsClosedTwoRuns: runs.two.map((r) => r.closed).join(' '),
   };
   return {
     name: 'fleet-cluster',
