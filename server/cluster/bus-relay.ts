@@ -33,7 +33,8 @@ const TOPICS: readonly DeviceBusTopic[] = ['device-added', 'state', 'device-remo
  * Carries the device bus between hub instances. What this instance's bus
  * delivers in one turn (a state change and the events it caused; a story node
  * entered after the chapter change that caused it) goes out as one batch on
- * Redis, in delivery order, from one connection, so every instance receives
+ * Redis, in delivery order, from one connection (pipelined: Redis runs a
+ * connection's commands in the order they arrive), so every instance receives
  * batches in the order they were sent. Batches of the other instances are applied to
  * this registry inside one bus batch (`DeviceRegistry.applyRemote`), which
  * delivers them to this instance's WebSocket clients, nodes and bridge as they
@@ -48,8 +49,8 @@ export class BusRelay {
   private applying = false;
   private seq = 0;
   private unsubscribe: (() => Promise<void>) | undefined;
-  /** Sends in order: each batch waits for the one before. */
-  private sending: Promise<void> = Promise.resolve();
+  /** Batches sent and not yet confirmed by Redis (stop waits for them). */
+  private readonly sending = new Set<Promise<void>>();
   private readonly counters: BusRelayStats = { batchesOut: 0, messagesOut: 0, batchesIn: 0, messagesIn: 0, publishFailures: 0, malformed: 0 };
 
   constructor(
@@ -84,7 +85,7 @@ export class BusRelay {
   async stop(): Promise<void> {
     this.options.registry.bus.off(this);
     this.flush();
-    await this.sending;
+    await Promise.all([...this.sending]);
     const unsubscribe = this.unsubscribe;
     this.unsubscribe = undefined;
     await unsubscribe?.();
@@ -118,22 +119,26 @@ export class BusRelay {
       if (message.topic === 'state' || message.topic === 'device-added') states.set(message.state.deviceId, message.state);
       else if (message.topic === 'device-removed') states.set(message.deviceId, undefined);
     }
-    this.sending = this.sending.then(async () => {
-      try {
-        const multi = commands.multi();
-        for (const [deviceId, state] of states) {
-          if (state) multi.hSet(STATES_KEY, deviceId, JSON.stringify(state));
-          else multi.hDel(STATES_KEY, deviceId);
-        }
-        multi.publish(KEY_PREFIX + BUS_CHANNEL, JSON.stringify(batch));
-        await multi.exec();
+    // Sent at once, not after the previous batch's answer: commands on one connection reach Redis
+    // in the order they are written, so batches are published in order without a round trip each.
+    const multi = commands.multi();
+    for (const [deviceId, state] of states) {
+      if (state) multi.hSet(STATES_KEY, deviceId, JSON.stringify(state));
+      else multi.hDel(STATES_KEY, deviceId);
+    }
+    multi.publish(KEY_PREFIX + BUS_CHANNEL, JSON.stringify(batch));
+    const sent: Promise<void> = multi.exec().then(
+      () => {
         this.counters.batchesOut++;
         this.counters.messagesOut += messages.length;
-      } catch (error) {
+      },
+      (error: unknown) => {
         this.counters.publishFailures++;
         this.logger.warn('could not send device updates to the other hub instances', { messages: messages.length, err: error });
-      }
-    });
+      },
+    );
+    this.sending.add(sent);
+    void sent.finally(() => this.sending.delete(sent));
   }
 
   private receive(raw: string): void {
