@@ -92,9 +92,11 @@ export class BusRelay {
   }
 
   private listen(bus: DeviceBus): void {
-    for (const topic of TOPICS) {
-      bus.on(this, topic, ((...args: DeviceBusEvents[typeof topic]) => this.collect(topic, args)) as never);
-    }
+    // One listener per topic, each taking that topic's arguments as a list.
+    const on = <K extends DeviceBusTopic>(topic: K): void => {
+      bus.on(this, topic, (...args: DeviceBusEvents[K]) => this.collect(topic, args));
+    };
+    for (const topic of TOPICS) on(topic);
   }
 
   private collect(topic: DeviceBusTopic, args: unknown[]): void {
