@@ -16,6 +16,8 @@ export interface HubClusterOptions {
   proxyWorkers?: number;
   /** More settings for every instance (YOTO_* variables). */
   env?: NodeJS.ProcessEnv;
+  /** A data directory per instance (with YOTO_DATABASE_URL, nothing shared is kept there); default one shared by all. */
+  separateDataDirs?: boolean;
 }
 
 /** Several hub instances as deploy/ runs them, on this machine: one Redis, one Mosquitto, nginx in front. */
@@ -31,8 +33,8 @@ export interface HubCluster {
 /**
  * Starts Redis, Mosquitto, the hub processes (each configured by the environment as in
  * deploy/compose.yaml, the virtual cloud on its own port, the admin from YOTO_ADMIN_*) and nginx
- * with deploy/nginx's locations. Until the store runs on PostgreSQL, the instances share one
- * data directory.
+ * with deploy/nginx's locations. Without a database (YOTO_DATABASE_URL in `env`), the instances
+ * share one data directory.
  */
 export async function startHubCluster(options: HubClusterOptions = {}): Promise<HubCluster> {
   const names = options.names ?? ['a', 'b'];
@@ -47,7 +49,7 @@ export async function startHubCluster(options: HubClusterOptions = {}): Promise<
     await redis.stop();
   };
   try {
-    const dataDir = await makeTempDir('cluster');
+    const sharedDataDir = await makeTempDir('cluster');
     const ports = await freePorts(names.length * 2);
     for (const [i, instanceId] of names.entries()) {
       hubs.set(
@@ -57,7 +59,7 @@ export async function startHubCluster(options: HubClusterOptions = {}): Promise<
           YOTO_INSTANCE_ID: instanceId,
           YOTO_REDIS_URL: redis.url,
           YOTO_BROKER_URL: mosquitto.url,
-          YOTO_DATA_DIR: dataDir,
+          YOTO_DATA_DIR: options.separateDataDirs ? await makeTempDir(`cluster-${instanceId}`) : sharedDataDir,
           YOTO_HUB_HOST: '127.0.0.1',
           YOTO_HUB_PORT: String(ports[i * 2]),
           YOTO_CLOUD: 'virtual',
