@@ -79,6 +79,9 @@ process.on('message', (command: FleetHubCommand) => {
         hub = await startTestHub({}, { cloud: { virtual: { players } } });
         const started = hub;
         await until(`${command.players} players online`, () => started.devices.list().filter((device) => device.online).length >= command.players, 300_000);
+        // Online comes from the virtual cloud's device list; the adapter subscribes to each player's topics and asks
+        // for its status after that. Measuring starts once it has, so following the fleet is not in the figures.
+        await until(`the adapter following ${command.players} players`, () => (started.cloud.mqtt?.stats().statusRequests ?? 0) >= command.players, 300_000);
         reply({
           type: 'started',
           url: hub.url,

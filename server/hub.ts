@@ -21,7 +21,7 @@ import { DeviceRegistry } from './core/device-registry';
 import type { SignInLinks } from './yoto/auth/browser-sign-in';
 import { signInRoutes } from './cloud/sign-in-routes';
 import { adminCredentialsFromEnv, createAccounts, type Accounts } from './accounts';
-import { createAudioLibrary, createAudioLibraryService, type AudioLibraryHandle } from './library';
+import { createAudioLibrary, createAudioLibraryService, createS3AudioStorage, parseObjectStoreUrl, type AudioLibraryHandle } from './library';
 import { RealtimeGateway } from './realtime';
 import type { RequestUser } from './http/request-user';
 import { createStreamService, type StreamService } from './streams';
@@ -64,7 +64,7 @@ export interface HubDependencies {
   panelDir?: string;
   /** Tuning of the cloud connection (tests shorten token lifetimes and refresh periods). */
   cloud?: Pick<CloudConnectionOptions, 'deviceRefreshMs' | 'commandTimeoutMs' | 'virtual'>;
-  /** Where YOTO_ADMIN_EMAIL / YOTO_ADMIN_PASSWORD are read (default process.env; tests pass their own). */
+  /** Where YOTO_ADMIN_EMAIL / YOTO_ADMIN_PASSWORD, and the object store's AWS_* credentials and region when its URL has none, are read (default process.env; tests pass their own). */
   env?: NodeJS.ProcessEnv;
   /** The hub's one clock: stream URL expiry and their renewal on deployed cards, the speech cache's cleanup, the announcements' expiry and end waits (default the real one; tests drive a ManualClock). */
   clock?: Clock;
@@ -287,7 +287,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const child = (component: string): Logger => logger.child({ component });
 
     // ---- storage and the home broker ----
-    const store = parts.add('store', await openStore({ dataDir: options.dataDir, validate: storeValidator(), logger: child('store') }), (s) => s.close());
+    const store = parts.add('store', await openStore({ dataDir: options.dataDir, ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}), validate: storeValidator(), logger: child('store') }), (s) => s.close());
     const retention = setInterval(() => {
       store.events.enforceRetention().catch((error: unknown) => logger.warn('event log retention failed', { err: error }));
     }, 60 * 60_000);
@@ -377,7 +377,17 @@ export class Hub extends EventEmitter<HubEvents> {
     // Several instances sit behind a reverse proxy: rate limits count the client's address it forwards, not the proxy's.
     if (cluster) http.app.set('trust proxy', TRUSTED_PROXIES);
     hubOrigins = () => [http.url, ...(options.http.publicUrl ? [options.http.publicUrl] : [])];
-    const files = createAudioLibraryService({ store, dataDir: options.dataDir, logger: logger.child({ part: 'audio-library' }) });
+    // Audio bytes in a bucket when YOTO_OBJECT_STORE_URL is set, else in the data directory.
+    const storage = options.objectStoreUrl !== undefined
+      ? createS3AudioStorage(parseObjectStoreUrl(options.objectStoreUrl), { env: this.deps.env ?? process.env, logger: child('audio-storage') })
+      : undefined;
+    const files = createAudioLibraryService({ store, dataDir: options.dataDir, logger: logger.child({ part: 'audio-library' }), ...(storage ? { storage } : {}) });
+    // Closed after the library and the streams (parts stop in reverse order); closing ends a start-up sweep still under way.
+    parts.add('audio storage', files, async (f) => {
+      await f.storage.close();
+      await f.swept;
+    });
+    if (storage) logger.info('audio files are kept in an object store', { location: storage.location });
     const streams = parts.add(
       'streams',
       createStreamService({ dataDir: options.dataDir, publicUrl: options.http.publicUrl, hubUrl: () => http.url, library: files, logger: child('streams'), now: () => new Date(clock.now()) }),
@@ -494,6 +504,10 @@ export class Hub extends EventEmitter<HubEvents> {
     // Every request gets an id: API routes, and player streams, /metrics and the panel's files.
     const requestIds = requestContext(child('http'));
     http.useApi(requestIds);
+    // With several instances on one database: what any instance acknowledged is seen by this request.
+    http.useApi((_req, _res, next) => {
+      store.catchUp().then(() => next(), next);
+    });
     http.mountRoot('/', requestIds);
     http.useApi(metrics.middleware);
     // On a follower, requests that need the Yoto cloud connection (cards, settings, deployments, announcements) go to the leader.

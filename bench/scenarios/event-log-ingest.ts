@@ -14,14 +14,15 @@ import { runWhenMain, type BenchResult } from '../bench-result';
 
 const EVENT_COUNT = 100_000;
 const LOWDB_TIME_BUDGET_MS = 10_000;
-const DEVICES = 200;
+export const DEVICES = 200;
 
-function playbackEvent(i: number): DeviceEvent {
+/** The i-th event of a fleet of DEVICES players, `spacingMs` after the one before. */
+export function playbackEvent(i: number, spacingMs = 200): DeviceEvent {
   return {
     id: `evt-${i.toString(36).padStart(8, '0')}`,
     deviceId: `y${(i % DEVICES).toString().padStart(6, '0')}`,
     type: 'track_changed',
-    timestamp: new Date(1_714_550_400_000 + i * 200).toISOString(),
+    timestamp: new Date(1_714_550_400_000 + i * spacingMs).toISOString(),
     data: { cardId: 'Ab3x9', chapterKey: '03', trackKey: '03', position: i % 600, volume: 8, playbackStatus: 'playing' },
   };
 }

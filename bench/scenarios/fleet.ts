@@ -4,16 +4,20 @@
  * virtual cloud of N players; publisher processes play those players, each sending
  * 5 volume changes a second on its `device/<id>/data/events` topic through the
  * embedded broker (the Yoto side's login); authenticated WebSocket clients
- * subscribed to `device.*`; the bridge publishing to the home broker (the embedded
- * one). Measured in the same run:
+ * subscribed to `device.*` with batches, as the panel (one frame per turn of the
+ * hub); the bridge publishing to the home broker (the embedded one). Measuring
+ * starts once the adapter follows every player. Measured in the same run:
  * - the hub process's CPU time over wall time (share of one core) and its memory;
  * - a probe player's message (one in flight at a time, every 100 ms) to a WebSocket
  *   client and to a house subscriber of the bridge's topic, against the raw round
  *   trip of the same message to a subscriber of the device topic on the same broker;
- * - the WebSocket send buffers and the gateway's closes for backpressure.
+ * - the WebSocket send buffers and the gateway's closes for backpressure;
+ * - the events, messages and frames each client got a second (the first client parses
+ *   every frame; the others' byte counts show they got the same).
  * Two scales: 200 players with 20 clients (DESIGN.md's bar) and 1,000 with 100.
  * Run alone: npm run bench -- fleet (BENCH_FLEET_SECONDS shortens the measured time,
- * BENCH_FLEET_PLAYERS=200 runs one scale, BENCH_CPU_PROF=<dir> writes the hub's --cpu-prof there).
+ * BENCH_FLEET_PLAYERS=200 runs one scale, BENCH_FLEET_CLIENTS=<n> changes the WebSocket clients, 0 for the
+ * hub without them, BENCH_CPU_PROF=<dir> writes the hub's --cpu-prof there).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
@@ -95,20 +99,37 @@ async function adminTokens(url: string, count: number): Promise<string[]> {
 interface FleetClient {
   ws: WebSocket;
   frames: number;
+  bytes: number;
+  /** Messages received (a batch frame holds several) and device.event messages among them: counted by the first client only. */
+  messages: number;
+  events: number;
 }
 
 /** `count` WebSocket clients subscribed to device.*, spread over users and loopback addresses as the gateway's limits ask. */
-async function openClients(url: string, tokens: string[], count: number, onProbe: (text: string) => void): Promise<FleetClient[]> {
+type WsMessage = { type: string; deviceId?: string };
+
+async function openClients(url: string, tokens: string[], count: number, onProbe: (messages: WsMessage[]) => void): Promise<FleetClient[]> {
   const wsUrl = `${url.replace(/^http/, 'ws')}/ws`;
   return Promise.all(Array.from({ length: count }, (_, i) => new Promise<FleetClient>((resolve, reject) => {
     const ws = new WebSocket(wsUrl, ['bearer', tokens[Math.floor(i / RUN.clientsPerUser)]!], { localAddress: `127.0.0.${1 + Math.floor(i / RUN.clientsPerAddress)}` });
-    const client: FleetClient = { ws, frames: 0 };
-    ws.on('message', (data) => {
+    const client: FleetClient = { ws, frames: 0, bytes: 0, messages: 0, events: 0 };
+    ws.on('message', (data: Buffer) => {
       client.frames++;
-      if (i === 0) onProbe(data.toString());
+      client.bytes += data.length;
+      // The first client reads every message (the probe, the counts); the others' bytes show they got the same.
+      if (i !== 0) return;
+      const frame = JSON.parse(data.toString()) as WsMessage | WsMessage[];
+      const messages = Array.isArray(frame) ? frame : [frame];
+      client.messages += messages.length;
+      for (const message of messages) if (message.type === 'device.event') client.events++;
+      onProbe(messages);
     });
     ws.once('error', reject);
-    ws.once('open', () => ws.send(JSON.stringify({ type: 'subscribe', topic: 'device.*' })));
+    ws.once('open', () => {
+      // As the panel: batches (one frame per turn of the hub), then everything.
+      ws.send(JSON.stringify({ type: 'options', batch: true }));
+      ws.send(JSON.stringify({ type: 'subscribe', topic: 'device.*' }));
+    });
     const onSubscribed = (data: Buffer): void => {
       if (!data.toString().includes('"subscribed"')) return;
       ws.off('message', onSubscribed);
@@ -132,13 +153,14 @@ class ProbeLoop {
   private running = true;
   private loop: Promise<void> | undefined;
 
-  constructor(private readonly publisher: MqttClient, private readonly deviceId: string) {}
+  /** Without WebSocket clients (BENCH_FLEET_CLIENTS=0) a probe is complete at the raw and home subscribers. */
+  constructor(private readonly publisher: MqttClient, private readonly deviceId: string, private readonly withWebSocket: boolean) {}
 
   arrived(path: 'raw' | 'ws' | 'home'): void {
     const waiting = this.waiting;
     if (!waiting || waiting[path] !== undefined) return;
     waiting[path] = performance.now() - waiting.sentAt;
-    if (waiting.raw !== undefined && waiting.ws !== undefined && waiting.home !== undefined) waiting.done();
+    if (waiting.raw !== undefined && (waiting.ws !== undefined || !this.withWebSocket) && waiting.home !== undefined) waiting.done();
   }
 
   start(): void {
@@ -158,7 +180,7 @@ class ProbeLoop {
         this.waiting = undefined;
         if (ok) {
           this.samples.raw.push(w.raw!);
-          this.samples.ws.push(w.ws!);
+          if (w.ws !== undefined) this.samples.ws.push(w.ws);
           this.samples.home.push(w.home!);
         } else this.samples.lost++;
         await new Promise((resolve) => setTimeout(resolve, RUN.probe.everyMs));
@@ -193,7 +215,18 @@ interface WindowResult {
   wsBufferedMaxBytes: number;
 }
 
-async function runScale(players: number, clientCount: number): Promise<{ windows: WindowResult[]; closedForBackpressure: number; framesPerClientPerSecond: number; offeredPerSecond: number }> {
+interface ScaleResult {
+  windows: WindowResult[];
+  closedForBackpressure: number;
+  /** Per client and second over the measured time. */
+  framesPerClientPerSecond: number;
+  messagesPerClientPerSecond: number;
+  eventsPerClientPerSecond: number;
+  clientBytesMinOverMax: number;
+  offeredPerSecond: number;
+}
+
+async function runScale(players: number, clientCount: number): Promise<ScaleResult> {
   const hub = HubProcess.start();
   const pools: PublisherPool[] = [];
   const mqttClients: MqttClient[] = [];
@@ -206,14 +239,14 @@ async function runScale(players: number, clientCount: number): Promise<{ windows
     const raw = await mqtt.connectAsync(info.brokerUrl, { ...probeLogin, reconnectPeriod: 0 });
     const house = await mqtt.connectAsync(info.brokerUrl, { ...info.house, reconnectPeriod: 0 });
     mqttClients.push(raw, house);
-    const probe = new ProbeLoop(raw, probeDevice);
+    const probe = new ProbeLoop(raw, probeDevice, clientCount > 0);
     raw.on('message', () => probe.arrived('raw'));
     house.on('message', () => probe.arrived('home'));
     await raw.subscribeAsync(`device/${probeDevice}/data/events`, { qos: 0 });
     await house.subscribeAsync(`yoto/${probeDevice}/events`, { qos: 0 });
     const tokens = await adminTokens(info.url, Math.ceil(clientCount / RUN.clientsPerUser));
-    clients = await openClients(info.url, tokens, clientCount, (text) => {
-      if (text.includes('"device.event"') && text.includes(probeDevice)) probe.arrived('ws');
+    clients = await openClients(info.url, tokens, clientCount, (messages) => {
+      if (messages.some((message) => message.type === 'device.event' && message.deviceId === probeDevice)) probe.arrived('ws');
     });
     const pool = await PublisherPool.start(RUN.publishers, info.adapterLogins.slice(0, RUN.publishers).map((login) => ({ url: info.brokerUrl, ...login })), fleetDevices);
     pools.push(pool);
@@ -225,7 +258,8 @@ async function runScale(players: number, clientCount: number): Promise<{ windows
     await new Promise((resolve) => setTimeout(resolve, RUN.warmupSeconds * 1000));
     await probe.take();
     const windows: WindowResult[] = [];
-    const framesAtStart = clients.reduce((n, c) => n + c.frames, 0);
+    const count = (pick: (c: FleetClient) => number): number => clients.reduce((n, c) => n + pick(c), 0);
+    const atStart = { frames: count((c) => c.frames), bytes: clients.map((c) => c.bytes), messages: clients[0]?.messages ?? 0, events: clients[0]?.events ?? 0 };
     const measuredStart = performance.now();
     let before = await hub.ask<FleetHubUsage>({ type: 'usage' });
     let at = performance.now();
@@ -252,13 +286,22 @@ async function runScale(players: number, clientCount: number): Promise<{ windows
       before = usage;
       at = now;
     }
-    const frames = clients.reduce((n, c) => n + c.frames, 0) - framesAtStart;
     const measuredMs = performance.now() - measuredStart;
+    const perClientPerSecond = (total: number): number => (clientCount > 0 ? Math.round(total / clientCount / (measuredMs / 1000)) : 0);
+    const measuredSeconds = measuredMs / 1000;
+    const bytes = clients.map((c, i) => c.bytes - atStart.bytes[i]!);
+    const delivered = {
+      framesPerClientPerSecond: perClientPerSecond(count((c) => c.frames) - atStart.frames),
+      messagesPerClientPerSecond: clientCount > 0 ? Math.round((clients[0]!.messages - atStart.messages) / measuredSeconds) : 0,
+      eventsPerClientPerSecond: clientCount > 0 ? Math.round((clients[0]!.events - atStart.events) / measuredSeconds) : 0,
+      /** The fewest bytes a client got over the most: near 1 when every client kept up. */
+      clientBytesMinOverMax: bytes.length > 0 ? round(Math.min(...bytes) / Math.max(...bytes), 2) : 1,
+    };
     await probe.stop();
     await pool.kill();
     await publishing;
     const last = await hub.ask<FleetHubUsage>({ type: 'usage' });
-    return { windows, closedForBackpressure: last.wsClosedForBackpressure, framesPerClientPerSecond: Math.round(frames / clientCount / (measuredMs / 1000)), offeredPerSecond: offered };
+    return { windows, closedForBackpressure: last.wsClosedForBackpressure, ...delivered, offeredPerSecond: offered };
   } finally {
     for (const client of clients) client.ws.terminate();
     await Promise.all(mqttClients.map((client) => client.endAsync()));
@@ -271,7 +314,10 @@ export async function run(): Promise<BenchResult> {
   const results: Record<string, number | string> = { eventsPerPlayerPerSecond: EVENTS_PER_PLAYER_PER_SECOND, measuredSeconds: RUN.measuredSeconds, windows: RUN.windows };
   const ratios: Record<string, number> = {};
   const only = process.env['BENCH_FLEET_PLAYERS'];
-  for (const { players, clients } of SCALES.filter((scale) => !only || String(scale.players) === only)) {
+  const clientsOverride = process.env['BENCH_FLEET_CLIENTS'];
+  for (const scaleSpec of SCALES.filter((scale) => !only || String(scale.players) === only)) {
+    const { players } = scaleSpec;
+    const clients = clientsOverride !== undefined ? Number(clientsOverride) : scaleSpec.clients;
     const scale = await runScale(players, clients);
     const key = `players${players}`;
     const med = (pick: (w: WindowResult) => number): number => round(median(scale.windows.map(pick)), 3);
@@ -293,15 +339,17 @@ export async function run(): Promise<BenchResult> {
       [`${key}WsBufferedMaxBytesWindows`]: list((w) => w.wsBufferedMaxBytes),
       [`${key}WsClosedForBackpressure`]: scale.closedForBackpressure,
       [`${key}WsFramesPerClientPerSecond`]: scale.framesPerClientPerSecond,
-      // A volume change is a device.status and a device.event to each client.
-      [`${key}WsFramesPerClientPerSecondOffered`]: 2 * scale.offeredPerSecond,
+      [`${key}WsMessagesPerClientPerSecond`]: scale.messagesPerClientPerSecond,
+      // A volume change is a device.event to each client (and a device.playback, coalesced per player).
+      [`${key}WsEventsPerClientPerSecond`]: scale.eventsPerClientPerSecond,
+      [`${key}WsClientBytesMinOverMax`]: scale.clientBytesMinOverMax,
     });
     ratios[`${key}CpuShareOfOneCore`] = med((w) => w.cpuShare);
     ratios[`${key}WebSocketP99OverRaw`] = round(med((w) => w.wsP99) / med((w) => w.rawP99), 2);
     ratios[`${key}HomeBrokerP99OverRaw`] = round(med((w) => w.homeP99) / med((w) => w.rawP99), 2);
     const first = scale.windows[0]!;
     const lastWindow = scale.windows[scale.windows.length - 1]!;
-    ratios[`${key}WsDeliveredOverOffered`] = round(scale.framesPerClientPerSecond / (2 * scale.offeredPerSecond), 2);
+    if (clients > 0) ratios[`${key}WsEventsDeliveredOverOffered`] = round(scale.eventsPerClientPerSecond / scale.offeredPerSecond, 2);
     ratios[`${key}HeapGrowthLastOverFirstWindow`] = round(lastWindow.heapUsedMB / first.heapUsedMB, 2);
   }
   return {
@@ -312,7 +360,7 @@ export async function run(): Promise<BenchResult> {
     notes: [
       'Goals (issue 16) at 1,000 players: CpuShareOfOneCore < 0.5, WebSocketP99OverRaw <= 2, flat memory (HeapGrowthLastOverFirstWindow near 1, WsBufferedMaxBytes not growing, no closes for backpressure).',
       'Raw: the probe message from its publisher to a subscriber of its device topic on the same broker, in the same run; WebSocket: to a device.event at a client; HomeBroker: to the bridge\'s yoto/<id>/events at a house subscriber.',
-      'Each volume change is one device.status and one device.event to every client (status and events are never coalesced), so 1,000 players x 5/s is 10,000 WebSocket messages a second per client.',
+      'Each volume change is a device.event to every client (never dropped) and a device.playback (coalesced: at most one per player every 250 ms), so 1,000 players x 5/s is 5,000 events and about 4,000 playback updates a second per client. The clients ask for batches as the panel does ({"type":"options","batch":true}): one frame per turn of the hub, an array of that turn\'s messages.',
       'Memory is read after a full collection (the hub runs with --expose-gc; the bench calls gc() at each reading, which the CPU share includes).',
       'The WebSocket clients, the probe and the publishers run in other processes on the same cores as the hub: see machine.loadAtStart.',
     ],

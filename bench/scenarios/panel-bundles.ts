@@ -57,6 +57,8 @@ export function measureBundles(assets = PANEL_ASSETS): { bundles: BundleSize[]; 
     }
   };
   visit('main.js');
+  // The boot script index.html runs before the modules (the stored session's refresh and the WebSocket).
+  if (byFile.has('boot.js')) visit('boot.js');
   const initialBundles = [...initial].map((file) => byFile.get(file)!);
   return {
     bundles,

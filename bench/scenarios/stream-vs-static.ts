@@ -6,7 +6,6 @@
  * Run alone: node dist/bench/scenarios/stream-vs-static.js
  */
 import * as fs from 'node:fs/promises';
-import { fork, type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
@@ -21,54 +20,17 @@ import { requestContext } from '../../server/system/request-context';
 import { storeValidator } from '../../server/store/store-validator';
 
 import { runWhenMain, type BenchResult } from '../bench-result';
-import { interleaved, median } from '../measure';
+import { interleaved } from '../measure';
 import { startStaticNginx } from '../../test/helpers/nginx';
-import { CLIENTS, type Profile, type RoundCommand, type RoundResult, type Target } from '../range-client-process';
+import { CLIENTS, type Target } from '../range-client-process';
+import { addProfileResults, RANGE_FILE_SECONDS, RANGE_PROFILES, startRangeClient, summarizeRounds as summarize } from '../range-rounds';
 import { wavFile } from '../../test/library/media';
 
-const FILE_SECONDS = 240; // 8 kHz mono 16-bit WAV: 16 kB/s, ~3.8 MB
+const FILE_SECONDS = RANGE_FILE_SECONDS;
 const REQUESTS_PER_ROUND = 6000;
 const WARMUP_REQUESTS = 1000;
 const ROUNDS = 3;
-/** Short ranges are how players and browsers seek; long ones are how they play. */
-const PROFILES = [
-  { name: 'short', minBytes: 1, maxBytes: 64 * 1024 },
-  { name: 'long', minBytes: 64 * 1024, maxBytes: 1024 * 1024 },
-] as const satisfies readonly Profile[];
-
-/** Runs one round in the client process. */
-function round(target: Target, size: number, total: number, profile: Profile): Promise<RoundResult> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (answer: { type: 'result'; result: RoundResult } | { type: 'error'; message: string }): void => {
-      if (answer.type === 'error') reject(new Error(`range client: ${answer.message}`));
-      else resolve(answer.result);
-    };
-    rangeClient.once('message', onMessage);
-    const command: RoundCommand = { type: 'round', target, size, total, profile };
-    rangeClient.send(command);
-  });
-}
-
-let rangeClient: ChildProcess;
-
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-/** Requests/s and MB/s: the median round; latency percentiles over every request of every round. */
-function summarize(rounds: RoundResult[]): { rps: number; p50: number; p99: number; mbps: number; runs: string } {
-  const rates = rounds.map((r) => (r.requests / r.ms) * 1000);
-  const mid = rounds[rates.indexOf(median(rates))]!;
-  const latencies = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);
-  return {
-    runs: rates.map((rate) => Math.round(rate)).join(' '),
-    rps: Math.round(median(rates)),
-    p50: Number(percentile(latencies, 50).toFixed(2)),
-    p99: Number(percentile(latencies, 99).toFixed(2)),
-    mbps: Number(((mid.bytes / mid.ms) * 1000 / 1e6).toFixed(1)),
-  };
-}
+const PROFILES = RANGE_PROFILES;
 
 export async function run(): Promise<BenchResult> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'yoto-bench-stream-'));
@@ -105,7 +67,8 @@ export async function run(): Promise<BenchResult> {
   await new Promise<void>((resolve) => staticServer.listen(0, '127.0.0.1', () => resolve()));
 
   const nginx = await startStaticNginx(staticDir);
-  rangeClient = fork(path.join(__dirname, '..', 'range-client-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const rangeClient = startRangeClient();
+  const round = rangeClient.round;
   const targets = {
     stream: { port: hub.port, path: `/api/audio/${record.id}/stream`, headers: {} },
     static: { port: (staticServer.address() as AddressInfo).port, path: '/audio.wav', headers: {} },
@@ -124,15 +87,7 @@ export async function run(): Promise<BenchResult> {
       }, ROUNDS);
       const summaries = { Stream: summarize(rounds.stream), Static: summarize(rounds.static), Nginx: summarize(rounds.nginx) };
       const p = profile.name;
-      for (const [side, sum] of Object.entries(summaries)) {
-        Object.assign(results, {
-          [`${p}${side}RequestsPerSecond`]: sum.rps,
-          [`${p}${side}RequestsPerSecondRuns`]: sum.runs,
-          [`${p}${side}P50Ms`]: sum.p50,
-          [`${p}${side}P99Ms`]: sum.p99,
-          [`${p}${side}MBPerSecond`]: sum.mbps,
-        });
-      }
+      addProfileResults(results, p, summaries);
       ratios[`${p}StreamOverStaticRequestsPerSecond`] = Number((summaries.Stream.rps / summaries.Static.rps).toFixed(2));
       ratios[`${p}StreamOverStaticP99Latency`] = Number((summaries.Stream.p99 / summaries.Static.p99).toFixed(2));
       ratios[`${p}StreamOverNginxRequestsPerSecond`] = Number((summaries.Stream.rps / summaries.Nginx.rps).toFixed(2));
@@ -153,7 +108,7 @@ export async function run(): Promise<BenchResult> {
       ],
     };
   } finally {
-    rangeClient.disconnect();
+    rangeClient.stop();
     await nginx.stop();
     await hub.close();
     await new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import type { DeviceState } from '../../server/core/device-state';
-import type { Hub } from '../../server/hub';
+import type { HubClient } from '../../server/remote/hub-client';
 import { describeDevices, findDevice, playerRef } from './device-lookup';
 import { hubStatusFor, type YotoHubNode } from './yoto-hub-node';
 
@@ -47,10 +47,10 @@ export function hubConfigOf(RED: NodeAPI, id: string | undefined): YotoHubNode |
   return node && node.type === 'yoto-hub' ? node : undefined;
 }
 
-/** The hub, when it runs; otherwise a failure (made by `fail`, the node's own error class) saying why. */
-export function runningHub(hubConfig: YotoHubNode | undefined, t: Translate, fail: (message: string) => Error): Hub {
+/** The hub (in-process or remote), when it runs; otherwise a failure (made by `fail`, the node's own error class) saying why. */
+export function runningHub(hubConfig: YotoHubNode | undefined, t: Translate, fail: (message: string) => Error): HubClient {
   if (!hubConfig) throw fail(t('errors.noHub'));
-  const hub = hubConfig.hub;
+  const hub = hubConfig.client;
   if (!hub || hub.state !== 'running') throw fail(t('errors.hubNotRunning', { state: hub?.state ?? 'misconfigured' }));
   return hub;
 }
@@ -66,7 +66,7 @@ export function targetPlayer(
   fromMsg: unknown,
   t: Translate,
   fail: (message: string) => Error,
-): { hub: Hub; state: DeviceState } {
+): { hub: HubClient; state: DeviceState } {
   const hub = runningHub(hubConfig, t, fail);
   const ref = playerRef(configured, fromMsg);
   if (!ref.trim()) throw fail(t('errors.noDevice'));

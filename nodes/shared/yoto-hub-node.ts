@@ -1,12 +1,12 @@
 import type { Node, NodeDef, NodeStatus } from 'node-red';
 import type { Hub } from '../../server/hub';
-import type { RequestUser } from '../../server/http/request-user';
-
-/** Flows act as the hub's administrator: Node-RED's own admin rights already guard who edits them. */
-export const NODE_RED_USER: RequestUser = { id: 'node-red', email: '', role: 'admin' };
+import type { HubClient } from '../../server/remote/hub-client';
 
 /** The settings the yoto-hub editor stores in the flow (all strings, as the editor saves them). */
 export interface YotoHubNodeDef extends NodeDef {
+  /** local (default): run the hub in Node-RED; remote: connect to a hub server at remoteUrl with an API token. */
+  mode?: string;
+  remoteUrl?: string;
   httpHost: string;
   httpPort: string;
   publicUrl: string;
@@ -25,10 +25,18 @@ export interface YotoHubNodeDef extends NodeDef {
 export interface YotoHubCredentials {
   brokerUsername?: string;
   brokerPassword?: string;
+  /** The API token of a remote hub (mode remote). */
+  apiToken?: string;
 }
 
-/** The config node other Yoto nodes hold: it owns one Hub and fans its state out to them. */
+/**
+ * The config node other Yoto nodes hold: it owns one hub client (an in-process Hub, or a
+ * connection to a hub server) and fans its state out to them.
+ */
 export interface YotoHubNode extends Node<YotoHubCredentials> {
+  /** What the Yoto nodes use; undefined when the node's settings are wrong. */
+  client: HubClient | undefined;
+  /** The in-process hub (Local hub mode only): tests and the bench reach its parts. */
   hub: Hub | undefined;
   register(user: Node): void;
   deregister(user: Node): void;

@@ -1,5 +1,4 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { announcementTargets } from '../../server/announcements/targets';
 import type { BrokerAnnouncementMessage } from '../../server/types/schemas';
 import { getValidator } from '../../server/validation';
 import { describeDevices, deviceSummary, findDevice } from '../shared/device-lookup';
@@ -72,10 +71,9 @@ export = function registerYotoAnnounce(RED: NodeAPI): void {
           return state.deviceId;
         });
         const request = requestOf(msg, players);
-        const targets = announcementTargets(request, hub.devices);
-        if (!targets.ok) throw new AnnounceFailure(targets.message);
-        const handle = hub.announcements.announce(request, targets.targets, 'node');
-        setStatus({ fill: 'blue', shape: 'ring', text: t('status.announcing', { count: String(targets.targets.length) }) });
+        const handle = await hub.announce(request);
+        const count = String(handle.done.size);
+        setStatus({ fill: 'blue', shape: 'ring', text: t('status.announcing', { count }) });
         const failures: string[] = [];
         // One message per player, as soon as that player is done (played and put back).
         await Promise.all(
@@ -94,7 +92,7 @@ export = function registerYotoAnnounce(RED: NodeAPI): void {
           }),
         );
         if (failures.length > 0) throw new AnnounceFailure(t('errors.failed', { failures: failures.join('; ') }));
-        setStatus({ fill: 'green', shape: 'dot', text: t('status.done', { count: String(targets.targets.length) }) });
+        setStatus({ fill: 'green', shape: 'dot', text: t('status.done', { count }) });
         done();
       })().catch((error: unknown) => {
         setStatus({ fill: 'red', shape: 'ring', text: t('status.failed') });

@@ -42,7 +42,7 @@ export = function registerYotoCurrentState(RED: NodeAPI): void {
     node.on('input', (received: NodeMessageInFlow, send: (msg: NodeMessage | Array<NodeMessage | null>) => void, done: (err?: Error) => void) => {
       const msg = received as NodeMessageInFlow & Record<string, unknown>;
       (async () => {
-        const hub = hubConfig?.hub;
+        const hub = hubConfig?.client;
         if (!hub || hub.state !== 'running') throw new CurrentStateFailure(t('errors.hubNotRunning', { state: hub?.state ?? 'misconfigured' }));
         if (problem) throw new CurrentStateFailure(t('errors.condition', { reason: problem }));
         const ref = playerRef(config.device, msg['device']);
@@ -53,12 +53,12 @@ export = function registerYotoCurrentState(RED: NodeAPI): void {
         const change = msg['settings'];
         if (typeof change === 'object' && change !== null && !Array.isArray(change)) {
           try {
-            msg['settings'] = await hub.settings.update(found.deviceId, change as PlayerSettingsChange);
+            msg['settings'] = await hub.updateSettings(found.deviceId, change as PlayerSettingsChange);
           } catch (error) {
             throw new CurrentStateFailure(t('errors.settings', { device: found.name, reason: error instanceof Error ? error.message : String(error) }));
           }
         } else if (config.withSettings) {
-          msg['settings'] = await hub.settings.get(found.deviceId);
+          msg['settings'] = await hub.settings(found.deviceId);
         }
         const state = hub.devices.get(found.deviceId) ?? found;
         const view = stateView(state);

@@ -74,9 +74,9 @@ export = function registerYotoCyoaBranch(RED: NodeAPI): void {
       send(out);
     };
 
-    const storyExits = (): Exits | undefined => {
+    const storyExits = async (): Promise<Exits | undefined> => {
       if (mode !== 'story' || !config.storyId || !config.storyNodeId) return undefined;
-      const story = hubConfig?.hub?.state === 'running' ? hubConfig.hub.store.stories.get(config.storyId) : undefined;
+      const story = hubConfig?.client?.state === 'running' ? await hubConfig.client.story(config.storyId) : undefined;
       return story ? indexStory(story).exits.get(config.storyNodeId) : undefined;
     };
 
@@ -101,12 +101,29 @@ export = function registerYotoCyoaBranch(RED: NodeAPI): void {
         const next: Pending = { msg, send, done, timer: undefined, unsubscribe: undefined };
         if (mode !== 'message') {
           const { hub, state } = targetPlayer(hubConfig, config.device, msg['device'], t, (message) => new BranchFailure(message));
-          const exits = storyExits();
+          // The story's exits come from the hub (over the network for a remote one): the player's
+          // events that come before them wait, in order, so no choice is lost or misread.
+          let exits: Exits | undefined;
+          let early: DeviceEvent[] | undefined = [];
+          const decide = (event: DeviceEvent): void => {
+            const chosen = choiceOfEvent(event, mode, exits);
+            if (chosen !== undefined && pending === next) finish(chosen, 'player', event);
+          };
           const listener = (event: DeviceEvent): void => {
             if (event.deviceId !== state.deviceId) return;
-            const chosen = choiceOfEvent(event, mode, exits);
-            if (chosen !== undefined) finish(chosen, 'player', event);
+            if (early) early.push(event);
+            else decide(event);
           };
+          const ready = (found: Exits | undefined): void => {
+            exits = found;
+            const waiting = early ?? [];
+            early = undefined;
+            for (const event of waiting) decide(event);
+          };
+          storyExits().then(ready, (error: unknown) => {
+            node.warn(t('errors.story', { reason: error instanceof Error ? error.message : String(error) }));
+            ready(undefined);
+          });
           next.unsubscribe = hub.devices.bus.on(node, 'event', listener);
         }
         if (timeoutMs > 0) {

@@ -1,4 +1,5 @@
 import { mapBrokerCommand, type MappedCommand } from '../../server/bridge/command-mapping';
+import type { BrokerCommandMessage } from '../../server/types/schemas';
 import { getValidator } from '../../server/validation';
 
 /**
@@ -35,7 +36,7 @@ export const ARGUMENTS_OF: Readonly<Record<string, readonly CommandArgument[]>> 
   nightlight: ['color'],
 };
 
-export type CommandRequest = { ok: true; mapped: MappedCommand; message: Record<string, unknown> } | { ok: false; field: string; reason: string };
+export type CommandRequest = { ok: true; mapped: MappedCommand; message: Record<string, unknown>; checked: BrokerCommandMessage } | { ok: false; field: string; reason: string };
 
 /** Turns a typed value into what the command JSON holds: numbers from numeric strings, colours from JSON text. */
 export function commandValue(argument: CommandArgument, value: unknown): unknown {
@@ -66,5 +67,5 @@ export function commandRequest(message: Record<string, unknown>): CommandRequest
     return { ok: false, field, reason: reasons.join('; ') };
   }
   // `play` with `script_id` plays a hub script, as on MQTT and the REST API.
-  return { ok: true, mapped: mapBrokerCommand(checked.value), message };
+  return { ok: true, mapped: mapBrokerCommand(checked.value), message, checked: checked.value };
 }

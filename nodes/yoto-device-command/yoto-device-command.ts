@@ -1,9 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { DeviceCommandError } from '../../server/yoto/device-command';
 import { deviceSummary } from '../shared/device-lookup';
 import { hubNodeParts, nodeFailure, targetPlayer } from '../shared/node-plumbing';
-import { NODE_RED_USER } from '../shared/yoto-hub-node';
-import { reportCommandFailure } from '../../server/core/command-failures';
 import { ARGUMENTS_OF, COMMAND_ARGUMENTS, commandRequest, commandValue, type CommandArgument } from './command-request';
 
 /** The settings the editor stores: each argument is a typed input (value + type). */
@@ -103,8 +100,7 @@ export = function registerYotoDeviceCommand(RED: NodeAPI): void {
 
         setStatus({ fill: 'blue', shape: 'ring', text: t('status.sending', { command: label, device: state.name }) });
         try {
-          const { mapped } = request;
-          const result = mapped.kind === 'script' ? await hub.scripts.playScript(state.deviceId, mapped.request, NODE_RED_USER) : await hub.cloud.execute(state.deviceId, mapped.command);
+          const result = await hub.command(state.deviceId, request.checked);
           setStatus({ fill: 'green', shape: 'dot', text: t('status.confirmed', { command: label, device: state.name }) });
           if (withOutput) {
             msg.payload = { ...result, deviceName: state.name, request: message };
@@ -114,8 +110,7 @@ export = function registerYotoDeviceCommand(RED: NodeAPI): void {
           }
           done();
         } catch (error) {
-          const { code, reason: why } = reportCommandFailure(hub.devices, state.deviceId, { command: label, requestId: typeof message['request_id'] === 'string' ? message['request_id'] : undefined, surface: 'node-red' }, error);
-          const reason = error instanceof DeviceCommandError ? `${why} (${code})` : why;
+          const reason = error instanceof Error ? error.message : String(error);
           throw new CommandFailure(t('errors.failed', { device: deviceLabel, command: label, reason }));
         }
       })().catch(fail);

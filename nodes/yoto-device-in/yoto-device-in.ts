@@ -1,9 +1,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { eventPayload, playbackPayload, statusPayload } from '../../server/core/device-views';
-import type { DeviceRegistry } from '../../server/core/device-registry';
+import type { HubClient, HubClientDevices } from '../../server/remote/hub-client';
 import type { DeviceState } from '../../server/core/device-state';
 import type { CloudState } from '../../server/cloud/cloud-connection';
-import type { Hub, HubState } from '../../server/hub';
+import type { HubState } from '../../server/hub';
 import type { DeviceEvent } from '../../server/types/schemas';
 import { deviceSummary, type DeviceSummary } from '../shared/device-lookup';
 import { hubConfigOf } from '../shared/node-plumbing';
@@ -68,7 +68,7 @@ export = function registerYotoDeviceIn(RED: NodeAPI): void {
       return true;
     };
 
-    let registry: DeviceRegistry | undefined;
+    let registry: HubClientDevices | undefined;
     let hubStatus: NodeStatus | undefined;
     let lastEvent: string | undefined;
     /** Players whose state is to be sent once the hub knows it (playback not reported yet). */
@@ -139,7 +139,7 @@ export = function registerYotoDeviceIn(RED: NodeAPI): void {
       render();
     };
 
-    const attach = (hub: Hub): void => {
+    const attach = (hub: HubClient): void => {
       if (registry) return;
       registry = hub.devices;
       registry.bus.on(node, 'event', onEvent);
@@ -156,7 +156,7 @@ export = function registerYotoDeviceIn(RED: NodeAPI): void {
       pendingState.clear();
     };
 
-    const hub = hubConfig.hub;
+    const hub = hubConfig.client;
     let cloudState: CloudState | undefined;
     const onHubState = (state: HubState): void => {
       if (state === 'running' && hub) attach(hub);
@@ -184,7 +184,7 @@ export = function registerYotoDeviceIn(RED: NodeAPI): void {
       hub.on('state', onHubState);
       hub.on('cloud-status', onCloudStatus);
       if (hub.state === 'running') {
-        cloudState = hub.cloud.state;
+        cloudState = hub.cloudState;
         attach(hub);
       }
     }

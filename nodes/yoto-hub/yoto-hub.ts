@@ -9,6 +9,9 @@ import { Hub } from '../../server/hub';
 import type { BrokerState } from '../../server/broker/home-broker-client';
 import type { CloudState } from '../../server/cloud/cloud-connection';
 import type { SignInLinks } from '../../server/yoto/auth/browser-sign-in';
+import { LocalHubClient } from '../../server/remote/local-hub-client';
+import { RemoteHubClient, type RemoteProblem } from '../../server/remote/remote-hub-client';
+import type { HubClient } from '../../server/remote/hub-client';
 import { deviceSummary } from '../shared/device-lookup';
 import { nodeRedLogger } from '../shared/node-red-logger';
 import type { YotoHubCredentials, YotoHubNode, YotoHubNodeDef } from '../shared/yoto-hub-node';
@@ -32,6 +35,11 @@ export = function registerYotoHub(RED: NodeAPI): void {
     node.deregister = (user) => {
       users.delete(user.id);
     };
+
+    if (config.mode === 'remote') {
+      startRemote(node, config, setStatus, users);
+      return;
+    }
 
     const userDir = RED.settings.userDir ?? process.cwd();
     let hub: Hub;
@@ -62,11 +70,14 @@ export = function registerYotoHub(RED: NodeAPI): void {
       const message = error instanceof HubConfigError ? error.message : String(error);
       node.error(RED._('yoto-hub.errors.config', { message }));
       node.hub = undefined;
+      node.client = undefined;
       setStatus({ fill: 'red', shape: 'ring', text: RED._('yoto-hub.status.misconfigured') });
       node.on('close', (_removed: boolean, done: () => void) => done());
       return;
     }
     node.hub = hub;
+    const client = new LocalHubClient(hub);
+    node.client = client;
 
     const onBrokerStatus = (state: BrokerState): void => {
       if (state === 'connected') setStatus({ fill: 'green', shape: 'dot', text: RED._('yoto-hub.status.connected') });
@@ -95,6 +106,7 @@ export = function registerYotoHub(RED: NodeAPI): void {
       hub.off('broker-status', onBrokerStatus);
       hub.off('cloud-status', onCloudStatus);
       hub.off('cloud-sign-in', onSignIn);
+      client.close();
       users.clear();
       hub.stop().then(done, (error: unknown) => {
         node.error(RED._('yoto-hub.errors.stop', { message: error instanceof Error ? error.message : String(error) }));
@@ -103,31 +115,84 @@ export = function registerYotoHub(RED: NodeAPI): void {
     });
   }
 
+  /** "Remote hub" mode: the nodes work on a hub server reached by URL with an API token. */
+  function startRemote(node: YotoHubNode, config: YotoHubNodeDef, setStatus: (status: NodeStatus) => void, users: Map<string, Node>): void {
+    node.hub = undefined;
+    let client: RemoteHubClient;
+    // Connected, connecting, unreachable (retrying), or the token refused: the nodes show which.
+    const show = (problem: RemoteProblem, url: string): void => {
+      if (problem === undefined) {
+        node.log(RED._('yoto-hub.log.remoteConnected', { url }));
+        setStatus({ fill: 'green', shape: 'dot', text: RED._('yoto-hub.status.remoteConnected') });
+      } else if (problem === 'unauthorized') {
+        node.error(RED._('yoto-hub.errors.remoteUnauthorized', { url }));
+        setStatus({ fill: 'red', shape: 'ring', text: RED._('yoto-hub.status.remoteUnauthorized') });
+      } else if (problem === 'unreachable') {
+        setStatus({ fill: 'red', shape: 'ring', text: RED._('yoto-hub.status.remoteReconnecting') });
+      } else {
+        setStatus({ fill: 'yellow', shape: 'ring', text: RED._('yoto-hub.status.connecting') });
+      }
+    };
+    try {
+      client = new RemoteHubClient({
+        url: (config.remoteUrl ?? '').trim(),
+        token: (node.credentials?.apiToken ?? '').trim(),
+        logger: nodeRedLogger(node, 'info'),
+        onProblem: (problem) => show(problem, client.url),
+      });
+    } catch (error) {
+      node.client = undefined;
+      node.error(RED._('yoto-hub.errors.config', { message: error instanceof Error ? error.message : String(error) }));
+      setStatus({ fill: 'red', shape: 'ring', text: RED._('yoto-hub.status.misconfigured') });
+      node.on('close', (_removed: boolean, done: () => void) => done());
+      return;
+    }
+    node.client = client;
+    show(client.problem, client.url);
+    client.start();
+    node.on('close', (_removed: boolean, done: () => void) => {
+      users.clear();
+      client.close();
+      done();
+    });
+  }
+
   /**
    * The running hub of the yoto-hub node named in an admin request, or undefined after
    * answering 404 (not deployed) or 503 (not running) for the editor.
    */
-  function runningHub(req: Request, res: Response): { hubNode: YotoHubNode; hub: Hub } | undefined {
+  function runningClient(req: Request, res: Response): { hubNode: YotoHubNode; client: HubClient } | undefined {
     // getNode returns the base Node type; the type check below makes it a yoto-hub.
     const hubNode = RED.nodes.getNode(String(req.params['hubId'])) as YotoHubNode | null;
     if (!hubNode || hubNode.type !== 'yoto-hub') {
       res.status(404).json({ error: { code: 'not_deployed', message: RED._('yoto-hub.errors.notDeployed') } });
       return undefined;
     }
-    const hub = hubNode.hub;
-    if (!hub || hub.state !== 'running') {
-      res.status(503).json({ error: { code: 'not_running', message: RED._('yoto-hub.errors.notRunning', { state: hub?.state ?? 'misconfigured' }) } });
+    const client = hubNode.client;
+    if (!client || client.state !== 'running') {
+      res.status(503).json({ error: { code: 'not_running', message: RED._('yoto-hub.errors.notRunning', { state: client?.state ?? 'misconfigured' }) } });
       return undefined;
     }
-    return { hubNode, hub };
+    return { hubNode, client };
+  }
+
+  /** The in-process hub for sign-in; a remote hub signs in on its own panel (409). */
+  function runningHub(req: Request, res: Response): { hubNode: YotoHubNode; hub: Hub } | undefined {
+    const found = runningClient(req, res);
+    if (!found) return undefined;
+    if (!found.hubNode.hub) {
+      res.status(409).json({ error: { code: 'remote_hub', message: RED._('yoto-hub.errors.remoteSignIn', { url: found.client.url }) } });
+      return undefined;
+    }
+    return { hubNode: found.hubNode, hub: found.hubNode.hub };
   }
 
   // The editors of the device nodes fill their player dropdown from here (with a text
   // fallback while the hub is not deployed or not running yet).
   RED.httpAdmin.get('/yoto-hub/:hubId/devices', RED.auth.needsPermission('yoto-hub.read'), (req, res) => {
-    const found = runningHub(req, res);
+    const found = runningClient(req, res);
     if (!found) return;
-    const { hubNode, hub } = found;
+    const { hubNode, client: hub } = found;
     const devices = hub.devices.list().map((state) => ({ ...deviceSummary(state), playback: { state: state.playback.state, cardId: state.playback.cardId, chapterKey: state.playback.chapterKey, trackKey: state.playback.trackKey } }));
     devices.sort((a, b) => a.name.localeCompare(b.name));
     // hubUrl: the web panel, for the editor's Yoto sidebar.
@@ -136,22 +201,26 @@ export = function registerYotoHub(RED: NodeAPI): void {
 
   // Card pickers (wait-until's and current-state's "card is") list the family library from here.
   RED.httpAdmin.get('/yoto-hub/:hubId/cards', RED.auth.needsPermission('yoto-hub.read'), (req, res) => {
-    const found = runningHub(req, res);
+    const found = runningClient(req, res);
     if (!found) return;
-    found.hub.cards.list().then(
-      (cards) => res.json({ cards: cards.map((card) => ({ id: card.cardId, name: card.title, kind: card.kind })) }),
+    found.client.cards().then(
+      (cards) => res.json({ cards }),
       (error: unknown) => res.status(503).json({ error: { code: 'no_library', message: error instanceof Error ? error.message : String(error) } }),
     );
   });
 
   // The yoto-play-script editor fills its script dropdown from here.
   RED.httpAdmin.get('/yoto-hub/:hubId/scripts', RED.auth.needsPermission('yoto-hub.read'), (req, res) => {
-    const found = runningHub(req, res);
+    const found = runningClient(req, res);
     if (!found) return;
-    const { hub } = found;
-    const scripts = hub.store.scripts.list().map((script) => ({ id: script.id, name: script.name, type: script.type, cardId: script.cardId }));
-    scripts.sort((a, b) => a.name.localeCompare(b.name));
-    res.json({ scripts });
+    found.client.scripts().then(
+      (list) => {
+        const scripts = list.map((script) => ({ id: script.id, name: script.name, type: script.type, cardId: script.cardId }));
+        scripts.sort((a, b) => a.name.localeCompare(b.name));
+        res.json({ scripts });
+      },
+      (error: unknown) => res.status(502).json({ error: { code: 'remote_error', message: error instanceof Error ? error.message : String(error) } }),
+    );
   });
 
   // "Sign in with Yoto" in the editor: the link of the hub's PKCE sign-in (the callback comes
@@ -206,6 +275,7 @@ export = function registerYotoHub(RED: NodeAPI): void {
     credentials: {
       brokerUsername: { type: 'text' },
       brokerPassword: { type: 'password' },
+      apiToken: { type: 'password' },
     },
   });
 };

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import type { Hub } from '../../server/hub';
+import type { HubClient } from '../../server/remote/hub-client';
 import type { DeployOptions, DeployResult } from '../../server/scripts';
 import type { DeviceEvent, Script } from '../../server/types/schemas';
 import { getValidator } from '../../server/validation';
 import { hubNodeParts, nodeFailure, targetPlayer } from '../shared/node-plumbing';
-import { NODE_RED_USER } from '../shared/yoto-hub-node';
+import { NODE_RED_USER } from '../../server/remote/local-hub-client';
 
 /** The settings the editor stores (and the story compiler writes: storyId, storyNodeId, audioFileId, icon, waitForEnd). */
 interface YotoPlayScriptNodeDef extends NodeDef {
@@ -84,37 +84,43 @@ export = function registerYotoPlayScript(RED: NodeAPI): void {
     };
 
     /** The simple script a story flow's node keeps for its audio file (same id on every deploy). */
-    const scriptForAudioFile = async (hub: Hub, audioFileId: string): Promise<string> => {
-      const file = hub.library.files.get(audioFileId);
+    const scriptForAudioFile = async (hub: HubClient, audioFileId: string): Promise<string> => {
+      const file = await hub.audioFile(audioFileId);
       if (!file) throw new PlayScriptFailure(t('errors.unknownAudio', { file: audioFileId }));
       const id = `node-red-${(config.storyId || 'file').replace(/[^A-Za-z0-9_-]/g, '_')}-${(config.storyNodeId || audioFileId).replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 128);
       const icon = optionalKey(config.icon);
       const definition = { audioFileId, ...(icon ? { icon } : {}) };
-      const existing = hub.store.scripts.get(id);
-      if (existing && existing.type === 'simple' && existing.definition.audioFileId === audioFileId && existing.definition.icon === definition.icon) return id;
+      const name = (config.name || file.title || audioFileId).slice(0, 255);
+      const same = (script: Script | undefined): boolean => script?.type === 'simple' && script.definition.audioFileId === audioFileId && script.definition.icon === definition.icon;
+      const existing = await hub.script(id);
+      if (same(existing)) return id;
+      // A remote hub names its scripts itself: the one kept for this file is found by name and content.
+      if (!existing && hub.kind === 'remote') {
+        const kept = (await hub.scripts()).find((script) => script.name === name && same(script));
+        if (kept) return kept.id;
+      }
       const at = new Date().toISOString();
       const script = getValidator().validate('script', {
         id,
         userId: file.userId,
-        name: (config.name || file.title || audioFileId).slice(0, 255),
+        name,
         type: 'simple',
         definition,
         createdAt: existing?.createdAt ?? at,
         updatedAt: at,
         ...(existing?.cardId ? { cardId: existing.cardId } : {}),
       });
-      await hub.store.scripts.upsert(script);
-      return id;
+      return hub.saveScript(script);
     };
 
     /** A script object from msg.payload, validated and saved (its id kept when it has one). */
-    const saveScript = async (hub: Hub, payload: Record<string, unknown>): Promise<string> => {
+    const saveScript = async (hub: HubClient, payload: Record<string, unknown>): Promise<string> => {
       const at = new Date().toISOString();
       const definition = payload['definition'] as { audioFileId?: unknown; tracks?: Array<{ audioFileId?: unknown }> } | undefined;
       const firstFile = typeof definition?.audioFileId === 'string' ? definition.audioFileId : definition?.tracks?.find((track) => typeof track?.audioFileId === 'string')?.audioFileId;
-      const owner = typeof firstFile === 'string' ? hub.library.files.get(firstFile)?.userId : undefined;
+      const owner = typeof firstFile === 'string' ? (await hub.audioFile(firstFile))?.userId : undefined;
       const id = typeof payload['id'] === 'string' && payload['id'] !== '' ? payload['id'] : randomUUID();
-      const existing = hub.store.scripts.get(id);
+      const existing = await hub.script(id);
       const candidate = {
         userId: owner ?? NODE_RED_USER.id,
         createdAt: existing?.createdAt ?? at,
@@ -126,27 +132,26 @@ export = function registerYotoPlayScript(RED: NodeAPI): void {
       if (!checked.ok) {
         throw new PlayScriptFailure(t('errors.invalidScript', { reason: checked.error.details.map((d) => `${d.path} ${d.message}`).join('; ') }));
       }
-      await hub.store.scripts.upsert(checked.value);
-      return id;
+      return hub.saveScript(checked.value);
     };
 
-    const resolveScript = async (hub: Hub, msg: NodeMessage): Promise<Script> => {
+    const resolveScript = async (hub: HubClient, msg: NodeMessage): Promise<Script> => {
       let id = optionalKey(config.script);
       if (!id && optionalKey(config.audioFileId)) id = await scriptForAudioFile(hub, String(config.audioFileId).trim());
       if (!id) {
         const payload = msg.payload;
         if (typeof payload === 'string' && payload.trim() !== '') {
           const ref = payload.trim();
-          id = hub.store.scripts.get(ref) ? ref : hub.store.scripts.list((s) => s.name === ref)[0]?.id ?? ref;
+          id = (await hub.script(ref)) ? ref : (await hub.scripts()).find((s) => s.name === ref)?.id ?? ref;
         } else if (typeof payload === 'object' && payload !== null && !Array.isArray(payload)) {
           id = await saveScript(hub, payload as Record<string, unknown>);
         } else {
           throw new PlayScriptFailure(t('errors.noScript'));
         }
       }
-      const script = hub.store.scripts.get(id);
+      const script = await hub.script(id);
       if (!script) {
-        const known = hub.store.scripts.list().map((s) => `${s.name} (${s.id})`).join(', ') || 'none';
+        const known = (await hub.scripts()).map((s) => `${s.name} (${s.id})`).join(', ') || 'none';
         throw new PlayScriptFailure(t('errors.unknownScript', { script: id, known }));
       }
       return script;
@@ -195,7 +200,7 @@ export = function registerYotoPlayScript(RED: NodeAPI): void {
         setStatus({ fill: 'blue', shape: 'ring', text: t('status.deploying', { script: script.name, device: state.name }) });
         let result: DeployResult;
         try {
-          result = await hub.scripts.deploy(script.id, state.deviceId, NODE_RED_USER, options);
+          result = await hub.deployScript(script.id, state.deviceId, options);
         } catch (error) {
           throw new PlayScriptFailure(t('errors.failed', { script: `${script.name} (${script.id})`, device: deviceLabel, reason: error instanceof Error ? error.message : String(error) }));
         }

@@ -82,7 +82,7 @@ export = function registerYotoWaitUntil(RED: NodeAPI): void {
       if (!wait || state.deviceId !== wait.deviceId) return;
       if (conditionHolds(stateView(state), condition)) {
         if (forMs === 0) return finish(true, state);
-        if (!wait.holdTimer) wait.holdTimer = setTimeout(() => finish(true, hubConfig?.hub?.devices.get(wait.deviceId) ?? state), forMs);
+        if (!wait.holdTimer) wait.holdTimer = setTimeout(() => finish(true, hubConfig?.client?.devices.get(wait.deviceId) ?? state), forMs);
       } else if (wait.holdTimer) {
         clearTimeout(wait.holdTimer);
         wait.holdTimer = undefined;
@@ -95,7 +95,7 @@ export = function registerYotoWaitUntil(RED: NodeAPI): void {
 
     node.on('input', (received: NodeMessageInFlow, send: (msg: NodeMessage | Array<NodeMessage | null>) => void, done: (err?: Error) => void) => {
       const msg = received as NodeMessageInFlow & Record<string, unknown>;
-      const hub = hubConfig?.hub;
+      const hub = hubConfig?.client;
       if (!hub || hub.state !== 'running') return done(new WaitFailure(t('errors.hubNotRunning', { state: hub?.state ?? 'misconfigured' })));
       if (problem) return done(new WaitFailure(t('errors.condition', { reason: problem })));
       const ref = playerRef(config.device, msg['device']);

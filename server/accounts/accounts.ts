@@ -19,6 +19,7 @@ import type { Session, User } from '../types/schemas';
 import * as fields from './body';
 import { parseBody } from './body';
 import { SpentInvitations } from './spent-invitations';
+import { ApiTokens, isApiToken, MAX_API_TOKENS_PER_USER } from './api-tokens';
 import { loadOrCreateJwtSecret } from './jwt-secret';
 import { DEFAULT_COST, hashPassword, verifyPassword } from './passwords';
 
@@ -76,7 +77,7 @@ export interface SharedAccountState {
 /** What changed, for onRightsChanged listeners. */
 export interface RightsChange {
   userId?: string;
-  reason: 'user_changed' | 'user_deleted' | 'signed_out' | 'refresh_token_reused';
+  reason: 'user_changed' | 'user_deleted' | 'signed_out' | 'refresh_token_reused' | 'api_token_revoked';
 }
 
 /** A user as the API shows it: never the password hash. */
@@ -106,7 +107,9 @@ export interface Accounts {
   readonly requireUser: RequestHandler;
   /** 401 `unauthorized` without a user, 403 `forbidden` for a member. */
   readonly requireAdmin: RequestHandler;
-  /** The caller of a valid access token whose user still exists and is enabled (current role and email); undefined otherwise (also once revoked). */
+  /** Named long-lived API tokens (GET/POST/DELETE /tokens); verifyAccessToken and `authenticate` take them too. */
+  readonly apiTokens: ApiTokens;
+  /** The caller of a valid access token (or API token) whose user still exists and is enabled (current role and email); undefined otherwise (also once revoked). */
   verifyAccessToken(token: string): RequestUser | undefined;
   /** When a valid access token expires (ms since the epoch); undefined for one verifyAccessToken refuses. */
   accessTokenExpiresAt(token: string): number | undefined;
@@ -184,6 +187,9 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
   for (const entry of (await shared?.denied()) ?? []) denied.add(entry.key, entry.untilMs);
   const spentInvitations = await SpentInvitations.open(options.dataDir ?? options.store.dataDir);
   const deletionHandlers = new Set<(userId: string) => Promise<void>>();
+  const apiTokens = new ApiTokens(options.store, now);
+  /** Refresh tokens only: an API token is never exchanged, signed out or taken for a reuse. */
+  const refreshRecords = (match: (s: Session) => boolean): Session[] => sessions.list((s) => s.kind !== 'api' && match(s));
 
   const seconds = (): number => Math.floor(now().getTime() / 1000);
   const isoIn = (delta: number): string => new Date(now().getTime() + delta * 1000).toISOString();
@@ -212,6 +218,7 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
   }
 
   function checkAccessToken(token: string): RequestUser | 'expired' | undefined {
+    if (isApiToken(token)) return apiTokens.verify(token);
     const payload = decode(token, ACCESS_AUDIENCE);
     if (payload === 'expired' || payload === undefined) return payload;
     if (isDenied(payload)) return undefined;
@@ -269,10 +276,10 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
   }
 
   async function refresh(token: string): Promise<SignInAnswer> {
-    const record = sessions.list((s) => s.tokenHash === sha256(token))[0];
+    const record = refreshRecords((s) => s.tokenHash === sha256(token))[0];
     if (!record) {
       const familyId = token.split('.')[0] ?? '';
-      if (familyId !== '' && sessions.list((s) => s.familyId === familyId).length > 0) return reused(familyId);
+      if (familyId !== '' && refreshRecords((s) => s.familyId === familyId).length > 0) return reused(familyId);
       throw invalidRefreshToken('the refresh token is not valid; sign in again');
     }
     if (record.used) return reused(record.familyId);
@@ -289,7 +296,7 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
     // recognised as reuse by their family id) and store the new one: asked for together, they reach
     // the disk in one write, which the panel's first render waits for.
     const spent = sessions.update(record.id, { used: true });
-    const older = sessions.list((s) => s.familyId === record.familyId && s.used && s.id !== record.id);
+    const older = refreshRecords((s) => s.familyId === record.familyId && s.used && s.id !== record.id);
     const dropped = older.map((s) => sessions.delete(s.id));
     const answer = signIn(user, record.familyId);
     await Promise.all([spent, ...dropped, answer]);
@@ -334,7 +341,9 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
         ? 'the Authorization header must be "Bearer <access token>"'
         : checked === 'expired'
           ? 'the access token has expired; get a new one from POST /api/auth/refresh'
-          : 'the access token is not valid; sign in again';
+          : isApiToken(match[1]!)
+            ? 'the API token is not valid (revoked, or its user disabled or deleted)'
+            : 'the access token is not valid; sign in again';
       next(new ApiError(401, 'invalid_token', message));
       return;
     }
@@ -356,7 +365,8 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
   // ---- rate limits ----------------------------------------------------------------------
 
   const limiterStores: RateLimitStore[] = [];
-  const limited = (what: string): RequestHandler => {
+  /** Per client address; `perUser`: per signed-in user instead (behind `authenticate`). */
+  const limited = (what: string, perUser = false): RequestHandler => {
     if (options.rateLimit === false) return (_req, _res, next) => next();
     const store = shared?.rateLimitStore(what) ?? new MemoryStore();
     limiterStores.push(store);
@@ -368,10 +378,11 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
       store,
       // A shared store out of reach (Redis down) lets sign-ins through rather than failing them with 500.
       passOnStoreError: shared !== undefined,
+      ...(perUser ? { keyGenerator: (_req: Request, res: Response) => `user:${currentUser(res)?.id ?? ''}` } : {}),
       handler: (req, _res, next) => {
         const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
         const wait = resetTime ? Math.max(1, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : undefined;
-        next(new ApiError(429, 'rate_limited', `too many ${what} attempts from this address; try again${wait ? ` in ${wait} s` : ' later'}`));
+        next(new ApiError(429, 'rate_limited', `too many ${what} attempts from ${perUser ? 'this user' : 'this address'}; try again${wait ? ` in ${wait} s` : ' later'}`));
       },
     });
     return limiter;
@@ -424,7 +435,7 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
     const access = bearer !== undefined ? decode(bearer, ACCESS_AUDIENCE) : undefined;
     if (typeof access === 'object' && typeof access.jti === 'string' && typeof access.exp === 'number') deny(`jti:${access.jti}`, access.exp * 1000);
     const userId = await serial.run(async () => {
-      const record = sessions.list((s) => s.tokenHash === sha256(str(body.refreshToken)))[0];
+      const record = refreshRecords((s) => s.tokenHash === sha256(str(body.refreshToken)))[0];
       if (record) await revokeFamily(record.familyId);
       return record?.userId;
     });
@@ -498,6 +509,40 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
     res.status(201).json(answer);
   });
 
+  // ---- API tokens: the caller's own; an admin may revoke anyone's ----
+
+  router.get('/tokens', authenticate, requireUser, (_req, res) => {
+    res.json({ tokens: apiTokens.list(currentUser(res)!.id) });
+  });
+
+  // Limited per user (10 a minute, as sign-ins per address): one user cannot mint tokens in bulk.
+  router.post('/tokens', authenticate, requireUser, limited('API token', true), async (req, res) => {
+    const me = currentUser(res)!;
+    // A leaked token must not be able to mint a successor that outlives its revocation.
+    if (me.apiTokenId !== undefined) throw new ApiError(403, 'api_token_not_allowed', 'an API token cannot create API tokens; sign in to the panel to create one');
+    const body = parseBody(req.body, { required: { name: fields.name } });
+    const created = await serial.run(async () => {
+      if (apiTokens.count(me.id) >= MAX_API_TOKENS_PER_USER) {
+        throw new ApiError(409, 'too_many_tokens', `a user may hold at most ${MAX_API_TOKENS_PER_USER} API tokens; revoke one first`);
+      }
+      return apiTokens.create(me.id, str(body.name));
+    });
+    logger.info('API token created', { userId: me.id, tokenId: created.view.id });
+    res.status(201).json({ ...created.view, token: created.token });
+  });
+
+  router.delete('/tokens/:id', authenticate, requireUser, async (req, res) => {
+    const me = currentUser(res)!;
+    const id = String(req.params['id']);
+    const token = apiTokens.get(id);
+    // Another user's token is "not found" to a member: whether it exists is not theirs to learn.
+    if (!token || (token.userId !== me.id && me.role !== 'admin')) throw ApiError.notFound('API token');
+    await serial.run(() => apiTokens.revoke(id));
+    logger.info('API token revoked', { userId: token.userId, tokenId: id, by: me.id });
+    rightsChanged({ userId: token.userId, reason: 'api_token_revoked' });
+    res.status(204).end();
+  });
+
   router.get('/users', authenticate, requireAdmin, (_req, res) => {
     const list = users.list().sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.email.localeCompare(b.email));
     res.json({ users: list.map(publicUser) });
@@ -559,6 +604,7 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
     authenticate,
     requireUser,
     requireAdmin,
+    apiTokens,
     verifyAccessToken(token) {
       const checked = checkAccessToken(token);
       return checked === 'expired' ? undefined : checked;

@@ -55,9 +55,9 @@ export function createAnalyticsApi(options: AnalyticsApiOptions): AnalyticsApi {
 
   // Attached before the rebuild reads anything, so nothing that happens meanwhile is missed;
   // events seen live are remembered so the log scan does not count them twice.
-  let seenLive: Set<string> | undefined = new Set();
+  let seenLive: Map<string, DeviceEvent> | undefined = new Map();
   const onEvent = (event: DeviceEvent): void => {
-    seenLive?.add(event.id);
+    seenLive?.set(event.id, event);
     rollups.addEvent(event);
   };
   const onSession = (session: PlaybackSession): void => rollups.addSession(session);
@@ -68,13 +68,29 @@ export function createAnalyticsApi(options: AnalyticsApiOptions): AnalyticsApi {
 
   const ready = (async () => {
     const started = Date.now();
-    const events = await store.events.query({ limit: options.rebuildLimit ?? 2_000_000 });
-    const seen = seenLive ?? new Set<string>();
     let counted = 0;
-    for (const event of events) {
-      if (seen.has(event.id)) continue;
-      rollups.addEvent(event);
-      counted++;
+    if (store.events.dailyCounts) {
+      // The log counts for itself (PostgreSQL): per device, day and type, without reading every event.
+      const { counts, included } = await store.events.dailyCounts(() => seenLive?.keys() ?? []);
+      for (const { deviceId, day, type, count } of counts) {
+        rollups.addEventCount(deviceId, day, type, count);
+        counted += count;
+      }
+      for (const id of included) {
+        const event = seenLive?.get(id);
+        const day = event && dayOf(event.timestamp);
+        if (!event || !day) continue;
+        rollups.addEventCount(event.deviceId, day, event.type, -1);
+        counted--;
+      }
+    } else {
+      const events = await store.events.query({ limit: options.rebuildLimit ?? 2_000_000 });
+      const seen = seenLive ?? new Map<string, DeviceEvent>();
+      for (const event of events) {
+        if (seen.has(event.id)) continue;
+        rollups.addEvent(event);
+        counted++;
+      }
     }
     seenLive = undefined;
     logger.info('analytics rebuilt from the event log', { events: counted, ms: Date.now() - started });

@@ -52,7 +52,12 @@ export interface DayTotals {
 /** Seconds a session has played by now beyond what it reported (open sessions only). */
 export type LiveExtra = (deviceId: string, sessionId: string, reportedSeconds: number) => number;
 
+/** A UTC time as the hub writes it (toISOString): its day is its first ten characters. */
+const ISO_UTC = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
 export function dayOf(timestamp: string | Date): string | undefined {
+  // The event log's timestamps (every event counted) take the quick way; anything else is parsed.
+  if (typeof timestamp === 'string' && ISO_UTC.test(timestamp)) return timestamp.slice(0, 10);
   const ms = timestamp instanceof Date ? timestamp.getTime() : Date.parse(timestamp);
   return Number.isFinite(ms) ? new Date(ms).toISOString().slice(0, 10) : undefined;
 }
@@ -68,10 +73,14 @@ export class Rollups {
 
   addEvent(event: DeviceEvent): void {
     const day = dayOf(event.timestamp);
-    if (!day) return;
-    const bucket = this.bucket(event.deviceId, day);
-    bucket.events++;
-    bucket.eventsByType.set(event.type, (bucket.eventsByType.get(event.type) ?? 0) + 1);
+    if (day) this.addEventCount(event.deviceId, day, event.type, 1);
+  }
+
+  /** `count` events of one type on one device and UTC day (negative: taken back). */
+  addEventCount(deviceId: string, day: string, type: string, count: number): void {
+    const bucket = this.bucket(deviceId, day);
+    bucket.events += count;
+    bucket.eventsByType.set(type, (bucket.eventsByType.get(type) ?? 0) + count);
   }
 
   addSession(session: PlaybackSession): void {

@@ -7,7 +7,7 @@ import type { BrokerAnnouncementMessage, BrokerCommandMessage, BrokerManagementM
 import { getValidator, type SchemaName, type SchemaValidationError, type Validator } from '../validation';
 import type { DeviceCommander, DeviceCommand } from '../yoto/device-command';
 import { reportCommandFailure } from '../core/command-failures';
-import { discoveryPayload, eventPayload, playbackPayload, statusPayload, telemetryPayload } from '../core/device-views';
+import { deviceViews, discoveryPayload, eventPayloadJson, playbackPayload, sameView, statusPayload, telemetryPayload } from '../core/device-views';
 import { mapBrokerCommand, type ScriptPlayRequest } from './command-mapping';
 import { allConfigTopics, allPlayersNotifyConfig, homeAssistantConfigs, type HomeAssistantOptions } from './home-assistant';
 import { brokerTopics, isTopicSafeId, type BrokerTopics } from './topics';
@@ -185,7 +185,13 @@ export class HomeBrokerBridge {
   // ---- hub -> house ----
 
   private onStateChange(state: DeviceState, previous: DeviceState): void {
-    this.publishState(state, false);
+    // Most changes touch one of the two views (a volume change only the playback): the other one's
+    // retained topic already holds it, so it is not even built.
+    const now = deviceViews(state);
+    const before = deviceViews(previous);
+    const status = !sameView(now.status, before.status);
+    const playback = !sameView(now.playback, before.playback);
+    if (status || playback) this.publishState(state, false, { status, playback });
     if (describesDevice(state) !== describesDevice(previous)) this.publishHomeAssistant(state, false);
     if (listsDevice(state) !== listsDevice(previous)) this.publishDeviceList();
   }
@@ -195,11 +201,11 @@ export class HomeBrokerBridge {
     this.publishHomeAssistant(state, force);
   }
 
-  private publishState(state: DeviceState, force: boolean): void {
+  private publishState(state: DeviceState, force: boolean, which = { status: true, playback: true }): void {
     if (!this.publishable(state.deviceId)) return;
     const at = this.now();
-    this.publishRetained(this.topics.status(state.deviceId), statusPayload(state, at), force);
-    this.publishRetained(this.topics.playback(state.deviceId), playbackPayload(state, at), force);
+    if (which.status) this.publishRetained(this.topics.status(state.deviceId), statusPayload(state, at), force);
+    if (which.playback) this.publishRetained(this.topics.playback(state.deviceId), playbackPayload(state, at), force);
   }
 
   private publishHomeAssistant(state: DeviceState, force: boolean): void {
@@ -235,7 +241,7 @@ export class HomeBrokerBridge {
   }
 
   private publishEvent(event: DeviceEvent): void {
-    if (isTopicSafeId(event.deviceId)) this.send(this.topics.events(event.deviceId), eventPayload(event), false);
+    if (isTopicSafeId(event.deviceId)) this.sendRaw(this.topics.events(event.deviceId), eventPayloadJson(event), false);
   }
 
   /** Publishes a retained payload unless the broker already has the same content (timestamps aside). */

@@ -5,6 +5,7 @@ import type { Aedes as AedesBroker, AedesOptions, Client } from 'aedes';
 import * as mqttPacket from 'mqtt-packet';
 import type { Logger } from '../log/logger';
 import { HUB_CLIENT_ID_PREFIX, type BrokerAcl, type BrokerIdentity } from './broker-acl';
+import { RetainedIndex, type RetainedPersistence } from './retained-index';
 
 /** A login's verdict: accepted, or refused with an MQTT 3.1.1 CONNACK code (4 bad user name or password, 5 not authorized). */
 export type LoginVerdict = true | LoginRefusal;
@@ -98,6 +99,9 @@ export class EmbeddedBroker {
     // aedes is ESM-only: loaded with import() so this CommonJS module runs on every Node.js 20.
     const { Aedes } = await import('aedes');
     const broker = await Aedes.createBroker(this.access ? this.accessHooks(this.access) : {});
+    // Retained messages indexed so a SUBSCRIBE does not test every one of them; a new broker starts
+    // with none, as Aedes's own. Aedes's types leave its persistence untyped (any); its callback layer has these methods.
+    new RetainedIndex().install((broker as unknown as { persistence: RetainedPersistence }).persistence);
     broker.on('clientError', (_client, error) => this.logger.debug('embedded broker client error', { err: error }));
     broker.on('connectionError', (_client, error) => this.logger.debug('embedded broker connection error', { err: error }));
     const handle = (socket: net.Socket): void => {

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { ObjectStoreUrlError, parseObjectStoreUrl } from '../library/object-store-url';
 import { isLogLevel, type LogLevel } from '../log/logger';
 import type { HubCloudConfig, HubConfig } from '../types/schemas';
 import { DEFAULT_SCOPES, isScope, parseScopes } from '../yoto/auth/scopes';
@@ -15,6 +16,8 @@ export type CloudMode = HubCloudConfig['mode'];
 /** What a surface may set; blank strings count as "not set". */
 export interface HubSettings {
   dataDir?: string;
+  /** postgres://... : the store (records, events) on PostgreSQL; blank: the embedded store in dataDir. */
+  databaseUrl?: string;
   httpHost?: string;
   httpPort?: number | string;
   publicUrl?: string;
@@ -54,6 +57,8 @@ export interface HubSettings {
   instanceId?: string;
   instanceUrl?: string;
   leaderLeaseMs?: number | string;
+  /** s3://[KEY_ID:SECRET@]bucket[/prefix]?endpoint=...&region=...&forcePathStyle=...: audio in a bucket (server/library/object-store-url.ts). */
+  objectStoreUrl?: string;
 }
 
 export const DEFAULTS = {
@@ -86,6 +91,7 @@ export const MAX_VIRTUAL_PLAYERS = 100;
 /** Environment variables the hub reads; the README's configuration table lists the same. */
 export const ENV = {
   dataDir: 'YOTO_DATA_DIR',
+  databaseUrl: 'YOTO_DATABASE_URL',
   httpHost: 'YOTO_HUB_HOST',
   httpPort: 'YOTO_HUB_PORT',
   publicUrl: 'YOTO_PUBLIC_URL',
@@ -120,6 +126,7 @@ export const ENV = {
   instanceId: 'YOTO_INSTANCE_ID',
   instanceUrl: 'YOTO_INSTANCE_URL',
   leaderLeaseMs: 'YOTO_LEADER_LEASE_MS',
+  objectStoreUrl: 'YOTO_OBJECT_STORE_URL',
 } as const;
 
 export class HubConfigError extends Error {
@@ -246,6 +253,7 @@ export function resolveHubOptions(
   if (!isLogLevel(logLevel)) throw new HubConfigError(`log level must be debug, info, warn or error, got "${logLevel}"`);
   const publicUrl = url('public URL', get('publicUrl'), ['http:', 'https:']);
   const brokerUrl = url('broker URL', get('brokerUrl'), ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']);
+  const databaseUrl = url('database URL (YOTO_DATABASE_URL)', get('databaseUrl'), ['postgres:', 'postgresql:']);
   const cloudMode = get('cloudMode') ?? DEFAULTS.cloudMode;
   if (cloudMode !== 'auto' && cloudMode !== 'virtual' && cloudMode !== 'yoto') {
     throw new HubConfigError(`cloud mode must be auto, virtual or yoto, got "${cloudMode}"`);
@@ -269,10 +277,20 @@ export function resolveHubOptions(
   }
   const tts = ttsOptions(get);
   const cluster = clusterOptions(get, brokerUrl);
+  const objectStoreUrl = get('objectStoreUrl');
+  if (objectStoreUrl !== undefined) {
+    try {
+      parseObjectStoreUrl(objectStoreUrl);
+    } catch (error) {
+      if (error instanceof ObjectStoreUrlError) throw new HubConfigError(error.message);
+      throw error;
+    }
+  }
   const username = get('brokerUsername');
   const password = get('brokerPassword');
   return {
     dataDir: path.resolve(get('dataDir') ?? defaultDataDir),
+    ...(databaseUrl ? { databaseUrl } : {}),
     http: {
       host: get('httpHost') ?? DEFAULTS.httpHost,
       port: port('hub port', get('httpPort'), DEFAULTS.httpPort),
@@ -307,6 +325,7 @@ export function resolveHubOptions(
     demoContent: flag('demo content', get('demoContent'), DEFAULTS.demoContent),
     tts,
     ...(cluster ? { cluster } : {}),
+    ...(objectStoreUrl !== undefined ? { objectStoreUrl } : {}),
     logLevel,
   };
 }

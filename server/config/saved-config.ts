@@ -79,6 +79,7 @@ export function savedConfigSettings(saved: HubConfig): HubSettings {
   const tls = saved.broker.embedded.tls;
   if (tls) Object.assign(settings, { embeddedBrokerTlsPort: tls.port, embeddedBrokerTlsCert: tls.certFile, embeddedBrokerTlsKey: tls.keyFile });
   if (saved.demoContent !== undefined) settings.demoContent = saved.demoContent;
+  if (saved.objectStoreUrl !== undefined) settings.objectStoreUrl = saved.objectStoreUrl;
   if (saved.tts) {
     Object.assign(settings, { ttsEngine: saved.tts.engine, ttsLanguage: saved.tts.language, ttsCacheDays: saved.tts.cacheMaxAgeDays });
     if (saved.tts.voice !== undefined) settings.ttsVoice = saved.tts.voice;

@@ -95,6 +95,32 @@ export function eventPayload(event: DeviceEvent): BrokerEventMessage {
   return { ...snakeCaseKeys(event.data), device_id: event.deviceId, type: event.type, timestamp: event.timestamp };
 }
 
+const eventJson = new WeakMap<DeviceEvent, string>();
+
+/** eventPayload() as JSON text, made once per event however many surfaces send it (events are immutable values). */
+export function eventPayloadJson(event: DeviceEvent): string {
+  let text = eventJson.get(event);
+  if (text === undefined) {
+    text = JSON.stringify(eventPayload(event));
+    eventJson.set(event, text);
+  }
+  return text;
+}
+
+/** Whether two views (flat objects of primitives, as deviceViews() makes them) hold the same fields and values. */
+export function sameView(a: object, b: object): boolean {
+  if (a === b) return true;
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  let count = 0;
+  for (const key in left) {
+    if (left[key] !== right[key] || !(key in right)) return false;
+    count++;
+  }
+  for (const _key in right) count--;
+  return count === 0;
+}
+
 export function discoveryPayload(states: readonly DeviceState[], timestamp: Date): BrokerDiscoveryMessage {
   return {
     devices: states.map((state) => ({
@@ -113,6 +139,15 @@ export function snakeCaseKeys(data: Record<string, unknown>): Record<string, unk
   return result;
 }
 
+/** Event data keys are few and repeat with every event: each is converted once. */
+const snakeCased = new Map<string, string>();
+const SNAKE_CACHE_LIMIT = 1000;
+
 function snakeCase(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+  let snake = snakeCased.get(key);
+  if (snake === undefined) {
+    snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+    if (snakeCased.size < SNAKE_CACHE_LIMIT) snakeCased.set(key, snake);
+  }
+  return snake;
 }

@@ -9,6 +9,8 @@ export interface RequestUser {
   id: string;
   email: string;
   role: 'admin' | 'member';
+  /** Set when the caller used an API token (its id) rather than a sign-in's access token. */
+  apiTokenId?: string;
 }
 
 /** The signed-in caller; a 401 ApiError when the request was not authenticated. */

@@ -3,12 +3,12 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { fsyncDir, writeFileAtomic } from '../files/atomic-file';
 import { ApiError } from '../http/api-error';
 import type { Logger } from '../log/logger';
 import type { Store } from '../store';
 import type { AudioFile } from '../types/schemas';
 import { probeAudioFile, UnsupportedMediaError, imageTypeOf } from './audio-probe';
+import { createLocalAudioStorage, type AudioStorage } from './audio-storage';
 import { MAX_ORIGINAL_NAME, sanitizeFileName, stripExtension } from './file-name';
 
 export type AudioSortKey = 'title' | 'createdAt' | 'duration' | 'size';
@@ -55,14 +55,25 @@ export interface AudioUpdate {
 export interface AudioLibrary {
   /** `<dataDir>/audio`. */
   readonly audioDir: string;
-  /** `<dataDir>/audio/.incoming`: partial uploads. */
+  /** `<dataDir>/audio/.incoming`: partial uploads (local with every storage: they are probed there). */
   readonly incomingDir: string;
+  /** Where the bytes of the files and covers are: the data directory, or a bucket (YOTO_OBJECT_STORE_URL). */
+  readonly storage: AudioStorage;
+  /**
+   * Resolves once the start-up sweep of bytes no record owns is done (it never rejects: a
+   * failure is logged). With the data directory it is done before the library is returned.
+   */
+  readonly swept: Promise<void>;
   get(id: string): AudioFile | undefined;
   list(query?: AudioListQuery): AudioListPage;
-  /** Absolute path of the stored audio bytes. */
+  /** Absolute path of the audio bytes in the data directory (with a bucket as storage, nothing is there: use `storage`). */
   pathOf(record: Pick<AudioFile, 'fileName'>): string;
-  /** Absolute path of the cover thumbnail (exists only when `hasCover`). */
+  /** Absolute path of the cover thumbnail in the data directory (exists only when `hasCover`, and only with the data directory as storage). */
   coverPathOf(record: Pick<AudioFile, 'id'>): string;
+  /** The storage name of a record's audio bytes (`<id>.<ext>`). */
+  audioName(record: Pick<AudioFile, 'fileName'>): string;
+  /** The storage name of a record's cover (`<id>.cover`). */
+  coverName(record: Pick<AudioFile, 'id'>): string;
   /**
    * Adds the file at `tempPath` (inside incomingDir; moved, not copied) after
    * detecting its format from the content. Throws ApiError 415
@@ -73,7 +84,11 @@ export interface AudioLibrary {
   /** Copies a file from anywhere (e.g. an imported story's audio) into the library. */
   importFile(sourcePath: string, input: AddAudioInput): Promise<AudioFile>;
   update(id: string, patch: AudioUpdate): Promise<AudioFile>;
-  /** Removes the record, then the audio and cover files. Resolves false when there was no such file. */
+  /**
+   * Removes the record, then the audio and cover bytes. Resolves false when there was no such
+   * file. Bytes the storage cannot remove now (a bucket that is unavailable) are logged and left
+   * to the start-up sweep: the file is gone from the library either way.
+   */
   remove(id: string): Promise<boolean>;
 }
 
@@ -81,36 +96,49 @@ export interface AudioLibraryServiceOptions {
   store: Store;
   dataDir: string;
   logger: Logger;
+  /** Where the bytes go; default the data directory (`<dataDir>/audio`). */
+  storage?: AudioStorage;
 }
 
 const COVER_SUFFIX = '.cover';
 
-/** Creates `<dataDir>/audio/.incoming` when missing and removes partial uploads a crash left there. */
+/**
+ * Creates `<dataDir>/audio/.incoming` when missing, removes partial uploads a crash left there,
+ * and sweeps the storage of bytes no record owns (see AudioStorage.removeUnowned).
+ */
 export function createAudioLibraryService(options: AudioLibraryServiceOptions): AudioLibrary {
   const audioDir = path.join(options.dataDir, 'audio');
   const incomingDir = path.join(audioDir, '.incoming');
   fs.mkdirSync(incomingDir, { recursive: true });
+  const storage = options.storage ?? createLocalAudioStorage(audioDir);
   const repo = options.store.audioFiles;
   const logger = options.logger;
 
-  const pathOf = (record: Pick<AudioFile, 'fileName'>): string => {
-    // fileName is schema-checked (<id>.<ext>, no separators); basename() is a second guard.
-    return path.join(audioDir, path.basename(record.fileName));
-  };
-  const coverPathOf = (record: Pick<AudioFile, 'id'>): string => path.join(audioDir, `${path.basename(record.id)}${COVER_SUFFIX}`);
+  // fileName is schema-checked (<id>.<ext>, no separators); basename() is a second guard.
+  const audioName = (record: Pick<AudioFile, 'fileName'>): string => path.basename(record.fileName);
+  const coverName = (record: Pick<AudioFile, 'id'>): string => `${path.basename(record.id)}${COVER_SUFFIX}`;
+
+  const leftovers = fs.readdirSync(incomingDir);
+  for (const name of leftovers) fs.rmSync(path.join(incomingDir, name), { force: true, recursive: true });
+  if (leftovers.length > 0) logger.info('removed partial uploads', { count: leftovers.length });
+  const swept = removeOrphans(storage, () => repo.list(), logger);
 
   const library: AudioLibrary = {
     audioDir,
     incomingDir,
+    storage,
+    swept,
     get: (id) => repo.get(id),
     list: (query = {}) => listFiles(repo.list(query.userId === undefined ? undefined : (r) => r.userId === query.userId), query),
-    pathOf,
-    coverPathOf,
+    pathOf: (record) => path.join(audioDir, audioName(record)),
+    coverPathOf: (record) => path.join(audioDir, coverName(record)),
+    audioName,
+    coverName,
 
     async addFromIncoming(tempPath, input) {
       const id = randomUUID();
-      let finalPath: string | undefined;
-      let coverPath: string | undefined;
+      let storedAudio: string | undefined;
+      let storedCover: string | undefined;
       try {
         let probe;
         try {
@@ -124,17 +152,15 @@ export function createAudioLibraryService(options: AudioLibraryServiceOptions): 
         const fileName = `${id}.${probe.extension}`;
         const originalName = sanitizeFileName(input.originalName, `audio.${probe.extension}`);
         const title = cleanTitle(input.title) ?? cleanTitle(probe.tags.title) ?? cleanTitle(stripExtension(originalName)) ?? 'Untitled';
-        finalPath = path.join(audioDir, fileName);
-        await fsyncFile(tempPath);
-        await fsp.rename(tempPath, finalPath);
+        storedAudio = fileName;
+        await storage.putFile(fileName, tempPath, probe.mimeType);
         if (probe.cover) {
-          coverPath = coverPathOf({ id });
-          await writeFileAtomic(coverPath, probe.cover.data, { mode: 0o644 });
+          storedCover = coverName({ id });
+          await storage.putBytes(storedCover, probe.cover.data, probe.cover.mimeType);
         }
-        // The bytes are durable before their record is: a record never points at a missing file.
-        // A crash from here to the acknowledged insert leaves a file without a record, which the
+        // The bytes are durable before their record is: a record never points at missing bytes.
+        // A crash from here to the acknowledged insert leaves bytes without a record, which the
         // next start removes (removeOrphans), so file and record appear together or not at all.
-        await fsyncDir(audioDir);
         const now = new Date().toISOString();
         const record: AudioFile = {
           id,
@@ -159,7 +185,10 @@ export function createAudioLibraryService(options: AudioLibraryServiceOptions): 
         logger.info('audio file added', { id, userId: input.userId, format: probe.format, bytes: stat.size });
         return stored;
       } catch (error) {
-        await Promise.all([tempPath, finalPath, coverPath].map((p) => (p ? fsp.rm(p, { force: true }) : undefined)));
+        await fsp.rm(tempPath, { force: true });
+        await Promise.all([storedAudio, storedCover].map((name) => (name ? storage.remove(name).catch((failure: unknown) => {
+          logger.warn('could not remove the bytes of a failed upload; the start-up sweep will', { name, err: failure });
+        }) : undefined)));
         throw error;
       }
     },
@@ -192,57 +221,45 @@ export function createAudioLibraryService(options: AudioLibraryServiceOptions): 
       const record = repo.get(id);
       if (!record) return false;
       const deleted = await repo.delete(id);
-      await Promise.all([fsp.rm(pathOf(record), { force: true }), fsp.rm(coverPathOf(record), { force: true })]);
+      await Promise.all([audioName(record), coverName(record)].map((name) => storage.remove(name).catch((error: unknown) => {
+        logger.warn('could not remove the bytes of a deleted audio file; the start-up sweep will', { id, name, err: error });
+      })));
       return deleted;
     },
-
   };
-  const leftovers = fs.readdirSync(incomingDir);
-  for (const name of leftovers) fs.rmSync(path.join(incomingDir, name), { force: true, recursive: true });
-  if (leftovers.length > 0) logger.info('removed partial uploads', { count: leftovers.length });
-  const orphans = removeOrphans(audioDir, repo.list());
-  if (orphans.length > 0) logger.info('removed audio files that have no record (an upload or delete was interrupted)', { count: orphans.length, files: orphans.slice(0, 10) });
   return library;
 }
 
 /**
- * Removes every file directly in `audioDir` that no record owns (its `<id>.<ext>` audio or its
- * `<id>.cover`): what a crash between moving an upload in and acknowledging its record, or between
- * deleting a record and its files, leaves behind. Runs at start, before any upload can begin.
+ * Removes the stored bytes no record owns (its `<id>.<ext>` audio or its `<id>.cover`): what a
+ * crash between storing an upload and acknowledging its record, or between deleting a record and
+ * its bytes, leaves behind. With the data directory this is done before the library takes its
+ * first upload; a bucket is swept in the background, and a failure (the bucket unreachable at
+ * start) is logged, never thrown.
  */
-function removeOrphans(audioDir: string, records: readonly AudioFile[]): string[] {
-  const owned = new Set<string>();
-  for (const record of records) {
-    owned.add(path.basename(record.fileName));
-    owned.add(`${path.basename(record.id)}${COVER_SUFFIX}`);
-  }
-  const removed: string[] = [];
-  for (const entry of fs.readdirSync(audioDir, { withFileTypes: true })) {
-    if (!entry.isFile() || owned.has(entry.name)) continue;
-    fs.rmSync(path.join(audioDir, entry.name), { force: true });
-    removed.push(entry.name);
-  }
-  return removed;
-}
-
-async function fsyncFile(file: string): Promise<void> {
-  const handle = await fsp.open(file, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+function removeOrphans(storage: AudioStorage, records: () => readonly AudioFile[], logger: Logger): Promise<void> {
+  // The records are read when the storage first asks (a bucket: after listing it), once per sweep.
+  let owned: Set<string> | undefined;
+  const isOwned = (name: string): boolean => {
+    if (!owned) {
+      owned = new Set<string>();
+      for (const record of records()) {
+        owned.add(path.basename(record.fileName));
+        owned.add(`${path.basename(record.id)}${COVER_SUFFIX}`);
+      }
+    }
+    return owned.has(name);
+  };
+  return storage.removeUnowned(isOwned).then((orphans) => {
+    if (orphans.length > 0) logger.info('removed audio files that have no record (an upload or delete was interrupted)', { count: orphans.length, files: orphans.slice(0, 10), storage: storage.location });
+  }, (error: unknown) => {
+    logger.warn('could not sweep the audio storage of files without a record; the next start tries again', { storage: storage.location, err: error });
+  });
 }
 
 /** The image type of a stored cover by its signature (covers are stored only when recognised). */
-export async function coverTypeOf(coverPath: string): Promise<string | undefined> {
-  const handle = await fsp.open(coverPath, 'r');
-  try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(16), 0, 16, 0);
-    return imageTypeOf(buffer.subarray(0, bytesRead))?.mimeType;
-  } finally {
-    await handle.close();
-  }
+export async function coverTypeOf(storage: AudioStorage, name: string): Promise<string | undefined> {
+  return imageTypeOf(await storage.read(name, 0, 16))?.mimeType;
 }
 
 function cleanTitle(value: string | undefined): string | undefined {

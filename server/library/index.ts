@@ -3,7 +3,10 @@ import type { Logger } from '../log/logger';
 import type { AudioLibrary } from './audio-library';
 import { audioRoutes } from './routes';
 
-export { sendFileRange, parseRange, type RangeFile, type RangeResponseOptions, type ByteRange } from './range-response';
+export { sendFileRange, parseRange, type RangeFile, type RangeResponseOptions, type ByteRange, type ByteSource } from './range-response';
+export { createLocalAudioStorage, StorageUnavailableError, type AudioStorage, type StoredObject, type RangeBytes } from './audio-storage';
+export { createS3AudioStorage, OBJECT_SWEEP_GRACE_MS, type S3AudioStorageOptions } from './s3-audio-storage';
+export { parseObjectStoreUrl, ObjectStoreUrlError, type ObjectStoreConfig } from './object-store-url';
 export { sanitizeFileName, contentDisposition } from './file-name';
 export { createAudioLibraryService, type AudioLibraryServiceOptions } from './audio-library';
 export type { AudioLibrary, AudioListQuery, AudioListPage, AudioSortKey, AddAudioInput, AudioUpdate } from './audio-library';

@@ -1,12 +1,27 @@
 import type { FileHandle } from 'node:fs/promises';
 import * as fsp from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 
-/** The file to send and what the caller already knows about it (no stat per request). */
-export interface RangeFile {
-  /** Absolute path of the file on disk. */
-  path: string;
+/**
+ * Bytes kept somewhere else than a local file (an object in a bucket), read by range.
+ * Both methods reject before anything is sent when the bytes cannot be read: an
+ * error with code ENOENT when they are not there, another (e.g. a 503 ApiError) otherwise.
+ */
+export interface ByteSource {
+  /** `length` bytes from `start`, in one buffer (short ranges). Stops reading when `signal` aborts. */
+  read(start: number, length: number, signal: AbortSignal): Promise<Buffer>;
+  /**
+   * The bytes from `start` to `end` inclusive as a stream, resolved once the
+   * source has answered (so a missing object rejects before any header is
+   * written). When `signal` aborts (the client went away) the read is aborted
+   * at the source, not read to its end.
+   */
+  open(start: number, end: number, signal: AbortSignal): Promise<Readable>;
+}
+
+/** What the caller already knows about the bytes to send (no stat per request). */
+interface RangeFileInfo {
   /** Size in bytes. */
   size: number;
   /** Last modification time (Last-Modified, If-Modified-Since, If-Range by date). */
@@ -19,6 +34,9 @@ export interface RangeFile {
    */
   etag: string;
 }
+
+/** The file to send: a file on disk (`path`, absolute) or bytes from a `source`. */
+export type RangeFile = RangeFileInfo & ({ path: string; source?: undefined } | { source: ByteSource; path?: undefined });
 
 export interface RangeResponseOptions {
   /** Cache-Control header; none when omitted. */
@@ -169,8 +187,58 @@ export function sendFileRange(
     return Promise.resolve();
   }
 
+  if (file.source) {
+    const source = file.source;
+    return whileClientStays(res, (signal) => length <= BUFFERED_RANGE_BYTES
+      ? sendBufferedFrom(res, source, start, length, status, headers, signal)
+      : sendStreamedFrom(res, source, start, end, status, headers, signal));
+  }
   if (length <= BUFFERED_RANGE_BYTES) return sendBuffered(res, file.path, start, length, status, headers);
   return sendStreamed(res, file.path, start, end, status, headers);
+}
+
+/** Runs `work` with a signal that aborts when the client goes away before the answer is complete. */
+async function whileClientStays(res: ServerResponse, work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  const onClose = (): void => {
+    if (!res.writableFinished) controller.abort(new Error('the client went away'));
+  };
+  res.once('close', onClose);
+  try {
+    await work(controller.signal);
+  } catch (error) {
+    // A read the client's leaving aborted is no failure: nobody is there to answer.
+    if (!controller.signal.aborted) throw error;
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
+/** A short range from a source: read into one buffer, then headers and body at once (as sendBuffered). */
+async function sendBufferedFrom(res: ServerResponse, source: ByteSource, start: number, length: number, status: number, headers: Record<string, string>, signal: AbortSignal): Promise<void> {
+  const body = await source.read(start, length, signal);
+  if (res.destroyed) return;
+  if (body.length !== length) throw Object.assign(new Error(`the source gave ${body.length} bytes, not ${length}`), { code: 'ESHORTFILE' });
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+/**
+ * A long range from a source: opened before the headers are written (a missing
+ * object rejects with nothing sent), then piped with backpressure. A client
+ * that goes away ends the pipeline, which destroys the source's stream; the
+ * signal aborts a read still being opened.
+ */
+async function sendStreamedFrom(res: ServerResponse, source: ByteSource, start: number, end: number, status: number, headers: Record<string, string>, signal: AbortSignal): Promise<void> {
+  const body = await source.open(start, end, signal);
+  if (res.destroyed) {
+    body.destroy();
+    return;
+  }
+  res.writeHead(status, headers);
+  await new Promise<void>((resolve) => {
+    pipeline(body, res, () => resolve());
+  });
 }
 
 /**

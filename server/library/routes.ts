@@ -1,4 +1,3 @@
-import * as fsp from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Request, type Response, type Router } from 'express';
 import { ApiError } from '../http/api-error';
@@ -115,21 +114,21 @@ export function audioRoutes(options: AudioRoutesOptions): Router {
   router.get('/:id/cover', async (req, res) => {
     const record = findFile(req, res);
     if (!record.hasCover) throw ApiError.notFound('cover');
-    const coverPath = library.coverPathOf(record);
+    const name = library.coverName(record);
     let stat;
     let contentType;
     try {
-      stat = await fsp.stat(coverPath);
-      contentType = await coverTypeOf(coverPath);
+      stat = await library.storage.stat(name);
+      contentType = await coverTypeOf(library.storage, name);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw ApiError.notFound('cover');
       throw error;
     }
     if (!contentType) throw ApiError.notFound('cover');
     await sendFileRange(req, res, {
-      path: coverPath,
+      ...library.storage.rangeBytes(name),
       size: stat.size,
-      mtime: stat.mtime,
+      mtime: stat.modified,
       contentType,
       etag: `"${record.sha256 ?? record.id}-cover-${stat.size}"`,
     }, { cacheControl: 'private, no-cache' });
@@ -138,7 +137,7 @@ export function audioRoutes(options: AudioRoutesOptions): Router {
   async function sendAudio(req: IncomingMessage, res: ServerResponse, record: AudioFile, headers?: Record<string, string>): Promise<void> {
     try {
       await sendFileRange(req, res, {
-        path: library.pathOf(record),
+        ...library.storage.rangeBytes(library.audioName(record)),
         size: record.fileSize,
         mtime: new Date(record.createdAt),
         contentType: record.mimeType,
@@ -147,7 +146,7 @@ export function audioRoutes(options: AudioRoutesOptions): Router {
       }, { cacheControl: 'private, no-cache', ...(headers ? { headers } : {}) });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        options.logger.warn('audio file missing on disk', { id: record.id, fileName: record.fileName });
+        options.logger.warn('audio file missing from the storage', { id: record.id, fileName: record.fileName, storage: library.storage.location });
         throw ApiError.notFound('audio file');
       }
       throw error;

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData, type WebSocketServer } from 'ws';
-import { deviceViews, eventPayload, playbackPayload, statusPayload } from '../core/device-views';
+import { deviceViews, eventPayloadJson, playbackPayload, sameView, statusPayload } from '../core/device-views';
 import { realClock, type Clock, type ClockTimer } from '../time/clock';
 import type { DeviceRegistry } from '../core/device-registry';
 import type { DeviceState } from '../core/device-state';
@@ -41,9 +41,9 @@ export interface RealtimeGatewayOptions {
   /** Open connections one client address may have; more are refused at the upgrade with 429. Default 50. */
   maxConnectionsPerAddress?: number;
   logger?: Logger;
-  /** At most one `device.playback` per client and player in this time; always the latest. Default 250 ms. */
+  /** At most one `device.playback` per player in this time; always the latest. Default 250 ms. */
   coalesceMs?: number;
-  /** Above this many bytes waiting to be sent to a client, its playback updates are held back (only the latest kept). Default 1 MiB. */
+  /** Above this many bytes waiting to be sent to a client, its playback updates (and, batching, its status updates) are held back (only the latest kept). Default 1 MiB. */
   maxBufferedBytes?: number;
   /** Above this many bytes waiting, the client is closed with 1013. Default 4 x maxBufferedBytes. */
   closeBufferedBytes?: number;
@@ -63,9 +63,13 @@ export interface RealtimeGatewayStats {
   clients: number;
   /** Messages sent to clients (every kind). */
   messagesSent: number;
-  /** Playback updates replaced by a later one before they were sent (normal coalescing). */
+  /** Playback updates replaced by a later one before they were sent (normal coalescing, per player). */
   coalesced: number;
-  /** Playback updates replaced while the client's send buffer was over maxBufferedBytes. */
+  /** Status and playback updates replaced by a later one of the same player within one batch (clients that asked for batches). */
+  superseded: number;
+  /** Batch frames sent (each holds every message of one turn of the event loop for one client). */
+  batchesSent: number;
+  /** Playback (and, batching, status) updates replaced while the client's send buffer was over maxBufferedBytes. */
   dropped: number;
   /** Clients closed with 1013 because their send buffer went over closeBufferedBytes. */
   closedForBackpressure: number;
@@ -90,7 +94,16 @@ const DEFAULT_MAX_CONNECTIONS_PER_USER = 20;
 const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 50;
 const ALL_DEVICES = 'device.*';
 const DEVICE_TOPIC_PREFIX = 'device.';
-/** For comparing payloads without their timestamps. */
+
+/** A player message of this turn of the event loop, on its way to the clients that asked for batches. */
+interface TurnEntry {
+  deviceId: string;
+  text: string;
+  /** `status:<id>` or `playback:<id>`: a later entry with the same key replaces this one. Events have none: never replaced. */
+  key: string | undefined;
+  /** Replaced by a later entry of the same key. */
+  superseded: boolean;
+}
 
 interface Client {
   readonly ws: WebSocket;
@@ -109,12 +122,13 @@ interface Client {
   readonly devices: Set<string>;
   /** Answered the last ping (or sent anything). */
   alive: boolean;
-  /** Player -> the latest `device.playback` not sent yet. */
-  readonly pending: Map<string, string>;
-  /** Player -> clock time of the last `device.playback` sent. */
-  readonly lastPlaybackAt: Map<string, number>;
+  /** Asked for batches (`{"type":"options","batch":true}`): every frame is a JSON array of the messages of one turn. */
+  batch: boolean;
+  /** Batching: this client's own messages (answers, its first picture) of this turn, sent ahead of the turn's player messages. */
+  own: string[];
+  /** Held back while the client's send buffer is full: `playback:<id>` (and, batching, `status:<id>`) -> the latest message. */
+  readonly pending: Map<string, { deviceId: string; text: string }>;
   flushTimer?: ClockTimer;
-  flushDueAt?: number;
   /** Closed by the gateway; nothing more is sent. */
   closing: boolean;
   killTimer?: ClockTimer;
@@ -128,15 +142,21 @@ interface Client {
  * - Authentication: the REST API's access token (see accessTokenFromRequest);
  *   none or an invalid one closes the connection with 4401.
  * - Client messages (schemas/ws-client-message): `subscribe` / `unsubscribe`
- *   `device.<id>` or `device.*`, `ping`. A bad message gets an `error` and the
- *   connection stays. `subscribe` is answered with the current status and
- *   playback of the matching players, then `subscribed`.
- * - Playback updates are coalesced per client and player (one per
- *   `coalesceMs`, the latest); status, events and removals never are.
+ *   `device.<id>` or `device.*`, `ping`, `renew`, `options`. A bad message gets
+ *   an `error` and the connection stays. `subscribe` is answered with the
+ *   current status and playback of the matching players, then `subscribed`.
+ * - Playback updates are coalesced per player (one per `coalesceMs`, the
+ *   latest); events and removals never are.
+ * - Batches (`{"type":"options","batch":true}`): the client gets one frame per
+ *   turn of the event loop, a JSON array of that turn's messages in order; a
+ *   player's status or playback replaces an earlier one of the same player
+ *   in the same batch (events are never dropped). The array of a turn's player
+ *   messages is encoded once for all the clients that see the same players, so
+ *   a fleet costs a write per client per turn instead of one per message.
  * - Backpressure: over `maxBufferedBytes` waiting, a client's playback updates
- *   are held back (the latest kept, the others dropped); over
- *   `closeBufferedBytes` it is closed with 1013, so a slow client never makes
- *   the hub buffer without bound.
+ *   (batching: status too) are held back (the latest kept, the others
+ *   dropped); over `closeBufferedBytes` it is closed with 1013, so a slow
+ *   client never makes the hub buffer without bound.
  * - Heartbeat: protocol pings; a client that misses one is terminated.
  */
 export class RealtimeGateway {
@@ -160,11 +180,27 @@ export class RealtimeGateway {
   private heartbeatTimer: ClockTimer | undefined;
   /** Clients whose socket is corked until the end of this turn of the event loop. */
   private corked: Client[] = [];
-  private uncorkImmediate: NodeJS.Immediate | undefined;
+  /** Runs at the end of this turn: sends the batches and uncorks the sockets. */
+  private turnImmediate: NodeJS.Immediate | undefined;
+  /** Clients that asked for batches; the others get one frame per message. */
+  private readonly batchClients = new Set<Client>();
+  /** This turn's player messages for the batch clients, in order. */
+  private turn: TurnEntry[] = [];
+  /** Key (`status:<id>`, `playback:<id>`) -> its entry in `turn`. */
+  private readonly turnKeys = new Map<string, TurnEntry>();
+  /** Batch clients with messages of their own this turn. */
+  private readonly ownQueued = new Set<Client>();
+  /** Per player: when its last playback update went out, and the latest one held back. */
+  private readonly playback = new Map<string, { sentAt: number; pending: string | undefined }>();
+  private readonly playbackPending = new Set<string>();
+  private playbackTimer: ClockTimer | undefined;
+  private playbackDueAt: number | undefined;
   private running = false;
   private readonly counters = {
     messagesSent: 0,
     coalesced: 0,
+    superseded: 0,
+    batchesSent: 0,
     dropped: 0,
     closedForBackpressure: 0,
     rejectedUnauthorized: 0,
@@ -231,7 +267,7 @@ export class RealtimeGateway {
         continue;
       }
       client.user = user;
-      for (const deviceId of [...client.pending.keys()]) if (!this.visible(client, deviceId)) client.pending.delete(deviceId);
+      for (const [key, held] of [...client.pending]) if (!this.visible(client, held.deviceId)) client.pending.delete(key);
     }
   }
 
@@ -265,7 +301,9 @@ export class RealtimeGateway {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     this.heartbeatTimer?.cancel();
     this.heartbeatTimer = undefined;
-    this.uncorkAll();
+    this.playbackTimer?.cancel();
+    this.playbackTimer = undefined;
+    this.endTurn();
     for (const client of [...this.clients.values()]) {
       this.forget(client);
       if (client.ws.readyState === WebSocket.OPEN || client.ws.readyState === WebSocket.CONNECTING) {
@@ -274,9 +312,11 @@ export class RealtimeGateway {
     }
   }
 
-  /** Sends every held-back playback update now (tests, and anyone who cannot wait for the next tick). */
+  /** Sends every held-back playback update and this turn's batches now (tests, and anyone who cannot wait for the next tick). */
   flush(): void {
+    this.deliverPendingPlayback(true);
     for (const client of this.clients.values()) this.flushClient(client, true);
+    this.flushTurn();
   }
 
   // ---- connections ----
@@ -301,8 +341,9 @@ export class RealtimeGateway {
       all: false,
       devices: new Set(),
       alive: true,
+      batch: false,
+      own: [],
       pending: new Map(),
-      lastPlaybackAt: new Map(),
       closing: false,
     };
     this.clients.set(ws, client);
@@ -378,6 +419,9 @@ export class RealtimeGateway {
   /** Drops a client and its timers; the socket is the caller's business. */
   private forget(client: Client): void {
     if (!this.clients.delete(client.ws)) return;
+    this.batchClients.delete(client);
+    this.ownQueued.delete(client);
+    client.own = [];
     this.clearFlushTimer(client);
     client.killTimer?.cancel();
     client.killTimer = undefined;
@@ -418,7 +462,18 @@ export class RealtimeGateway {
         return this.unsubscribe(client, message.topic);
       case 'renew':
         return this.renew(client, message.accessToken);
+      case 'options':
+        return this.setOptions(client, message.batch);
     }
+  }
+
+  /** Batches on or off; what was queued for the client so far leaves as it was asked for. */
+  private setOptions(client: Client, batch: boolean | undefined): void {
+    if (batch === undefined || batch === client.batch) return;
+    this.flushTurn();
+    client.batch = batch;
+    if (batch) this.batchClients.add(client);
+    else this.batchClients.delete(client);
   }
 
   private subscribe(client: Client, topic: string): void {
@@ -430,9 +485,10 @@ export class RealtimeGateway {
     const at = this.now();
     for (const state of states) {
       if (client.closing || !this.visible(client, state.deviceId)) continue;
+      client.pending.delete(`status:${state.deviceId}`);
+      client.pending.delete(`playback:${state.deviceId}`);
       this.send(client, statusMessage(state, at));
-      client.pending.delete(state.deviceId);
-      this.sendNow(client, state.deviceId, JSON.stringify(playbackMessage(state, at)));
+      this.send(client, playbackMessage(state, at));
     }
     this.send(client, { type: 'subscribed', topic });
   }
@@ -441,8 +497,8 @@ export class RealtimeGateway {
     const deviceId = topicDevice(topic);
     if (deviceId === undefined) client.all = false;
     else client.devices.delete(deviceId);
-    for (const pendingId of [...client.pending.keys()]) {
-      if (!subscribed(client, pendingId)) client.pending.delete(pendingId);
+    for (const [key, held] of [...client.pending]) {
+      if (!subscribed(client, held.deviceId)) client.pending.delete(key);
     }
     this.send(client, { type: 'unsubscribed', topic });
   }
@@ -466,8 +522,8 @@ export class RealtimeGateway {
   private onDeviceAdded(state: DeviceState): void {
     if (this.clients.size === 0) return;
     const at = this.now();
-    this.fanOut(state.deviceId, JSON.stringify(statusMessage(state, at)));
-    this.fanOutPlayback(state.deviceId, JSON.stringify(playbackMessage(state, at)));
+    this.broadcast(state.deviceId, JSON.stringify(statusMessage(state, at)), `status:${state.deviceId}`);
+    this.offerPlayback(state.deviceId, JSON.stringify(playbackMessage(state, at)));
   }
 
   private onState(state: DeviceState, previous: DeviceState): void {
@@ -475,47 +531,50 @@ export class RealtimeGateway {
     const at = this.now();
     const now = deviceViews(state);
     const before = deviceViews(previous);
-    if (!sameJson(now.status, before.status)) {
-      this.fanOut(state.deviceId, JSON.stringify(statusMessage(state, at)));
+    if (!sameView(now.status, before.status)) {
+      this.broadcast(state.deviceId, JSON.stringify(statusMessage(state, at)), `status:${state.deviceId}`);
     }
-    if (!sameJson(now.playback, before.playback)) {
-      this.fanOutPlayback(state.deviceId, JSON.stringify(playbackMessage(state, at)));
+    if (!sameView(now.playback, before.playback)) {
+      this.offerPlayback(state.deviceId, JSON.stringify(playbackMessage(state, at)));
     }
   }
 
   private onEvent(event: DeviceEvent): void {
     if (this.clients.size === 0) return;
-    const message: WsServerMessage = { type: 'device.event', deviceId: event.deviceId, event: eventPayload(event) };
-    this.fanOut(event.deviceId, JSON.stringify(message));
+    // {"type":"device.event","deviceId":...,"event":...} around the payload's JSON, made once per event for every surface.
+    this.broadcast(event.deviceId, `{"type":"device.event","deviceId":${JSON.stringify(event.deviceId)},"event":${eventPayloadJson(event)}}`, undefined);
   }
 
   private onRemoved(deviceId: string): void {
+    this.playback.delete(deviceId);
+    this.playbackPending.delete(deviceId);
     for (const client of this.clients.values()) {
-      client.pending.delete(deviceId);
-      client.lastPlaybackAt.delete(deviceId);
+      client.pending.delete(`status:${deviceId}`);
+      client.pending.delete(`playback:${deviceId}`);
     }
     if (this.clients.size === 0) return;
     const message: WsServerMessage = { type: 'device.removed', deviceId };
-    this.fanOut(deviceId, JSON.stringify(message));
+    this.broadcast(deviceId, JSON.stringify(message), undefined);
   }
 
   /**
-   * To every client subscribed to the player that may see it, at once. The text is encoded
-   * once for all of them (ws frames a Buffer without copying it; a string it encodes per client).
+   * A player message to every client subscribed to the player that may see it. Clients without
+   * batches get it at once, the text encoded once for all of them (ws frames a Buffer without
+   * copying it; a string it encodes per client); batch clients at the end of the turn. `key`
+   * names a state message (status, playback) that a later one of the same player replaces.
    */
-  private fanOut(deviceId: string, text: string): void {
+  private broadcast(deviceId: string, text: string, key: string | undefined): void {
+    if (this.batchClients.size > 0) this.addToTurn(deviceId, text, key);
+    if (this.batchClients.size === this.clients.size) return;
     let encoded: Buffer | undefined;
     for (const client of this.clients.values()) {
-      if (client.closing || !subscribed(client, deviceId) || !this.visible(client, deviceId)) continue;
+      if (client.batch || client.closing || !subscribed(client, deviceId) || !this.visible(client, deviceId)) continue;
+      if (key !== undefined && key.startsWith('playback:') && this.isCongested(client)) {
+        this.hold(client, key, deviceId, text);
+        continue;
+      }
       encoded ??= Buffer.from(text, 'utf8');
       this.write(client, encoded);
-    }
-  }
-
-  private fanOutPlayback(deviceId: string, text: string): void {
-    for (const client of this.clients.values()) {
-      if (client.closing || !subscribed(client, deviceId) || !this.visible(client, deviceId)) continue;
-      this.offerPlayback(client, deviceId, text);
     }
   }
 
@@ -528,86 +587,213 @@ export class RealtimeGateway {
     }
   }
 
-  // ---- coalescing and backpressure ----
+  // ---- batches ----
 
-  /** Sends a playback update now when the client is due one and keeps up; otherwise keeps it as the latest to send. */
-  private offerPlayback(client: Client, deviceId: string, text: string): void {
-    const now = this.clock.now();
-    const congested = this.isCongested(client);
-    const last = client.lastPlaybackAt.get(deviceId);
-    const due = last === undefined || now - last >= this.coalesceMs;
-    if (!congested && due && !client.pending.has(deviceId)) {
-      this.sendNow(client, deviceId, text);
+  private addToTurn(deviceId: string, text: string, key: string | undefined): void {
+    const entry: TurnEntry = { deviceId, text, key, superseded: false };
+    if (key !== undefined) {
+      const earlier = this.turnKeys.get(key);
+      if (earlier) {
+        earlier.superseded = true;
+        this.counters.superseded++;
+      }
+      this.turnKeys.set(key, entry);
+    }
+    this.turn.push(entry);
+    this.scheduleEndOfTurn();
+  }
+
+  /**
+   * A message for one client. A batch client's waits for the end of the turn, ahead of the
+   * player messages that follow it: the player messages queued before it are sent first.
+   */
+  private send(client: Client, message: WsServerMessage): void {
+    const text = JSON.stringify(message);
+    if (!client.batch) {
+      this.write(client, text);
       return;
     }
-    if (client.pending.has(deviceId)) {
-      if (congested) this.counters.dropped++;
-      else this.counters.coalesced++;
+    if (client.closing) return;
+    if (this.turn.length > 0) this.flushTurn();
+    client.own.push(text);
+    this.ownQueued.add(client);
+    this.scheduleEndOfTurn();
+  }
+
+  private scheduleEndOfTurn(): void {
+    this.turnImmediate ??= setImmediate(() => this.endTurn());
+  }
+
+  private endTurn(): void {
+    if (this.turnImmediate) clearImmediate(this.turnImmediate);
+    this.turnImmediate = undefined;
+    this.flushTurn();
+    this.uncorkAll();
+  }
+
+  /**
+   * Sends each batch client one frame: its own messages, then the turn's player messages it may
+   * see. Clients of the same user with the same subscriptions share one encoded frame.
+   */
+  private flushTurn(): void {
+    const entries = this.turn;
+    this.turn = [];
+    this.turnKeys.clear();
+    if (entries.length === 0 && this.ownQueued.size === 0) return;
+    const shared = new Map<string, { frame: Buffer; count: number } | undefined>();
+    for (const client of this.batchClients) {
+      const own = client.own;
+      client.own = [];
+      if (client.closing) continue;
+      const congested = this.isCongested(client);
+      if (own.length === 0 && !congested) {
+        const audience = audienceOf(client);
+        let batch = shared.get(audience);
+        if (!shared.has(audience)) {
+          const texts = this.turnFor(client, entries, false);
+          batch = texts.length > 0 ? { frame: Buffer.from(`[${texts.join(',')}]`, 'utf8'), count: texts.length } : undefined;
+          shared.set(audience, batch);
+        }
+        if (batch) this.writeBatch(client, batch.frame, batch.count);
+        continue;
+      }
+      const texts = [...own, ...this.turnFor(client, entries, congested)];
+      if (texts.length > 0) this.writeBatch(client, `[${texts.join(',')}]`, texts.length);
     }
-    client.pending.set(deviceId, text);
-    this.scheduleFlush(client, congested || last === undefined ? now + this.coalesceMs : last + this.coalesceMs);
+    this.ownQueued.clear();
   }
 
-  private sendNow(client: Client, deviceId: string, text: string): void {
-    client.lastPlaybackAt.set(deviceId, this.clock.now());
-    this.write(client, text);
+  /** The turn's messages this client gets; a congested client's state messages are held back instead. */
+  private turnFor(client: Client, entries: readonly TurnEntry[], congested: boolean): string[] {
+    const texts: string[] = [];
+    for (const entry of entries) {
+      if (entry.superseded || !subscribed(client, entry.deviceId) || !this.visible(client, entry.deviceId)) continue;
+      if (congested && entry.key !== undefined) this.hold(client, entry.key, entry.deviceId, entry.text);
+      else {
+        if (entry.key !== undefined) client.pending.delete(entry.key);
+        texts.push(entry.text);
+      }
+    }
+    return texts;
   }
 
-  private scheduleFlush(client: Client, dueAt: number): void {
-    if (client.flushTimer && client.flushDueAt !== undefined && client.flushDueAt <= dueAt) return;
-    this.clearFlushTimer(client);
-    client.flushDueAt = dueAt;
+  /** One frame holding `count` messages. */
+  private writeBatch(client: Client, frame: string | Buffer, count: number): void {
+    this.write(client, frame, count);
+    this.counters.batchesSent++;
+  }
+
+  // ---- coalescing and backpressure ----
+
+  /** A player's playback changed: sent now when the player has been quiet for `coalesceMs`, else the latest is held until then. */
+  private offerPlayback(deviceId: string, text: string): void {
+    const now = this.clock.now();
+    const slot = this.playback.get(deviceId);
+    if (!slot) {
+      this.playback.set(deviceId, { sentAt: now, pending: undefined });
+      this.broadcast(deviceId, text, `playback:${deviceId}`);
+      return;
+    }
+    if (slot.pending === undefined && now - slot.sentAt >= this.coalesceMs) {
+      slot.sentAt = now;
+      this.broadcast(deviceId, text, `playback:${deviceId}`);
+      return;
+    }
+    if (slot.pending !== undefined) this.counters.coalesced++;
+    slot.pending = text;
+    this.playbackPending.add(deviceId);
+    this.schedulePlayback(slot.sentAt + this.coalesceMs);
+  }
+
+  private schedulePlayback(dueAt: number): void {
+    if (this.playbackTimer && this.playbackDueAt !== undefined && this.playbackDueAt <= dueAt) return;
+    this.playbackTimer?.cancel();
+    this.playbackDueAt = dueAt;
+    this.playbackTimer = this.clock.setTimeout(() => {
+      this.playbackTimer = undefined;
+      this.playbackDueAt = undefined;
+      this.deliverPendingPlayback(false);
+    }, Math.max(0, dueAt - this.clock.now()));
+  }
+
+  /** Sends the held-back playback updates that are due (all of them when `force`), and waits again for the rest. */
+  private deliverPendingPlayback(force: boolean): void {
+    const now = this.clock.now();
+    let nextDue: number | undefined;
+    for (const deviceId of [...this.playbackPending]) {
+      const slot = this.playback.get(deviceId);
+      if (!slot || slot.pending === undefined) {
+        this.playbackPending.delete(deviceId);
+        continue;
+      }
+      const due = slot.sentAt + this.coalesceMs;
+      if (!force && due > now) {
+        nextDue = nextDue === undefined ? due : Math.min(nextDue, due);
+        continue;
+      }
+      const text = slot.pending;
+      slot.pending = undefined;
+      slot.sentAt = now;
+      this.playbackPending.delete(deviceId);
+      this.broadcast(deviceId, text, `playback:${deviceId}`);
+    }
+    if (nextDue !== undefined) this.schedulePlayback(nextDue);
+  }
+
+  /** Keeps the latest state message of a congested client, to send once it reads again. */
+  private hold(client: Client, key: string, deviceId: string, text: string): void {
+    if (client.pending.has(key)) this.counters.dropped++;
+    client.pending.set(key, { deviceId, text });
+    this.scheduleFlush(client);
+  }
+
+  private scheduleFlush(client: Client): void {
+    if (client.flushTimer) return;
     client.flushTimer = this.clock.setTimeout(() => {
       client.flushTimer = undefined;
-      client.flushDueAt = undefined;
       this.flushClient(client, false);
-    }, Math.max(0, dueAt - this.clock.now()));
+    }, this.coalesceMs);
   }
 
   private clearFlushTimer(client: Client): void {
     client.flushTimer?.cancel();
     client.flushTimer = undefined;
-    client.flushDueAt = undefined;
   }
 
-  /** Sends the held-back playback updates that are due (all of them when `force`), and waits again for the rest. */
+  /** Sends what was held back for a congested client once it reads again (all of it when `force`). */
   private flushClient(client: Client, force: boolean): void {
     if (client.closing || client.pending.size === 0 || !this.clients.has(client.ws)) return;
-    const now = this.clock.now();
     if (!force && this.isCongested(client)) {
-      this.scheduleFlush(client, now + this.coalesceMs);
+      this.scheduleFlush(client);
       return;
     }
-    let nextDue: number | undefined;
-    for (const [deviceId, text] of [...client.pending]) {
-      const last = client.lastPlaybackAt.get(deviceId);
-      if (force || last === undefined || now - last >= this.coalesceMs) {
-        client.pending.delete(deviceId);
-        if (!this.visible(client, deviceId)) continue;
-        this.sendNow(client, deviceId, text);
-        if (client.closing) return;
-      } else {
-        const due = last + this.coalesceMs;
-        nextDue = nextDue === undefined ? due : Math.min(nextDue, due);
-      }
+    this.clearFlushTimer(client);
+    const held = [...client.pending.values()];
+    client.pending.clear();
+    if (client.batch) {
+      if (this.turn.length > 0) this.flushTurn();
+      for (const { deviceId, text } of held) if (this.visible(client, deviceId)) client.own.push(text);
+      this.ownQueued.add(client);
+      this.scheduleEndOfTurn();
+      return;
     }
-    if (nextDue !== undefined) this.scheduleFlush(client, nextDue);
+    for (const { deviceId, text } of held) {
+      if (!this.visible(client, deviceId)) continue;
+      this.write(client, text);
+      if (client.closing) return;
+    }
   }
 
   private isCongested(client: Client): boolean {
     return client.ws.bufferedAmount > this.maxBufferedBytes;
   }
 
-  private send(client: Client, message: WsServerMessage): void {
-    this.write(client, JSON.stringify(message));
-  }
-
-  /** Sends one text message (a Buffer holds its UTF-8 bytes). */
-  private write(client: Client, text: string | Buffer): void {
+  /** Sends one text frame of `messages` messages (a Buffer holds its UTF-8 bytes). */
+  private write(client: Client, text: string | Buffer, messages = 1): void {
     if (client.closing || client.ws.readyState !== WebSocket.OPEN) return;
     this.cork(client);
     client.ws.send(text, { binary: false });
-    this.counters.messagesSent++;
+    this.counters.messagesSent += messages;
     const buffered = client.ws.bufferedAmount;
     if (buffered > this.closeBufferedBytes) this.closeSlow(client, buffered);
   }
@@ -623,12 +809,10 @@ export class RealtimeGateway {
     client.corked = true;
     client.socket.cork();
     this.corked.push(client);
-    this.uncorkImmediate ??= setImmediate(() => this.uncorkAll());
+    this.scheduleEndOfTurn();
   }
 
   private uncorkAll(): void {
-    if (this.uncorkImmediate) clearImmediate(this.uncorkImmediate);
-    this.uncorkImmediate = undefined;
     const corked = this.corked;
     this.corked = [];
     for (const client of corked) {
@@ -642,6 +826,7 @@ export class RealtimeGateway {
     client.closing = true;
     this.counters.closedForBackpressure++;
     client.pending.clear();
+    client.own = [];
     this.clearFlushTimer(client);
     this.logger.warn('websocket client too slow; closing it', { userId: client.user.id, bufferedBytes: buffered });
     client.ws.close(WS_CLOSE.tryAgainLater, `too slow: ${buffered} bytes waiting to be sent; reconnect later`);
@@ -700,12 +885,13 @@ function topicDevice(topic: string): string | undefined {
   return topic === ALL_DEVICES ? undefined : topic.slice(DEVICE_TOPIC_PREFIX.length);
 }
 
-function subscribed(client: Client, deviceId: string): boolean {
-  return client.all || client.devices.has(deviceId);
+/** Clients with the same audience get the same player messages: the same user (what they may see) and the same subscriptions. */
+function audienceOf(client: Client): string {
+  return client.all ? `${client.user.id}\n*` : `${client.user.id}\n${[...client.devices].sort().join(',')}`;
 }
 
-function sameJson(a: object, b: object): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+function subscribed(client: Client, deviceId: string): boolean {
+  return client.all || client.devices.has(deviceId);
 }
 
 function isDefined<T>(value: T | undefined): value is T {

@@ -14,6 +14,7 @@ import {
   scanEvents,
   type RotatedLogFile,
 } from './event-log-files';
+import { BufferedEventLog } from './event-buffer';
 import { RingBuffer } from './ring-buffer';
 
 export interface EventLogOptions {
@@ -59,6 +60,38 @@ export interface EventLogStats {
   devices: number;
 }
 
+/**
+ * The device event log as the hub uses it: the embedded JSON-lines log
+ * (`EventLog`) or the partitioned PostgreSQL table (`PostgresEventLog`).
+ */
+export interface DeviceEventLog {
+  /** Buffers the event (O(1)); a flush is scheduled right away. Do not change the object afterwards. */
+  append(event: DeviceEvent): void;
+  /** Resolves once every event appended before the call is durable. */
+  flush(): Promise<void>;
+  /** The device's latest events, newest first, from memory. */
+  recent(deviceId: string, limit?: number): DeviceEvent[];
+  /** Durable events (pending ones are flushed first), newest first. */
+  query(query?: EventQuery): Promise<DeviceEvent[]>;
+  /**
+   * Where the log can count for itself (PostgreSQL: GROUP BY, no event leaves the database):
+   * durable events per device, UTC day and type, and which of `seen` (ids of events the caller
+   * counted already, read when the counts are taken) those counts include.
+   */
+  dailyCounts?(seen: () => Iterable<string>): Promise<DailyEventCounts>;
+  /** Deletes what is older than the retention period; resolves to how many files or partitions it deleted. */
+  enforceRetention(): Promise<number>;
+  stats(): EventLogStats;
+  /** Writes what is pending and releases everything; later appends throw. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface DailyEventCounts {
+  counts: Array<{ deviceId: string; day: string; type: string; count: number }>;
+  /** The ids given as seen that the counts include. */
+  included: string[];
+}
+
 const MiB = 1024 * 1024;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -80,12 +113,11 @@ interface ScanResult {
  * memory. append() only buffers (O(1)); one scheduled flush writes everything
  * pending with a single write, so ingest cost does not depend on the log size.
  */
-export class EventLog {
+export class EventLog extends BufferedEventLog implements DeviceEventLog {
   private readonly dir: string;
   private readonly currentPath: string;
   private readonly maxFileBytes: number;
   private readonly retentionMs: number;
-  private readonly recentPerDevice: number;
   private readonly now: () => number;
   private readonly logger: Logger;
 
@@ -93,23 +125,19 @@ export class EventLog {
   private currentBytes = 0;
   private pendingLines: string[] = [];
   private pendingSizes: number[] = [];
-  private scheduledFlush: NodeJS.Immediate | undefined;
-  private draining: Promise<void> | undefined;
   private rotated: RotatedLogFile[] = [];
   private nextSeq = 1;
   /** Odd while a rotation is moving files; readers retry when it changed under them. */
   private rotationEpoch = 0;
-  private readonly rings = new Map<string, RingBuffer<DeviceEvent>>();
   private readonly corruptLinesByFile = new Map<string, number>();
-  private closing: Promise<void> | undefined;
-  private counters = { appended: 0, flushedBytes: 0, writes: 0, rotations: 0 };
+  private counters = { flushedBytes: 0, writes: 0, rotations: 0 };
 
   private constructor(options: EventLogOptions) {
+    super(options.recentPerDevice ?? 200, options.logger ?? silentLogger);
     this.dir = options.dir;
     this.currentPath = path.join(options.dir, CURRENT_LOG_NAME);
     this.maxFileBytes = options.maxFileBytes ?? 16 * MiB;
     this.retentionMs = (options.retentionDays ?? 30) * DAY_MS;
-    this.recentPerDevice = options.recentPerDevice ?? 200;
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? silentLogger;
   }
@@ -138,39 +166,23 @@ export class EventLog {
     if (!handle) return;
     const { size } = await handle.stat();
     const { corruptLines } = await scanEvents(handle, size, (event) => {
-      this.ringFor(event.deviceId).push(event);
+      this.latest.push(event);
     });
     this.corruptLinesByFile.set(CURRENT_LOG_NAME, corruptLines);
     if (corruptLines > 0) this.logger.warn('skipped corrupt lines in the event log', { file: this.currentPath, corruptLines });
   }
 
-  /**
-   * Buffers the event; it reaches the disk on the next flush (scheduled right
-   * away). The log keeps the object: do not change it afterwards.
-   */
-  append(event: DeviceEvent): void {
-    if (this.closing) throw new StoreError('store_closed', 'the event log is closed');
+  protected buffer(event: DeviceEvent): void {
     if (!isDeviceEvent(event)) {
       throw new StoreError('invalid_event', 'an event needs string id, deviceId, type and timestamp, and an object data', { event });
     }
     const line = JSON.stringify(event) + '\n';
     this.pendingLines.push(line);
     this.pendingSizes.push(Buffer.byteLength(line));
-    this.ringFor(event.deviceId).push(event);
-    this.counters.appended++;
-    this.scheduleFlush();
   }
 
-  /** Resolves once every event appended before the call is on disk. */
-  async flush(): Promise<void> {
-    this.cancelScheduledFlush();
-    await this.drain();
-  }
-
-  /** The device's latest events, newest first, from memory. */
-  recent(deviceId: string, limit = this.recentPerDevice): DeviceEvent[] {
-    const ring = this.rings.get(deviceId);
-    return ring ? ring.newestFirst(limit).map((event) => structuredClone(event)) : [];
+  protected hasPending(): boolean {
+    return this.pendingLines.length > 0;
   }
 
   /** Events from the files on disk (pending ones are flushed first), newest first. */
@@ -227,11 +239,12 @@ export class EventLog {
     let corruptLines = 0;
     for (const count of this.corruptLinesByFile.values()) corruptLines += count;
     return {
+      appended: this.appended,
       ...this.counters,
       pending: this.pendingLines.length,
       files: this.rotated.length + 1,
       corruptLines,
-      devices: this.rings.size,
+      devices: this.latest.devices,
     };
   }
 
@@ -242,9 +255,9 @@ export class EventLog {
   }
 
   private async closeOnce(): Promise<void> {
-    this.cancelScheduledFlush();
+    this.flusher.cancel();
     try {
-      await this.drain();
+      await this.flusher.drain();
     } finally {
       const handle = this.handle;
       this.handle = undefined;
@@ -255,47 +268,8 @@ export class EventLog {
     }
   }
 
-  private ringFor(deviceId: string): RingBuffer<DeviceEvent> {
-    let ring = this.rings.get(deviceId);
-    if (!ring) {
-      ring = new RingBuffer<DeviceEvent>(Math.max(1, this.recentPerDevice));
-      this.rings.set(deviceId, ring);
-    }
-    return ring;
-  }
-
-  private scheduleFlush(): void {
-    if (this.scheduledFlush || this.draining) return;
-    this.scheduledFlush = setImmediate(() => {
-      this.scheduledFlush = undefined;
-      this.drain().catch((error: unknown) => this.logger.error('could not write device events; they stay pending', { err: error }));
-    });
-  }
-
-  private cancelScheduledFlush(): void {
-    if (this.scheduledFlush) clearImmediate(this.scheduledFlush);
-    this.scheduledFlush = undefined;
-  }
-
-  private drain(): Promise<void> {
-    if (this.draining) return this.draining;
-    if (this.pendingLines.length === 0) return Promise.resolve();
-    this.draining = this.writePending();
-    return this.draining;
-  }
-
-  private async writePending(): Promise<void> {
-    try {
-      while (this.pendingLines.length > 0) await this.writeNextBatch();
-    } finally {
-      // Cleared in the same turn as the empty check: an append right after
-      // always schedules a new flush.
-      this.draining = undefined;
-    }
-  }
-
   /** Writes as many pending lines as fit in the current file, rotating first when the next one does not fit. */
-  private async writeNextBatch(): Promise<void> {
+  protected async writeNextBatch(): Promise<void> {
     if (this.currentBytes > 0 && this.currentBytes + this.pendingSizes[0]! > this.maxFileBytes) await this.rotate();
     const count = this.linesThatFit(this.maxFileBytes - this.currentBytes);
     const lines = this.pendingLines.splice(0, count);
@@ -360,7 +334,7 @@ export class EventLog {
     for (;;) {
       const epoch = this.rotationEpoch;
       if (epoch % 2 === 1) {
-        await this.draining?.catch(() => undefined);
+        await this.flusher.inFlight?.catch(() => undefined);
         continue;
       }
       const bytes = this.currentBytes;
@@ -411,7 +385,7 @@ async function writeAll(handle: fs.FileHandle, buffer: Buffer): Promise<void> {
   }
 }
 
-function eventMatcher(query: EventQuery): (event: DeviceEvent) => boolean {
+export function eventMatcher(query: EventQuery): (event: DeviceEvent) => boolean {
   const types = query.types ? new Set(query.types) : undefined;
   const since = query.since === undefined ? undefined : toMillis(query.since, 'since');
   const until = query.until === undefined ? undefined : toMillis(query.until, 'until');
@@ -424,7 +398,7 @@ function eventMatcher(query: EventQuery): (event: DeviceEvent) => boolean {
   };
 }
 
-function toMillis(value: string | number | Date, name: string): number {
+export function toMillis(value: string | number | Date, name: string): number {
   const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Date.parse(value);
   if (Number.isNaN(ms)) throw new RangeError(`query.${name} is not a valid time: ${String(value)}`);
   return ms;

@@ -1,5 +1,5 @@
 import type { CollectionName } from './collections';
-import { deepFreeze, type Database, type RecordMap, type StoredRecord } from './database';
+import { deepFreeze, type RecordMap, type RecordsDatabase, type StoredRecord } from './database';
 import { StoreError } from './errors';
 
 /**
@@ -39,7 +39,7 @@ export interface RepositoryOptions {
 
 export class CollectionRepository<T extends { id: string }> implements Repository<T> {
   constructor(
-    private readonly db: Database,
+    private readonly db: RecordsDatabase,
     readonly collection: CollectionName,
     private readonly options: RepositoryOptions,
   ) {}

@@ -1,22 +1,28 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { silentLogger, type Logger } from '../log/logger';
-import { COLLECTION_NAMES, TIMESTAMPED_COLLECTIONS, type CollectionName, type CollectionRecords } from './collections';
-import { Database } from './database';
+import { assembleStore, countsByCollection } from './assemble-store';
+import type { CollectionName, CollectionRecords } from './collections';
+import { Database, LowdbWriter } from './database';
 import { removeTempLeftovers } from '../files/atomic-file';
 import { loadDbFile } from './db-file';
-import { errorMessage } from './errors';
-import { EventLog, type EventLogOptions, type EventLogStats } from './event-log';
+import { EventLog, type DeviceEventLog, type EventLogOptions, type EventLogStats } from './event-log';
+import { openPostgresStore } from './postgres-store';
 import { MIGRATIONS, assertMigrationsAreSequential, type Migration } from './migrations';
-import { CollectionRepository, type RecordValidator, type Repository } from './repository';
+import type { RecordValidator, Repository } from './repository';
 
 export interface OpenStoreOptions {
-  /** Holds db.json and the events/ folder; created when missing. */
+  /** Holds db.json and the events/ folder (embedded store) and the audio files; created when missing. */
   dataDir: string;
+  /**
+   * postgres://user:password@host:port/database: records and events live in PostgreSQL
+   * (several hub instances may share it) instead of db.json and events/.
+   */
+  databaseUrl?: string;
   /** Called before every write; a throw refuses the write. */
   validate: RecordValidator;
   logger?: Logger;
-  /** Event log settings; `dir` defaults to `<dataDir>/events`. */
+  /** Event log settings; `dir` defaults to `<dataDir>/events` (retentionDays and recentPerDevice apply to PostgreSQL too). */
   eventLog?: Partial<EventLogOptions>;
   /** The schema migrations (tests pass their own); the last one's version is the current version. */
   migrations?: readonly Migration[];
@@ -24,8 +30,18 @@ export interface OpenStoreOptions {
   now?: () => Date;
 }
 
+export type StoreBackend = 'embedded' | 'postgres';
+
+/** A record another hub instance changed in the shared database. */
+export interface ExternalChange {
+  collection: CollectionName;
+  id: string;
+  op: 'set' | 'delete';
+}
+
 export interface StoreHealth {
   status: 'ok' | 'error';
+  backend: StoreBackend;
   dataDir: string;
   schemaVersion: number;
   collections: Record<CollectionName, number>;
@@ -34,8 +50,9 @@ export interface StoreHealth {
 }
 
 export interface Store {
+  readonly backend: StoreBackend;
   readonly dataDir: string;
-  /** The lowdb file: `<dataDir>/db.json`. */
+  /** Where the records are: the lowdb file `<dataDir>/db.json`, or the database URL without its password. */
   readonly file: string;
   readonly schemaVersion: number;
   readonly users: Repository<CollectionRecords['users']>;
@@ -44,12 +61,23 @@ export interface Store {
   readonly scripts: Repository<CollectionRecords['scripts']>;
   readonly stories: Repository<CollectionRecords['cyoa_stories']>;
   readonly playbackHistory: Repository<CollectionRecords['playback_history']>;
-  readonly events: EventLog;
+  readonly events: DeviceEventLog;
   /** The repository of a collection by its stored name. */
   collection<N extends CollectionName>(name: N): Repository<CollectionRecords[N]>;
   health(): StoreHealth;
   /** Resolves once every change asked for so far is written (or has failed): what a read after it sees. */
   settled(): Promise<void>;
+  /**
+   * Pulls every change another hub instance committed so far to the shared database, so the
+   * next read sees it (the hub calls it before each API request). Nothing to do on the embedded store.
+   */
+  catchUp(): Promise<void>;
+  /**
+   * Calls `listener` with the records another instance changed, each time this instance pulls
+   * such changes (after catchUp or a notification); resolves to a function that stops it.
+   * Never called on the embedded store.
+   */
+  onExternalChanges(listener: (changes: ExternalChange[]) => void): () => void;
   /** Waits for queued writes, flushes and closes the event log. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -61,6 +89,9 @@ export const DB_FILE_NAME = 'db.json';
  * through lowdb, device events in the append-only log under events/.
  */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  if (options.databaseUrl) {
+    return openPostgresStore({ ...options, databaseUrl: options.databaseUrl });
+  }
   const logger = options.logger ?? silentLogger;
   const migrations = options.migrations ?? MIGRATIONS;
   assertMigrationsAreSequential(migrations);
@@ -71,82 +102,24 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   if (leftovers.length > 0) logger.info('removed temporary files left by an interrupted write', { count: leftovers.length, files: leftovers.slice(0, 10) });
 
   const loaded = await loadDbFile(file, migrations, logger);
-  const db = new Database(loaded.low, loaded.data, loaded.schemaVersion, logger);
-  const now = options.now ?? (() => new Date());
-  const repositories = new Map<CollectionName, CollectionRepository<{ id: string }>>(
-    COLLECTION_NAMES.map((name) => [
-      name,
-      new CollectionRepository(db, name, { validate: options.validate, touchUpdatedAt: TIMESTAMPED_COLLECTIONS.has(name), now }),
-    ]),
-  );
-  warnAboutInvalidRecords(repositories, options.validate, logger);
-
+  const db = new Database(loaded.data, loaded.schemaVersion, new LowdbWriter(loaded.low, loaded.data, loaded.schemaVersion), logger);
   const events = await EventLog.open({
     ...options.eventLog,
     dir: options.eventLog?.dir ?? path.join(options.dataDir, 'events'),
     logger: options.eventLog?.logger ?? logger.child({ part: 'event-log' }),
   });
-
-  const collection = <N extends CollectionName>(name: N): Repository<CollectionRecords[N]> =>
-    repositories.get(name) as unknown as Repository<CollectionRecords[N]>;
-
-  let closing: Promise<void> | undefined;
-  const store: Store = {
-    dataDir: options.dataDir,
+  const store = assembleStore({
+    backend: 'embedded',
     file,
-    schemaVersion: loaded.schemaVersion,
-    users: collection('users'),
-    devices: collection('devices'),
-    audioFiles: collection('audio_files'),
-    scripts: collection('scripts'),
-    stories: collection('cyoa_stories'),
-    playbackHistory: collection('playback_history'),
+    options,
+    db,
     events,
-    collection,
-    health: () => storeHealth(options.dataDir, db, events, closing !== undefined),
-    settled: () => db.settled(),
-    close() {
-      closing ??= Promise.allSettled([db.close(), events.close()]).then(([dbResult, eventsResult]) => {
-        for (const result of [dbResult, eventsResult]) if (result.status === 'rejected') throw result.reason;
-      });
-      return closing;
-    },
-  };
+    logger,
+    catchUp: () => Promise.resolve(),
+    onExternalChanges: () => () => undefined,
+    closeBackend: () => Promise.resolve(),
+  });
   logger.info('store opened', { file, schemaVersion: loaded.schemaVersion, ...countsByCollection(db) });
   return store;
 }
 
-function storeHealth(dataDir: string, db: Database, events: EventLog, closed: boolean): StoreHealth {
-  const error = closed ? 'the store is closed' : db.writeError ? `the last write failed: ${errorMessage(db.writeError)}` : undefined;
-  return {
-    status: error ? 'error' : 'ok',
-    dataDir,
-    schemaVersion: db.schemaVersion,
-    collections: countsByCollection(db),
-    events: events.stats(),
-    ...(error ? { error } : {}),
-  };
-}
-
-function countsByCollection(db: Database): Record<CollectionName, number> {
-  return Object.fromEntries(COLLECTION_NAMES.map((name) => [name, db.records(name).size])) as Record<CollectionName, number>;
-}
-
-/** Stored records that no longer pass validation are reported, not dropped: the data is the user's. */
-function warnAboutInvalidRecords(
-  repositories: Map<CollectionName, CollectionRepository<{ id: string }>>,
-  validate: RecordValidator,
-  logger: Logger,
-): void {
-  for (const [name, repository] of repositories) {
-    const invalid: string[] = [];
-    for (const record of repository.list()) {
-      try {
-        validate(name, record);
-      } catch {
-        invalid.push(record.id);
-      }
-    }
-    if (invalid.length > 0) logger.warn('stored records fail validation', { collection: name, count: invalid.length, ids: invalid.slice(0, 10) });
-  }
-}

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Request, type Response, type Router } from 'express';
 import { ApiError } from '../http/api-error';
-import { sendFileRange, type AudioLibrary, type RangeFile } from '../library';
+import { sendFileRange, StorageUnavailableError, type AudioLibrary, type RangeFile } from '../library';
 import type { Logger } from '../log/logger';
 import type { AudioFile } from '../types/schemas';
 import { SmartStreams } from './smart-streams';
@@ -20,7 +20,7 @@ export interface StreamServiceOptions {
   /** The hub's own address (`hub.http.url`), used when publicUrl is not set; read when a URL is made, so it may change after listen(). */
   hubUrl: () => string;
   /** The library's files (`createAudioLibrary(...).files`). */
-  library: Pick<AudioLibrary, 'get' | 'pathOf'>;
+  library: Pick<AudioLibrary, 'get' | 'storage' | 'audioName'>;
   logger: Logger;
   now?: () => Date;
   /** Seconds a URL from urlFor works unless its scope says otherwise (default STREAM_URL_LIFETIME_SECONDS). */
@@ -45,7 +45,7 @@ export interface StreamServed {
   fileId?: string;
   deviceId?: string;
   scriptId?: string;
-  /** Why a request was refused or failed: a token check (403: expired, revoked...), `not_found` or `missing_on_disk` (404). */
+  /** Why a request was refused or failed: a token check (403: expired, revoked...), `not_found` or `missing_on_disk` (404: not in the data directory or bucket), `storage_unavailable` (503: the bucket). */
   reason?: string;
 }
 
@@ -154,7 +154,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
   };
 
   const libraryFile = (record: AudioFile): RangeFile => ({
-    path: options.library.pathOf(record),
+    ...options.library.storage.rangeBytes(options.library.audioName(record)),
     size: record.fileSize,
     mtime: new Date(record.createdAt),
     contentType: record.mimeType,
@@ -167,7 +167,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
     file: RangeFile,
     cacheControl: string,
     scope: { deviceId?: string; scriptId?: string },
-    onMissing: () => void,
+    onFailure: (status: number, reason: 'missing_on_disk' | 'storage_unavailable') => void,
   ): Promise<void> => {
     const flight = { res, ...scope };
     inFlight.add(flight);
@@ -177,9 +177,13 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
       await work;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        logger.warn('stream file missing on disk', { path: file.path });
-        onMissing();
+        logger.warn('stream file missing from the storage', { path: file.path, storage: options.library.storage.location });
+        onFailure(404, 'missing_on_disk');
         throw ApiError.notFound('audio file');
+      }
+      if (error instanceof StorageUnavailableError) {
+        logger.warn('stream storage unavailable', { storage: options.library.storage.location, err: error });
+        onFailure(503, 'storage_unavailable');
       }
       throw error;
     } finally {
@@ -196,7 +200,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
       report({ kind: 'audio', id: fileId, method: req.method, status: 404, reason: 'not_found', ...scope });
       throw ApiError.notFound('audio file');
     }
-    await send(req, res, libraryFile(record), 'private, no-cache', scope, () => report({ kind: 'audio', id: fileId, method: req.method, status: 404, reason: 'missing_on_disk', fileId, ...scope }));
+    await send(req, res, libraryFile(record), 'private, no-cache', scope, (status, reason) => report({ kind: 'audio', id: fileId, method: req.method, status, reason, fileId, ...scope }));
     report({ kind: 'audio', id: fileId, method: req.method, status: res.statusCode, fileId, ...scope });
   };
 
@@ -213,7 +217,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
       throw ApiError.notFound(choice ? 'audio file' : `smart stream "${streamId}" (or nothing to play)`);
     }
     res.setHeader('X-Smart-Rule', choice.rule);
-    await send(req, res, libraryFile(record), 'no-store', scope, () => report({ kind: 'smart', id: streamId, method: req.method, status: 404, reason: 'missing_on_disk', fileId: record.id, ...scope }));
+    await send(req, res, libraryFile(record), 'no-store', scope, (status, reason) => report({ kind: 'smart', id: streamId, method: req.method, status, reason, fileId: record.id, ...scope }));
     report({ kind: 'smart', id: streamId, method: req.method, status: res.statusCode, fileId: record.id, ...scope });
   };
 
@@ -227,7 +231,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
       throw ApiError.notFound('speech audio (expired from the cache?)');
     }
     // The bytes under a key never change (the key is a hash of what was rendered): players may keep them.
-    await send(req, res, file, 'private, max-age=86400, immutable', scope, () => report({ kind: 'speech', id: key, method: req.method, status: 404, reason: 'missing_on_disk', ...scope }));
+    await send(req, res, file, 'private, max-age=86400, immutable', scope, (status, reason) => report({ kind: 'speech', id: key, method: req.method, status, reason, ...scope }));
     report({ kind: 'speech', id: key, method: req.method, status: res.statusCode, ...scope });
   };
 

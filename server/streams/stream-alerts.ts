@@ -22,7 +22,8 @@ const WHY: Record<string, string> = {
   revoked: 'its stream link was revoked; deploy the script again',
   wrong_target: 'its stream link is for another stream',
   not_found: 'the audio is no longer on the hub',
-  missing_on_disk: "the audio file is missing from the hub's data directory",
+  missing_on_disk: "the audio file is missing from the hub's storage",
+  storage_unavailable: "the hub's audio storage is unavailable",
 };
 
 /**

@@ -48,9 +48,12 @@ export function configRoutes(config: ConfigRoutesOptions): Router {
     const saved = await readSaved(file, logger);
     // The password is write-only: a body without one (as GET answers) keeps the one in use.
     const password = body.broker.password ?? saved?.broker.password ?? config.options.broker.password;
-    const next: HubConfig = { ...body, broker: { ...body.broker, ...(password ? { password } : {}) } };
+    // The database URL comes from the environment only (YOTO_DATABASE_URL): GET shows it without its
+    // password, so what comes back here cannot be used; it is neither saved nor counted as a change.
+    const { databaseUrl: _shownWithoutPassword, ...settings } = body;
+    const next: HubConfig = { ...settings, broker: { ...body.broker, ...(password ? { password } : {}) } };
     await writeJsonAtomic(file, next);
-    const restartRequired = changedPaths(config.options, next);
+    const restartRequired = changedPaths({ ...config.options, databaseUrl: undefined }, next);
     logger.info('hub settings saved', { file, changed: restartRequired, by: user.id });
     res.json({ saved: true, file, restartRequired, config: redactSecrets(next) });
   });

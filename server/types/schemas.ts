@@ -33,9 +33,10 @@ export type Script = SimpleScript | PlaylistScript | CyoaScript;
 /**
  * A message a panel (or other client) sends on the /ws WebSocket, chosen by `type`. The connection is authenticated with the REST API's access token: in a browser `new WebSocket(url, ['bearer', token])` (the hub answers with the `bearer` subprotocol), elsewhere an `Authorization: Bearer <token>` header, or `?access_token=<token>` on the URL; a missing, invalid or revoked token refuses the upgrade (HTTP 401). An open connection is closed with code 4401 when its access token expires (unless renewed with a `renew` message) or when its user is disabled, deleted or signs out.
  */
-export type WsClientMessage = WsSubscribeMessage | WsUnsubscribeMessage | WsRenewMessage | WsPingMessage;
+export type WsClientMessage =
+  WsSubscribeMessage | WsUnsubscribeMessage | WsRenewMessage | WsOptionsMessage | WsPingMessage;
 /**
- * A message the hub sends on the /ws WebSocket, chosen by `type`. Player updates carry the same payloads as the home broker topics.
+ * A message the hub sends on the /ws WebSocket, chosen by `type`. Player updates carry the same payloads as the home broker topics. A frame holds one message, or, once the client sent `{"type":"options","batch":true}`, a JSON array of messages in order.
  */
 export type WsServerMessage =
   | WsDeviceStatusMessage
@@ -1162,6 +1163,10 @@ export interface HubConfig {
    * Folder holding the database, the audio files and the event log (YOTO_DATA_DIR).
    */
   dataDir: string;
+  /**
+   * PostgreSQL connection URL (YOTO_DATABASE_URL, postgres://user:password@host:port/database): records and device events live there instead of the data folder, and several hub instances may share it. Unset: the embedded store in the data folder.
+   */
+  databaseUrl?: string;
   http: HubHttpConfig;
   broker: HubBrokerConfig;
   cloud: HubCloudConfig;
@@ -1171,6 +1176,10 @@ export interface HubConfig {
   demoContent?: boolean;
   tts?: HubTtsConfig;
   cluster?: HubClusterConfig;
+  /**
+   * Keep the audio library's files in an S3-compatible bucket instead of the data directory (YOTO_OBJECT_STORE_URL): s3://[KEY_ID:SECRET@]bucket[/prefix][?endpoint=http://host:9000&region=us-east-1&forcePathStyle=true]. Credentials not in the URL come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) as the AWS SDK reads them.
+   */
+  objectStoreUrl?: string;
   /**
    * Least important log level written (YOTO_LOG_LEVEL).
    */
@@ -1796,13 +1805,25 @@ export interface CyoaScriptDefinition {
   storyId: string;
 }
 /**
- * One refresh token of a signed-in user. Only the token's SHA-256 is stored, never the token. Every token descended from one sign-in shares a family id; presenting a spent token revokes the whole family. Stored in the sessions collection.
+ * One refresh token of a signed-in user, or one named API token (kind "api"). Only the token's SHA-256 is stored, never the token. Every refresh token descended from one sign-in shares a family id; presenting a spent token revokes the whole family. Stored in the sessions collection.
  */
 export interface Session {
   /**
    * The record's id.
    */
   id: string;
+  /**
+   * refresh (the default when absent): a sign-in's refresh token; api: a long-lived API token the user named, valid until revoked.
+   */
+  kind?: 'refresh' | 'api';
+  /**
+   * An API token's name, as its owner gave it.
+   */
+  name?: string;
+  /**
+   * When an API token was last used (to the minute).
+   */
+  lastUsedAt?: string;
   /**
    * SHA-256 of the refresh token, as hex.
    */
@@ -1996,6 +2017,19 @@ export interface WsRenewMessage {
    * The new access token.
    */
   accessToken: string;
+}
+/**
+ * Connection options. `batch: true`: from now on every frame the hub sends is a JSON array of messages (each a WsServerMessage), in order: the messages of one turn of the hub's event loop, so a client following many players gets one frame per turn instead of one per message; within a batch a player's `device.status` or `device.playback` replaces an earlier one of the same player (the latest state wins; events are never dropped). `batch: false` goes back to one message per frame. Not answered.
+ */
+export interface WsOptionsMessage {
+  /**
+   * Options.
+   */
+  type: 'options';
+  /**
+   * Frames as arrays of messages (true) or one message each (false, the default).
+   */
+  batch?: boolean;
 }
 /**
  * Heartbeat; the server answers pong.

@@ -45,7 +45,8 @@ export function virtualFleetSpecs(count: number): VirtualPlayerSpec[] {
   const specs = named.slice(0, Math.max(0, count));
   for (let n = specs.length + 1; n <= count; n++) {
     const mini = n % 2 === 0;
-    const number = String(n).padStart(3, '0');
+    // Fixed width before the padding, so player 100 and player 1000 get different ids.
+    const number = String(n).padStart(6, '0');
     specs.push({
       deviceId: `vplayer${number}`.padEnd(24, '0'),
       name: `Player ${n}`,

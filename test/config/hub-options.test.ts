@@ -31,6 +31,14 @@ describe('hub options', () => {
     expect(() => resolveHubOptions({ logLevel: 'loud' }, '/tmp/x', {})).to.throw(HubConfigError, /log level must be debug, info, warn or error/);
   });
 
+  it('keeps the store embedded unless YOTO_DATABASE_URL names a PostgreSQL database', () => {
+    expect(resolveHubOptions({}, '/tmp/x', {})).to.not.have.property('databaseUrl');
+    const url = 'postgres://hub:s3cret@db.lan:5432/yoto';
+    expect(resolveHubOptions({}, '/tmp/x', { YOTO_DATABASE_URL: url }).databaseUrl).to.equal(url);
+    expect(resolveHubOptions({ databaseUrl: 'postgresql://db/other' }, '/tmp/x', { YOTO_DATABASE_URL: url }).databaseUrl).to.equal('postgresql://db/other');
+    expect(() => resolveHubOptions({}, '/tmp/x', { YOTO_DATABASE_URL: 'mysql://db/yoto' })).to.throw(HubConfigError, /database URL \(YOTO_DATABASE_URL\) must use postgres: or postgresql:/);
+  });
+
   it('keeps broker credentials only when given', () => {
     const options = resolveHubOptions({ brokerUrl: 'mqtt://b:1883', brokerUsername: 'house', brokerPassword: 's3cret' }, '/tmp/x', {});
     expect(options.broker).to.include({ username: 'house', password: 's3cret' });

@@ -93,6 +93,9 @@ export interface Resources {
   deviceId: string;
   /** An announcement on the claimed player (absent when no player was claimed). */
   announcementId?: string;
+  /** An API token of the user (its id; the token itself in apiToken). */
+  tokenId: string;
+  apiToken: string;
 }
 
 /** One of each resource, owned by the token's user; names carry `marker` so a leak is visible. */
@@ -105,6 +108,16 @@ export async function createResources(hub: Hub, token: string, marker: string, c
   const stream = await call(hub, 'POST', '/api/streams/smart', token, { name: `${marker}-stream`, playlist: [file.id] });
   expect(stream.status, stream.text).to.equal(201);
   let announcementId: string | undefined;
+  let apiToken: { id: string; token: string };
+  if (claimDevice) {
+    // Through the rate-limited route once; the copies the matrix deletes are made directly.
+    const created = await call(hub, 'POST', '/api/auth/tokens', token, { name: `${marker}-token` });
+    expect(created.status, created.text).to.equal(201);
+    apiToken = created.json as { id: string; token: string };
+  } else {
+    const { token: text, view } = await hub.accounts.apiTokens.create(hub.accounts.verifyAccessToken(token)!.id, `${marker}-token`);
+    apiToken = { id: view.id, token: text };
+  }
   if (claimDevice) {
     const device = await call(hub, 'POST', '/api/devices', token, { deviceId: KIDS, name: `${marker}-device` });
     expect(device.status, device.text).to.equal(201);
@@ -119,6 +132,8 @@ export async function createResources(hub: Hub, token: string, marker: string, c
     streamId: (stream.json as { id: string }).id,
     deviceId: KIDS,
     ...(announcementId ? { announcementId } : {}),
+    tokenId: apiToken.id,
+    apiToken: apiToken.token,
   };
 }
 
@@ -131,6 +146,7 @@ export function idFor(openPath: string, resources: Resources, userId: string): s
   if (openPath.startsWith('/api/devices/')) return resources.deviceId;
   if (openPath.startsWith('/api/announcements/')) return resources.announcementId;
   if (openPath.startsWith('/api/auth/users/')) return userId;
+  if (openPath.startsWith('/api/auth/tokens/')) return resources.tokenId;
   return undefined;
 }
 
@@ -154,6 +170,7 @@ export function validBody(method: string, openPath: string, resources: Resources
     case 'patch /api/devices/{id}/alarms/{alarmId}': return { enabled: false };
     case 'patch /api/auth/users/{id}': return { name: `${marker}-user-renamed` };
     case 'post /api/stories/{id}/test': return undefined;
+    case 'post /api/auth/tokens': return { name: `${marker}-token` };
     default: return undefined;
   }
 }

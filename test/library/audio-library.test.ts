@@ -7,7 +7,7 @@ import type { AudioFile } from '../../server/types/schemas';
 import { fixturesDir } from '../helpers/fixtures';
 import { removeTempDirs } from '../helpers/temp-dir';
 import { countMpegFrames, id3v23Tag, multipart, retagMp3, TINY_PNG, wavFile, type MultipartPart } from './media';
-import { filesUnder, startLibraryRig, useLibraryRig, type LibraryRig } from './rig';
+import { BACKENDS, filesUnder, startLibraryRig, useLibraryRig, type LibraryRig } from './rig';
 
 const audioDir = path.join(fixturesDir, 'twine-spyshort', 'audio');
 const FIXTURES = ['SearchElsewhere.mp3', 'SolveRiddle.mp3', 'Start.mp3'];
@@ -28,8 +28,10 @@ interface ErrorBody {
   error: { code: string; message: string };
 }
 
-describe('audio library: upload', function () {
-  const rig = useLibraryRig();
+const ON = { local: 'data directory', s3: 'S3 bucket' } as const;
+
+for (const backend of BACKENDS) describe(`audio library: upload (${ON[backend]})`, function () {
+  const rig = useLibraryRig({ backend });
 
   // The truth is measured here, independently of music-metadata: test/library/media.ts walks
   // every MPEG frame (frames x 576 samples / 24000 Hz) and the result is checked against the
@@ -50,7 +52,7 @@ describe('audio library: upload', function () {
       expect(record.originalName).to.equal(name);
       expect(record.userId).to.equal('user-alice');
       expect(record.fileName).to.equal(`${record.id}.mp3`);
-      expect(await fs.readFile(path.join(rig.dataDir, 'audio', record.fileName))).to.deep.equal(bytes);
+      expect(await rig.stored(record.fileName)).to.deep.equal(bytes);
       // Read back through the API, too.
       const again = await rig.fetchAs('alice', `/${record.id}`);
       expect(await again.json()).to.deep.equal(record);
@@ -69,6 +71,7 @@ describe('audio library: upload', function () {
     expect(cover.status).to.equal(200);
     expect(cover.headers.get('content-type')).to.equal('image/png');
     expect(Buffer.from(await cover.arrayBuffer())).to.deep.equal(TINY_PNG);
+    expect(await rig.stored(`${record.id}.cover`)).to.deep.equal(TINY_PNG);
 
     const titled = await uploadFixture(rig, 'alice', 'Start.mp3', { title: 'Chapter one' });
     expect(titled.title).to.equal('Chapter one');
@@ -88,10 +91,12 @@ describe('audio library: upload', function () {
 
   it('refuses a text file named .mp3 with 415 unsupported_media and keeps nothing', async () => {
     const before = await filesUnder(rig.root);
+    const storedBefore = await rig.storedNames();
     const res = await rig.upload('alice', [{ name: 'file', fileName: 'song.mp3', contentType: 'audio/mpeg', data: 'this is not audio\n'.repeat(200) }]);
     expect(res.status).to.equal(415);
     expect(((await res.json()) as ErrorBody).error.code).to.equal('unsupported_media');
     expect(await filesUnder(rig.root)).to.deep.equal(before);
+    expect(await rig.storedNames()).to.deep.equal(storedBefore);
   });
 
   it('refuses an image with 415', async () => {
@@ -203,9 +208,9 @@ describe('audio library: upload limits and aborts', function () {
   });
 });
 
-describe('audio library: access, listing, changes, deletion', function () {
+for (const backend of BACKENDS) describe(`audio library: access, listing, changes, deletion (${ON[backend]})`, function () {
   const inUse = new Map<string, string>();
-  const rig = useLibraryRig({ isInUse: (id) => inUse.get(id) });
+  const rig = useLibraryRig({ backend, isInUse: (id) => inUse.get(id) });
 
   it("does not let another member list, read, change, download, stream, see the cover of, or delete a user's file", async () => {
     const record = await uploadFixture(rig, 'alice', 'Start.mp3');
@@ -258,7 +263,6 @@ describe('audio library: access, listing, changes, deletion', function () {
 
   it('refuses to delete a file a script uses, naming the script; deletes it otherwise, files included', async () => {
     const record = await uploadFixture(rig, 'alice', 'SearchElsewhere.mp3');
-    const stored = path.join(rig.dataDir, 'audio', record.fileName);
     inUse.set(record.id, 'Bedtime playlist');
     const refused = await rig.fetchAs('alice', `/${record.id}`, { method: 'DELETE' });
     expect(refused.status).to.equal(409);
@@ -266,14 +270,14 @@ describe('audio library: access, listing, changes, deletion', function () {
     expect(body.error.code).to.equal('file_in_use');
     expect(body.error.message).to.contain('Bedtime playlist');
     expect((await rig.fetchAs('alice', `/${record.id}`)).status).to.equal(200);
-    await fs.access(stored);
+    expect(await rig.stored(record.fileName)).to.not.equal(undefined);
 
     inUse.delete(record.id);
     const deleted = await rig.fetchAs('alice', `/${record.id}`, { method: 'DELETE' });
     expect(deleted.status).to.equal(204);
     expect((await rig.fetchAs('alice', `/${record.id}`)).status).to.equal(404);
     expect((await rig.fetchAs('alice', `/${record.id}/stream`)).status).to.equal(404);
-    await fs.access(stored).then(() => expect.fail('the audio file is still on disk'), () => undefined);
+    expect(await rig.stored(record.fileName), 'the audio file is still stored').to.equal(undefined);
   });
 
   it('lists with search, sort and pagination', async () => {

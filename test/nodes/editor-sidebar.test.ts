@@ -324,6 +324,29 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
     expect(errors).to.deep.equal([]);
   });
 
+  it('offers the yoto-hub config dialog\'s Remote hub mode: hub URL and API token instead of the local hub\'s settings', async () => {
+    const { page, errors, element: hubSelect } = await dialogOnNewPage('cmd1', '#node-input-hub');
+    // The pencil beside the Hub list (its id differs between Node-RED versions).
+    await page.locator('#node-input-btn-hub-edit, #node-input-lookup-hub').first().click();
+    const mode = page.locator('#node-config-input-mode');
+    await mode.waitFor();
+    expect(await mode.inputValue()).to.equal('local');
+    expect(await page.locator('#node-config-input-httpPort').isVisible()).to.equal(true);
+    expect(await page.locator('#node-config-input-remoteUrl').isVisible()).to.equal(false);
+    await mode.selectOption('remote');
+    expect(await page.locator('#node-config-input-remoteUrl').isVisible()).to.equal(true);
+    expect(await page.locator('#node-config-input-apiToken').isVisible()).to.equal(true);
+    expect(await page.locator('#node-config-input-apiToken').getAttribute('type')).to.equal('password');
+    expect(await page.locator('#node-config-input-httpPort').isVisible()).to.equal(false);
+    const labels = (await page.locator('#node-config-dialog-edit-form label').allTextContents()).map((text) => text.trim()).filter(Boolean);
+    expect(labels).to.include.members(['Mode', 'Hub URL', 'API token']);
+    expect(await page.locator('#node-config-input-remoteUrl').getAttribute('placeholder')).to.equal('http://hub.local:1881');
+    await page.locator('#node-config-dialog-cancel').click();
+    await mode.waitFor({ state: 'detached' });
+    await cancelDialog(page, hubSelect);
+    expect(errors).to.deep.equal([]);
+  });
+
   it('adds a "Yoto players" tab that lists the hub\'s players, online, with a link to the hub\'s panel as soon as it opens', async () => {
     // The editor gets the plugin's poll setting from settings.js; here it polls once an hour,
     // so only the refresh of the tab being opened can fill it.

@@ -31,6 +31,7 @@ describe('panel loading with a stored session (headless Chromium)', function () 
     const viewChunks = JSON.parse(/<script type="application\/json" id="view-chunks">([^<]*)<\/script>/.exec(html)![1]!) as Record<string, string[]>;
     expect(preloaded.length, 'main.js imports shared chunks').to.be.greaterThan(0);
     expect(Object.keys(viewChunks)).to.include.members(['dashboard-view', 'library-view', 'stories-view', 'auth-view']);
+    expect(preloaded, 'the start page\'s code is asked for with main.js').to.include.members(viewChunks['dashboard-view']!);
     for (const file of [...preloaded, ...Object.values(viewChunks).flat()]) {
       expect((await fetch(`${hub.url}${file}`)).status, file).to.equal(200);
     }
@@ -43,11 +44,17 @@ describe('panel loading with a stored session (headless Chromium)', function () 
       const page = await context.newPage();
       const requested: string[] = [];
       page.on('request', (request) => requested.push(new URL(request.url()).pathname));
+      const sockets: string[] = [];
+      page.on('websocket', (socket) => sockets.push(new URL(socket.url()).pathname));
       await page.goto(`${hub.url}/`);
       await page.locator('article[data-device]').first().waitFor();
 
       expect(requested.filter((p) => p === '/api/auth/refresh')).to.have.length(1);
       expect(requested, 'a good stored session needs no status check').to.not.include('/api/auth/status');
+      // The boot script asks for the session and opens the WebSocket while the modules load; the panel takes both over.
+      expect(html.indexOf('/assets/boot.js'), 'the boot script runs before the modules').to.be.lessThan(html.indexOf('/assets/main.js'));
+      expect(sockets, 'one WebSocket').to.deep.equal(['/ws']);
+      await page.getByTestId('connection').filter({ hasText: 'Live' }).waitFor();
       expect(requested).to.include.members(viewChunks['dashboard-view']!);
       const links = await page.locator('link[rel="modulepreload"]').evaluateAll((elements) => elements.map((element) => element.getAttribute('href')));
       expect(links).to.include.members(viewChunks['dashboard-view']!);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { WS_CLOSE } from '../../server/realtime';
 import type { RequestUser as RequestUserLike } from '../../server/http/request-user';
-import type { WsDevicePlaybackMessage } from '../../server/types/schemas';
+import type { WsDevicePlaybackMessage, WsServerMessage } from '../../server/types/schemas';
 import { CAPTURED_DEVICE_ID, capturedMessages } from '../core/captured-traffic';
 import { removeTempDirs } from '../helpers/temp-dir';
 import { eventually, playerEvents, refusedUpgrade, startRig, USERS as USERS_FOR_TEST, type Rig } from './realtime-rig';
@@ -303,24 +303,87 @@ describe('realtime gateway at /ws', function () {
     });
   });
 
+  describe('batches', () => {
+    it('sends a client that asked for batches one array frame per turn: every event, the latest status per player; others still get one message per frame', async () => {
+      const { connect, gateway } = await start({ coalesceMs: 250 });
+      ingest(LIVING, { volume: 0 });
+      ingest(KIDS, { volume: 0 });
+      const batched = await connect('token-admin');
+      const plain = await connect('token-admin');
+      const member = await connect('token-alice');
+      batched.batch();
+      member.batch();
+      const first = await batched.subscribe('device.*');
+      expect(batched.frames.every((frame) => frame === 'batch'), 'the first picture comes batched').to.equal(true);
+      expect(first.at(-1)).to.deep.equal({ type: 'subscribed', topic: 'device.*' });
+      await plain.subscribe('device.*');
+      await member.subscribe('device.*');
+
+      const marks = { batched: batched.mark, plain: plain.mark, member: member.mark };
+      const framesBefore = batched.frames.length;
+      // One turn of the event loop: five volume changes and five battery readings of each player.
+      for (let volume = 1; volume <= 5; volume++) {
+        for (const deviceId of [LIVING, KIDS]) {
+          ingest(deviceId, { volume });
+          rig!.registry.ingest(playerMessage(deviceId, 'status', { status: { statusVersion: 18, batteryLevel: 50 + volume } }, new Date(rig!.clock.now())));
+        }
+      }
+      await batched.barrier();
+      await plain.barrier();
+      await member.barrier();
+
+      const volumeEvents = (messages: WsServerMessage[], deviceId: string): unknown[] =>
+        messages.filter((m) => m.type === 'device.event' && m.deviceId === deviceId && m.event.type === 'volume_changed').map((m) => (m.type === 'device.event' ? m.event['volume'] : undefined));
+      const statuses = (messages: WsServerMessage[], deviceId: string): WsServerMessage[] => messages.filter((m) => m.type === 'device.status' && m.deviceId === deviceId);
+      const got = batched.since(marks.batched);
+      expect(volumeEvents(got, LIVING), 'every event').to.have.length(5);
+      expect(volumeEvents(got, KIDS), 'every event').to.have.length(5);
+      expect(statuses(got, LIVING), 'one status per player, the latest').to.have.length(1);
+      expect(statuses(got, KIDS)).to.have.length(1);
+      expect(statuses(got, LIVING)[0]).to.have.nested.property('data.battery', 55);
+      // The changes and the pong: one frame for the turn's messages, one for the answer.
+      expect(batched.frames.length - framesBefore).to.equal(2);
+      expect(gateway.stats().superseded).to.be.greaterThan(0);
+
+      const plainGot = plain.since(marks.plain);
+      expect(volumeEvents(plainGot, LIVING)).to.have.length(5);
+      expect(statuses(plainGot, LIVING), 'without batches every status').to.have.length(5);
+      expect(plain.frames.every((frame) => frame === 'message')).to.equal(true);
+
+      const memberGot = member.since(marks.member);
+      expect(volumeEvents(memberGot, LIVING), 'a member sees their own player').to.have.length(5);
+      expect(memberGot.filter((m) => 'deviceId' in m && m.deviceId === KIDS), 'and never another').to.deep.equal([]);
+    });
+  });
+
   describe('backpressure', () => {
+    /** Long story events for the living-room player, each with `also(i)`, one a turn, until the gateway closes a client for backpressure; answers how many it sent. */
+    async function floodUntilClosed(also: (i: number) => Promise<void> | void): Promise<number> {
+      const story = 'The dragon yawned. '.repeat(800);
+      let sent = 0;
+      for (; sent < 4000 && rig!.gateway.stats().closedForBackpressure === 0; sent++) {
+        rig!.registry.recordEvent(LIVING, 'story_node_entered', { node: `n${sent}`, text: story });
+        await also(sent);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      expect(rig!.gateway.stats().closedForBackpressure, `no close after ${sent} events`).to.equal(1);
+      return sent;
+    }
+
     it('closes a client that does not read (1013, counted) while a normal client keeps receiving', async function () {
       this.timeout(60_000);
-      const { connect, registry, gateway } = await start({ maxBufferedBytes: 64 * 1024, closeBufferedBytes: 256 * 1024 });
+      const { connect, registry, gateway, clock } = await start({ maxBufferedBytes: 64 * 1024, closeBufferedBytes: 256 * 1024 });
       const slow = await connect('token-admin');
       const normal = await connect('token-admin');
       await slow.subscribe('device.*');
       await normal.subscribe('device.*');
       slow.socket.pause();
 
-      const story = 'The dragon yawned. '.repeat(800);
-      let sent = 0;
-      for (; sent < 4000 && gateway.stats().closedForBackpressure === 0; sent++) {
-        registry.recordEvent(LIVING, 'story_node_entered', { node: `n${sent}`, text: story });
+      await floodUntilClosed(async (sent) => {
         ingest(LIVING, { cardId: 'abc12', playbackStatus: 'playing', position: sent });
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      expect(gateway.stats().closedForBackpressure, `no close after ${sent} events`).to.equal(1);
+        // A playback update per coalescing time: the slow client's are held back, the latest kept.
+        await clock.advance(250);
+      });
       expect(gateway.stats().dropped).to.be.greaterThan(0);
 
       const mark = normal.mark;
@@ -334,6 +397,22 @@ describe('realtime gateway at /ws', function () {
       expect(closed.reason).to.match(/too slow/);
       expect(slow.received.filter((m) => m.type === 'device.event' && m.event['node'] === 'last')).to.deep.equal([]);
       await eventually(() => gateway.stats().clients === 1, 'the slow client is forgotten');
+    });
+
+    it('holds back a batch client\'s status updates while it does not read (the latest kept) and closes it at the limit', async function () {
+      this.timeout(60_000);
+      const { connect, registry, gateway } = await start({ maxBufferedBytes: 64 * 1024, closeBufferedBytes: 256 * 1024 });
+      const slow = await connect('token-admin');
+      slow.batch();
+      await slow.subscribe('device.*');
+      slow.socket.pause();
+
+      await floodUntilClosed((sent) => {
+        registry.ingest(playerMessage(LIVING, 'status', { status: { statusVersion: 18, batteryLevel: 20 + (sent % 50) } }, new Date(rig!.clock.now())));
+      });
+      expect(gateway.stats().dropped, 'status updates replaced while held back').to.be.greaterThan(0);
+      slow.socket.resume();
+      expect((await slow.closed).code).to.equal(WS_CLOSE.tryAgainLater);
     });
   });
 

@@ -155,8 +155,21 @@ export class TestClient {
     return (this.ws as unknown as { _socket: Socket })._socket;
   }
 
+  /** Frames received: a message each, or an array of messages once the client asked for batches. */
+  readonly frames: Array<'message' | 'batch'> = [];
+
+  /** Asks for batches: every later frame is an array of messages. */
+  batch(): void {
+    this.send({ type: 'options', batch: true });
+  }
+
   private onMessage(text: string): void {
     const value: unknown = JSON.parse(text);
+    this.frames.push(Array.isArray(value) ? 'batch' : 'message');
+    for (const item of Array.isArray(value) ? (value as unknown[]) : [value]) this.accept(item, text);
+  }
+
+  private accept(value: unknown, text: string): void {
     const checked = getValidator().check('ws-server-message', value);
     if (!checked.ok) {
       this.invalid.push(`${checked.error.message}: ${text.slice(0, 300)}`);

@@ -38,7 +38,7 @@ describe('Authorization matrix over every route and role', function () {
     a = await inviteMember(hub, admin, 'member-a@example.org', 'Member A');
     b = await inviteMember(hub, admin, 'member-b@example.org', 'Member B');
     mine = await createResources(hub, a.accessToken, 'A-secret', true);
-    secrets.push(mine.fileId, mine.scriptId, mine.storyId, mine.streamId, a.user.id, 'member-a@example.org', 'A-secret');
+    secrets.push(mine.fileId, mine.scriptId, mine.storyId, mine.streamId, mine.tokenId, mine.apiToken, a.user.id, 'member-a@example.org', 'A-secret');
     // Alarms for the alarm routes ({alarmId} 0): one to read and change, and one for each of A's and the admin's delete.
     for (const time of ['06:00', '06:30', '07:00']) {
       const alarm = await call(hub, 'POST', `/api/devices/${mine.deviceId}/alarms`, a.accessToken, { time });

@@ -1,8 +1,6 @@
 import { expect } from 'chai';
-import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
-import { openStore, type Store, type StoreError } from '../../server/store';
-import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
+import type { Store, StoreError } from '../../server/store';
+import { describeStoreBackends, type StoreLocation } from './backends';
 import { FakeValidationError, deviceRecord, requireName, scriptRecord, userRecord, type UserRecord } from './records';
 
 async function rejection(promise: Promise<unknown>): Promise<Error & Partial<StoreError>> {
@@ -14,23 +12,19 @@ async function rejection(promise: Promise<unknown>): Promise<Error & Partial<Sto
   throw new Error('expected the promise to reject');
 }
 
-async function storedUsers(dataDir: string): Promise<UserRecord[]> {
-  const data = JSON.parse(await fs.readFile(path.join(dataDir, 'db.json'), 'utf8')) as { users: UserRecord[] };
-  return data.users;
-}
-
-describe('store repositories', () => {
-  let dataDir: string;
+describeStoreBackends('store repositories', (backend) => {
+  let dataDir: StoreLocation;
   let store: Store;
+  const openStore = (options: { dataDir: StoreLocation } & Omit<Parameters<typeof backend.open>[1], never>): Promise<Store> => backend.open(options.dataDir, options);
+  const storedUsers = async (location: StoreLocation): Promise<UserRecord[]> => (await backend.readStored(location))['users'] as UserRecord[];
 
   beforeEach(async () => {
-    dataDir = await makeTempDir('store');
+    dataDir = await backend.fresh('store');
     store = await openStore({ dataDir, validate: requireName });
   });
   afterEach(async () => {
     await store.close();
   });
-  after(removeTempDirs);
 
   it('has the record on disk once insert resolves, and keeps it across a reopen', async () => {
     await store.users.insert(userRecord('u1', 'Ada'));
@@ -99,7 +93,7 @@ describe('store repositories', () => {
 
   it('refuses an invalid record with the validator error and leaves memory and disk unchanged', async () => {
     await store.users.insert(userRecord('u1', 'Ada'));
-    const before = await fs.readFile(store.file, 'utf8');
+    const before = await backend.durableState(dataDir);
     const invalid = { ...userRecord('u2', 'x'), name: 42 } as unknown as UserRecord;
 
     const insertError = await rejection(store.users.insert(invalid));
@@ -111,7 +105,7 @@ describe('store repositories', () => {
       expect(error.code).to.equal('validation_failed');
     }
     expect(store.users.list()).to.deep.equal([userRecord('u1', 'Ada')]);
-    expect(await fs.readFile(store.file, 'utf8')).to.equal(before);
+    expect(await backend.durableState(dataDir)).to.equal(before);
   });
 
   it('applies concurrent writes one at a time in call order; a refused one does not stop the others', async () => {

@@ -1,17 +1,17 @@
 import { expect } from 'chai';
-import * as fs from 'node:fs/promises';
-import { openStore, type Store } from '../../server/store';
+import type { Store } from '../../server/store';
 import { storeValidator } from '../../server/store/store-validator';
-import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
+import { describeStoreBackends, type StoreLocation } from './backends';
 import { deviceRecord, type UserRecord } from './records';
 
-describe('store with the schema validator the hub injects', () => {
+describeStoreBackends('store with the schema validator the hub injects', (backend) => {
   let store: Store;
+  let location: StoreLocation;
   beforeEach(async () => {
-    store = await openStore({ dataDir: await makeTempDir('store-schemas'), validate: storeValidator() });
+    location = await backend.fresh('store-schemas');
+    store = await backend.open(location, { validate: storeValidator() });
   });
   afterEach(() => store.close());
-  after(removeTempDirs);
 
   it('stores a record that matches its schema', async () => {
     await store.devices.insert(deviceRecord('d1', 'Kitchen player'));
@@ -19,14 +19,14 @@ describe('store with the schema validator the hub injects', () => {
   });
 
   it('refuses a record that breaks its schema, naming the fields, and writes nothing', async () => {
-    const before = await fs.readFile(store.file, 'utf8');
+    const before = await backend.durableState(location);
     const incomplete = { id: 'u1', name: 'Ada' } as UserRecord;
     let refusal: (Error & { code?: unknown; details?: unknown }) | undefined;
     await store.users.insert(incomplete).catch((error: Error) => (refusal = error));
     expect(refusal?.code).to.equal('validation_failed');
     expect(refusal?.message).to.contain('email');
     expect(store.users.count()).to.equal(0);
-    expect(await fs.readFile(store.file, 'utf8')).to.equal(before);
+    expect(await backend.durableState(location)).to.equal(before);
   });
 
   it('refuses an update that would make a stored record invalid', async () => {

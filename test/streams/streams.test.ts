@@ -7,11 +7,11 @@ import { createStreamService, inWindow, type StreamService } from '../../server/
 import type { AudioFile } from '../../server/types/schemas';
 import { fixturesDir } from '../helpers/fixtures';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
-import { startLibraryRig, type LibraryRig } from '../library/rig';
+import { BACKENDS, startLibraryRig, type LibraryRig } from '../library/rig';
 
 const AUDIO = path.join(fixturesDir, 'twine-spyshort', 'audio');
 
-describe('streams: signed player URLs', function () {
+for (const backend of BACKENDS) describe(`streams: signed player URLs (${backend === 'local' ? 'data directory' : 'S3 bucket'})`, function () {
   let rig: LibraryRig;
   let dataDir: string;
   let clock: Date;
@@ -24,7 +24,7 @@ describe('streams: signed player URLs', function () {
     createStreamService({ dataDir: dir, publicUrl, hubUrl: () => rig.server.url, library: rig.library.files, logger: silentLogger, now: () => clock });
 
   before(async () => {
-    rig = await startLibraryRig();
+    rig = await startLibraryRig({ backend });
     dataDir = await makeTempDir('streams');
     clock = new Date(2026, 0, 10, 12, 0, 0);
     streams = open(dataDir);

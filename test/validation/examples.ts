@@ -266,6 +266,7 @@ export const wsClientMessages: WsClientMessage[] = [
   { type: 'subscribe', topic: 'device.*' },
   { type: 'unsubscribe', topic: 'device.*' },
   { type: 'ping' },
+  { type: 'options', batch: true },
 ];
 
 export const apiError: ApiError = {

@@ -10,7 +10,7 @@ import { YotoDeviceCommander } from '../../server/yoto/commands';
 import { YotoMqttClient } from '../../server/yoto/mqtt';
 import { FollowedPlayers } from '../helpers/followed-playback';
 import { ManualClock } from '../../server/time/clock';
-import type { VirtualPlayerSpec } from '../../server/virtual/contracts';
+import { virtualFleetSpecs, type VirtualPlayerSpec } from '../../server/virtual/contracts';
 import { VirtualPlayerFleet, type VirtualPlayer } from '../../server/virtual/players';
 import { freePort } from '../helpers/free-port';
 import { startAedes } from '../helpers/aedes-broker';
@@ -81,6 +81,14 @@ function singleChapterCard(cardId: string, tracks: CardTrack[], autoadvance?: st
 }
 
 const rejection = (promise: Promise<unknown>): Promise<Error> => rejectionOf(promise, Error);
+
+describe('virtual fleet specs', function () {
+  it('gives every player of a large fleet its own 24-character id (player 100 and player 1000 differ)', function () {
+    const ids = virtualFleetSpecs(1200).map((spec) => spec.deviceId);
+    expect(new Set(ids).size).to.equal(1200);
+    expect(ids.every((id) => id.length === 24)).to.equal(true);
+  });
+});
 
 describe('virtual players', function () {
   let broker: MosquittoBroker;

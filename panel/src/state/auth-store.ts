@@ -1,4 +1,5 @@
 import { errorFrom, type User } from '../api/types';
+import { postRefresh, REFRESH_KEY, takeBootRefresh } from '../boot/handoff';
 import { ChangeNotifier } from './change-notifier';
 
 /** Where the panel stands with the hub's accounts. */
@@ -11,7 +12,6 @@ interface SessionAnswer {
   user: User;
 }
 
-const REFRESH_KEY = 'yoto.refreshToken';
 /** Refresh the access token this long before it expires. */
 const REFRESH_MARGIN_S = 30;
 
@@ -79,20 +79,22 @@ export class AuthStore extends ChangeNotifier {
   }
 
   private async doRefresh(): Promise<boolean> {
+    // The boot script may have asked already, with the same stored token (which is single use).
     const refreshToken = storedRefreshToken();
-    if (!refreshToken) {
+    const asked = takeBootRefresh() ?? (refreshToken ? postRefresh(refreshToken) : undefined);
+    if (!asked) {
       this.clear();
       return false;
     }
     try {
-      const response = await fetch('/api/auth/refresh', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ refreshToken }) });
-      if (!response.ok) {
+      const result = await asked;
+      if (!result.session) {
         // A refused token is spent for good; a hub error (5xx, rate limit) keeps it for a later try.
-        if (response.status === 400 || response.status === 401 || response.status === 403) this.clear();
+        if (result.status === 400 || result.status === 401 || result.status === 403) this.clear();
         else if (this.phase === 'unknown') this.setPhase('signed-out');
         return false;
       }
-      this.accept((await response.json()) as SessionAnswer);
+      this.accept(result.session as SessionAnswer);
       return true;
     } catch {
       if (this.phase === 'unknown') this.setPhase('signed-out');

@@ -1,4 +1,5 @@
 import type { WsServerMessage } from '../api/types';
+import { FIRST_MESSAGES, takeBootSocket } from '../boot/handoff';
 import { auth, type AuthStore } from './auth-store';
 import { devices, type DeviceStore } from './device-store';
 
@@ -55,9 +56,11 @@ export class DeviceStream {
     const token = this.authStore.accessToken;
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
     this.store.setConnection(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    // The socket the boot script opened with this token while the modules loaded, when there is one.
+    const boot = takeBootSocket(token);
     let socket: WebSocket;
     try {
-      socket = new WebSocket(url, ['bearer', token]);
+      socket = boot?.socket ?? new WebSocket(url, ['bearer', token]);
     } catch {
       this.scheduleReconnect();
       return;
@@ -68,33 +71,42 @@ export class DeviceStream {
     // The first picture (a status and a playback per player, then `subscribed`) is applied in one
     // go once complete, so the Dashboard renders every card once instead of growing frame by frame.
     let firstPicture: WsServerMessage[] | undefined = [];
-    socket.addEventListener('open', () => {
+    const onOpen = (sendFirst: boolean): void => {
       opened = true;
       this.attempt = 0;
       this.renewIfNeeded();
       this.store.setConnection('open');
-      socket.send(JSON.stringify({ type: 'subscribe', topic: 'device.*' }));
+      // Batches (one frame per turn of the hub: an array of messages, the latest state per player in each), then every player.
+      if (sendFirst) for (const message of FIRST_MESSAGES) socket.send(message);
       this.pingTimer = setInterval(() => this.ping(socket), PING_EVERY_MS);
-    });
-    socket.addEventListener('message', (event: MessageEvent) => {
-      if (typeof event.data !== 'string') return;
-      let message: WsServerMessage;
+    };
+    const onFrame = (data: string): void => {
+      let frame: WsServerMessage | WsServerMessage[];
       try {
-        message = JSON.parse(event.data) as WsServerMessage;
+        frame = JSON.parse(data) as WsServerMessage | WsServerMessage[];
       } catch {
         return;
       }
-      if (message.type === 'pong') clearTimeout(this.pongTimer);
-      if (firstPicture && (message.type === 'device.status' || message.type === 'device.playback')) {
-        firstPicture.push(message);
-        return;
-      }
+      const messages = Array.isArray(frame) ? frame : [frame];
+      if (messages.some((message) => message.type === 'pong')) clearTimeout(this.pongTimer);
       if (firstPicture) {
+        if (messages.every((message) => message.type === 'device.status' || message.type === 'device.playback')) {
+          firstPicture.push(...messages);
+          return;
+        }
         const held = firstPicture;
         firstPicture = undefined;
-        this.store.applyAll(held);
+        this.store.applyAll([...held, ...messages]);
+        return;
       }
-      this.store.apply(message);
+      // A frame's messages change the store once: one render for a whole batch.
+      this.store.applyAll(messages);
+    };
+    if (socket.readyState === WebSocket.OPEN) onOpen(false);
+    else socket.addEventListener('open', () => onOpen(true));
+    for (const frame of boot?.frames ?? []) onFrame(frame);
+    socket.addEventListener('message', (event: MessageEvent) => {
+      if (typeof event.data === 'string') onFrame(event.data);
     });
     socket.addEventListener('close', (event: CloseEvent) => {
       if (this.socket !== socket) return;

@@ -2,6 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { deleteUser, invite, listUsers, patchUser, type User } from '../api/content';
 import { fetchHealth, type ComponentHealth } from '../api/health';
 import '../components/confirm-delete';
+import '../components/api-tokens';
 import { sharedStyles } from '../components/shared-styles';
 import { AuthController } from '../controllers/auth-controller';
 import { auth } from '../state/auth-store';
@@ -29,7 +30,7 @@ interface ConfigAnswer {
 /**
  * Settings: the Yoto account (cloud mode, and the sign-in link when the hub
  * waits for one), the broker and public URL (admins edit; each change needs a
- * restart), and users and invitations (admins only).
+ * restart), users and invitations (admins only), and the user's own API tokens.
  */
 export class YotoSettingsView extends LitElement {
   static override properties = internalState('cloud', 'config', 'users', 'error', 'configNotice', 'invitation', 'signIn', 'signInNotice');
@@ -193,6 +194,7 @@ export class YotoSettingsView extends LitElement {
       ${this.renderCloud()}
       ${this.renderConfig()}
       ${this.isAdmin ? this.renderUsers() : nothing}
+      <yoto-api-tokens></yoto-api-tokens>
     `;
   }
 

@@ -1,0 +1,58 @@
+import { bootHandoff, FIRST_MESSAGES, postRefresh, REFRESH_KEY, type BootSocket } from './handoff';
+
+/**
+ * The panel's first script: a small classic script index.html runs while the
+ * panel's modules are still loading. With a stored session it asks for a fresh
+ * access token at once and, with it, opens the WebSocket and subscribes, so the
+ * sign-in round trip and the players' first picture overlap the module loading
+ * instead of following it. The modules take both over (handoff.ts).
+ */
+function boot(): void {
+  let refreshToken: string | null = null;
+  try {
+    refreshToken = localStorage.getItem(REFRESH_KEY);
+  } catch {
+    return;
+  }
+  if (!refreshToken) return;
+  const handoff = bootHandoff();
+  handoff.refresh = postRefresh(refreshToken).then((result) => {
+    if (result.session) {
+      // The old token is spent: keep the new one now, so a page closed before the modules ran still has a session.
+      try {
+        localStorage.setItem(REFRESH_KEY, result.session.refreshToken);
+      } catch {
+        // Storage went away: the auth store keeps the session in memory.
+      }
+      // Opened before the answer is handed over, so the panel finds the socket when it has the token.
+      handoff.socket = openSocket(result.session.accessToken);
+    }
+    return result;
+  });
+  // A failure is the auth store's to handle when it takes the answer.
+  handoff.refresh.catch(() => undefined);
+}
+
+function openSocket(token: string): BootSocket {
+  const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, ['bearer', token]);
+  const frames: string[] = [];
+  const onOpen = (): void => {
+    for (const message of FIRST_MESSAGES) socket.send(message);
+  };
+  const onMessage = (event: MessageEvent): void => {
+    if (typeof event.data === 'string') frames.push(event.data);
+  };
+  socket.addEventListener('open', onOpen);
+  socket.addEventListener('message', onMessage);
+  return {
+    socket,
+    token,
+    frames,
+    stop: () => {
+      socket.removeEventListener('open', onOpen);
+      socket.removeEventListener('message', onMessage);
+    },
+  };
+}
+
+boot();
