@@ -3,6 +3,9 @@ import type { HealthReport } from '../../server/system/health';
 import { DEFAULT_VIRTUAL_PLAYERS } from '../../server/virtual/contracts';
 import { BrokerWatcher } from '../helpers/broker-watcher';
 import { CLUSTER_ADMIN as ADMIN, startHubCluster, type HubCluster } from '../helpers/hub-cluster';
+import { startPostgres, type PostgresServer } from '../helpers/postgres';
+import { startS3, type S3Server } from '../helpers/s3';
+import { multipart, wavFile } from '../library/media';
 import type { HubProcess } from '../helpers/hub-process';
 import { removeTempDirs } from '../helpers/temp-dir';
 import { TestClient } from '../realtime/realtime-rig';
@@ -54,11 +57,13 @@ async function healthWhen(base: string, token: string, accept: (report: HealthRe
  * locations file deploy/nginx ships. Instance B starts first and leads (it holds the virtual
  * cloud and its players); A follows. Everything is checked from outside: HTTP and WebSocket
  * through nginx or on one instance, the house's MQTT client on the home broker.
- * Until the store runs on PostgreSQL, both instances share one data directory.
+ * The store is on one PostgreSQL and the audio in one S3-compatible bucket; each instance has its own data directory.
  */
 describe('several hub instances on one Redis, behind nginx', function () {
   this.timeout(120_000);
   let cluster: HubCluster;
+  let postgres: PostgresServer;
+  let s3: S3Server;
   let mosquitto: HubCluster['mosquitto'];
   let nginx: HubCluster['nginx'];
   let a: HubProcess;
@@ -70,7 +75,10 @@ describe('several hub instances on one Redis, behind nginx', function () {
 
   before(async () => {
     // The first instance started leads: b.
-    cluster = await startHubCluster({ names: ['b', 'a'] });
+    postgres = await startPostgres();
+    s3 = await startS3();
+    // Each instance has its own data directory: the store is on PostgreSQL, the audio on S3.
+    cluster = await startHubCluster({ names: ['b', 'a'], separateDataDirs: true, env: { YOTO_DATABASE_URL: await postgres.createDatabase(), YOTO_OBJECT_STORE_URL: s3.url } });
     ({ mosquitto, nginx } = cluster);
     a = cluster.hubs.get('a')!;
     b = cluster.hubs.get('b')!;
@@ -85,6 +93,8 @@ describe('several hub instances on one Redis, behind nginx', function () {
 
   after(async () => {
     await cluster?.stop();
+    await s3?.stop();
+    await postgres?.stop();
     await removeTempDirs();
   });
 
@@ -160,6 +170,40 @@ describe('several hub instances on one Redis, behind nginx', function () {
     expect(read.body.dayBrightness).to.equal(80);
   });
 
+  async function upload(base: string, data: Buffer): Promise<{ id: string }> {
+    const { body, contentType } = multipart([{ name: 'file', fileName: 'tone.wav', data }]);
+    const answer = await fetch(`${base}/api/audio`, { method: 'POST', body, headers: { 'content-type': contentType, authorization: `Bearer ${token}` } });
+    expect(answer.status, await answer.clone().text()).to.equal(201);
+    return (await answer.json()) as { id: string };
+  }
+
+  async function range(base: string, id: string, from: number, to: number): Promise<{ status: number; bytes: Buffer }> {
+    const answer = await fetch(`${base}/api/audio/${id}/stream`, { headers: { authorization: `Bearer ${token}`, range: `bytes=${from}-${to}` } });
+    return { status: answer.status, bytes: Buffer.from(await answer.arrayBuffer()) };
+  }
+
+  it('streams with Range from one instance a file uploaded through the other (one PostgreSQL, one bucket)', async () => {
+    const wav = wavFile(2);
+    const record = await upload(urlA, wav);
+    expect(await s3.keys()).to.have.length.greaterThan(0);
+    const fromB = await range(urlB, record.id, 1000, 1999);
+    expect(fromB.status).to.equal(206);
+    expect(fromB.bytes.equals(wav.subarray(1000, 2000))).to.equal(true);
+    const viaNginx = await range(nginx.url, record.id, 0, 43);
+    expect(viaNginx.status).to.equal(206);
+    expect(viaNginx.bytes.equals(wav.subarray(0, 44))).to.equal(true);
+  });
+
+  it('detects a refresh token used again on another instance, and signs that sign-in out everywhere', async () => {
+    const first = await signIn(urlA);
+    const renewed = await call<{ accessToken: string; refreshToken: string }>(urlA, 'POST', '/api/auth/refresh', { body: { refreshToken: first.refreshToken } });
+    expect(renewed.status).to.equal(200);
+    const reused = await call<{ error: { code: string } }>(urlB, 'POST', '/api/auth/refresh', { body: { refreshToken: first.refreshToken } });
+    expect(reused.status).to.equal(401);
+    expect(reused.body.error.code).to.equal('refresh_token_reused');
+    expect((await call(urlA, 'GET', '/api/auth/me', { token: renewed.body.accessToken })).status).to.equal(401);
+  });
+
   it('takes commands from the house on the home broker (yoto/<id>/commands) once, through the leader', async () => {
     const watcher = await BrokerWatcher.connect(mosquitto.url, ['yoto/+/events', 'yoto/+/playback']);
     closers.push(() => watcher.close());
@@ -198,9 +242,12 @@ describe('several hub instances on one Redis, behind nginx', function () {
     expect((await signIn(urlB, { 'x-forwarded-for': '198.51.100.24' })).accessToken).to.be.a('string');
   });
 
-  it('moves the cloud connection to the other instance when the leader is killed, losing no command', async () => {
+  it('moves the cloud connection to the other instance when the leader is killed, losing nothing acknowledged', async () => {
     const onA = await client(urlA);
     await onA.subscribe(`device.${KIDS}`);
+    // Acknowledged by the leader just before it dies: a file it stored (record in PostgreSQL, bytes in the bucket).
+    const wav = wavFile(1);
+    const stored = await upload(urlB, wav);
     await b.kill();
     // Sent while nobody leads: it waits for the next leader, and is confirmed or reported failed, never dropped.
     const volume = await call(urlA, 'POST', `/api/devices/${KIDS}/command`, { token, body: { command: 'volume', volume: 25 } });
@@ -216,5 +263,8 @@ describe('several hub instances on one Redis, behind nginx', function () {
     const play = await call(nginx.url, 'POST', `/api/devices/${KIDS}/command`, { token, body: { command: 'play', card_id: 'demo1' } });
     expect(play.status, JSON.stringify(play.body)).to.equal(200);
     await onA.next('device.playback', (m) => m.deviceId === KIDS && m.data.state === 'playing', mark);
+    const kept = await range(nginx.url, stored.id, 0, wav.length - 1);
+    expect(kept.status).to.equal(206);
+    expect(kept.bytes.equals(wav)).to.equal(true);
   });
 });
