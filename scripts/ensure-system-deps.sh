@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The tests need three Debian packages: mosquitto (a real broker), chromium (panel tests) and
-# postgresql (the store's PostgreSQL backend: each suite starts a throwaway cluster on a free port).
+# The tests need these Debian packages: mosquitto (a real broker), chromium (panel tests),
+# postgresql (the store's PostgreSQL backend: each suite starts a throwaway cluster on a free port),
+# redis-server and nginx (the cluster suite: several hub instances on one Redis behind nginx).
 # Installs them when missing and running as root with apt-get; otherwise says how.
 set -euo pipefail
 
@@ -8,6 +9,8 @@ missing=()
 [[ -x /usr/sbin/mosquitto || -x /usr/bin/mosquitto ]] || missing+=(mosquitto)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+[[ -x /usr/bin/redis-server || -x /usr/sbin/redis-server ]] || missing+=(redis-server)
+[[ -x /usr/sbin/nginx ]] || missing+=(nginx)
 ((${#missing[@]} == 0)) && exit 0
 
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
@@ -34,6 +37,17 @@ if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     fi
     echo "Stopped the postgresql system service and set its clusters to start manually (they would hold port 5432)."
   fi
+  # Likewise Redis and nginx: the tests start their own on free ports; the services would hold 6379 and 80.
+  for service in redis-server nginx; do
+    [[ " ${missing[*]} " == *" ${service} "* ]] || continue
+    if command -v systemctl >/dev/null && systemctl is-active --quiet "${service}" 2>/dev/null; then
+      systemctl disable --now "${service}" >/dev/null 2>&1 || true
+      echo "Stopped and disabled the ${service} system service (the tests start their own on free ports)."
+    elif command -v service >/dev/null && service "${service}" status >/dev/null 2>&1; then
+      service "${service}" stop >/dev/null 2>&1 || true
+      echo "Stopped the ${service} system service (the tests start their own on free ports)."
+    fi
+  done
   exit 0
 fi
 

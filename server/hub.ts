@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { EventEmitter } from 'node:events';
 import { EmbeddedBroker } from './broker/embedded-broker';
 import { embeddedBrokerAccess, generatedLogin, type BrokerLogin } from './broker/broker-access';
@@ -43,6 +44,9 @@ import { Announcer, announcementRoutes, BuiltInChime } from './announcements';
 import { DeviceBus } from './core/device-bus';
 import { addDemoContent } from './demo/demo-content';
 import { SPEECH_DEFAULTS, SpeechService } from './tts';
+import { Cluster } from './cluster';
+import { leaderForwarding } from './cluster/leader-forwarding';
+import { forwardedClientAddress, TRUSTED_PROXIES } from './http/client-address';
 
 export type HubState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
 
@@ -86,6 +90,8 @@ export interface HubServices {
   http: HubHttpServer;
   settings: PlayerSettingsService;
   cards: FamilyLibrary;
+  /** Set when the hub is one of several instances (YOTO_REDIS_URL): its role, Redis, what it shares. */
+  cluster: Cluster | undefined;
 }
 
 /**
@@ -197,6 +203,11 @@ export class Hub extends EventEmitter<HubEvents> {
     return this.running.http;
   }
 
+  /** This instance's membership of a cluster (README "Several hub instances"); undefined when it runs alone. */
+  get cluster(): Cluster | undefined {
+    return this.running.cluster;
+  }
+
   /** Admins see every player; a member those registered to them. */
   canSeeDevice(user: RequestUser, deviceId: string): boolean {
     return this.services ? mayUseDevice(this.services.store.devices, user, deviceId) : false;
@@ -247,11 +258,15 @@ export class Hub extends EventEmitter<HubEvents> {
           status: brokerHealth.status === 'connected' ? ('ok' as const) : brokerHealth.status === 'connecting' ? ('starting' as const) : ('degraded' as const),
         }
       : { status: 'stopped' as const, state: 'stopped' as const };
+    const cluster = services?.cluster;
+    // A follower holds no cloud connection by design: the leader does, and the follower's commands go through it.
+    const cloud = cluster?.role === 'follower' ? { status: 'ok' as const, state: 'follower', ...(cluster.leader ? { leader: cluster.leader } : {}) } : services?.cloud.health();
     const components: HealthReport['components'] = {
       store: services ? { ...services.store.health() } : idle,
       broker,
-      cloud: services?.cloud.health() ?? idle,
+      cloud: cloud ?? idle,
       http: services ? { status: 'ok', url: services.http.url, connections: services.http.connectionCount() } : { status: 'stopped' },
+      ...(cluster ? { cluster: cluster.health() } : {}),
     };
     return {
       status: overallStatus(components, this.hubState === 'running' || this.hubState === 'starting'),
@@ -277,6 +292,8 @@ export class Hub extends EventEmitter<HubEvents> {
       store.events.enforceRetention().catch((error: unknown) => logger.warn('event log retention failed', { err: error }));
     }, 60 * 60_000);
     parts.add('event log retention', retention, clearInterval);
+    // Several instances (README "Several hub instances"): Redis first, as sign-ins and the device bus depend on it.
+    const cluster = options.cluster ? parts.add('cluster', await Cluster.connect(options.cluster, child('cluster')), (c) => c.stop()) : undefined;
 
     // ---- the device model and the cloud that feeds it ----
     const bus = new DeviceBus(child('device-bus'));
@@ -294,6 +311,7 @@ export class Hub extends EventEmitter<HubEvents> {
       }),
       (r) => r.stop(),
     );
+    await cluster?.relayBus(devices);
     let brokerUrl = options.broker.url;
     let hubOrigins = (): string[] => [];
     // On an external broker the hub (and virtual players) use its configured login; on the embedded
@@ -314,6 +332,8 @@ export class Hub extends EventEmitter<HubEvents> {
     });
     cloud.on('state', (state, active) => this.emit('cloud-status', state, active));
     cloud.on('sign-in', (links) => this.emit('cloud-sign-in', links));
+    // On a follower, commands reach the players through the leader's cloud connection.
+    if (cluster) cloud.useRemote(await cluster.relayCommands({ execute: (deviceId, command, opts) => cloud.executeHere(deviceId, command, opts) }));
 
     // ---- the home broker (embedded unless one is configured) ----
     if (!brokerUrl) {
@@ -354,6 +374,8 @@ export class Hub extends EventEmitter<HubEvents> {
 
     // ---- content: files, streams, scripts, announcements, stories ----
     const http = new HubHttpServer({ host: options.http.host, port: options.http.port, panelDir: this.deps.panelDir ?? panelDistDir, logger: child('http') });
+    // Several instances sit behind a reverse proxy: rate limits count the client's address it forwards, not the proxy's.
+    if (cluster) http.app.set('trust proxy', TRUSTED_PROXIES);
     hubOrigins = () => [http.url, ...(options.http.publicUrl ? [options.http.publicUrl] : [])];
     // Audio bytes in a bucket when YOTO_OBJECT_STORE_URL is set, else in the data directory.
     const storage = options.objectStoreUrl !== undefined
@@ -412,7 +434,9 @@ export class Hub extends EventEmitter<HubEvents> {
       (a) => a.stop(),
     );
     // Turns a story card's chapter changes into story_node_entered events on every surface.
-    parts.add('story follower', new StoryFollower({ store, registry: devices, logger: child('stories') }), (f) => f.stop()).start();
+    // In a cluster only the leader follows stories (the others get its story_node_entered events).
+    const storyFollower = parts.add('story follower', new StoryFollower({ store, registry: devices, logger: child('stories') }), (f) => f.stop());
+    if (!cluster) storyFollower.start();
 
     // ---- the house: home broker bridge ----
     const bridge = parts.add(
@@ -420,14 +444,14 @@ export class Hub extends EventEmitter<HubEvents> {
       new HomeBrokerBridge({ broker, registry: devices, commander: cloud, scripts, announcements, logger: child('bridge') }),
       (b) => b.stop(),
     );
-    bridge.start();
+    if (!cluster) bridge.start();
     // Settings, the family library and commands that name a card by title or group (issue 14).
     const family = new FamilyLibrary({ api: () => cloud.api, getCard: (cardId) => cloud.getCard(cardId), logger: child('cards') });
     cloud.useCommandResolver(libraryCommandResolver(family));
     const settings = parts.add('player settings', new PlayerSettingsService({ api: () => cloud.api, registry: devices, logger: child('settings') }), (p) => {
       p.removeAllListeners();
     });
-    await cloud.start();
+    if (!cluster) await cloud.start();
     const settingsBridge = parts.add(
       'settings bridge',
       new SettingsBridge({
@@ -440,10 +464,30 @@ export class Hub extends EventEmitter<HubEvents> {
       }),
       (b) => b.stop(),
     );
-    settingsBridge.start();
+    if (!cluster) settingsBridge.start();
+    if (cluster) {
+      // Exactly one instance holds the Yoto cloud connection and bridges the home broker: the lease holder.
+      await cluster.elect({
+        lead: async () => {
+          devices.follow(false);
+          await cloud.start();
+          bridge.start();
+          settingsBridge.start();
+          storyFollower.start();
+        },
+        follow: async () => {
+          storyFollower.stop();
+          settingsBridge.stop();
+          bridge.stop();
+          await cloud.stop();
+          devices.follow(true);
+        },
+      });
+      parts.add('cluster leadership', cluster, (c) => c.resign());
+    }
 
     // ---- accounts and the HTTP API ----
-    const accounts = parts.add('accounts', await createAccounts({ store, logger: child('accounts') }), (a) => a.close());
+    const accounts = parts.add('accounts', await createAccounts({ store, logger: child('accounts'), ...(cluster ? { shared: cluster.accounts } : {}) }), (a) => a.close());
     // Deleting a user deletes what they owned and revokes its stream URLs (the handler ends with accounts.close()).
     await enforceUserDeletion(accounts, { store, library: files, streams, logger: child('accounts') });
     const admin = adminCredentialsFromEnv(this.deps.env ?? process.env);
@@ -466,6 +510,8 @@ export class Hub extends EventEmitter<HubEvents> {
     });
     http.mountRoot('/', requestIds);
     http.useApi(metrics.middleware);
+    // On a follower, requests that need the Yoto cloud connection (cards, settings, deployments, announcements) go to the leader.
+    if (cluster) http.useApi(leaderForwarding({ instanceId: cluster.instanceId, leading: () => cluster.role === 'leader', leaderUrl: () => cluster.leaderUrl(), logger: child('cluster') }));
     http.mountApi('/', openApiRoutes());
     http.mountApi('/system', systemRoutes(() => this.health(), { viewer: (req) => accounts.verifyAccessToken(bearerToken(req.headers.authorization) ?? '') }));
     http.mountApi('/auth', accounts.router);
@@ -512,6 +558,7 @@ export class Hub extends EventEmitter<HubEvents> {
         logger: child('realtime'),
         // Issue 13: sockets close when their token expires, and are re-checked whenever rights change.
         tokenExpiresAt: (token) => accounts.accessTokenExpiresAt(token),
+        ...(cluster ? { clientAddress: forwardedClientAddress } : {}),
       }),
       (r) => r.stop(),
     );
@@ -519,7 +566,8 @@ export class Hub extends EventEmitter<HubEvents> {
     accounts.onRightsChanged(() => realtime.recheck());
     realtime.start();
     await http.listen();
-    this.services = { store, broker, bus, devices, cloud, bridge, accounts, library, streams, speech, scripts, announcements, realtime, http, settings, cards: family };
+    if (cluster) await cluster.advertise(options.cluster?.instanceUrl ?? reachableUrl(options.http.host, http.port, http.url));
+    this.services = { store, broker, bus, devices, cloud, bridge, accounts, library, streams, speech, scripts, announcements, realtime, http, settings, cards: family, cluster };
     // Said once the server listens, so the address is the one to open (not port 0 when the port is chosen by the OS).
     if (!admin && accounts.needsOnboarding()) logger.info('no accounts yet: open the panel to create the admin', { url: http.url });
 
@@ -542,4 +590,9 @@ export class Hub extends EventEmitter<HubEvents> {
     this.hubState = state;
     this.emit('state', state);
   }
+}
+
+/** Where other machines reach a server: its own URL, or the host name when it listens on every interface. */
+function reachableUrl(host: string, port: number, url: string): string {
+  return host === '0.0.0.0' || host === '::' ? `http://${os.hostname()}:${port}` : url;
 }

@@ -21,7 +21,7 @@ import { storeValidator } from '../../server/store/store-validator';
 
 import { runWhenMain, type BenchResult } from '../bench-result';
 import { interleaved } from '../measure';
-import { NginxServer } from '../nginx';
+import { startStaticNginx } from '../../test/helpers/nginx';
 import { CLIENTS, type Target } from '../range-client-process';
 import { addProfileResults, RANGE_FILE_SECONDS, RANGE_PROFILES, startRangeClient, summarizeRounds as summarize } from '../range-rounds';
 import { wavFile } from '../../test/library/media';
@@ -66,7 +66,7 @@ export async function run(): Promise<BenchResult> {
   const staticServer = http.createServer(staticApp);
   await new Promise<void>((resolve) => staticServer.listen(0, '127.0.0.1', () => resolve()));
 
-  const nginx = await NginxServer.start(staticDir);
+  const nginx = await startStaticNginx(staticDir);
   const rangeClient = startRangeClient();
   const round = rangeClient.round;
   const targets = {

@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
-import { MemoryStore, rateLimit, type RateLimitRequestHandler } from 'express-rate-limit';
+import { MemoryStore, rateLimit, type RateLimitRequestHandler, type Store as RateLimitStore } from 'express-rate-limit';
 import jwt, { TokenExpiredError, type JwtPayload } from 'jsonwebtoken';
 import { ApiError } from '../http/api-error';
 import type { RequestUser } from '../http/request-user';
@@ -50,6 +50,28 @@ export interface AccountsOptions {
   now?: () => Date;
   /** log2 of scrypt's N for new password hashes; default 15. Stored in each hash, so changing it keeps old passwords valid. */
   passwordHashCost?: number;
+  /** Several hub instances (server/cluster): the signing secret, revoked tokens, spent refresh tokens and rate limits they share. */
+  shared?: SharedAccountState;
+}
+
+/**
+ * What the hub instances of a cluster share about sign-ins (README "Several hub instances"),
+ * so that a token signed on one is checked on another, a revocation on one holds on all,
+ * a refresh token is spent once across all of them, and rate limits count every instance's requests.
+ */
+export interface SharedAccountState {
+  /** The secret every instance signs with: the first instance's own, offered by each (`local`), wins. */
+  secret(local: string): Promise<string>;
+  /** Refuses `key` (`sid:<family>` or `jti:<token id>`) on every instance until `untilMs`. */
+  deny(key: string, untilMs: number): void;
+  /** What any instance refused so far and is still refused (read once at start). */
+  denied(): Promise<Array<{ key: string; untilMs: number }>>;
+  /** Calls `listener` for what another instance refuses from now on; returns the remover. */
+  onDenied(listener: (key: string, untilMs: number) => void): () => void;
+  /** Spends a refresh token (by hash) across the cluster: true only for the first instance that spends it. */
+  spendRefreshToken(tokenHash: string, untilMs: number): Promise<boolean>;
+  /** A rate-limit counter store every instance shares (`name` tells the limiters apart). */
+  rateLimitStore(name: string): RateLimitStore;
 }
 
 /** What changed, for onRightsChanged listeners. */
@@ -134,7 +156,9 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
   const invitationTtl = positive(options.invitationTtlSeconds, 7 * DAY_SECONDS, 'invitationTtlSeconds');
   const openRegistration = options.openRegistration ?? false;
   const hashCost = options.passwordHashCost ?? DEFAULT_COST;
-  const secret = await loadOrCreateJwtSecret(options.dataDir ?? options.store.dataDir);
+  const localSecret = await loadOrCreateJwtSecret(options.dataDir ?? options.store.dataDir);
+  const shared = options.shared;
+  const secret = shared ? await shared.secret(localSecret) : localSecret;
   // Compared against when the email is unknown, so an unknown email costs what a wrong password costs.
   const decoyHash = await hashPassword(randomBytes(16).toString('hex'), { cost: hashCost });
   const serial = new Serial();
@@ -151,6 +175,16 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
   // Access tokens are stateless for 15 minutes: those of a revoked sign-in (by its family id,
   // `sid`) or of a logout (by token id, `jti`) are refused until they would have expired anyway.
   const denied = new Denylist(() => now().getTime());
+  // Shared: what the other instances refuse is refused here too, and sockets on its tokens are checked again.
+  const deny = (key: string, untilMs: number): void => {
+    denied.add(key, untilMs);
+    shared?.deny(key, untilMs);
+  };
+  const stopSharedDenials = shared?.onDenied((key, untilMs) => {
+    denied.add(key, untilMs);
+    rightsChanged({ reason: 'signed_out' });
+  });
+  for (const entry of (await shared?.denied()) ?? []) denied.add(entry.key, entry.untilMs);
   const spentInvitations = await SpentInvitations.open(options.dataDir ?? options.store.dataDir);
   const deletionHandlers = new Set<(userId: string) => Promise<void>>();
   const apiTokens = new ApiTokens(options.store, now);
@@ -199,7 +233,7 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
 
   /** Refuses the access tokens of a sign-in from now on, until the last one it could have issued expires. */
   function denyFamily(familyId: string): void {
-    denied.add(`sid:${familyId}`, now().getTime() + accessTtl * 1000);
+    deny(`sid:${familyId}`, now().getTime() + accessTtl * 1000);
   }
 
   async function issueRefreshToken(userId: string, familyId: string): Promise<string> {
@@ -251,6 +285,8 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
     if (record.used) return reused(record.familyId);
     if (record.revoked) throw invalidRefreshToken('the refresh token was revoked (signed out); sign in again');
     if (Date.parse(record.expiresAt) <= now().getTime()) throw invalidRefreshToken('the refresh token has expired; sign in again');
+    // Across instances the record may not show yet that another one spent the token: the shared claim decides.
+    if (shared && !(await shared.spendRefreshToken(record.tokenHash, Date.parse(record.expiresAt)))) return reused(record.familyId);
     const user = users.get(record.userId);
     if (!user || user.disabled) {
       await revokeFamily(record.familyId);
@@ -328,11 +364,11 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
 
   // ---- rate limits ----------------------------------------------------------------------
 
-  const limiterStores: MemoryStore[] = [];
+  const limiterStores: RateLimitStore[] = [];
   /** Per client address; `perUser`: per signed-in user instead (behind `authenticate`). */
   const limited = (what: string, perUser = false): RequestHandler => {
     if (options.rateLimit === false) return (_req, _res, next) => next();
-    const store = new MemoryStore();
+    const store = shared?.rateLimitStore(what) ?? new MemoryStore();
     limiterStores.push(store);
     const limiter: RateLimitRequestHandler = rateLimit({
       windowMs: options.rateLimit?.windowMs ?? 60_000,
@@ -340,6 +376,8 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
       standardHeaders: 'draft-7',
       legacyHeaders: false,
       store,
+      // A shared store out of reach (Redis down) lets sign-ins through rather than failing them with 500.
+      passOnStoreError: shared !== undefined,
       ...(perUser ? { keyGenerator: (_req: Request, res: Response) => `user:${currentUser(res)?.id ?? ''}` } : {}),
       handler: (req, _res, next) => {
         const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
@@ -395,7 +433,7 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
     // The access token sent along (if any) is refused from now on too, even when it belongs to another sign-in.
     const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1];
     const access = bearer !== undefined ? decode(bearer, ACCESS_AUDIENCE) : undefined;
-    if (typeof access === 'object' && typeof access.jti === 'string' && typeof access.exp === 'number') denied.add(`jti:${access.jti}`, access.exp * 1000);
+    if (typeof access === 'object' && typeof access.jti === 'string' && typeof access.exp === 'number') deny(`jti:${access.jti}`, access.exp * 1000);
     const userId = await serial.run(async () => {
       const record = refreshRecords((s) => s.tokenHash === sha256(str(body.refreshToken)))[0];
       if (record) await revokeFamily(record.familyId);
@@ -606,7 +644,8 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
     async close() {
       if (closed) return;
       closed = true;
-      for (const store of limiterStores.splice(0)) store.shutdown();
+      for (const store of limiterStores.splice(0)) await store.shutdown?.();
+      stopSharedDenials?.();
       rightsListeners.clear();
       await serial.run(async () => undefined);
       await spentInvitations.idle();

@@ -110,6 +110,8 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
   private generation = 0;
   private switching: Promise<void> = Promise.resolve();
   private commandResolver: ((deviceId: string, command: DeviceCommand) => Promise<DeviceCommand>) | undefined;
+  /** Several hub instances: where commands go while another instance holds the cloud connection. */
+  private remote: DeviceCommander | undefined;
 
   constructor(private readonly options: CloudConnectionOptions) {
     super();
@@ -257,13 +259,27 @@ export class CloudConnection extends EventEmitter<CloudConnectionEvents> impleme
     this.setState('stopped');
   }
 
-  /** Carries out a command on the cloud in use; see DeviceCommander. */
+  /** Carries out a command on the cloud in use (or, on a follower of a cluster, through the leader); see DeviceCommander. */
   async execute(deviceId: string, command: DeviceCommand, options?: { timeoutMs?: number }): Promise<CommandResult> {
+    if (!this.session && this.remote) return this.remote.execute(deviceId, command, options);
+    return this.executeHere(deviceId, command, options);
+  }
+
+  /** Carries out a command on this instance's own cloud connection, never forwarding it (the leader serving a follower). */
+  async executeHere(deviceId: string, command: DeviceCommand, options?: { timeoutMs?: number }): Promise<CommandResult> {
     const commander = this.session?.commander;
     if (!commander) throw new DeviceCommandError('offline', 'the hub is not connected to a Yoto cloud', deviceId, command.type);
     const resolved = this.commandResolver ? await this.commandResolver(deviceId, command) : command;
     const result = await commander.execute(deviceId, resolved, options);
     return resolved === command ? result : { ...result, command: command.type };
+  }
+
+  /**
+   * Several hub instances (server/cluster): while this instance holds no cloud session (a follower),
+   * commands go to `remote`, which hands them to the instance that holds the connection.
+   */
+  useRemote(remote: DeviceCommander | undefined): void {
+    this.remote = remote;
   }
 
   /**

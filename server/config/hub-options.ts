@@ -52,6 +52,11 @@ export interface HubSettings {
   ttsLanguage?: string;
   ttsUrl?: string;
   ttsCacheDays?: number | string;
+  /** Several hub instances (README "Several hub instances"): the Redis server they share, this instance's name, the leader's lease. */
+  redisUrl?: string;
+  instanceId?: string;
+  instanceUrl?: string;
+  leaderLeaseMs?: number | string;
   /** s3://[KEY_ID:SECRET@]bucket[/prefix]?endpoint=...&region=...&forcePathStyle=...: audio in a bucket (server/library/object-store-url.ts). */
   objectStoreUrl?: string;
 }
@@ -74,6 +79,7 @@ export const DEFAULTS = {
   ttsEngine: 'espeak' as const,
   ttsLanguage: 'en',
   ttsCacheDays: 30,
+  leaderLeaseMs: 10_000,
 };
 
 /** The text-to-speech engines a hub may default to. */
@@ -116,6 +122,10 @@ export const ENV = {
   ttsLanguage: 'YOTO_TTS_LANGUAGE',
   ttsUrl: 'YOTO_TTS_URL',
   ttsCacheDays: 'YOTO_TTS_CACHE_DAYS',
+  redisUrl: 'YOTO_REDIS_URL',
+  instanceId: 'YOTO_INSTANCE_ID',
+  instanceUrl: 'YOTO_INSTANCE_URL',
+  leaderLeaseMs: 'YOTO_LEADER_LEASE_MS',
   objectStoreUrl: 'YOTO_OBJECT_STORE_URL',
 } as const;
 
@@ -215,6 +225,20 @@ function ttsOptions(get: (key: keyof typeof ENV) => string | undefined): NonNull
   };
 }
 
+function clusterOptions(get: (key: keyof typeof ENV) => string | undefined, brokerUrl: string | undefined): HubOptions['cluster'] {
+  const redisUrl = url('Redis URL', get('redisUrl'), ['redis:', 'rediss:']);
+  if (redisUrl === undefined) return undefined;
+  // Every instance must bridge the same house and follow the same players: the embedded broker is one per instance.
+  if (brokerUrl === undefined) throw new HubConfigError('several hub instances (YOTO_REDIS_URL) need a shared home broker: set YOTO_BROKER_URL (e.g. mqtt://mosquitto:1883)');
+  const instanceId = get('instanceId');
+  if (instanceId !== undefined && !/^[A-Za-z0-9_.:-]{1,100}$/.test(instanceId)) throw new HubConfigError(`the instance id is a name of letters, digits, _ . : -, got "${instanceId}"`);
+  const instanceUrl = url('instance URL', get('instanceUrl'), ['http:', 'https:']);
+  const leaseText = get('leaderLeaseMs');
+  const leaseMs = leaseText === undefined ? DEFAULTS.leaderLeaseMs : Number(leaseText);
+  if (!Number.isInteger(leaseMs) || leaseMs < 1000 || leaseMs > 10_000) throw new HubConfigError(`the leader's lease is a whole number of milliseconds from 1000 to 10000, got "${leaseText}"`);
+  return { redisUrl, ...(instanceId ? { instanceId } : {}), ...(instanceUrl ? { instanceUrl } : {}), leaseMs };
+}
+
 /**
  * @param settings what the surface configured (blank = not set)
  * @param defaultDataDir where data lives when neither the settings nor YOTO_DATA_DIR say
@@ -252,6 +276,7 @@ export function resolveHubOptions(
     throw new HubConfigError('the embedded broker needs both YOTO_BROKER_TLS_CERT and YOTO_BROKER_TLS_KEY for TLS, or neither');
   }
   const tts = ttsOptions(get);
+  const cluster = clusterOptions(get, brokerUrl);
   const objectStoreUrl = get('objectStoreUrl');
   if (objectStoreUrl !== undefined) {
     try {
@@ -299,6 +324,7 @@ export function resolveHubOptions(
     },
     demoContent: flag('demo content', get('demoContent'), DEFAULTS.demoContent),
     tts,
+    ...(cluster ? { cluster } : {}),
     ...(objectStoreUrl !== undefined ? { objectStoreUrl } : {}),
     logLevel,
   };

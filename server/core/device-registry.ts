@@ -4,7 +4,7 @@ import type { DeviceEvent, PlaybackSession } from '../types/schemas';
 import type { DeviceTopicKind, YotoEventsMessage } from '../yoto/protocol';
 import { realClock, type Clock, type ClockTimer } from '../time/clock';
 import type { PlayerStatus, ReceivedPlayerMessage } from '../yoto/mqtt/player-messages';
-import { initialState, type CloudDeviceInfo, type DeviceState } from './device-state';
+import { initialState, type CloudDeviceInfo, type DeviceState, type DeviceTelemetry } from './device-state';
 import { transitionEvents, type DeviceEventType, type TransitionContext } from './event-normalizer';
 import { PlaybackSessionTracker, type PlaybackHistorySink } from './playback-sessions';
 import { applyCloudInfo, applyEvents, applyStatus, hasTelemetry, sameData, withDerivedFields } from './state-merge';
@@ -29,6 +29,15 @@ export interface DeviceRegistryOptions {
   /** `battery_low` is reported when the battery falls below this percent. Default 20. */
   batteryLowPercent?: number;
 }
+
+/** A message of another hub instance's device bus, as server/cluster carries it. */
+export type RemoteBusMessage =
+  | { topic: 'device-added'; state: DeviceState }
+  | { topic: 'state'; state: DeviceState }
+  | { topic: 'device-removed'; deviceId: string }
+  | { topic: 'event'; event: DeviceEvent }
+  | { topic: 'telemetry'; deviceId: string; telemetry: DeviceTelemetry; at: Date }
+  | { topic: 'session'; session: PlaybackSession };
 
 /** What the registry publishes on its bus. */
 export type { DeviceBusEvents as DeviceRegistryEvents } from './device-bus';
@@ -91,6 +100,10 @@ export class DeviceRegistry {
   private readonly batteryLowPercent: number;
   private readonly sessions: PlaybackSessionTracker;
   private stopped = false;
+  /** Another hub instance leads (README "Several hub instances"): its changes arrive by applyRemote, and this one times nothing. */
+  private following = false;
+  /** Set while another instance's messages are delivered: the instance they came from wrote their events to the event log already. */
+  private replaying = false;
   private readonly counters = { messages: 0, malformed: 0, duplicates: 0, events: 0, eventLogFailures: 0 };
 
   constructor(private readonly options: DeviceRegistryOptions = {}) {
@@ -192,8 +205,75 @@ export class DeviceRegistry {
     return this.bus.publishEvent(deviceId, type, data, at);
   }
 
+  /**
+   * Several hub instances (server/cluster): while another instance leads, this registry
+   * takes its states as they are (applyRemote) and runs no presence timer of its own, so
+   * nothing is derived twice. `following(false)` when this instance becomes the leader.
+   */
+  follow(following: boolean): void {
+    this.following = following;
+    if (following) for (const record of this.devices.values()) this.clearTimers(record);
+  }
+
+  /**
+   * Messages the device bus of another hub instance delivered together: the model is updated
+   * to what they say and they go out on this bus, as one batch, as they went out there. Nothing
+   * is derived from them (the events they caused come along), written to the event log or saved
+   * (the other instance did that), and what this bus delivers meanwhile counts as theirs.
+   */
+  applyRemote(messages: readonly RemoteBusMessage[]): void {
+    if (this.stopped) return;
+    const wasReplaying = this.replaying;
+    this.replaying = true;
+    try {
+      this.bus.batch(() => {
+        for (const message of messages) this.applyOne(message);
+      });
+    } finally {
+      this.replaying = wasReplaying;
+    }
+  }
+
+  private applyOne(message: RemoteBusMessage): void {
+    switch (message.topic) {
+      case 'device-added':
+      case 'state': {
+        const { state } = message;
+        const record = this.devices.get(state.deviceId);
+        if (!record) {
+          this.devices.set(state.deviceId, { state, lastHeardAt: this.clock.now(), cloudOnline: state.online, recentEvents: [], announced: true });
+          this.bus.emit('device-added', state);
+          return;
+        }
+        const previous = record.state;
+        record.state = state;
+        record.announced = true;
+        if (message.topic === 'state') this.bus.emit('state', state, previous);
+        return;
+      }
+      case 'device-removed': {
+        const record = this.devices.get(message.deviceId);
+        if (!record) return;
+        this.clearTimers(record);
+        this.devices.delete(message.deviceId);
+        this.bus.emit('device-removed', message.deviceId, record.state);
+        return;
+      }
+      case 'event':
+        this.bus.emit('event', message.event);
+        return;
+      case 'telemetry':
+        this.bus.emit('telemetry', message.deviceId, message.telemetry, message.at);
+        return;
+      case 'session':
+        this.bus.emit('session', message.session);
+        return;
+    }
+  }
+
   private logEvent(event: DeviceEvent): void {
     this.counters.events++;
+    if (this.replaying) return;
     try {
       this.options.eventLog?.append(event);
     } catch (error) {
@@ -334,7 +414,7 @@ export class DeviceRegistry {
   }
 
   private watchSilence(record: DeviceRecord): void {
-    if (this.stopped || this.silenceTimeoutMs <= 0 || record.silenceTimer || !record.state.online) return;
+    if (this.stopped || this.following || this.silenceTimeoutMs <= 0 || record.silenceTimer || !record.state.online) return;
     record.silenceTimer = this.clock.setTimeout(() => this.checkSilence(record), this.silenceTimeoutMs);
   }
 
@@ -351,7 +431,7 @@ export class DeviceRegistry {
   }
 
   private scheduleOfflineAlert(record: DeviceRecord): void {
-    if (this.stopped || this.offlineAlertMs <= 0) return;
+    if (this.stopped || this.following || this.offlineAlertMs <= 0) return;
     record.alertTimer = this.clock.setTimeout(() => this.raiseOfflineAlert(record), this.offlineAlertMs);
   }
 

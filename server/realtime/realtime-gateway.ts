@@ -36,6 +36,8 @@ export interface RealtimeGatewayOptions {
   tokenExpiresAt?: (token: string) => number | undefined;
   /** Open connections one user may have; more are refused at the upgrade with 429. Default 20. */
   maxConnectionsPerUser?: number;
+  /** The client's address of an upgrade request (default: the connection's; behind a reverse proxy, the one it forwards). */
+  clientAddress?: (request: IncomingMessage) => string;
   /** Open connections one client address may have; more are refused at the upgrade with 429. Default 50. */
   maxConnectionsPerAddress?: number;
   logger?: Logger;
@@ -236,7 +238,7 @@ export class RealtimeGateway {
       this.counters.rejectedUnauthorized++;
       return { ok: false, status: 401, code: 'unauthorized', message: 'send a valid access token (subprotocols "bearer", <token>)' };
     }
-    const address = addressOf(request);
+    const address = this.addressOf(request);
     const clients = [...this.clients.values()];
     if (clients.filter((c) => c.user.id === user.id).length >= this.maxPerUser) {
       this.counters.rejectedOverLimit++;
@@ -275,6 +277,10 @@ export class RealtimeGateway {
 
   stats(): RealtimeGatewayStats {
     return { clients: this.clients.size, ...this.counters };
+  }
+
+  private addressOf(request: IncomingMessage): string {
+    return (this.options.clientAddress ?? connectionAddress)(request);
   }
 
   /** Serves every new connection of the WebSocketServer and follows the registry. */
@@ -331,7 +337,7 @@ export class RealtimeGateway {
       corked: false,
       user,
       token,
-      address: addressOf(request),
+      address: this.addressOf(request),
       all: false,
       devices: new Set(),
       alive: true,
@@ -903,7 +909,7 @@ function rawText(data: RawData): string {
   return Buffer.from(data).toString('utf8');
 }
 
-function addressOf(request: IncomingMessage): string {
+function connectionAddress(request: IncomingMessage): string {
   return request.socket.remoteAddress ?? 'unknown';
 }
 

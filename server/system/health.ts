@@ -18,6 +18,8 @@ export interface HealthReport {
     broker: ComponentHealth & { state: BrokerHealth['status'] | 'stopped' };
     cloud: ComponentHealth;
     http: ComponentHealth;
+    /** Several hub instances: this one's role (leader or follower), the leader, Redis. */
+    cluster?: ComponentHealth;
   };
 }
 

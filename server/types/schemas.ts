@@ -1175,6 +1175,7 @@ export interface HubConfig {
    */
   demoContent?: boolean;
   tts?: HubTtsConfig;
+  cluster?: HubClusterConfig;
   /**
    * Keep the audio library's files in an S3-compatible bucket instead of the data directory (YOTO_OBJECT_STORE_URL): s3://[KEY_ID:SECRET@]bucket[/prefix][?endpoint=http://host:9000&region=us-east-1&forcePathStyle=true]. Credentials not in the URL come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) as the AWS SDK reads them.
    */
@@ -1332,6 +1333,27 @@ export interface HubTtsConfig {
    * Rendered speech unused for this many days is removed from the cache (YOTO_TTS_CACHE_DAYS).
    */
   cacheMaxAgeDays: number;
+}
+/**
+ * Several hub instances behind a load balancer (README "Several hub instances"): set when YOTO_REDIS_URL is. Device state and events fan out through Redis pub/sub, rate limits and revoked tokens are shared, and one instance at a time (the leader, holding a lease in Redis) holds the Yoto cloud connection and bridges the home broker.
+ */
+export interface HubClusterConfig {
+  /**
+   * Redis server (YOTO_REDIS_URL), e.g. redis://redis:6379 or rediss://user:password@redis.example.org:6380/0.
+   */
+  redisUrl: string;
+  /**
+   * This instance's name in the cluster (YOTO_INSTANCE_ID); default: host name and process id.
+   */
+  instanceId?: string;
+  /**
+   * Where the other instances reach this one's HTTP server (YOTO_INSTANCE_URL), e.g. http://hub1:1881: a follower hands the leader the API requests that need the Yoto cloud connection. Default: the hub's own address, with the host name when it listens on every interface.
+   */
+  instanceUrl?: string;
+  /**
+   * How long the leader's lease lasts unless renewed (YOTO_LEADER_LEASE_MS); renewed every third of it. Another instance takes over at most this long after the leader dies.
+   */
+  leaseMs: number;
 }
 /**
  * One listening session on a player, from start to stop, for history and analytics. Stored in the playback_history collection.

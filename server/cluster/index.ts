@@ -1,0 +1,3 @@
+export { Cluster, type RoleHandlers } from './cluster';
+export type { ClusterRole } from './leader-lease';
+export type { RedisState } from './redis-connection';
