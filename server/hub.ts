@@ -390,7 +390,7 @@ export class Hub extends EventEmitter<HubEvents> {
     if (storage) logger.info('audio files are kept in an object store', { location: storage.location });
     const streams = parts.add(
       'streams',
-      createStreamService({ dataDir: options.dataDir, publicUrl: options.http.publicUrl, hubUrl: () => http.url, library: files, logger: child('streams'), now: () => new Date(clock.now()) }),
+      createStreamService({ dataDir: options.dataDir, publicUrl: options.http.publicUrl, hubUrl: () => http.url, library: files, logger: child('streams'), clock }),
       (s) => s.close(),
     );
     const speech = parts.add(

@@ -8,6 +8,7 @@ import type { AudioFile } from '../types/schemas';
 import { SmartStreams } from './smart-streams';
 import { StreamTokens, type StreamScope, type StreamTarget } from './stream-tokens';
 import { trimEndChar } from '../text/trim';
+import { realClock, type TimeSource } from '../time/clock';
 
 export { SmartStreams, inWindow, type SmartStream, type SmartStreamDefinition, type SmartWindow, type SmartChoice, type SmartRule } from './smart-streams';
 export { StreamTokens, type StreamScope, type StreamTarget, type StreamGrant, type TokenCheck } from './stream-tokens';
@@ -22,7 +23,8 @@ export interface StreamServiceOptions {
   /** The library's files (`createAudioLibrary(...).files`). */
   library: Pick<AudioLibrary, 'get' | 'storage' | 'audioName'>;
   logger: Logger;
-  now?: () => Date;
+  /** The hub's clock (URL expiry, smart-stream windows); the real one when omitted. */
+  clock?: TimeSource;
   /** Seconds a URL from urlFor works unless its scope says otherwise (default STREAM_URL_LIFETIME_SECONDS). */
   urlLifetimeSeconds?: number;
 }
@@ -104,7 +106,8 @@ const FORBIDDEN_MESSAGES: Record<string, string> = {
  * directly, no redirect, so players that do not follow redirects work too).
  */
 export function createStreamService(options: StreamServiceOptions): StreamService {
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? realClock;
+  const now = (): Date => new Date(clock.now());
   const logger = options.logger.child({ part: 'streams' });
   const tokens = new StreamTokens(options.dataDir, now);
   const smart = new SmartStreams(options.dataDir, now, (fileId) => options.library.get(fileId) !== undefined);

@@ -21,7 +21,7 @@ for (const backend of BACKENDS) describe(`streams: signed player URLs (${backend
   let startBytes: Buffer;
 
   const open = (dir: string, publicUrl?: string): StreamService =>
-    createStreamService({ dataDir: dir, publicUrl, hubUrl: () => rig.server.url, library: rig.library.files, logger: silentLogger, now: () => clock });
+    createStreamService({ dataDir: dir, publicUrl, hubUrl: () => rig.server.url, library: rig.library.files, logger: silentLogger, clock: { now: () => clock.getTime() } });
 
   before(async () => {
     rig = await startLibraryRig({ backend });
