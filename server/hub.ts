@@ -436,7 +436,6 @@ export class Hub extends EventEmitter<HubEvents> {
     // Turns a story card's chapter changes into story_node_entered events on every surface.
     // In a cluster only the leader follows stories (the others get its story_node_entered events).
     const storyFollower = parts.add('story follower', new StoryFollower({ store, registry: devices, logger: child('stories') }), (f) => f.stop());
-    if (!cluster) storyFollower.start();
 
     // ---- the house: home broker bridge ----
     const bridge = parts.add(
@@ -444,14 +443,12 @@ export class Hub extends EventEmitter<HubEvents> {
       new HomeBrokerBridge({ broker, registry: devices, commander: cloud, scripts, announcements, logger: child('bridge') }),
       (b) => b.stop(),
     );
-    if (!cluster) bridge.start();
     // Settings, the family library and commands that name a card by title or group (issue 14).
     const family = new FamilyLibrary({ api: () => cloud.api, getCard: (cardId) => cloud.getCard(cardId), logger: child('cards') });
     cloud.useCommandResolver(libraryCommandResolver(family));
     const settings = parts.add('player settings', new PlayerSettingsService({ api: () => cloud.api, registry: devices, logger: child('settings') }), (p) => {
       p.removeAllListeners();
     });
-    if (!cluster) await cloud.start();
     const settingsBridge = parts.add(
       'settings bridge',
       new SettingsBridge({
@@ -464,17 +461,20 @@ export class Hub extends EventEmitter<HubEvents> {
       }),
       (b) => b.stop(),
     );
-    if (!cluster) settingsBridge.start();
-    if (cluster) {
+    // What only the instance holding the Yoto cloud connection runs: stories followed, the house
+    // bridged (listening before the cloud starts, so it misses nothing), the cloud, the settings bridge.
+    const lead = async (): Promise<void> => {
+      devices.follow(false);
+      storyFollower.start();
+      bridge.start();
+      await cloud.start();
+      settingsBridge.start();
+    };
+    if (!cluster) await lead();
+    else {
       // Exactly one instance holds the Yoto cloud connection and bridges the home broker: the lease holder.
       await cluster.elect({
-        lead: async () => {
-          devices.follow(false);
-          await cloud.start();
-          bridge.start();
-          settingsBridge.start();
-          storyFollower.start();
-        },
+        lead,
         follow: async () => {
           storyFollower.stop();
           settingsBridge.stop();
