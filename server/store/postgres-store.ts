@@ -9,18 +9,13 @@ import { ensureSchema, inLockedTransaction, readMeta, readSchemaVersion, readSto
 import { PostgresSync } from './postgres-sync';
 import { assembleStore, countsByCollection } from './assemble-store';
 import type { OpenStoreOptions, Store } from './store';
+import { redactUrlCredentials } from '../log/redact';
 
 export type OpenPostgresStoreOptions = OpenStoreOptions & { databaseUrl: string };
 
-/** The URL without its password, for logs, health and errors. */
+/** The URL without its credentials (the one redaction of log/redact), for logs, health and errors; an unparsable one is not shown at all. */
 export function redactedUrl(databaseUrl: string): string {
-  try {
-    const url = new URL(databaseUrl);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return 'postgres://(unparsable URL)';
-  }
+  return URL.canParse(databaseUrl) ? redactUrlCredentials(databaseUrl) : 'postgres://(unparsable URL)';
 }
 
 export interface LoadedPostgresData {
