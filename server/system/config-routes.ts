@@ -5,7 +5,7 @@ import type { HubOptions } from '../config/hub-options';
 import { ApiError } from '../http/api-error';
 import { requestUser } from '../http/request-user';
 import { silentLogger, type Logger } from '../log/logger';
-import { SECRET_KEY, redactUrlCredentials } from '../log/redact';
+import { REDACTED, SECRET_KEY, redactUrlCredentials } from '../log/redact';
 import type { HubConfig } from '../types/schemas';
 import { getValidator } from '../validation';
 import { writeJsonAtomic } from '../files/atomic-file';
@@ -39,13 +39,14 @@ export function configRoutes(config: ConfigRoutesOptions): Router {
   router.put('/config', async (req, res) => {
     const user = requestUser(res);
     if (user.role !== 'admin') throw new ApiError(403, 'forbidden', 'only an admin can change the hub settings');
-    const body = getValidator().validate('hub-config', req.body);
+    const saved = await readSaved(file, logger);
+    // A URL sent back as GET showed it (`mqtt://[redacted]@host`) keeps the credentials of the one in use.
+    const body = getValidator().validate('hub-config', keepShownCredentials(req.body as unknown, [saved, config.options]));
     if (path.resolve(body.dataDir) !== path.resolve(config.options.dataDir)) {
       throw new ApiError(400, 'validation_failed', 'the data directory cannot be changed through the API (the settings file lives in it); set YOTO_DATA_DIR instead', [
         { path: '/dataDir', message: 'must be the data directory in use' },
       ]);
     }
-    const saved = await readSaved(file, logger);
     // The password is write-only: a body without one (as GET answers) keeps the one in use.
     const password = body.broker.password ?? saved?.broker.password ?? config.options.broker.password;
     // The database URL comes from the environment only (YOTO_DATABASE_URL): GET shows it without its
@@ -76,6 +77,33 @@ export function redactSecrets<T>(value: T): T {
     return result;
   };
   return walk(value) as T;
+}
+
+/**
+ * `incoming` with every string that carries the redaction mark replaced by the
+ * value at the same path in the first of `sources` that redacts to it: the
+ * settings GET answered, sent back unchanged, keep their credentials. A
+ * redacted string that matches none cannot be used, and is refused.
+ */
+export function keepShownCredentials<T>(incoming: T, sources: readonly unknown[]): T {
+  const at = (source: unknown, keys: readonly string[]): unknown =>
+    keys.reduce<unknown>((node, key) => (typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined), source);
+  const walk = (node: unknown, keys: string[]): unknown => {
+    if (typeof node === 'string') {
+      if (!node.includes(REDACTED)) return node;
+      for (const source of sources) {
+        const value = at(source, keys);
+        if (typeof value === 'string' && redactUrlCredentials(value) === node) return value;
+      }
+      throw new ApiError(400, 'validation_failed', 'a redacted value can only be sent back unchanged; write the credentials in full to change them', [
+        { path: `/${keys.join('/')}`, message: `holds ${REDACTED} but differs from the value in use` },
+      ]);
+    }
+    if (Array.isArray(node)) return node.map((child, index) => walk(child, [...keys, String(index)]));
+    if (typeof node !== 'object' || node === null) return node;
+    return Object.fromEntries(Object.entries(node).map(([key, child]) => [key, walk(child, [...keys, key])]));
+  };
+  return walk(incoming, []) as T;
 }
 
 /** Dotted paths of the leaves that differ between two settings objects. */

@@ -3,6 +3,7 @@ import type { EmbeddedBroker } from '../../server/broker/embedded-broker';
 import type { Hub } from '../../server/hub';
 import { createLogger, type LogRecord } from '../../server/log/logger';
 import { redactUrlCredentials } from '../../server/log/redact';
+import { resolveHubOptionsWithSaved } from '../../server/config/saved-config';
 import { startAedes } from '../helpers/aedes-broker';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
 import { call, inviteMember, onboardAdmin, type SignIn } from '../hub/api-world';
@@ -64,6 +65,21 @@ describe('Secrets: credentials in URLs stay out of every answer and log line', f
       expect(answer.text).to.not.include(PASSWORD);
       expect(answer.json).to.have.nested.property('config.broker.url', `mqtt://[redacted]@127.0.0.1:${broker!.port}`);
     }
+  });
+
+  it('settings sent back as GET showed them keep the URL\'s credentials; a changed redacted URL is refused', async () => {
+    const shown = (await call(hub!, 'GET', '/api/system/config', admin.accessToken)).json as { config: Record<string, unknown> };
+    const { databaseUrl: _none, ...settings } = shown.config;
+    const saved = await call(hub!, 'PUT', '/api/system/config', admin.accessToken, settings);
+    expect(saved.status, saved.text).to.equal(200);
+    expect(saved.text).to.not.include(PASSWORD);
+    // The hub started again on the saved file connects with the real credentials, not with "[redacted]".
+    const restarted = resolveHubOptionsWithSaved({}, hub!.options.dataDir, {});
+    expect(restarted.broker.url).to.equal(`mqtt://hub-user:${PASSWORD}@127.0.0.1:${broker!.port}`);
+    const moved = { ...settings, broker: { ...(settings['broker'] as object), url: `mqtt://[redacted]@192.0.2.1:${broker!.port}` } };
+    const refused = await call(hub!, 'PUT', '/api/system/config', admin.accessToken, moved);
+    expect(refused.status).to.equal(400);
+    expect(refused.json).to.have.nested.property('error.details[0].path', '/broker/url');
   });
 
   it('no log line carries the password (debug level, start to now)', () => {
