@@ -1,3 +1,5 @@
+import { isStoreError } from '../store/errors';
+
 /**
  * An error a caller can act on: it becomes a 4xx answer
  * `{error: {code, message, details}}`. Anything else thrown in a route is a
@@ -38,6 +40,9 @@ export function toApiError(error: unknown): ApiError | undefined {
   }
   if (e.type === 'entity.too.large') {
     return new ApiError(413, 'payload_too_large', 'the request body is too large');
+  }
+  if (isStoreError(error, 'store_unavailable')) {
+    return new ApiError(503, 'store_unavailable', error.message);
   }
   if (e.code === 'validation_failed' && typeof e.message === 'string') {
     return new ApiError(400, 'validation_failed', e.message, Array.isArray(e.details) ? (e.details as ErrorDetail[]) : []);

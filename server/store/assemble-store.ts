@@ -14,6 +14,8 @@ export interface StoreParts {
   events: DeviceEventLog;
   logger: Logger;
   catchUp(): Promise<void>;
+  /** Why the backend's database cannot be reached now, if it cannot. */
+  unreachable?(): string | undefined;
   onExternalChanges: Store['onExternalChanges'];
   /** Releases what the backend holds, once the records and events are written. */
   closeBackend(): Promise<void>;
@@ -48,7 +50,7 @@ export function assembleStore(parts: StoreParts): Store {
     playbackHistory: collection('playback_history'),
     events,
     collection,
-    health: () => storeHealth(parts.backend, options.dataDir, db, events, closing !== undefined),
+    health: () => storeHealth(parts, closing !== undefined),
     settled: () => db.settled(),
     catchUp: () => (closing ? Promise.resolve() : parts.catchUp()),
     onExternalChanges: parts.onExternalChanges,
@@ -62,8 +64,15 @@ export function assembleStore(parts: StoreParts): Store {
   };
 }
 
-function storeHealth(backend: StoreBackend, dataDir: string, db: Database, events: DeviceEventLog, closed: boolean): StoreHealth {
-  const error = closed ? 'the store is closed' : db.writeError ? `the last write failed: ${errorMessage(db.writeError)}` : undefined;
+function storeHealth({ backend, options: { dataDir }, db, events, unreachable }: StoreParts, closed: boolean): StoreHealth {
+  const down = unreachable?.();
+  const error = closed
+    ? 'the store is closed'
+    : down !== undefined
+      ? `the database cannot be reached: ${down}`
+      : db.writeError
+        ? `the last write failed: ${errorMessage(db.writeError)}`
+        : undefined;
   return {
     status: error ? 'error' : 'ok',
     backend,

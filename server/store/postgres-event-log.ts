@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { silentLogger, type Logger } from '../log/logger';
 import type { DeviceEvent } from './collections';
-import { StoreError } from './errors';
+import { asUnavailable, StoreError } from './errors';
 import { isDeviceEvent } from './event-log-files';
 import { toMillis, type DailyEventCounts, type DeviceEventLog, type EventLogStats, type EventQuery } from './event-log';
 import { inLockedTransaction, PARTITION_LOCK } from './postgres-schema';
@@ -106,7 +106,13 @@ export class PostgresEventLog extends BufferedEventLog implements DeviceEventLog
     return this.pending.length > 0;
   }
 
-  protected async queryWritten(query: EventQuery, limit: number): Promise<DeviceEvent[]> {
+  protected queryWritten(query: EventQuery, limit: number): Promise<DeviceEvent[]> {
+    return this.reading(query, limit).catch((error: unknown) => {
+      throw asUnavailable(error);
+    });
+  }
+
+  private async reading(query: EventQuery, limit: number): Promise<DeviceEvent[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     const param = (value: unknown): string => {

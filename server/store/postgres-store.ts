@@ -87,7 +87,8 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
   const logger = options.logger ?? silentLogger;
   const where = redactedUrl(options.databaseUrl);
   await fs.mkdir(options.dataDir, { recursive: true });
-  const pool = new Pool({ connectionString: options.databaseUrl, max: 8 });
+  // A database that does not answer fails a request after 5 s (503) instead of holding it open.
+  const pool = new Pool({ connectionString: options.databaseUrl, max: 8, connectionTimeoutMillis: 5_000 });
   pool.on('error', (error) => logger.warn('an idle PostgreSQL connection failed', { err: error }));
   // A connection lost while checked out (the server restarted, an administrator ended it) emits
   // 'error' on the client itself, where the pool has no listener: without this the process would crash.
@@ -122,6 +123,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       events,
       logger,
       catchUp: () => following.catchUp(),
+      unreachable: () => following.unreachable(),
       onExternalChanges: (listener) => following.onExternalChanges(listener),
       closeBackend: async () => {
         await following.close();

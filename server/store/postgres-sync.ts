@@ -3,6 +3,7 @@ import { Client, type Pool, type PoolClient } from 'pg';
 import type { Logger } from '../log/logger';
 import { COLLECTION_NAMES, type CollectionName } from './collections';
 import type { AppliedBatch, BatchWriter, Database, RecordOp, StoredRecord } from './database';
+import { asUnavailable, isStoreError } from './errors';
 import type { ExternalChange } from './store';
 import { CHANGES_CHANNEL, inLockedTransaction, readStoredData, tableOf, WRITE_LOCK } from './postgres-schema';
 
@@ -55,6 +56,7 @@ export class PostgresSync implements BatchWriter {
   private maintaining: Promise<void> | undefined;
   private scheduledPull: NodeJS.Immediate | undefined;
   private closed = false;
+  private unreachableReason: string | undefined;
   private readonly changeLogMaxAgeMs: number;
   private readonly listeners = new Set<(changes: ExternalChange[]) => void>();
 
@@ -143,8 +145,25 @@ export class PostgresSync implements BatchWriter {
   }
 
   /** One write or pull at a time in this instance, so memory follows the change log in order. */
+  /** Why the last pull or write failed to reach the database; undefined once one succeeds again. */
+  unreachable(): string | undefined {
+    return this.unreachableReason;
+  }
+
   private serially<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.exclusive.then(work, work);
+    const run = (): Promise<T> =>
+      work().then(
+        (value) => {
+          this.unreachableReason = undefined;
+          return value;
+        },
+        (error: unknown) => {
+          const failure = asUnavailable(error);
+          if (isStoreError(failure, 'store_unavailable')) this.unreachableReason = String(failure.details['reason']);
+          throw failure;
+        },
+      );
+    const result = this.exclusive.then(run, run);
     this.exclusive = result.catch(() => undefined);
     return result;
   }

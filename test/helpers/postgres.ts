@@ -14,6 +14,10 @@ export interface PostgresServer {
   port: number;
   /** Creates an empty database and resolves to its URL: one per suite or test keeps them apart. */
   createDatabase(name?: string): Promise<string>;
+  /** Stops the server process (fast shutdown) and keeps its data: the database is down until resume(). */
+  halt(): Promise<void>;
+  /** Starts the halted server again on the same port, with the same data. */
+  resume(): Promise<void>;
   /** Stops the server (fast shutdown) and deletes its directory. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -68,9 +72,16 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
 
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   // A test process that ends without stop() (a crash, ^C) must not leave a server running.
-  const server = child!;
+  let server = child!;
   const killOnExit = (): void => {
     server.kill('SIGQUIT');
+  };
+  const halt = async (): Promise<void> => {
+    if (server.exitCode !== null || server.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+    // SIGINT: fast shutdown (clients are disconnected, no waiting for them).
+    server.kill('SIGINT');
+    await exited;
   };
   process.once('exit', killOnExit);
   let stopping: Promise<void> | undefined;
@@ -87,15 +98,15 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
+    halt,
+    async resume() {
+      if (server.exitCode === null && server.signalCode === null) return;
+      server = await launch(path.join(bin, 'postgres'), dataDir, dir, port, spawnOptions, options.durable === true);
+    },
     stop() {
       stopping ??= (async () => {
         process.off('exit', killOnExit);
-        if (server.exitCode === null && server.signalCode === null) {
-          const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
-          // SIGINT: fast shutdown (clients are disconnected, no waiting for them).
-          server.kill('SIGINT');
-          await exited;
-        }
+        await halt();
         fs.rmSync(dir, { recursive: true, force: true });
       })();
       return stopping;

@@ -124,6 +124,40 @@ describe('hub on PostgreSQL (YOTO_DATABASE_URL)', function () {
     expect(after.events.map((e) => e.id).filter((id) => before.events.some((e) => e.id === id))).to.deep.equal(before.events.map((e) => e.id));
   });
 
+  it('a database lost under a running hub: 503 store_unavailable, health says why, nothing refused is kept, and it recovers', async () => {
+    const dataDir = await makeTempDir('pg-hub-outage');
+    hub = await startHub(dataDir, await server.createDatabase());
+    const admin = await onboardAdmin(hub, ADMIN);
+    const { fileId } = await createResources(hub, admin.accessToken, 'outage', false);
+    const script = (name: string): Promise<Awaited<ReturnType<typeof call>>> =>
+      call(hub!, 'POST', '/api/scripts', admin.accessToken, { name, type: 'simple', definition: { audioFileId: fileId } });
+    expect((await script('kept')).status).to.equal(201);
+
+    await server.halt();
+    for (const answer of [await call(hub, 'GET', '/api/scripts', admin.accessToken), await script('refused')]) {
+      expect(answer.status, answer.text).to.equal(503);
+      expect(answer.json).to.have.nested.property('error.code', 'store_unavailable');
+      expect(answer.text).to.not.include('127.0.0.1');
+    }
+    // 503 with the report: a load balancer takes the instance out, an admin reads why.
+    const health = await call(hub, 'GET', '/api/system/health', admin.accessToken);
+    expect(health.status).to.equal(503);
+    expect(health.json).to.have.nested.property('components.store.status', 'error');
+    expect(health.json).to.have.nested.property('components.store.error').that.matches(/database cannot be reached/);
+
+    await server.resume();
+    const names = async (): Promise<string[]> => {
+      const answer = await call(hub!, 'GET', '/api/scripts', admin.accessToken);
+      expect(answer.status, answer.text).to.equal(200);
+      return (answer.json as { items: Array<{ name: string }> }).items.map((item) => item.name);
+    };
+    expect(await names()).to.include('kept').and.not.include('refused');
+    expect((await script('after')).status).to.equal(201);
+    expect(await names()).to.include.members(['kept', 'after']);
+    const healthy = await call(hub, 'GET', '/api/system/health', admin.accessToken);
+    expect(healthy.json).to.have.nested.property('components.store.status', 'ok');
+  });
+
   it('serves every file, script, story and event an embedded data folder had, once migrated into PostgreSQL', async () => {
     const dataDir = await makeTempDir('pg-hub-migrated');
     hub = await startHub(dataDir);
