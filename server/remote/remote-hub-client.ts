@@ -9,6 +9,7 @@ import { silentLogger, type Logger } from '../log/logger';
 import type { Announcement, AudioFile, BrokerEventMessage, BrokerPlaybackMessage, BrokerStatusMessage, CyoaStory, DeviceEvent, Script } from '../types/schemas';
 import type { HubClient, HubClientAnnouncement, HubClientDevices, HubClientEvents } from './hub-client';
 import { trimEndChar } from '../text/trim';
+import { backoffDelay } from '../yoto/rest/retry';
 
 export interface RemoteHubOptions {
   /** The hub server's base URL, e.g. https://hub.example.org or http://192.168.1.20:1881 */
@@ -16,7 +17,7 @@ export interface RemoteHubOptions {
   /** An API token (POST /api/auth/tokens, or the panel's Settings). */
   token: string;
   logger?: Logger;
-  /** First reconnect delay; doubles up to maxReconnectMs (default 500 ms and 30 s). */
+  /** First reconnect delay; doubles up to maxReconnectMs (default 500 ms and 30 s), each wait between half and all of it. */
   reconnectMs?: number;
   maxReconnectMs?: number;
   /** How often an announcement's progress is read (default 500 ms). */
@@ -171,9 +172,8 @@ export class RemoteHubClient extends EventEmitter<HubClientEvents> implements Hu
   }
 
   private scheduleReconnect(): void {
-    const first = this.options.reconnectMs ?? 500;
-    const max = this.options.maxReconnectMs ?? 30_000;
-    const delay = Math.min(max, first * 2 ** Math.min(this.attempt, 16));
+    // With jitter (half to full): the nodes of many Node-RED instances do not reconnect in step after the hub restarts.
+    const delay = backoffDelay({ baseDelayMs: this.options.reconnectMs ?? 500, maxDelayMs: this.options.maxReconnectMs ?? 30_000 }, this.attempt);
     this.attempt++;
     this.logger.debug('reconnecting to the remote hub', { url: this.url, inMs: delay, problem: this.why });
     this.reconnectTimer = setTimeout(() => {
