@@ -46,7 +46,7 @@ import { addDemoContent } from './demo/demo-content';
 import { SPEECH_DEFAULTS, SpeechService } from './tts';
 import { Cluster } from './cluster';
 import { leaderForwarding } from './cluster/leader-forwarding';
-import { forwardedClientAddress, TRUSTED_PROXIES } from './http/client-address';
+import { clientAddressOf } from './http/client-address';
 
 export type HubState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
 
@@ -374,8 +374,10 @@ export class Hub extends EventEmitter<HubEvents> {
 
     // ---- content: files, streams, scripts, announcements, stories ----
     const http = new HubHttpServer({ host: options.http.host, port: options.http.port, panelDir: this.deps.panelDir ?? panelDistDir, logger: child('http') });
-    // Several instances sit behind a reverse proxy: rate limits count the client's address it forwards, not the proxy's.
-    if (cluster) http.app.set('trust proxy', TRUSTED_PROXIES);
+    // Behind a reverse proxy (YOTO_TRUSTED_PROXIES): rate limits count the client's address it forwards, not the proxy's.
+    const trustedProxies = options.http.trustedProxies ?? [];
+    if (trustedProxies.length > 0) http.app.set('trust proxy', trustedProxies);
+    else if (cluster) logger.warn('several instances without YOTO_TRUSTED_PROXIES: every client behind the proxy shares its address, and so its sign-in rate limits; set it to the proxy\'s address');
     hubOrigins = () => [http.url, ...(options.http.publicUrl ? [options.http.publicUrl] : [])];
     // Audio bytes in a bucket when YOTO_OBJECT_STORE_URL is set, else in the data directory.
     const storage = options.objectStoreUrl !== undefined
@@ -560,7 +562,7 @@ export class Hub extends EventEmitter<HubEvents> {
         logger: child('realtime'),
         // Issue 13: sockets close when their token expires, and are re-checked whenever rights change.
         tokenExpiresAt: (token) => accounts.accessTokenExpiresAt(token),
-        ...(cluster ? { clientAddress: forwardedClientAddress } : {}),
+        clientAddress: clientAddressOf(trustedProxies),
       }),
       (r) => r.stop(),
     );

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import proxyaddr from 'proxy-addr';
 import { ObjectStoreUrlError, parseObjectStoreUrl } from '../library/object-store-url';
 import { isLogLevel, type LogLevel } from '../log/logger';
 import type { HubCloudConfig, HubConfig } from '../types/schemas';
@@ -21,6 +22,8 @@ export interface HubSettings {
   httpHost?: string;
   httpPort?: number | string;
   publicUrl?: string;
+  /** Space- or comma-separated addresses, CIDR ranges or loopback/linklocal/uniquelocal, or a list: proxies whose X-Forwarded-For is believed. */
+  trustedProxies?: string | string[];
   brokerUrl?: string;
   brokerUsername?: string;
   brokerPassword?: string;
@@ -95,6 +98,7 @@ export const ENV = {
   httpHost: 'YOTO_HUB_HOST',
   httpPort: 'YOTO_HUB_PORT',
   publicUrl: 'YOTO_PUBLIC_URL',
+  trustedProxies: 'YOTO_TRUSTED_PROXIES',
   brokerUrl: 'YOTO_BROKER_URL',
   brokerUsername: 'YOTO_BROKER_USERNAME',
   brokerPassword: 'YOTO_BROKER_PASSWORD',
@@ -198,6 +202,18 @@ function originList(value: string | undefined): string[] | undefined {
   });
 }
 
+/** The proxies a hub believes X-Forwarded-For from, checked as Express's `trust proxy` reads them. */
+function proxyList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const proxies = parseScopes(value);
+  try {
+    proxyaddr.compile(proxies);
+  } catch (error) {
+    throw new HubConfigError(`trusted proxies must be IP addresses, CIDR ranges or loopback, linklocal, uniquelocal (YOTO_TRUSTED_PROXIES): ${(error as Error).message}`);
+  }
+  return proxies;
+}
+
 function flag(name: string, value: string | undefined, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   const text = value.toLowerCase();
@@ -252,6 +268,7 @@ export function resolveHubOptions(
   const logLevel = get('logLevel') ?? DEFAULTS.logLevel;
   if (!isLogLevel(logLevel)) throw new HubConfigError(`log level must be debug, info, warn or error, got "${logLevel}"`);
   const publicUrl = url('public URL', get('publicUrl'), ['http:', 'https:']);
+  const trustedProxies = proxyList(get('trustedProxies'));
   const brokerUrl = url('broker URL', get('brokerUrl'), ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']);
   const databaseUrl = url('database URL (YOTO_DATABASE_URL)', get('databaseUrl'), ['postgres:', 'postgresql:']);
   const cloudMode = get('cloudMode') ?? DEFAULTS.cloudMode;
@@ -295,6 +312,7 @@ export function resolveHubOptions(
       host: get('httpHost') ?? DEFAULTS.httpHost,
       port: port('hub port', get('httpPort'), DEFAULTS.httpPort),
       ...(publicUrl ? { publicUrl } : {}),
+      ...(trustedProxies?.length ? { trustedProxies } : {}),
     },
     broker: {
       ...(brokerUrl ? { url: brokerUrl } : {}),

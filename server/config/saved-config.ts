@@ -65,6 +65,7 @@ export function savedConfigSettings(saved: HubConfig): HubSettings {
     signInPort: saved.cloud.signInPort,
   };
   if (saved.http.publicUrl !== undefined) settings.publicUrl = saved.http.publicUrl;
+  if (saved.http.trustedProxies !== undefined) settings.trustedProxies = saved.http.trustedProxies;
   if (saved.broker.url !== undefined) settings.brokerUrl = saved.broker.url;
   if (saved.broker.username !== undefined) settings.brokerUsername = saved.broker.username;
   if (saved.broker.password !== undefined) settings.brokerPassword = saved.broker.password;

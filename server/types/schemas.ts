@@ -1201,6 +1201,12 @@ export interface HubHttpConfig {
    * The hub's address as players and browsers reach it (YOTO_PUBLIC_URL); stream URLs on cards start with it, so real players need a public https address.
    */
   publicUrl?: string;
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed (YOTO_TRUSTED_PROXIES): IP addresses, CIDR ranges, or loopback, linklocal, uniquelocal. Empty: the client's address is the connection's own.
+   *
+   * @maxItems 32
+   */
+  trustedProxies?: string[];
 }
 /**
  * The home MQTT broker the hub publishes the yoto/... topics on.

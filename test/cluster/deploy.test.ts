@@ -47,6 +47,8 @@ describe('deploy/: the compose file and the nginx configuration', () => {
   const services = compose.services;
   const hubs = Object.entries(services).filter(([, service]) => service.build?.dockerfile === 'deploy/Dockerfile');
   const envExample = readEnvExample();
+  const network = compose as unknown as { networks?: { default?: { ipam?: { config?: Array<{ subnet?: string }> } } } };
+  const NGINX_ADDRESS = (services['nginx'] as unknown as { networks?: { default?: { ipv4_address?: string } } }).networks?.default?.ipv4_address;
 
   after(removeTempDirs);
 
@@ -54,6 +56,12 @@ describe('deploy/: the compose file and the nginx configuration', () => {
     for (const name of ['postgres', 'redis', 'minio', 'mosquitto', 'nginx']) expect(services, name).to.have.property(name);
     expect(hubs.length).to.be.at.least(2);
     expect(fs.existsSync(path.join(DEPLOY, 'Dockerfile'))).to.equal(true);
+  });
+
+  it('gives nginx a fixed address on the compose network, in its subnet', () => {
+    expect(NGINX_ADDRESS).to.be.a('string');
+    const subnet = network.networks?.default?.ipam?.config?.[0]?.subnet ?? '';
+    expect(NGINX_ADDRESS!.split('.').slice(0, 3).join('.')).to.equal(subnet.split('/')[0]!.split('.').slice(0, 3).join('.'));
   });
 
   it('gives every hub only settings the hub reads, and settings it accepts', () => {
@@ -66,6 +74,8 @@ describe('deploy/: the compose file and the nginx configuration', () => {
       expect(options.broker.url, `${name} uses the shared home broker`).to.equal('mqtt://mosquitto:1883');
       expect(options.http).to.include({ host: '0.0.0.0', port: 1881 });
       expect(hub.expose).to.include(String(options.http.port));
+      // The hubs believe X-Forwarded-For from nginx's fixed address only.
+      expect(options.http.trustedProxies, `${name} trusts nginx`).to.deep.equal([NGINX_ADDRESS]);
     }
     const ids = hubs.map(([, hub]) => hub.environment?.['YOTO_INSTANCE_ID']);
     expect(new Set(ids).size, 'every hub has its own instance id').to.equal(hubs.length);

@@ -58,6 +58,8 @@ export async function startHubCluster(options: HubClusterOptions = {}): Promise<
           PATH: process.env['PATH'],
           YOTO_INSTANCE_ID: instanceId,
           YOTO_REDIS_URL: redis.url,
+          // nginx runs on this machine: its X-Forwarded-For is the client's address.
+          YOTO_TRUSTED_PROXIES: 'loopback',
           YOTO_BROKER_URL: mosquitto.url,
           YOTO_DATA_DIR: options.separateDataDirs ? await makeTempDir(`cluster-${instanceId}`) : sharedDataDir,
           YOTO_HUB_HOST: '127.0.0.1',
