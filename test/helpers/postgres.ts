@@ -8,6 +8,40 @@ import { freePort } from './free-port';
 
 const BIN_DIRS = ['/usr/lib/postgresql/15/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/17/bin'];
 
+const PREFIX = 'yoto-postgres-';
+/** The test process a cluster belongs to: one whose owner is gone (killed with SIGKILL, so no exit handler ran) is an orphan. */
+const OWNER_FILE = 'owner.pid';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Stops and deletes the clusters of test processes that died without stopping them. */
+function sweepOrphans(): void {
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    if (!name.startsWith(PREFIX)) continue;
+    const dir = path.join(os.tmpdir(), name);
+    const read = (file: string): number => Number.parseInt(fs.readFileSync(file, 'utf8').split('\n')[0] ?? '', 10);
+    try {
+      const owner = read(path.join(dir, OWNER_FILE));
+      if (!Number.isInteger(owner) || alive(owner)) continue;
+      const postmaster = path.join(dir, 'data', 'postmaster.pid');
+      if (fs.existsSync(postmaster)) {
+        const server = read(postmaster);
+        if (Number.isInteger(server) && alive(server)) process.kill(server, 'SIGQUIT');
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Not ours to judge (no owner file yet, or another process is sweeping it): leave it.
+    }
+  }
+}
+
 export interface PostgresServer {
   /** postgres://postgres@127.0.0.1:<port>/postgres (trust authentication on loopback). */
   url: string;
@@ -44,7 +78,9 @@ function runAs(): { uid: number; gid: number } | undefined {
 export async function startPostgres(options: { durable?: boolean } = {}): Promise<PostgresServer> {
   const bin = postgresBinDir();
   const owner = runAs();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-postgres-'));
+  sweepOrphans();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), PREFIX));
+  fs.writeFileSync(path.join(dir, OWNER_FILE), String(process.pid));
   const dataDir = path.join(dir, 'data');
   if (owner) fs.chownSync(dir, owner.uid, owner.gid);
   const spawnOptions = { ...(owner ?? {}), env: { ...process.env, LC_ALL: 'C', LANG: 'C' }, cwd: dir };
