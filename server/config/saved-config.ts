@@ -53,40 +53,44 @@ export function loadSavedHubConfig(dataDir: string, logger: Logger = silentLogge
  * nothing, so the environment may still give them.
  */
 export function savedConfigSettings(saved: HubConfig): HubSettings {
-  const settings: HubSettings = {
-    httpHost: saved.http.host,
-    httpPort: saved.http.port,
-    embeddedBrokerHost: saved.broker.embedded.host,
-    embeddedBrokerPort: saved.broker.embedded.port,
+  const { http, broker, cloud, tts } = saved;
+  const tls = broker.embedded.tls;
+  const settings: { [K in keyof HubSettings]: HubSettings[K] | undefined } = {
+    httpHost: http.host,
+    httpPort: http.port,
+    publicUrl: http.publicUrl,
+    trustedProxies: http.trustedProxies,
+    brokerUrl: broker.url,
+    brokerUsername: broker.username,
+    brokerPassword: broker.password,
+    embeddedBrokerHost: broker.embedded.host,
+    embeddedBrokerPort: broker.embedded.port,
+    embeddedBrokerAnonymous: broker.embedded.anonymous,
+    embeddedBrokerTlsPort: tls?.port,
+    embeddedBrokerTlsCert: tls?.certFile,
+    embeddedBrokerTlsKey: tls?.keyFile,
     logLevel: saved.logLevel,
-    cloudMode: saved.cloud.mode,
-    virtualCloudHost: saved.cloud.virtualHost,
-    virtualCloudPort: saved.cloud.virtualPort,
-    signInPort: saved.cloud.signInPort,
+    cloudMode: cloud.mode,
+    clientId: cloud.clientId,
+    virtualCloudHost: cloud.virtualHost,
+    virtualCloudPort: cloud.virtualPort,
+    signInPort: cloud.signInPort,
+    scopes: cloud.scopes,
+    virtualPlayers: cloud.virtualPlayers,
+    virtualStreamOrigins: cloud.virtualStreamOrigins,
+    yotoAuthUrl: cloud.yotoAuthUrl,
+    yotoApiUrl: cloud.yotoApiUrl,
+    yotoMqttUrl: cloud.yotoMqttUrl,
+    demoContent: saved.demoContent,
+    objectStoreUrl: saved.objectStoreUrl,
+    ttsEngine: tts?.engine,
+    ttsVoice: tts?.voice,
+    ttsLanguage: tts?.language,
+    ttsUrl: tts?.url,
+    ttsCacheDays: tts?.cacheMaxAgeDays,
   };
-  if (saved.http.publicUrl !== undefined) settings.publicUrl = saved.http.publicUrl;
-  if (saved.http.trustedProxies !== undefined) settings.trustedProxies = saved.http.trustedProxies;
-  if (saved.broker.url !== undefined) settings.brokerUrl = saved.broker.url;
-  if (saved.broker.username !== undefined) settings.brokerUsername = saved.broker.username;
-  if (saved.broker.password !== undefined) settings.brokerPassword = saved.broker.password;
-  if (saved.cloud.clientId !== undefined) settings.clientId = saved.cloud.clientId;
-  if (saved.cloud.scopes !== undefined) settings.scopes = saved.cloud.scopes;
-  if (saved.cloud.virtualPlayers !== undefined) settings.virtualPlayers = saved.cloud.virtualPlayers;
-  if (saved.cloud.virtualStreamOrigins !== undefined) settings.virtualStreamOrigins = saved.cloud.virtualStreamOrigins;
-  if (saved.cloud.yotoAuthUrl !== undefined) settings.yotoAuthUrl = saved.cloud.yotoAuthUrl;
-  if (saved.cloud.yotoApiUrl !== undefined) settings.yotoApiUrl = saved.cloud.yotoApiUrl;
-  if (saved.cloud.yotoMqttUrl !== undefined) settings.yotoMqttUrl = saved.cloud.yotoMqttUrl;
-  if (saved.broker.embedded.anonymous !== undefined) settings.embeddedBrokerAnonymous = saved.broker.embedded.anonymous;
-  const tls = saved.broker.embedded.tls;
-  if (tls) Object.assign(settings, { embeddedBrokerTlsPort: tls.port, embeddedBrokerTlsCert: tls.certFile, embeddedBrokerTlsKey: tls.keyFile });
-  if (saved.demoContent !== undefined) settings.demoContent = saved.demoContent;
-  if (saved.objectStoreUrl !== undefined) settings.objectStoreUrl = saved.objectStoreUrl;
-  if (saved.tts) {
-    Object.assign(settings, { ttsEngine: saved.tts.engine, ttsLanguage: saved.tts.language, ttsCacheDays: saved.tts.cacheMaxAgeDays });
-    if (saved.tts.voice !== undefined) settings.ttsVoice = saved.tts.voice;
-    if (saved.tts.url !== undefined) settings.ttsUrl = saved.tts.url;
-  }
-  return settings;
+  // What the file leaves out says nothing: the environment may still give it.
+  return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)) as HubSettings;
 }
 
 const isSet = (value: unknown): boolean => value !== undefined && value !== null && String(value).trim() !== '';
