@@ -12,6 +12,7 @@
 import mqtt from 'mqtt';
 import { DeviceRegistry } from '../../server/core/device-registry';
 import { YotoMqttClient } from '../../server/yoto/mqtt';
+import { subscribed } from '../../test/helpers/followed-players';
 import { MosquittoBroker } from '../../test/helpers/mosquitto';
 import { runWhenMain, type BenchResult } from '../bench-result';
 import { arrivalCounter, comparePaths, pathRatios, volumeChanges, type BenchConsumer } from '../measure';
@@ -31,16 +32,10 @@ async function hubConsumer(url: string, deviceIds: string[]): Promise<BenchConsu
   registry.bus.on('bench', 'event', (event) => event.type === 'volume_changed' && counter.tick());
   const adapter = new YotoMqttClient({ url, tokenProvider: async () => 'bench-token', eventsRerequestMs: 24 * 60 * 60_000 });
   adapter.on('message', (message) => registry.ingest(message));
-  const subscribed = new Promise<void>((resolve) => {
-    const pending = new Set(deviceIds);
-    adapter.on('subscribed', (ids) => {
-      for (const id of ids) pending.delete(id);
-      if (pending.size === 0) resolve();
-    });
-  });
+  const following = subscribed(adapter, deviceIds);
   adapter.setDevices(deviceIds);
   adapter.start();
-  await subscribed;
+  await following;
   // A first volume per player: the registry reports a change only once it knows the volume before it.
   const primed = arrivalCounter();
   const onPrimed = (): void => primed.tick();

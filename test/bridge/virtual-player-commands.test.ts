@@ -4,17 +4,17 @@ import mqtt from 'mqtt';
 import { HomeBrokerBridge } from '../../server/bridge/home-broker-bridge';
 import type { EmbeddedBroker } from '../../server/broker/embedded-broker';
 import { HomeBrokerClient } from '../../server/broker/home-broker-client';
-import { DeviceRegistry } from '../../server/core/device-registry';
+import type { DeviceRegistry } from '../../server/core/device-registry';
 import { protocolPlayback } from '../../server/core/device-state';
 import { silentLogger } from '../../server/log/logger';
 import { DEFAULT_VIRTUAL_PLAYERS, type VirtualCardLibrary } from '../../server/virtual/contracts';
 import { VirtualPlayerFleet } from '../../server/virtual/players';
 import type { YotoCard } from '../../server/yoto/card';
 import { YotoDeviceCommander } from '../../server/yoto/commands';
-import { YotoMqttClient } from '../../server/yoto/mqtt';
 import { capturedFullLegacyStatus } from '../core/captured-traffic';
 import { startAedes } from '../helpers/aedes-broker';
 import { BrokerWatcher } from '../helpers/broker-watcher';
+import { followDefaultPlayers, type Stops } from '../helpers/followed-players';
 import { MosquittoBroker } from '../helpers/mosquitto';
 
 const STORY: YotoCard = {
@@ -39,7 +39,7 @@ const library: VirtualCardLibrary = { get: (cardId) => (cardId === STORY.cardId 
 describe('home broker commands to virtual players', function () {
   let cloudBroker: EmbeddedBroker | undefined;
   let homeBroker: MosquittoBroker | undefined;
-  const stops: Array<() => Promise<void> | void> = [];
+  const stops: Stops = [];
 
   afterEach(async () => {
     for (const stop of stops.splice(0).reverse()) await stop();
@@ -57,26 +57,7 @@ describe('home broker commands to virtual players', function () {
     await fleet.start();
     stops.push(() => fleet.stop());
 
-    const registry = new DeviceRegistry();
-    stops.push(() => registry.stop());
-    registry.upsertDevices(DEFAULT_VIRTUAL_PLAYERS.map((spec) => ({ ...spec, online: true })));
-
-    const cloud = new YotoMqttClient({ url: cloudBroker.url, tokenProvider: async () => 'virtual-token' });
-    cloud.on('message', (message) => registry.ingest(message));
-    const subscribed = new Promise<void>((resolve) => {
-      const pending = new Set(DEFAULT_VIRTUAL_PLAYERS.map((spec) => spec.deviceId));
-      cloud.on('subscribed', (ids) => {
-        for (const id of ids) pending.delete(id);
-        if (pending.size === 0) resolve();
-      });
-    });
-    cloud.setDevices(DEFAULT_VIRTUAL_PLAYERS.map((spec) => spec.deviceId));
-    cloud.start();
-    stops.push(async () => {
-      cloud.removeAllListeners();
-      await cloud.stop();
-    });
-    await subscribed;
+    const { registry, client: cloud } = await followDefaultPlayers(cloudBroker.url, stops);
 
     const commander = new YotoDeviceCommander({
       client: cloud,

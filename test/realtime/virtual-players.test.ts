@@ -1,14 +1,13 @@
 import { expect } from 'chai';
 import type { EmbeddedBroker } from '../../server/broker/embedded-broker';
-import { DeviceRegistry } from '../../server/core/device-registry';
 import { HubHttpServer } from '../../server/http/http-server';
 import { silentLogger } from '../../server/log/logger';
 import { RealtimeGateway } from '../../server/realtime';
 import { DEMO_CARDS } from '../../server/virtual/cards/demo-cards';
 import { DEFAULT_VIRTUAL_PLAYERS } from '../../server/virtual/contracts';
 import { VirtualCloud } from '../../server/virtual/virtual-cloud';
-import { YotoMqttClient } from '../../server/yoto/mqtt';
 import { startAedes } from '../helpers/aedes-broker';
+import { followDefaultPlayers, type Stops } from '../helpers/followed-players';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { canSee, TestClient, USERS } from './realtime-rig';
 
@@ -18,7 +17,7 @@ import { canSee, TestClient, USERS } from './realtime-rig';
  * server, and a panel-like WebSocket client.
  */
 describe('realtime gateway with virtual players', function () {
-  const stops: Array<() => Promise<void> | void> = [];
+  const stops: Stops = [];
   let broker: EmbeddedBroker | undefined;
 
   after(removeTempDirs);
@@ -35,26 +34,7 @@ describe('realtime gateway with virtual players', function () {
     await cloud.start();
     stops.push(() => cloud.stop());
 
-    const registry = new DeviceRegistry();
-    stops.push(() => registry.stop());
-    registry.upsertDevices(DEFAULT_VIRTUAL_PLAYERS.map((spec) => ({ ...spec, online: true })));
-
-    const mqttClient = new YotoMqttClient({ url: broker.url, tokenProvider: async () => 'virtual-token' });
-    mqttClient.on('message', (message) => registry.ingest(message));
-    const subscribed = new Promise<void>((resolve) => {
-      const pending = new Set(DEFAULT_VIRTUAL_PLAYERS.map((spec) => spec.deviceId));
-      mqttClient.on('subscribed', (ids) => {
-        for (const id of ids) pending.delete(id);
-        if (pending.size === 0) resolve();
-      });
-    });
-    mqttClient.setDevices(DEFAULT_VIRTUAL_PLAYERS.map((spec) => spec.deviceId));
-    mqttClient.start();
-    stops.push(async () => {
-      mqttClient.removeAllListeners();
-      await mqttClient.stop();
-    });
-    await subscribed;
+    const { registry } = await followDefaultPlayers(broker.url, stops);
 
     const hub = new HubHttpServer({ host: '127.0.0.1', port: 0, panelDir: await makeTempDir('realtime-panel'), logger: silentLogger });
     await hub.listen();

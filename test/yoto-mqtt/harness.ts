@@ -113,19 +113,7 @@ export function nextMessage<K extends DeviceTopicKind>(
   });
 }
 
-/** Resolves once the client has its subscriptions for these players. */
-export function subscribed(client: YotoMqttClient, deviceIds: string[]): Promise<void> {
-  return new Promise((resolve) => {
-    const pending = new Set(deviceIds);
-    const onSubscribed = (ids: string[]): void => {
-      for (const id of ids) pending.delete(id);
-      if (pending.size > 0) return;
-      client.off('subscribed', onSubscribed);
-      resolve();
-    };
-    client.on('subscribed', onSubscribed);
-  });
-}
+export { subscribed } from '../helpers/followed-players';
 
 export interface RawMessage {
   topic: string;
