@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import { finished, type Readable } from 'node:stream';
+import { finished, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../log/logger';
 
@@ -143,23 +143,32 @@ export class ObjectCache {
 
   /**
    * The copy of `name` to read from, or undefined when there is none (or it is no longer the
-   * bucket's version: it is removed). A copy not checked within `checkMs` is checked first with
-   * `head`, once however many requests wait for it; `head` rejects when the object is gone (code
-   * ENOENT: the copy is removed and the rejection passed on) or the bucket cannot answer.
+   * bucket's version: it is removed). A copy is only used within `checkMs` of the bucket last
+   * saying it has that version: one not checked since is checked first with `head`, once however
+   * many requests wait for it; `head` rejects when the object is gone (code ENOENT: the copy is
+   * removed and the rejection passed on) or the bucket cannot answer.
    */
   async current(name: string, head: () => Promise<ObjectVersion>): Promise<CachedCopy | undefined> {
     if (!this.usable) return undefined;
     const entry = this.entries.get(name);
     if (!entry) return undefined;
-    if (this.now() - entry.checkedAt < this.options.checkMs) {
+    const age = this.now() - entry.checkedAt;
+    if (age < this.options.checkMs) {
       this.entries.delete(name);
       this.entries.set(name, entry);
+      // Past half its time, a copy in use is checked in the background: requests seldom wait for a check.
+      if (age >= this.options.checkMs / 2) this.checked(entry, head).catch(() => undefined);
       return entry;
     }
-    let check = this.checks.get(name);
+    return this.checked(entry, head);
+  }
+
+  /** The check of a copy, one at a time per object however many requests wait for it. */
+  private checked(entry: Entry, head: () => Promise<ObjectVersion>): Promise<Entry | undefined> {
+    let check = this.checks.get(entry.name);
     if (!check) {
-      check = this.check(entry, head).finally(() => this.checks.delete(name));
-      this.checks.set(name, check);
+      check = this.check(entry, head).finally(() => this.checks.delete(entry.name));
+      this.checks.set(entry.name, check);
     }
     return check;
   }
@@ -297,8 +306,7 @@ export class ObjectCache {
     const entry = copy as Entry;
     const handle = await this.acquire(entry);
     if (!handle) return undefined;
-    // The shared handle stays open when the stream ends (autoClose false): the last request to finish closes it.
-    const body = fs.createReadStream('', { fd: handle, start, end, autoClose: false, highWaterMark: CHUNK_BYTES });
+    const body = new CopyReader(handle, start, end);
     // Ended, failed or destroyed (the client went away): this request is done with the file.
     finished(body, () => this.release(entry));
     return body;
@@ -374,5 +382,34 @@ export class ObjectCache {
       logger.warn('the object cache folder cannot be used: audio is read from the bucket directly', { dir, err: error });
       return false;
     }
+  }
+}
+
+/**
+ * The bytes from `start` to `end` inclusive of an open copy, read in chunks as the consumer
+ * asks for them. It never closes the handle (other requests share it).
+ */
+class CopyReader extends Readable {
+  private position: number;
+
+  constructor(private readonly handle: FileHandle, start: number, private readonly end: number) {
+    super({ highWaterMark: CHUNK_BYTES });
+    this.position = start;
+  }
+
+  override _read(): void {
+    const length = Math.min(CHUNK_BYTES, this.end - this.position + 1);
+    if (length <= 0) {
+      this.push(null);
+      return;
+    }
+    this.handle.read(Buffer.allocUnsafe(length), 0, length, this.position).then(({ bytesRead, buffer }) => {
+      if (bytesRead === 0) {
+        this.destroy(Object.assign(new Error(`the copy ended ${this.end - this.position + 1} bytes early`), { code: 'ESHORTFILE' }));
+        return;
+      }
+      this.position += bytesRead;
+      this.push(bytesRead === length ? buffer : buffer.subarray(0, bytesRead));
+    }, (error: unknown) => this.destroy(error as Error));
   }
 }
