@@ -35,6 +35,7 @@ const MAX_OBJECT_SHARE = 4;
 const MAX_FILLS = 4;
 /** Reads of a copy: chunks of this size for long ranges (as the data directory's files). */
 const CHUNK_BYTES = 256 * 1024;
+const READ_AHEAD_BYTES = 4 * CHUNK_BYTES;
 
 export class ObjectCacheConfigError extends Error {
   constructor(message: string) {
@@ -126,6 +127,8 @@ export class ObjectCache {
   private readonly checks = new Map<string, Promise<Entry | undefined>>();
   /** Bumped when an object is deleted or replaced through this hub: a download started before does not become a copy. */
   private readonly generations = new Map<string, number>();
+  /** Objects found larger than `maxObjectBytes`: not downloaded again (until replaced through this hub). */
+  private readonly tooBig = new Set<string>();
   private readonly aborting = new AbortController();
   private readonly now: () => number;
   readonly maxObjectBytes: number;
@@ -202,7 +205,7 @@ export class ObjectCache {
    * request tries again.
    */
   fill(name: string, download: (signal: AbortSignal) => Promise<ObjectDownload>): void {
-    if (!this.usable || this.closed || this.entries.has(name) || this.fills.has(name) || this.fills.size >= MAX_FILLS) return;
+    if (!this.usable || this.closed || this.entries.has(name) || this.fills.has(name) || this.tooBig.has(name) || this.fills.size >= MAX_FILLS) return;
     const work = this.download(name, download).finally(() => this.fills.delete(name));
     this.fills.set(name, work);
   }
@@ -220,6 +223,7 @@ export class ObjectCache {
     let object: ObjectDownload | undefined;
     try {
       object = await download(this.aborting.signal);
+      if (object.size > this.maxObjectBytes) this.tooBig.add(name);
       if (object.size > this.maxObjectBytes || !(await this.reserve(object.size))) {
         object.body.destroy();
         return;
@@ -231,9 +235,9 @@ export class ObjectCache {
       // Deleted or replaced through this hub while it downloaded: the copy may be of the old object.
       if (this.closed || (this.generations.get(name) ?? 0) !== generation) return;
       const entry: Entry = { name, tag: tagOf(object.etag), size: object.size, file: path.join(this.options.dir, `${name}~${tagOf(object.etag)}`), checkedAt: asked };
-      await fsp.rename(temp, entry.file);
       const previous = this.entries.get(name);
       if (previous) await this.forget(previous);
+      await fsp.rename(temp, entry.file);
       this.entries.set(name, entry);
       this.bytes += entry.size;
       if ((this.generations.get(name) ?? 0) !== generation) await this.forget(entry);
@@ -265,6 +269,7 @@ export class ObjectCache {
   /** Removes the copy of `name` (deleted or replaced through this hub); a download under way does not become one. */
   async drop(name: string): Promise<void> {
     this.generations.set(name, (this.generations.get(name) ?? 0) + 1);
+    this.tooBig.delete(name);
     const entry = this.entries.get(name);
     if (entry) await this.forget(entry);
   }
@@ -393,7 +398,8 @@ class CopyReader extends Readable {
   private position: number;
 
   constructor(private readonly handle: FileHandle, start: number, private readonly end: number) {
-    super({ highWaterMark: CHUNK_BYTES });
+    // Up to a megabyte read ahead of the socket: the disk is not waited for chunk by chunk.
+    super({ highWaterMark: READ_AHEAD_BYTES });
     this.position = start;
   }
 

@@ -16,7 +16,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { Logger } from '../log/logger';
 import { notStored, StorageUnavailableError, type AudioStorage, type StoredObject } from './audio-storage';
 import type { ObjectStoreConfig } from './object-store-url';
-import { ObjectCache, objectCacheSettings, type ObjectDownload, type ObjectVersion } from './object-cache';
+import { ObjectCache, objectCacheSettings, type CachedCopy, type ObjectDownload, type ObjectVersion } from './object-cache';
 import type { ByteSource } from './range-response';
 
 /**
@@ -303,7 +303,7 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
    * otherwise undefined, and a download of the whole object into the cache is started for the
    * next requests (this one reads the bucket: nobody waits for the download).
    */
-  const localCopy = async (name: string): Promise<ReturnType<ObjectCache['current']>> => {
+  const localCopy = async (name: string): Promise<CachedCopy | undefined> => {
     if (!copies) return undefined;
     const copy = await copies.current(name, () => headObject(name));
     if (!copy) copies.fill(name, (signal) => getWhole(name, signal));
