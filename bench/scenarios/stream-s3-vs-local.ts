@@ -12,7 +12,8 @@
  * request for a file on). Cold: the first request for an object the hub has never
  * read, and a round of short ranges starting then, while the copy downloads.
  *
- * Knobs: BENCH_S3_REQUESTS (requests per round, default 2000), BENCH_S3_ROUNDS (default 3).
+ * Knobs: BENCH_S3_REQUESTS (requests per round, default 2000), BENCH_S3_ROUNDS (default 3),
+ * BENCH_S3_PROFILES (default short,long).
  * Run alone: node dist/bench/scenarios/stream-s3-vs-local.js
  */
 import { fork } from 'node:child_process';
@@ -37,7 +38,7 @@ const FILE_SECONDS = RANGE_FILE_SECONDS;
 const REQUESTS_PER_ROUND = Number(process.env['BENCH_S3_REQUESTS'] ?? 2000);
 const WARMUP_REQUESTS = 300;
 const ROUNDS = Number(process.env['BENCH_S3_ROUNDS'] ?? 3);
-const PROFILES = RANGE_PROFILES;
+const PROFILES = RANGE_PROFILES.filter((p) => (process.env['BENCH_S3_PROFILES'] ?? 'short,long').split(',').includes(p.name));
 /** Objects never read before, one per cold measurement. */
 const COLD_RUNS = 3;
 const COLD_ROUND_REQUESTS = 500;
@@ -127,7 +128,7 @@ export async function run(): Promise<BenchResult> {
     const ratios: Record<string, number> = {};
 
     // Cold: the first request for an object the hub never read (it reads the bucket and starts the copy), then a round of short ranges from then on.
-    const short = PROFILES[0];
+    const short = RANGE_PROFILES[0];
     const cold = { localFirstMs: [] as number[], s3FirstMs: [] as number[], copyMs: [] as number[], roundRps: [] as number[] };
     for (let i = 0; i < COLD_RUNS; i++) {
       const at = Math.floor(Math.random() * (bytes.length - 65536));
