@@ -36,6 +36,7 @@ const MAX_FILLS = 4;
 /** Reads of a copy: chunks of this size for long ranges (as the data directory's files). */
 const CHUNK_BYTES = 256 * 1024;
 const READ_AHEAD_BYTES = 4 * CHUNK_BYTES;
+const DEFAULT_STALL_MS = 15_000;
 
 export class ObjectCacheConfigError extends Error {
   constructor(message: string) {
@@ -96,6 +97,8 @@ export interface ObjectCacheOptions {
   logger: Logger;
   /** Milliseconds (the check interval's clock); default Date.now. */
   now?: () => number;
+  /** A download into the cache that receives nothing for this many milliseconds is abandoned (default 15 s). */
+  stallMs?: number;
   /** Called when a check finds the bucket's object replaced or gone: what else the hub keeps of it is stale too. */
   onStale?: (name: string) => void;
 }
@@ -229,7 +232,7 @@ export class ObjectCache {
         return;
       }
       reserved = object.size;
-      await pipeline(object.body, fs.createWriteStream(temp, { flags: 'wx' }), { signal: this.aborting.signal });
+      await this.receive(object.body, temp);
       const written = (await fsp.stat(temp)).size;
       if (written !== object.size) throw new Error(`got ${written} bytes of ${object.size}`);
       // Deleted or replaced through this hub while it downloaded: the copy may be of the old object.
@@ -247,6 +250,23 @@ export class ObjectCache {
     } finally {
       this.reserved -= reserved;
       await fsp.rm(temp, { force: true }).catch(() => undefined);
+    }
+  }
+
+  /** Writes `body` to `temp`; rejects when the cache closes or the bucket sends nothing for `stallMs`. */
+  private async receive(body: Readable, temp: string): Promise<void> {
+    const stopped = new AbortController();
+    const stallMs = this.options.stallMs ?? DEFAULT_STALL_MS;
+    const stall = setTimeout(() => stopped.abort(new Error(`the bucket sent nothing for ${stallMs / 1000} s`)), stallMs);
+    const onData = (): void => {
+      stall.refresh();
+    };
+    body.on('data', onData);
+    try {
+      await pipeline(body, fs.createWriteStream(temp, { flags: 'wx' }), { signal: AbortSignal.any([this.aborting.signal, stopped.signal]) });
+    } finally {
+      clearTimeout(stall);
+      body.off('data', onData);
     }
   }
 

@@ -295,7 +295,7 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
   const copySettings = objectCacheSettings(env);
   const copyBytes = options.objectCacheBytes ?? copySettings.limitBytes;
   const copies = options.objectCacheDir !== undefined && copyBytes > 0
-    ? new ObjectCache({ dir: options.objectCacheDir, limitBytes: copyBytes, checkMs: options.objectCacheCheckMs ?? copySettings.checkMs, logger, now, onStale: (name) => cache?.forget(name) })
+    ? new ObjectCache({ dir: options.objectCacheDir, limitBytes: copyBytes, checkMs: options.objectCacheCheckMs ?? copySettings.checkMs, logger, now, stallMs: answerTimeoutMs, onStale: (name) => cache?.forget(name) })
     : undefined;
 
   /**
