@@ -54,13 +54,14 @@ interface CacheWorld {
 }
 
 /** A library on `s3` keeping copies in a fresh folder (the rig's own data directory is left alone), on a clock the test moves. */
-async function startCacheRig(s3: S3Server, cache: { bytes?: number; dir?: string; logger?: LibraryRigOptions['storageLogger'] } = {}): Promise<CacheWorld> {
+async function startCacheRig(s3: S3Server, cache: { bytes?: number; dir?: string; logger?: LibraryRigOptions['storageLogger']; dataDir?: string } = {}): Promise<CacheWorld> {
   const clock = { now: Date.now() };
   const dir = cache.dir ?? path.join(await makeTempDir('object-cache'), 'objects');
   const rig = await startLibraryRig({
     backend: 's3',
     storageNow: () => clock.now,
     ...(cache.logger ? { storageLogger: cache.logger } : {}),
+    ...(cache.dataDir !== undefined ? { dataDir: cache.dataDir } : {}),
     objectCache: { objectCacheDir: dir, objectCacheBytes: cache.bytes ?? 64 * 1024 * 1024, objectCacheCheckMs: CHECK_MS },
   }, s3);
   return { rig, dir, clock };
@@ -157,6 +158,38 @@ describe('audio on S3-compatible storage: local copies of the bucket\'s objects 
     expect((await fs.readFile(path.join(dir, after!))).equals(replacement), 'a copy of the new version').to.equal(true);
     const again = await range(rig, record, 100, 199);
     expect(Buffer.from(await again.arrayBuffer()).equals(replacement.subarray(100, 200))).to.equal(true);
+  });
+
+  it('uses the copies of an earlier run after a restart once the bucket confirms them, drops one replaced meanwhile, and removes half-written ones', async () => {
+    const first = await cacheRig();
+    const kept = await uploadWav(first.rig, 5, 13);
+    const changed = await uploadWav(first.rig, 5, 17);
+    for (const { record } of [kept, changed]) await (await range(first.rig, record, 0, 99)).arrayBuffer();
+    await copiesOf(first.rig.library.files.storage).settled();
+    expect(await copyFiles(first.dir)).to.have.length(2);
+    await first.rig.close();
+    world = undefined;
+
+    // While the hub is down: one object replaced in the bucket, and a download a crash cut short.
+    const replacement = Buffer.from(changed.bytes.map((b) => b ^ 0x55));
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `audio/${changed.record.fileName}`, Body: replacement }));
+    const leftover = path.join(first.dir, `.${kept.record.fileName}.0123456789ab.tmp`);
+    await fs.writeFile(leftover, 'half');
+
+    const { rig } = await cacheRig({ dir: first.dir, dataDir: first.rig.dataDir });
+    expect(await copiesOf(rig.library.files.storage).ready).to.equal(true);
+    expect(await fs.stat(leftover).then(() => true, () => false), 'the half-written copy is gone').to.equal(false);
+    const reads: string[] = [];
+    const stop = s3.onRead((read) => reads.push(read.key));
+    try {
+      const same = await range(rig, kept.record, 2000, 2999);
+      expect(Buffer.from(await same.arrayBuffer()).equals(kept.bytes.subarray(2000, 3000))).to.equal(true);
+      expect(reads, 'the confirmed copy is read, not the bucket').to.deep.equal([]);
+      const fresh = await range(rig, changed.record, 2000, 2999);
+      expect(Buffer.from(await fresh.arrayBuffer()).equals(replacement.subarray(2000, 3000)), 'the replaced object\'s new bytes').to.equal(true);
+    } finally {
+      stop();
+    }
   });
 
   it('answers 404 for an object deleted from the bucket behind the hub once checked, and removes its copy', async () => {
