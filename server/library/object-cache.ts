@@ -346,8 +346,11 @@ export class ObjectCache {
     } catch (error) {
       this.release(entry);
       if (!isMissing(error)) throw error;
-      this.options.logger.warn('a local copy of a bucket object is gone from the disk; it is read from the bucket', { file: entry.file });
-      await this.forget(entry);
+      // Removed by the cache itself since the request found it (evicted, replaced) is no news; removed by someone else is.
+      if (this.entries.get(entry.name) === entry) {
+        this.options.logger.warn('a local copy of a bucket object is gone from the disk; it is read from the bucket', { file: entry.file });
+        await this.forget(entry);
+      }
       return undefined;
     }
   }

@@ -192,6 +192,23 @@ describe('audio on S3-compatible storage: local copies of the bucket\'s objects 
     }
   });
 
+  it('reads the bucket, not 404, when a copy was deleted from the disk under the running hub, and copies the object again', async () => {
+    const { rig, dir } = await cacheRig();
+    const { record, bytes } = await uploadWav(rig, 30, 19);
+    await (await range(rig, record, 0, 99)).arrayBuffer();
+    await copiesOf(rig.library.files.storage).settled();
+    const [copy] = await copyFiles(dir);
+    await fs.rm(path.join(dir, copy!));
+
+    for (const [start, end] of [[100, 199], [1000, 300_000]] as const) {
+      const res = await range(rig, record, start, end);
+      expect(res.status).to.equal(206);
+      expect(Buffer.from(await res.arrayBuffer()).equals(bytes.subarray(start, end + 1))).to.equal(true);
+    }
+    await copiesOf(rig.library.files.storage).settled();
+    expect(await copyFiles(dir)).to.deep.equal([copy]);
+  });
+
   it('answers 404 for an object deleted from the bucket behind the hub once checked, and removes its copy', async () => {
     const { rig, dir, clock } = await cacheRig();
     const { record } = await uploadWav(rig, 5, 5);
