@@ -294,6 +294,14 @@ export class ObjectCache {
     if (entry) await this.forget(entry);
   }
 
+  /** Removes the copies of the objects `keep` refuses (once the folder is ready). */
+  async prune(keep: (name: string) => boolean): Promise<void> {
+    if (!(await this.ready)) return;
+    for (const entry of [...this.entries.values()]) {
+      if (!keep(entry.name)) await this.forget(entry);
+    }
+  }
+
   /** Takes a copy out of the cache and off the disk; requests reading it already keep their open file. */
   private async forget(entry: Entry): Promise<void> {
     if (this.entries.get(entry.name) !== entry) return;

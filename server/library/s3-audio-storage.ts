@@ -52,8 +52,10 @@ const UPLOAD_STALL_FACTOR = 4;
 /**
  * Short ranges (how players and browsers seek: the header, then jumps) are read in
  * blocks of this size through an in-memory cache, so the next seek near the same
- * place costs no round trip to the bucket. Stored audio never changes in place (a
- * new upload gets a new id), so a cached block is never stale, on any instance.
+ * place costs no round trip to the bucket, until the object's local copy (object-cache.ts)
+ * is there. The hub never changes stored audio in place (a new upload gets a new id); blocks
+ * of an object written or deleted through this hub, or found replaced in the bucket by the
+ * copy's check, are dropped.
  */
 const CACHE_BLOCK_BYTES = 256 * 1024;
 /** The cache's bound: least recently used blocks go first. */
@@ -163,9 +165,11 @@ function isNotFound(error: unknown): boolean {
 
 /**
  * The audio bytes in an S3-compatible bucket, through the AWS SDK v3: uploads
- * stream from the local temporary file in multipart parts (lib-storage), ranges
- * are GetObject with a Range header whose body is piped to the client (a
- * client that goes away destroys it, which aborts the request to the bucket).
+ * stream from the local temporary file in multipart parts (lib-storage). Ranges
+ * are read from the object's local copy when there is one the bucket confirms
+ * (`objectCacheDir`), else (and while the copy downloads) with a GetObject with
+ * a Range header whose body is piped to the client (a client that goes away
+ * destroys it, which aborts the request to the bucket).
  */
 export function createS3AudioStorage(config: ObjectStoreConfig, options: S3AudioStorageOptions): AudioStorage {
   const env = options.env ?? process.env;
@@ -416,6 +420,8 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
     async removeUnowned(isOwned) {
       const before = now() - OBJECT_SWEEP_GRACE_MS;
       const removed: string[] = [];
+      // Copies of objects no record owns (files deleted while this hub was down, or through another instance) are never asked for again.
+      await copies?.prune(isOwned);
       try {
         const stale = (await list()).filter((object) => object.modified.getTime() < before && !isOwned(object.name));
         for (const object of stale) {

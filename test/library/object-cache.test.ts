@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -160,7 +161,7 @@ describe('audio on S3-compatible storage: local copies of the bucket\'s objects 
     expect(Buffer.from(await again.arrayBuffer()).equals(replacement.subarray(100, 200))).to.equal(true);
   });
 
-  it('uses the copies of an earlier run after a restart once the bucket confirms them, drops one replaced meanwhile, and removes half-written ones', async () => {
+  it('uses the copies of an earlier run after a restart once the bucket confirms them, drops one replaced meanwhile, and removes half-written ones and those no record owns', async () => {
     const first = await cacheRig();
     const kept = await uploadWav(first.rig, 5, 13);
     const changed = await uploadWav(first.rig, 5, 17);
@@ -175,10 +176,15 @@ describe('audio on S3-compatible storage: local copies of the bucket\'s objects 
     await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `audio/${changed.record.fileName}`, Body: replacement }));
     const leftover = path.join(first.dir, `.${kept.record.fileName}.0123456789ab.tmp`);
     await fs.writeFile(leftover, 'half');
+    // A copy of a file deleted (through another instance) while this one was down: no record owns it.
+    const orphan = path.join(first.dir, `${randomUUID()}.wav~0123456789abcdef0123456789abcdef`);
+    await fs.writeFile(orphan, 'gone');
 
     const { rig } = await cacheRig({ dir: first.dir, dataDir: first.rig.dataDir });
     expect(await copiesOf(rig.library.files.storage).ready).to.equal(true);
     expect(await fs.stat(leftover).then(() => true, () => false), 'the half-written copy is gone').to.equal(false);
+    await rig.library.files.swept;
+    expect(await fs.stat(orphan).then(() => true, () => false), 'the copy no record owns is gone').to.equal(false);
     const reads: string[] = [];
     const stop = s3.onRead((read) => reads.push(read.key));
     try {
