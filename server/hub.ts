@@ -1,4 +1,5 @@
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { EmbeddedBroker } from './broker/embedded-broker';
 import { embeddedBrokerAccess, generatedLogin, type BrokerLogin } from './broker/broker-access';
@@ -381,7 +382,7 @@ export class Hub extends EventEmitter<HubEvents> {
     hubOrigins = () => [http.url, ...(options.http.publicUrl ? [options.http.publicUrl] : [])];
     // Audio bytes in a bucket when YOTO_OBJECT_STORE_URL is set, else in the data directory.
     const storage = options.objectStoreUrl !== undefined
-      ? createS3AudioStorage(parseObjectStoreUrl(options.objectStoreUrl), { env: this.deps.env ?? process.env, logger: child('audio-storage') })
+      ? createS3AudioStorage(parseObjectStoreUrl(options.objectStoreUrl), { env: this.deps.env ?? process.env, logger: child('audio-storage'), objectCacheDir: path.join(options.dataDir, 'cache', 'objects') })
       : undefined;
     const files = createAudioLibraryService({ store, dataDir: options.dataDir, logger: logger.child({ part: 'audio-library' }), ...(storage ? { storage } : {}) });
     // Closed after the library and the streams (parts stop in reverse order); closing ends a start-up sweep still under way.

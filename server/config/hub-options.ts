@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import proxyaddr from 'proxy-addr';
+import { ObjectCacheConfigError, objectCacheSettings } from '../library/object-cache';
 import { ObjectStoreUrlError, parseObjectStoreUrl } from '../library/object-store-url';
 import { isLogLevel, type LogLevel } from '../log/logger';
 import type { HubCloudConfig, HubConfig } from '../types/schemas';
@@ -300,6 +301,13 @@ export function resolveHubOptions(
       parseObjectStoreUrl(objectStoreUrl);
     } catch (error) {
       if (error instanceof ObjectStoreUrlError) throw new HubConfigError(error.message);
+      throw error;
+    }
+    // The local copies' size and check interval (read by the bucket storage from the environment): a bad value stops the start here.
+    try {
+      objectCacheSettings(env);
+    } catch (error) {
+      if (error instanceof ObjectCacheConfigError) throw new HubConfigError(error.message);
       throw error;
     }
   }

@@ -16,6 +16,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { Logger } from '../log/logger';
 import { notStored, StorageUnavailableError, type AudioStorage, type StoredObject } from './audio-storage';
 import type { ObjectStoreConfig } from './object-store-url';
+import { ObjectCache, objectCacheSettings, type CachedCopy, type ObjectDownload, type ObjectVersion } from './object-cache';
 import type { ByteSource } from './range-response';
 
 /**
@@ -51,8 +52,10 @@ const UPLOAD_STALL_FACTOR = 4;
 /**
  * Short ranges (how players and browsers seek: the header, then jumps) are read in
  * blocks of this size through an in-memory cache, so the next seek near the same
- * place costs no round trip to the bucket. Stored audio never changes in place (a
- * new upload gets a new id), so a cached block is never stale, on any instance.
+ * place costs no round trip to the bucket, until the object's local copy (object-cache.ts)
+ * is there. The hub never changes stored audio in place (a new upload gets a new id); blocks
+ * of an object written or deleted through this hub, or found replaced in the bucket by the
+ * copy's check, are dropped.
  */
 const CACHE_BLOCK_BYTES = 256 * 1024;
 /** The cache's bound: least recently used blocks go first. */
@@ -71,6 +74,21 @@ export interface S3AudioStorageOptions {
   cacheBytes?: number;
   /** Milliseconds the bucket has to answer a request (default DEFAULT_S3_ANSWER_TIMEOUT_MS). */
   answerTimeoutMs?: number;
+  /**
+   * The folder of local copies of the bucket's objects (object-cache.ts), e.g.
+   * `<dataDir>/cache/objects`; none: every range is read from the bucket.
+   */
+  objectCacheDir?: string;
+  /** Bytes of local copies (default YOTO_OBJECT_CACHE_MB of `env`, else 1024 MiB; 0: no copies). */
+  objectCacheBytes?: number;
+  /** Milliseconds a local copy is used before the bucket is asked again whether it still has that version (default YOTO_OBJECT_CACHE_CHECK_S of `env`, else 5 s; 0: every request). */
+  objectCacheCheckMs?: number;
+}
+
+/** The local copies of a bucket storage, for tests and benches (undefined: none, or not a bucket). */
+const objectCaches = new WeakMap<AudioStorage, ObjectCache>();
+export function objectCacheOf(storage: AudioStorage): ObjectCache | undefined {
+  return objectCaches.get(storage);
 }
 
 /** Blocks of objects by `<name> <index>`, least recently used first (a Map keeps insertion order). */
@@ -147,9 +165,11 @@ function isNotFound(error: unknown): boolean {
 
 /**
  * The audio bytes in an S3-compatible bucket, through the AWS SDK v3: uploads
- * stream from the local temporary file in multipart parts (lib-storage), ranges
- * are GetObject with a Range header whose body is piped to the client (a
- * client that goes away destroys it, which aborts the request to the bucket).
+ * stream from the local temporary file in multipart parts (lib-storage). Ranges
+ * are read from the object's local copy when there is one the bucket confirms
+ * (`objectCacheDir`), else (and while the copy downloads) with a GetObject with
+ * a Range header whose body is piped to the client (a client that goes away
+ * destroys it, which aborts the request to the bucket).
  */
 export function createS3AudioStorage(config: ObjectStoreConfig, options: S3AudioStorageOptions): AudioStorage {
   const env = options.env ?? process.env;
@@ -253,8 +273,52 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
   const cacheBytes = options.cacheBytes ?? DEFAULT_S3_CACHE_BYTES;
   const cache = cacheBytes > 0 ? new BlockCache(cacheBytes) : undefined;
 
+  const headObject = async (name: string): Promise<ObjectVersion & { modified: Date }> => {
+    try {
+      const head = await answered('looking up', (abortSignal) => client.send(new HeadObjectCommand({ Bucket: config.bucket, Key: keyOf(name) }), { abortSignal }));
+      return { etag: head.ETag ?? '', size: head.ContentLength ?? 0, modified: head.LastModified ?? new Date(0) };
+    } catch (error) {
+      if (error instanceof StorageUnavailableError) throw error;
+      throw failure(error, 'looking up', name);
+    }
+  };
+
+  /** The whole object, for a local copy: its version from the answer's headers, so the copy is of exactly what was read. */
+  const getWhole = async (name: string, signal: AbortSignal): Promise<ObjectDownload> => {
+    let answer;
+    try {
+      answer = await answered('reading', (abortSignal) => client.send(new GetObjectCommand({ Bucket: config.bucket, Key: keyOf(name) }), { abortSignal }), signal);
+    } catch (error) {
+      if (error instanceof StorageUnavailableError) throw error;
+      throw failure(error, 'reading', name);
+    }
+    if (!(answer.Body instanceof Readable)) throw new StorageUnavailableError(`the audio storage (${location}) answered without a body`);
+    return { etag: answer.ETag ?? '', size: answer.ContentLength ?? 0, body: answer.Body };
+  };
+
+  const copySettings = objectCacheSettings(env);
+  const copyBytes = options.objectCacheBytes ?? copySettings.limitBytes;
+  const copies = options.objectCacheDir !== undefined && copyBytes > 0
+    ? new ObjectCache({ dir: options.objectCacheDir, limitBytes: copyBytes, checkMs: options.objectCacheCheckMs ?? copySettings.checkMs, logger, now, stallMs: answerTimeoutMs, onStale: (name) => cache?.forget(name) })
+    : undefined;
+
+  /**
+   * The local copy of `name` when there is one the bucket still has (a stale one is dropped);
+   * otherwise undefined, and a download of the whole object into the cache is started for the
+   * next requests (this one reads the bucket: nobody waits for the download).
+   */
+  const localCopy = async (name: string): Promise<CachedCopy | undefined> => {
+    if (!copies) return undefined;
+    const copy = await copies.current(name, () => headObject(name));
+    if (!copy) copies.fill(name, (signal) => getWhole(name, signal));
+    return copy;
+  };
+
   const source = (name: string): ByteSource => ({
     async read(start, length, signal) {
+      const copy = await localCopy(name);
+      const local = copy ? await copies!.read(copy, start, length) : undefined;
+      if (local) return local;
       if (!cache) return readWhole(name, start, start + length - 1, signal);
       const first = Math.floor(start / CACHE_BLOCK_BYTES);
       const last = Math.floor((start + length - 1) / CACHE_BLOCK_BYTES);
@@ -270,10 +334,20 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
       }
       return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     },
-    open: (start, end, signal) => getRange(name, start, end, signal),
+    async open(start, end, signal) {
+      const copy = await localCopy(name);
+      const local = copy ? await copies!.stream(copy, start, end) : undefined;
+      return local ?? getRange(name, start, end, signal);
+    },
   });
 
-  return {
+  /** After `name` was written or deleted through this hub: its local copy (and a download under way) is of another version. */
+  const replaced = async (name: string): Promise<void> => {
+    cache?.forget(name);
+    await copies?.drop(name);
+  };
+
+  const storage: AudioStorage = {
     kind: 's3',
     location,
     async putFile(name, sourcePath, contentType) {
@@ -313,6 +387,7 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
         // A failed upload stops reading mid-file: close the file it was reading.
         body.destroy();
       }
+      await replaced(name);
       await fsp.rm(sourcePath, { force: true });
     },
     async putBytes(name, data, contentType) {
@@ -322,22 +397,19 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
         if (error instanceof StorageUnavailableError) throw error;
         throw failure(error, 'uploading');
       }
+      await replaced(name);
     },
     async stat(name) {
-      try {
-        const head = await answered('looking up', (abortSignal) => client.send(new HeadObjectCommand({ Bucket: config.bucket, Key: keyOf(name) }), { abortSignal }));
-        return { size: head.ContentLength ?? 0, modified: head.LastModified ?? new Date(0) };
-      } catch (error) {
-        if (error instanceof StorageUnavailableError) throw error;
-        throw failure(error, 'looking up', name);
-      }
+      const head = await headObject(name);
+      return { size: head.size, modified: head.modified };
     },
     read(name, start, length) {
       return readWhole(name, start, start + length - 1);
     },
     rangeBytes: (name) => ({ source: source(name) }),
     async remove(name) {
-      cache?.forget(name);
+      // The copy goes first: a bucket that cannot be reached now still leaves no copy to serve.
+      await replaced(name);
       try {
         await answered('deleting', (abortSignal) => client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: keyOf(name) }), { abortSignal }));
       } catch (error) {
@@ -348,6 +420,8 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
     async removeUnowned(isOwned) {
       const before = now() - OBJECT_SWEEP_GRACE_MS;
       const removed: string[] = [];
+      // Copies of objects no record owns (files deleted while this hub was down, or through another instance) are never asked for again.
+      await copies?.prune(isOwned);
       try {
         const stale = (await list()).filter((object) => object.modified.getTime() < before && !isOwned(object.name));
         for (const object of stale) {
@@ -364,9 +438,12 @@ export function createS3AudioStorage(config: ObjectStoreConfig, options: S3Audio
     },
     async close() {
       closing.abort();
+      await copies?.close();
       client.destroy();
     },
   };
+  if (copies) objectCaches.set(storage, copies);
+  return storage;
 
   /** The library's objects directly under the prefix. */
   async function list(): Promise<StoredObject[]> {

@@ -4,8 +4,8 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import express from 'express';
 import { HubHttpServer } from '../../server/http/http-server';
 import type { RequestUser } from '../../server/http/request-user';
-import { createAudioLibrary, createAudioLibraryService, createS3AudioStorage, parseObjectStoreUrl, type AudioLibraryHandle, type AudioLibraryOptions } from '../../server/library';
-import { silentLogger } from '../../server/log/logger';
+import { createAudioLibrary, createAudioLibraryService, createS3AudioStorage, parseObjectStoreUrl, type AudioLibraryHandle, type AudioLibraryOptions, type S3AudioStorageOptions } from '../../server/library';
+import { silentLogger, type Logger } from '../../server/log/logger';
 import { openStore, type Store } from '../../server/store';
 import { storeValidator } from '../../server/store/store-validator';
 import { hooked } from '../helpers/hooked';
@@ -68,6 +68,10 @@ export interface LibraryRigOptions extends Partial<Pick<AudioLibraryOptions, 'ma
   objectStoreUrl?: string;
   /** With the s3 backend: how long the bucket has to answer. */
   answerTimeoutMs?: number;
+  /** With the s3 backend: local copies of the bucket's objects (none unless given), as the hub keeps them in `<dataDir>/cache/objects`. */
+  objectCache?: Pick<S3AudioStorageOptions, 'objectCacheDir' | 'objectCacheBytes' | 'objectCacheCheckMs'>;
+  /** The storage's logger (default silent). */
+  storageLogger?: Logger;
 }
 
 /**
@@ -76,7 +80,7 @@ export interface LibraryRigOptions extends Partial<Pick<AudioLibraryOptions, 'ma
  * one that sets res.locals.user from the x-test-user header.
  */
 export async function startLibraryRig(options: LibraryRigOptions = {}, s3Server?: S3Server): Promise<LibraryRig> {
-  const { backend = 'local', storageNow, dataDir: reopened, objectStoreUrl, answerTimeoutMs, ...libraryOptions } = options;
+  const { backend = 'local', storageNow, dataDir: reopened, objectStoreUrl, answerTimeoutMs, objectCache, storageLogger, ...libraryOptions } = options;
   const root = reopened !== undefined ? path.dirname(reopened) : await makeTempDir('library');
   const dataDir = reopened ?? path.join(root, 'data');
   const panelDir = await makeTempDir('library-panel');
@@ -84,7 +88,7 @@ export async function startLibraryRig(options: LibraryRigOptions = {}, s3Server?
   const s3 = backend === 's3' && objectStoreUrl === undefined ? (s3Server ?? (await startS3())) : undefined;
   const bucketUrl = objectStoreUrl ?? s3?.url;
   const storage = backend === 's3' && bucketUrl !== undefined
-    ? createS3AudioStorage(parseObjectStoreUrl(bucketUrl), { env: {}, logger: silentLogger, ...(storageNow ? { now: storageNow } : {}), ...(answerTimeoutMs !== undefined ? { answerTimeoutMs } : {}) })
+    ? createS3AudioStorage(parseObjectStoreUrl(bucketUrl), { env: {}, logger: storageLogger ?? silentLogger, ...objectCache, ...(storageNow ? { now: storageNow } : {}), ...(answerTimeoutMs !== undefined ? { answerTimeoutMs } : {}) })
     : undefined;
   const files = createAudioLibraryService({ store, dataDir, logger: silentLogger, ...(storage ? { storage } : {}) });
   const library = createAudioLibrary({ files, logger: silentLogger, isInUse: () => undefined, ...libraryOptions });
