@@ -271,15 +271,14 @@ export class HomeBrokerBridge {
 
   private sendRaw(topic: string, payload: string, retain: boolean): void {
     if (!this.running) return;
-    this.broker.publish(topic, payload, { retain, qos: 1 }).then(
-      () => {
+    this.broker.post(topic, payload, retain, (error) => {
+      if (!error) {
         this.counters.published++;
-      },
-      (error: unknown) => {
-        this.counters.publishFailures++;
-        this.logger.warn('home broker publish failed', { topic, err: error });
-      },
-    );
+        return;
+      }
+      this.counters.publishFailures++;
+      this.logger.warn('home broker publish failed', { topic, err: error });
+    });
   }
 
   // ---- house -> hub ----

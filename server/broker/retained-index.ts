@@ -8,7 +8,7 @@ export interface RetainedPacket {
 
 /** The three methods of Aedes's persistence (aedes-persistence's callback layer) that hold retained messages. */
 export interface RetainedPersistence {
-  storeRetained(packet: RetainedPacket): Promise<void>;
+  storeRetained(packet: RetainedPacket): PromiseLike<void>;
   createRetainedStream(pattern: string): Readable;
   createRetainedStreamCombi(patterns: string[]): Readable;
 }
@@ -52,11 +52,34 @@ export class RetainedIndex {
 
   /** Makes `persistence` keep its retained messages here instead of in its own list. */
   install(persistence: RetainedPersistence): void {
-    persistence.storeRetained = async (packet) => this.store(packet);
+    persistence.storeRetained = (packet) => {
+      this.store(packet);
+      return STORED;
+    };
     persistence.createRetainedStream = (pattern) => Readable.from(this.matching([pattern]));
     persistence.createRetainedStreamCombi = (patterns) => Readable.from(this.matching(patterns));
   }
 }
+
+/**
+ * What storeRetained answers: stored already, and its then() goes on at once rather than a
+ * turn of the microtask queue later. Aedes numbers every message as it comes in and a
+ * subscriber drops one numbered lower than the last it got (its duplicate check), so a
+ * retained message must not fall behind a message published after it. With a real promise
+ * it did whenever messages came in together (the hub's own publishes, a state then its
+ * event, or several in one packet read): the subscribers lost the retained state.
+ */
+const STORED: PromiseLike<void> = {
+  then<TResult1 = void, TResult2 = never>(
+    onfulfilled?: ((value: void) => TResult1 | PromiseLike<TResult1>) | null,
+  ): PromiseLike<TResult1 | TResult2> {
+    try {
+      return Promise.resolve(onfulfilled ? onfulfilled() : (undefined as TResult1));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  },
+};
 
 function hasWildcard(filter: string): boolean {
   return filter.includes('+') || filter.includes('#');
