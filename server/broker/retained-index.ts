@@ -31,7 +31,13 @@ export class RetainedIndex {
 
   /** An empty payload clears the topic's retained message (MQTT 3.1.1, 3.3.1.3). */
   store(packet: RetainedPacket): void {
-    if (packet.payload.length === 0) this.packets.delete(packet.topic);
+    if (packet.payload.length === 0) {
+      this.packets.delete(packet.topic);
+      return;
+    }
+    // Most retained topics are published again and again (a player's playback): their levels are split once.
+    const entry = this.packets.get(packet.topic);
+    if (entry) entry.packet = { ...packet };
     else this.packets.set(packet.topic, { packet: { ...packet }, levels: packet.topic.split('/') });
   }
 
