@@ -7,7 +7,7 @@ import type { PlayerStatus, ReceivedPlayerMessage } from '../yoto/mqtt/player-me
 import { initialState, type CloudDeviceInfo, type DeviceState, type DeviceTelemetry } from './device-state';
 import { transitionEvents, type DeviceEventType, type TransitionContext } from './event-normalizer';
 import { PlaybackSessionTracker, type PlaybackHistorySink } from './playback-sessions';
-import { applyCloudInfo, applyEvents, applyStatus, hasTelemetry, sameDataExcept, withDerivedFields } from './state-merge';
+import { applyCloudInfo, applyEvents, applyStatus, deriveInPlace, hasTelemetry, sameDataExcept, withDerivedFields } from './state-merge';
 
 /** Where normalized events go: the hub's EventLog (only `append` is used). */
 export interface EventSink {
@@ -320,11 +320,15 @@ export class DeviceRegistry {
     this.commit(record, withPresence(record.state, presence), at, presence);
   }
 
-  /** Takes the merged state: a message that changed nothing only refreshes `lastSeen`. */
+  /**
+   * Takes the merged state (a new object of the caller's, as withPresence makes it: completed
+   * in place): a message that changed nothing only refreshes `lastSeen`.
+   */
   private commit(record: DeviceRecord, merged: DeviceState, at: Date, presence: PresenceChange): void {
     const previous = record.state;
     record.lastHeardAt = this.clock.now();
-    const next = withDerivedFields({ ...merged, lastSeen: at.toISOString() });
+    merged.lastSeen = at.toISOString();
+    const next = deriveInPlace(merged);
     if (sameDataExcept(previous, next, TIMES)) {
       record.state = { ...previous, lastSeen: next.lastSeen };
       this.watchSilence(record);
@@ -334,10 +338,11 @@ export class DeviceRegistry {
     this.change(record, next, at, presence);
   }
 
-  /** Makes `next` the state, then tells everyone what changed. */
+  /** Makes `next` (a new state nobody holds yet) the state, then tells everyone what changed. */
   private change(record: DeviceRecord, next: DeviceState, at: Date, presence: PresenceChange): void {
     const previous = record.state;
-    const state: DeviceState = { ...next, updatedAt: at.toISOString() };
+    const state = next;
+    state.updatedAt = at.toISOString();
     if (state.online) delete state.offlineSince;
     else if (previous.online || !state.offlineSince) state.offlineSince = at.toISOString();
     record.state = state;

@@ -26,7 +26,9 @@ const CARD_FIELDS = ['chapterKey', 'chapterTitle', 'trackKey', 'trackTitle', 'po
 export function applyEvents(state: DeviceState, message: YotoEventsMessage): DeviceState {
   const playback = mergePlayback(state.playback, message);
   const volume = message.volume !== undefined || message.volumeMax !== undefined ? volumeFromLevel(state.volume, message) : state.volume;
-  return withDerivedFields({ ...state, playback, ...(volume ? { volume } : {}) });
+  const next: DeviceState = { ...state, playback };
+  if (volume) next.volume = volume;
+  return deriveInPlace(next);
 }
 
 export function applyStatus(state: DeviceState, status: PlayerStatus): DeviceState {
@@ -65,11 +67,15 @@ export function applyCloudInfo(state: DeviceState, info: CloudDeviceInfo): Devic
 }
 
 export function withDerivedFields(state: DeviceState): DeviceState {
+  return deriveInPlace({ ...state });
+}
+
+/** withDerivedFields of a state nobody else holds yet (just made by a merge): completed in place, not copied. */
+export function deriveInPlace(state: DeviceState): DeviceState {
   const derived = playbackState(state.playback);
-  const playback = derived === state.playback.state ? state.playback : withOptional(state.playback, 'state', derived);
-  const next = { ...state, playback };
-  next.status = connectionStatus(next);
-  return next;
+  if (derived !== state.playback.state) state.playback = withOptional(state.playback, 'state', derived);
+  state.status = connectionStatus(state);
+  return state;
 }
 
 function mergePlayback(previous: PlaybackInfo, message: YotoEventsMessage): PlaybackInfo {
