@@ -356,11 +356,14 @@ export class Hub extends EventEmitter<HubEvents> {
       hubLogin = logins.hub;
       playersLogin = logins.virtualPlayers;
     }
+    // The embedded broker runs in this process: the hub's messages go straight into it (README "Home broker").
+    const embeddedBroker = this.embedded;
     const broker = new HomeBrokerClient(
       brokerUrl,
       hubLogin,
       !options.broker.url,
       child('home-broker'),
+      embeddedBroker ? (topic, payload, retain, done) => embeddedBroker.publishLocal(topic, payload, retain, done) : undefined,
     );
     broker.on('status', (state) => this.emit('broker-status', state));
     parts.add('home broker client', broker, async (b) => {

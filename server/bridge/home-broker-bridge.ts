@@ -7,7 +7,7 @@ import type { BrokerAnnouncementMessage, BrokerCommandMessage, BrokerManagementM
 import { getValidator, type SchemaName, type SchemaValidationError, type Validator } from '../validation';
 import type { DeviceCommander, DeviceCommand } from '../yoto/device-command';
 import { reportCommandFailure } from '../core/command-failures';
-import { deviceViews, discoveryPayload, eventPayloadJson, playbackPayload, sameView, statusPayload, telemetryPayload } from '../core/device-views';
+import { deviceViews, discoveryPayload, eventPayloadJson, sameView, telemetryPayload } from '../core/device-views';
 import { mapBrokerCommand, type ScriptPlayRequest } from './command-mapping';
 import { allConfigTopics, allPlayersNotifyConfig, homeAssistantConfigs, type HomeAssistantOptions } from './home-assistant';
 import { brokerTopics, isTopicSafeId, type BrokerTopics } from './topics';
@@ -77,8 +77,8 @@ export class HomeBrokerBridge {
   private readonly now: () => Date;
   private readonly haEnabled: boolean;
   private readonly haOptions: HomeAssistantOptions;
-  /** Retained topic -> what was last published there (without its timestamp). */
-  private readonly retained = new Map<string, string>();
+  /** Retained topic -> what was last published there (without its timestamp): a status or playback view, else the JSON text. */
+  private readonly retained = new Map<string, string | object>();
   /** Retained topics to clear once the broker is back. */
   private readonly pendingRemovals = new Set<string>();
   /** Player -> the Home Assistant config topics published for it. */
@@ -192,8 +192,8 @@ export class HomeBrokerBridge {
     const status = !sameView(now.status, before.status);
     const playback = !sameView(now.playback, before.playback);
     if (status || playback) this.publishState(state, false, { status, playback });
-    if (describesDevice(state) !== describesDevice(previous)) this.publishHomeAssistant(state, false);
-    if (listsDevice(state) !== listsDevice(previous)) this.publishDeviceList();
+    if (!sameFields(state, previous, DESCRIBING_FIELDS)) this.publishHomeAssistant(state, false);
+    if (!sameFields(state, previous, LISTED_FIELDS)) this.publishDeviceList();
   }
 
   private publishDevice(state: DeviceState, force: boolean): void {
@@ -203,9 +203,25 @@ export class HomeBrokerBridge {
 
   private publishState(state: DeviceState, force: boolean, which = { status: true, playback: true }): void {
     if (!this.publishable(state.deviceId)) return;
+    const views = deviceViews(state);
     const at = this.now();
-    if (which.status) this.publishRetained(this.topics.status(state.deviceId), statusPayload(state, at), force);
-    if (which.playback) this.publishRetained(this.topics.playback(state.deviceId), playbackPayload(state, at), force);
+    if (which.status) this.publishView(this.topics.status(state.deviceId), views.status, at, force);
+    if (which.playback) this.publishView(this.topics.playback(state.deviceId), views.playback, at, force);
+  }
+
+  /**
+   * A status or playback view with its timestamp (as statusPayload and playbackPayload make it),
+   * unless the broker holds the same view already. Views are compared field by field, not as JSON.
+   */
+  private publishView(topic: string, view: object, at: Date, force: boolean): void {
+    if (!this.isConnected()) return;
+    this.pendingRemovals.delete(topic);
+    const last = this.retained.get(topic);
+    if (!force && typeof last === 'object' && sameView(last, view)) return;
+    this.retained.set(topic, view);
+    // The view's fields, then its timestamp: the same text as JSON.stringify({ ...view, timestamp }).
+    const fields = JSON.stringify(view);
+    this.sendRaw(topic, `${fields.slice(0, -1)}${fields.length > 2 ? ',' : ''}"timestamp":"${at.toISOString()}"}`, true);
   }
 
   private publishHomeAssistant(state: DeviceState, force: boolean): void {
@@ -271,15 +287,14 @@ export class HomeBrokerBridge {
 
   private sendRaw(topic: string, payload: string, retain: boolean): void {
     if (!this.running) return;
-    this.broker.publish(topic, payload, { retain, qos: 1 }).then(
-      () => {
+    this.broker.post(topic, payload, retain, (error) => {
+      if (!error) {
         this.counters.published++;
-      },
-      (error: unknown) => {
-        this.counters.publishFailures++;
-        this.logger.warn('home broker publish failed', { topic, err: error });
-      },
-    );
+        return;
+      }
+      this.counters.publishFailures++;
+      this.logger.warn('home broker publish failed', { topic, err: error });
+    });
   }
 
   // ---- house -> hub ----
@@ -455,13 +470,14 @@ export class HomeBrokerBridge {
 }
 
 /** The fields Home Assistant's device block and entity set are made of. */
-function describesDevice(state: DeviceState): string {
-  return JSON.stringify([state.name, state.model, state.deviceFamily, state.firmware, state.hasNightLight]);
-}
+const DESCRIBING_FIELDS = ['name', 'model', 'deviceFamily', 'firmware', 'hasNightLight'] as const;
 
 /** The fields of the yoto/admin/discovery list. */
-function listsDevice(state: DeviceState): string {
-  return JSON.stringify([state.name, state.model, state.deviceFamily, state.online]);
+const LISTED_FIELDS = ['name', 'model', 'deviceFamily', 'online'] as const;
+
+function sameFields(a: DeviceState, b: DeviceState, fields: readonly (keyof DeviceState)[]): boolean {
+  for (const field of fields) if (a[field] !== b[field]) return false;
+  return true;
 }
 
 function parseJson(raw: Buffer): Parsed {

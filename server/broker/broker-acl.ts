@@ -44,13 +44,14 @@ export class BrokerAcl {
   constructor(private readonly options: BrokerAclOptions) {}
 
   mayPublish(identity: BrokerIdentity, topic: string): boolean {
-    const levels = topic.split('/');
-    const [root] = levels;
+    // Every player message comes through here (and mayReceive): the first level is read without splitting the topic.
+    const root = rootOf(topic);
     if (topic.startsWith('$')) return false;
     if (root === 'device') return identity.kind === 'adapter';
     if (root === this.options.discoveryPrefix) return identity.kind === 'hub';
     if (root !== this.options.topicPrefix) return true;
     if (identity.kind === 'hub') return true;
+    const levels = topic.split('/');
     const user = this.userOf(identity);
     if (!user) return false;
     const [, segment, leaf] = levels;
@@ -68,10 +69,10 @@ export class BrokerAcl {
     if (identity.kind === 'hub') return true;
     const user = this.userOf(identity);
     const isAdmin = user?.role === 'admin';
-    const levels = topic.split('/');
-    const [root] = levels;
+    const root = rootOf(topic);
     if (topic.startsWith('$')) return isAdmin;
     if (root === 'device') return identity.kind === 'adapter' || isAdmin;
+    const levels = topic.split('/');
     let deviceId: string | undefined;
     if (root === this.options.topicPrefix) deviceId = levels[1];
     else if (root === this.options.discoveryPrefix) deviceId = levels[2];
@@ -84,6 +85,12 @@ export class BrokerAcl {
   private userOf(identity: BrokerIdentity): RequestUser | undefined {
     return identity.kind === 'user' ? this.options.currentUser(identity.userId) : undefined;
   }
+}
+
+/** A topic's first level. */
+function rootOf(topic: string): string {
+  const end = topic.indexOf('/');
+  return end < 0 ? topic : topic.slice(0, end);
 }
 
 /** The hub's client ids (its home-broker client and its cloud adapter) start with this: only those identities may connect with one. */

@@ -134,6 +134,22 @@ export class EmbeddedBroker {
   }
 
   /**
+   * Publishes as the hub from inside the process: the packet goes into Aedes as if the hub's
+   * client had sent it (the same retain flag and QoS, retained messages stored, offline
+   * sessions queued, every subscriber filtered by the ACL's authorizeForward) without
+   * being written to a socket, acknowledged and parsed again. The hub may publish on every
+   * topic, so the publish check clients go through has nothing to refuse here.
+   */
+  publishLocal(topic: string, payload: string, retain: boolean, done: (error?: Error) => void): void {
+    const broker = this.broker;
+    if (!broker) {
+      done(new Error('the embedded MQTT broker is not running'));
+      return;
+    }
+    broker.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, done);
+  }
+
+  /**
    * Reads the client's packets beside Aedes (the same bytes, as Aedes reads them) to
    * count the filters of each SUBSCRIBE: Aedes checks subscriptions one filter at a time.
    */

@@ -24,6 +24,12 @@ interface Subscription {
   handler: MessageHandler;
 }
 
+/**
+ * Puts a QoS 1 message into the home broker from inside the process (the embedded broker's
+ * publishLocal); `done` hears when the broker has taken it, or why not.
+ */
+export type LocalPublish = (topic: string, payload: string, retain: boolean, done: (error?: Error) => void) => void;
+
 export interface HomeBrokerClientEvents {
   status: [state: BrokerState];
 }
@@ -47,6 +53,11 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
     private readonly credentials: { username?: string; password?: string },
     readonly embedded: boolean,
     private readonly logger: Logger,
+    /**
+     * When the home broker runs in this process: what the hub publishes goes in through it, not over
+     * the connection (which still carries the subscriptions and says whether the broker is there).
+     */
+    private readonly local?: LocalPublish,
   ) {
     super();
   }
@@ -147,8 +158,30 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
   async publish(topic: string, payload: string | Buffer, options: IClientPublishOptions = {}): Promise<void> {
     const client = this.client;
     if (!client) throw new Error('home broker client is not started');
+    if (this.local && typeof payload === 'string' && (options.qos ?? 1) === 1) {
+      await new Promise<void>((resolve, reject) => this.post(topic, payload, options.retain ?? false, (error) => (error ? reject(error) : resolve())));
+      return;
+    }
     await client.publishAsync(topic, payload, { qos: 1, ...options });
     this.messagesOut++;
+  }
+
+  /**
+   * Publishes at QoS 1 as publish() does, for the bridges' steady stream of messages: no
+   * promise, `done` hears the outcome. In the process of an embedded broker, straight into it.
+   */
+  post(topic: string, payload: string, retain: boolean, done: (error: Error | undefined) => void): void {
+    const client = this.client;
+    if (!client) {
+      done(new Error('home broker client is not started'));
+      return;
+    }
+    const sent = (error?: Error): void => {
+      if (!error) this.messagesOut++;
+      done(error);
+    };
+    if (this.local) this.local(topic, payload, retain, sent);
+    else client.publish(topic, payload, { qos: 1, retain }, sent);
   }
 
   async stop(): Promise<void> {

@@ -8,7 +8,7 @@ export interface RetainedPacket {
 
 /** The three methods of Aedes's persistence (aedes-persistence's callback layer) that hold retained messages. */
 export interface RetainedPersistence {
-  storeRetained(packet: RetainedPacket): Promise<void>;
+  storeRetained(packet: RetainedPacket): PromiseLike<void>;
   createRetainedStream(pattern: string): Readable;
   createRetainedStreamCombi(patterns: string[]): Readable;
 }
@@ -31,7 +31,13 @@ export class RetainedIndex {
 
   /** An empty payload clears the topic's retained message (MQTT 3.1.1, 3.3.1.3). */
   store(packet: RetainedPacket): void {
-    if (packet.payload.length === 0) this.packets.delete(packet.topic);
+    if (packet.payload.length === 0) {
+      this.packets.delete(packet.topic);
+      return;
+    }
+    // Most retained topics are published again and again (a player's playback): their levels are split once.
+    const entry = this.packets.get(packet.topic);
+    if (entry) entry.packet = { ...packet };
     else this.packets.set(packet.topic, { packet: { ...packet }, levels: packet.topic.split('/') });
   }
 
@@ -52,11 +58,34 @@ export class RetainedIndex {
 
   /** Makes `persistence` keep its retained messages here instead of in its own list. */
   install(persistence: RetainedPersistence): void {
-    persistence.storeRetained = async (packet) => this.store(packet);
+    persistence.storeRetained = (packet) => {
+      this.store(packet);
+      return STORED;
+    };
     persistence.createRetainedStream = (pattern) => Readable.from(this.matching([pattern]));
     persistence.createRetainedStreamCombi = (patterns) => Readable.from(this.matching(patterns));
   }
 }
+
+/**
+ * What storeRetained answers: stored already, and its then() goes on at once rather than a
+ * turn of the microtask queue later. Aedes numbers every message as it comes in and a
+ * subscriber drops one numbered lower than the last it got (its duplicate check), so a
+ * retained message must not fall behind a message published after it. With a real promise
+ * it did whenever messages came in together (the hub's own publishes, a state then its
+ * event, or several in one packet read): the subscribers lost the retained state.
+ */
+const STORED: PromiseLike<void> = {
+  then<TResult1 = void, TResult2 = never>(
+    onfulfilled?: ((value: void) => TResult1 | PromiseLike<TResult1>) | null,
+  ): PromiseLike<TResult1 | TResult2> {
+    try {
+      return Promise.resolve(onfulfilled ? onfulfilled() : (undefined as TResult1));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  },
+};
 
 function hasWildcard(filter: string): boolean {
   return filter.includes('+') || filter.includes('#');

@@ -7,7 +7,7 @@ import type { PlayerStatus, ReceivedPlayerMessage } from '../yoto/mqtt/player-me
 import { initialState, type CloudDeviceInfo, type DeviceState, type DeviceTelemetry } from './device-state';
 import { transitionEvents, type DeviceEventType, type TransitionContext } from './event-normalizer';
 import { PlaybackSessionTracker, type PlaybackHistorySink } from './playback-sessions';
-import { applyCloudInfo, applyEvents, applyStatus, hasTelemetry, sameData, withDerivedFields } from './state-merge';
+import { applyCloudInfo, applyEvents, applyStatus, deriveInPlace, hasTelemetry, sameDataExcept, withDerivedFields } from './state-merge';
 
 /** Where normalized events go: the hub's EventLog (only `append` is used). */
 export interface EventSink {
@@ -69,7 +69,8 @@ interface DeviceRecord {
   lastHeardAt: number;
   /** The cloud list's last word on presence: only a change of it moves presence. */
   cloudOnline: boolean | undefined;
-  recentEvents: Array<{ key: string; kind: DeviceTopicKind }>;
+  /** The last events messages, by topic kind; `key` (the payload as JSON) is made only once two kinds are compared. */
+  recentEvents: Array<{ payload: unknown; kind: DeviceTopicKind; key?: string }>;
   /** Whether `device-added` went out: a player first heard from by a message is announced with that message merged. */
   announced: boolean;
   silenceTimer?: ClockTimer;
@@ -319,12 +320,16 @@ export class DeviceRegistry {
     this.commit(record, withPresence(record.state, presence), at, presence);
   }
 
-  /** Takes the merged state: a message that changed nothing only refreshes `lastSeen`. */
+  /**
+   * Takes the merged state (a new object of the caller's, as withPresence makes it: completed
+   * in place): a message that changed nothing only refreshes `lastSeen`.
+   */
   private commit(record: DeviceRecord, merged: DeviceState, at: Date, presence: PresenceChange): void {
     const previous = record.state;
     record.lastHeardAt = this.clock.now();
-    const next = withDerivedFields({ ...merged, lastSeen: at.toISOString() });
-    if (sameData(withoutTimes(previous), withoutTimes(next))) {
+    merged.lastSeen = at.toISOString();
+    const next = deriveInPlace(merged);
+    if (sameDataExcept(previous, next, TIMES)) {
       record.state = { ...previous, lastSeen: next.lastSeen };
       this.watchSilence(record);
       this.announce(record);
@@ -333,10 +338,11 @@ export class DeviceRegistry {
     this.change(record, next, at, presence);
   }
 
-  /** Makes `next` the state, then tells everyone what changed. */
+  /** Makes `next` (a new state nobody holds yet) the state, then tells everyone what changed. */
   private change(record: DeviceRecord, next: DeviceState, at: Date, presence: PresenceChange): void {
     const previous = record.state;
-    const state: DeviceState = { ...next, updatedAt: at.toISOString() };
+    const state = next;
+    state.updatedAt = at.toISOString();
     if (state.online) delete state.offlineSince;
     else if (previous.online || !state.offlineSince) state.offlineSince = at.toISOString();
     record.state = state;
@@ -359,7 +365,7 @@ export class DeviceRegistry {
     const presence = cloudPresence(record, info);
     record.cloudOnline = info.online ?? record.cloudOnline;
     next = withDerivedFields(withPresence(next, presence));
-    if (sameData(withoutTimes(record.state), withoutTimes(next))) return;
+    if (sameDataExcept(record.state, next, TIMES)) return;
     if (presence.online) record.lastHeardAt = this.clock.now();
     this.change(record, next, at, presence);
   }
@@ -391,14 +397,21 @@ export class DeviceRegistry {
 
   /** The same event arrives on data/events and on the undocumented events topic: only the first copy counts. */
   private isDuplicate(record: DeviceRecord, kind: DeviceTopicKind, payload: unknown): boolean {
-    const key = JSON.stringify(payload);
-    const index = record.recentEvents.findIndex((entry) => entry.key === key && entry.kind !== kind);
-    if (index >= 0) {
-      record.recentEvents.splice(index, 1);
-      return true;
+    // A player that publishes on one events topic only (the usual case) never has its messages turned into JSON.
+    const recent = record.recentEvents;
+    let key: string | undefined;
+    for (let i = 0; i < recent.length; i++) {
+      const entry = recent[i]!;
+      if (entry.kind === kind) continue;
+      key ??= JSON.stringify(payload);
+      entry.key ??= JSON.stringify(entry.payload);
+      if (entry.key === key) {
+        recent.splice(i, 1);
+        return true;
+      }
     }
-    record.recentEvents.push({ key, kind });
-    if (record.recentEvents.length > DUPLICATE_WINDOW) record.recentEvents.shift();
+    recent.push(key === undefined ? { payload, kind } : { payload, kind, key });
+    if (recent.length > DUPLICATE_WINDOW) recent.shift();
     return false;
   }
 
@@ -516,10 +529,8 @@ function withPresence(state: DeviceState, presence: PresenceChange): DeviceState
   return next;
 }
 
-function withoutTimes(state: DeviceState): Omit<DeviceState, 'lastSeen' | 'updatedAt' | 'offlineSince'> {
-  const { lastSeen: _lastSeen, updatedAt: _updatedAt, offlineSince: _offlineSince, ...rest } = state;
-  return rest;
-}
+/** The fields that change with every message or change: left out when asking whether a message changed anything. */
+const TIMES: ReadonlySet<string> = new Set(['lastSeen', 'updatedAt', 'offlineSince']);
 
 function describeDuration(ms: number): string {
   const minutes = Math.round(ms / 60_000);

@@ -26,7 +26,9 @@ const CARD_FIELDS = ['chapterKey', 'chapterTitle', 'trackKey', 'trackTitle', 'po
 export function applyEvents(state: DeviceState, message: YotoEventsMessage): DeviceState {
   const playback = mergePlayback(state.playback, message);
   const volume = message.volume !== undefined || message.volumeMax !== undefined ? volumeFromLevel(state.volume, message) : state.volume;
-  return withDerivedFields({ ...state, playback, ...(volume ? { volume } : {}) });
+  const next: DeviceState = { ...state, playback };
+  if (volume) next.volume = volume;
+  return deriveInPlace(next);
 }
 
 export function applyStatus(state: DeviceState, status: PlayerStatus): DeviceState {
@@ -65,11 +67,15 @@ export function applyCloudInfo(state: DeviceState, info: CloudDeviceInfo): Devic
 }
 
 export function withDerivedFields(state: DeviceState): DeviceState {
+  return deriveInPlace({ ...state });
+}
+
+/** withDerivedFields of a state nobody else holds yet (just made by a merge): completed in place, not copied. */
+export function deriveInPlace(state: DeviceState): DeviceState {
   const derived = playbackState(state.playback);
-  const playback = derived === state.playback.state ? state.playback : withOptional(state.playback, 'state', derived);
-  const next = { ...state, playback };
-  next.status = connectionStatus(next);
-  return next;
+  if (derived !== state.playback.state) state.playback = withOptional(state.playback, 'state', derived);
+  state.status = connectionStatus(state);
+  return state;
 }
 
 function mergePlayback(previous: PlaybackInfo, message: YotoEventsMessage): PlaybackInfo {
@@ -170,10 +176,28 @@ export function sameData(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const aRecord = a as Record<string, unknown>;
-  const bRecord = b as Record<string, unknown>;
-  const aKeys = Object.keys(aRecord).filter((key) => aRecord[key] !== undefined);
-  const bKeys = Object.keys(bRecord).filter((key) => bRecord[key] !== undefined);
-  if (aKeys.length !== bKeys.length) return false;
-  return aKeys.every((key) => sameData(aRecord[key], bRecord[key]));
+  return sameFields(a as Record<string, unknown>, b as Record<string, unknown>);
+}
+
+/**
+ * sameData of two records leaving out the `skip` fields (a state's times), without copying
+ * either: the registry compares every message's state with the last one.
+ */
+export function sameDataExcept(a: object, b: object, skip: ReadonlySet<string>): boolean {
+  return a === b || sameFields(a as Record<string, unknown>, b as Record<string, unknown>, skip);
+}
+
+/** Same defined fields with the same data (an undefined field counts as absent). */
+function sameFields(a: Record<string, unknown>, b: Record<string, unknown>, skip?: ReadonlySet<string>): boolean {
+  let defined = 0;
+  for (const key in a) {
+    const value = a[key];
+    if (value === undefined || skip?.has(key)) continue;
+    if (!sameData(value, b[key])) return false;
+    defined++;
+  }
+  for (const key in b) {
+    if (b[key] !== undefined && !skip?.has(key)) defined--;
+  }
+  return defined === 0;
 }

@@ -28,21 +28,24 @@ export type DeviceTopicKind = keyof typeof deviceTopics;
 
 /** Parses `device/{id}/...` into the device id and the kind of message, or undefined for other topics. */
 export function parseDeviceTopic(topic: string): { deviceId: string; kind: DeviceTopicKind } | undefined {
-  const parts = topic.split('/');
-  if (parts[0] !== 'device' || parts.length < 3 || !parts[1]) return undefined;
-  const deviceId = parts[1];
-  const rest = parts.slice(2).join('/');
-  switch (rest) {
-    case 'data/events': return { deviceId, kind: 'events' };
-    case 'data/status': return { deviceId, kind: 'status' };
-    case 'status': return { deviceId, kind: 'legacyStatus' };
-    case 'response': return { deviceId, kind: 'response' };
-    case 'events': return { deviceId, kind: 'legacyEvents' };
-    case 'status/full': return { deviceId, kind: 'fullStatus' };
-    case 'presence': return { deviceId, kind: 'presence' };
-    default: return undefined;
-  }
+  // Every player message comes through here: read in place, without splitting the topic.
+  if (!topic.startsWith('device/')) return undefined;
+  const end = topic.indexOf('/', 7);
+  if (end <= 7) return undefined;
+  const kind = DEVICE_TOPIC_KINDS.get(topic.slice(end + 1));
+  return kind === undefined ? undefined : { deviceId: topic.slice(7, end), kind };
 }
+
+/** The topic suffix after `device/{id}/` of each kind of message. */
+const DEVICE_TOPIC_KINDS: ReadonlyMap<string, DeviceTopicKind> = new Map([
+  ['data/events', 'events'],
+  ['data/status', 'status'],
+  ['status', 'legacyStatus'],
+  ['response', 'response'],
+  ['events', 'legacyEvents'],
+  ['status/full', 'fullStatus'],
+  ['presence', 'presence'],
+]);
 
 /** The commands a player obeys, by their topic suffix under `device/{id}/command/`. */
 export const COMMANDS = [

@@ -61,6 +61,32 @@ describe('Hub on the home broker, with the virtual cloud', function () {
       expect(house.messages.some((m) => m.topic === `homeassistant/light/${KIDS}/nightlight/config`), 'the Mini has no night light').to.equal(false);
     });
 
+    it('hands a house subscriber each retained state beside the events published with it, and an anonymous client none of them', async () => {
+      hub = await startTestHub();
+      // The hub publishes into its embedded broker in-process: the same topics, retain flags and access rules as a client's publishes.
+      const house = await watch(hub.broker.url, ['yoto/#', 'homeassistant/#']);
+      const anonymous = await BrokerWatcher.connect(hub.broker.url, ['#']);
+      closers.push(() => anonymous.close());
+      await house.nextOn(`yoto/${KIDS}/playback`);
+      const mark = house.mark;
+      await house.publish(`yoto/${KIDS}/commands`, JSON.stringify({ command: 'play', card_id: 'demo1' }));
+      // A state change and the events it causes go out together: the retained state must not be lost behind them.
+      await house.nextOn(`yoto/${KIDS}/events`, (e) => e['type'] === 'command_completed', mark);
+      await house.nextOn(`yoto/${KIDS}/events`, (e) => e['type'] === 'card_inserted', mark);
+      expect(await house.nextOn(`yoto/${KIDS}/playback`, (p) => p['state'] === 'playing', mark)).to.include({ card_id: 'demo1' });
+      expect(await house.nextOn(`yoto/${KIDS}/status`, () => true, mark)).to.include({ online: true });
+      // Retained in the broker: a newcomer gets the new state at once, and the discovery configs.
+      const newcomer = await watch(hub.broker.url, [`yoto/${KIDS}/playback`, `homeassistant/sensor/${KIDS}/title/config`]);
+      const retained = await newcomer.next((m) => m.topic === `yoto/${KIDS}/playback`);
+      expect(retained.retain).to.equal(true);
+      expect(JSON.parse(retained.text)).to.include({ state: 'playing', card_id: 'demo1' });
+      expect((await newcomer.next((m) => m.topic === `homeassistant/sensor/${KIDS}/title/config`)).retain).to.equal(true);
+      // The anonymous client's own house topic comes back to it; none of the hub's topics ever did.
+      await anonymous.publish('house/lights', 'on');
+      await anonymous.next((m) => m.topic === 'house/lights');
+      expect(anonymous.messages.filter((m) => /^(yoto|homeassistant|device)\//.test(m.topic)).map((m) => m.topic)).to.deep.equal([]);
+    });
+
     it('pauses a playing player on {"command":"pause"}, and answers an invalid command with an error event while it keeps running', async () => {
       hub = await startTestHub();
       const house = await watch(hub.broker.url, ['yoto/+/playback', 'yoto/+/events']);
