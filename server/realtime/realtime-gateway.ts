@@ -53,6 +53,8 @@ export interface RealtimeGatewayOptions {
   closeGraceMs?: number;
   /** Larger client messages are refused with an error. Default 4 KiB. */
   maxMessageBytes?: number;
+  /** A batch client gets at most one frame in this time (the turns between go into the next frame). Default 20 ms; 0: one frame every turn. */
+  batchIntervalMs?: number;
   /** Time and timers (coalescing, heartbeat, close grace); injected so tests move time instead of waiting. */
   clock?: Clock;
   validator?: Validator;
@@ -86,6 +88,7 @@ export interface RealtimeGatewayStats {
 }
 
 const DEFAULT_COALESCE_MS = 250;
+const DEFAULT_BATCH_INTERVAL_MS = 20;
 const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const DEFAULT_PING_INTERVAL_MS = 30_000;
 const DEFAULT_CLOSE_GRACE_MS = 5_000;
@@ -171,6 +174,7 @@ export class RealtimeGateway {
   private readonly pingIntervalMs: number;
   private readonly closeGraceMs: number;
   private readonly maxMessageBytes: number;
+  private readonly batchIntervalMs: number;
   private readonly clients = new Map<WebSocket, Client>();
   /** Upgrades let through by admit() and not yet connected: who they are. */
   private readonly admitted = new WeakMap<IncomingMessage, { user: RequestUser; token: string }>();
@@ -182,6 +186,9 @@ export class RealtimeGateway {
   private corked: Client[] = [];
   /** Runs at the end of this turn: sends the batches and uncorks the sockets. */
   private turnImmediate: NodeJS.Immediate | undefined;
+  /** When batches last went out (performance.now()), and the timer of the next ones when they wait for batchIntervalMs. */
+  private batchesSentAt = Number.NEGATIVE_INFINITY;
+  private batchTimer: NodeJS.Timeout | undefined;
   /** Clients that asked for batches; the others get one frame per message. */
   private readonly batchClients = new Set<Client>();
   /** This turn's player messages for the batch clients, in order. */
@@ -222,6 +229,7 @@ export class RealtimeGateway {
     this.pingIntervalMs = nonNegative(options.pingIntervalMs, DEFAULT_PING_INTERVAL_MS);
     this.closeGraceMs = nonNegative(options.closeGraceMs, DEFAULT_CLOSE_GRACE_MS);
     this.maxMessageBytes = nonNegative(options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
+    this.batchIntervalMs = nonNegative(options.batchIntervalMs, DEFAULT_BATCH_INTERVAL_MS);
     this.maxPerUser = nonNegative(options.maxConnectionsPerUser, DEFAULT_MAX_CONNECTIONS_PER_USER);
     this.maxPerAddress = nonNegative(options.maxConnectionsPerAddress, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS);
   }
@@ -303,6 +311,7 @@ export class RealtimeGateway {
     this.heartbeatTimer = undefined;
     this.playbackTimer?.cancel();
     this.playbackTimer = undefined;
+    this.flushTurn();
     this.endTurn();
     for (const client of [...this.clients.values()]) {
       this.forget(client);
@@ -624,10 +633,26 @@ export class RealtimeGateway {
     this.turnImmediate ??= setImmediate(() => this.endTurn());
   }
 
+  /**
+   * Sends the batches, unless the last went out less than batchIntervalMs ago and no client waits
+   * for an answer: then the player messages wait for the rest of it, the turns between gathered
+   * into one frame per client (a busy fleet costs a client at most 1000 / batchIntervalMs frames a
+   * second). A real timer, not the clock: this
+   * paces writes to sockets, it measures no time a user sees.
+   */
   private endTurn(): void {
     if (this.turnImmediate) clearImmediate(this.turnImmediate);
     this.turnImmediate = undefined;
-    this.flushTurn();
+    const wait = this.batchesSentAt + this.batchIntervalMs - performance.now();
+    // A client's own answers (subscribed, pong, errors) never wait: they take the turns gathered so far with them.
+    if (wait <= 0 || this.ownQueued.size > 0) this.flushTurn();
+    else if (!this.batchTimer && this.turn.length > 0) {
+      this.batchTimer = setTimeout(() => {
+        this.batchTimer = undefined;
+        this.flushTurn();
+        this.uncorkAll();
+      }, Math.ceil(wait));
+    }
     this.uncorkAll();
   }
 
@@ -636,10 +661,13 @@ export class RealtimeGateway {
    * see. Clients of the same user with the same subscriptions share one encoded frame.
    */
   private flushTurn(): void {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
     const entries = this.turn;
     this.turn = [];
     this.turnKeys.clear();
     if (entries.length === 0 && this.ownQueued.size === 0) return;
+    this.batchesSentAt = performance.now();
     const shared = new Map<string, { frame: Buffer; count: number } | undefined>();
     for (const client of this.batchClients) {
       const own = client.own;

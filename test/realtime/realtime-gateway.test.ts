@@ -354,6 +354,33 @@ describe('realtime gateway at /ws', function () {
       expect(volumeEvents(memberGot, LIVING), 'a member sees their own player').to.have.length(5);
       expect(memberGot.filter((m) => 'deviceId' in m && m.deviceId === KIDS), 'and never another').to.deep.equal([]);
     });
+    it('gathers the turns within the batch interval into one frame: every event in order, the latest status', async () => {
+      // An interval no test outlasts: the frames go out when the gateway is flushed.
+      const { connect, gateway } = await start({ batchIntervalMs: 3_600_000 });
+      ingest(LIVING, { volume: 0 });
+      const batched = await connect('token-admin');
+      batched.batch();
+      await batched.subscribe('device.*');
+      const mark = batched.mark;
+      const framesBefore = batched.frames.length;
+      for (let volume = 1; volume <= 10; volume++) {
+        ingest(LIVING, { volume });
+        rig!.registry.ingest(playerMessage(LIVING, 'status', { status: { statusVersion: 18, batteryLevel: 40 + volume } }, new Date(rig!.clock.now())));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      expect(batched.frames.length, 'nothing sent within the interval').to.equal(framesBefore);
+      gateway.flush();
+      await batched.barrier();
+      const got = batched.since(mark);
+      const volumes = got.filter((m) => m.type === 'device.event' && m.event.type === 'volume_changed').map((m) => (m.type === 'device.event' ? m.event['volume'] : undefined));
+      // Volumes 1 to 16 of the player are 6 % to 100 %.
+      expect(volumes, 'ten turns, every event, in order').to.deep.equal([6, 13, 19, 25, 31, 38, 44, 50, 56, 63]);
+      const statuses = got.filter((m) => m.type === 'device.status');
+      expect(statuses).to.have.length(1);
+      expect(statuses[0]).to.have.nested.property('data.battery', 50);
+      // The ten turns in one frame, the pong in the next.
+      expect(batched.frames.length - framesBefore).to.equal(2);
+    });
   });
 
   describe('backpressure', () => {
@@ -401,7 +428,8 @@ describe('realtime gateway at /ws', function () {
 
     it('holds back a batch client\'s status updates while it does not read (the latest kept) and closes it at the limit', async function () {
       this.timeout(60_000);
-      const { connect, registry, gateway } = await start({ maxBufferedBytes: 64 * 1024, closeBufferedBytes: 256 * 1024 });
+      // A frame every turn (no batch interval), so each status reaches the held-back queue.
+      const { connect, registry, gateway } = await start({ maxBufferedBytes: 64 * 1024, closeBufferedBytes: 256 * 1024, batchIntervalMs: 0 });
       const slow = await connect('token-admin');
       slow.batch();
       await slow.subscribe('device.*');
