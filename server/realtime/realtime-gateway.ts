@@ -69,7 +69,7 @@ export interface RealtimeGatewayStats {
   coalesced: number;
   /** Status and playback updates replaced by a later one of the same player within one batch (clients that asked for batches). */
   superseded: number;
-  /** Batch frames sent (each holds every message of one turn of the event loop for one client). */
+  /** Batch frames sent (each holds one client's messages of the turns since its previous frame). */
   batchesSent: number;
   /** Playback (and, batching, status) updates replaced while the client's send buffer was over maxBufferedBytes. */
   dropped: number;
@@ -151,7 +151,8 @@ interface Client {
  * - Playback updates are coalesced per player (one per `coalesceMs`, the
  *   latest); events and removals never are.
  * - Batches (`{"type":"options","batch":true}`): the client gets one frame per
- *   turn of the event loop, a JSON array of that turn's messages in order; a
+ *   turn of the event loop (at most one per `batchIntervalMs`, the turns between
+ *   gathered into it), a JSON array of the messages in order; a
  *   player's status or playback replaces an earlier one of the same player
  *   in the same batch (events are never dropped). The array of a turn's player
  *   messages is encoded once for all the clients that see the same players, so

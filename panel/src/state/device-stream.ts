@@ -76,7 +76,7 @@ export class DeviceStream {
       this.attempt = 0;
       this.renewIfNeeded();
       this.store.setConnection('open');
-      // Batches (one frame per turn of the hub: an array of messages, the latest state per player in each), then every player.
+      // Batches (at most one frame every 20 ms: an array of messages, the latest state per player in each), then every player.
       if (sendFirst) for (const message of FIRST_MESSAGES) socket.send(message);
       this.pingTimer = setInterval(() => this.ping(socket), PING_EVERY_MS);
     };
