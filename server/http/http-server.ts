@@ -145,6 +145,9 @@ export class HubHttpServer {
       },
     }));
     this.app.use('/assets', (_req, _res, next) => next(ApiError.notFound('panel file')));
+    // Other files of the panel's folder (not the page: it is served below, with its CSP).
+    const publicFiles = express.static(panelDir, { index: false, maxAge: '1h' });
+    this.app.use((req, res, next) => (req.path.endsWith('.html') ? next() : publicFiles(req, res, next)));
     // The panel routes on the client: every other GET that is not an API, stream or socket path gets its start page.
     this.app.get(/^\/(?!api\/|api$|ws$|stream\/|metrics$).*/, (_req, res, next) => {
       const built = page.read();

@@ -51,9 +51,11 @@ describe('panel loading with a stored session (headless Chromium)', function () 
     expect(main.headers.get('cache-control'), 'main.js keeps its name across builds: checked each time').to.equal('no-cache');
     expect(await main.text()).to.include(preloaded[0]!.split('/').pop()!);
     expect((await fetch(`${hub.url}/assets/chunks/gone-AAAAAAAA.js`)).status, 'a chunk of an older build is a 404, not the page').to.equal(404);
-    const deep = await fetch(`${hub.url}/devices/some-player`);
-    expect(deep.headers.get('content-security-policy'), 'every route of the panel gets the page with its CSP').to.equal(policy);
-    expect(await deep.text()).to.equal(html);
+    for (const route of ['/devices/some-player', '/index.html']) {
+      const other = await fetch(`${hub.url}${route}`);
+      expect(other.headers.get('content-security-policy'), `${route} gets the page with its CSP`).to.equal(policy);
+      expect(await other.text()).to.equal(html);
+    }
   });
 
   it('loads the Dashboard with one chunk and one auth round trip, and each other view\'s chunks at once on its first visit', async () => {
