@@ -77,7 +77,15 @@ describe('panel loading with a stored session (headless Chromium)', function () 
       const requested: string[] = [];
       page.on('request', (request) => requested.push(new URL(request.url()).pathname));
       const sockets: string[] = [];
-      page.on('websocket', (socket) => sockets.push(new URL(socket.url()).pathname));
+      // In order: the players' first frame, then the request for today's figures (they wait for the players).
+      const order: string[] = [];
+      page.on('websocket', (socket) => {
+        sockets.push(new URL(socket.url()).pathname);
+        socket.once('framereceived', () => order.push('players'));
+      });
+      page.on('request', (request) => {
+        if (new URL(request.url()).pathname === '/api/analytics/overview') order.push('today');
+      });
       const refused: string[] = [];
       page.on('console', (message) => {
         if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
@@ -93,6 +101,8 @@ describe('panel loading with a stored session (headless Chromium)', function () 
       expect(await page.evaluate(() => '__yotoBoot' in globalThis), 'the inline boot script ran').to.equal(true);
       expect(sockets, 'one WebSocket').to.deep.equal(['/ws']);
       await page.getByTestId('connection').filter({ hasText: 'Live' }).waitFor();
+      await page.getByTestId('today').waitFor();
+      expect(order, 'today\'s figures are asked for once the players are in').to.deep.equal(['players', 'today']);
       const links = await page.locator('link[rel="modulepreload"]').evaluateAll((elements) => elements.map((element) => element.getAttribute('href')));
       expect(links, 'views not visited are not loaded').to.not.include.members(viewChunks['stories-view']!.slice(0, 1));
 
