@@ -71,6 +71,31 @@ function buildNodeEditors() {
   }
 }
 
+/** The start page's view: in the first chunk with the shell, not loaded on first visit as the others are. */
+const FIRST_VIEW = 'dashboard-view';
+
+/**
+ * Keeps the first view's code (the shell, the Dashboard, Lit, the state) in one chunk. esbuild
+ * puts a module shared by several entry points (every lazily loaded view is one) into a chunk
+ * per set of entry points that reach it, which made the Dashboard a dozen small files, more than
+ * a browser fetches at once from one host over HTTP/1.1. Each lazily loaded view here also
+ * imports main.ts (it runs after main.ts anyway, so this costs nothing): every module of the
+ * first view is then reached by the same entry points and lands in the same chunk.
+ */
+function firstViewInOneChunk() {
+  const main = path.join(root, 'panel', 'src', 'main.ts');
+  return {
+    name: 'first-view-in-one-chunk',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]panel[\\/]src[\\/]views[\\/][a-z-]+\.ts$/ }, async (args) => {
+        if (path.basename(args.path, '.ts') === FIRST_VIEW) return undefined;
+        const source = await fs.promises.readFile(args.path, 'utf8');
+        return { contents: `${source}\nimport ${JSON.stringify(main)};\n`, loader: 'ts' };
+      });
+    },
+  };
+}
+
 async function buildPanel() {
   const esbuild = await import('esbuild');
   const out = path.join(dist, 'panel');
@@ -90,30 +115,30 @@ async function buildPanel() {
     chunkNames: 'chunks/[name]-[hash]',
     legalComments: 'linked',
     logLevel: 'warning',
+    plugins: [firstViewInOneChunk()],
   });
-  // The boot script: a classic script (not a module) index.html runs before the modules, so the
-  // stored session's refresh and the WebSocket start while the modules load.
-  await esbuild.build({
+  // The boot script: a classic script index.html holds inline and runs before the modules, so the
+  // stored session's refresh and the WebSocket start while the modules load, without a request of its own.
+  const boot = await esbuild.build({
     absWorkingDir: root,
     entryPoints: ['panel/src/boot/boot.ts'],
-    outfile: path.join(out, 'assets', 'boot.js'),
     bundle: true,
     format: 'iife',
     target: 'es2022',
     minify: true,
-    sourcemap: true,
+    write: false,
     logLevel: 'warning',
   });
   copyDir(path.join(root, 'panel', 'public'), out);
-  preloadStaticImports(result.metafile, out);
+  writeStartPage(result.metafile, out, boot.outputFiles[0].text.trim());
 }
 
 /**
- * The browser finds main.js's static imports only once main.js has arrived and
- * been parsed; <link rel="modulepreload"> in index.html asks for them at once,
- * in parallel with main.js, and for the start page's (the Dashboard's) chunks.
+ * Writes what index.html needs before the modules: the boot script inline, and
+ * <link rel="modulepreload"> for main.js's static imports (the browser finds them
+ * only once main.js has arrived and been parsed), so they load with main.js.
  */
-function preloadStaticImports(metafile, out) {
+function writeStartPage(metafile, out, bootScript) {
   const mainKey = Object.keys(metafile.outputs).find((key) => key.endsWith('/assets/main.js'));
   if (!mainKey) throw new Error('build failed: esbuild wrote no assets/main.js');
   const assetsDir = mainKey.slice(0, -'main.js'.length);
@@ -128,21 +153,20 @@ function preloadStaticImports(metafile, out) {
   for (const [key, output] of Object.entries(metafile.outputs)) {
     const match = /panel\/src\/views\/([a-z-]+)\.ts$/.exec(output.entryPoint ?? '');
     if (!match || !key.endsWith('.js')) continue;
-    views[match[1]] = [`/assets/${key.slice(assetsDir.length)}`, ...staticImportUrls(output)];
+    views[match[1]] = [`/assets/${key.slice(assetsDir.length)}`, ...staticImportUrls(output).filter((url) => !mainImports.includes(url))];
   }
+  if (views[FIRST_VIEW]) throw new Error(`build failed: ${FIRST_VIEW} must be imported statically (the start page), not with import()`);
   const indexFile = path.join(out, 'index.html');
   const html = fs.readFileSync(indexFile, 'utf8');
   const tag = '    <script type="module" src="/assets/main.js"></script>';
   if (!html.includes(tag)) throw new Error('build failed: panel/public/index.html must load /assets/main.js with a module script');
-  // The Dashboard is the start page: its code is asked for with main.js's, not once main.js has run.
-  const startView = views['dashboard-view'] ?? [];
-  const links = [...new Set([...mainImports, ...startView])].map((url) => `    <link rel="modulepreload" href="${url}">`);
+  if (bootScript.includes('</')) throw new Error('build failed: the boot script cannot be inlined: it holds "</"');
+  const links = mainImports.map((url) => `    <link rel="modulepreload" href="${url}">`);
   const viewMap = `    <script type="application/json" id="view-chunks">${JSON.stringify(views)}</script>`;
   // Parser-blocking on purpose: it must run before the modules (it spends the stored refresh token
-  // the auth store would otherwise spend). First, so the browser asks for it before the modules: with
-  // HTTP/1.1's six connections a host, what is asked for first arrives first.
-  const bootScript = '    <script src="/assets/boot.js"></script>';
-  fs.writeFileSync(indexFile, html.replace(tag, [bootScript, ...links, viewMap, tag].join('\n')));
+  // the auth store would otherwise spend). Inline and first, so its refresh leaves before the modules
+  // are asked for (the hub serves its CSP with this script's hash).
+  fs.writeFileSync(indexFile, html.replace(tag, [`    <script>${bootScript}</script>`, ...links, viewMap, tag].join('\n')));
 }
 
 if (process.argv.includes('--if-stale') && !isStale()) process.exit(0);

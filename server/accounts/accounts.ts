@@ -236,10 +236,11 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
     deny(`sid:${familyId}`, now().getTime() + accessTtl * 1000);
   }
 
-  async function issueRefreshToken(userId: string, familyId: string): Promise<string> {
+  /** A new refresh token of the sign-in `familyId`, and its record's write (resolved once durable). */
+  function queueRefreshToken(userId: string, familyId: string): { token: string; stored: Promise<Session> } {
     // The family id travels in the token, so even a spent token whose record was pruned is recognised as reuse.
     const token = `${familyId}.${randomBytes(32).toString('base64url')}`;
-    await sessions.insert({
+    const stored = sessions.insert({
       id: randomUUID(),
       tokenHash: sha256(token),
       familyId,
@@ -249,12 +250,17 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
       createdAt: now().toISOString(),
       expiresAt: isoIn(refreshTtl),
     });
-    return token;
+    return { token, stored };
+  }
+
+  function answerFor(user: User, familyId: string, refreshToken: string): SignInAnswer {
+    return { accessToken: signAccessToken(user, familyId), refreshToken, expiresIn: accessTtl, user: publicUser(user) };
   }
 
   async function signIn(user: User, familyId: string = randomUUID()): Promise<SignInAnswer> {
-    const refreshToken = await issueRefreshToken(user.id, familyId);
-    return { accessToken: signAccessToken(user, familyId), refreshToken, expiresIn: accessTtl, user: publicUser(user) };
+    const { token, stored } = queueRefreshToken(user.id, familyId);
+    await stored;
+    return answerFor(user, familyId, token);
   }
 
   async function revokeFamily(familyId: string): Promise<void> {
@@ -275,7 +281,12 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
     await Promise.all(expired.map((s) => sessions.delete(s.id)));
   }
 
-  async function refresh(token: string): Promise<SignInAnswer> {
+  /**
+   * Spends `token` and issues its successor. The answer is decided in memory (`answer`) before
+   * the rotation is durable (`stored`): the caller hands it out at once and keeps the next sign-in
+   * step (refresh, logout, login) waiting until `stored`, so each still sees the rotation.
+   */
+  async function refresh(token: string): Promise<{ answer: SignInAnswer; stored: Promise<unknown> }> {
     const record = refreshRecords((s) => s.tokenHash === sha256(token))[0];
     if (!record) {
       const familyId = token.split('.')[0] ?? '';
@@ -294,13 +305,12 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
     }
     // Spend the token, drop the older spent ones (one spent token per family is kept: older ones are
     // recognised as reuse by their family id) and store the new one: asked for together, they reach
-    // the disk in one write, which the panel's first render waits for.
+    // the disk in one write.
     const spent = sessions.update(record.id, { used: true });
     const older = refreshRecords((s) => s.familyId === record.familyId && s.used && s.id !== record.id);
     const dropped = older.map((s) => sessions.delete(s.id));
-    const answer = signIn(user, record.familyId);
-    await Promise.all([spent, ...dropped, answer]);
-    return answer;
+    const issued = queueRefreshToken(user.id, record.familyId);
+    return { answer: answerFor(user, record.familyId, issued.token), stored: Promise.all([spent, ...dropped, issued.stored]) };
   }
 
   async function reused(familyId: string): Promise<never> {
@@ -425,7 +435,30 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
 
   router.post('/refresh', limited('refresh'), async (req, res) => {
     const body = parseBody(req.body, { required: { refreshToken: fields.token } });
-    res.json(await serial.run(() => refresh(str(body.refreshToken))));
+    // Answered as soon as the rotation is decided, not once the store has written it (an fsync, up
+    // to several hundred milliseconds on a busy disk, which a returning user's first page waited
+    // for). The next sign-in step waits in `serial` until it is written, so it sees the old token
+    // spent and the new one stored. Should the write fail (or the hub stop before it lands), the new
+    // token is unknown and the old one was never marked spent: the new one is then taken for a reuse
+    // (its family is known) and the whole sign-in revoked, so it fails closed (sign in again).
+    // Several instances (`shared`) answer once it is written, as before.
+    let answered = false;
+    const rotation = new Promise<SignInAnswer>((resolve, reject) => {
+      serial
+        .run(async () => {
+          const { answer, stored } = await refresh(str(body.refreshToken));
+          // Other hub instances learn of the rotation from the written store only: there the answer waits for it.
+          if (shared) await stored;
+          resolve(answer);
+          answered = true;
+          await stored;
+        })
+        .catch((error: unknown) => {
+          if (answered) logger.error('a refreshed sign-in could not be stored: its next refresh will be refused', { err: error });
+          reject(error);
+        });
+    });
+    res.json(await rotation);
   });
 
   router.post('/logout', async (req, res) => {

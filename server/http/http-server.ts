@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -8,6 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log/logger';
 import { ApiError, toApiError } from './api-error';
 import { listenOn } from './listen';
+import { PANEL_CACHE, PanelPage, panelCacheControl } from './panel-files';
 
 export interface HttpServerOptions {
   host: string;
@@ -134,16 +134,31 @@ export class HubHttpServer {
 
   private mountPanel(): void {
     const { panelDir } = this.options;
-    const index = path.join(panelDir, 'index.html');
-    this.app.use(express.static(panelDir, { index: false, maxAge: '1h', setHeaders: noCacheForHtml }));
+    const page = new PanelPage(path.join(panelDir, 'index.html'));
+    // Chunks cached for good (hashed names), main.js and the page checked each time (panel-files.ts).
+    this.app.use('/assets', express.static(path.join(panelDir, 'assets'), {
+      index: false,
+      maxAge: '1h',
+      setHeaders: (res, filePath) => {
+        const cacheControl = panelCacheControl(filePath);
+        if (cacheControl) res.setHeader('Cache-Control', cacheControl);
+      },
+    }));
+    this.app.use('/assets', (_req, _res, next) => next(ApiError.notFound('panel file')));
+    // Other files of the panel's folder (not the page: it is served below, with its CSP).
+    const publicFiles = express.static(panelDir, { index: false, maxAge: '1h' });
+    this.app.use((req, res, next) => (req.path.endsWith('.html') ? next() : publicFiles(req, res, next)));
     // The panel routes on the client: every other GET that is not an API, stream or socket path gets its start page.
     this.app.get(/^\/(?!api\/|api$|ws$|stream\/|metrics$).*/, (_req, res, next) => {
-      if (!fs.existsSync(index)) {
+      const built = page.read();
+      if (!built) {
         next(new ApiError(503, 'panel_not_built', 'the web panel is not built; run "npm run build"'));
         return;
       }
-      res.setHeader('Cache-Control', 'no-cache');
-      res.sendFile(index);
+      // The boot script is inline (one request less before the sign-in starts): the CSP names its hash.
+      page.allowInlineScripts(res, built.scriptHashes);
+      res.setHeader('Cache-Control', PANEL_CACHE.page);
+      res.type('html').send(built.html);
     });
   }
 
@@ -175,10 +190,6 @@ function refuseUpgrade(socket: Duplex, status: number, code: string, message: st
   ];
   socket.on('error', () => undefined);
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
-}
-
-function noCacheForHtml(res: http.ServerResponse, filePath: string): void {
-  if (filePath.endsWith('.html')) res.setHeader('Cache-Control', 'no-cache');
 }
 
 /**

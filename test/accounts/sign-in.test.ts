@@ -93,6 +93,29 @@ describe('accounts: onboarding, sign-in and sessions', () => {
     expect((await rig.request('POST', '/refresh', { body: { refreshToken: other.refreshToken } })).status).to.equal(200);
   });
 
+  it('keeps every rotation: a refresh right after the last, a restart and a replay all see the spent token and its successor', async () => {
+    // The hub answers a refresh once the rotation is decided and writes it meanwhile: whatever comes next must still see it.
+    const admin = await onboard(rig);
+    const second = tokens(await rig.request('POST', '/refresh', { body: { refreshToken: admin.refreshToken } }));
+    const [third, replay] = await Promise.all([
+      rig.request('POST', '/refresh', { body: { refreshToken: second.refreshToken } }),
+      rig.request('POST', '/refresh', { body: { refreshToken: second.refreshToken } }),
+    ]);
+    expect([third.status, replay.status]).to.deep.equal([200, 401]);
+    expect(errorOf(replay).code).to.equal('refresh_token_reused');
+    // The replay revoked that sign-in; a second one goes through a restart.
+    const other = tokens(await rig.request('POST', '/login', { body: { email: ADMIN.email, password: ADMIN.password } }));
+    const next = tokens(await rig.request('POST', '/refresh', { body: { refreshToken: other.refreshToken } }));
+    const dataDir = rig.dataDir;
+    await rig.close();
+
+    replaceHooked(rig, await startRig({}, dataDir));
+    expect((await rig.request('POST', '/refresh', { body: { refreshToken: next.refreshToken } })).status, 'the successor was stored before the hub stopped').to.equal(200);
+    const spent = await rig.request('POST', '/refresh', { body: { refreshToken: other.refreshToken } });
+    expect(errorOf(spent).code, 'and the token it replaced was stored as spent').to.equal('refresh_token_reused');
+    expect((await rig.request('POST', '/refresh', { body: { refreshToken: tokens(third).refreshToken } })).status, 'a revoked sign-in stays revoked').to.equal(401);
+  });
+
   it('lets only one of two simultaneous refreshes with the same token succeed', async () => {
     const admin = await onboard(rig);
     const answers = await Promise.all([

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import type { Browser } from 'playwright-core';
 import type { Hub } from '../../server/hub';
@@ -7,8 +8,9 @@ import { onboardAdmin } from '../hub/api-world';
 
 /**
  * How the panel loads for someone who signed in before: the stored session is
- * the only auth round trip, and each view's code (its chunk and the chunks it
- * imports) is asked for at once, while the session is being checked.
+ * the only auth round trip (asked for by the inline boot script), the shell and
+ * the Dashboard are one chunk, and each other view's code (its chunk and the
+ * chunks it imports) is asked for at once on its first visit.
  */
 describe('panel loading with a stored session (headless Chromium)', function () {
   let browser: Browser;
@@ -25,14 +27,44 @@ describe('panel loading with a stored session (headless Chromium)', function () 
     await stopTestHub(hub);
   });
 
-  it('preloads main.js imports and each view\'s chunks, and checks a stored session in one round trip', async () => {
+  it('serves the start page with its code in one chunk, the boot script inline and allowed by the CSP, and caches hashed chunks for good', async () => {
+    const page = await fetch(`${hub.url}/`);
+    const html = await page.text();
+    expect(page.headers.get('cache-control')).to.equal('no-cache');
+    const preloaded = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((match) => match[1]!);
+    expect(preloaded, 'the shell and the Dashboard: one chunk, asked for with main.js').to.have.length(1);
+    expect(html, 'the boot script is inline, not a request of its own').to.not.include('/assets/boot.js');
+    const inline = /<script>([^<]+)<\/script>/.exec(html)?.[1];
+    expect(inline, 'an inline boot script').to.be.a('string');
+    const hash = `'sha256-${createHash('sha256').update(inline!, 'utf8').digest('base64')}'`;
+    const policy = page.headers.get('content-security-policy') ?? '';
+    const scriptSources = /(?:^|;)\s*script-src ([^;]*)/.exec(policy)?.[1]?.split(' ');
+    expect(scriptSources, 'the CSP lets that one inline script run').to.include.members(["'self'", hash]);
+    expect(scriptSources, 'and no other').to.not.include("'unsafe-inline'");
+    expect(policy, 'the rest of the policy stays').to.include('frame-ancestors');
+    expect(html.indexOf(inline!), 'the boot script runs before the modules').to.be.lessThan(html.indexOf('/assets/main.js'));
+
+    const chunk = await fetch(`${hub.url}${preloaded[0]!}`);
+    expect(chunk.status).to.equal(200);
+    expect(chunk.headers.get('cache-control'), 'a hashed chunk never changes').to.equal('public, max-age=31536000, immutable');
+    const main = await fetch(`${hub.url}/assets/main.js`);
+    expect(main.headers.get('cache-control'), 'main.js keeps its name across builds: checked each time').to.equal('no-cache');
+    expect(await main.text()).to.include(preloaded[0]!.split('/').pop()!);
+    expect((await fetch(`${hub.url}/assets/chunks/gone-AAAAAAAA.js`)).status, 'a chunk of an older build is a 404, not the page').to.equal(404);
+    for (const route of ['/devices/some-player', '/index.html']) {
+      const other = await fetch(`${hub.url}${route}`);
+      expect(other.headers.get('content-security-policy'), `${route} gets the page with its CSP`).to.equal(policy);
+      expect(await other.text()).to.equal(html);
+    }
+  });
+
+  it('loads the Dashboard with one chunk and one auth round trip, and each other view\'s chunks at once on its first visit', async () => {
     const html = await (await fetch(`${hub.url}/`)).text();
     const preloaded = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((match) => match[1]!);
     const viewChunks = JSON.parse(/<script type="application\/json" id="view-chunks">([^<]*)<\/script>/.exec(html)![1]!) as Record<string, string[]>;
-    expect(preloaded.length, 'main.js imports shared chunks').to.be.greaterThan(0);
-    expect(Object.keys(viewChunks)).to.include.members(['dashboard-view', 'library-view', 'stories-view', 'auth-view']);
-    expect(preloaded, 'the start page\'s code is asked for with main.js').to.include.members(viewChunks['dashboard-view']!);
-    for (const file of [...preloaded, ...Object.values(viewChunks).flat()]) {
+    expect(Object.keys(viewChunks)).to.include.members(['library-view', 'stories-view', 'auth-view']);
+    expect(Object.keys(viewChunks), 'the Dashboard comes with the shell').to.not.include('dashboard-view');
+    for (const file of Object.values(viewChunks).flat()) {
       expect((await fetch(`${hub.url}${file}`)).status, file).to.equal(200);
     }
 
@@ -45,25 +77,40 @@ describe('panel loading with a stored session (headless Chromium)', function () 
       const requested: string[] = [];
       page.on('request', (request) => requested.push(new URL(request.url()).pathname));
       const sockets: string[] = [];
-      page.on('websocket', (socket) => sockets.push(new URL(socket.url()).pathname));
+      // In order: the players' first frame, then the request for today's figures (they wait for the players).
+      const order: string[] = [];
+      page.on('websocket', (socket) => {
+        sockets.push(new URL(socket.url()).pathname);
+        socket.once('framereceived', () => order.push('players'));
+      });
+      page.on('request', (request) => {
+        if (new URL(request.url()).pathname === '/api/analytics/overview') order.push('today');
+      });
+      const refused: string[] = [];
+      page.on('console', (message) => {
+        if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
+      });
       await page.goto(`${hub.url}/`);
       await page.locator('article[data-device]').first().waitFor();
 
+      expect(refused, 'no script refused by the CSP').to.deep.equal([]);
       expect(requested.filter((p) => p === '/api/auth/refresh')).to.have.length(1);
       expect(requested, 'a good stored session needs no status check').to.not.include('/api/auth/status');
+      expect(requested.filter((p) => p.startsWith('/assets/')).sort(), 'main.js and the one chunk, nothing else').to.deep.equal(['/assets/main.js', ...preloaded].sort());
       // The boot script asks for the session and opens the WebSocket while the modules load; the panel takes both over.
-      expect(html.indexOf('/assets/boot.js'), 'the boot script runs before the modules').to.be.lessThan(html.indexOf('/assets/main.js'));
+      expect(await page.evaluate(() => '__yotoBoot' in globalThis), 'the inline boot script ran').to.equal(true);
       expect(sockets, 'one WebSocket').to.deep.equal(['/ws']);
       await page.getByTestId('connection').filter({ hasText: 'Live' }).waitFor();
-      expect(requested).to.include.members(viewChunks['dashboard-view']!);
+      await page.getByTestId('today').waitFor();
+      expect(order, 'today\'s figures are asked for once the players are in').to.deep.equal(['players', 'today']);
       const links = await page.locator('link[rel="modulepreload"]').evaluateAll((elements) => elements.map((element) => element.getAttribute('href')));
-      expect(links).to.include.members(viewChunks['dashboard-view']!);
       expect(links, 'views not visited are not loaded').to.not.include.members(viewChunks['stories-view']!.slice(0, 1));
 
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Library' }).click();
       await page.waitForURL('**/library');
       const after = await page.locator('link[rel="modulepreload"]').evaluateAll((elements) => elements.map((element) => element.getAttribute('href')));
       expect(after).to.include.members(viewChunks['library-view']!);
+      expect(requested, 'the Library\'s code was fetched on the visit').to.include.members(viewChunks['library-view']!);
     } finally {
       await context.close();
     }

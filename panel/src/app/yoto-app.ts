@@ -5,6 +5,9 @@ import { DeviceStreamController } from '../controllers/device-stream-controller'
 import { auth } from '../state/auth-store';
 import { preloadView } from './view-preload';
 import { DEVICE_COMMAND_EVENT, sendDeviceCommand, type DeviceCommandDetail } from '../state/commands';
+// The start page comes with the shell (one chunk, asked for with main.js): a returning user's
+// Dashboard waits for no further module once the shell runs. The other views load on first visit.
+import '../views/dashboard-view';
 
 /** Fired (bubbling, composed) by a view that wants to go somewhere: `detail` is the path. */
 export const NAVIGATE_EVENT = 'yoto-navigate';
@@ -64,7 +67,7 @@ export class YotoApp extends LitElement {
   private readonly router = new Router(this, [
     { path: '/onboarding', render: () => html`<yoto-auth-view mode="onboarding"></yoto-auth-view>`, enter: () => this.guard('onboarding', 'auth-view', () => import('../views/auth-view')) },
     { path: '/login', render: () => html`<yoto-auth-view mode="login"></yoto-auth-view>`, enter: () => this.guard('signed-out', 'auth-view', () => import('../views/auth-view')) },
-    { path: '/', render: () => html`<yoto-dashboard-view></yoto-dashboard-view>`, enter: () => this.guard('signed-in', 'dashboard-view', () => import('../views/dashboard-view')) },
+    { path: '/', render: () => html`<yoto-dashboard-view></yoto-dashboard-view>`, enter: () => this.guard('signed-in') },
     { path: '/library', render: () => html`<yoto-library-view></yoto-library-view>`, enter: () => this.guard('signed-in', 'library-view', () => import('../views/library-view')) },
     { path: '/cards', render: () => html`<yoto-cards-view></yoto-cards-view>`, enter: () => this.guard('signed-in', 'cards-view', () => import('../views/cards-view')) },
     { path: '/devices', render: () => html`<yoto-devices-view></yoto-devices-view>`, enter: () => this.guard('signed-in', 'devices-view', () => import('../views/devices-view')) },
@@ -91,9 +94,10 @@ export class YotoApp extends LitElement {
     });
   }
 
-  /** Waits for the first auth check, sends the user where the hub's state requires, then loads the view's code. */
-  private async guard(access: Access, view: string, importView: () => Promise<unknown>): Promise<boolean> {
+  /** Waits for the first auth check, sends the user where the hub's state requires, then loads the view's code (none for the start page: it is loaded). */
+  private async guard(access: Access, view?: string, importView?: () => Promise<unknown>): Promise<boolean> {
     const load = (): Promise<unknown> => {
+      if (view === undefined || importView === undefined) return Promise.resolve();
       preloadView(view);
       return importView();
     };

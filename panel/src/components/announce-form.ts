@@ -1,4 +1,4 @@
-import { LitElement, css, html, nothing } from 'lit';
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { getAnnouncement, isSettled, postAnnouncement } from '../api/announcements';
 import { listAudio } from '../api/audio';
 import type { Announcement, AudioFile, BrokerAnnouncementMessage } from '../api/types';
@@ -21,6 +21,7 @@ export class YotoAnnounceForm extends LitElement {
     sending: { state: true },
     error: { state: true },
     outcome: { state: true },
+    expanded: { state: true },
     players: { attribute: false },
   };
 
@@ -32,13 +33,21 @@ export class YotoAnnounceForm extends LitElement {
   declare sending: boolean;
   declare error: string | undefined;
   declare outcome: Announcement | undefined;
+  /** The form is open: the player list (one checkbox per player, 200 on a large Dashboard) is rendered only then. */
+  declare expanded: boolean;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
     super();
     this.kind = 'text';
     this.sending = false;
+    this.expanded = false;
     this.players = [];
+  }
+
+  /** While closed, a new player list (each change of any player on the Dashboard) changes nothing shown. */
+  override shouldUpdate(changed: PropertyValues<this>): boolean {
+    return this.expanded || [...changed.keys()].some((key) => key !== 'players');
   }
 
   override disconnectedCallback(): void {
@@ -120,7 +129,7 @@ export class YotoAnnounceForm extends LitElement {
     const players = this.players;
     const nameOf = (deviceId: string): string => players.find((entry) => entry.deviceId === deviceId)?.name ?? deviceId;
     return html`
-      <details>
+      <details @toggle=${(event: Event) => { this.expanded = (event.currentTarget as HTMLDetailsElement).open; }}>
         <summary>Announce…</summary>
         <form @submit=${(event: SubmitEvent) => void this.submit(event)} aria-label="Announce">
           <div class="row">
@@ -144,7 +153,7 @@ export class YotoAnnounceForm extends LitElement {
               </label>`}
           <fieldset>
             <legend>Players (none ticked: every online player)</legend>
-            ${players.map((entry) => html`<label><input type="checkbox" name="player" value=${entry.deviceId} aria-label=${`Announce on ${entry.name}`}> ${entry.name}</label>`)}
+            ${(this.expanded ? players : []).map((entry) => html`<label><input type="checkbox" name="player" value=${entry.deviceId} aria-label=${`Announce on ${entry.name}`}> ${entry.name}</label>`)}
           </fieldset>
           <div class="row">
             <label>Volume (%)

@@ -24,6 +24,8 @@ export class YotoDeviceCard extends LitElement {
   static override styles = [
     sharedStyles,
     css`
+      /* Off-screen cards (a Dashboard of 200 players) skip style, layout and paint until scrolled near. */
+      :host { content-visibility: auto; contain-intrinsic-size: auto 9rem; }
       .card { display: flex; flex-direction: column; gap: 0.4rem; height: 100%; box-sizing: border-box; }
       .head { display: flex; justify-content: space-between; gap: 0.5rem; align-items: baseline; }
       .head a { color: inherit; text-decoration: none; }

@@ -10,6 +10,8 @@ import { internalState } from '../components/internal-state';
 
 /** How often today's listening time is read again while the Dashboard is open. */
 const OVERVIEW_REFRESH_MS = 60_000;
+/** How long today's figures wait for the players' first picture before they are read anyway. */
+const OVERVIEW_WAIT_MS = 5_000;
 
 /** Every player at a glance, today's listening time, alerts (offline, battery low, stream failures) and the latest events. */
 export class YotoDashboardView extends LitElement {
@@ -29,13 +31,42 @@ export class YotoDashboardView extends LitElement {
     super.connectedCallback();
     // Events from before the Dashboard opened are in the figures it is about to read.
     this.newestEvent = this.stream.store.events[0];
-    void this.loadOverview();
+    this.loadOverviewAfterPlayers();
     this.overviewTimer = setInterval(() => void this.loadOverview(), OVERVIEW_REFRESH_MS);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     clearInterval(this.overviewTimer);
+    this.stopWaitingForPlayers?.();
+  }
+
+  private stopWaitingForPlayers: (() => void) | undefined;
+
+  /**
+   * Today's figures are read once the players are in (or after OVERVIEW_WAIT_MS without them):
+   * asked for at once, their request and their render took the hub's and the page's time while
+   * the players' first picture was on its way.
+   */
+  private loadOverviewAfterPlayers(): void {
+    const store = this.stream.store;
+    if (store.synced) {
+      void this.loadOverview();
+      return;
+    }
+    const start = (): void => {
+      this.stopWaitingForPlayers?.();
+      if (this.isConnected) void this.loadOverview();
+    };
+    const unsubscribe = store.subscribe(() => {
+      if (store.synced) start();
+    });
+    const timer = setTimeout(start, OVERVIEW_WAIT_MS);
+    this.stopWaitingForPlayers = () => {
+      this.stopWaitingForPlayers = undefined;
+      unsubscribe();
+      clearTimeout(timer);
+    };
   }
 
   /** One request at a time; a reload asked for meanwhile runs once the current one is answered. */
