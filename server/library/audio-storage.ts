@@ -123,7 +123,7 @@ class WatchedFiles {
     this.watcher.on('error', () => {
       void this.stop();
     });
-    this.handles = new FileHandles({ keepIdle: OPEN_FILES_KEPT, maxAgeMs: OPEN_FILE_MAX_AGE_MS });
+    this.handles = new FileHandles({ keepIdle: OPEN_FILES_KEPT, maxAgeMs: OPEN_FILE_MAX_AGE_MS, readNow: true });
     return this.handles;
   }
 

@@ -1,5 +1,17 @@
+import * as fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as fsp from 'node:fs/promises';
+
+/** Reads on the spot are for ranges up to this size (a seek's read, not a stream's). */
+const READ_NOW_MAX_BYTES = 64 * 1024;
+/**
+ * A read on the spot slower than this means the bytes came from a slow disk (a network share), not
+ * the page cache or a local disk (a cold read from an SD card or a hard disk takes a few
+ * milliseconds; a busy machine can stall a read that long too, so a lower bound would trip on load)...
+ */
+const SLOW_READ_NOW_NS = 20_000_000n;
+/** ...and reads go through the thread pool again for this long. */
+const READ_NOW_PAUSE_MS = 60_000;
 
 export interface FileHandlesOptions {
   /** Handles kept open with no request using them, most recently used first; 0: closed as soon as the last request is done. */
@@ -11,12 +23,20 @@ export interface FileHandlesOptions {
    * once this old (checked every `maxAgeMs`), so a file nobody reads is not held open.
    */
   maxAgeMs: number;
+  /**
+   * Short reads of a file already open are done on the spot, as nginx does (a copy from the page
+   * cache, a few microseconds), rather than through the thread pool, whose hand-over costs more
+   * than the copy. A read slower than 20 ms (a network share) turns this off for a minute.
+   */
+  readNow?: boolean;
   /** Milliseconds clock (Date.now when omitted). */
   now?: () => number;
 }
 
 interface Entry {
   handle: Promise<FileHandle>;
+  /** The handle once open. */
+  opened?: FileHandle;
   users: number;
   openedAt: number;
   /** No longer given out (replaced, deleted, too old, or the open failed): closed when its last user is done. */
@@ -38,25 +58,45 @@ export class FileHandles {
   private idle = 0;
   /** Closes idle handles past their age; set while there are idle handles. */
   private sweep: NodeJS.Timeout | undefined;
+  /** Until when reads go through the thread pool (after a slow read on the spot). */
+  private readLaterUntil = 0;
 
   constructor(private readonly options: FileHandlesOptions) {
     this.now = options.now ?? Date.now;
   }
 
-  /** Runs `work` with an open handle on `filePath`; rejects (ENOENT...) when the file cannot be opened. */
-  async use<T>(filePath: string, work: (handle: FileHandle) => Promise<T>): Promise<T> {
+  /** `length` bytes of `filePath` from `start` (a short range); rejects as `use` does, or with ESHORTFILE. */
+  read(filePath: string, start: number, length: number): Promise<Buffer> {
+    return this.use(filePath, (handle, wasOpen) => {
+      if (wasOpen && this.options.readNow && length <= READ_NOW_MAX_BYTES && this.now() >= this.readLaterUntil) {
+        return Promise.resolve(this.readNow(handle, start, length));
+      }
+      return readExactly(handle, start, length);
+    });
+  }
+
+  /**
+   * Runs `work` with an open handle on `filePath` (`wasOpen`: it was open before this request);
+   * rejects (ENOENT...) when the file cannot be opened.
+   */
+  async use<T>(filePath: string, work: (handle: FileHandle, wasOpen: boolean) => Promise<T>): Promise<T> {
     let entry = this.entries.get(filePath);
     if (entry && this.now() - entry.openedAt > this.options.maxAgeMs) {
       void this.retire(filePath, entry);
       entry = undefined;
     }
+    const wasOpen = entry?.opened !== undefined;
     if (entry) {
       // Most recently used last.
       this.entries.delete(filePath);
       this.entries.set(filePath, entry);
       if (entry.users === 0) this.idle--;
     } else {
-      entry = { handle: fsp.open(filePath, 'r'), users: 0, openedAt: this.now(), retired: false };
+      const opening: Entry = { handle: fsp.open(filePath, 'r'), users: 0, openedAt: this.now(), retired: false };
+      opening.handle.then((handle) => {
+        opening.opened = handle;
+      }, () => undefined);
+      entry = opening;
       this.entries.set(filePath, entry);
     }
     const current = entry;
@@ -66,7 +106,7 @@ export class FileHandles {
         // A failed open is never given out again: the next request tries anew.
         void this.retire(filePath, current);
         throw error;
-      }));
+      }), wasOpen);
     } finally {
       current.users--;
       if (current.users === 0) this.release(current);
@@ -77,6 +117,20 @@ export class FileHandles {
   forget(filePath: string): void {
     const entry = this.entries.get(filePath);
     if (entry) void this.retire(filePath, entry);
+  }
+
+  /** Reads on the spot; a slow one sends the reads of the next minute through the thread pool. */
+  private readNow(handle: FileHandle, start: number, length: number): Buffer {
+    const began = process.hrtime.bigint();
+    const buffer = Buffer.allocUnsafe(length);
+    let filled = 0;
+    while (filled < length) {
+      const bytesRead = fs.readSync(handle.fd, buffer, filled, length - filled, start + filled);
+      if (bytesRead === 0) throw endedEarly(length - filled);
+      filled += bytesRead;
+    }
+    if (process.hrtime.bigint() - began > SLOW_READ_NOW_NS) this.readLaterUntil = this.now() + READ_NOW_PAUSE_MS;
+    return buffer;
   }
 
   /** Any file may have changed: every request from now on opens its file anew (resolved once the idle handles are closed). */
@@ -126,6 +180,22 @@ export class FileHandles {
     }
     if (this.idle > 0) this.sweep = setTimeout(() => this.closeOldIdle(), this.options.maxAgeMs).unref();
   }
+}
+
+/** `length` bytes from `start` through the thread pool; rejects with ESHORTFILE when the file ends first. */
+export async function readExactly(handle: FileHandle, start: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, length - filled, start + filled);
+    if (bytesRead === 0) throw endedEarly(length - filled);
+    filled += bytesRead;
+  }
+  return buffer;
+}
+
+function endedEarly(missing: number): NodeJS.ErrnoException {
+  return Object.assign(new Error(`the file ended ${missing} bytes early`), { code: 'ESHORTFILE' });
 }
 
 function closeQuietly(entry: Entry): Promise<void> {

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
-import { FileHandles } from './file-handles';
+import { FileHandles, readExactly } from './file-handles';
 
 /**
  * Bytes kept somewhere else than a local file (an object in a bucket), read by range.
@@ -261,20 +261,9 @@ const STREAM_CHUNK_BYTES = 256 * 1024;
  */
 const sharedHandles = new FileHandles({ keepIdle: 0, maxAgeMs: 1000 });
 
-async function readExactly(handle: FileHandle, start: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
-  let filled = 0;
-  while (filled < length) {
-    const { bytesRead } = await handle.read(buffer, filled, length - filled, start + filled);
-    if (bytesRead === 0) throw Object.assign(new Error(`the file ended ${length - filled} bytes early`), { code: 'ESHORTFILE' });
-    filled += bytesRead;
-  }
-  return buffer;
-}
-
 /** Reads the range, then writes headers and body at once; a read error rejects before anything is sent. */
 async function sendBuffered(res: ServerResponse, handles: FileHandles, filePath: string, start: number, length: number, status: number, headers: Record<string, string>): Promise<void> {
-  const body = await handles.use(filePath, (handle) => readExactly(handle, start, length));
+  const body = await handles.read(filePath, start, length);
   if (res.destroyed) return;
   res.writeHead(status, headers);
   res.end(body);
