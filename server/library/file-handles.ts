@@ -65,27 +65,29 @@ export class FileHandles {
     this.now = options.now ?? Date.now;
   }
 
-  /** `length` bytes of `filePath` from `start` (a short range); rejects as `use` does, or with ESHORTFILE. */
-  read(filePath: string, start: number, length: number): Promise<Buffer> {
-    return this.use(filePath, (handle, wasOpen) => {
-      if (wasOpen && this.options.readNow && length <= READ_NOW_MAX_BYTES && this.now() >= this.readLaterUntil) {
-        return Promise.resolve(this.readNow(handle, start, length));
-      }
-      return readExactly(handle, start, length);
-    });
+  /**
+   * `length` bytes of `filePath` from `start` at once, when the file is open already and a read on
+   * the spot is allowed (see `readNow`); undefined otherwise (use `use`). Throws what the read
+   * throws (ESHORTFILE when the file ends first).
+   */
+  readIfOpen(filePath: string, start: number, length: number): Buffer | undefined {
+    if (!this.options.readNow || length > READ_NOW_MAX_BYTES) return undefined;
+    const now = this.now();
+    const entry = this.entries.get(filePath);
+    if (!entry?.opened || now < this.readLaterUntil || now - entry.openedAt > this.options.maxAgeMs) return undefined;
+    // Most recently used last. No user is counted: nothing else runs (or closes it) until the read returns.
+    this.entries.delete(filePath);
+    this.entries.set(filePath, entry);
+    return this.readNow(entry.opened, start, length);
   }
 
-  /**
-   * Runs `work` with an open handle on `filePath` (`wasOpen`: it was open before this request);
-   * rejects (ENOENT...) when the file cannot be opened.
-   */
-  async use<T>(filePath: string, work: (handle: FileHandle, wasOpen: boolean) => Promise<T>): Promise<T> {
+  /** Runs `work` with an open handle on `filePath`; rejects (ENOENT...) when the file cannot be opened. */
+  async use<T>(filePath: string, work: (handle: FileHandle) => Promise<T>): Promise<T> {
     let entry = this.entries.get(filePath);
     if (entry && this.now() - entry.openedAt > this.options.maxAgeMs) {
       void this.retire(filePath, entry);
       entry = undefined;
     }
-    const wasOpen = entry?.opened !== undefined;
     if (entry) {
       // Most recently used last.
       this.entries.delete(filePath);
@@ -106,7 +108,7 @@ export class FileHandles {
         // A failed open is never given out again: the next request tries anew.
         void this.retire(filePath, current);
         throw error;
-      }), wasOpen);
+      }));
     } finally {
       current.users--;
       if (current.users === 0) this.release(current);

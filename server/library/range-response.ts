@@ -262,11 +262,23 @@ const STREAM_CHUNK_BYTES = 256 * 1024;
 const sharedHandles = new FileHandles({ keepIdle: 0, maxAgeMs: 1000 });
 
 /** Reads the range, then writes headers and body at once; a read error rejects before anything is sent. */
-async function sendBuffered(res: ServerResponse, handles: FileHandles, filePath: string, start: number, length: number, status: number, headers: Record<string, string>): Promise<void> {
-  const body = await handles.read(filePath, start, length);
-  if (res.destroyed) return;
-  res.writeHead(status, headers);
-  res.end(body);
+function sendBuffered(res: ServerResponse, handles: FileHandles, filePath: string, start: number, length: number, status: number, headers: Record<string, string>): Promise<void> {
+  const send = (body: Buffer): void => {
+    if (res.destroyed) return;
+    res.writeHead(status, headers);
+    res.end(body);
+  };
+  let now: Buffer | undefined;
+  try {
+    now = handles.readIfOpen(filePath, start, length);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (now) {
+    send(now);
+    return Promise.resolve();
+  }
+  return handles.use(filePath, (handle) => readExactly(handle, start, length)).then(send);
 }
 
 /**
