@@ -268,14 +268,14 @@ function sendBuffered(res: ServerResponse, handles: FileHandles, filePath: strin
     res.writeHead(status, headers);
     res.end(body);
   };
-  let now: Buffer | undefined;
+  let atOnce: Buffer | undefined;
   try {
-    now = handles.readIfOpen(filePath, start, length);
+    atOnce = handles.readIfOpen(filePath, start, length);
   } catch (error) {
     return Promise.reject(error);
   }
-  if (now) {
-    send(now);
+  if (atOnce) {
+    send(atOnce);
     return Promise.resolve();
   }
   return handles.use(filePath, (handle) => readExactly(handle, start, length)).then(send);
