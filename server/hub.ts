@@ -36,7 +36,7 @@ import { createDevicesApi } from './devices';
 import { createAnalyticsApi } from './analytics';
 import { configRoutes } from './system/config-routes';
 import { createMetrics } from './system/metrics';
-import { requestContext } from './system/request-context';
+import { directRequestContext, requestContext } from './system/request-context';
 import { raiseStreamFailureAlerts } from './streams/stream-alerts';
 import { openApiRoutes } from './openapi';
 import { PlayerSettingsService, SettingsBridge, settingsRoutes } from './settings';
@@ -551,9 +551,12 @@ export class Hub extends EventEmitter<HubEvents> {
       }),
     );
     // Players cannot send headers: their stream URLs carry a signed token instead of a session.
-    // Their requests are counted in /metrics like the API's (the token is in the query, not the route label).
-    http.mountRoot('/stream', metrics.middleware);
-    http.mountRoot('/stream', streams.router);
+    // Answered ahead of the API's middleware chain (a seeking player sends many short range
+    // requests), with request ids and counted in /metrics like the API's (the token is in the
+    // query, not the route label).
+    http.useDirect(directRequestContext(child('http')));
+    http.useDirect(metrics.directMiddleware);
+    http.mountDirect('/stream', streams.routes);
     http.mountRoot('/announcements', chime.router());
     parts.add('http server', http, (h) => h.close());
     const realtime = parts.add(

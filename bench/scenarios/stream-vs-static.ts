@@ -1,8 +1,10 @@
 /**
- * Range streaming: the audio library's stream endpoint (GET /api/audio/:id/stream
- * through the hub server, auth seam included) against express.static serving
- * the same file, 50 concurrent keep-alive clients asking for random ranges.
- * The design bar: Range requests at least as fast as express.static.
+ * Range streaming: a player's stream URL (GET /stream/audio/:id?t=<signed token>
+ * through the hub server, mounted as the hub mounts it) and the panel's stream
+ * endpoint (GET /api/audio/:id/stream, auth seam included) against
+ * express.static and nginx serving the same file, 50 concurrent keep-alive
+ * clients asking for random ranges.
+ * The design bar: Range requests at least as fast as express.static, and at least half of nginx.
  * Run alone: node dist/bench/scenarios/stream-vs-static.js
  */
 import * as fs from 'node:fs/promises';
@@ -15,8 +17,9 @@ import { HubHttpServer } from '../../server/http/http-server';
 import { createAudioLibrary, createAudioLibraryService } from '../../server/library';
 import { silentLogger } from '../../server/log/logger';
 import { openStore } from '../../server/store';
+import { createStreamService } from '../../server/streams';
 import { createMetrics } from '../../server/system/metrics';
-import { requestContext } from '../../server/system/request-context';
+import { directRequestContext, requestContext } from '../../server/system/request-context';
 import { storeValidator } from '../../server/store/store-validator';
 
 import { runWhenMain, type BenchResult } from '../bench-result';
@@ -58,7 +61,13 @@ export async function run(): Promise<BenchResult> {
   });
   hub.mountApi('/', auth);
   hub.mountApi('/audio', library.router);
+  // The player streams as hub.ts mounts them: ahead of Express, with request ids and metrics.
+  const streams = createStreamService({ dataDir, publicUrl: undefined, hubUrl: () => hub.url, library: library.files, logger: silentLogger });
+  hub.useDirect(directRequestContext(silentLogger));
+  hub.useDirect(metrics.directMiddleware);
+  hub.mountDirect('/stream', streams.routes);
   await hub.listen();
+  const playerUrl = new URL(streams.urlFor({ kind: 'audio', fileId: record.id }, { deviceId: 'bench-player', scriptId: 'bench-script' }));
 
   const staticApp = express();
   staticApp.disable('x-powered-by');
@@ -70,7 +79,8 @@ export async function run(): Promise<BenchResult> {
   const rangeClient = startRangeClient();
   const round = rangeClient.round;
   const targets = {
-    stream: { port: hub.port, path: `/api/audio/${record.id}/stream`, headers: {} },
+    stream: { port: hub.port, path: `${playerUrl.pathname}${playerUrl.search}`, headers: {} },
+    panel: { port: hub.port, path: `/api/audio/${record.id}/stream`, headers: {} },
     static: { port: (staticServer.address() as AddressInfo).port, path: '/audio.wav', headers: {} },
     nginx: { port: nginx.port, path: '/audio.wav', headers: {} },
   } satisfies Record<string, Target>;
@@ -82,15 +92,18 @@ export async function run(): Promise<BenchResult> {
       // Interleaved so no side always runs on a warmer (or hotter) machine.
       const rounds = await interleaved({
         stream: () => round(targets.stream, bytes.length, REQUESTS_PER_ROUND, profile),
+        panel: () => round(targets.panel, bytes.length, REQUESTS_PER_ROUND, profile),
         static: () => round(targets.static, bytes.length, REQUESTS_PER_ROUND, profile),
         nginx: () => round(targets.nginx, bytes.length, REQUESTS_PER_ROUND, profile),
       }, ROUNDS);
-      const summaries = { Stream: summarize(rounds.stream), Static: summarize(rounds.static), Nginx: summarize(rounds.nginx) };
+      const summaries = { Stream: summarize(rounds.stream), Panel: summarize(rounds.panel), Static: summarize(rounds.static), Nginx: summarize(rounds.nginx) };
       const p = profile.name;
       addProfileResults(results, p, summaries);
       ratios[`${p}StreamOverStaticRequestsPerSecond`] = Number((summaries.Stream.rps / summaries.Static.rps).toFixed(2));
       ratios[`${p}StreamOverStaticP99Latency`] = Number((summaries.Stream.p99 / summaries.Static.p99).toFixed(2));
       ratios[`${p}StreamOverNginxRequestsPerSecond`] = Number((summaries.Stream.rps / summaries.Nginx.rps).toFixed(2));
+      ratios[`${p}PanelOverStaticRequestsPerSecond`] = Number((summaries.Panel.rps / summaries.Static.rps).toFixed(2));
+      ratios[`${p}PanelOverNginxRequestsPerSecond`] = Number((summaries.Panel.rps / summaries.Nginx.rps).toFixed(2));
     }
     metrics.stop();
     return {
@@ -98,24 +111,27 @@ export async function run(): Promise<BenchResult> {
       description:
         `${CLIENTS} concurrent keep-alive clients, ${ROUNDS} x ${REQUESTS_PER_ROUND} random single-range GETs per profile ` +
         `(${PROFILES.map((p) => `${p.name}: ${p.minBytes} B to ${p.maxBytes / 1024} KiB`).join('; ')}) ` +
-        `on a ${(bytes.length / 1e6).toFixed(1)} MB file: GET /api/audio/:id/stream (hub server with request ids and metrics, auth seam, ownership check, sendFileRange) against express.static and nginx (one worker, sendfile) on the same file; rounds interleaved, median round.`,
+        `on a ${(bytes.length / 1e6).toFixed(1)} MB file: a player's GET /stream/audio/:id?t= (Stream: hub server, answered ahead of Express with request ids, metrics, the signed token's check and the library lookup) ` +
+        `and the panel's GET /api/audio/:id/stream (Panel: the API's Express chain with request ids, metrics, an auth seam and the ownership check) against express.static and nginx (one worker, sendfile) on the same file; rounds interleaved, median round.`,
       results,
       ratios,
       notes: [
-        'Bar (DESIGN.md section 10, issue 16): every StreamOverStaticRequestsPerSecond >= 1 and StreamOverStaticP99Latency <= 1 mean the stream endpoint is at least as fast; StreamOverNginxRequestsPerSecond >= 0.5 against the physical reference.',
+        'Bar (DESIGN.md section 10, issue 16): every StreamOverStaticRequestsPerSecond >= 1 and StreamOverStaticP99Latency <= 1 mean the player stream is at least as fast; StreamOverNginxRequestsPerSecond >= 0.5 against the physical reference. Panel ratios are reported, with no bar.',
         'The client runs in its own process (bench/range-client-process.ts), as players do; the two Node.js servers share the bench process, nginx is its own. Every answer is checked (206 and exact byte count).',
-        'The stream endpoint does not stat the file per request (size and mtime come from the record); express.static (send) does. Ranges up to 256 KiB are read in one go from a file handle shared by overlapping requests; longer ones are streamed.',
+        'The stream endpoints do not stat the file per request (size and mtime come from the record); express.static (send) does. Ranges up to 256 KiB are read in one go from a file handle the data directory storage keeps open between requests (at most a second); longer ones are streamed. A token whose signature was checked once is not checked again (expiry and revocation are, every time).',
       ],
     };
   } finally {
     rangeClient.stop();
     await nginx.stop();
     await hub.close();
+    await streams.close();
     await new Promise<void>((resolve) => {
       staticServer.close(() => resolve());
       staticServer.closeAllConnections();
     });
     await library.close();
+    await library.files.storage.close();
     await store.close();
     await fs.rm(root, { recursive: true, force: true });
   }

@@ -6,6 +6,7 @@ import helmet from 'helmet';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log/logger';
 import { ApiError, toApiError } from './api-error';
+import { DirectMount, splitUrl, type DirectMatch, type DirectMiddleware, type DirectRoutes } from './direct-routes';
 import { listenOn } from './listen';
 import { PANEL_CACHE, PanelPage, panelCacheControl } from './panel-files';
 
@@ -41,6 +42,11 @@ export class HubHttpServer {
   /** Routes outside /api, ahead of the panel's files. */
   private readonly root: Router = express.Router();
   private readonly sockets = new Set<Duplex>();
+  /** Prefixes answered ahead of Express (player streams), and what runs before their routes. */
+  private readonly directMounts: DirectMount[] = [];
+  private readonly directMiddleware: DirectMiddleware[] = [];
+  /** The security headers every answer carries, as the helmet middleware sets them (they do not depend on the request). */
+  private readonly securityHeaders: ReadonlyArray<readonly [string, string]>;
   port = 0;
 
   constructor(private readonly options: HttpServerOptions) {
@@ -48,7 +54,9 @@ export class HubHttpServer {
     this.app.disable('x-powered-by');
     // Security headers (CSP same-origin, nosniff, frame-ancestors none...). No CORS headers are
     // ever sent, so other origins cannot read the API from a browser.
-    this.app.use(helmet({ crossOriginResourcePolicy: { policy: 'same-origin' } }));
+    const security = helmet({ crossOriginResourcePolicy: { policy: 'same-origin' } });
+    this.securityHeaders = headersSetBy(security);
+    this.app.use(security);
     this.app.use('/api', express.json({ limit: '1mb' }), this.api);
     this.app.use('/api', (_req, _res, next) => next(ApiError.notFound('API route')));
     this.app.use(this.root);
@@ -71,6 +79,21 @@ export class HubHttpServer {
     this.root.use(prefix, recordMountPath, router);
   }
 
+  /**
+   * Answers `prefix` (`/stream`) ahead of Express: the security headers, then every `useDirect`
+   * middleware, then the route; any other method or path under it answers 404 `not_found`
+   * ("<notFound> not found"), errors answer as the API's do. For requests that come many times a
+   * second and must do the minimum (a player seeking).
+   */
+  mountDirect(prefix: string, routes: DirectRoutes): void {
+    this.directMounts.push(new DirectMount(prefix, routes));
+  }
+
+  /** Runs `middleware` before every direct route (request ids, metrics), in the order given. */
+  useDirect(middleware: DirectMiddleware): void {
+    this.directMiddleware.push(middleware);
+  }
+
   /** Mounts a capability's router under /api/<prefix>. */
   mountApi(prefix: string, router: Router): void {
     this.api.use(prefix, recordMountPath, router);
@@ -82,7 +105,17 @@ export class HubHttpServer {
   }
 
   async listen(): Promise<void> {
-    const server = http.createServer(this.app);
+    const server = http.createServer((req, res) => {
+      if (this.directMounts.length > 0) {
+        const [pathname, search] = splitUrl(req.url ?? '/');
+        const mount = this.directMounts.find((m) => m.covers(pathname));
+        if (mount) {
+          this.serveDirect(mount, req, res, pathname, search);
+          return;
+        }
+      }
+      this.app(req, res);
+    });
     server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -162,20 +195,83 @@ export class HubHttpServer {
     });
   }
 
-  private readonly errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+  private serveDirect(mount: DirectMount, req: http.IncomingMessage, res: http.ServerResponse, pathname: string, search: string): void {
+    for (const [name, value] of this.securityHeaders) res.setHeader(name, value);
+    let match: DirectMatch;
+    let refusal: unknown;
+    try {
+      match = mount.match(req.method, pathname, search);
+    } catch (error) {
+      match = { route: 'unmatched', param: '', query: {} };
+      refusal = error;
+    }
+    const middleware = this.directMiddleware;
+    let index = 0;
+    const next = (): void => {
+      if (index < middleware.length) {
+        middleware[index++]!(req, res, match.route, next);
+        return;
+      }
+      const handle = match.handle;
+      if (refusal !== undefined || !handle) {
+        this.answerError(refusal ?? ApiError.notFound(mount.notFound), req, res);
+        return;
+      }
+      handle(req, res, match.param, match.query).catch((error: unknown) => this.answerError(error, req, res));
+    };
+    next();
+  }
+
+  /** The API's error answer, for a direct route (Express routes go through errorHandler). */
+  private answerError(error: unknown, req: http.IncomingMessage, res: http.ServerResponse): void {
+    const apiError = this.toAnswer(error, req);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = JSON.stringify(apiError.toBody());
+    res.writeHead(apiError.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  /** What an error thrown by a route answers: its ApiError (logged at debug when it was another 4xx error), else a logged 500. */
+  private toAnswer(error: unknown, req: http.IncomingMessage): ApiError {
     const apiError = toApiError(error);
     if (apiError) {
       if (!(error instanceof ApiError)) this.options.logger.debug('request refused', { method: req.method, status: apiError.status, code: apiError.code });
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      res.status(apiError.status).json(apiError.toBody());
+      return apiError;
+    }
+    this.options.logger.error('request failed', { method: req.method, path: splitUrl(req.url ?? '/')[0], err: error });
+    return new ApiError(500, 'internal', 'internal server error');
+  }
+
+  private readonly errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+    const apiError = this.toAnswer(error, req);
+    if (res.headersSent) {
+      res.destroy();
       return;
     }
-    this.options.logger.error('request failed', { method: req.method, path: req.path, err: error });
-    res.status(500).json({ error: { code: 'internal', message: 'internal server error', details: [] } });
+    res.status(apiError.status).json(apiError.toBody());
   };
+}
+
+/**
+ * The headers a middleware that only sets headers (helmet) sets, recorded once so direct routes
+ * can send the same without running it per request.
+ */
+function headersSetBy(middleware: RequestHandler): Array<readonly [string, string]> {
+  const headers: Array<readonly [string, string]> = [];
+  const recorder = {
+    setHeader: (name: string, value: unknown) => headers.push([name, String(value)]),
+    removeHeader: () => undefined,
+  };
+  let called = false;
+  // A recorder standing for the response: helmet only sets and removes headers (no request field is read with its options).
+  middleware({} as http.IncomingMessage as Parameters<RequestHandler>[0], recorder as unknown as Parameters<RequestHandler>[1], () => {
+    called = true;
+  });
+  if (!called) throw new Error('the security headers middleware did not finish synchronously');
+  return headers;
 }
 
 /** Answers a refused upgrade in plain HTTP with the API's error shape, then closes the socket. */

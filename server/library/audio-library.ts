@@ -64,7 +64,10 @@ export interface AudioLibrary {
    * failure is logged). With the data directory it is done before the library is returned.
    */
   readonly swept: Promise<void>;
+  /** A copy of the record with this id. */
   get(id: string): AudioFile | undefined;
+  /** The record itself, read-only and not copied: for the hot paths that only read it (a player's stream request). */
+  peek(id: string): Readonly<AudioFile> | undefined;
   list(query?: AudioListQuery): AudioListPage;
   /** Absolute path of the audio bytes in the data directory (with a bucket as storage, nothing is there: use `storage`). */
   pathOf(record: Pick<AudioFile, 'fileName'>): string;
@@ -129,6 +132,7 @@ export function createAudioLibraryService(options: AudioLibraryServiceOptions): 
     storage,
     swept,
     get: (id) => repo.get(id),
+    peek: (id) => repo.peek(id),
     list: (query = {}) => listFiles(repo.list(query.userId === undefined ? undefined : (r) => r.userId === query.userId), query),
     pathOf: (record) => path.join(audioDir, audioName(record)),
     coverPathOf: (record) => path.join(audioDir, coverName(record)),

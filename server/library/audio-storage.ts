@@ -3,6 +3,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../files/atomic-file';
 import { ApiError } from '../http/api-error';
+import { FileHandles } from './file-handles';
 import type { ByteSource } from './range-response';
 
 /** One stored object: its name (`<id>.<ext>` or `<id>.cover`) and when it was written. */
@@ -12,8 +13,11 @@ export interface StoredObject {
   modified: Date;
 }
 
-/** Where `sendFileRange` reads stored bytes from: a file in the data directory, or a source such as a bucket. */
-export type RangeBytes = { path: string } | { source: ByteSource };
+/**
+ * Where `sendFileRange` reads stored bytes from: a file in the data directory (with the storage's
+ * open handles, kept between requests), or a source such as a bucket.
+ */
+export type RangeBytes = { path: string; handles?: FileHandles } | { source: ByteSource };
 
 /**
  * Where the audio library keeps the bytes of its files and covers, by name
@@ -81,19 +85,79 @@ async function fsyncFile(file: string): Promise<void> {
   }
 }
 
+/**
+ * Files kept open between range requests (a player seeking asks for the same file many times a
+ * second): the most recently used ones, each given out for at most a second.
+ */
+const OPEN_FILES_KEPT = 32;
+const OPEN_FILE_MAX_AGE_MS = 1000;
+
+/**
+ * The data directory's open files, kept between requests while a watch on the folder says at
+ * once when a file in it is changed, replaced or removed behind the storage's back (by hand, or a
+ * restored backup): that file is opened anew by the next request, so a file deleted from disk
+ * answers 404 at once. Where the folder cannot be watched, nothing is kept open between requests.
+ * Files stored or removed through the storage are forgotten directly, watch or not.
+ */
+class WatchedFiles {
+  private handles: FileHandles | undefined;
+  private watcher: fs.FSWatcher | undefined;
+  /** Closed, or the folder cannot be watched: no handle is kept. */
+  private off = false;
+
+  constructor(private readonly dir: string) {}
+
+  /** The handles to read with (the watch starts with the first read); undefined: open per request. */
+  current(): FileHandles | undefined {
+    if (this.handles || this.off) return this.handles;
+    try {
+      // Not persistent: the watch never keeps the process alive; close() ends it.
+      this.watcher = fs.watch(this.dir, { persistent: false }, (_event, name) => {
+        if (name) this.handles?.forget(path.join(this.dir, name));
+        else void this.handles?.forgetAll();
+      });
+    } catch {
+      this.off = true;
+      return undefined;
+    }
+    this.watcher.on('error', () => {
+      void this.stop();
+    });
+    this.handles = new FileHandles({ keepIdle: OPEN_FILES_KEPT, maxAgeMs: OPEN_FILE_MAX_AGE_MS, readNow: true });
+    return this.handles;
+  }
+
+  forget(filePath: string): void {
+    this.handles?.forget(filePath);
+  }
+
+  /** Ends the watch and closes the idle handles; no handle is kept from now on. */
+  async stop(): Promise<void> {
+    this.off = true;
+    this.watcher?.close();
+    this.watcher = undefined;
+    const handles = this.handles;
+    this.handles = undefined;
+    await handles?.close();
+  }
+}
+
 /** The data directory: `<dataDir>/audio/<name>` (today's layout; files are moved in with fsync, never copied). */
 export function createLocalAudioStorage(audioDir: string): AudioStorage {
   const pathOf = (name: string): string => path.join(audioDir, path.basename(name));
+  const handles = new WatchedFiles(audioDir);
   return {
     kind: 'local',
     location: audioDir,
     async putFile(name, sourcePath) {
       await fsyncFile(sourcePath);
       await fsp.rename(sourcePath, pathOf(name));
+      handles.forget(pathOf(name));
       await fsyncDir(audioDir);
     },
     async putBytes(name, data) {
       await writeFileAtomic(pathOf(name), data, { mode: 0o644 });
+      handles.forget(pathOf(name));
     },
     async stat(name) {
       const stat = await fsp.stat(pathOf(name));
@@ -108,9 +172,14 @@ export function createLocalAudioStorage(audioDir: string): AudioStorage {
         await handle.close();
       }
     },
-    rangeBytes: (name) => ({ path: pathOf(name) }),
+    rangeBytes: (name) => {
+      const open = handles.current();
+      return open ? { path: pathOf(name), handles: open } : { path: pathOf(name) };
+    },
     async remove(name) {
       await fsp.rm(pathOf(name), { force: true });
+      // Also a request that opened the file while it was being removed is not kept open.
+      handles.forget(pathOf(name));
     },
     removeUnowned(isOwned) {
       // Synchronous on purpose: done before the library takes its first upload.
@@ -118,10 +187,11 @@ export function createLocalAudioStorage(audioDir: string): AudioStorage {
       for (const entry of fs.readdirSync(audioDir, { withFileTypes: true })) {
         if (!entry.isFile() || isOwned(entry.name)) continue;
         fs.rmSync(path.join(audioDir, entry.name), { force: true });
+        handles.forget(path.join(audioDir, entry.name));
         removed.push(entry.name);
       }
       return Promise.resolve(removed);
     },
-    close: () => Promise.resolve(),
+    close: () => handles.stop(),
   };
 }

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
-import * as fsp from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
+import { FileHandles, readExactly } from './file-handles';
 
 /**
  * Bytes kept somewhere else than a local file (an object in a bucket), read by range.
@@ -35,8 +35,11 @@ interface RangeFileInfo {
   etag: string;
 }
 
-/** The file to send: a file on disk (`path`, absolute) or bytes from a `source`. */
-export type RangeFile = RangeFileInfo & ({ path: string; source?: undefined } | { source: ByteSource; path?: undefined });
+/**
+ * The file to send: a file on disk (`path`, absolute; opened through `handles`, which may keep it
+ * open between requests, else only shared by overlapping requests) or bytes from a `source`.
+ */
+export type RangeFile = RangeFileInfo & ({ path: string; handles?: FileHandles; source?: undefined } | { source: ByteSource; path?: undefined });
 
 export interface RangeResponseOptions {
   /** Cache-Control header; none when omitted. */
@@ -193,8 +196,9 @@ export function sendFileRange(
       ? sendBufferedFrom(res, source, start, length, status, headers, signal)
       : sendStreamedFrom(res, source, start, end, status, headers, signal));
   }
-  if (length <= BUFFERED_RANGE_BYTES) return sendBuffered(res, file.path, start, length, status, headers);
-  return sendStreamed(res, file.path, start, end, status, headers);
+  const handles = file.handles ?? sharedHandles;
+  if (length <= BUFFERED_RANGE_BYTES) return sendBuffered(res, handles, file.path, start, length, status, headers);
+  return sendStreamed(res, handles, file.path, start, end, status, headers);
 }
 
 /** Runs `work` with a signal that aborts when the client goes away before the answer is complete. */
@@ -252,54 +256,29 @@ const BUFFERED_RANGE_BYTES = 256 * 1024;
 const STREAM_CHUNK_BYTES = 256 * 1024;
 
 /**
- * Open files shared by the requests that overlap in time: the first request
- * for a file opens it, later ones reuse the handle, and the last one to finish
- * closes it. Nothing stays open once a file has no request in flight, so no
- * timer or cache needs closing. Stored audio never changes in place (a new
- * upload gets a new id), so a shared handle always reads the right bytes.
+ * Files sent without a cache of their own (speech, covers, the chime) are opened once for the
+ * requests that overlap in time and closed when the last one is done.
  */
-class SharedFileHandles {
-  private readonly files = new Map<string, { handle: Promise<FileHandle>; users: number }>();
-
-  async use<T>(filePath: string, work: (handle: FileHandle) => Promise<T>): Promise<T> {
-    let entry = this.files.get(filePath);
-    if (!entry) {
-      entry = { handle: fsp.open(filePath, 'r'), users: 0 };
-      this.files.set(filePath, entry);
-    }
-    const current = entry;
-    current.users++;
-    try {
-      return await work(await current.handle);
-    } finally {
-      current.users--;
-      if (current.users === 0) {
-        if (this.files.get(filePath) === current) this.files.delete(filePath);
-        current.handle.then((handle) => handle.close(), () => undefined).catch(() => undefined);
-      }
-    }
-  }
-}
-
-const sharedHandles = new SharedFileHandles();
-
-async function readExactly(handle: FileHandle, start: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
-  let filled = 0;
-  while (filled < length) {
-    const { bytesRead } = await handle.read(buffer, filled, length - filled, start + filled);
-    if (bytesRead === 0) throw Object.assign(new Error(`the file ended ${length - filled} bytes early`), { code: 'ESHORTFILE' });
-    filled += bytesRead;
-  }
-  return buffer;
-}
+const sharedHandles = new FileHandles({ keepIdle: 0, maxAgeMs: 1000 });
 
 /** Reads the range, then writes headers and body at once; a read error rejects before anything is sent. */
-async function sendBuffered(res: ServerResponse, filePath: string, start: number, length: number, status: number, headers: Record<string, string>): Promise<void> {
-  const body = await sharedHandles.use(filePath, (handle) => readExactly(handle, start, length));
-  if (res.destroyed) return;
-  res.writeHead(status, headers);
-  res.end(body);
+function sendBuffered(res: ServerResponse, handles: FileHandles, filePath: string, start: number, length: number, status: number, headers: Record<string, string>): Promise<void> {
+  const send = (body: Buffer): void => {
+    if (res.destroyed) return;
+    res.writeHead(status, headers);
+    res.end(body);
+  };
+  let atOnce: Buffer | undefined;
+  try {
+    atOnce = handles.readIfOpen(filePath, start, length);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (atOnce) {
+    send(atOnce);
+    return Promise.resolve();
+  }
+  return handles.use(filePath, (handle) => readExactly(handle, start, length)).then(send);
 }
 
 /**
@@ -310,8 +289,8 @@ async function sendBuffered(res: ServerResponse, filePath: string, start: number
  * requests share (a read stream on the bare fd closes it when destroyed), and
  * the handle's close waits for a read still in flight.
  */
-async function sendStreamed(res: ServerResponse, filePath: string, start: number, end: number, status: number, headers: Record<string, string>): Promise<void> {
-  await sharedHandles.use(filePath, (handle) => new Promise<void>((resolve) => {
+async function sendStreamed(res: ServerResponse, handles: FileHandles, filePath: string, start: number, end: number, status: number, headers: Record<string, string>): Promise<void> {
+  await handles.use(filePath, (handle) => new Promise<void>((resolve) => {
     if (res.destroyed) {
       resolve();
       return;

@@ -19,6 +19,8 @@ export interface Repository<T extends { id: string }> {
   /** Copies of the records `filter` accepts (all when omitted). `filter` sees read-only records. */
   list(filter?: (record: Readonly<T>) => boolean): T[];
   get(id: string): T | undefined;
+  /** The stored record itself, not a copy: frozen, so a caller cannot change it (for hot paths that only read). */
+  peek(id: string): Readonly<T> | undefined;
   count(): number;
   /** Refuses an id that exists already (code 'conflict'). */
   insert(record: T): Promise<T>;
@@ -55,6 +57,10 @@ export class CollectionRepository<T extends { id: string }> implements Repositor
   get(id: string): T | undefined {
     const record = this.records().get(id);
     return record === undefined ? undefined : structuredClone(record);
+  }
+
+  peek(id: string): Readonly<T> | undefined {
+    return this.records().get(id);
   }
 
   count(): number {

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { type Request, type Response, type Router } from 'express';
+import type { ParsedUrlQuery } from 'node:querystring';
 import { ApiError } from '../http/api-error';
+import type { DirectRoutes } from '../http/direct-routes';
 import { sendFileRange, StorageUnavailableError, type AudioLibrary, type RangeFile } from '../library';
 import type { Logger } from '../log/logger';
 import type { AudioFile } from '../types/schemas';
@@ -21,7 +22,7 @@ export interface StreamServiceOptions {
   /** The hub's own address (`hub.http.url`), used when publicUrl is not set; read when a URL is made, so it may change after listen(). */
   hubUrl: () => string;
   /** The library's files (`createAudioLibrary(...).files`). */
-  library: Pick<AudioLibrary, 'get' | 'storage' | 'audioName'>;
+  library: Pick<AudioLibrary, 'peek' | 'storage' | 'audioName'>;
   logger: Logger;
   /** The hub's clock (URL expiry, smart-stream windows); the real one when omitted. */
   clock?: TimeSource;
@@ -56,8 +57,11 @@ export interface StreamServiceEvents {
 }
 
 export interface StreamService {
-  /** Mount at the server root, not under /api (players send no session): `server.mountRoot('/stream', streams.router)`. */
-  router: Router;
+  /**
+   * The player routes, answered ahead of the API's middleware (players send no session, and seek
+   * with many short requests): `server.mountDirect('/stream', streams.routes)`.
+   */
+  routes: DirectRoutes;
   /**
    * An absolute, signed URL a player can fetch: `<base>/stream/audio/<fileId>?t=...`, `<base>/stream/smart/<streamId>?t=...` or `<base>/stream/speech/<key>?t=...`.
    * It expires after `scope.expiresInSeconds`, by default `urlLifetimeSeconds`; after that it answers 403.
@@ -110,10 +114,9 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
   const now = (): Date => new Date(clock.now());
   const logger = options.logger.child({ part: 'streams' });
   const tokens = new StreamTokens(options.dataDir, now);
-  const smart = new SmartStreams(options.dataDir, now, (fileId) => options.library.get(fileId) !== undefined);
+  const smart = new SmartStreams(options.dataDir, now, (fileId) => options.library.peek(fileId) !== undefined);
   const events = new EventEmitter<StreamServiceEvents>();
   const pending = new Set<Promise<void>>();
-  const router = express.Router();
 
   const baseUrl = (): string => trimEndChar(options.publicUrl ?? options.hubUrl(), '/');
   const urlLifetimeSeconds = options.urlLifetimeSeconds ?? STREAM_URL_LIFETIME_SECONDS;
@@ -127,16 +130,16 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
     return `${baseUrl()}/stream/${pathPart}?t=${token}`;
   };
 
-  const tokenOf = (req: Request): string | undefined => (typeof req.query['t'] === 'string' ? req.query['t'] : undefined);
+  const tokenOf = (query: ParsedUrlQuery): string | undefined => (typeof query['t'] === 'string' ? query['t'] : undefined);
 
   const report = (served: StreamServed): void => {
     events.emit('served', served);
   };
 
-  const authorize = (req: Request, target: StreamTarget, id: string): { deviceId?: string; scriptId?: string } => {
-    const check = tokens.verify(tokenOf(req), target);
+  const authorize = (req: IncomingMessage, query: ParsedUrlQuery, target: StreamTarget, id: string): { deviceId?: string; scriptId?: string } => {
+    const check = tokens.verify(tokenOf(query), target);
     if (!check.ok) {
-      report({ kind: target.kind, id, method: req.method, status: 403, reason: check.reason, ...check.signedFor });
+      report({ kind: target.kind, id, method: method(req), status: 403, reason: check.reason, ...check.signedFor });
       logger.info('stream request refused', { kind: target.kind, id, reason: check.reason });
       throw new ApiError(403, 'forbidden', FORBIDDEN_MESSAGES[check.reason] ?? 'forbidden');
     }
@@ -156,7 +159,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
     }
   };
 
-  const libraryFile = (record: AudioFile): RangeFile => ({
+  const libraryFile = (record: Readonly<AudioFile>): RangeFile => ({
     ...options.library.storage.rangeBytes(options.library.audioName(record)),
     size: record.fileSize,
     mtime: new Date(record.createdAt),
@@ -195,56 +198,60 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
     }
   };
 
-  const audio = async (req: Request, res: Response): Promise<void> => {
-    const fileId = String(req.params['fileId']);
-    const scope = authorize(req, { kind: 'audio', fileId }, fileId);
-    const record = options.library.get(fileId);
+  const method = (req: IncomingMessage): string => req.method ?? 'GET';
+
+  const audio = async (req: IncomingMessage, res: ServerResponse, fileId: string, query: ParsedUrlQuery): Promise<void> => {
+    const scope = authorize(req, query, { kind: 'audio', fileId }, fileId);
+    const record = options.library.peek(fileId);
     if (!record) {
-      report({ kind: 'audio', id: fileId, method: req.method, status: 404, reason: 'not_found', ...scope });
+      report({ kind: 'audio', id: fileId, method: method(req), status: 404, reason: 'not_found', ...scope });
       throw ApiError.notFound('audio file');
     }
-    await send(req, res, libraryFile(record), 'private, no-cache', scope, (status, reason) => report({ kind: 'audio', id: fileId, method: req.method, status, reason, fileId, ...scope }));
-    report({ kind: 'audio', id: fileId, method: req.method, status: res.statusCode, fileId, ...scope });
+    await send(req, res, libraryFile(record), 'private, no-cache', scope, (status, reason) => report({ kind: 'audio', id: fileId, method: method(req), status, reason, fileId, ...scope }));
+    report({ kind: 'audio', id: fileId, method: method(req), status: res.statusCode, fileId, ...scope });
   };
 
-  const smartStream = async (req: Request, res: Response): Promise<void> => {
-    const streamId = String(req.params['streamId']);
-    const scope = authorize(req, { kind: 'smart', streamId }, streamId);
+  const smartStream = async (req: IncomingMessage, res: ServerResponse, streamId: string, query: ParsedUrlQuery): Promise<void> => {
+    const scope = authorize(req, query, { kind: 'smart', streamId }, streamId);
     // A new play is a GET from the first byte; HEAD and later ranges of the same play must not advance a playlist.
     const range = req.headers.range;
     const startsPlay = req.method === 'GET' && (range === undefined || /^\s*bytes\s*=\s*0\s*-/i.test(range));
     const choice = startsPlay ? smart.next(streamId) : smart.peek(streamId);
-    const record = choice ? options.library.get(choice.fileId) : undefined;
+    const record = choice ? options.library.peek(choice.fileId) : undefined;
     if (!choice || !record) {
-      report({ kind: 'smart', id: streamId, method: req.method, status: 404, reason: 'not_found', ...scope });
+      report({ kind: 'smart', id: streamId, method: method(req), status: 404, reason: 'not_found', ...scope });
       throw ApiError.notFound(choice ? 'audio file' : `smart stream "${streamId}" (or nothing to play)`);
     }
     res.setHeader('X-Smart-Rule', choice.rule);
-    await send(req, res, libraryFile(record), 'no-store', scope, (status, reason) => report({ kind: 'smart', id: streamId, method: req.method, status, reason, fileId: record.id, ...scope }));
-    report({ kind: 'smart', id: streamId, method: req.method, status: res.statusCode, fileId: record.id, ...scope });
+    await send(req, res, libraryFile(record), 'no-store', scope, (status, reason) => report({ kind: 'smart', id: streamId, method: method(req), status, reason, fileId: record.id, ...scope }));
+    report({ kind: 'smart', id: streamId, method: method(req), status: res.statusCode, fileId: record.id, ...scope });
   };
 
   let speechFiles: (key: string) => RangeFile | undefined = () => undefined;
-  const speech = async (req: Request, res: Response): Promise<void> => {
-    const key = String(req.params['key']);
-    const scope = authorize(req, { kind: 'speech', key }, key);
+  const speech = async (req: IncomingMessage, res: ServerResponse, key: string, query: ParsedUrlQuery): Promise<void> => {
+    const scope = authorize(req, query, { kind: 'speech', key }, key);
     const file = speechFiles(key);
     if (!file) {
-      report({ kind: 'speech', id: key, method: req.method, status: 404, reason: 'not_found', ...scope });
+      report({ kind: 'speech', id: key, method: method(req), status: 404, reason: 'not_found', ...scope });
       throw ApiError.notFound('speech audio (expired from the cache?)');
     }
     // The bytes under a key never change (the key is a hash of what was rendered): players may keep them.
-    await send(req, res, file, 'private, max-age=86400, immutable', scope, (status, reason) => report({ kind: 'speech', id: key, method: req.method, status, reason, ...scope }));
-    report({ kind: 'speech', id: key, method: req.method, status: res.statusCode, ...scope });
+    await send(req, res, file, 'private, max-age=86400, immutable', scope, (status, reason) => report({ kind: 'speech', id: key, method: method(req), status, reason, ...scope }));
+    report({ kind: 'speech', id: key, method: method(req), status: res.statusCode, ...scope });
   };
 
-  router.get('/audio/:fileId', audio); // Express answers HEAD with the GET route; sendFileRange sends no body for HEAD
-  router.get('/smart/:streamId', smartStream);
-  router.get('/speech/:key', speech);
-  router.use((_req, _res, next) => next(ApiError.notFound('stream')));
+  // GET and HEAD (sendFileRange sends no body for HEAD); any other path or method answers 404 "stream not found".
+  const routes: DirectRoutes = {
+    routes: [
+      { path: '/audio/:fileId', handle: audio },
+      { path: '/smart/:streamId', handle: smartStream },
+      { path: '/speech/:key', handle: speech },
+    ],
+    notFound: 'stream',
+  };
 
   return {
-    router,
+    routes,
     urlFor(target, scope = {}) {
       return urlOf(target, tokens.sign(target, { ...scope, expiresInSeconds: scope.expiresInSeconds ?? urlLifetimeSeconds }));
     },

@@ -59,6 +59,12 @@ interface RevocationFile {
 
 const SECRET_BYTES = 32;
 const TOKEN_VERSION = 'v1';
+/**
+ * Tokens whose signature was checked, remembered by their exact text (a player sends the same URL
+ * for every range of a file). Only the signature check and the decoding are skipped: expiry and
+ * revocation are checked against the current state on every request.
+ */
+const VERIFIED_TOKENS_KEPT = 1024;
 
 export function targetKey(target: StreamTarget): string {
   switch (target.kind) {
@@ -83,6 +89,8 @@ export class StreamTokens {
   private readonly revocationsFile: string;
   private readonly revocations: RevocationFile;
   private readonly writes = new WriteQueue();
+  /** Payloads of well-formed tokens with a good signature, by token text, least recently used first. */
+  private readonly verified = new Map<string, TokenPayload>();
 
   constructor(dataDir: string, private readonly now: () => Date) {
     this.secret = loadOrCreateSecret(path.join(dataDir, 'secrets', 'stream-secret'));
@@ -129,25 +137,14 @@ export class StreamTokens {
 
   private check(token: string | undefined, target: StreamTarget, refuseExpired: boolean): TokenCheck {
     if (typeof token !== 'string' || token.length > 4096) return { ok: false, reason: 'malformed' };
-    const dot = token.indexOf('.');
-    if (dot <= 0 || dot !== token.lastIndexOf('.')) return { ok: false, reason: 'malformed' };
-    const body = token.slice(0, dot);
-    const given = Buffer.from(token.slice(dot + 1), 'base64url');
-    const expected = this.mac(body);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad_signature' };
-    let payload: TokenPayload;
-    try {
-      payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as TokenPayload;
-    } catch {
-      return { ok: false, reason: 'malformed' };
-    }
-    if (typeof payload !== 'object' || payload === null || typeof payload.g !== 'string') return { ok: false, reason: 'malformed' };
+    const payload = this.verified.get(token) ?? this.decode(token);
+    if (typeof payload === 'string') return { ok: false, reason: payload };
+    this.remember(token, payload);
     const signedFor = {
       ...(typeof payload.d === 'string' ? { deviceId: payload.d } : {}),
       ...(typeof payload.s === 'string' ? { scriptId: payload.s } : {}),
     };
     if (payload.g !== targetKey(target)) return { ok: false, reason: 'wrong_target', signedFor };
-    if (payload.e !== undefined && typeof payload.e !== 'number') return { ok: false, reason: 'malformed' };
     if (refuseExpired && payload.e !== undefined && Math.floor(this.now().getTime() / 1000) >= payload.e) return { ok: false, reason: 'expired', signedFor };
     if (payload.d !== undefined && (this.revocations.devices[payload.d] ?? 0) !== payload.dv) return { ok: false, reason: 'revoked', signedFor };
     if (payload.s !== undefined && (this.revocations.scripts[payload.s] ?? 0) !== payload.sv) return { ok: false, reason: 'revoked', signedFor };
@@ -160,6 +157,32 @@ export class StreamTokens {
         ...(payload.e !== undefined ? { expiresAt: payload.e } : {}),
       },
     };
+  }
+
+  /** The payload of a token with a good signature, or why it is refused. */
+  private decode(token: string): TokenPayload | 'malformed' | 'bad_signature' {
+    const dot = token.indexOf('.');
+    if (dot <= 0 || dot !== token.lastIndexOf('.')) return 'malformed';
+    const body = token.slice(0, dot);
+    const given = Buffer.from(token.slice(dot + 1), 'base64url');
+    const expected = this.mac(body);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'bad_signature';
+    let payload: TokenPayload;
+    try {
+      payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as TokenPayload;
+    } catch {
+      return 'malformed';
+    }
+    if (typeof payload !== 'object' || payload === null || typeof payload.g !== 'string') return 'malformed';
+    if (payload.e !== undefined && typeof payload.e !== 'number') return 'malformed';
+    return payload;
+  }
+
+  /** Keeps a verified payload as the most recently used, dropping the least recently used beyond the bound. */
+  private remember(token: string, payload: TokenPayload): void {
+    this.verified.delete(token);
+    this.verified.set(token, payload);
+    if (this.verified.size > VERIFIED_TOKENS_KEPT) this.verified.delete(this.verified.keys().next().value as string);
   }
 
   /** Every URL signed for this device so far stops working; resolves once that is on disk. */

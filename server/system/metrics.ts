@@ -1,5 +1,7 @@
+import type { ServerResponse } from 'node:http';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { DeviceRegistry } from '../core/device-registry';
+import type { DirectMiddleware } from '../http/direct-routes';
 import type { DeviceEvent } from '../types/schemas';
 
 /** Where the gauges read from; each is optional and read at scrape time (a throw skips that metric). */
@@ -17,6 +19,8 @@ export interface MetricsSources {
 export interface Metrics {
   /** Counts requests and their latency; install before the routes (server.useApi). */
   middleware: RequestHandler;
+  /** The same for the routes the hub server answers ahead of Express (server.useDirect). */
+  directMiddleware: DirectMiddleware;
   /** GET / answers the Prometheus text format; mount at /metrics (server.mountRoot). */
   router: Router;
   /** The current metrics in the Prometheus text format 0.0.4. */
@@ -50,20 +54,31 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
   const owner = 'metrics';
   sources.registry?.bus.on(owner, 'event', onEvent);
 
-  const middleware: RequestHandler = (req, res, next) => {
+  /** Counts the answer to a request once it is sent; `route` is read then (Express sets it while routing). */
+  const observe = (method: string | undefined, res: ServerResponse, route: () => string): void => {
     const started = process.hrtime.bigint();
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const labels = labelSet({ method: req.method, route: routeOf(req, res), status: String(res.statusCode) });
-      let histogram = requests.get(labels);
+      const status = res.statusCode;
+      const label = route();
+      // Keyed by the raw values: the label set (escaped) is built once per method, route and status.
+      const key = `${method ?? ''} ${status} ${label}`;
+      let histogram = requests.get(key);
       if (!histogram) {
-        histogram = { labels, counts: BUCKETS.map(() => 0), sum: 0, count: 0 };
-        requests.set(labels, histogram);
+        histogram = { labels: labelSet({ method: method ?? '', route: label, status: String(status) }), counts: BUCKETS.map(() => 0), sum: 0, count: 0 };
+        requests.set(key, histogram);
       }
       for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) histogram.counts[i]!++;
       histogram.sum += seconds;
       histogram.count++;
     });
+  };
+  const middleware: RequestHandler = (req, res, next) => {
+    observe(req.method, res, () => routeOf(req, res));
+    next();
+  };
+  const directMiddleware: DirectMiddleware = (req, res, route, next) => {
+    observe(req.method, res, () => route);
     next();
   };
 
@@ -114,7 +129,7 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
     res.send(render());
   });
 
-  return { middleware, router, render, stop: () => sources.registry?.bus.off(owner) };
+  return { middleware, directMiddleware, router, render, stop: () => sources.registry?.bus.off(owner) };
 }
 
 /**

@@ -58,7 +58,7 @@ describe('scripts: CRUD, deploy to a player, icons', function () {
     server.mountApi('/audio', library.router);
     server.mountApi('/scripts', scripts.router);
     server.mountApi('/icons', scripts.iconsRouter);
-    server.mountRoot('/stream', streams.router);
+    server.mountDirect('/stream', streams.routes);
     await server.listen();
     start = await library.files.importFile(path.join(FIXTURES, 'audio', 'Start.mp3'), { userId: USERS['alice']!.id });
     riddle = await library.files.importFile(path.join(FIXTURES, 'audio', 'SolveRiddle.mp3'), { userId: USERS['alice']!.id });

@@ -28,7 +28,7 @@ for (const backend of BACKENDS) describe(`streams: signed player URLs (${backend
     dataDir = await makeTempDir('streams');
     clock = new Date(2026, 0, 10, 12, 0, 0);
     streams = open(dataDir);
-    rig.server.mountRoot('/stream', streams.router);
+    rig.server.mountDirect('/stream', streams.routes);
     start = await rig.library.files.importFile(path.join(AUDIO, 'Start.mp3'), { userId: 'user-alice' });
     riddle = await rig.library.files.importFile(path.join(AUDIO, 'SolveRiddle.mp3'), { userId: 'user-alice' });
     startBytes = await fsp.readFile(path.join(AUDIO, 'Start.mp3'));
@@ -108,8 +108,7 @@ for (const backend of BACKENDS) describe(`streams: signed player URLs (${backend
 
     // A second service on the same data directory (a restart) keeps the secret and the revocations.
     const again = open(dataDir);
-    const router = again.router;
-    rig.server.mountRoot('/restarted', router);
+    rig.server.mountDirect('/restarted', again.routes);
     const restartedOld = deviceUrl.replace('/stream/', '/restarted/');
     const restartedOther = otherUrl.replace('/stream/', '/restarted/');
     expect((await fetch(restartedOld, { method: 'HEAD' })).status).to.equal(403);
@@ -135,6 +134,73 @@ for (const backend of BACKENDS) describe(`streams: signed player URLs (${backend
     } finally {
       clock = was;
     }
+  });
+
+  it('refuses a token the moment its player or script is revoked, however often it streamed before', async () => {
+    const url = streams.urlFor({ kind: 'audio', fileId: start.id }, { deviceId: 'dev-seeking', scriptId: 's-seeking' });
+    // A player seeking: many ranges on the same URL.
+    for (let i = 0; i < 5; i++) {
+      const part = await fetch(url, { headers: { range: `bytes=${i * 100}-${i * 100 + 99}` } });
+      expect(part.status).to.equal(206);
+      expect(Buffer.from(await part.arrayBuffer()).equals(startBytes.subarray(i * 100, i * 100 + 100))).to.equal(true);
+    }
+    // The same token with its signature changed is still refused after the real one was accepted.
+    const token = new URL(url).searchParams.get('t')!;
+    const tampered = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
+    expect((await fetch(`${rig.server.url}/stream/audio/${start.id}?t=${tampered}`, { headers: { range: 'bytes=0-9' } })).status).to.equal(403);
+
+    await streams.revokeScript('s-seeking');
+    const refused = await fetch(url, { headers: { range: 'bytes=0-99' } });
+    expect(refused.status).to.equal(403);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).to.match(/revoked/);
+
+    const deviceUrl = streams.urlFor({ kind: 'audio', fileId: start.id }, { deviceId: 'dev-seeking-2' });
+    expect((await fetch(deviceUrl, { headers: { range: 'bytes=0-9' } })).status).to.equal(206);
+    await streams.revokeDevice('dev-seeking-2');
+    expect((await fetch(deviceUrl, { headers: { range: 'bytes=0-9' } })).status).to.equal(403);
+  });
+
+  it('refuses a token the moment it expires, however often it streamed before', async () => {
+    const url = streams.urlFor({ kind: 'audio', fileId: start.id }, { expiresInSeconds: 30 });
+    for (let i = 0; i < 3; i++) expect((await fetch(url, { headers: { range: 'bytes=0-9' } })).status).to.equal(206);
+    const was = clock;
+    clock = new Date(was.getTime() + 30_000);
+    try {
+      expect((await fetch(url, { headers: { range: 'bytes=0-9' } })).status).to.equal(403);
+    } finally {
+      clock = was;
+    }
+  });
+
+  it('answers other paths and methods under /stream with JSON errors, and sends the security headers', async () => {
+    const url = streams.urlFor({ kind: 'audio', fileId: start.id });
+    const ok = await fetch(url, { headers: { range: 'bytes=0-9' } });
+    expect(ok.status).to.equal(206);
+    expect(ok.headers.get('content-security-policy')).to.include("default-src 'self'");
+    expect(ok.headers.get('x-content-type-options')).to.equal('nosniff');
+    expect(ok.headers.get('cross-origin-resource-policy')).to.equal('same-origin');
+    expect(ok.headers.get('access-control-allow-origin')).to.equal(null);
+    await ok.arrayBuffer();
+
+    const token = new URL(url).search;
+    // As Express matched it: a trailing slash is the same route.
+    expect((await fetch(`${rig.server.url}/stream/audio/${start.id}/${token}`, { method: 'HEAD' })).status).to.equal(200);
+    for (const [method, pathPart, status, code] of [
+      ['POST', `/stream/audio/${start.id}${token}`, 404, 'not_found'],
+      ['DELETE', `/stream/audio/${start.id}${token}`, 404, 'not_found'],
+      ['GET', `/stream/nothing/${start.id}${token}`, 404, 'not_found'],
+      ['GET', `/stream/audio${token}`, 404, 'not_found'],
+      ['GET', '/stream', 404, 'not_found'],
+      ['GET', `/stream/audio/%E0%A4%A${token}`, 400, 'invalid_path'],
+    ] as const) {
+      const res = await fetch(`${rig.server.url}${pathPart}`, { method });
+      expect(res.status, `${method} ${pathPart}`).to.equal(status);
+      expect(res.headers.get('content-type')).to.equal('application/json; charset=utf-8');
+      expect(await errorCode(res)).to.equal(code);
+    }
+    const refusedHead = await fetch(`${rig.server.url}/stream/audio/${start.id}`, { method: 'HEAD' });
+    expect(refusedHead.status).to.equal(403);
+    expect((await refusedHead.arrayBuffer()).byteLength).to.equal(0);
   });
 
   it('signs URLs for the public address when one is set', async () => {
