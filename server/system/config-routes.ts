@@ -11,6 +11,8 @@ import { getValidator } from '../validation';
 import { writeJsonAtomic } from '../files/atomic-file';
 
 export const HUB_CONFIG_FILE = 'hub-config.json';
+/** Deeper than any hub-config setting (`broker.embedded.tls.port` is four levels). */
+const MAX_SETTINGS_DEPTH = 8;
 
 export interface ConfigRoutesOptions {
   /** The settings the hub runs with. */
@@ -99,8 +101,9 @@ export function keepShownCredentials<T>(incoming: T, sources: readonly unknown[]
         { path: `/${keys.join('/')}`, message: `holds ${REDACTED} but differs from the value in use` },
       ]);
     }
+    // Settings are a few levels deep: anything deeper is not a setting (validation refuses it) and is not walked.
+    if (typeof node !== 'object' || node === null || keys.length >= MAX_SETTINGS_DEPTH) return node;
     if (Array.isArray(node)) return node.map((child, index) => walk(child, [...keys, String(index)]));
-    if (typeof node !== 'object' || node === null) return node;
     return Object.fromEntries(Object.entries(node).map(([key, child]) => [key, walk(child, [...keys, key])]));
   };
   return walk(incoming, []) as T;

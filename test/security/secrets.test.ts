@@ -82,6 +82,14 @@ describe('Secrets: credentials in URLs stay out of every answer and log line', f
     expect(refused.json).to.have.nested.property('error.details[0].path', '/broker/url');
   });
 
+  it('refuses settings nested deeper than any setting with a 400, not a 5xx', async () => {
+    const depth = 100_000;
+    const body = `{"broker":${'{"url":'.repeat(depth)}"mqtt://[redacted]@h"${'}'.repeat(depth)}}`;
+    const answer = await call(hub!, 'PUT', '/api/system/config', admin.accessToken, body);
+    expect(answer.status, answer.text.slice(0, 300)).to.equal(400);
+    expect(answer.json).to.have.nested.property('error.code', 'validation_failed');
+  });
+
   it('no log line carries the password (debug level, start to now)', () => {
     expect(lines.length).to.be.greaterThan(10);
     const leaks = lines.filter((line) => line.includes(PASSWORD));
