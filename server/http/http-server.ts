@@ -222,7 +222,7 @@ export class HubHttpServer {
     next();
   }
 
-  /** The API's error answer, for a direct route (Express routes go through errorHandler). */
+  /** The API's error answer (`{error: {code, message, details}}`), for Express and direct routes alike. */
   private answerError(error: unknown, req: http.IncomingMessage, res: http.ServerResponse): void {
     const apiError = this.toAnswer(error, req);
     if (res.headersSent) {
@@ -245,14 +245,8 @@ export class HubHttpServer {
     return new ApiError(500, 'internal', 'internal server error');
   }
 
-  private readonly errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-    const apiError = this.toAnswer(error, req);
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    res.status(apiError.status).json(apiError.toBody());
-  };
+  /** Express routes' errors answer as the direct routes' do. */
+  private readonly errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => this.answerError(error, req, res);
 }
 
 /**

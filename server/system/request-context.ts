@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
-import type { DirectMiddleware } from '../http/direct-routes';
+import { splitUrl, type DirectMiddleware } from '../http/direct-routes';
 import { withLogFields, type Logger } from '../log/logger';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -38,8 +38,7 @@ function beginRequest(logger: Logger): (req: IncomingMessage, res: ServerRespons
     res.setHeader('x-request-id', requestId);
     const started = process.hrtime.bigint();
     res.once('finish', () => {
-      const mark = url.indexOf('?');
-      const fields = { requestId, method: req.method, path: mark === -1 ? url : url.slice(0, mark), status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+      const fields = { requestId, method: req.method, path: splitUrl(url)[0], status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 };
       if (res.statusCode >= 500) logger.warn('request failed', fields);
       else logger.debug('request', fields);
     });

@@ -36,16 +36,10 @@ export function parseDeviceTopic(topic: string): { deviceId: string; kind: Devic
   return kind === undefined ? undefined : { deviceId: topic.slice(7, end), kind };
 }
 
-/** The topic suffix after `device/{id}/` of each kind of message. */
-const DEVICE_TOPIC_KINDS: ReadonlyMap<string, DeviceTopicKind> = new Map([
-  ['data/events', 'events'],
-  ['data/status', 'status'],
-  ['status', 'legacyStatus'],
-  ['response', 'response'],
-  ['events', 'legacyEvents'],
-  ['status/full', 'fullStatus'],
-  ['presence', 'presence'],
-]);
+/** The topic suffix after `device/{id}/` of each kind of message, read off deviceTopics (one list of the topics). */
+const DEVICE_TOPIC_KINDS: ReadonlyMap<string, DeviceTopicKind> = new Map(
+  (Object.keys(deviceTopics) as DeviceTopicKind[]).map((kind) => [deviceTopics[kind]('').slice('device//'.length), kind]),
+);
 
 /** The commands a player obeys, by their topic suffix under `device/{id}/command/`. */
 export const COMMANDS = [
