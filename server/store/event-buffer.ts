@@ -1,39 +1,11 @@
 /**
- * What both event logs (files, PostgreSQL) share: the latest events of each
- * device in memory, and the flush that writes pending events in batches on
- * the turn after an append.
+ * What both event logs (files, PostgreSQL) share: the flush that writes
+ * pending events in batches on the turn after an append.
  */
 import type { Logger } from '../log/logger';
 import type { DeviceEvent } from './collections';
 import type { EventQuery } from './event-log';
 import { StoreError } from './errors';
-import { RingBuffer } from './ring-buffer';
-
-/** The latest `perDevice` events of each device, for recent(). */
-export class RecentEvents {
-  private readonly rings = new Map<string, RingBuffer<DeviceEvent>>();
-
-  constructor(readonly perDevice: number) {}
-
-  push(event: DeviceEvent): void {
-    let ring = this.rings.get(event.deviceId);
-    if (!ring) {
-      ring = new RingBuffer<DeviceEvent>(Math.max(1, this.perDevice));
-      this.rings.set(event.deviceId, ring);
-    }
-    ring.push(event);
-  }
-
-  /** Copies, newest first. */
-  recent(deviceId: string, limit = this.perDevice): DeviceEvent[] {
-    const ring = this.rings.get(deviceId);
-    return ring ? ring.newestFirst(limit).map((event) => structuredClone(event)) : [];
-  }
-
-  get devices(): number {
-    return this.rings.size;
-  }
-}
 
 /**
  * Writes pending events batch after batch until none is left: `schedule()`
@@ -91,14 +63,12 @@ export class EventFlusher {
  * recent() and schedules the flush; subclasses write batches.
  */
 export abstract class BufferedEventLog {
-  protected readonly latest: RecentEvents;
   protected readonly flusher: EventFlusher;
   protected closing: Promise<void> | undefined;
   /** Events appended since the log was opened. */
   protected appended = 0;
 
-  protected constructor(recentPerDevice: number, logger: Logger) {
-    this.latest = new RecentEvents(recentPerDevice);
+  protected constructor(logger: Logger) {
     this.flusher = new EventFlusher(
       () => this.hasPending(),
       () => this.writeNextBatch(),
@@ -126,7 +96,6 @@ export abstract class BufferedEventLog {
   append(event: DeviceEvent): void {
     if (this.closing) throw new StoreError('store_closed', 'the event log is closed');
     this.buffer(event);
-    this.latest.push(event);
     this.appended++;
     this.flusher.schedule();
   }
@@ -135,10 +104,5 @@ export abstract class BufferedEventLog {
   async flush(): Promise<void> {
     this.flusher.cancel();
     await this.flusher.drain();
-  }
-
-  /** The device's latest events, newest first, from memory. */
-  recent(deviceId: string, limit?: number): DeviceEvent[] {
-    return this.latest.recent(deviceId, limit);
   }
 }

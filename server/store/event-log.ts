@@ -23,8 +23,6 @@ export interface EventLogOptions {
   maxFileBytes?: number;
   /** Rotated files whose newest event is older than this are deleted. */
   retentionDays?: number;
-  /** How many events per device recent() answers from memory. */
-  recentPerDevice?: number;
   /** Milliseconds since the epoch (tests move time). */
   now?: () => number;
   logger?: Logger;
@@ -57,7 +55,6 @@ export interface EventLogStats {
   files: number;
   /** Unreadable lines found in the files read so far (a line torn by a crash counts once). */
   corruptLines: number;
-  devices: number;
 }
 
 /**
@@ -69,8 +66,6 @@ export interface DeviceEventLog {
   append(event: DeviceEvent): void;
   /** Resolves once every event appended before the call is durable. */
   flush(): Promise<void>;
-  /** The device's latest events, newest first, from memory. */
-  recent(deviceId: string, limit?: number): DeviceEvent[];
   /** Durable events (pending ones are flushed first), newest first. */
   query(query?: EventQuery): Promise<DeviceEvent[]>;
   /**
@@ -109,8 +104,7 @@ interface ScanResult {
 
 /**
  * The append-only device event log: JSON lines in `dir/events.jsonl`, rotated
- * by size, old files deleted by age, the latest events of each device kept in
- * memory. append() only buffers (O(1)); one scheduled flush writes everything
+ * by size, old files deleted by age. append() only buffers (O(1)); one scheduled flush writes everything
  * pending with a single write, so ingest cost does not depend on the log size.
  */
 export class EventLog extends BufferedEventLog implements DeviceEventLog {
@@ -133,7 +127,7 @@ export class EventLog extends BufferedEventLog implements DeviceEventLog {
   private counters = { flushedBytes: 0, writes: 0, rotations: 0 };
 
   private constructor(options: EventLogOptions) {
-    super(options.recentPerDevice ?? 200, options.logger ?? silentLogger);
+    super(options.logger ?? silentLogger);
     this.dir = options.dir;
     this.currentPath = path.join(options.dir, CURRENT_LOG_NAME);
     this.maxFileBytes = options.maxFileBytes ?? 16 * MiB;
@@ -152,7 +146,7 @@ export class EventLog extends BufferedEventLog implements DeviceEventLog {
     await fs.mkdir(this.dir, { recursive: true });
     this.rotated = await listRotatedLogs(this.dir);
     this.nextSeq = (this.rotated.at(-1)?.seq ?? 0) + 1;
-    await this.warmRecentFromCurrentFile();
+    await this.countCorruptLinesInCurrentFile();
     // A crash can leave a torn last line; end it so the next event starts on a line of its own.
     const tornTail = !(await endsWithNewline(this.currentPath));
     this.handle = await fs.open(this.currentPath, 'a');
@@ -161,13 +155,12 @@ export class EventLog extends BufferedEventLog implements DeviceEventLog {
     await this.enforceRetention();
   }
 
-  private async warmRecentFromCurrentFile(): Promise<void> {
+  /** A line torn by a crash is reported when the log opens (health, a warning), not only when a query reads it. */
+  private async countCorruptLinesInCurrentFile(): Promise<void> {
     const handle = await openForReading(this.currentPath);
     if (!handle) return;
     const { size } = await handle.stat();
-    const { corruptLines } = await scanEvents(handle, size, (event) => {
-      this.latest.push(event);
-    });
+    const { corruptLines } = await scanEvents(handle, size, () => undefined);
     this.corruptLinesByFile.set(CURRENT_LOG_NAME, corruptLines);
     if (corruptLines > 0) this.logger.warn('skipped corrupt lines in the event log', { file: this.currentPath, corruptLines });
   }
@@ -241,7 +234,6 @@ export class EventLog extends BufferedEventLog implements DeviceEventLog {
       pending: this.pendingLines.length,
       files: this.rotated.length + 1,
       corruptLines,
-      devices: this.latest.devices,
     };
   }
 

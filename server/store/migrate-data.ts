@@ -100,7 +100,7 @@ export async function copyDataDirToPostgres(dataDir: string, databaseUrl: string
     logger.info('copied the records', { records: recordCounts(data) });
 
     // Nothing expires on the way: retention applies when the hub opens the store.
-    const events = await PostgresEventLog.open({ pool, retentionDays: Number.POSITIVE_INFINITY, recentPerDevice: 1, batchRows: EVENT_CHUNK, logger });
+    const events = await PostgresEventLog.open({ pool, retentionDays: Number.POSITIVE_INFINITY, batchRows: EVENT_CHUNK, logger });
     let copied = 0;
     let skippedLines = 0;
     try {

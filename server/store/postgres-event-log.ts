@@ -12,7 +12,6 @@ export interface PostgresEventLogOptions {
   pool: Pool;
   /** Daily partitions whose whole day is older than this are dropped. */
   retentionDays?: number;
-  recentPerDevice?: number;
   /** Most events per INSERT statement. */
   batchRows?: number;
   now?: () => number;
@@ -53,8 +52,7 @@ export async function listPartitions(pool: Pool): Promise<Array<{ name: string; 
  * day on the event timestamp, with the seed's (device_id, timestamp DESC)
  * index. append() only buffers (O(1)); one scheduled flush inserts everything
  * pending with one INSERT per `batchRows` events. Retention drops whole
- * partitions. recent() answers from memory: the events this instance
- * appended, on top of the latest ones read when it opened.
+ * partitions.
  */
 export class PostgresEventLog extends BufferedEventLog implements DeviceEventLog {
   private readonly pool: Pool;
@@ -67,7 +65,7 @@ export class PostgresEventLog extends BufferedEventLog implements DeviceEventLog
   private counters = { flushedBytes: 0, writes: 0, rotations: 0 };
 
   private constructor(options: PostgresEventLogOptions) {
-    super(options.recentPerDevice ?? 200, options.logger ?? silentLogger);
+    super(options.logger ?? silentLogger);
     this.pool = options.pool;
     this.retentionMs = (options.retentionDays ?? 30) * DAY_MS;
     this.batchRows = options.batchRows ?? 5_000;
@@ -79,19 +77,8 @@ export class PostgresEventLog extends BufferedEventLog implements DeviceEventLog
   static async open(options: PostgresEventLogOptions): Promise<PostgresEventLog> {
     const log = new PostgresEventLog(options);
     for (const partition of await listPartitions(log.pool)) log.partitions.add(partition.day);
-    await log.warmRecent();
     await log.enforceRetention();
     return log;
-  }
-
-  private async warmRecent(): Promise<void> {
-    const result = await this.pool.query<{ event: DeviceEvent }>(
-      `SELECT event FROM (
-         SELECT event, "timestamp", seq, row_number() OVER (PARTITION BY device_id ORDER BY "timestamp" DESC, seq DESC) AS rn FROM device_events
-       ) latest WHERE rn <= $1 ORDER BY "timestamp", seq`,
-      [this.latest.perDevice],
-    );
-    for (const row of result.rows) this.latest.push(row.event);
   }
 
   protected buffer(event: DeviceEvent): void {
@@ -178,7 +165,7 @@ export class PostgresEventLog extends BufferedEventLog implements DeviceEventLog
   }
 
   stats(): EventLogStats {
-    return { appended: this.appended, ...this.counters, pending: this.pending.length, files: this.partitions.size, corruptLines: 0, devices: this.latest.devices };
+    return { appended: this.appended, ...this.counters, pending: this.pending.length, files: this.partitions.size, corruptLines: 0 };
   }
 
   close(): Promise<void> {

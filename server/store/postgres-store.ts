@@ -110,7 +110,6 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
     const events = await PostgresEventLog.open({
       pool,
       ...(options.eventLog?.retentionDays !== undefined ? { retentionDays: options.eventLog.retentionDays } : {}),
-      ...(options.eventLog?.recentPerDevice !== undefined ? { recentPerDevice: options.eventLog.recentPerDevice } : {}),
       ...(options.eventLog?.now ? { now: options.eventLog.now } : {}),
       logger: options.eventLog?.logger ?? logger.child({ part: 'event-log' }),
     });

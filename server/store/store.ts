@@ -22,7 +22,7 @@ export interface OpenStoreOptions {
   /** Called before every write; a throw refuses the write. */
   validate: RecordValidator;
   logger?: Logger;
-  /** Event log settings; `dir` defaults to `<dataDir>/events` (retentionDays and recentPerDevice apply to PostgreSQL too). */
+  /** Event log settings; `dir` defaults to `<dataDir>/events` (retentionDays applies to PostgreSQL too). */
   eventLog?: Partial<EventLogOptions>;
   /** The schema migrations (tests pass their own); the last one's version is the current version. */
   migrations?: readonly Migration[];

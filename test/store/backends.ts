@@ -129,7 +129,6 @@ export interface EventLogLocation {
 }
 
 export interface EventLogOpenOptions {
-  recentPerDevice?: number;
   retentionDays?: number;
   now?: () => number;
   /** Embedded only: rotate files past this size (so reads span several files). */

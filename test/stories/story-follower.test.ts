@@ -98,7 +98,7 @@ describe('StoryFollower: a deployed story card played on a virtual player', func
       expect(payload).to.include({ type: 'story_node_entered', story_id: story.id, node_id: event.data['nodeId'] });
     }
     // ...and in the event log.
-    const logged = hub.store.events.recent(PLAYER).filter((e) => e.type === 'story_node_entered');
+    const logged = await hub.store.events.query({ deviceId: PLAYER, types: ['story_node_entered'], limit: 1000 });
     expect(logged.length).to.be.at.least(events.length);
   });
 
