@@ -566,6 +566,8 @@ export class Hub extends EventEmitter<HubEvents> {
         registry: devices,
         authenticate: (token) => accounts.verifyAccessToken(token),
         canSee: (user, deviceId) => this.canSeeDevice(user, deviceId),
+        // Admins see every player: their clients share one frame per turn (members each have their own).
+        visibilityKey: (user) => (user.role === 'admin' ? 'every player' : `member ${user.id}`),
         logger: child('realtime'),
         // Issue 13: sockets close when their token expires, and are re-checked whenever rights change.
         tokenExpiresAt: (token) => accounts.accessTokenExpiresAt(token),

@@ -1,9 +1,11 @@
 /**
  * The whole hub at fleet scale: the hub in its own process (bench/fleet-hub-process.ts:
- * embedded broker, store, registry, bridge, WebSocket gateway, analytics) with a
- * virtual cloud of N players; publisher processes play those players, each sending
- * 5 volume changes a second on its `device/<id>/data/events` topic through the
- * embedded broker (the Yoto side's login); authenticated WebSocket clients
+ * embedded broker, store, registry, bridge, WebSocket gateway, analytics) following N
+ * players of a Yoto cloud in another process (bench/yoto-cloud-process.ts: the virtual
+ * cloud standing in for the real one, its own broker with AWS IoT's rules), signed in
+ * to it as to the real cloud; publisher processes play those players, each sending
+ * 5 volume changes a second on its `device/<id>/data/events` topic to that broker, as
+ * real players publish to Yoto's; authenticated WebSocket clients
  * subscribed to `device.*` with batches, as the panel (one frame per turn of the
  * hub); the bridge publishing to the home broker (the embedded one). Measuring
  * starts once the adapter follows every player. Measured in the same run:
@@ -14,10 +16,15 @@
  * - the WebSocket send buffers and the gateway's closes for backpressure;
  * - the events, messages and frames each client got a second (the first client parses
  *   every frame; the others' byte counts show they got the same).
- * Two scales: 200 players with 20 clients (DESIGN.md's bar) and 1,000 with 100.
+ * Two scales: 200 players with 20 clients (DESIGN.md's bar) and 1,000 with 100; and,
+ * reported beside them, 1,000 players of the hub's own virtual cloud publishing through
+ * its embedded broker (npm start's demo arrangement: the hub also does the Yoto broker's
+ * routing of every player message).
  * Run alone: npm run bench -- fleet (BENCH_FLEET_SECONDS shortens the measured time,
- * BENCH_FLEET_PLAYERS=200 runs one scale, BENCH_FLEET_CLIENTS=<n> changes the WebSocket clients, 0 for the
- * hub without them, BENCH_CPU_PROF=<dir> writes the hub's --cpu-prof there).
+ * BENCH_FLEET_PLAYERS=200 runs one scale, BENCH_FLEET_CLOUD=separate|in-hub one arrangement,
+ * BENCH_FLEET_CLIENTS=<n> changes the WebSocket clients, 0 for the
+ * hub without them, BENCH_CPU_PROF=<dir> writes the hub's --cpu-prof there, BENCH_ALLOC_PROF=<file> a
+ * sampling profile of what it allocates once following the fleet, collected objects included).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
@@ -29,11 +36,16 @@ import { runWhenMain, type BenchResult } from '../bench-result';
 import { median, percentile, round, volumeChanges } from '../measure';
 import { PublisherPool } from '../saturation';
 import type { FleetHubCommand, FleetHubStarted, FleetHubUsage } from '../fleet-hub-process';
+import type { YotoCloudStarted } from '../yoto-cloud-process';
+
+type FleetCloud = 'separate' | 'in-hub';
 
 const EVENTS_PER_PLAYER_PER_SECOND = 5;
+/** The goal's arrangement (the Yoto cloud in its own process) at both scales; the hub also brokering its own virtual cloud at 1,000, reported. */
 const SCALES = [
-  { players: 200, clients: 20 },
-  { players: 1000, clients: 100 },
+  { players: 200, clients: 20, cloud: 'separate', key: 'players200' },
+  { players: 1000, clients: 100, cloud: 'separate', key: 'players1000' },
+  { players: 1000, clients: 100, cloud: 'in-hub', key: 'players1000InHubCloud' },
 ] as const;
 /** The run's shape: seconds measured (after a warm-up) in windows, publisher processes, the latency probe's pace. */
 const RUN = {
@@ -152,6 +164,9 @@ class ProbeLoop {
   private waiting: { sentAt: number; raw?: number; ws?: number; home?: number; done: () => void } | undefined;
   private running = true;
   private loop: Promise<void> | undefined;
+  /** Set while the hub's memory is read (a forced full collection): no probe is sent, none is in flight. */
+  private paused: { released: Promise<void>; release: () => void } | undefined;
+  private idle: (() => void) | undefined;
 
   /** Without WebSocket clients (BENCH_FLEET_CLIENTS=0) a probe is complete at the raw and home subscribers. */
   constructor(private readonly publisher: MqttClient, private readonly deviceId: string, private readonly withWebSocket: boolean) {}
@@ -167,6 +182,11 @@ class ProbeLoop {
     const next = volumeChanges([this.deviceId]);
     this.loop = (async () => {
       while (this.running) {
+        if (this.paused) {
+          this.idle?.();
+          await this.paused.released;
+          continue;
+        }
         const [topic, payload] = next();
         let timer: NodeJS.Timeout | undefined;
         const complete = new Promise<boolean>((resolve) => {
@@ -186,6 +206,25 @@ class ProbeLoop {
         await new Promise((resolve) => setTimeout(resolve, RUN.probe.everyMs));
       }
     })();
+  }
+
+  /**
+   * Runs `reading` with no probe in flight: the hub's memory is read after a full collection the bench
+   * forces, a pause of the hub's own doing that is no latency a player or a client would see.
+   */
+  async between<T>(reading: () => Promise<T>): Promise<T> {
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const idle = new Promise<void>((resolve) => (this.idle = resolve));
+    this.paused = { released, release };
+    if (this.loop) await idle;
+    try {
+      return await reading();
+    } finally {
+      this.paused = undefined;
+      this.idle = undefined;
+      release();
+    }
   }
 
   /** Stops and answers the samples since the last take. */
@@ -213,6 +252,11 @@ interface WindowResult {
   heapUsedMB: number;
   rssMB: number;
   wsBufferedMaxBytes: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  gcPauseMaxMs: number;
+  /** Share of the window's wall time spent in garbage collection pauses. */
+  gcPauseShare: number;
 }
 
 interface ScaleResult {
@@ -226,17 +270,46 @@ interface ScaleResult {
   offeredPerSecond: number;
 }
 
-async function runScale(players: number, clientCount: number): Promise<ScaleResult> {
+/** The Yoto cloud in its own process (bench/yoto-cloud-process.ts); stops when disconnected. */
+async function startYotoCloud(players: number): Promise<{ child: ChildProcess; started: YotoCloudStarted }> {
+  const child = fork(path.join(__dirname, '..', 'yoto-cloud-process.js'), [String(players)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const started = await new Promise<YotoCloudStarted>((resolve, reject) => {
+    child.once('message', (message) => resolve(message as YotoCloudStarted));
+    child.once('exit', (code) => reject(new Error(`the Yoto cloud process exited with ${code}`)));
+  });
+  return { child, started };
+}
+
+async function stopYotoCloud(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.disconnect();
+  await exited;
+}
+
+/**
+ * `cloud`: "separate", the Yoto cloud in its own process as the real one (the goal's arrangement), or
+ * "in-hub", the hub's own virtual cloud whose players publish through the hub's embedded broker (npm start's demo).
+ */
+async function runScale(players: number, clientCount: number, cloud: FleetCloud): Promise<ScaleResult> {
   const hub = HubProcess.start();
   const pools: PublisherPool[] = [];
   const mqttClients: MqttClient[] = [];
   let clients: FleetClient[] = [];
+  let cloudChild: ChildProcess | undefined;
   try {
-    const info = await hub.ask<FleetHubStarted>({ type: 'start', players, adapterLogins: RUN.publishers + 1 });
+    const yotoCloud = cloud === 'separate' ? await startYotoCloud(players) : undefined;
+    cloudChild = yotoCloud?.child;
+    const info = await hub.ask<FleetHubStarted>({ type: 'start', players, adapterLogins: RUN.publishers + 1, ...(yotoCloud ? { cloud: yotoCloud.started.settings } : {}) });
+    // Players publish to the Yoto cloud's broker: the other process's, or the hub's own with the Yoto side's logins.
+    const playerBroker = yotoCloud?.started.brokerUrl ?? info.brokerUrl;
+    const playerLogins = yotoCloud
+      ? Array.from({ length: RUN.publishers + 1 }, (_, i) => ({ ...yotoCloud.started.playersLogin, clientId: `bench-player-${process.pid}-${i}` }))
+      : info.adapterLogins;
     const probeDevice = info.deviceIds[0]!;
     const fleetDevices = info.deviceIds.slice(1);
-    const probeLogin = info.adapterLogins[RUN.publishers]!;
-    const raw = await mqtt.connectAsync(info.brokerUrl, { ...probeLogin, reconnectPeriod: 0 });
+    const probeLogin = playerLogins[RUN.publishers]!;
+    const raw = await mqtt.connectAsync(playerBroker, { ...probeLogin, reconnectPeriod: 0 });
     const house = await mqtt.connectAsync(info.brokerUrl, { ...info.house, reconnectPeriod: 0 });
     mqttClients.push(raw, house);
     const probe = new ProbeLoop(raw, probeDevice, clientCount > 0);
@@ -248,7 +321,7 @@ async function runScale(players: number, clientCount: number): Promise<ScaleResu
     clients = await openClients(info.url, tokens, clientCount, (messages) => {
       if (messages.some((message) => message.type === 'device.event' && message.deviceId === probeDevice)) probe.arrived('ws');
     });
-    const pool = await PublisherPool.start(RUN.publishers, info.adapterLogins.slice(0, RUN.publishers).map((login) => ({ url: info.brokerUrl, ...login })), fleetDevices);
+    const pool = await PublisherPool.start(RUN.publishers, playerLogins.slice(0, RUN.publishers).map((login) => ({ url: playerBroker, ...login })), fleetDevices);
     pools.push(pool);
     const offered = fleetDevices.length * EVENTS_PER_PLAYER_PER_SECOND;
     const seconds = RUN.warmupSeconds + RUN.measuredSeconds;
@@ -261,12 +334,12 @@ async function runScale(players: number, clientCount: number): Promise<ScaleResu
     const count = (pick: (c: FleetClient) => number): number => clients.reduce((n, c) => n + pick(c), 0);
     const atStart = { frames: count((c) => c.frames), bytes: clients.map((c) => c.bytes), messages: clients[0]?.messages ?? 0, events: clients[0]?.events ?? 0 };
     const measuredStart = performance.now();
-    let before = await hub.ask<FleetHubUsage>({ type: 'usage' });
+    let before = await probe.between(() => hub.ask<FleetHubUsage>({ type: 'usage' }));
     let at = performance.now();
     for (let w = 0; w < RUN.windows; w++) {
       await new Promise((resolve) => setTimeout(resolve, (RUN.measuredSeconds * 1000) / RUN.windows));
       const now = performance.now();
-      const usage = await hub.ask<FleetHubUsage>({ type: 'usage' });
+      const usage = await probe.between(() => hub.ask<FleetHubUsage>({ type: 'usage' }));
       const samples = await probe.take();
       const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
       const p = (values: number[], q: number): number => (values.length ? round(percentile(sorted(values), q), 2) : Number.NaN);
@@ -282,6 +355,10 @@ async function runScale(players: number, clientCount: number): Promise<ScaleResu
         heapUsedMB: round(usage.heapUsedBytes / 1e6, 1),
         rssMB: round(usage.rssBytes / 1e6, 1),
         wsBufferedMaxBytes: usage.wsBufferedMax,
+        loopDelayP99Ms: round(usage.loopDelayP99Ms, 1),
+        loopDelayMaxMs: round(usage.loopDelayMaxMs, 1),
+        gcPauseMaxMs: round(usage.gcPauseMaxMs, 1),
+        gcPauseShare: round(usage.gcPauseTotalMs / (now - at), 3),
       });
       before = usage;
       at = now;
@@ -307,6 +384,7 @@ async function runScale(players: number, clientCount: number): Promise<ScaleResu
     await Promise.all(mqttClients.map((client) => client.endAsync()));
     for (const pool of pools) await pool.stop();
     await hub.stop();
+    await stopYotoCloud(cloudChild);
   }
 }
 
@@ -314,12 +392,12 @@ export async function run(): Promise<BenchResult> {
   const results: Record<string, number | string> = { eventsPerPlayerPerSecond: EVENTS_PER_PLAYER_PER_SECOND, measuredSeconds: RUN.measuredSeconds, windows: RUN.windows };
   const ratios: Record<string, number> = {};
   const only = process.env['BENCH_FLEET_PLAYERS'];
+  const onlyCloud = process.env['BENCH_FLEET_CLOUD'];
   const clientsOverride = process.env['BENCH_FLEET_CLIENTS'];
-  for (const scaleSpec of SCALES.filter((scale) => !only || String(scale.players) === only)) {
-    const { players } = scaleSpec;
+  for (const scaleSpec of SCALES.filter((scale) => (!only || String(scale.players) === only) && (!onlyCloud || scale.cloud === onlyCloud))) {
+    const { players, key } = scaleSpec;
     const clients = clientsOverride !== undefined ? Number(clientsOverride) : scaleSpec.clients;
-    const scale = await runScale(players, clients);
-    const key = `players${players}`;
+    const scale = await runScale(players, clients, scaleSpec.cloud);
     const med = (pick: (w: WindowResult) => number): number => round(median(scale.windows.map(pick)), 3);
     const list = (pick: (w: WindowResult) => number): string => scale.windows.map(pick).join(' ');
     Object.assign(results, {
@@ -337,6 +415,10 @@ export async function run(): Promise<BenchResult> {
       [`${key}HeapUsedMBWindows`]: list((w) => w.heapUsedMB),
       [`${key}RssMBWindows`]: list((w) => w.rssMB),
       [`${key}WsBufferedMaxBytesWindows`]: list((w) => w.wsBufferedMaxBytes),
+      [`${key}LoopDelayP99MsWindows`]: list((w) => w.loopDelayP99Ms),
+      [`${key}LoopDelayMaxMsWindows`]: list((w) => w.loopDelayMaxMs),
+      [`${key}GcPauseMaxMsWindows`]: list((w) => w.gcPauseMaxMs),
+      [`${key}GcPauseShareWindows`]: list((w) => w.gcPauseShare),
       [`${key}WsClosedForBackpressure`]: scale.closedForBackpressure,
       [`${key}WsFramesPerClientPerSecond`]: scale.framesPerClientPerSecond,
       [`${key}WsMessagesPerClientPerSecond`]: scale.messagesPerClientPerSecond,
@@ -354,12 +436,13 @@ export async function run(): Promise<BenchResult> {
   }
   return {
     name: 'fleet',
-    description: `The hub (own process) with N virtual players each sending ${EVENTS_PER_PLAYER_PER_SECOND} volume changes/s through its embedded broker (${RUN.publishers} publisher processes), WebSocket clients subscribed to device.*, the bridge publishing to the home broker; ${SCALES.map((s) => `${s.players} players with ${s.clients} clients`).join(', ')}; ${RUN.measuredSeconds} s measured after ${RUN.warmupSeconds} s, in ${RUN.windows} windows (median).`,
+    description: `The hub (own process) following N players of a Yoto cloud in another process, each sending ${EVENTS_PER_PLAYER_PER_SECOND} volume changes/s to that cloud's broker (${RUN.publishers} publisher processes), WebSocket clients subscribed to device.*, the bridge publishing to the home broker; ${SCALES.map((s) => `${s.key}: ${s.players} players with ${s.clients} clients, cloud ${s.cloud}`).join('; ')}; ${RUN.measuredSeconds} s measured after ${RUN.warmupSeconds} s, in ${RUN.windows} windows (median).`,
     results,
     ratios,
     notes: [
       'Goals (issue 16) at 1,000 players: CpuShareOfOneCore < 0.5, WebSocketP99OverRaw <= 2, flat memory (HeapGrowthLastOverFirstWindow near 1, WsBufferedMaxBytes not growing, no closes for backpressure).',
-      'Raw: the probe message from its publisher to a subscriber of its device topic on the same broker, in the same run; WebSocket: to a device.event at a client; HomeBroker: to the bridge\'s yoto/<id>/events at a house subscriber.',
+      'players1000InHubCloud: the players belong to the hub\'s own virtual cloud and publish through the hub\'s embedded broker (npm start\'s demo), so the hub process also routes every player message as the Yoto cloud\'s broker would; reported, not the goal\'s arrangement (real players publish to Yoto\'s broker, not the hub\'s).',
+      'Raw: the probe message from its publisher to a subscriber of its device topic on the same broker (the players\' broker), in the same run; WebSocket: to a device.event at a client; HomeBroker: to the bridge\'s yoto/<id>/events at a house subscriber.',
       'Each volume change is a device.event to every client (never dropped) and a device.playback (coalesced: at most one per player every 250 ms), so 1,000 players x 5/s is 5,000 events and about 4,000 playback updates a second per client. The clients ask for batches as the panel does ({"type":"options","batch":true}): one frame per turn of the hub, an array of that turn\'s messages.',
       'Memory is read after a full collection (the hub runs with --expose-gc; the bench calls gc() at each reading, which the CPU share includes).',
       'The WebSocket clients, the probe and the publishers run in other processes on the same cores as the hub: see machine.loadAtStart.',

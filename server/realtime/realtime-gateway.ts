@@ -32,6 +32,11 @@ export interface RealtimeGatewayOptions {
   authenticate: (token: string) => RequestUser | undefined;
   /** Whether this user may see this player (admins: all; members: their own). Asked for every message, so ownership changes apply at once. */
   canSee: (user: RequestUser, deviceId: string) => boolean;
+  /**
+   * Users with the same key see the same players (canSee answers alike for them), so their batch clients with
+   * the same subscriptions share one encoded frame. Default: each user their own key.
+   */
+  visibilityKey?: (user: RequestUser) => string;
   /** When an access token expires (ms since the epoch): the connection is closed then unless renewed. Undefined: never. */
   tokenExpiresAt?: (token: string) => number | undefined;
   /** Open connections one user may have; more are refused at the upgrade with 429. Default 20. */
@@ -588,6 +593,17 @@ export class RealtimeGateway {
     }
   }
 
+  /** Clients with the same audience get the same frame: who they are as far as visibility goes, and what they subscribed to. */
+  private audienceOf(client: Client): string {
+    let who = client.user.id;
+    try {
+      who = this.options.visibilityKey?.(client.user) ?? who;
+    } catch (error) {
+      this.logger.error('visibilityKey failed; the client gets a frame of its own', { userId: client.user.id, err: error });
+    }
+    return client.all ? `${who}\n*` : `${who}\n${[...client.devices].sort().join(',')}`;
+  }
+
   private visible(client: Client, deviceId: string): boolean {
     try {
       return this.options.canSee(client.user, deviceId);
@@ -676,7 +692,7 @@ export class RealtimeGateway {
       if (client.closing) continue;
       const congested = this.isCongested(client);
       if (own.length === 0 && !congested) {
-        const audience = audienceOf(client);
+        const audience = this.audienceOf(client);
         let batch = shared.get(audience);
         if (!shared.has(audience)) {
           const texts = this.turnFor(client, entries, false);
@@ -915,9 +931,6 @@ function topicDevice(topic: string): string | undefined {
 }
 
 /** Clients with the same audience get the same player messages: the same user (what they may see) and the same subscriptions. */
-function audienceOf(client: Client): string {
-  return client.all ? `${client.user.id}\n*` : `${client.user.id}\n${[...client.devices].sort().join(',')}`;
-}
 
 function subscribed(client: Client, deviceId: string): boolean {
   return client.all || client.devices.has(deviceId);

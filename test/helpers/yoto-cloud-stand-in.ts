@@ -6,7 +6,7 @@ import { BrokerAcl } from '../../server/broker/broker-acl';
 import { generatedLogin } from '../../server/broker/broker-access';
 import { silentLogger } from '../../server/log/logger';
 import { DEMO_CARDS } from '../../server/virtual/cards/demo-cards';
-import { virtualFleetSpecs } from '../../server/virtual/contracts';
+import { virtualFleetSpecs, type VirtualPlayerSpec } from '../../server/virtual/contracts';
 import { ALL_VIRTUAL_SCOPES } from '../../server/virtual/tokens/token-service';
 import { VirtualCloud } from '../../server/virtual/virtual-cloud';
 import { isYotoAdapterLogin, MAX_FILTERS_PER_SUBSCRIBE } from '../../server/yoto/protocol';
@@ -20,6 +20,8 @@ export interface YotoCloudStandIn {
   cloud: VirtualCloud;
   /** Its MQTT broker, with the Yoto cloud's rules for adapter logins (AWS IoT's custom authorizer and 8-filter limit). */
   broker: EmbeddedBroker;
+  /** The login its players use on its broker (the bench's publishers play them with it). */
+  playersLogin: { username: string; password: string };
   /** The hub settings that point the "real" cloud at this stand-in. */
   settings: { cloudMode: 'yoto'; clientId: string; yotoAuthUrl: string; yotoApiUrl: string; yotoMqttUrl: string };
   stop(): Promise<void>;
@@ -31,7 +33,7 @@ export interface YotoCloudStandIn {
  * its broker refuses what AWS IoT refuses. The hub under test runs in mode
  * "yoto" against it through the YOTO_AUTH_URL / YOTO_API_URL / YOTO_MQTT_URL settings.
  */
-export async function startYotoCloudStandIn(options: { players?: number; appScopes?: readonly string[] } = {}): Promise<YotoCloudStandIn> {
+export async function startYotoCloudStandIn(options: { players?: number | VirtualPlayerSpec[]; appScopes?: readonly string[] } = {}): Promise<YotoCloudStandIn> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoto-cloud-stand-in-'));
   let cloud: VirtualCloud | undefined;
   // Its players log in with a login of their own; an adapter login is checked as AWS IoT's custom authorizer does.
@@ -53,7 +55,7 @@ export async function startYotoCloudStandIn(options: { players?: number; appScop
     brokerUrl: broker.url,
     dataDir,
     demoCards: DEMO_CARDS,
-    players: virtualFleetSpecs(options.players ?? 3),
+    players: Array.isArray(options.players) ? options.players : virtualFleetSpecs(options.players ?? 3),
     clients: { [APP_CLIENT_ID]: options.appScopes ?? ALL_VIRTUAL_SCOPES },
     fleetOptions: { mqttOptions: { ...players } },
   });
@@ -67,6 +69,7 @@ export async function startYotoCloudStandIn(options: { players?: number; appScop
   return {
     cloud: running,
     broker,
+    playersLogin: players,
     settings: { cloudMode: 'yoto', clientId: APP_CLIENT_ID, yotoAuthUrl: running.url, yotoApiUrl: running.url, yotoMqttUrl: broker.url },
     async stop() {
       await running.stop();

@@ -4,7 +4,7 @@ import type { RequestUser as RequestUserLike } from '../../server/http/request-u
 import type { WsDevicePlaybackMessage, WsServerMessage } from '../../server/types/schemas';
 import { CAPTURED_DEVICE_ID, capturedMessages } from '../core/captured-traffic';
 import { removeTempDirs } from '../helpers/temp-dir';
-import { eventually, playerEvents, refusedUpgrade, startRig, USERS as USERS_FOR_TEST, type Rig } from './realtime-rig';
+import { eventually, playerEvents, refusedUpgrade, startRig, USERS as USERS_FOR_TEST, type Rig, type TestClient } from './realtime-rig';
 import { playerMessage } from '../helpers/player-message';
 
 const LIVING = 'livingRoomPlayer';
@@ -354,6 +354,29 @@ describe('realtime gateway at /ws', function () {
       expect(volumeEvents(memberGot, LIVING), 'a member sees their own player').to.have.length(5);
       expect(memberGot.filter((m) => 'deviceId' in m && m.deviceId === KIDS), 'and never another').to.deep.equal([]);
     });
+    it('gives users who see the same players the same frame, and a member still only their own players', async () => {
+      const { connect } = await start({ visibilityKey: (user) => (user.role === 'admin' ? 'every player' : `member ${user.id}`) });
+      ingest(LIVING, { volume: 0 });
+      ingest(KIDS, { volume: 0 });
+      const admin = await connect('token-admin');
+      const otherAdmin = await connect('token-admin2');
+      const member = await connect('token-alice');
+      for (const client of [admin, otherAdmin, member]) {
+        client.batch();
+        await client.subscribe('device.*');
+      }
+      const marks = { admin: admin.texts.length, otherAdmin: otherAdmin.texts.length, member: member.mark };
+      ingest(LIVING, { volume: 3 });
+      ingest(KIDS, { volume: 4 });
+      for (const client of [admin, otherAdmin, member]) await client.barrier();
+
+      const turn = (client: TestClient, from: number): string[] => client.texts.slice(from).filter((text) => text.includes('device.event'));
+      expect(turn(admin, marks.admin)).to.have.length(1);
+      expect(turn(otherAdmin, marks.otherAdmin), 'the same frame, byte for byte').to.deep.equal(turn(admin, marks.admin));
+      const devices = new Set(member.since(marks.member).flatMap((m) => ('deviceId' in m ? [m.deviceId] : [])));
+      expect([...devices], 'a member sees their own player and never another').to.deep.equal([LIVING]);
+    });
+
     it('gathers the turns within the batch interval into one frame: every event in order, the latest status', async () => {
       // An interval no test outlasts: the frames go out when the gateway is flushed.
       const { connect, gateway } = await start({ batchIntervalMs: 3_600_000 });

@@ -12,6 +12,7 @@ import { makeTempDir } from '../helpers/temp-dir';
 
 export const USERS: Record<string, RequestUser> = {
   'token-admin': { id: 'u-admin', email: 'admin@example.com', role: 'admin' },
+  'token-admin2': { id: 'u-admin2', email: 'admin2@example.com', role: 'admin' },
   'token-alice': { id: 'u-alice', email: 'alice@example.com', role: 'member' },
   'token-bob': { id: 'u-bob', email: 'bob@example.com', role: 'member' },
 };
@@ -157,6 +158,8 @@ export class TestClient {
 
   /** Frames received: a message each, or an array of messages once the client asked for batches. */
   readonly frames: Array<'message' | 'batch'> = [];
+  /** The text of each frame, as received. */
+  readonly texts: string[] = [];
 
   /** Asks for batches: every later frame is an array of messages. */
   batch(): void {
@@ -166,6 +169,7 @@ export class TestClient {
   private onMessage(text: string): void {
     const value: unknown = JSON.parse(text);
     this.frames.push(Array.isArray(value) ? 'batch' : 'message');
+    this.texts.push(text);
     for (const item of Array.isArray(value) ? (value as unknown[]) : [value]) this.accept(item, text);
   }
 
