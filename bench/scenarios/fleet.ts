@@ -240,14 +240,13 @@ class ProbeLoop {
   }
 }
 
+const PROBE_PATHS = ['raw', 'webSocket', 'homeBroker'] as const;
+type ProbePath = (typeof PROBE_PATHS)[number];
+
 interface WindowResult {
   cpuShare: number;
-  rawP50: number;
-  rawP99: number;
-  wsP50: number;
-  wsP99: number;
-  homeP50: number;
-  homeP99: number;
+  /** The probe's way to the raw subscriber, a WebSocket client and a house subscriber: p50 and p99, ms. */
+  latencyMs: Record<ProbePath, { p50: number; p99: number }>;
   lost: number;
   heapUsedMB: number;
   rssMB: number;
@@ -343,14 +342,10 @@ async function runScale(players: number, clientCount: number, cloud: FleetCloud)
       const samples = await probe.take();
       const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
       const p = (values: number[], q: number): number => (values.length ? round(percentile(sorted(values), q), 2) : Number.NaN);
+      const quantiles = (values: number[]): { p50: number; p99: number } => ({ p50: p(values, 50), p99: p(values, 99) });
       windows.push({
         cpuShare: round((usage.cpuMicros - before.cpuMicros) / 1000 / (now - at), 3),
-        rawP50: p(samples.raw, 50),
-        rawP99: p(samples.raw, 99),
-        wsP50: p(samples.ws, 50),
-        wsP99: p(samples.ws, 99),
-        homeP50: p(samples.home, 50),
-        homeP99: p(samples.home, 99),
+        latencyMs: { raw: quantiles(samples.raw), webSocket: quantiles(samples.ws), homeBroker: quantiles(samples.home) },
         lost: samples.lost,
         heapUsedMB: round(usage.heapUsedBytes / 1e6, 1),
         rssMB: round(usage.rssBytes / 1e6, 1),
@@ -388,6 +383,10 @@ async function runScale(players: number, clientCount: number, cloud: FleetCloud)
   }
 }
 
+function capitalized(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
 export async function run(): Promise<BenchResult> {
   const results: Record<string, number | string> = { eventsPerPlayerPerSecond: EVENTS_PER_PLAYER_PER_SECOND, measuredSeconds: RUN.measuredSeconds, windows: RUN.windows };
   const ratios: Record<string, number> = {};
@@ -400,25 +399,15 @@ export async function run(): Promise<BenchResult> {
     const scale = await runScale(players, clients, scaleSpec.cloud);
     const med = (pick: (w: WindowResult) => number): number => round(median(scale.windows.map(pick)), 3);
     const list = (pick: (w: WindowResult) => number): string => scale.windows.map(pick).join(' ');
+    // The median of the windows, and for some figures the windows one by one too.
+    results[`${key}CpuShareOfOneCore`] = med((w) => w.cpuShare);
+    for (const path of PROBE_PATHS) for (const q of ['p50', 'p99'] as const) results[`${key}${capitalized(path)}${q.toUpperCase()}Ms`] = med((w) => w.latencyMs[path][q]);
+    const listed = ['cpuShare', 'heapUsedMB', 'rssMB', 'wsBufferedMaxBytes', 'loopDelayP99Ms', 'loopDelayMaxMs', 'gcPauseMaxMs', 'gcPauseShare'] as const;
+    for (const field of listed) results[`${key}${capitalized(field)}Windows`] = list((w) => w[field]);
     Object.assign(results, {
       [`${key}Clients`]: clients,
       [`${key}OfferedPerSecond`]: scale.offeredPerSecond,
-      [`${key}CpuShareOfOneCore`]: med((w) => w.cpuShare),
-      [`${key}CpuShareWindows`]: list((w) => w.cpuShare),
-      [`${key}RawP50Ms`]: med((w) => w.rawP50),
-      [`${key}RawP99Ms`]: med((w) => w.rawP99),
-      [`${key}WebSocketP50Ms`]: med((w) => w.wsP50),
-      [`${key}WebSocketP99Ms`]: med((w) => w.wsP99),
-      [`${key}HomeBrokerP50Ms`]: med((w) => w.homeP50),
-      [`${key}HomeBrokerP99Ms`]: med((w) => w.homeP99),
       [`${key}ProbesLost`]: scale.windows.reduce((n, w) => n + w.lost, 0),
-      [`${key}HeapUsedMBWindows`]: list((w) => w.heapUsedMB),
-      [`${key}RssMBWindows`]: list((w) => w.rssMB),
-      [`${key}WsBufferedMaxBytesWindows`]: list((w) => w.wsBufferedMaxBytes),
-      [`${key}LoopDelayP99MsWindows`]: list((w) => w.loopDelayP99Ms),
-      [`${key}LoopDelayMaxMsWindows`]: list((w) => w.loopDelayMaxMs),
-      [`${key}GcPauseMaxMsWindows`]: list((w) => w.gcPauseMaxMs),
-      [`${key}GcPauseShareWindows`]: list((w) => w.gcPauseShare),
       [`${key}WsClosedForBackpressure`]: scale.closedForBackpressure,
       [`${key}WsFramesPerClientPerSecond`]: scale.framesPerClientPerSecond,
       [`${key}WsMessagesPerClientPerSecond`]: scale.messagesPerClientPerSecond,
@@ -427,8 +416,9 @@ export async function run(): Promise<BenchResult> {
       [`${key}WsClientBytesMinOverMax`]: scale.clientBytesMinOverMax,
     });
     ratios[`${key}CpuShareOfOneCore`] = med((w) => w.cpuShare);
-    ratios[`${key}WebSocketP99OverRaw`] = round(med((w) => w.wsP99) / med((w) => w.rawP99), 2);
-    ratios[`${key}HomeBrokerP99OverRaw`] = round(med((w) => w.homeP99) / med((w) => w.rawP99), 2);
+    const p99 = (path: ProbePath): number => med((w) => w.latencyMs[path].p99);
+    ratios[`${key}WebSocketP99OverRaw`] = round(p99('webSocket') / p99('raw'), 2);
+    ratios[`${key}HomeBrokerP99OverRaw`] = round(p99('homeBroker') / p99('raw'), 2);
     const first = scale.windows[0]!;
     const lastWindow = scale.windows[scale.windows.length - 1]!;
     if (clients > 0) ratios[`${key}WsEventsDeliveredOverOffered`] = round(scale.eventsPerClientPerSecond / scale.offeredPerSecond, 2);
