@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import { Session } from 'node:inspector';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { Hub } from '../server/hub';
 import { finalAddress } from '../test/helpers/yoto-cloud-stand-in';
 import { adapterLogin, HOUSE_ADMIN, houseLogin, startTestHub, stopTestHub } from '../test/helpers/test-hub';
@@ -55,11 +55,13 @@ export interface FleetHubUsage {
 
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
-/** Garbage collection pauses since the last reading, ms (the forced collection of a reading left out). */
+/** Garbage collection pauses since the last reading, ms; the collections the readings force are left out. */
 let gcPauses: number[] = [];
-let forcing = false;
 new PerformanceObserver((list) => {
-  if (!forcing) for (const entry of list.getEntries()) gcPauses.push(entry.duration);
+  for (const entry of list.getEntries()) {
+    const flags = (entry as PerformanceEntry & { detail?: { flags?: number } }).detail?.flags ?? 0;
+    if ((flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) === 0) gcPauses.push(entry.duration);
+  }
 }).observe({ entryTypes: ['gc'] });
 
 let hub: Hub | undefined;
@@ -113,12 +115,8 @@ function usage(): FleetHubUsage {
   // The fleet bench starts this process with --expose-gc: memory is read after a full collection, so
   // what it shows is what the hub holds, not garbage not collected yet. That collection is the bench's
   // own pause: the delay it causes is sampled once the loop runs again, so the next window starts after it.
-  forcing = true;
   (globalThis as { gc?: () => void }).gc?.();
-  setTimeout(() => {
-    loopDelay.reset();
-    forcing = false;
-  }, 50);
+  setTimeout(() => loopDelay.reset(), 50);
   const cpu = process.cpuUsage();
   const memory = process.memoryUsage();
   let max = 0;

@@ -930,8 +930,6 @@ function topicDevice(topic: string): string | undefined {
   return topic === ALL_DEVICES ? undefined : topic.slice(DEVICE_TOPIC_PREFIX.length);
 }
 
-/** Clients with the same audience get the same player messages: the same user (what they may see) and the same subscriptions. */
-
 function subscribed(client: Client, deviceId: string): boolean {
   return client.all || client.devices.has(deviceId);
 }

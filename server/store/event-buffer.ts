@@ -59,8 +59,8 @@ export class EventFlusher {
 
 /**
  * The part of an event log that does not depend on where events go:
- * append() checks and buffers (`buffer`, O(1)), remembers the event for
- * recent() and schedules the flush; subclasses write batches.
+ * append() checks and buffers (`buffer`, O(1)) and schedules the flush;
+ * subclasses write batches.
  */
 export abstract class BufferedEventLog {
   protected readonly flusher: EventFlusher;
