@@ -1,9 +1,9 @@
-import { bootHandoff, FIRST_MESSAGES, postRefresh, REFRESH_KEY, type BootSocket } from './handoff';
+import { bootHandoff, postRefresh, REFRESH_KEY, socketUrl, type BootSocket } from './handoff';
 
 /**
  * The panel's first script: a small classic script index.html runs while the
  * panel's modules are still loading. With a stored session it asks for a fresh
- * access token at once and, with it, opens the WebSocket and subscribes, so the
+ * access token at once and, with it, opens the WebSocket (subscribed by its URL), so the
  * sign-in round trip and the players' first picture overlap the module loading
  * instead of following it. The modules take both over (handoff.ts).
  */
@@ -34,24 +34,17 @@ function boot(): void {
 }
 
 function openSocket(token: string): BootSocket {
-  const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, ['bearer', token]);
+  const socket = new WebSocket(socketUrl(), ['bearer', token]);
   const frames: string[] = [];
-  const onOpen = (): void => {
-    for (const message of FIRST_MESSAGES) socket.send(message);
-  };
   const onMessage = (event: MessageEvent): void => {
     if (typeof event.data === 'string') frames.push(event.data);
   };
-  socket.addEventListener('open', onOpen);
   socket.addEventListener('message', onMessage);
   return {
     socket,
     token,
     frames,
-    stop: () => {
-      socket.removeEventListener('open', onOpen);
-      socket.removeEventListener('message', onMessage);
-    },
+    stop: () => socket.removeEventListener('message', onMessage),
   };
 }
 

@@ -6,7 +6,7 @@
 export interface BootHandoff {
   /** The answer to POST /api/auth/refresh with the stored refresh token (the token is spent: use this answer, never refresh again). Resolves once `socket` is set. */
   refresh?: Promise<RefreshResult>;
-  /** The WebSocket opened with the refreshed access token, with batches asked for and device.* subscribed. */
+  /** The WebSocket opened with the refreshed access token, with batches and device.* asked for in its URL. */
   socket?: BootSocket;
 }
 
@@ -36,8 +36,14 @@ export async function postRefresh(refreshToken: string): Promise<RefreshResult> 
 /** The refresh token's key in localStorage (the auth store's too). */
 export const REFRESH_KEY = 'yoto.refreshToken';
 
-/** The WebSocket's first messages: batches, then every player the user may see. */
-export const FIRST_MESSAGES = [JSON.stringify({ type: 'options', batch: true }), JSON.stringify({ type: 'subscribe', topic: 'device.*' })];
+/**
+ * The panel's WebSocket URL. It asks in the upgrade for batches and every player the user may see
+ * (what the messages `options` and `subscribe` would ask), so the hub sends the players' first
+ * picture as soon as the socket is open, without waiting for this page's main thread to send them.
+ */
+export function socketUrl(): string {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws?batch=true&subscribe=device.*`;
+}
 
 const GLOBAL_KEY = '__yotoBoot';
 
