@@ -140,6 +140,11 @@ describe('panel loading with a stored session (headless Chromium)', function () 
       });
       await page.goto(`${hub.url}/`);
       await page.locator('article[data-device]').first().waitFor();
+      // The Dashboard renders once, with every player: its first render waited for the players' first picture.
+      const players = await page.locator('article[data-device]').count();
+      expect(players).to.equal(hub.devices.list().length).and.to.be.greaterThan(0);
+      const firstRender = await page.evaluate(() => (performance.getEntriesByName('yoto:dashboard-shell')[0] as PerformanceMark | undefined)?.detail as { players: number } | undefined);
+      expect(firstRender, 'the Dashboard\'s first render had every card').to.deep.equal({ players });
       expect(sockets).to.have.length(1);
       expect(sockets[0]!.url.pathname).to.equal('/ws');
       expect(sockets[0]!.url.searchParams.get('batch')).to.equal('true');

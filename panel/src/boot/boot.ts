@@ -26,11 +26,16 @@ function boot(): void {
       }
       // Opened before the answer is handed over, so the panel finds the socket when it has the token.
       handoff.socket = openSocket(result.session.accessToken);
+      const socket = handoff.socket.socket;
+      handoff.firstFrame = new Promise((resolve) => {
+        socket.addEventListener('message', () => resolve(), { once: true });
+        socket.addEventListener('close', () => resolve(), { once: true });
+      });
     }
     return result;
   });
   // A failure is the auth store's to handle when it takes the answer.
-  handoff.refresh.catch(() => undefined);
+  handoff.answered = handoff.refresh.then(() => undefined, () => undefined);
 }
 
 function openSocket(token: string): BootSocket {

@@ -14,7 +14,7 @@ const OVERVIEW_REFRESH_MS = 60_000;
 /** How long today's figures wait for the players' first picture before they are read anyway. */
 const OVERVIEW_WAIT_MS = 5_000;
 
-/** User Timing marks: the Dashboard's first render, and its first render of every player's card. */
+/** User Timing marks: the Dashboard's first render (detail: the cards it had), and the first render of every card of the players' first picture (detail: how many). */
 export const DASHBOARD_SHELL_MARK = 'yoto:dashboard-shell';
 export const DASHBOARD_CARDS_MARK = 'yoto:dashboard-cards';
 
@@ -99,7 +99,8 @@ export class YotoDashboardView extends LitElement {
   private cardsMarked = false;
 
   override firstUpdated(): void {
-    performance.mark(DASHBOARD_SHELL_MARK);
+    // How many cards the first render had: all of them when the players' first picture was in before it.
+    performance.mark(DASHBOARD_SHELL_MARK, { detail: { players: this.renderRoot.querySelectorAll('yoto-device-card').length } });
   }
 
   override updated(): void {
