@@ -40,6 +40,7 @@ const SIZES = [2, 200] as const;
 const RUNS = 4;
 const MODES: readonly Mode[] = ['warm', 'fresh'];
 const ADMIN = { name: 'Bench Admin', email: 'bench@example.test', password: 'correct horse battery' };
+/** How long a load may take before the run fails (BENCH_DASHBOARD_TIMEOUT_MS, e.g. shorter while changing the panel). */
 const READY_TIMEOUT_MS = Number(process.env['BENCH_DASHBOARD_TIMEOUT_MS'] ?? 120_000);
 
 /** A test hub whose virtual cloud starts with `count` players. */
@@ -136,7 +137,9 @@ async function measure(browser: Browser, hub: Hub, refreshToken: string, count: 
     page.on('pageerror', (error) => errors.push(error.message));
     const started = performance.now();
     await page.goto(`${hub.url}/`, { waitUntil: 'commit' });
-    const marks = await cardsMark(page).catch((error: unknown) => { throw new Error(`${mode} load: ${String(error)}`); });
+    const marks = await cardsMark(page).catch((error: unknown) => {
+      throw new Error(`${mode} load of ${count} players: ${String(error)}`);
+    });
     const wallMs = performance.now() - started;
     if (new URL(page.url()).pathname !== '/') throw new Error(`the panel went to ${page.url()} instead of the Dashboard`);
     if (errors.length > 0) throw new Error(`page errors: ${errors.join('; ')}`);
