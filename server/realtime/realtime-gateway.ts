@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../log/logger';
 import type { DeviceEvent, WsClientMessage, WsServerMessage } from '../types/schemas';
 import { getValidator, type ErrorDetail, type Validator } from '../validation';
 import { accessTokenFromRequest } from './access-token';
+import { parseHandshakeOptions, type HandshakeOptions, type HandshakeParse } from './handshake-options';
 
 /** Close codes the gateway uses (4000-4999 are the application's own). */
 export const WS_CLOSE = {
@@ -19,10 +20,12 @@ export const WS_CLOSE = {
   tryAgainLater: 1013,
   /** No access token, or one that is invalid, expired or revoked; or the user was disabled or deleted. */
   unauthorized: 4401,
+  /** The upgrade URL's options (`batch`, `subscribe`) are not valid (a server without the upgrade gate; with it, HTTP 400). */
+  invalidQuery: 4400,
 } as const;
 
 /** Whether an upgrade to /ws may go ahead, decided before the socket is accepted. */
-export type UpgradeVerdict = { ok: true } | { ok: false; status: 401 | 429; code: string; message: string };
+export type UpgradeVerdict = { ok: true } | { ok: false; status: 400 | 401 | 429; code: string; message: string };
 
 export interface RealtimeGatewayOptions {
   /** The hub server's WebSocketServer (`HubHttpServer.wss`): the gateway serves every connection it emits. */
@@ -86,7 +89,7 @@ export interface RealtimeGatewayStats {
   rejectedOverLimit: number;
   /** Connections that renewed their access token. */
   renewed: number;
-  /** Client messages answered with an error. */
+  /** Client messages answered with an error, and upgrades refused for their URL's options (HTTP 400). */
   invalidMessages: number;
   /** Clients terminated because they did not answer a ping. */
   heartbeatTimeouts: number;
@@ -153,6 +156,10 @@ interface Client {
  *   `device.<id>` or `device.*`, `ping`, `renew`, `options`. A bad message gets
  *   an `error` and the connection stays. `subscribe` is answered with the
  *   current status and playback of the matching players, then `subscribed`.
+ *   The upgrade URL may ask for batches and subscriptions at once
+ *   (`/ws?batch=true&subscribe=device.*`, handshake-options.ts): the first
+ *   picture then leaves as soon as the socket is open; bad ones refuse the
+ *   upgrade with HTTP 400 `invalid_query`.
  * - Playback updates are coalesced per player (one per `coalesceMs`, the
  *   latest); events and removals never are.
  * - Batches (`{"type":"options","batch":true}`): the client gets one frame per
@@ -183,7 +190,7 @@ export class RealtimeGateway {
   private readonly batchIntervalMs: number;
   private readonly clients = new Map<WebSocket, Client>();
   /** Upgrades let through by admit() and not yet connected: who they are. */
-  private readonly admitted = new WeakMap<IncomingMessage, { user: RequestUser; token: string }>();
+  private readonly admitted = new WeakMap<IncomingMessage, { user: RequestUser; token: string; handshake: HandshakeOptions }>();
   private readonly maxPerUser: number;
   private readonly maxPerAddress: number;
   private readonly cleanups: Array<() => void> = [];
@@ -252,6 +259,11 @@ export class RealtimeGateway {
       this.counters.rejectedUnauthorized++;
       return { ok: false, status: 401, code: 'unauthorized', message: 'send a valid access token (subprotocols "bearer", <token>)' };
     }
+    const handshake = parseHandshakeOptions(request, this.validator);
+    if (!handshake.ok) {
+      this.counters.invalidMessages++;
+      return { ok: false, status: 400, code: 'invalid_query', message: handshake.message };
+    }
     const address = this.addressOf(request);
     const clients = [...this.clients.values()];
     if (clients.filter((c) => c.user.id === user.id).length >= this.maxPerUser) {
@@ -262,7 +274,7 @@ export class RealtimeGateway {
       this.counters.rejectedOverLimit++;
       return { ok: false, status: 429, code: 'too_many_connections', message: `one address may have at most ${this.maxPerAddress} live connections; close one first` };
     }
-    this.admitted.set(request, { user, token });
+    this.admitted.set(request, { user, token, handshake: handshake.options });
     return { ok: true };
   }
 
@@ -338,11 +350,18 @@ export class RealtimeGateway {
 
   private accept(ws: WebSocket, request: IncomingMessage): void {
     // Normally admit() has decided at the upgrade; a server without that gate is checked here.
-    const identity = this.admitted.get(request) ?? this.authenticate(request);
+    const admitted = this.admitted.get(request);
+    const identity = admitted ?? this.authenticate(request);
     this.admitted.delete(request);
     if (!identity) {
       this.counters.rejectedUnauthorized++;
       ws.close(WS_CLOSE.unauthorized, 'unauthorized: send a valid access token (subprotocols "bearer", <token>)');
+      return;
+    }
+    const handshake: HandshakeParse = admitted ? { ok: true, options: admitted.handshake } : parseHandshakeOptions(request, this.validator);
+    if (!handshake.ok) {
+      this.counters.invalidMessages++;
+      ws.close(WS_CLOSE.invalidQuery, closeReason(`invalid_query: ${handshake.message}`));
       return;
     }
     const { user, token } = identity;
@@ -370,6 +389,9 @@ export class RealtimeGateway {
     ws.on('error', (error) => this.logger.debug('websocket client error', { userId: user.id, err: error }));
     ws.on('close', () => this.forget(client));
     this.logger.debug('websocket client connected', { userId: user.id });
+    // What the upgrade URL asked for, as if sent as the first messages: the first picture leaves now.
+    if (handshake.options.batch !== undefined) this.setOptions(client, handshake.options.batch);
+    for (const topic of handshake.options.topics) this.subscribe(client, topic);
   }
 
   private authenticate(request: IncomingMessage): { user: RequestUser; token: string } | undefined {
@@ -951,6 +973,13 @@ function rawText(data: RawData): string {
 
 function connectionAddress(request: IncomingMessage): string {
   return request.socket.remoteAddress ?? 'unknown';
+}
+
+/** A close frame's reason holds at most 123 bytes of UTF-8 (ws throws on more): cut at a character boundary. */
+function closeReason(text: string): string {
+  let reason = text;
+  while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);
+  return reason;
 }
 
 function nonNegative(value: number | undefined, fallback: number): number {

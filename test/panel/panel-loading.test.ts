@@ -17,10 +17,12 @@ describe('panel loading with a stored session (headless Chromium)', function () 
   let hub: Hub;
   let refreshToken: string;
 
+  const ADMIN = { email: 'returning@example.test', name: 'Returning Parent', password: 'correct horse battery' };
+
   before(async () => {
     browser = await launchChromium();
     hub = await startTestHub();
-    ({ refreshToken } = await onboardAdmin(hub, { email: 'returning@example.test', name: 'Returning Parent', password: 'correct horse battery' }));
+    ({ refreshToken } = await onboardAdmin(hub, ADMIN));
   });
   after(async () => {
     await browser?.close();
@@ -111,6 +113,59 @@ describe('panel loading with a stored session (headless Chromium)', function () 
       const after = await page.locator('link[rel="modulepreload"]').evaluateAll((elements) => elements.map((element) => element.getAttribute('href')));
       expect(after).to.include.members(viewChunks['library-view']!);
       expect(requested, 'the Library\'s code was fetched on the visit').to.include.members(viewChunks['library-view']!);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('asks for the players in the WebSocket\'s URL: they arrive without a message from the page; a socket with bad options is refused and the panel stays live', async () => {
+    const login = await fetch(`${hub.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN.email, password: ADMIN.password }) });
+    expect(login.status).to.equal(200);
+    const session = (await login.json()) as { accessToken: string; refreshToken: string };
+    const context = await browser.newContext();
+    try {
+      await context.addInitScript((token: string) => {
+        (globalThis as unknown as { localStorage: { setItem(key: string, value: string): void } }).localStorage.setItem('yoto.refreshToken', token);
+      }, session.refreshToken);
+      const page = await context.newPage();
+      const sockets: Array<{ url: URL; sentBeforePlayers: string[] }> = [];
+      page.on('websocket', (socket) => {
+        const seen = { url: new URL(socket.url()), sentBeforePlayers: [] as string[] };
+        sockets.push(seen);
+        let players = false;
+        socket.on('framereceived', () => (players = true));
+        socket.on('framesent', (frame) => {
+          if (!players) seen.sentBeforePlayers.push(String(frame.payload));
+        });
+      });
+      await page.goto(`${hub.url}/`);
+      await page.locator('article[data-device]').first().waitFor();
+      // The Dashboard renders once, with every player: its first render waited for the players' first picture.
+      const players = await page.locator('article[data-device]').count();
+      expect(players).to.equal(hub.devices.list().length).and.to.be.greaterThan(0);
+      const firstRender = await page.evaluate(() => (performance.getEntriesByName('yoto:dashboard-shell')[0] as PerformanceMark | undefined)?.detail as { players: number } | undefined);
+      expect(firstRender, 'the Dashboard\'s first render had every card').to.deep.equal({ players });
+      expect(sockets).to.have.length(1);
+      expect(sockets[0]!.url.pathname).to.equal('/ws');
+      expect(sockets[0]!.url.searchParams.get('batch')).to.equal('true');
+      expect(sockets[0]!.url.searchParams.getAll('subscribe')).to.deep.equal(['device.*']);
+      expect(sockets[0]!.sentBeforePlayers, 'no options or subscribe message').to.deep.equal([]);
+
+      // A page's own socket with options the hub does not take: the upgrade is refused (the browser only sees it fail).
+      const outcomes = await page.evaluate(async (accessToken: string) => {
+        const tries = ['subscribe=devices', 'batch=maybe', 'batch=true&subscribe=device.*'];
+        return Promise.all(tries.map((query) => new Promise<string>((resolve) => {
+          const socket = new WebSocket(`ws://${location.host}/ws?${query}`, ['bearer', accessToken]);
+          socket.addEventListener('message', () => {
+            resolve(`${query}: players`);
+            socket.close();
+          });
+          socket.addEventListener('close', (event) => resolve(`${query}: closed ${event.code}`));
+        })));
+      }, session.accessToken);
+      expect(outcomes).to.deep.equal(['subscribe=devices: closed 1006', 'batch=maybe: closed 1006', 'batch=true&subscribe=device.*: players']);
+      await page.getByTestId('connection').filter({ hasText: 'Live' }).waitFor();
+      expect(await page.locator('article[data-device]').count(), 'the panel\'s cards are still there').to.be.greaterThan(0);
     } finally {
       await context.close();
     }

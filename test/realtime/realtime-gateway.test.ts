@@ -4,7 +4,7 @@ import type { RequestUser as RequestUserLike } from '../../server/http/request-u
 import type { WsDevicePlaybackMessage, WsServerMessage } from '../../server/types/schemas';
 import { CAPTURED_DEVICE_ID, capturedMessages } from '../core/captured-traffic';
 import { removeTempDirs } from '../helpers/temp-dir';
-import { eventually, playerEvents, refusedUpgrade, startRig, USERS as USERS_FOR_TEST, type Rig, type TestClient } from './realtime-rig';
+import { eventually, playerEvents, refusedUpgrade, startRig, TestClient, USERS as USERS_FOR_TEST, type Rig } from './realtime-rig';
 import { playerMessage } from '../helpers/player-message';
 
 const LIVING = 'livingRoomPlayer';
@@ -219,6 +219,88 @@ describe('realtime gateway at /ws', function () {
       const mark = admin.mark;
       registry.removeDevice(KIDS);
       expect(await admin.next('device.removed', () => true, mark)).to.deep.equal({ type: 'device.removed', deviceId: KIDS });
+    });
+  });
+
+  describe('options in the upgrade URL', () => {
+    /** A client whose upgrade URL carries `query`, authenticated like a browser (bearer subprotocol). */
+    async function connectWith(query: string, token = 'token-admin'): Promise<TestClient> {
+      const client = await TestClient.connect(`${rig!.url}?${query}`, token, 'protocol');
+      rig!.clients.push(client);
+      return client;
+    }
+
+    it('sends the first picture of ?batch=true&subscribe=device.* without any message from the client, batched, then follows the players', async () => {
+      await start();
+      ingest(KIDS, { volume: 0 });
+      const admin = await connectWith('batch=true&subscribe=device.*');
+      expect(admin.ws.protocol, 'the token is not echoed').to.equal('bearer');
+      const subscribed = await admin.next('subscribed');
+      expect(subscribed.topic).to.equal('device.*');
+      expect(admin.received.map((m) => `${m.type} ${'deviceId' in m ? m.deviceId : ''}`.trim())).to.have.members([
+        `device.status ${LIVING}`,
+        `device.playback ${LIVING}`,
+        `device.status ${KIDS}`,
+        `device.playback ${KIDS}`,
+        'subscribed',
+      ]);
+      expect(admin.frames, 'one frame: an array of the whole first picture').to.deep.equal(['batch']);
+
+      const mark = admin.mark;
+      ingest(KIDS, { volume: 7 });
+      await admin.next('device.event', (m) => m.deviceId === KIDS && m.event.type === 'volume_changed', mark);
+      expect(admin.frames.every((frame) => frame === 'batch')).to.equal(true);
+      // The message form still works on top: a second subscribe is answered as before.
+      const again = await admin.subscribe(`device.${LIVING}`);
+      expect(again.at(-1)).to.deep.equal({ type: 'subscribed', topic: `device.${LIVING}` });
+    });
+
+    it('subscribes to each subscribe= topic in order, without batches unless asked, and never shows a member another user\'s player', async () => {
+      await start();
+      for (const deviceId of [LIVING, KIDS]) ingest(deviceId, { volume: 0 });
+      const alice = await connectWith(`subscribe=device.${KIDS}&subscribe=device.${LIVING}`, 'token-alice');
+      await alice.next('subscribed', (m) => m.topic === `device.${LIVING}`);
+      expect(alice.frames.every((frame) => frame === 'message'), 'one message per frame without batch=true').to.equal(true);
+      expect(alice.received.map((m) => `${m.type} ${'deviceId' in m ? m.deviceId : ''}${m.type === 'subscribed' ? m.topic : ''}`.trim())).to.deep.equal([
+        `subscribed device.${KIDS}`,
+        `device.status ${LIVING}`,
+        `device.playback ${LIVING}`,
+        `subscribed device.${LIVING}`,
+      ]);
+      const mark = alice.mark;
+      ingest(KIDS, { volume: 3 });
+      ingest(LIVING, { volume: 4 });
+      await alice.next('device.event', (m) => m.deviceId === LIVING && m.event.type === 'volume_changed', mark);
+      expect(alice.since(mark).filter((m) => 'deviceId' in m && m.deviceId === KIDS)).to.deep.equal([]);
+    });
+
+    it('refuses bad options with HTTP 400 invalid_query and the error shape, before accepting the socket; the hub keeps serving', async () => {
+      const { gateway, url } = await start();
+      const topics = Array.from({ length: 21 }, (_, i) => `subscribe=device.p${i}`).join('&');
+      const bad = ['batch=maybe', 'batch=true&batch=false', 'subscribe=devices', 'subscribe=device.', `subscribe=${encodeURIComponent('device.a/b')}`, 'subscribe=', `subscribe=${'x'.repeat(3000)}`, topics];
+      for (const query of bad) {
+        const answer = await refusedUpgrade(`${url}?${query}`, 'token-admin');
+        expect(answer.status, query.slice(0, 40)).to.equal(400);
+        const error = (JSON.parse(answer.body) as { error: { code: string; message: string } }).error;
+        expect(error.code).to.equal('invalid_query');
+        expect(error.message).to.match(/batch|subscribe/);
+      }
+      // A bad token is still a 401 whatever the options.
+      expect((await refusedUpgrade(`${url}?batch=maybe`, 'not-a-token')).status).to.equal(401);
+      expect(gateway.stats()).to.include({ clients: 0 });
+      const admin = await connectWith('batch=1&subscribe=device.*&cache=123');
+      await admin.next('subscribed');
+      expect(gateway.stats().clients).to.equal(1);
+    });
+
+    it('closes with 4400 and the reason a connection with bad options accepted without the upgrade check', async () => {
+      const { gateway, hub } = await start();
+      hub.gateUpgrades(() => ({ ok: true }));
+      const client = await connectWith(`subscribe=${encodeURIComponent('device.é'.repeat(40))}`);
+      const closed = await client.closed;
+      expect(closed.code).to.equal(WS_CLOSE.invalidQuery);
+      expect(closed.reason).to.match(/^invalid_query: subscribe=/);
+      expect(gateway.stats().clients).to.equal(0);
     });
   });
 

@@ -190,4 +190,4 @@ function connectionLabel(state: string): string {
   }
 }
 
-customElements.define('yoto-app', YotoApp);
+// Defined by main.ts, once the boot script's refresh is answered.

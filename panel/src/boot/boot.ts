@@ -1,9 +1,9 @@
-import { bootHandoff, FIRST_MESSAGES, postRefresh, REFRESH_KEY, type BootSocket } from './handoff';
+import { bootHandoff, postRefresh, REFRESH_KEY, socketUrl, type BootSocket } from './handoff';
 
 /**
  * The panel's first script: a small classic script index.html runs while the
  * panel's modules are still loading. With a stored session it asks for a fresh
- * access token at once and, with it, opens the WebSocket and subscribes, so the
+ * access token at once and, with it, opens the WebSocket (subscribed by its URL), so the
  * sign-in round trip and the players' first picture overlap the module loading
  * instead of following it. The modules take both over (handoff.ts).
  */
@@ -26,32 +26,30 @@ function boot(): void {
       }
       // Opened before the answer is handed over, so the panel finds the socket when it has the token.
       handoff.socket = openSocket(result.session.accessToken);
+      const socket = handoff.socket.socket;
+      handoff.firstFrame = new Promise((resolve) => {
+        socket.addEventListener('message', () => resolve(), { once: true });
+        socket.addEventListener('close', () => resolve(), { once: true });
+      });
     }
     return result;
   });
   // A failure is the auth store's to handle when it takes the answer.
-  handoff.refresh.catch(() => undefined);
+  handoff.answered = handoff.refresh.then(() => undefined, () => undefined);
 }
 
 function openSocket(token: string): BootSocket {
-  const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, ['bearer', token]);
+  const socket = new WebSocket(socketUrl(), ['bearer', token]);
   const frames: string[] = [];
-  const onOpen = (): void => {
-    for (const message of FIRST_MESSAGES) socket.send(message);
-  };
   const onMessage = (event: MessageEvent): void => {
     if (typeof event.data === 'string') frames.push(event.data);
   };
-  socket.addEventListener('open', onOpen);
   socket.addEventListener('message', onMessage);
   return {
     socket,
     token,
     frames,
-    stop: () => {
-      socket.removeEventListener('open', onOpen);
-      socket.removeEventListener('message', onMessage);
-    },
+    stop: () => socket.removeEventListener('message', onMessage),
   };
 }
 

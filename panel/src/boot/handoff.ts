@@ -6,8 +6,12 @@
 export interface BootHandoff {
   /** The answer to POST /api/auth/refresh with the stored refresh token (the token is spent: use this answer, never refresh again). Resolves once `socket` is set. */
   refresh?: Promise<RefreshResult>;
-  /** The WebSocket opened with the refreshed access token, with batches asked for and device.* subscribed. */
+  /** The WebSocket opened with the refreshed access token, with batches and device.* asked for in its URL. */
   socket?: BootSocket;
+  /** Settles once the refresh is answered (and `socket` set when it opened one); never rejects, never taken. */
+  answered?: Promise<void>;
+  /** Resolves once the boot's socket received its first frame or closed; set with `socket`, never taken. */
+  firstFrame?: Promise<void>;
 }
 
 export interface BootSocket {
@@ -36,8 +40,14 @@ export async function postRefresh(refreshToken: string): Promise<RefreshResult> 
 /** The refresh token's key in localStorage (the auth store's too). */
 export const REFRESH_KEY = 'yoto.refreshToken';
 
-/** The WebSocket's first messages: batches, then every player the user may see. */
-export const FIRST_MESSAGES = [JSON.stringify({ type: 'options', batch: true }), JSON.stringify({ type: 'subscribe', topic: 'device.*' })];
+/**
+ * The panel's WebSocket URL. It asks in the upgrade for batches and every player the user may see
+ * (what the messages `options` and `subscribe` would ask), so the hub sends the players' first
+ * picture as soon as the socket is open, without waiting for this page's main thread to send them.
+ */
+export function socketUrl(): string {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws?batch=true&subscribe=device.*`;
+}
 
 const GLOBAL_KEY = '__yotoBoot';
 
@@ -45,6 +55,22 @@ export function bootHandoff(): BootHandoff {
   const holder = globalThis as unknown as Record<string, BootHandoff | undefined>;
   holder[GLOBAL_KEY] ??= {};
   return holder[GLOBAL_KEY];
+}
+
+/**
+ * Resolves when the panel should render: at once without a stored session; otherwise once the
+ * boot's refresh is answered (its socket is then opening) and, with `firstPicture`, once that
+ * socket's first frame is in (or it closed); each wait at most `maxWaitMs`. Never rejects.
+ */
+export async function bootSettled(options: { maxWaitMs: number; firstPicture: boolean }): Promise<void> {
+  const handoff = bootHandoff();
+  const answered = handoff.answered;
+  const within = (promise: Promise<unknown>): Promise<unknown> => Promise.race([promise, new Promise((resolve) => setTimeout(resolve, options.maxWaitMs))]);
+  if (!answered) return;
+  await within(answered);
+  // Set with the socket, once the refresh is answered.
+  const firstFrame = handoff.firstFrame;
+  if (options.firstPicture && firstFrame) await within(firstFrame);
 }
 
 /** The boot's refresh answer, once; undefined when there is none (or it was taken). */

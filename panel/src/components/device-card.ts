@@ -29,7 +29,7 @@ export class YotoDeviceCard extends LitElement {
       .card { display: flex; flex-direction: column; gap: 0.4rem; height: 100%; box-sizing: border-box; }
       .head { display: flex; justify-content: space-between; gap: 0.5rem; align-items: baseline; }
       .head a { color: inherit; text-decoration: none; }
-      .head a:hover { text-decoration: underline; }
+      .head a[href]:hover { text-decoration: underline; }
       .dot { display: inline-block; width: 0.6rem; height: 0.6rem; border-radius: 50%; background: var(--bad); margin-right: 0.35rem; }
       .dot.on { background: var(--ok); }
       .title { font-weight: 600; overflow-wrap: anywhere; }
@@ -47,18 +47,18 @@ export class YotoDeviceCard extends LitElement {
     const position = livePosition(entry, playback, this.now ?? Date.now());
     const state = playback.state ?? 'idle';
     const active = state === 'playing' || state === 'paused' || state === 'loading';
-    const name = this.link ? html`<a href="/devices/${encodeURIComponent(entry.deviceId)}">${entry.name}</a>` : entry.name;
+    // Attribute and text bindings rather than nested templates where the markup is the same either
+    // way: a Dashboard of 200 players clones a template per nested one per card on its first render.
+    // Without `link` the name is an <a> without href: plain text, not a link.
+    const batteryText = battery !== undefined ? `Battery ${battery}%${entry.status?.charging ? ' (charging)' : ''}` : 'Battery unknown';
     return html`
       <article class="card" aria-label=${entry.name} data-device=${entry.deviceId}>
         <div class="head">
-          <h3>${name}</h3>
+          <h3><a href=${this.link ? `/devices/${encodeURIComponent(entry.deviceId)}` : nothing}>${entry.name}</a></h3>
           <span class=${online ? 'ok' : 'bad'} data-testid="online"><span class="dot ${online ? 'on' : ''}" aria-hidden="true"></span>${online ? 'Online' : 'Offline'}</span>
         </div>
         <div class="muted">
-          ${battery !== undefined
-            ? html`<span class=${battery <= BATTERY_LOW_PERCENT ? 'bad' : ''} data-testid="battery">Battery ${battery}%${entry.status?.charging ? ' (charging)' : ''}</span>`
-            : html`<span data-testid="battery">Battery unknown</span>`}
-          ${entry.model ? html` · ${entry.model}` : nothing}
+          <span class=${battery !== undefined && battery <= BATTERY_LOW_PERCENT ? 'bad' : ''} data-testid="battery">${batteryText}</span>${entry.model ? ` · ${entry.model}` : ''}
         </div>
         <div class=${entry.optimistic ? 'pending' : ''} aria-live="polite">
           <span data-testid="playback-state">${stateLabel(state)}</span>${active && playback.title ? html`: <span class="title" data-testid="playback-title">${playback.title}</span>` : nothing}

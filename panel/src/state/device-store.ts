@@ -23,6 +23,8 @@ export interface RecentEvent {
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting';
 
 const MAX_EVENTS = 50;
+/** Names in the page's language order, as String.localeCompare sorts them, without a collator made per comparison. */
+const byName = new Intl.Collator();
 export const BATTERY_LOW_PERCENT = 20;
 
 /** Every player's live state, held in one place; views read it and re-render when it changes. */
@@ -34,8 +36,18 @@ export class DeviceStore extends ChangeNotifier {
   synced = false;
   lastError: string | undefined;
 
+  /** list()'s answer until the next change. */
+  private sorted: DeviceEntry[] | undefined;
+
+  /** Every player by name. Sorted once per change (200 players: ~1,500 comparisons), with one collator. */
   list(): DeviceEntry[] {
-    return [...this.devices.values()].sort((a, b) => a.name.localeCompare(b.name));
+    this.sorted ??= [...this.devices.values()].sort((a, b) => byName.compare(a.name, b.name));
+    return [...this.sorted];
+  }
+
+  protected override notify(): void {
+    this.sorted = undefined;
+    super.notify();
   }
 
   get(deviceId: string): DeviceEntry | undefined {

@@ -1,5 +1,5 @@
 import type { WsServerMessage } from '../api/types';
-import { FIRST_MESSAGES, takeBootSocket } from '../boot/handoff';
+import { socketUrl, takeBootSocket } from '../boot/handoff';
 import { auth, type AuthStore } from './auth-store';
 import { devices, type DeviceStore } from './device-store';
 
@@ -16,7 +16,7 @@ const UNAUTHORIZED_CLOSE = 4401;
  * backoff (refreshing the token when the hub says 4401, or refused the
  * upgrade: a browser cannot see that 401), hands the socket every refreshed
  * access token (`renew`) so it is not closed when the old one expires,
- * subscribes to `device.*` on every (re)connection and feeds the device store.
+ * subscribes to `device.*` on every (re)connection (in the socket's URL) and feeds the device store.
  */
 export class DeviceStream {
   private socket: WebSocket | undefined;
@@ -54,13 +54,12 @@ export class DeviceStream {
   private connectIfNeeded(): void {
     if (this.users === 0 || this.socket || this.retryTimer || !this.authStore.accessToken) return;
     const token = this.authStore.accessToken;
-    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
     this.store.setConnection(this.attempt === 0 ? 'connecting' : 'reconnecting');
     // The socket the boot script opened with this token while the modules loaded, when there is one.
     const boot = takeBootSocket(token);
     let socket: WebSocket;
     try {
-      socket = boot?.socket ?? new WebSocket(url, ['bearer', token]);
+      socket = boot?.socket ?? new WebSocket(socketUrl(), ['bearer', token]);
     } catch {
       this.scheduleReconnect();
       return;
@@ -71,13 +70,13 @@ export class DeviceStream {
     // The first picture (a status and a playback per player, then `subscribed`) is applied in one
     // go once complete, so the Dashboard renders every card once instead of growing frame by frame.
     let firstPicture: WsServerMessage[] | undefined = [];
-    const onOpen = (sendFirst: boolean): void => {
+    // Batches (at most one frame every 20 ms: an array of messages, the latest state per player in each)
+    // and every player are asked for in the socket's URL: the first picture follows the upgrade.
+    const onOpen = (): void => {
       opened = true;
       this.attempt = 0;
       this.renewIfNeeded();
       this.store.setConnection('open');
-      // Batches (at most one frame every 20 ms: an array of messages, the latest state per player in each), then every player.
-      if (sendFirst) for (const message of FIRST_MESSAGES) socket.send(message);
       this.pingTimer = setInterval(() => this.ping(socket), PING_EVERY_MS);
     };
     const onFrame = (data: string): void => {
@@ -102,8 +101,8 @@ export class DeviceStream {
       // A frame's messages change the store once: one render for a whole batch.
       this.store.applyAll(messages);
     };
-    if (socket.readyState === WebSocket.OPEN) onOpen(false);
-    else socket.addEventListener('open', () => onOpen(true));
+    if (socket.readyState === WebSocket.OPEN) onOpen();
+    else socket.addEventListener('open', onOpen);
     for (const frame of boot?.frames ?? []) onFrame(frame);
     socket.addEventListener('message', (event: MessageEvent) => {
       if (typeof event.data === 'string') onFrame(event.data);

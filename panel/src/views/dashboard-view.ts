@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { todayOverview, type AnalyticsOverview } from '../api/analytics';
+import type { YotoDeviceCard } from '../components/device-card';
 import '../components/device-card';
 import '../components/announce-form';
 import { formatListening, formatTime, humanize } from '../components/format';
@@ -12,6 +13,10 @@ import { internalState } from '../components/internal-state';
 const OVERVIEW_REFRESH_MS = 60_000;
 /** How long today's figures wait for the players' first picture before they are read anyway. */
 const OVERVIEW_WAIT_MS = 5_000;
+
+/** User Timing marks: the Dashboard's first render (detail: the cards it had), and the first render of every card of the players' first picture (detail: how many). */
+export const DASHBOARD_SHELL_MARK = 'yoto:dashboard-shell';
+export const DASHBOARD_CARDS_MARK = 'yoto:dashboard-cards';
 
 /** Every player at a glance, today's listening time, alerts (offline, battery low, stream failures) and the latest events. */
 export class YotoDashboardView extends LitElement {
@@ -88,6 +93,30 @@ export class YotoDashboardView extends LitElement {
         void this.loadOverview();
       }
     }
+  }
+
+  /** The first render with the players' first picture in has been marked (see markCardsRendered). */
+  private cardsMarked = false;
+
+  override firstUpdated(): void {
+    // How many cards the first render had: all of them when the players' first picture was in before it.
+    performance.mark(DASHBOARD_SHELL_MARK, { detail: { players: this.renderRoot.querySelectorAll('yoto-device-card').length } });
+  }
+
+  override updated(): void {
+    if (this.cardsMarked || !this.stream.store.synced) return;
+    this.cardsMarked = true;
+    void this.markCardsRendered();
+  }
+
+  /**
+   * Records a User Timing mark once every player's card of the first picture has rendered (the
+   * bench reads it: `performance.getEntriesByName('yoto:dashboard-cards')`, detail `{players}`).
+   */
+  private async markCardsRendered(): Promise<void> {
+    const cards = [...this.renderRoot.querySelectorAll<YotoDeviceCard>('yoto-device-card')];
+    await Promise.all(cards.map((card) => card.updateComplete));
+    performance.mark(DASHBOARD_CARDS_MARK, { detail: { players: cards.length } });
   }
 
   /** A player started, paused or stopped: today's listening time and active players change, so read them again. */
