@@ -31,6 +31,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import mqtt, { type MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
+import { startNodeFlags } from '../../test/helpers/start-flags';
 import { HOUSE_ADMIN } from '../../test/helpers/test-hub';
 import { runWhenMain, type BenchResult } from '../bench-result';
 import { median, percentile, round, volumeChanges } from '../measure';
@@ -65,7 +66,8 @@ class HubProcess {
 
   static start(): HubProcess {
     const profileDir = process.env['BENCH_CPU_PROF'];
-    const execArgv = ['--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+    // With the Node.js flags npm start runs the hub with.
+    const execArgv = [...startNodeFlags(), '--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
     return new HubProcess(fork(path.join(__dirname, '..', 'fleet-hub-process.js'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   }
 

@@ -3,11 +3,12 @@ import * as path from 'node:path';
 import { expect } from 'chai';
 import { packageRoot } from '../../server/paths';
 import { freePorts } from '../helpers/free-port';
+import { startNodeFlags } from '../helpers/start-flags';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { ADMIN_ENV, signIn } from './client';
 
 /**
- * The product as `npm start` runs it: `node dist/scripts/start.js` in its own process, with the
+ * The product as `npm start` runs it: `node <its flags> dist/scripts/start.js` in its own process, with the
  * README's environment variables choosing free ports, a fresh Node-RED user directory and a
  * fresh data directory. The suite sees only what a user sees: the printed addresses, the log,
  * HTTP, MQTT and WebSockets. Nothing inside the process is reached into or replaced.
@@ -47,7 +48,7 @@ export async function startProduct(options: StartOptions = {}): Promise<Product>
   const userDir = options.userDir ?? (await makeTempDir('contract-userdir'));
   const dataDir = options.dataDir ?? (await makeTempDir('contract-data'));
   const [nodeRedPort, hubPort, cloudPort, brokerPort, signInPort] = (await freePorts(5)) as [number, number, number, number, number];
-  const child: ChildProcess = spawn(process.execPath, [path.join(packageRoot, 'dist', 'scripts', 'start.js')], {
+  const child: ChildProcess = spawn(process.execPath, [...startNodeFlags(), path.join(packageRoot, 'dist', 'scripts', 'start.js')], {
     cwd: packageRoot,
     env: {
       ...cleanEnv(),
