@@ -14,6 +14,13 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
 const LEADER_MARGIN_MS = 5_000;
 /** While no instance leads (a takeover), the request is sent again at this pace until its deadline. */
 const RETRY_MS = 250;
+/**
+ * A request a leader received but did not answer is sent again this often: that leader may have died
+ * with it (Redis counts a killed leader's subscription until it notices the closed connection).
+ */
+const RESEND_MS = 2_000;
+/** How long a leader remembers the requests it served, so a request sent again is carried out once. */
+const SERVED_MEMORY_MS = 60_000;
 
 interface CommandRequest {
   id: string;
@@ -50,9 +57,11 @@ export interface CommandRelayStats {
  * a request with an id goes to the leader's channel, the leader carries it out
  * on its cloud connection and publishes the result (or the DeviceCommandError,
  * code and message) on the asking instance's reply channel. While no instance
- * leads (a takeover under way), the request is sent again until its deadline
- * (the player's time, the leader's margin and the takeover's), then it fails
- * with `timeout`: a command is either confirmed or reported failed, never dropped.
+ * leads (a takeover under way), or a leader received it and did not answer (it
+ * may have died with it), the request is sent again until its deadline (the
+ * player's time, the leader's margin and the takeover's), then it fails with
+ * `timeout`: a command is either confirmed or reported failed, never dropped. A
+ * leader carries out a request sent again only once.
  */
 export class CommandRelay implements DeviceCommander {
   private readonly logger: Logger;
@@ -60,6 +69,8 @@ export class CommandRelay implements DeviceCommander {
   private unsubscribeReplies: (() => Promise<void>) | undefined;
   private unsubscribeRequests: (() => Promise<void>) | undefined;
   private readonly counters: CommandRelayStats = { forwarded: 0, answered: 0, timedOut: 0, served: 0 };
+  /** Requests this instance carried out as the leader, by id: their replies, for a request sent again. */
+  private readonly served = new Map<string, { reply: Promise<CommandReply>; at: number }>();
   private stopped = false;
 
   constructor(
@@ -117,6 +128,7 @@ export class CommandRelay implements DeviceCommander {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.served.clear();
     for (const [id, pending] of this.pending) {
       clearTimeout(pending.timer);
       pending.reject(new Error('the hub is stopping'));
@@ -128,17 +140,23 @@ export class CommandRelay implements DeviceCommander {
     await unsubscribe?.();
   }
 
-  /** Publishes the request; nobody listening (no leader now) or Redis unreachable: again shortly, until the deadline. */
+  /**
+   * Publishes the request until it is answered or its deadline passes: nobody listening (no leader
+   * now) or Redis unreachable, again shortly; received but not answered, again every RESEND_MS (the
+   * leader that got it may have died; a live one carries a request out once and answers it again).
+   */
   private async send(request: CommandRequest, deadline: number): Promise<void> {
     const payload = JSON.stringify(request);
     while (this.pending.has(request.id) && !this.stopped) {
+      let received = false;
       try {
-        if ((await this.options.redis.publish(COMMANDS_CHANNEL, payload)) > 0) return;
+        received = (await this.options.redis.publish(COMMANDS_CHANNEL, payload)) > 0;
       } catch (error) {
         this.logger.debug('could not send a command to the leader yet', { err: error });
       }
-      if (Date.now() + RETRY_MS >= deadline) return;
-      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      const wait = received ? RESEND_MS : RETRY_MS;
+      if (Date.now() + wait >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
 
@@ -168,22 +186,34 @@ export class CommandRelay implements DeviceCommander {
       this.logger.warn('unreadable command request from another hub instance, ignored', { err: error });
       return;
     }
-    this.counters.served++;
     const answer = (reply: CommandReply): void => {
       this.options.redis.publish(repliesChannel(request.from), JSON.stringify(reply)).catch((error: unknown) => {
         this.logger.warn('could not send a command result back to the instance that asked', { instance: request.from, err: error });
       });
     };
-    this.options.local
+    // Sent again (its reply lost, or not given yet): answered with the same reply, carried out once.
+    const earlier = this.served.get(request.id);
+    if (earlier) {
+      void earlier.reply.then(answer);
+      return;
+    }
+    this.counters.served++;
+    const now = Date.now();
+    for (const [id, entry] of this.served) {
+      if (now - entry.at < SERVED_MEMORY_MS) break;
+      this.served.delete(id);
+    }
+    const reply = this.options.local
       .execute(request.deviceId, request.command, request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : undefined)
       .then(
-        (result) => answer({ id: request.id, ok: true, result }),
-        (error: unknown) =>
-          answer({
-            id: request.id,
-            ok: false,
-            error: error instanceof DeviceCommandError ? { code: error.code, message: error.message } : { code: 'failed', message: (error as Error).message },
-          }),
+        (result): CommandReply => ({ id: request.id, ok: true, result }),
+        (error: unknown): CommandReply => ({
+          id: request.id,
+          ok: false,
+          error: error instanceof DeviceCommandError ? { code: error.code, message: error.message } : { code: 'failed', message: (error as Error).message },
+        }),
       );
+    this.served.set(request.id, { reply, at: now });
+    void reply.then(answer);
   }
 }
