@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import { COMMANDS_CHANNEL, CommandRelay } from '../../server/cluster/command-relay';
-import { RedisConnection } from '../../server/cluster/redis-connection';
 import type { CommandResult, DeviceCommand, DeviceCommander } from '../../server/yoto/device-command';
-import { startRedis, type RedisServer } from '../helpers/redis';
+import { useRedis } from '../helpers/redis';
 
 const PLAYER = 'vkids0bedroom0yoto0mini0';
 const PAUSE: DeviceCommand = { type: 'pause' };
@@ -32,29 +31,12 @@ class HeldCommander implements DeviceCommander {
 /** The command relay between hub instances, on a real Redis. */
 describe('cluster command relay', function () {
   this.timeout(30_000);
-  let redis: RedisServer;
-  const stops: Array<() => Promise<void>> = [];
-
-  beforeEach(async () => {
-    redis = await startRedis();
-  });
-
-  afterEach(async () => {
-    for (const stop of stops.splice(0).reverse()) await stop();
-    await redis.stop();
-  });
-
-  async function connection(): Promise<RedisConnection> {
-    const opened = new RedisConnection(redis.url);
-    await opened.connect();
-    stops.push(() => opened.close());
-    return opened;
-  }
+  const redis = useRedis();
 
   async function relay(instanceId: string, local: DeviceCommander): Promise<CommandRelay> {
-    const started = new CommandRelay({ redis: await connection(), instanceId, local, takeoverMs: 10_000 });
+    const started = new CommandRelay({ redis: await redis.connection(), instanceId, local, takeoverMs: 10_000 });
     await started.start();
-    stops.push(() => started.stop());
+    redis.onStop(() => started.stop());
     return started;
   }
 
@@ -88,7 +70,7 @@ describe('cluster command relay', function () {
     const copies: string[] = [];
     let secondCopy: () => void = () => undefined;
     const sentTwice = new Promise<void>((resolve) => (secondCopy = resolve));
-    const watch = await connection();
+    const watch = await redis.connection();
     await watch.subscribe(COMMANDS_CHANNEL, (raw) => {
       copies.push(raw);
       if (copies.length === 2) secondCopy();

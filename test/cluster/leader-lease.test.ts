@@ -2,8 +2,7 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import { HubConfigError, resolveHubOptions } from '../../server/config/hub-options';
 import { LeaderLease, type ClusterRole } from '../../server/cluster/leader-lease';
-import { RedisConnection } from '../../server/cluster/redis-connection';
-import { startRedis, type RedisServer } from '../helpers/redis';
+import { useRedis } from '../helpers/redis';
 
 function roleChange(lease: LeaderLease): Promise<ClusterRole> {
   return once(lease, 'role').then(([role]) => role as ClusterRole);
@@ -12,26 +11,11 @@ function roleChange(lease: LeaderLease): Promise<ClusterRole> {
 /** The leader lease on a real Redis: one holder, handed over on stop, given up when Redis is gone. */
 describe('leader lease', function () {
   this.timeout(30_000);
-  let redis: RedisServer;
-  const stops: Array<() => Promise<void>> = [];
-
-  beforeEach(async () => {
-    redis = await startRedis();
-  });
-
-  afterEach(async () => {
-    for (const stop of stops.splice(0).reverse()) await stop();
-    await redis.stop();
-  });
+  const redis = useRedis();
 
   async function member(instanceId: string, leaseMs = 1500): Promise<LeaderLease> {
-    const connection = new RedisConnection(redis.url);
-    await connection.connect();
-    const lease = new LeaderLease({ redis: connection, instanceId, leaseMs });
-    stops.push(async () => {
-      await lease.stop();
-      await connection.close();
-    });
+    const lease = new LeaderLease({ redis: await redis.connection(), instanceId, leaseMs });
+    redis.onStop(() => lease.stop());
     return lease;
   }
 
@@ -59,9 +43,7 @@ describe('leader lease', function () {
     await a.start();
     await b.start();
     // Five renewals of the leader, as Redis reports them (keyspace notifications): still the leader, b still follows.
-    const watcher = new RedisConnection(redis.url);
-    await watcher.connect();
-    stops.push(() => watcher.close());
+    const watcher = await redis.connection();
     await watcher.commands.configSet('notify-keyspace-events', 'Kg');
     let renewals = 0;
     await new Promise<void>((resolve) => {
@@ -77,7 +59,7 @@ describe('leader lease', function () {
     const a = await member('a', 1500);
     await a.start();
     const stepped = roleChange(a);
-    await redis.stop();
+    await redis.stopServer();
     expect(await stepped).to.equal('follower');
   });
 });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { RedisConnection } from '../../server/cluster/redis-connection';
 import { freePort } from './free-port';
 
 const CANDIDATES = ['/usr/bin/redis-server', '/usr/sbin/redis-server', '/usr/local/bin/redis-server'];
@@ -85,4 +86,43 @@ export class RedisServer {
 /** A Redis server for one suite: `after(() => redis.stop())`. */
 export function startRedis(): Promise<RedisServer> {
   return RedisServer.start();
+}
+
+/**
+ * A fresh Redis server for each test of the calling suite, with connections to it; what a test
+ * registers with `onStop` (and every connection) is stopped after it, last first, then the server.
+ */
+export function useRedis(): { url(): string; connection(): Promise<RedisConnection>; onStop(stop: () => Promise<void>): void; stopServer(): Promise<void> } {
+  let server: RedisServer | undefined;
+  const stops: Array<() => Promise<void>> = [];
+  beforeEach(async () => {
+    server = await startRedis();
+  });
+  afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+    await server?.stop();
+    server = undefined;
+  });
+  const url = (): string => {
+    if (!server) throw new Error('useRedis(): the server runs only within a test');
+    return server.url;
+  };
+  return {
+    url,
+    async connection() {
+      const opened = new RedisConnection(url());
+      await opened.connect();
+      stops.push(() => opened.close());
+      return opened;
+    },
+    onStop(stop) {
+      stops.push(stop);
+    },
+    /** Redis goes away in the middle of a test (the connections find it gone). */
+    async stopServer() {
+      const running = server;
+      server = undefined;
+      await running?.stop();
+    },
+  };
 }
