@@ -10,9 +10,10 @@
  * hub); the bridge publishing to the home broker (the embedded one). Measuring
  * starts once the adapter follows every player. Measured in the same run:
  * - the hub process's CPU time over wall time (share of one core) and its memory;
- * - a probe player's message (one in flight at a time, every 100 ms) to a WebSocket
- *   client and to a house subscriber of the bridge's topic, against the raw round
- *   trip of the same message to a subscriber of the device topic on the same broker;
+ * - the messages of 20 probe players (each one in flight at a time, at a player's 5 a
+ *   second: about 1,000 samples a window) to a WebSocket client and to a house subscriber
+ *   of the bridge's topic, against the raw round trip of the same message to a
+ *   subscriber of the device topic on the same broker;
  * - the WebSocket send buffers and the gateway's closes for backpressure;
  * - the events, messages and frames each client got a second (the first client parses
  *   every frame; the others' byte counts show they got the same).
@@ -34,7 +35,7 @@ import { WebSocket } from 'ws';
 import { startNodeFlags } from '../../test/helpers/start-flags';
 import { HOUSE_ADMIN } from '../../test/helpers/test-hub';
 import { runWhenMain, type BenchResult } from '../bench-result';
-import { median, percentile, round, volumeChanges } from '../measure';
+import { median, percentile, round, volumeChanges, type BenchMessage } from '../measure';
 import { PublisherPool } from '../saturation';
 import type { FleetHubCommand, FleetHubStarted, FleetHubUsage } from '../fleet-hub-process';
 import type { YotoCloudStarted } from '../yoto-cloud-process';
@@ -54,7 +55,7 @@ const RUN = {
   windows: 3,
   warmupSeconds: 5,
   publishers: 2,
-  probe: { everyMs: 100, timeoutMs: 2000 },
+  probe: { players: 20, everyMs: 200, timeoutMs: 2000 },
   /** The gateway's defaults: connections per user and per client address. */
   clientsPerUser: 20,
   clientsPerAddress: 25,
@@ -160,77 +161,115 @@ interface Probe {
   lost: number;
 }
 
-/** One probe message in flight at a time: its arrival at the raw subscriber, the WebSocket client and the house subscriber. */
+interface InFlight {
+  sentAt: number;
+  raw?: number;
+  ws?: number;
+  home?: number;
+  done: () => void;
+}
+
+/**
+ * Probe players: players of the fleet whose messages are timed. Each keeps one message in flight and a player's
+ * pace (RUN.probe.everyMs, 5 a second), so together they give enough samples for a p99 (20 players: about 100 a
+ * second, 1,000 per window) without adding load; their arrival at the raw subscriber, the WebSocket client and
+ * the house subscriber is matched by device id.
+ */
 class ProbeLoop {
   readonly samples: Probe = { raw: [], ws: [], home: [], lost: 0 };
-  private waiting: { sentAt: number; raw?: number; ws?: number; home?: number; done: () => void } | undefined;
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly messages = new Map<string, () => BenchMessage>();
   private running = true;
-  private loop: Promise<void> | undefined;
+  private loops: Promise<void>[] = [];
   /** Set while the hub's memory is read (a forced full collection): no probe is sent, none is in flight. */
-  private paused: { released: Promise<void>; release: () => void } | undefined;
-  private idle: (() => void) | undefined;
+  private paused: { released: Promise<void>; idle: Set<string>; allIdle: () => void } | undefined;
 
   /** Without WebSocket clients (BENCH_FLEET_CLIENTS=0) a probe is complete at the raw and home subscribers. */
-  constructor(private readonly publisher: MqttClient, private readonly deviceId: string, private readonly withWebSocket: boolean) {}
+  constructor(private readonly publisher: MqttClient, private readonly deviceIds: readonly string[], private readonly withWebSocket: boolean) {}
 
-  arrived(path: 'raw' | 'ws' | 'home'): void {
-    const waiting = this.waiting;
+  arrived(path: 'raw' | 'ws' | 'home', deviceId: string): void {
+    const waiting = this.inFlight.get(deviceId);
     if (!waiting || waiting[path] !== undefined) return;
     waiting[path] = performance.now() - waiting.sentAt;
     if (waiting.raw !== undefined && (waiting.ws !== undefined || !this.withWebSocket) && waiting.home !== undefined) waiting.done();
   }
 
   start(): void {
-    const next = volumeChanges([this.deviceId]);
-    this.loop = (async () => {
-      while (this.running) {
-        if (this.paused) {
-          this.idle?.();
-          await this.paused.released;
-          continue;
-        }
-        const [topic, payload] = next();
-        let timer: NodeJS.Timeout | undefined;
-        const complete = new Promise<boolean>((resolve) => {
-          this.waiting = { sentAt: performance.now(), done: () => resolve(true) };
-          timer = setTimeout(() => resolve(false), RUN.probe.timeoutMs);
-        });
-        this.publisher.publish(topic, payload, { qos: 0 });
-        const ok = await complete;
-        clearTimeout(timer);
-        const w = this.waiting!;
-        this.waiting = undefined;
-        if (ok) {
-          this.samples.raw.push(w.raw!);
-          if (w.ws !== undefined) this.samples.ws.push(w.ws);
-          this.samples.home.push(w.home!);
-        } else this.samples.lost++;
-        await new Promise((resolve) => setTimeout(resolve, RUN.probe.everyMs));
+    this.loops = this.deviceIds.map((deviceId, i) => this.player(deviceId, i));
+  }
+
+  /** Spread over a player's pace: player i starts i / players of it later. */
+  private stagger(index: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, (index * RUN.probe.everyMs) / this.deviceIds.length));
+  }
+
+  /** Publishes the device's next message and waits for it at each subscriber: its times, or undefined when lost. */
+  private async roundTrip(deviceId: string): Promise<InFlight | undefined> {
+    let next = this.messages.get(deviceId);
+    if (!next) this.messages.set(deviceId, (next = volumeChanges([deviceId])));
+    const [topic, payload] = next();
+    let timer: NodeJS.Timeout | undefined;
+    const complete = new Promise<boolean>((resolve) => {
+      this.inFlight.set(deviceId, { sentAt: performance.now(), done: () => resolve(true) });
+      timer = setTimeout(() => resolve(false), RUN.probe.timeoutMs);
+    });
+    this.publisher.publish(topic, payload, { qos: 0 });
+    const ok = await complete;
+    clearTimeout(timer);
+    const times = this.inFlight.get(deviceId)!;
+    this.inFlight.delete(deviceId);
+    return ok ? times : undefined;
+  }
+
+  private async player(deviceId: string, index: number): Promise<void> {
+    await this.stagger(index);
+    while (this.running) {
+      const paused = this.paused;
+      if (paused) {
+        paused.idle.add(deviceId);
+        if (paused.idle.size === this.deviceIds.length) paused.allIdle();
+        await paused.released;
+        await this.stagger(index);
+        continue;
       }
-    })();
+      const times = await this.roundTrip(deviceId);
+      if (!times) {
+        this.samples.lost++;
+        continue;
+      }
+      this.samples.raw.push(times.raw!);
+      if (times.ws !== undefined) this.samples.ws.push(times.ws);
+      this.samples.home.push(times.home!);
+      // A player's pace: the next message RUN.probe.everyMs after this one was sent.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, times.sentAt + RUN.probe.everyMs - performance.now())));
+    }
   }
 
   /**
    * Runs `reading` with no probe in flight: the hub's memory is read after a full collection the bench
-   * forces, a pause of the hub's own doing that is no latency a player or a client would see.
+   * forces, a pause of the hub's own doing that is no latency a player or a client would see. The players
+   * go on publishing meanwhile, so the probes start again once the hub has caught up: one message, not
+   * counted, has gone all the way through it (the hub handles a connection's messages in order).
    */
   async between<T>(reading: () => Promise<T>): Promise<T> {
     let release = (): void => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));
-    const idle = new Promise<void>((resolve) => (this.idle = resolve));
-    this.paused = { released, release };
-    if (this.loop) await idle;
+    let allIdle = (): void => undefined;
+    const idle = new Promise<void>((resolve) => (allIdle = resolve));
+    this.paused = { released, idle: new Set(), allIdle };
+    if (this.loops.length > 0) await idle;
     try {
-      return await reading();
+      const result = await reading();
+      if (this.loops.length > 0) await this.roundTrip(this.deviceIds[0]!);
+      return result;
     } finally {
       this.paused = undefined;
-      this.idle = undefined;
       release();
     }
   }
 
-  /** Stops and answers the samples since the last take. */
-  async take(): Promise<Probe> {
+  /** Answers the samples since the last take. */
+  take(): Probe {
     const taken = { raw: [...this.samples.raw], ws: [...this.samples.ws], home: [...this.samples.home], lost: this.samples.lost };
     Object.assign(this.samples, { raw: [], ws: [], home: [], lost: 0 });
     return taken;
@@ -238,7 +277,7 @@ class ProbeLoop {
 
   async stop(): Promise<void> {
     this.running = false;
-    await this.loop;
+    await Promise.all(this.loops);
   }
 }
 
@@ -307,30 +346,33 @@ async function runScale(players: number, clientCount: number, cloud: FleetCloud)
     const playerLogins = yotoCloud
       ? Array.from({ length: RUN.publishers + 1 }, (_, i) => ({ ...yotoCloud.started.playersLogin, clientId: `bench-player-${process.pid}-${i}` }))
       : info.adapterLogins;
-    const probeDevice = info.deviceIds[0]!;
-    const fleetDevices = info.deviceIds.slice(1);
+    const probeDevices = info.deviceIds.slice(0, RUN.probe.players);
+    const isProbe = new Set(probeDevices);
+    const fleetDevices = info.deviceIds.slice(RUN.probe.players);
     const probeLogin = playerLogins[RUN.publishers]!;
     const raw = await mqtt.connectAsync(playerBroker, { ...probeLogin, reconnectPeriod: 0 });
     const house = await mqtt.connectAsync(info.brokerUrl, { ...info.house, reconnectPeriod: 0 });
     mqttClients.push(raw, house);
-    const probe = new ProbeLoop(raw, probeDevice, clientCount > 0);
-    raw.on('message', () => probe.arrived('raw'));
-    house.on('message', () => probe.arrived('home'));
-    await raw.subscribeAsync(`device/${probeDevice}/data/events`, { qos: 0 });
-    await house.subscribeAsync(`yoto/${probeDevice}/events`, { qos: 0 });
+    const probe = new ProbeLoop(raw, probeDevices, clientCount > 0);
+    // device/<id>/data/events and yoto/<id>/events: the id is the topic's second level.
+    raw.on('message', (topic) => probe.arrived('raw', topic.split('/')[1]!));
+    house.on('message', (topic) => probe.arrived('home', topic.split('/')[1]!));
+    await raw.subscribeAsync(probeDevices.map((id) => `device/${id}/data/events`), { qos: 0 });
+    await house.subscribeAsync(probeDevices.map((id) => `yoto/${id}/events`), { qos: 0 });
     const tokens = await adminTokens(info.url, Math.ceil(clientCount / RUN.clientsPerUser));
     clients = await openClients(info.url, tokens, clientCount, (messages) => {
-      if (messages.some((message) => message.type === 'device.event' && message.deviceId === probeDevice)) probe.arrived('ws');
+      for (const message of messages) if (message.type === 'device.event' && isProbe.has(message.deviceId!)) probe.arrived('ws', message.deviceId!);
     });
     const pool = await PublisherPool.start(RUN.publishers, playerLogins.slice(0, RUN.publishers).map((login) => ({ url: playerBroker, ...login })), fleetDevices);
     pools.push(pool);
-    const offered = fleetDevices.length * EVENTS_PER_PLAYER_PER_SECOND;
+    // The probe players keep a player's pace too (RUN.probe.everyMs), so every player offers 5 a second.
+    const offered = info.deviceIds.length * EVENTS_PER_PLAYER_PER_SECOND;
     const seconds = RUN.warmupSeconds + RUN.measuredSeconds;
     // Killed once measured: a hub that falls behind leaves a backlog in the publishers that is not waited for.
     const publishing = pool.burst(offered, seconds * 1000).catch(() => undefined);
     probe.start();
     await new Promise((resolve) => setTimeout(resolve, RUN.warmupSeconds * 1000));
-    await probe.take();
+    probe.take();
     const windows: WindowResult[] = [];
     const count = (pick: (c: FleetClient) => number): number => clients.reduce((n, c) => n + pick(c), 0);
     const atStart = { frames: count((c) => c.frames), bytes: clients.map((c) => c.bytes), messages: clients[0]?.messages ?? 0, events: clients[0]?.events ?? 0 };
@@ -341,7 +383,7 @@ async function runScale(players: number, clientCount: number, cloud: FleetCloud)
       await new Promise((resolve) => setTimeout(resolve, (RUN.measuredSeconds * 1000) / RUN.windows));
       const now = performance.now();
       const usage = await probe.between(() => hub.ask<FleetHubUsage>({ type: 'usage' }));
-      const samples = await probe.take();
+      const samples = probe.take();
       const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
       const p = (values: number[], q: number): number => (values.length ? round(percentile(sorted(values), q), 2) : Number.NaN);
       const quantiles = (values: number[]): { p50: number; p99: number } => ({ p50: p(values, 50), p99: p(values, 99) });
@@ -434,6 +476,7 @@ export async function run(): Promise<BenchResult> {
     notes: [
       'Goals (issue 16) at 1,000 players: CpuShareOfOneCore < 0.5, WebSocketP99OverRaw <= 2, flat memory (HeapGrowthLastOverFirstWindow near 1, WsBufferedMaxBytes not growing, no closes for backpressure).',
       'players1000InHubCloud: the players belong to the hub\'s own virtual cloud and publish through the hub\'s embedded broker (npm start\'s demo), so the hub process also routes every player message as the Yoto cloud\'s broker would; reported, not the goal\'s arrangement (real players publish to Yoto\'s broker, not the hub\'s).',
+      'Latency: 20 of the players are probe players, each with one message in flight and a player\'s pace (5 a second), about 1,000 samples a window; p99 is per window, the median of the windows reported.',
       'Raw: the probe message from its publisher to a subscriber of its device topic on the same broker (the players\' broker), in the same run; WebSocket: to a device.event at a client; HomeBroker: to the bridge\'s yoto/<id>/events at a house subscriber.',
       'Each volume change is a device.event to every client (never dropped) and a device.playback (coalesced: at most one per player every 250 ms), so 1,000 players x 5/s is 5,000 events and about 4,000 playback updates a second per client. The clients ask for batches as the panel does ({"type":"options","batch":true}): one frame per turn of the hub, an array of that turn\'s messages.',
       'Memory is read after a full collection (the hub runs with --expose-gc; the bench calls gc() at each reading, which the CPU share includes).',
