@@ -10,13 +10,16 @@ import type { Device, User } from '../types/schemas';
  */
 export { mayAccess };
 
-/** The stored registration of a player, found by its Yoto device id. */
-export function findDeviceRecord(devices: Pick<Repository<Device>, 'list'>, deviceId: string): Device | undefined {
-  return devices.list((record) => record.deviceId === deviceId)[0];
+/**
+ * The stored registration of a player, found by its Yoto device id through the store's index (not a scan:
+ * the WebSocket gateway and the broker's ACL ask for each message a member may see).
+ */
+export function findDeviceRecord(devices: Pick<Repository<Device>, 'findBy'>, deviceId: string): Readonly<Device> | undefined {
+  return devices.findBy('deviceId', deviceId);
 }
 
 /** Whether `user` may see and command the player `deviceId` (a member: only players registered to them). */
-export function mayUseDevice(devices: Pick<Repository<Device>, 'list'>, user: RequestUser, deviceId: string): boolean {
+export function mayUseDevice(devices: Pick<Repository<Device>, 'findBy'>, user: RequestUser, deviceId: string): boolean {
   return mayAccess(user, findDeviceRecord(devices, deviceId)?.userId);
 }
 

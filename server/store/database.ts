@@ -81,6 +81,8 @@ class TrackedMap extends Map<string, StoredRecord> {
 /** What repositories need from the database that holds their collection. */
 export interface RecordsDatabase {
   records(collection: CollectionName): ReadonlyMap<string, StoredRecord>;
+  /** A number that changes whenever what records(collection) holds changes (indexes over it compare it). */
+  revision(collection: CollectionName): number;
   change<R>(collection: CollectionName, apply: ChangeFn<R>): Promise<R>;
 }
 
@@ -95,6 +97,7 @@ export interface RecordsDatabase {
  */
 export class Database implements RecordsDatabase {
   private readonly committed: Map<CollectionName, RecordMap>;
+  private readonly revisions = new Map<CollectionName, number>();
   private queue: QueuedChange[] = [];
   private writing: Promise<void> | undefined;
   private closed = false;
@@ -113,6 +116,14 @@ export class Database implements RecordsDatabase {
     return this.committed.get(collection)!;
   }
 
+  revision(collection: CollectionName): number {
+    return this.revisions.get(collection) ?? 0;
+  }
+
+  private changed(collection: CollectionName): void {
+    this.revisions.set(collection, this.revision(collection) + 1);
+  }
+
   get writeError(): Error | undefined {
     return this.lastWriteError;
   }
@@ -126,6 +137,7 @@ export class Database implements RecordsDatabase {
     for (const op of ops) {
       const records = this.committed.get(op.collection);
       if (!records) continue;
+      this.changed(op.collection);
       if (op.op === 'set') {
         // Map order is insertion order: a replaced record keeps its place, as in the writer's own copy.
         records.set(op.id, deepFreeze(op.record));
@@ -137,7 +149,10 @@ export class Database implements RecordsDatabase {
 
   /** Replaces every collection (a reload after falling too far behind the change log). */
   replaceAll(data: StoredData): void {
-    for (const name of COLLECTION_NAMES) this.committed.set(name, toRecordMap(data[name] ?? []));
+    for (const name of COLLECTION_NAMES) {
+      this.committed.set(name, toRecordMap(data[name] ?? []));
+      this.changed(name);
+    }
   }
 
   change<R>(collection: CollectionName, apply: ChangeFn<R>): Promise<R> {
@@ -209,7 +224,10 @@ export class Database implements RecordsDatabase {
       return { ops, snapshot: () => new Map(COLLECTION_NAMES.map((name) => [name, batchDrafts.get(name) ?? this.committed.get(name)!])) };
     };
     const install = (): void => {
-      for (const [collection, draft] of drafts!) this.committed.set(collection, draft.detach());
+      for (const [collection, draft] of drafts!) {
+        this.committed.set(collection, draft.detach());
+        this.changed(collection);
+      }
       this.lastWriteError = undefined;
     };
     try {

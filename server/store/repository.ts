@@ -21,6 +21,12 @@ export interface Repository<T extends { id: string }> {
   get(id: string): T | undefined;
   /** The stored record itself, not a copy: frozen, so a caller cannot change it (for hot paths that only read). */
   peek(id: string): Readonly<T> | undefined;
+  /**
+   * The stored record (frozen, not a copy) whose `field` holds `value`, the first in insertion order as
+   * list() would give it: found through an index over that field, rebuilt only when the collection changes,
+   * for lookups made per message (a player's record by its Yoto device id).
+   */
+  findBy<K extends keyof T & string>(field: K, value: T[K]): Readonly<T> | undefined;
   count(): number;
   /** Refuses an id that exists already (code 'conflict'). */
   insert(record: T): Promise<T>;
@@ -40,6 +46,9 @@ export interface RepositoryOptions {
 }
 
 export class CollectionRepository<T extends { id: string }> implements Repository<T> {
+  /** findBy()'s indexes, per field: the collection's revision each was built from. */
+  private readonly indexes = new Map<string, { revision: number; byValue: Map<unknown, Readonly<T>> }>();
+
   constructor(
     private readonly db: RecordsDatabase,
     readonly collection: CollectionName,
@@ -61,6 +70,18 @@ export class CollectionRepository<T extends { id: string }> implements Repositor
 
   peek(id: string): Readonly<T> | undefined {
     return this.records().get(id);
+  }
+
+  findBy<K extends keyof T & string>(field: K, value: T[K]): Readonly<T> | undefined {
+    const revision = this.db.revision(this.collection);
+    let index = this.indexes.get(field);
+    if (index?.revision !== revision) {
+      const byValue = new Map<unknown, Readonly<T>>();
+      for (const record of this.records().values()) if (!byValue.has(record[field])) byValue.set(record[field], record);
+      index = { revision, byValue };
+      this.indexes.set(field, index);
+    }
+    return index.byValue.get(value);
   }
 
   count(): number {

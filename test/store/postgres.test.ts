@@ -64,6 +64,7 @@ describe('store on PostgreSQL: several instances on one database', function () {
     await a.users.insert(userRecord('u1', 'Ada'));
     await b.catchUp();
     expect(b.users.get('u1')).to.deep.equal(userRecord('u1', 'Ada'));
+    expect(a.users.findBy('name', 'Ada')?.id).to.equal('u1');
 
     await b.users.insert(userRecord('u2', 'Bob'));
     await b.users.update('u1', { name: 'Ada L.', updatedAt: '2024-06-01T00:00:00.000Z' });
@@ -72,6 +73,9 @@ describe('store on PostgreSQL: several instances on one database', function () {
     await a.catchUp();
     expect(a.users.list()).to.deep.equal(b.users.list());
     expect(a.users.list().map((u) => [u.id, u.name])).to.deep.equal([['u1', 'Ada L.'], ['u3', 'Cy']]);
+    // Lookups by a field (a player's owner, asked per message) see them too.
+    expect(a.users.findBy('name', 'Ada L.')?.id).to.equal('u1');
+    expect(a.users.findBy('name', 'Ada')).to.equal(undefined);
   });
 
   it('pulls the other instance’s writes on its own when notified, and tells who listens', async () => {

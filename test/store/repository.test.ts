@@ -50,6 +50,20 @@ describeStoreBackends('store repositories', (backend) => {
     expect(store.users.list().map((u) => u.id)).to.deep.equal(['u1', 'u2', 'u3']);
   });
 
+  it('finds a record by a field, the first in insertion order, and sees every change made since', async () => {
+    await store.devices.insert(deviceRecord('d1', 'Kitchen'));
+    await store.devices.insert({ ...deviceRecord('d2', 'Hall'), deviceId: 'yoto-d1' });
+    expect(store.devices.findBy('deviceId', 'yoto-d1')?.id).to.equal('d1');
+    expect(store.devices.findBy('deviceId', 'yoto-nobody')).to.equal(undefined);
+    await store.devices.update('d1', { deviceId: 'yoto-moved', userId: 'u9' });
+    expect(store.devices.findBy('deviceId', 'yoto-d1')?.id).to.equal('d2');
+    expect(store.devices.findBy('deviceId', 'yoto-moved')?.userId).to.equal('u9');
+    await store.devices.delete('d2');
+    expect(store.devices.findBy('deviceId', 'yoto-d1')).to.equal(undefined);
+    // The stored record itself: frozen, so a caller cannot change the store through it.
+    expect(Object.isFrozen(store.devices.findBy('deviceId', 'yoto-moved'))).to.equal(true);
+  });
+
   it('refuses a duplicate id with a conflict and keeps the first record', async () => {
     await store.users.insert(userRecord('u1', 'Ada'));
     const error = await rejection(store.users.insert(userRecord('u1', 'Impostor')));
