@@ -11,7 +11,7 @@
  * starts once the adapter follows every player. Measured in the same run:
  * - the hub process's CPU time over wall time (share of one core) and its memory;
  * - the messages of 20 probe players (each one in flight at a time, at a player's 5 a
- *   second: about 1,000 samples a window) to a WebSocket client and to a house subscriber
+ *   second: about 100 samples a second) to a WebSocket client and to a house subscriber
  *   of the bridge's topic, against the raw round trip of the same message to a
  *   subscriber of the device topic on the same broker;
  * - the WebSocket send buffers and the gateway's closes for backpressure;
@@ -187,7 +187,7 @@ interface InFlight {
 /**
  * Probe players: players of the fleet whose messages are timed. Each keeps one message in flight and a player's
  * pace (RUN.probe.everyMs, 5 a second), so together they give enough samples for a p99 (20 players: about 100 a
- * second, 1,000 per window) without adding load; their arrival at the raw subscriber, the WebSocket client and
+ * second, 2,000 in a 20 s window) without adding load; their arrival at the raw subscriber, the WebSocket client and
  * the house subscriber is matched by device id.
  */
 class ProbeLoop {
@@ -491,7 +491,7 @@ export async function run(): Promise<BenchResult> {
     notes: [
       'Goals (issue 16) at 1,000 players: CpuShareOfOneCore < 0.5, WebSocketP99OverRaw <= 2, flat memory (HeapGrowthLastOverFirstWindow near 1, WsBufferedMaxBytes not growing, no closes for backpressure).',
       'players1000InHubCloud: the players belong to the hub\'s own virtual cloud and publish through the hub\'s embedded broker (npm start\'s demo), so the hub process also routes every player message as the Yoto cloud\'s broker would; reported, not the goal\'s arrangement (real players publish to Yoto\'s broker, not the hub\'s).',
-      'Latency: 20 of the players are probe players, each with one message in flight and a player\'s pace (5 a second), about 1,000 samples a window; p99 is per window, the median of the windows reported.',
+      'Latency: 20 of the players are probe players, each with one message in flight and a player\'s pace (5 a second), about 100 samples a second (2,000 in a 20 s window); p99 is per window, the median of the windows reported.',
       'Raw: the probe message from its publisher to a subscriber of its device topic on the same broker (the players\' broker), in the same run; WebSocket: to a device.event at a client; HomeBroker: to the bridge\'s yoto/<id>/events at a house subscriber.',
       'Each volume change is a device.event to every client (never dropped) and a device.playback (coalesced: at most one per player every 250 ms), so 1,000 players x 5/s is 5,000 events and about 4,000 playback updates a second per client. The clients ask for batches as the panel does ({"type":"options","batch":true}): one frame per turn of the hub, an array of that turn\'s messages.',
       'Memory is read after a full collection (the hub runs with --expose-gc; the bench calls gc() at each reading, which the CPU share includes).',
