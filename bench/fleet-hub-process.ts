@@ -172,10 +172,15 @@ process.on('message', (command: FleetHubCommand) => {
       case 'stop':
         await writeAllocationProfile();
         await stopTestHub(hub);
+        hub = undefined;
         reply({ type: 'stopped' });
         process.disconnect();
         return;
     }
   };
   work().catch((error: unknown) => reply({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }));
+});
+// The bench gone without a stop (it failed or was killed): stop the hub too, leaving no process behind.
+process.on('disconnect', () => {
+  void stopTestHub(hub).finally(() => process.exit(0));
 });
