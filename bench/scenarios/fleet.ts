@@ -383,11 +383,12 @@ async function runScale(players: number, clientCount: number, cloud: FleetCloud)
     });
     const pool = await PublisherPool.start(RUN.publishers, playerLogins.slice(0, RUN.publishers).map((login) => ({ url: playerBroker, ...login })), fleetDevices);
     pools.push(pool);
-    // The probe players keep a player's pace too (RUN.probe.everyMs), so every player offers 5 a second.
+    // The probe players keep a player's pace too (RUN.probe.everyMs): the publishers play the others.
     const offered = info.deviceIds.length * EVENTS_PER_PLAYER_PER_SECOND;
+    const published = fleetDevices.length * EVENTS_PER_PLAYER_PER_SECOND;
     const seconds = RUN.warmupSeconds + RUN.measuredSeconds;
     // Killed once measured: a hub that falls behind leaves a backlog in the publishers that is not waited for.
-    const publishing = pool.burst(offered, seconds * 1000).catch(() => undefined);
+    const publishing = pool.burst(published, seconds * 1000).catch(() => undefined);
     probe.start();
     await new Promise((resolve) => setTimeout(resolve, RUN.warmupSeconds * 1000));
     probe.take();
