@@ -6,7 +6,7 @@
  * HTTP cache cleared (every file of the panel asked for again), measured until
  * every player's device card has rendered. The time is the panel's own User
  * Timing mark `yoto:dashboard-cards` (dashboard-view.ts: recorded once the
- * cards of the players' first picture have rendered; performance.now(), i.e.
+ * Dashboard rendered the players' first picture, every card with it; performance.now(), i.e.
  * since navigation start), polled with page.evaluate; the DOM is then checked
  * once (every card has its article). The same run with the 2 default players
  * gives the per-player ratio.
@@ -59,14 +59,12 @@ interface ElementLike {
 
 /**
  * In the page (a function, not a string: the panel's CSP forbids eval): how many device cards have
- * rendered their article (inside the shadow roots of yoto-app, the Dashboard and each card).
+ * rendered their article (in the Dashboard's shadow root, inside yoto-app's).
  */
 function renderedCards(): number {
   const doc = (globalThis as unknown as { document: QueryRoot }).document;
   const root = doc.querySelector('yoto-app')?.shadowRoot?.querySelector('yoto-dashboard-view')?.shadowRoot;
-  let rendered = 0;
-  for (const card of root?.querySelectorAll('yoto-device-card') ?? []) if (card.shadowRoot?.querySelector('article[data-device]')) rendered++;
-  return rendered;
+  return [...(root?.querySelectorAll('article[data-device]') ?? [])].length;
 }
 
 interface PanelMarks {
