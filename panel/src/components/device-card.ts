@@ -45,20 +45,20 @@ export function deviceCard(entry: DeviceEntry, options: DeviceCardOptions): Temp
   return html`
     <article class="card device" aria-label=${entry.name} data-device=${entry.deviceId}>
       <div class="head">
-        <h3><a href=${options.link ? `/devices/${encodeURIComponent(entry.deviceId)}` : nothing}>${entry.name}</a></h3>
+        <h3><a href=${options.link ? `/devices/${encodeURIComponent(entry.deviceId)}` : nothing} .textContent=${entry.name}></a></h3>
         <span class=${online ? 'ok' : 'bad'} data-testid="online"><span class="dot ${online ? 'on' : ''}" aria-hidden="true"></span>${online ? 'Online' : 'Offline'}</span>
       </div>
       <div class="muted">
-        <span class=${battery !== undefined && battery <= BATTERY_LOW_PERCENT ? 'bad' : ''} data-testid="battery">${batteryText}</span>${entry.model ? ` · ${entry.model}` : ''}
+        <span class=${battery !== undefined && battery <= BATTERY_LOW_PERCENT ? 'bad' : ''} data-testid="battery" .textContent=${batteryText}></span>${entry.model ? ` · ${entry.model}` : ''}
       </div>
       <div class=${entry.optimistic ? 'pending' : ''} aria-live="polite">
-        <span data-testid="playback-state">${stateLabel(state)}</span>${active && playback.title ? html`: <span class="title" data-testid="playback-title">${playback.title}</span>` : nothing}
+        <span data-testid="playback-state" .textContent=${stateLabel(state)}></span>${active && playback.title ? html`: <span class="title" data-testid="playback-title">${playback.title}</span>` : nothing}
       </div>
       ${active && playback.duration
         ? html`<progress max=${playback.duration} .value=${position ?? 0} aria-label="Progress of ${playback.title ?? 'the track'} on ${entry.name}"></progress>
             <div class="meter muted"><span>${formatDuration(position)}</span><span>${formatDuration(playback.duration)}</span></div>`
         : nothing}
-      <div class="muted" data-testid="volume">Volume ${playback.volume !== undefined ? `${playback.volume}%` : '–'}</div>
+      <div class="muted" data-testid="volume" .textContent=${`Volume ${playback.volume !== undefined ? `${playback.volume}%` : '–'}`}></div>
       ${options.extra ?? nothing}
     </article>
   `;
