@@ -39,16 +39,18 @@ describe('leader lease', function () {
   });
 
   it('keeps the lease while it renews it, past several lease lengths', async () => {
-    const [a, b] = [await member('a', 1000), await member('b', 1000)];
+    // A 2 s lease, renewed every 667 ms: a loaded CI machine can hold a timer back by more than the
+    // 667 ms a 1 s lease leaves before its holder steps down (as it must when it cannot renew in time).
+    const [a, b] = [await member('a', 2000), await member('b', 2000)];
     await a.start();
     await b.start();
-    // Five renewals of the leader, as Redis reports them (keyspace notifications): still the leader, b still follows.
+    // Ten renewals of the leader (over three lease lengths), as Redis reports them (keyspace notifications): still the leader, b still follows.
     const watcher = await redis.connection();
     await watcher.commands.configSet('notify-keyspace-events', 'Kg');
     let renewals = 0;
     await new Promise<void>((resolve) => {
       void watcher.subscriber.subscribe('__keyspace@0__:yoto:leader', (operation) => {
-        if (operation === 'expire' && ++renewals === 5) resolve();
+        if (operation === 'expire' && ++renewals === 10) resolve();
       });
     });
     expect(b.leader).to.equal('a');
