@@ -7,6 +7,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
+import { askChild, endChild } from './child-process';
 import { interleaved, medianResults, type ArrivalCounter, type BenchConsumer } from './measure';
 import type { PublisherBurst, PublisherInit, PublisherReply } from './publisher-process';
 
@@ -62,26 +63,11 @@ export class PublisherPool {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.children.map((child) => new Promise<void>((resolve) => {
-      if (child.exitCode !== null || !child.connected) return resolve();
-      child.once('exit', () => resolve());
-      child.send({ type: 'stop' });
-    })));
+    await Promise.all(this.children.map((child) => endChild(child, () => child.send({ type: 'stop' }))));
   }
 
   private ask(child: ChildProcess, command: PublisherInit | PublisherBurst): Promise<PublisherReply> {
-    return new Promise((resolve, reject) => {
-      const onMessage = (reply: PublisherReply): void => {
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        if (reply.type === 'error') reject(new Error(`publisher: ${reply.message}`));
-        else resolve(reply);
-      };
-      const onExit = (code: number | null): void => reject(new Error(`publisher exited with ${code}`));
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-      child.send(command);
-    });
+    return askChild<PublisherReply>(child, command, 'publisher');
   }
 }
 

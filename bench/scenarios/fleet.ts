@@ -36,6 +36,7 @@ import { startNodeFlags } from '../../test/helpers/start-flags';
 import { HOUSE_ADMIN } from '../../test/helpers/test-hub';
 import { runWhenMain, type BenchResult } from '../bench-result';
 import { median, percentile, round, volumeChanges, type BenchMessage } from '../measure';
+import { askChild, endChild } from '../child-process';
 import { openFleetClient, type FleetClient } from '../fleet-client';
 import type { FleetClientsCommand, FleetClientsReply } from '../fleet-clients-process';
 import { PublisherPool } from '../saturation';
@@ -64,21 +65,6 @@ const RUN = {
   password: 'correct horse battery staple',
 } as const;
 
-/** Sends a child process of the bench a command and answers its reply (one command at a time). */
-function askChild<T>(child: ChildProcess, command: object, name: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (answer: { type: string; message?: string }): void => {
-      child.off('exit', onExit);
-      if (answer.type === 'error') reject(new Error(`${name}: ${answer.message}`));
-      else resolve(answer as T);
-    };
-    const onExit = (code: number | null): void => reject(new Error(`${name} exited with ${code}`));
-    child.once('message', onMessage);
-    child.once('exit', onExit);
-    child.send(command);
-  });
-}
-
 class HubProcess {
   private constructor(private readonly child: ChildProcess) {}
 
@@ -94,10 +80,7 @@ class HubProcess {
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    await this.ask({ type: 'stop' });
-    await exited;
+    await endChild(this.child, () => this.ask({ type: 'stop' }));
   }
 }
 
@@ -163,10 +146,7 @@ class FleetClients {
   async stop(): Promise<void> {
     this.reader?.ws.terminate();
     const others = this.others;
-    if (!others || others.exitCode !== null || !others.connected) return;
-    const exited = new Promise<void>((resolve) => others.once('exit', () => resolve()));
-    others.send({ type: 'stop' } satisfies FleetClientsCommand);
-    await exited;
+    if (others) await endChild(others, () => others.send({ type: 'stop' } satisfies FleetClientsCommand));
   }
 }
 
@@ -337,10 +317,7 @@ async function startYotoCloud(players: number): Promise<{ child: ChildProcess; s
 }
 
 async function stopYotoCloud(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.disconnect();
-  await exited;
+  if (child) await endChild(child, () => child.disconnect());
 }
 
 /**
