@@ -258,7 +258,8 @@ describe('YotoMqttClient', function () {
     });
 
     async function follow(eventsRerequestMs: number): Promise<YotoMqttClient> {
-      const created = new YotoMqttClient({ url: broker.url, tokenProvider: async () => 'token', clock, eventsRerequestMs });
+      // No minute's status requests: their answers could pass volumeTurnArrives' status fence early.
+      const created = new YotoMqttClient({ url: broker.url, tokenProvider: async () => 'token', clock, eventsRerequestMs, statusRequestMs: 24 * 60 * 60_000 });
       client = created;
       const firstEvents = nextMessage(created, player.deviceId, 'events');
       created.addDevice(player.deviceId);
