@@ -92,7 +92,14 @@ export function telemetryPayload(telemetry: DeviceTelemetry, timestamp: Date): B
 
 /** yoto/{id}/events: the event's data in snake_case beside its type and time. */
 export function eventPayload(event: DeviceEvent): BrokerEventMessage {
-  return { ...snakeCaseKeys(event.data), device_id: event.deviceId, type: event.type, timestamp: event.timestamp };
+  // One object filled in place (no spread of a snake-cased copy): every event of every player comes through here.
+  const payload: Record<string, unknown> = {};
+  const { data } = event;
+  for (const key of Object.keys(data)) payload[snakeCase(key)] = data[key];
+  payload['device_id'] = event.deviceId;
+  payload['type'] = event.type;
+  payload['timestamp'] = event.timestamp;
+  return payload as BrokerEventMessage;
 }
 
 const eventJson = new WeakMap<DeviceEvent, string>();

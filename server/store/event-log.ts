@@ -62,7 +62,7 @@ export interface EventLogStats {
  * (`EventLog`) or the partitioned PostgreSQL table (`PostgresEventLog`).
  */
 export interface DeviceEventLog {
-  /** Buffers the event (O(1)); a flush is scheduled right away. Do not change the object afterwards. */
+  /** Buffers the event (O(1)); a write is scheduled (within EVENT_WRITE_INTERVAL_MS of the last one). Do not change the object afterwards. */
   append(event: DeviceEvent): void;
   /** Resolves once every event appended before the call is durable. */
   flush(): Promise<void>;
