@@ -88,11 +88,12 @@ export abstract class BufferedEventLog {
   /** Events appended since the log was opened. */
   protected appended = 0;
 
-  protected constructor(logger: Logger) {
+  protected constructor(logger: Logger, writeIntervalMs = EVENT_WRITE_INTERVAL_MS) {
     this.flusher = new EventFlusher(
       () => this.hasPending(),
       () => this.writeNextBatch(),
       (error) => logger.error('could not write device events; they stay pending', { err: error }),
+      writeIntervalMs,
     );
   }
 

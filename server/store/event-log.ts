@@ -26,6 +26,8 @@ export interface EventLogOptions {
   /** Milliseconds since the epoch (tests move time). */
   now?: () => number;
   logger?: Logger;
+  /** The shortest time between two scheduled writes, ms (default EVENT_WRITE_INTERVAL_MS). */
+  writeIntervalMs?: number;
 }
 
 export interface EventQuery {
@@ -127,7 +129,7 @@ export class EventLog extends BufferedEventLog implements DeviceEventLog {
   private counters = { flushedBytes: 0, writes: 0, rotations: 0 };
 
   private constructor(options: EventLogOptions) {
-    super(options.logger ?? silentLogger);
+    super(options.logger ?? silentLogger, options.writeIntervalMs);
     this.dir = options.dir;
     this.currentPath = path.join(options.dir, CURRENT_LOG_NAME);
     this.maxFileBytes = options.maxFileBytes ?? 16 * MiB;

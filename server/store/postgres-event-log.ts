@@ -16,6 +16,8 @@ export interface PostgresEventLogOptions {
   batchRows?: number;
   now?: () => number;
   logger?: Logger;
+  /** The shortest time between two scheduled writes (INSERTs), ms (default EVENT_WRITE_INTERVAL_MS). */
+  writeIntervalMs?: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -65,7 +67,7 @@ export class PostgresEventLog extends BufferedEventLog implements DeviceEventLog
   private counters = { flushedBytes: 0, writes: 0, rotations: 0 };
 
   private constructor(options: PostgresEventLogOptions) {
-    super(options.logger ?? silentLogger);
+    super(options.logger ?? silentLogger, options.writeIntervalMs);
     this.pool = options.pool;
     this.retentionMs = (options.retentionDays ?? 30) * DAY_MS;
     this.batchRows = options.batchRows ?? 5_000;

@@ -133,6 +133,7 @@ export interface EventLogOpenOptions {
   now?: () => number;
   /** Embedded only: rotate files past this size (so reads span several files). */
   maxFileBytes?: number;
+  writeIntervalMs?: number;
 }
 
 export interface EventLogBackendUnderTest {

@@ -20,6 +20,11 @@ function activeResources(): string[] {
   return process.getActiveResourcesInfo().sort();
 }
 
+/** Resolves once the log made `count` writes (it writes on a timer of its own: checked every millisecond). */
+async function writesReach(log: DeviceEventLog, count: number): Promise<void> {
+  while (log.stats().writes < count) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
 async function fileEventIds(file: string): Promise<string[]> {
   const text = await fs.readFile(file, 'utf8');
   return text.trim().split('\n').map((line) => (JSON.parse(line) as DeviceEvent).id);
@@ -47,6 +52,29 @@ describeEventLogBackends('event log', (backend) => {
     for (const event of eventsFor('d1', 3)) events.append(event);
     await events.flush();
     expect(await backend.durableIds(location)).to.deep.equal(['d1-0', 'd1-1', 'd1-2']);
+  });
+
+  it('writes appended events by itself, without a flush or a query', async () => {
+    const events = await openLog();
+    for (const event of eventsFor('d1', 2)) events.append(event);
+    await writesReach(events, 1);
+    expect(events.stats()).to.include({ pending: 0 });
+    expect(await backend.durableIds(location)).to.deep.equal(['d1-0', 'd1-1']);
+  });
+
+  it('writes at most once per interval: what is appended after a write waits for the next one, or for a flush', async () => {
+    const events = await openLog({ writeIntervalMs: 60 * 60 * 1000 });
+    events.append(deviceEvent('first', 'd1'));
+    await writesReach(events, 1);
+    events.append(deviceEvent('second', 'd1'));
+    events.append(deviceEvent('third', 'd1'));
+    // Several turns of the event loop, in which an unpaced log would have written again.
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(events.stats()).to.include({ writes: 1, pending: 2 });
+    expect(await backend.durableIds(location)).to.deep.equal(['first']);
+    await events.flush();
+    expect(events.stats()).to.include({ writes: 2, pending: 0 });
+    expect(await backend.durableIds(location)).to.deep.equal(['first', 'second', 'third']);
   });
 
   it('refuses an event without the fields queries rely on, and logs nothing for it', async () => {
