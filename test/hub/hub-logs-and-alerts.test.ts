@@ -77,6 +77,26 @@ describe('Hub: request ids on every log line, and stream-failure alerts', functi
     expect(hub.url).to.not.match(/:0$/);
   });
 
+  it("writes a player's events to the event log file by itself, with no query to make it", async () => {
+    const logged = new Promise<DeviceEvent>((resolve) => {
+      const onEvent = (event: DeviceEvent): void => {
+        if (event.deviceId !== KIDS.deviceId || event.type !== 'volume_changed') return;
+        hub.devices.bus.off(onEvent);
+        resolve(event);
+      };
+      hub.devices.bus.on(onEvent, 'event', onEvent);
+    });
+    const res = await call('POST', `/api/devices/${KIDS.deviceId}/command`, {}, { command: 'volume', volume: 31 });
+    expect(res.status).to.equal(200);
+    const event = await logged;
+    // The file in the data directory, as an operator reads it (checked every few milliseconds until the hub wrote it).
+    const file = path.join(hub.options.dataDir, 'events', 'events.jsonl');
+    const inFile = (): DeviceEvent | undefined =>
+      (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as DeviceEvent) : []).find((e) => e.id === event.id);
+    while (inFile() === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(inFile()).to.deep.include({ deviceId: KIDS.deviceId, type: 'volume_changed' });
+  });
+
   it('puts the request id on the lines other components write while serving it', async () => {
     const file = await upload('trace-upload-0001');
     const added = lines.find((line) => line.msg === 'audio file added' && line['id'] === file.id);
