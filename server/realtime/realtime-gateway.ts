@@ -61,8 +61,15 @@ export interface RealtimeGatewayOptions {
   closeGraceMs?: number;
   /** Larger client messages are refused with an error. Default 4 KiB. */
   maxMessageBytes?: number;
-  /** A batch client gets at most one frame in this time (the turns between go into the next frame). Default 20 ms; 0: one frame every turn. */
+  /**
+   * With `batchIntervalClients` batch clients or more, a batch client gets at most one frame in this
+   * time (the turns between go into the next frame); with fewer, the interval shrinks in proportion
+   * (20 clients: a fifth of it), so the hub's writes stay within the same budget, and few clients get
+   * their messages sooner. Default 20 ms; 0: one frame every turn.
+   */
   batchIntervalMs?: number;
+  /** How many batch clients get the whole `batchIntervalMs` (default 100: about 5,000 frames a second in all). */
+  batchIntervalClients?: number;
   /** Time and timers (coalescing, heartbeat, close grace); injected so tests move time instead of waiting. */
   clock?: Clock;
   validator?: Validator;
@@ -97,6 +104,7 @@ export interface RealtimeGatewayStats {
 
 const DEFAULT_COALESCE_MS = 250;
 const DEFAULT_BATCH_INTERVAL_MS = 20;
+const DEFAULT_BATCH_INTERVAL_CLIENTS = 100;
 const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const DEFAULT_PING_INTERVAL_MS = 30_000;
 const DEFAULT_CLOSE_GRACE_MS = 5_000;
@@ -163,8 +171,9 @@ interface Client {
  * - Playback updates are coalesced per player (one per `coalesceMs`, the
  *   latest); events and removals never are.
  * - Batches (`{"type":"options","batch":true}`): the client gets one frame per
- *   turn of the event loop (at most one per `batchIntervalMs`, the turns between
- *   gathered into it), a JSON array of the messages in order; a
+ *   turn of the event loop (at most one per `batchIntervalMs` with 100 batch
+ *   clients, proportionally more often with fewer, the turns between gathered
+ *   into it), a JSON array of the messages in order; a
  *   player's status or playback replaces an earlier one of the same player
  *   in the same batch (events are never dropped). The array of a turn's player
  *   messages is encoded once for all the clients that see the same players, so
@@ -188,6 +197,7 @@ export class RealtimeGateway {
   private readonly closeGraceMs: number;
   private readonly maxMessageBytes: number;
   private readonly batchIntervalMs: number;
+  private readonly batchIntervalClients: number;
   private readonly clients = new Map<WebSocket, Client>();
   /** Upgrades let through by admit() and not yet connected: who they are. */
   private readonly admitted = new WeakMap<IncomingMessage, { user: RequestUser; token: string; handshake: HandshakeOptions }>();
@@ -243,6 +253,7 @@ export class RealtimeGateway {
     this.closeGraceMs = nonNegative(options.closeGraceMs, DEFAULT_CLOSE_GRACE_MS);
     this.maxMessageBytes = nonNegative(options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
     this.batchIntervalMs = nonNegative(options.batchIntervalMs, DEFAULT_BATCH_INTERVAL_MS);
+    this.batchIntervalClients = Math.max(1, nonNegative(options.batchIntervalClients, DEFAULT_BATCH_INTERVAL_CLIENTS));
     this.maxPerUser = nonNegative(options.maxConnectionsPerUser, DEFAULT_MAX_CONNECTIONS_PER_USER);
     this.maxPerAddress = nonNegative(options.maxConnectionsPerAddress, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS);
   }
@@ -673,16 +684,16 @@ export class RealtimeGateway {
   }
 
   /**
-   * Sends the batches, unless the last went out less than batchIntervalMs ago and no client waits
+   * Sends the batches, unless the last went out less than batchInterval() ago and no client waits
    * for an answer: then the player messages wait for the rest of it, the turns between gathered
-   * into one frame per client (a busy fleet costs a client at most 1000 / batchIntervalMs frames a
-   * second). A real timer, not the clock: this
+   * into one frame per client (a busy fleet costs the hub at most about 1000 / batchIntervalMs ×
+   * batchIntervalClients frames a second, however many clients). A real timer, not the clock: this
    * paces writes to sockets, it measures no time a user sees.
    */
   private endTurn(): void {
     if (this.turnImmediate) clearImmediate(this.turnImmediate);
     this.turnImmediate = undefined;
-    const wait = this.batchesSentAt + this.batchIntervalMs - performance.now();
+    const wait = this.batchesSentAt + this.batchInterval() - performance.now();
     // A client's own answers (subscribed, pong, errors) never wait: they take the turns gathered so far with them.
     if (wait <= 0 || this.ownQueued.size > 0) this.flushTurn();
     else if (!this.batchTimer && this.turn.length > 0) {
@@ -693,6 +704,11 @@ export class RealtimeGateway {
       }, Math.ceil(wait));
     }
     this.uncorkAll();
+  }
+
+  /** The pacing of batches now: the whole batchIntervalMs from batchIntervalClients batch clients on, less for fewer. */
+  private batchInterval(): number {
+    return this.batchIntervalMs * Math.min(1, this.batchClients.size / this.batchIntervalClients);
   }
 
   /**

@@ -486,6 +486,26 @@ describe('realtime gateway at /ws', function () {
       // The ten turns in one frame, the pong in the next.
       expect(batched.frames.length - framesBefore).to.equal(2);
     });
+
+    it('paces batches in proportion to the batch clients: one client where a full interval needs millions gets a frame every turn', async () => {
+      // 3,600 s for 3.6 million batch clients: one client gets a millionth of a millisecond, less than a turn.
+      const { connect } = await start({ batchIntervalMs: 3_600_000, batchIntervalClients: 3_600_000_000_000 });
+      ingest(LIVING, { volume: 0 });
+      const batched = await connect('token-admin');
+      batched.batch();
+      await batched.subscribe('device.*');
+      const mark = batched.mark;
+      const framesBefore = batched.frames.length;
+      for (let volume = 1; volume <= 10; volume++) {
+        ingest(LIVING, { volume });
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      await batched.barrier();
+      const volumes = batched.since(mark).filter((m) => m.type === 'device.event' && m.event.type === 'volume_changed');
+      expect(volumes).to.have.length(10);
+      // A frame for each of the ten turns, and the pong's.
+      expect(batched.frames.length - framesBefore).to.equal(11);
+    });
   });
 
   describe('backpressure', () => {
