@@ -459,9 +459,12 @@ describe('realtime gateway at /ws', function () {
       expect([...devices], 'a member sees their own player and never another').to.deep.equal([LIVING]);
     });
 
-    it('gathers the turns within the batch interval into one frame: every event in order, the latest status', async () => {
-      // An interval no test outlasts: the frames go out when the gateway is flushed.
-      const { connect, gateway } = await start({ batchIntervalMs: 3_600_000 });
+    /**
+     * A batch client of the admin subscribed to every player, then ten turns of the event loop, each
+     * with a volume change of the living-room player (and `alsoEachTurn`); what was sent before the turns.
+     */
+    async function tenVolumeTurns(options: Parameters<typeof start>[0], alsoEachTurn: (volume: number) => void = () => undefined) {
+      const { connect, gateway } = await start(options);
       ingest(LIVING, { volume: 0 });
       const batched = await connect('token-admin');
       batched.batch();
@@ -470,9 +473,17 @@ describe('realtime gateway at /ws', function () {
       const framesBefore = batched.frames.length;
       for (let volume = 1; volume <= 10; volume++) {
         ingest(LIVING, { volume });
-        rig!.registry.ingest(playerMessage(LIVING, 'status', { status: { statusVersion: 18, batteryLevel: 40 + volume } }, new Date(rig!.clock.now())));
+        alsoEachTurn(volume);
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
+      return { batched, gateway, mark, framesBefore };
+    }
+
+    it('gathers the turns within the batch interval into one frame: every event in order, the latest status', async () => {
+      // An interval no test outlasts: the frames go out when the gateway is flushed.
+      const { batched, gateway, mark, framesBefore } = await tenVolumeTurns({ batchIntervalMs: 3_600_000 }, (volume) => {
+        rig!.registry.ingest(playerMessage(LIVING, 'status', { status: { statusVersion: 18, batteryLevel: 40 + volume } }, new Date(rig!.clock.now())));
+      });
       expect(batched.frames.length, 'nothing sent within the interval').to.equal(framesBefore);
       gateway.flush();
       await batched.barrier();
@@ -489,17 +500,7 @@ describe('realtime gateway at /ws', function () {
 
     it('paces batches in proportion to the batch clients: one client where a full interval needs millions gets a frame every turn', async () => {
       // 3,600 s for 3.6 million batch clients: one client gets a millionth of a millisecond, less than a turn.
-      const { connect } = await start({ batchIntervalMs: 3_600_000, batchIntervalClients: 3_600_000_000_000 });
-      ingest(LIVING, { volume: 0 });
-      const batched = await connect('token-admin');
-      batched.batch();
-      await batched.subscribe('device.*');
-      const mark = batched.mark;
-      const framesBefore = batched.frames.length;
-      for (let volume = 1; volume <= 10; volume++) {
-        ingest(LIVING, { volume });
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+      const { batched, mark, framesBefore } = await tenVolumeTurns({ batchIntervalMs: 3_600_000, batchIntervalClients: 3_600_000_000_000 });
       await batched.barrier();
       const volumes = batched.since(mark).filter((m) => m.type === 'device.event' && m.event.type === 'volume_changed');
       expect(volumes).to.have.length(10);
