@@ -2025,7 +2025,7 @@ export interface WsRenewMessage {
   accessToken: string;
 }
 /**
- * Connection options. `batch: true`: from now on every frame the hub sends is a JSON array of messages (each a WsServerMessage), in order: the messages since the previous frame, at most one frame every 20 ms (answers to the client's own messages go at once), so a client following many players gets at most 50 frames a second instead of one per message; within a batch a player's `device.status` or `device.playback` replaces an earlier one of the same player (the latest state wins; events are never dropped). `batch: false` goes back to one message per frame. Not answered.
+ * Connection options. `batch: true`: from now on every frame the hub sends is a JSON array of messages (each a WsServerMessage), in order: the messages since the previous frame, at most one frame every 20 ms while 100 clients or more batch, proportionally more often with fewer (answers to the client's own messages go at once), so a client of a busy hub following many players gets at most 50 frames a second instead of one per message; within a batch a player's `device.status` or `device.playback` replaces an earlier one of the same player (the latest state wins; events are never dropped). `batch: false` goes back to one message per frame. Not answered.
  */
 export interface WsOptionsMessage {
   /**
