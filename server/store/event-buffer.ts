@@ -13,7 +13,7 @@ import { StoreError } from './errors';
  * event loop (what the flush did until now) made a fleet of 1,000 players at
  * 5,000 events a second write hundreds of times a second, each write costing more
  * than the events in it; paced, a write carries the events of its 20 ms. An event
- * reaches the disk at most this much later; `flush()` still writes at once.
+ * waits about this long at most before its write begins; `flush()` writes at once.
  */
 export const EVENT_WRITE_INTERVAL_MS = 20;
 
