@@ -7,6 +7,7 @@ import type { DeviceEvent } from '../../server/types/schemas';
 import { DEFAULT_VIRTUAL_PLAYERS } from '../../server/virtual/contracts';
 import { fixturesDir } from '../helpers/fixtures';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
+import { EMBEDDED_EVENTS } from '../store/backends';
 
 const KIDS = DEFAULT_VIRTUAL_PLAYERS[1]!;
 const START_MP3 = path.join(fixturesDir, 'twine-spyshort', 'audio', 'Start.mp3');
@@ -38,11 +39,11 @@ describe('Hub: request ids on every log line, and stream-failure alerts', functi
     return (await res.json()) as { id: string; fileName: string };
   }
 
-  /** Resolves with the next `alert` event the hub records for `deviceId`. */
-  function nextAlert(deviceId: string): Promise<DeviceEvent> {
+  /** Resolves with the next event of `type` the hub records for `deviceId`. */
+  function nextEvent(deviceId: string, type: DeviceEvent['type']): Promise<DeviceEvent> {
     return new Promise((resolve) => {
       const onEvent = (event: DeviceEvent): void => {
-        if (event.type !== 'alert' || event.deviceId !== deviceId) return;
+        if (event.type !== type || event.deviceId !== deviceId) return;
         hub.devices.bus.off(onEvent);
         resolve(event);
       };
@@ -78,23 +79,14 @@ describe('Hub: request ids on every log line, and stream-failure alerts', functi
   });
 
   it("writes a player's events to the event log file by itself, with no query to make it", async () => {
-    const logged = new Promise<DeviceEvent>((resolve) => {
-      const onEvent = (event: DeviceEvent): void => {
-        if (event.deviceId !== KIDS.deviceId || event.type !== 'volume_changed') return;
-        hub.devices.bus.off(onEvent);
-        resolve(event);
-      };
-      hub.devices.bus.on(onEvent, 'event', onEvent);
-    });
+    const logged = nextEvent(KIDS.deviceId, 'volume_changed');
     const res = await call('POST', `/api/devices/${KIDS.deviceId}/command`, {}, { command: 'volume', volume: 31 });
     expect(res.status).to.equal(200);
     const event = await logged;
-    // The file in the data directory, as an operator reads it (checked every few milliseconds until the hub wrote it).
-    const file = path.join(hub.options.dataDir, 'events', 'events.jsonl');
-    const inFile = (): DeviceEvent | undefined =>
-      (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as DeviceEvent) : []).find((e) => e.id === event.id);
-    while (inFile() === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(inFile()).to.deep.include({ deviceId: KIDS.deviceId, type: 'volume_changed' });
+    // The file in the data directory, as an operator reads it (checked every few milliseconds until the hub wrote it; none before its first write).
+    const written = (): Promise<string[]> => EMBEDDED_EVENTS.durableIds({ dir: path.join(hub.options.dataDir, 'events') }).catch(() => []);
+    while (!(await written()).includes(event.id)) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await written()).to.include(event.id);
   });
 
   it('puts the request id on the lines other components write while serving it', async () => {
@@ -132,7 +124,7 @@ describe('Hub: request ids on every log line, and stream-failure alerts', functi
 
     // The script was redeployed elsewhere: the player's old link is revoked.
     await hub.streams.revokeDevice(KIDS.deviceId);
-    const alerted = nextAlert(KIDS.deviceId);
+    const alerted = nextEvent(KIDS.deviceId, 'alert');
     const refused = await fetch(url);
     expect(refused.status).to.equal(403);
     const alert = await alerted;
@@ -149,7 +141,7 @@ describe('Hub: request ids on every log line, and stream-failure alerts', functi
     // A file that is gone from disk under a valid link: 404 and an alert saying so.
     const fresh = hub.streams.urlFor({ kind: 'audio', fileId: file.id }, { deviceId: KIDS.deviceId });
     fs.rmSync(path.join(hub.options.dataDir, 'audio', file.fileName));
-    const missingAlert = nextAlert(KIDS.deviceId);
+    const missingAlert = nextEvent(KIDS.deviceId, 'alert');
     expect((await fetch(fresh)).status).to.equal(404);
     expect((await missingAlert).data).to.include({ alert: 'stream_failed', status: 404, reason: 'missing_on_disk' });
 

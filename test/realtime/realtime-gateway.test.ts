@@ -498,8 +498,8 @@ describe('realtime gateway at /ws', function () {
       expect(batched.frames.length - framesBefore).to.equal(2);
     });
 
-    it('paces batches in proportion to the batch clients: one client where a full interval needs millions gets a frame every turn', async () => {
-      // 3,600 s for 3.6 million batch clients: one client gets a millionth of a millisecond, less than a turn.
+    it('paces batches in proportion to the batch clients: one client, where the full interval needs trillions, gets a frame every turn', async () => {
+      // 3,600 s for 3.6 trillion batch clients: one client gets a millionth of a millisecond, less than a turn.
       const { batched, mark, framesBefore } = await tenVolumeTurns({ batchIntervalMs: 3_600_000, batchIntervalClients: 3_600_000_000_000 });
       await batched.barrier();
       const volumes = batched.since(mark).filter((m) => m.type === 'device.event' && m.event.type === 'volume_changed');

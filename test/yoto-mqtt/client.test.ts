@@ -23,6 +23,9 @@ function reachState(client: YotoMqttClient, state: YotoMqttState, times = 1): Pr
   });
 }
 
+/** A status timer that never fires within a test: some tests fence on a status request of their own. */
+const NO_MINUTE_STATUS_MS = 24 * 60 * 60_000;
+
 describe('YotoMqttClient', function () {
   describe('login against a token-checking broker (the AWS IoT custom authorizer)', () => {
     let broker: TokenBroker;
@@ -215,7 +218,7 @@ describe('YotoMqttClient', function () {
       const clock = new ManualClock();
       // The fence below is our own status request: the minute's status timer must not send one first,
       // or the fence could pass before a re-request sent later in the same advance has arrived.
-      await followed([A, B], { clock, statusRequestMs: 24 * 60 * 60_000 });
+      await followed([A, B], { clock, statusRequestMs: NO_MINUTE_STATUS_MS });
       const count = (id: string): number => observer.messages.filter((m) => m.topic === `device/${id}/command/events/request`).length;
       await Promise.all([A, B].map((id) => observer.waitFor((m) => m.topic === `device/${id}/command/events/request`, 0)));
 
@@ -259,7 +262,7 @@ describe('YotoMqttClient', function () {
 
     async function follow(eventsRerequestMs: number): Promise<YotoMqttClient> {
       // No minute's status requests: their answers could pass volumeTurnArrives' status fence early.
-      const created = new YotoMqttClient({ url: broker.url, tokenProvider: async () => 'token', clock, eventsRerequestMs, statusRequestMs: 24 * 60 * 60_000 });
+      const created = new YotoMqttClient({ url: broker.url, tokenProvider: async () => 'token', clock, eventsRerequestMs, statusRequestMs: NO_MINUTE_STATUS_MS });
       client = created;
       const firstEvents = nextMessage(created, player.deviceId, 'events');
       created.addDevice(player.deviceId);
