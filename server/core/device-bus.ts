@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isoTime } from '../time/clock';
 import { silentLogger, type Logger } from '../log/logger';
 import type { DeviceEvent, PlaybackSession } from '../types/schemas';
 import type { DeviceState, DeviceTelemetry } from './device-state';
@@ -77,7 +78,7 @@ export class DeviceBus {
 
   /** Builds a device event and emits it. */
   publishEvent(deviceId: string, type: DeviceEvent['type'], data: Record<string, unknown>, at: Date): DeviceEvent {
-    const event: DeviceEvent = { id: randomUUID(), deviceId, type, timestamp: at.toISOString(), data };
+    const event: DeviceEvent = { id: randomUUID(), deviceId, type, timestamp: isoTime(at), data };
     this.emit('event', event);
     return event;
   }

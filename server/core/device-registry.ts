@@ -2,7 +2,7 @@ import { silentLogger, type Logger } from '../log/logger';
 import { DeviceBus } from './device-bus';
 import type { DeviceEvent, PlaybackSession } from '../types/schemas';
 import type { DeviceTopicKind, YotoEventsMessage } from '../yoto/protocol';
-import { realClock, type Clock, type ClockTimer } from '../time/clock';
+import { isoTime, realClock, type Clock, type ClockTimer } from '../time/clock';
 import type { PlayerStatus, ReceivedPlayerMessage } from '../yoto/mqtt/player-messages';
 import { initialState, type CloudDeviceInfo, type DeviceState, type DeviceTelemetry } from './device-state';
 import { transitionEvents, type DeviceEventType, type TransitionContext } from './event-normalizer';
@@ -295,14 +295,14 @@ export class DeviceRegistry {
     const duplicate = this.isDuplicate(record, kind, payload);
     if (duplicate) this.counters.duplicates++;
     const presence = messagePresence(record.state);
-    const merged = duplicate ? record.state : applyEvents(record.state, payload);
-    this.commit(record, withPresence(merged, presence), at, presence);
+    const merged = duplicate ? { ...record.state } : applyEvents(record.state, payload);
+    this.commit(record, presenceInPlace(merged, presence), at, presence);
   }
 
   private ingestStatus(deviceId: string, kind: 'status' | 'legacyStatus' | 'fullStatus', status: PlayerStatus, at: Date): void {
     const record = this.recordFor(deviceId, at);
     const presence = kind === 'status' ? messagePresence(record.state) : legacyStatusPresence(record.state, status);
-    this.commit(record, withPresence(applyStatus(record.state, status), presence), at, presence);
+    this.commit(record, presenceInPlace(applyStatus(record.state, status), presence), at, presence);
     if (hasTelemetry(status)) this.bus.emit('telemetry', deviceId, record.state.telemetry, at);
   }
 
@@ -321,13 +321,13 @@ export class DeviceRegistry {
   }
 
   /**
-   * Takes the merged state (a new object of the caller's, as withPresence makes it: completed
+   * Takes the merged state (a new object of the caller's, as withPresence or presenceInPlace leave it: completed
    * in place): a message that changed nothing only refreshes `lastSeen`.
    */
   private commit(record: DeviceRecord, merged: DeviceState, at: Date, presence: PresenceChange): void {
     const previous = record.state;
     record.lastHeardAt = this.clock.now();
-    merged.lastSeen = at.toISOString();
+    merged.lastSeen = isoTime(at);
     const next = deriveInPlace(merged);
     if (sameDataExcept(previous, next, TIMES)) {
       record.state = { ...previous, lastSeen: next.lastSeen };
@@ -342,9 +342,9 @@ export class DeviceRegistry {
   private change(record: DeviceRecord, next: DeviceState, at: Date, presence: PresenceChange): void {
     const previous = record.state;
     const state = next;
-    state.updatedAt = at.toISOString();
+    state.updatedAt = isoTime(at);
     if (state.online) delete state.offlineSince;
-    else if (previous.online || !state.offlineSince) state.offlineSince = at.toISOString();
+    else if (previous.online || !state.offlineSince) state.offlineSince = isoTime(at);
     record.state = state;
     const context: TransitionContext = { batteryLowPercent: this.batteryLowPercent };
     if (presence.reason) context.presenceReason = presence.reason;
@@ -522,8 +522,13 @@ function cloudPresence(record: DeviceRecord, info: CloudDeviceInfo): PresenceCha
   return { online: true, shutDown: false, reason: 'cloud' };
 }
 
+/** A copy of the state with the presence a message or timer implies. */
 function withPresence(state: DeviceState, presence: PresenceChange): DeviceState {
-  const next = { ...state };
+  return presenceInPlace({ ...state }, presence);
+}
+
+/** withPresence of a state nobody else holds yet (a merge's new object): set in place, not copied again. */
+function presenceInPlace(next: DeviceState, presence: PresenceChange): DeviceState {
   if (presence.online !== undefined) next.online = presence.online;
   if (presence.shutDown !== undefined) next.shutDown = presence.shutDown;
   return next;

@@ -157,6 +157,16 @@ describe('YotoMqttClient', function () {
       await eight;
       expect(got.map((m) => `${m.deviceId}:${m.kind}`)).to.deep.equal([A, B].flatMap((id) => [`${id}:events`, `${id}:status`, `${id}:legacyStatus`, `${id}:response`]));
       expect(got.every((m) => m.receivedAt instanceof Date)).to.equal(true);
+      // The whole message, read field by field: nothing the reader made is left behind.
+      expect(got[3]).to.deep.equal({
+        kind: 'response',
+        payload: { status: { volume: 'OK', req_body: '{}' } },
+        dropped: [],
+        extra: {},
+        deviceId: A,
+        topic: `device/${A}/response`,
+        receivedAt: got[3]!.receivedAt,
+      });
     });
 
     it('leaves the undocumented events topic and removed players out', async () => {

@@ -183,7 +183,10 @@ function readFields<T>(source: Record<string, unknown>, fields: Readonly<Record<
   const value: Record<string, unknown> = {};
   const dropped: string[] = [];
   const extra: Record<string, unknown> = {};
-  for (const [name, raw] of Object.entries(source)) {
+  // for...in, not Object.entries: no array of pairs per message.
+  for (const name in source) {
+    if (!Object.hasOwn(source, name)) continue;
+    const raw = source[name];
     if (!Object.hasOwn(fields, name)) {
       extra[name] = raw;
       continue;
