@@ -7,7 +7,7 @@ import type { BrokerAnnouncementMessage, BrokerCommandMessage, BrokerManagementM
 import { getValidator, type SchemaName, type SchemaValidationError, type Validator } from '../validation';
 import type { DeviceCommander, DeviceCommand } from '../yoto/device-command';
 import { reportCommandFailure } from '../core/command-failures';
-import { deviceViews, discoveryPayload, eventPayloadJson, sameView, telemetryPayload } from '../core/device-views';
+import { deviceViews, discoveryPayload, eventPayloadJson, sameView, telemetryPayload, viewPayloadJson, type DeviceViews } from '../core/device-views';
 import { mapBrokerCommand, type ScriptPlayRequest } from './command-mapping';
 import { allConfigTopics, allPlayersNotifyConfig, homeAssistantConfigs, type HomeAssistantOptions } from './home-assistant';
 import { brokerTopics, isTopicSafeId, type BrokerTopics } from './topics';
@@ -203,25 +203,23 @@ export class HomeBrokerBridge {
 
   private publishState(state: DeviceState, force: boolean, which = { status: true, playback: true }): void {
     if (!this.publishable(state.deviceId)) return;
-    const views = deviceViews(state);
     const at = this.now();
-    if (which.status) this.publishView(this.topics.status(state.deviceId), views.status, at, force);
-    if (which.playback) this.publishView(this.topics.playback(state.deviceId), views.playback, at, force);
+    if (which.status) this.publishView(this.topics.status(state.deviceId), state, 'status', at, force);
+    if (which.playback) this.publishView(this.topics.playback(state.deviceId), state, 'playback', at, force);
   }
 
   /**
-   * A status or playback view with its timestamp (as statusPayload and playbackPayload make it),
+   * A status or playback view with its timestamp (statusPayload or playbackPayload as text),
    * unless the broker holds the same view already. Views are compared field by field, not as JSON.
    */
-  private publishView(topic: string, view: object, at: Date, force: boolean): void {
+  private publishView(topic: string, state: DeviceState, which: keyof DeviceViews, at: Date, force: boolean): void {
     if (!this.isConnected()) return;
     this.pendingRemovals.delete(topic);
+    const view = deviceViews(state)[which];
     const last = this.retained.get(topic);
     if (!force && typeof last === 'object' && sameView(last, view)) return;
     this.retained.set(topic, view);
-    // The view's fields, then its timestamp: the same text as JSON.stringify({ ...view, timestamp }).
-    const fields = JSON.stringify(view);
-    this.sendRaw(topic, `${fields.slice(0, -1)}${fields.length > 2 ? ',' : ''}"timestamp":"${at.toISOString()}"}`, true);
+    this.sendRaw(topic, viewPayloadJson(state, which, at), true);
   }
 
   private publishHomeAssistant(state: DeviceState, force: boolean): void {

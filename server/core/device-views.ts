@@ -1,3 +1,4 @@
+import { isoTime } from '../time/clock';
 import type { DeviceState, DeviceTelemetry } from './device-state';
 import type {
   BrokerDiscoveryMessage,
@@ -23,16 +24,36 @@ export interface DeviceViews {
   playback: Untimed<BrokerPlaybackMessage>;
 }
 
-const computed = new WeakMap<DeviceState, DeviceViews>();
+/** A state's views, and their JSON text once a surface has asked for it. */
+interface ComputedViews extends DeviceViews {
+  text: { status?: string; playback?: string };
+}
+
+const computed = new WeakMap<DeviceState, ComputedViews>();
 
 /** The status and playback views of a state, without their timestamps: computed once per state. */
 export function deviceViews(state: DeviceState): DeviceViews {
+  return computedViews(state);
+}
+
+function computedViews(state: DeviceState): ComputedViews {
   let views = computed.get(state);
   if (!views) {
-    views = { status: statusView(state), playback: playbackView(state) };
+    views = { status: statusView(state), playback: playbackView(state), text: {} };
     computed.set(state, views);
   }
   return views;
+}
+
+/**
+ * statusPayload or playbackPayload as JSON text: the same text as JSON.stringify of the payload,
+ * the timestamp last. The view's own text is made once per state, for the home broker and the
+ * WebSocket alike, and no payload object is copied.
+ */
+export function viewPayloadJson(state: DeviceState, view: keyof DeviceViews, timestamp: Date): string {
+  const views = computedViews(state);
+  const fields = (views.text[view] ??= JSON.stringify(views[view]));
+  return `${fields.slice(0, -1)}${fields.length > 2 ? ',' : ''}"timestamp":"${isoTime(timestamp)}"}`;
 }
 
 /** Real keys carry spaces and other characters ("TEMPLATE PASSAGE", "01-INT"): the card's own spelling is kept. */
@@ -45,7 +66,7 @@ const CARD_ID = /^[A-Za-z0-9_-]{1,64}$/;
  */
 export function statusPayload(state: DeviceState, timestamp: Date): BrokerStatusMessage {
   // The schema types have index signatures, which Omit<> turns into plain records: the fields are all there.
-  return { ...deviceViews(state).status, timestamp: timestamp.toISOString() } as BrokerStatusMessage;
+  return { ...deviceViews(state).status, timestamp: isoTime(timestamp) } as BrokerStatusMessage;
 }
 
 function statusView(state: DeviceState): Untimed<BrokerStatusMessage> {
@@ -64,7 +85,7 @@ function statusView(state: DeviceState): Untimed<BrokerStatusMessage> {
 
 /** yoto/{id}/playback. A player never heard from counts as idle (no card known). */
 export function playbackPayload(state: DeviceState, timestamp: Date): BrokerPlaybackMessage {
-  return { ...deviceViews(state).playback, timestamp: timestamp.toISOString() } as BrokerPlaybackMessage;
+  return { ...deviceViews(state).playback, timestamp: isoTime(timestamp) } as BrokerPlaybackMessage;
 }
 
 function playbackView(state: DeviceState): Untimed<BrokerPlaybackMessage> {

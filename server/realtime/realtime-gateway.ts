@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData, type WebSocketServer } from 'ws';
-import { deviceViews, eventPayloadJson, playbackPayload, sameView, statusPayload } from '../core/device-views';
+import { deviceViews, eventPayloadJson, playbackPayload, sameView, statusPayload, viewPayloadJson, type DeviceViews } from '../core/device-views';
 import { realClock, type Clock, type ClockTimer } from '../time/clock';
 import type { DeviceRegistry } from '../core/device-registry';
 import type { DeviceState } from '../core/device-state';
@@ -570,8 +570,8 @@ export class RealtimeGateway {
   private onDeviceAdded(state: DeviceState): void {
     if (this.clients.size === 0) return;
     const at = this.now();
-    this.broadcast(state.deviceId, JSON.stringify(statusMessage(state, at)), `status:${state.deviceId}`);
-    this.offerPlayback(state.deviceId, JSON.stringify(playbackMessage(state, at)));
+    this.broadcast(state.deviceId, viewMessageJson(state, 'status', at), `status:${state.deviceId}`);
+    this.offerPlayback(state.deviceId, viewMessageJson(state, 'playback', at));
   }
 
   private onState(state: DeviceState, previous: DeviceState): void {
@@ -579,12 +579,8 @@ export class RealtimeGateway {
     const at = this.now();
     const now = deviceViews(state);
     const before = deviceViews(previous);
-    if (!sameView(now.status, before.status)) {
-      this.broadcast(state.deviceId, JSON.stringify(statusMessage(state, at)), `status:${state.deviceId}`);
-    }
-    if (!sameView(now.playback, before.playback)) {
-      this.offerPlayback(state.deviceId, JSON.stringify(playbackMessage(state, at)));
-    }
+    if (!sameView(now.status, before.status)) this.broadcast(state.deviceId, viewMessageJson(state, 'status', at), `status:${state.deviceId}`);
+    if (!sameView(now.playback, before.playback)) this.offerPlayback(state.deviceId, viewMessageJson(state, 'playback', at));
   }
 
   private onEvent(event: DeviceEvent): void {
@@ -961,6 +957,11 @@ function statusMessage(state: DeviceState, at: Date): WsServerMessage {
 
 function playbackMessage(state: DeviceState, at: Date): WsServerMessage {
   return { type: 'device.playback', deviceId: state.deviceId, data: playbackPayload(state, at) };
+}
+
+/** JSON.stringify(statusMessage(state, at)) or of playbackMessage, around the payload's text the home broker bridge sends too. */
+function viewMessageJson(state: DeviceState, view: keyof DeviceViews, at: Date): string {
+  return `{"type":"device.${view}","deviceId":${JSON.stringify(state.deviceId)},"data":${viewPayloadJson(state, view, at)}}`;
 }
 
 /** The player of `device.<id>`; undefined for `device.*`. */
