@@ -22,6 +22,16 @@ export interface SaturationOptions {
   lagMs?: number;
 }
 
+export interface CompareOptions extends SaturationOptions {
+  /**
+   * After each ramp, the consumer's CPU per message at this rate (messages/s), for `cpuMs`: this
+   * process's CPU time (the consumer's; publishers and broker run elsewhere) over the messages.
+   * Steadier than the saturation rate, which two shared cores make noisy near the ramp's top.
+   */
+  cpuAtRate?: number;
+  cpuMs?: number;
+}
+
 export interface SaturationResult {
   /** Highest rate (messages/s, as offered) the consumer received in full within the lag bound. */
   sustained: number;
@@ -107,23 +117,37 @@ export async function saturate(pool: PublisherPool, counter: ArrivalCounter, opt
   }
 }
 
+/** Microseconds of this process's CPU per message while the pool sends `rate` messages/s for `ms` and the consumer receives them all. */
+export async function cpuPerMessage(pool: PublisherPool, counter: ArrivalCounter, rate: number, ms: number): Promise<number> {
+  const before = counter.count();
+  const cpu = process.cpuUsage();
+  const step = await pool.burst(rate, ms);
+  await counter.whenCount(before + step.sent);
+  const used = process.cpuUsage(cpu);
+  return (used.user + used.system) / step.sent;
+}
+
 /**
- * Each consumer alone on the event loop (started, ramped to saturation, stopped), `runs` times
- * interleaved; answers each one's median sustained rate and the runs.
+ * Each consumer alone on the event loop (started, ramped to saturation, its CPU per message at
+ * `cpuAtRate` when asked, stopped), `runs` times interleaved; answers each one's median sustained
+ * rate (and CPU per message) with the runs.
  */
 export async function compareSaturation<K extends string>(
   pool: PublisherPool,
   consumers: Record<K, () => Promise<BenchConsumer>>,
   runs: number,
-  options: SaturationOptions = {},
-): Promise<{ sustained: Record<K, number>; results: Record<string, number | string> }> {
+  options: CompareOptions = {},
+): Promise<{ sustained: Record<K, number>; cpuMicrosPerMessage: Record<K, number> | undefined; results: Record<string, number | string> }> {
+  const { cpuAtRate, cpuMs = 4000 } = options;
   const names = Object.keys(consumers) as K[];
   const stops: Record<string, string[]> = {};
+  const cpu = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<K, number[]>;
   const sides = Object.fromEntries(names.map((name) => [name, async () => {
     const consumer = await consumers[name]();
     try {
       const result = await saturate(pool, consumer.counter, options);
       (stops[name] ??= []).push(result.stoppedBecause);
+      if (cpuAtRate !== undefined) cpu[name].push(await cpuPerMessage(pool, consumer.counter, cpuAtRate, cpuMs));
       return result.sustained;
     } finally {
       await consumer.stop();
@@ -131,7 +155,9 @@ export async function compareSaturation<K extends string>(
   }])) as Record<K, () => Promise<number>>;
   const { medians, results } = medianResults('saturationPerSecond', await interleaved(sides, runs), 0);
   for (const name of names) results[`saturationStop${name.charAt(0).toUpperCase()}${name.slice(1)}`] = [...new Set(stops[name])].join(', ');
-  return { sustained: medians, results };
+  if (cpuAtRate === undefined) return { sustained: medians, cpuMicrosPerMessage: undefined, results };
+  const perMessage = medianResults('cpuMicrosPerMessage', cpu, 2);
+  return { sustained: medians, cpuMicrosPerMessage: perMessage.medians, results: { ...results, cpuAtRatePerSecond: cpuAtRate, ...perMessage.results } };
 }
 
 /**
