@@ -24,8 +24,9 @@ export interface SaturationOptions {
 
 export interface CompareOptions extends SaturationOptions {
   /**
-   * After each ramp, the consumer's CPU per message at this rate (messages/s), for `cpuMs`: this
-   * process's CPU time (the consumer's; publishers and broker run elsewhere) over the messages.
+   * Before each ramp, the consumer's CPU per message at this rate (messages/s), for `cpuMs` after
+   * half as long to warm up: this process's CPU time (the consumer's; publishers and broker run
+   * elsewhere) over the messages.
    * Steadier than the saturation rate, which two shared cores make noisy near the ramp's top.
    */
   cpuAtRate?: number;
@@ -128,8 +129,8 @@ export async function cpuPerMessage(pool: PublisherPool, counter: ArrivalCounter
 }
 
 /**
- * Each consumer alone on the event loop (started, ramped to saturation, its CPU per message at
- * `cpuAtRate` when asked, stopped), `runs` times interleaved; answers each one's median sustained
+ * Each consumer alone on the event loop (started, its CPU per message at `cpuAtRate` when asked,
+ * ramped to saturation, stopped), `runs` times interleaved; answers each one's median sustained
  * rate (and CPU per message) with the runs.
  */
 export async function compareSaturation<K extends string>(
@@ -145,9 +146,13 @@ export async function compareSaturation<K extends string>(
   const sides = Object.fromEntries(names.map((name) => [name, async () => {
     const consumer = await consumers[name]();
     try {
+      if (cpuAtRate !== undefined) {
+        // Before the ramp: once a consumer has fallen behind, the broker's queue for it is no steady state.
+        await cpuPerMessage(pool, consumer.counter, cpuAtRate, cpuMs / 2);
+        cpu[name].push(await cpuPerMessage(pool, consumer.counter, cpuAtRate, cpuMs));
+      }
       const result = await saturate(pool, consumer.counter, options);
       (stops[name] ??= []).push(result.stoppedBecause);
-      if (cpuAtRate !== undefined) cpu[name].push(await cpuPerMessage(pool, consumer.counter, cpuAtRate, cpuMs));
       return result.sustained;
     } finally {
       await consumer.stop();

@@ -117,7 +117,7 @@ export async function run(): Promise<BenchResult> {
       notes: [
         'Goal (DESIGN.md section 10, issue 16): saturationDeviceInOverMqttIn >= 1.0 (and latency ratios <= 1).',
         'Saturation: each flow deployed alone in this Node-RED, one publisher process per virtual player ramps the rate (x1.5, then x1.07) until a step is not received in full within 300 ms of its end; the highest rate kept up with. Median of the runs, interleaved.',
-        `CPU per message: after each ramp, the flow alone at a fixed ${CPU_RATE / 1000}k messages/s for 4 s; this process's CPU time (user + system) over the messages. Mosquitto and the publishers run in other processes.`,
+        `CPU per message: before each ramp, the flow alone at a fixed ${CPU_RATE / 1000}k messages/s for 4 s (after 2 s to warm up); this process's CPU time (user + system) over the messages. Mosquitto and the publishers run in other processes.`,
         'Latency rounds and the burst run with both flows deployed; the burst is one publisher, so it is bounded by the publisher as much as by the flows.',
         'Node-RED runs in this process (node-red-node-test-helper); Mosquitto and the publishers are separate processes on the same cores: see machine.loadAtStart.',
       ],

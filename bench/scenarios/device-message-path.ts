@@ -88,7 +88,7 @@ export async function run(): Promise<BenchResult> {
       notes: [
         'Goal (issue 16): saturationHubOverBare >= 0.9.',
         'Saturation: each consumer alone in this process, publisher processes ramp the rate (x1.5, then x1.07) until a step is not received in full within 300 ms of its end; the highest rate kept up with. Median of the runs, interleaved.',
-        `CPU per message: after each ramp, the consumer alone at a fixed ${CPU_RATE / 1000}k messages/s for 4 s; this process's CPU time (user + system) over the messages. The consumers run here, Mosquitto and the publishers in other processes.`,
+        `CPU per message: before each ramp, the consumer alone at a fixed ${CPU_RATE / 1000}k messages/s for 4 s (after 2 s to warm up); this process's CPU time (user + system) over the messages. The consumers run here, Mosquitto and the publishers in other processes.`,
         'Latency rounds send one message and wait for both consumers before the next, so they measure the path, not queueing. The burst is one publisher, so it is bounded by the publisher as much as by the consumers.',
         'Everything shares this machine\'s cores with Mosquitto and the publishers: see machine.loadAtStart.',
       ],
