@@ -188,12 +188,14 @@ export async function comparePaths<K extends string>(
 }
 
 /** The ratios of path `a` over path `b`: saturation, p50, p99 and burst, each named `<measure><label>`. */
-export function pathRatios<K extends string>(label: string, a: K, b: K, paths: PathComparison<K>, saturation: Record<K, number>, cpuMicrosPerMessage?: Record<K, number>): Record<string, number> {
+export function pathRatios<K extends string>(label: string, a: K, b: K, paths: PathComparison<K>, saturation: Record<K, number>, perMessage?: { cpu: Record<K, number>; loop: Record<K, number> }): Record<string, number> {
   return {
     [`saturation${label}`]: round(saturation[a] / saturation[b], 2),
     [`p50${label}`]: round(paths.p50[a] / paths.p50[b], 2),
     [`p99${label}`]: round(paths.p99[a] / paths.p99[b], 2),
     [`burst${label}`]: round(paths.burst[a] / paths.burst[b], 2),
-    ...(cpuMicrosPerMessage ? { [`cpuPerMessage${label}`]: round(cpuMicrosPerMessage[a] / cpuMicrosPerMessage[b], 2) } : {}),
+    ...(perMessage
+      ? { [`cpuPerMessage${label}`]: round(perMessage.cpu[a] / perMessage.cpu[b], 2), [`loopPerMessage${label}`]: round(perMessage.loop[a] / perMessage.loop[b], 2) }
+      : {}),
   };
 }

@@ -7,6 +7,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { askChild, endChild } from './child-process';
 import { interleaved, medianResults, type ArrivalCounter, type BenchConsumer } from './measure';
 import type { PublisherBurst, PublisherInit, PublisherReply } from './publisher-process';
@@ -24,9 +25,9 @@ export interface SaturationOptions {
 
 export interface CompareOptions extends SaturationOptions {
   /**
-   * Before each ramp, the consumer's CPU per message at this rate (messages/s), for `cpuMs` after
-   * half as long to warm up: this process's CPU time (the consumer's; publishers and broker run
-   * elsewhere) over the messages.
+   * Before each ramp, what a message costs the consumer at this rate (messages/s), for `cpuMs`
+   * after half as long to warm up: this process's CPU time and its event loop's busy time over the
+   * messages (the consumer's; publishers and broker run elsewhere).
    * Steadier than the saturation rate, which two shared cores make noisy near the ramp's top.
    */
   cpuAtRate?: number;
@@ -118,14 +119,24 @@ export async function saturate(pool: PublisherPool, counter: ArrivalCounter, opt
   }
 }
 
-/** Microseconds of this process's CPU per message while the pool sends `rate` messages/s for `ms` and the consumer receives them all. */
-export async function cpuPerMessage(pool: PublisherPool, counter: ArrivalCounter, rate: number, ms: number): Promise<number> {
+/** What one message costs a consumer, in microseconds. */
+export interface PerMessageCost {
+  /** This process's CPU time, every thread (the garbage collector's helpers and libuv's pool too). */
+  cpu: number;
+  /** The event loop's busy time (performance.eventLoopUtilization): the one thread that bounds the rate. */
+  loop: number;
+}
+
+/** What each message costs this process while the pool sends `rate` messages/s for `ms` and the consumer receives them all. */
+export async function costPerMessage(pool: PublisherPool, counter: ArrivalCounter, rate: number, ms: number): Promise<PerMessageCost> {
   const before = counter.count();
   const cpu = process.cpuUsage();
+  const loop = performance.eventLoopUtilization();
   const step = await pool.burst(rate, ms);
   await counter.whenCount(before + step.sent);
   const used = process.cpuUsage(cpu);
-  return (used.user + used.system) / step.sent;
+  const busy = performance.eventLoopUtilization(loop);
+  return { cpu: (used.user + used.system) / step.sent, loop: (busy.active * 1000) / step.sent };
 }
 
 /**
@@ -138,18 +149,18 @@ export async function compareSaturation<K extends string>(
   consumers: Record<K, () => Promise<BenchConsumer>>,
   runs: number,
   options: CompareOptions = {},
-): Promise<{ sustained: Record<K, number>; cpuMicrosPerMessage: Record<K, number> | undefined; results: Record<string, number | string> }> {
+): Promise<{ sustained: Record<K, number>; perMessage: Record<keyof PerMessageCost, Record<K, number>> | undefined; results: Record<string, number | string> }> {
   const { cpuAtRate, cpuMs = 4000 } = options;
   const names = Object.keys(consumers) as K[];
   const stops: Record<string, string[]> = {};
-  const cpu = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<K, number[]>;
+  const costs = Object.fromEntries(names.map((name) => [name, [] as PerMessageCost[]])) as Record<K, PerMessageCost[]>;
   const sides = Object.fromEntries(names.map((name) => [name, async () => {
     const consumer = await consumers[name]();
     try {
       if (cpuAtRate !== undefined) {
         // Before the ramp: once a consumer has fallen behind, the broker's queue for it is no steady state.
-        await cpuPerMessage(pool, consumer.counter, cpuAtRate, cpuMs / 2);
-        cpu[name].push(await cpuPerMessage(pool, consumer.counter, cpuAtRate, cpuMs));
+        await costPerMessage(pool, consumer.counter, cpuAtRate, cpuMs / 2);
+        costs[name].push(await costPerMessage(pool, consumer.counter, cpuAtRate, cpuMs));
       }
       const result = await saturate(pool, consumer.counter, options);
       (stops[name] ??= []).push(result.stoppedBecause);
@@ -160,9 +171,11 @@ export async function compareSaturation<K extends string>(
   }])) as Record<K, () => Promise<number>>;
   const { medians, results } = medianResults('saturationPerSecond', await interleaved(sides, runs), 0);
   for (const name of names) results[`saturationStop${name.charAt(0).toUpperCase()}${name.slice(1)}`] = [...new Set(stops[name])].join(', ');
-  if (cpuAtRate === undefined) return { sustained: medians, cpuMicrosPerMessage: undefined, results };
-  const perMessage = medianResults('cpuMicrosPerMessage', cpu, 2);
-  return { sustained: medians, cpuMicrosPerMessage: perMessage.medians, results: { ...results, cpuAtRatePerSecond: cpuAtRate, ...perMessage.results } };
+  if (cpuAtRate === undefined) return { sustained: medians, perMessage: undefined, results };
+  const of = (key: keyof PerMessageCost) => Object.fromEntries(names.map((name) => [name, costs[name].map((cost) => cost[key])])) as Record<K, number[]>;
+  const cpu = medianResults('cpuMicrosPerMessage', of('cpu'), 2);
+  const loop = medianResults('loopMicrosPerMessage', of('loop'), 2);
+  return { sustained: medians, perMessage: { cpu: cpu.medians, loop: loop.medians }, results: { ...results, cpuAtRatePerSecond: cpuAtRate, ...cpu.results, ...loop.results } };
 }
 
 /**

@@ -113,11 +113,11 @@ export async function run(): Promise<BenchResult> {
       name: 'device-in-vs-mqtt-in',
       description: 'A player message on Mosquitto to a yoto-device-in output (adapter, device model, normalized event) against Node-RED\'s mqtt in + json on the same messages, one Node-RED: latency and burst side by side, then each flow alone at saturation.',
       results: { broker: 'mosquitto (Debian), loopback', runs: RUNS, latencyRounds: LATENCY_ROUNDS, burstMessages: BURST_MESSAGES, publisherProcesses: DEVICES.length, ...paths.results, ...saturation.results },
-      ratios: pathRatios('DeviceInOverMqttIn', 'yoto', 'core', paths, saturation.sustained, saturation.cpuMicrosPerMessage),
+      ratios: pathRatios('DeviceInOverMqttIn', 'yoto', 'core', paths, saturation.sustained, saturation.perMessage),
       notes: [
         'Goal (DESIGN.md section 10, issue 16): saturationDeviceInOverMqttIn >= 1.0 (and latency ratios <= 1).',
         'Saturation: each flow deployed alone in this Node-RED, one publisher process per virtual player ramps the rate (x1.5, then x1.07) until a step is not received in full within 300 ms of its end; the highest rate kept up with. Median of the runs, interleaved.',
-        `CPU per message: before each ramp, the flow alone at a fixed ${CPU_RATE / 1000}k messages/s for 4 s (after 2 s to warm up); this process's CPU time (user + system) over the messages. Mosquitto and the publishers run in other processes.`,
+        `CPU per message: before each ramp, the flow alone at a fixed ${CPU_RATE / 1000}k messages/s for 4 s (after 2 s to warm up); this process's CPU time (user + system, every thread) and its event loop's busy time (eventLoopUtilization: the one thread that bounds the rate) over the messages. Mosquitto and the publishers run in other processes.`,
         'Latency rounds and the burst run with both flows deployed; the burst is one publisher, so it is bounded by the publisher as much as by the flows.',
         'Node-RED runs in this process (node-red-node-test-helper); Mosquitto and the publishers are separate processes on the same cores: see machine.loadAtStart.',
       ],

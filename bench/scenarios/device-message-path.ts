@@ -84,11 +84,11 @@ export async function run(): Promise<BenchResult> {
       name: 'device-message-path',
       description: 'A player message on Mosquitto to the hub\'s normalized event (adapter + device registry) against a bare mqtt.js subscriber that JSON.parses the same messages: latency and burst side by side, then each alone at saturation.',
       results: { broker: 'mosquitto (Debian), loopback', devices: DEVICES, runs: RUNS, latencyRounds: LATENCY_ROUNDS, burstMessages: BURST_MESSAGES, publisherProcesses: PUBLISHERS, ...paths.results, ...saturation.results },
-      ratios: pathRatios('HubOverBare', 'hub', 'bare', paths, saturation.sustained, saturation.cpuMicrosPerMessage),
+      ratios: pathRatios('HubOverBare', 'hub', 'bare', paths, saturation.sustained, saturation.perMessage),
       notes: [
         'Goal (issue 16): saturationHubOverBare >= 0.9.',
         'Saturation: each consumer alone in this process, publisher processes ramp the rate (x1.5, then x1.07) until a step is not received in full within 300 ms of its end; the highest rate kept up with. Median of the runs, interleaved.',
-        `CPU per message: before each ramp, the consumer alone at a fixed ${CPU_RATE / 1000}k messages/s for 4 s (after 2 s to warm up); this process's CPU time (user + system) over the messages. The consumers run here, Mosquitto and the publishers in other processes.`,
+        `CPU per message: before each ramp, the consumer alone at a fixed ${CPU_RATE / 1000}k messages/s for 4 s (after 2 s to warm up); this process's CPU time (user + system, every thread) and its event loop's busy time (eventLoopUtilization: the one thread that bounds the rate) over the messages. The consumers run here, Mosquitto and the publishers in other processes.`,
         'Latency rounds send one message and wait for both consumers before the next, so they measure the path, not queueing. The burst is one publisher, so it is bounded by the publisher as much as by the consumers.',
         'Everything shares this machine\'s cores with Mosquitto and the publishers: see machine.loadAtStart.',
       ],
