@@ -26,8 +26,8 @@ import { compareSaturation, PublisherPool, warmUp } from '../saturation';
 const BURST_MESSAGES = 10_000;
 const LATENCY_ROUNDS = 500;
 const RUNS = 3;
-/** The rate of the CPU-per-message measure: below either flow's saturation. */
-const CPU_RATE = 10_000;
+/** The cost per message is measured at this rate: below either flow's saturation. */
+const PER_MESSAGE = { cpuAtRate: 10_000 } as const;
 const DEVICES = DEFAULT_VIRTUAL_PLAYERS.map((player) => player.deviceId);
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -108,7 +108,7 @@ export async function run(): Promise<BenchResult> {
     await deploy(helper, [...(await yotoFlow(broker.url, dataDir)), ...coreFlow(broker.url)]);
     const paths = await comparePaths(publisher, volumeChanges(DEVICES), { yoto: countAt(helper, 'yoto-out'), core: countAt(helper, 'core-out') }, { runs: RUNS, latencyRounds: LATENCY_ROUNDS, burstMessages: BURST_MESSAGES });
     await helper.unload();
-    const saturation = await compareSaturation(pool, { yoto: alone('yoto-out', () => yotoFlow(broker.url, dataDir)), core: alone('core-out', async () => coreFlow(broker.url)) }, RUNS, { cpuAtRate: CPU_RATE });
+    const saturation = await compareSaturation(pool, { yoto: alone('yoto-out', () => yotoFlow(broker.url, dataDir)), core: alone('core-out', async () => coreFlow(broker.url)) }, RUNS, PER_MESSAGE);
     return {
       name: 'device-in-vs-mqtt-in',
       description: 'A player message on Mosquitto to a yoto-device-in output (adapter, device model, normalized event) against Node-RED\'s mqtt in + json on the same messages, one Node-RED: latency and burst side by side, then each flow alone at saturation.',
@@ -117,7 +117,7 @@ export async function run(): Promise<BenchResult> {
       notes: [
         'Goal (DESIGN.md section 10, issue 16): saturationDeviceInOverMqttIn >= 1.0 (and latency ratios <= 1).',
         'Saturation: each flow deployed alone in this Node-RED, one publisher process per virtual player ramps the rate (x1.5, then x1.07) until a step is not received in full within 300 ms of its end; the highest rate kept up with. Median of the runs, interleaved.',
-        `CPU per message: before each ramp, the flow alone at a fixed ${CPU_RATE / 1000}k messages/s for 4 s (after 2 s to warm up); this process's CPU time (user + system, every thread) and its event loop's busy time (eventLoopUtilization: the one thread that bounds the rate) over the messages. Mosquitto and the publishers run in other processes.`,
+        `CPU per message: before each ramp, the flow alone at a fixed ${PER_MESSAGE.cpuAtRate / 1000}k messages/s for 4 s (after 2 s to warm up); this process's CPU time (user + system, every thread) and its event loop's busy time (eventLoopUtilization: the one thread that bounds the rate) over the messages. Mosquitto and the publishers run in other processes.`,
         'Latency rounds and the burst run with both flows deployed; the burst is one publisher, so it is bounded by the publisher as much as by the flows.',
         'Node-RED runs in this process (node-red-node-test-helper); Mosquitto and the publishers are separate processes on the same cores: see machine.loadAtStart.',
       ],

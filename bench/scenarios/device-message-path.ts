@@ -23,8 +23,8 @@ const BURST_MESSAGES = 10_000;
 const LATENCY_ROUNDS = 700;
 const RUNS = 3;
 const PUBLISHERS = 3;
-/** The rate of the CPU-per-message measure: well below either side's saturation. */
-const CPU_RATE = 40_000;
+/** The cost per message is measured at this rate: well below either side's saturation. */
+const PER_MESSAGE = { cpuAtRate: 40_000 } as const;
 
 /** The hub's path on its own: adapter and registry, primed with a first volume per player. */
 async function hubConsumer(url: string, deviceIds: string[]): Promise<BenchConsumer> {
@@ -79,7 +79,7 @@ export async function run(): Promise<BenchResult> {
     const paths = await comparePaths(publisher, volumeChanges(deviceIds), { hub: hub.counter, bare: bare.counter }, { runs: RUNS, latencyRounds: LATENCY_ROUNDS, burstMessages: BURST_MESSAGES });
     await hub.stop();
     await bare.stop();
-    const saturation = await compareSaturation(pool, { hub: () => hubConsumer(broker.url, deviceIds), bare: () => bareConsumer(broker.url) }, RUNS, { cpuAtRate: CPU_RATE });
+    const saturation = await compareSaturation(pool, { hub: () => hubConsumer(broker.url, deviceIds), bare: () => bareConsumer(broker.url) }, RUNS, PER_MESSAGE);
     return {
       name: 'device-message-path',
       description: 'A player message on Mosquitto to the hub\'s normalized event (adapter + device registry) against a bare mqtt.js subscriber that JSON.parses the same messages: latency and burst side by side, then each alone at saturation.',
@@ -88,7 +88,7 @@ export async function run(): Promise<BenchResult> {
       notes: [
         'Goal (issue 16): saturationHubOverBare >= 0.9.',
         'Saturation: each consumer alone in this process, publisher processes ramp the rate (x1.5, then x1.07) until a step is not received in full within 300 ms of its end; the highest rate kept up with. Median of the runs, interleaved.',
-        `CPU per message: before each ramp, the consumer alone at a fixed ${CPU_RATE / 1000}k messages/s for 4 s (after 2 s to warm up); this process's CPU time (user + system, every thread) and its event loop's busy time (eventLoopUtilization: the one thread that bounds the rate) over the messages. The consumers run here, Mosquitto and the publishers in other processes.`,
+        `CPU per message: before each ramp, the consumer alone at a fixed ${PER_MESSAGE.cpuAtRate / 1000}k messages/s for 4 s (after 2 s to warm up); this process's CPU time (user + system, every thread) and its event loop's busy time (eventLoopUtilization: the one thread that bounds the rate) over the messages. The consumers run here, Mosquitto and the publishers in other processes.`,
         'Latency rounds send one message and wait for both consumers before the next, so they measure the path, not queueing. The burst is one publisher, so it is bounded by the publisher as much as by the consumers.',
         'Everything shares this machine\'s cores with Mosquitto and the publishers: see machine.loadAtStart.',
       ],
