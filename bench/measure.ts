@@ -187,7 +187,7 @@ export async function comparePaths<K extends string>(
   return { p50: a.medians, p99: b.medians, burst: c.medians, results: { ...a.results, ...b.results, ...c.results } };
 }
 
-/** The ratios of path `a` over path `b`: saturation, p50, p99 and burst, each named `<measure><label>`. */
+/** The ratios of path `a` over path `b`: saturation, p50, p99, burst and, when measured, CPU and event loop time per message, each named `<measure><label>`. */
 export function pathRatios<K extends string>(label: string, a: K, b: K, paths: PathComparison<K>, saturation: Record<K, number>, perMessage?: { cpu: Record<K, number>; loop: Record<K, number> }): Record<string, number> {
   return {
     [`saturation${label}`]: round(saturation[a] / saturation[b], 2),

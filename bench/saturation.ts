@@ -140,9 +140,9 @@ export async function costPerMessage(pool: PublisherPool, counter: ArrivalCounte
 }
 
 /**
- * Each consumer alone on the event loop (started, its CPU per message at `cpuAtRate` when asked,
- * ramped to saturation, stopped), `runs` times interleaved; answers each one's median sustained
- * rate (and CPU per message) with the runs.
+ * Each consumer alone on the event loop (started, what a message costs it at `cpuAtRate` when
+ * asked, ramped to saturation, stopped), `runs` times interleaved; answers each one's median
+ * sustained rate (and median cost per message) with the runs.
  */
 export async function compareSaturation<K extends string>(
   pool: PublisherPool,
