@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData, type WebSocketServer } from 'ws';
-import { deviceViews, eventPayloadJson, playbackPayload, sameView, statusPayload, viewPayloadJson, type DeviceViews } from '../core/device-views';
+import { deviceViews, eventPayloadJson, sameView, viewPayloadJson, type DeviceViews } from '../core/device-views';
 import { realClock, type Clock, type ClockTimer } from '../time/clock';
 import type { DeviceRegistry } from '../core/device-registry';
 import type { DeviceState } from '../core/device-state';
@@ -535,8 +535,8 @@ export class RealtimeGateway {
       if (client.closing || !this.visible(client, state.deviceId)) continue;
       client.pending.delete(`status:${state.deviceId}`);
       client.pending.delete(`playback:${state.deviceId}`);
-      this.send(client, statusMessage(state, at));
-      this.send(client, playbackMessage(state, at));
+      this.sendText(client, viewMessageJson(state, 'status', at));
+      this.sendText(client, viewMessageJson(state, 'playback', at));
     }
     this.send(client, { type: 'subscribed', topic });
   }
@@ -663,7 +663,11 @@ export class RealtimeGateway {
    * player messages that follow it: the player messages queued before it are sent first.
    */
   private send(client: Client, message: WsServerMessage): void {
-    const text = JSON.stringify(message);
+    this.sendText(client, JSON.stringify(message));
+  }
+
+  /** send() of a message already in JSON text. */
+  private sendText(client: Client, text: string): void {
     if (!client.batch) {
       this.write(client, text);
       return;
@@ -951,15 +955,11 @@ export class RealtimeGateway {
   }
 }
 
-function statusMessage(state: DeviceState, at: Date): WsServerMessage {
-  return { type: 'device.status', deviceId: state.deviceId, data: statusPayload(state, at) };
-}
-
-function playbackMessage(state: DeviceState, at: Date): WsServerMessage {
-  return { type: 'device.playback', deviceId: state.deviceId, data: playbackPayload(state, at) };
-}
-
-/** JSON.stringify(statusMessage(state, at)) or of playbackMessage, around the payload's text the home broker bridge sends too. */
+/**
+ * A `device.status` or `device.playback` message as JSON text: the same text as JSON.stringify of
+ * { type, deviceId, data: statusPayload or playbackPayload }, around the payload's text the home
+ * broker bridge sends too.
+ */
 function viewMessageJson(state: DeviceState, view: keyof DeviceViews, at: Date): string {
   return `{"type":"device.${view}","deviceId":${JSON.stringify(state.deviceId)},"data":${viewPayloadJson(state, view, at)}}`;
 }
