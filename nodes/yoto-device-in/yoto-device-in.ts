@@ -118,11 +118,15 @@ export = function registerYotoDeviceIn(RED: NodeAPI): void {
       const state = registry?.get(event.deviceId);
       if (!state || !matches(state)) return;
       if (wanted.has(event.type)) {
-        lastEvent = event.type;
         send(event.deviceId, 'events', eventPayload(event), state);
+        // The status shows the last event's type: a new text only when the type changes (a player
+        // going on- or offline changes the counts through onState).
+        if (event.type !== lastEvent) {
+          lastEvent = event.type;
+          render();
+        }
       }
       if (event.type === 'online' && config.emitState) sendState(state);
-      render();
     };
     const onState = (state: DeviceState, previous: DeviceState): void => {
       if (!matches(state) && !matches(previous)) return;

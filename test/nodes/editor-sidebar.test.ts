@@ -1,112 +1,20 @@
-import * as http from 'node:http';
-import { createRequire } from 'node:module';
 import { expect } from 'chai';
-import type { Express } from 'express';
-import type { NodeRedApp } from 'node-red';
 import type { Browser, Locator, Page } from 'playwright-core';
 import type { Hub } from '../../server/hub';
 import { THIRD_VIRTUAL_PLAYER } from '../../server/virtual/contracts';
-import { linkPackage } from '../../scripts/link-package';
 import { artifactPath, launchChromium } from '../helpers/chromium';
-import { freePort, isListening } from '../helpers/free-port';
-import { nodeRedRuntimePath, nodeRedVersion } from '../helpers/node-red';
+import { deployFlows, runningNode, startNodeRed, stopNodeRed, type EmbeddedNodeRed } from '../helpers/embedded-node-red';
+import { isListening } from '../helpers/free-port';
+import { nodeRedVersion } from '../helpers/node-red';
 import { describeLeaks, ResourceTracker } from '../helpers/resource-tracker';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { hubConfigNode, KIDS_BEDROOM, LIVING_ROOM, playbackKnown, runningHub, type FlowNode } from '../helpers/yoto-node-flows';
 
 const NODE_RED_MAJOR = Number(nodeRedVersion().split('.')[0]);
 
-interface EmbeddedNodeRed {
-  RED: NodeRedApp;
-  server: http.Server;
-  url: string;
-}
-
-/**
- * The real Node-RED runtime and editor, embedded as scripts/start.ts does it: an
- * Express app of Node-RED's own Express, RED.init on its HTTP server, the admin and
- * node apps mounted at /. The runtime is the one NODE_RED_PATH selects (Node-RED 5
- * in npm run test:nr5), else the node-red devDependency.
- */
-async function startNodeRed(userDir: string): Promise<EmbeddedNodeRed> {
-  const runtimePath = nodeRedRuntimePath();
-  // lib/red.js of the chosen Node-RED; @types/node-red describes its API.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const RED = require(runtimePath) as NodeRedApp;
-  const nodeRedExpress = createRequire(runtimePath)('express') as () => Express;
-  const app = nodeRedExpress();
-  const server = http.createServer(app);
-  const port = await freePort();
-  const settings = {
-    userDir,
-    flowFile: 'flows.json',
-    credentialSecret: 'editor-sidebar-test',
-    uiHost: '127.0.0.1',
-    uiPort: port,
-    httpAdminRoot: '/',
-    httpNodeRoot: '/',
-    functionGlobalContext: {},
-    logging: { console: { level: 'error' as const, metrics: false, audit: false } },
-    // No telemetry prompt, update check, tour or palette manager (it would run npm).
-    telemetry: { enabled: false, updateNotification: false },
-    externalModules: { palette: { allowInstall: false } },
-    // The plugin's setting, exported to the editor: the open tab polls the hub every 500 ms.
-    'yoto-sidebar': { pollInterval: 500 },
-    editorTheme: { projects: { enabled: false }, tours: false },
-  };
-  RED.init(server, settings);
-  app.use(settings.httpAdminRoot, RED.httpAdmin);
-  app.use(settings.httpNodeRoot, RED.httpNode);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  // RED.start resolves before the (empty) flows of the new user directory have started.
-  const flowsStarted = new Promise<void>((resolve) => RED.events.once('flows:started', () => resolve()));
-  await RED.start();
-  await flowsStarted;
-  return { RED, server, url: `http://127.0.0.1:${port}` };
-}
-
-async function stopNodeRed(nodeRed: EmbeddedNodeRed | undefined): Promise<void> {
-  if (!nodeRed) return;
-  // Stops the flows (the yoto-hub node stops its hub) and the editor's comms.
-  await nodeRed.RED.stop();
-  await new Promise<void>((resolve) => {
-    nodeRed.server.close(() => resolve());
-    nodeRed.server.closeAllConnections();
-  });
-}
-
-/** Deploys a flow through the editor's admin API, as the Deploy button does, and waits until that revision runs. */
-async function deploy(nodeRed: EmbeddedNodeRed, flow: FlowNode[]): Promise<void> {
-  const startedRevisions: string[] = [];
-  let wake: (() => void) | undefined;
-  const onStarted = (event: { config?: { rev?: string } }): void => {
-    if (event.config?.rev) startedRevisions.push(event.config.rev);
-    wake?.();
-  };
-  nodeRed.RED.events.on('flows:started', onStarted);
-  try {
-    const response = await fetch(`${nodeRed.url}/flows`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full' },
-      body: JSON.stringify({ flows: flow }),
-    });
-    const answer = (await response.json()) as { rev?: string };
-    expect(response.status, JSON.stringify(answer)).to.equal(200);
-    // The admin API answers once the flows are saved; they start right after.
-    while (!startedRevisions.includes(answer.rev ?? '')) await new Promise<void>((resolve) => (wake = resolve));
-  } finally {
-    nodeRed.RED.events.off('flows:started', onStarted);
-  }
-}
-
 /** The running hub of the deployed yoto-hub node. */
 function hubOf(nodeRed: EmbeddedNodeRed, id: string): Promise<Hub> {
-  // RED.nodes is the runtime's internal nodes module; getNode returns the node of the running flow.
-  const nodes = nodeRed.RED.nodes as unknown as { getNode(id: string): Parameters<typeof runningHub>[0] | null };
-  return runningHub(nodes.getNode(id) ?? undefined);
+  return runningHub(runningNode(nodeRed, id));
 }
 
 /** Where the editor ends up: its page, what it threw, and the Yoto tab's content. */
@@ -144,12 +52,12 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
   before(async () => {
     tracker = ResourceTracker.start();
     const userDir = await makeTempDir('editor-sidebar');
-    linkPackage(userDir);
-    nodeRed = await startNodeRed(userDir);
+    // The plugin's setting, exported to the editor: the open tab polls the hub every 500 ms.
+    nodeRed = await startNodeRed(userDir, { credentialSecret: 'editor-sidebar-test', 'yoto-sidebar': { pollInterval: 500 } });
     hubConfig = await hubConfigNode('hub1');
     hubPort = Number(hubConfig.node['httpPort']);
     virtualCloudPort = Number(hubConfig.node['virtualCloudPort']);
-    await deploy(nodeRed, [
+    await deployFlows(nodeRed, [
       { id: 'f1', type: 'tab', label: 'Yoto' } as FlowNode,
       { ...hubConfig.node, cloudMode: 'virtual' },
       { id: 'in1', type: 'yoto-device-in', z: 'f1', name: 'players', hub: 'hub1', deviceMode: 'all', device: '', events: ['playback_started', 'playback_stopped'], emitState: false, x: 160, y: 80, wires: [[]] },

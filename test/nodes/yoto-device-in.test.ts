@@ -92,6 +92,24 @@ describe(`yoto-device-in node (Node-RED ${nodeRedVersion()})`, function () {
     expect(await kidsStatus.text('online · playback_started')).to.include({ fill: 'green', shape: 'dot' });
   });
 
+  it('sets its status again only when the last event or the players online change, not for every event', async () => {
+    await helper.load(NODES, flow(deviceIn('in1', { events: ['volume_changed'] }, ['out']), sink('out')));
+    const out = new Received<DeviceMessage>(helper.getNode('out'));
+    const statuses = new Statuses(helper.getNode('in1'));
+    const hub = await hubWithPlayers(helper, LIVING_ROOM, KIDS_BEDROOM);
+    const living = hub.cloud.virtualCloud!.fleet.player(LIVING_ROOM)!;
+
+    // Three volume changes: three messages, one status naming the event.
+    for (const steps of [2, -1, 3]) await living.turnVolume(steps);
+    await out.atLeast(3);
+    expect(out.messages.map((msg) => msg.payload['type'])).to.deep.equal(['volume_changed', 'volume_changed', 'volume_changed']);
+    await statuses.text('3 of 3 online · volume_changed');
+    // The three changes go through the node before its next status: nothing else was shown for them.
+    await hub.cloud.virtualCloud!.fleet.player(KIDS_BEDROOM)!.powerOff();
+    expect(await statuses.text('2 of 3 online · volume_changed')).to.include({ fill: 'green', shape: 'dot' });
+    expect(statuses.seen.filter((status) => status.text === '3 of 3 online · volume_changed')).to.have.length(1);
+  });
+
   it('sends each player\'s current status and playback on deploy when asked', async () => {
     await helper.load(NODES, flow(deviceIn('in1', { emitState: true, events: ['card_inserted'] }, ['out']), sink('out')));
     const out = new Received<DeviceMessage>(helper.getNode('out'));

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { silentLogger, type Logger } from '../../log/logger';
 import { realClock, type Clock } from '../../time/clock';
+import { mqttLogOption } from '../../yoto/mqtt/mqtt-log';
 import { sendWithoutDelay } from '../../yoto/mqtt/no-delay';
 import { parseCommandTopic } from '../../yoto/protocol';
 import { DEFAULT_VIRTUAL_PLAYERS, type VirtualCardLibrary, type VirtualFleet } from '../contracts';
@@ -94,6 +95,7 @@ export class VirtualPlayerFleet implements VirtualFleet {
     const client = mqtt.connect(this.options.brokerUrl, {
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
+      ...mqttLogOption(),
       ...this.options.mqttOptions,
       clientId: `yoto-virtual-fleet-${randomBytes(4).toString('hex')}`,
       clean: true,

@@ -14,6 +14,7 @@ import {
   type DeviceTopicKind,
 } from '../protocol';
 import { realClock, type Clock, type ClockTimer } from '../../time/clock';
+import { mqttLogOption } from './mqtt-log';
 import { sendWithoutDelay } from './no-delay';
 import { parsePlayerPayload, type ReadPlayerPayload } from './player-messages';
 
@@ -292,6 +293,7 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
     const client = mqtt.connect(this.url, {
       keepalive: this.options.keepaliveSeconds ?? 60,
       connectTimeout: this.options.connectTimeoutMs ?? 15_000,
+      ...mqttLogOption(),
       ...this.options.mqttOptions,
       clientId: this.clientId,
       username: this.options.homeBrokerLogin?.username ?? mqttUsername(this.clientId),
