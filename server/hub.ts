@@ -251,12 +251,13 @@ export class Hub extends EventEmitter<HubEvents> {
   health(): HealthReport {
     const services = this.services;
     const idle: ComponentHealth = { status: this.hubState === 'starting' ? 'starting' : 'stopped' };
-    const brokerHealth = services?.broker.health();
+    // With what the bridge could not publish while the broker was behind.
+    const brokerHealth = services ? { ...services.broker.health(), eventsDropped: services.bridge.stats().eventsDropped } : undefined;
     const broker = brokerHealth
       ? {
           ...brokerHealth,
           state: brokerHealth.status,
-          status: brokerHealth.status === 'connected' ? ('ok' as const) : brokerHealth.status === 'connecting' ? ('starting' as const) : ('degraded' as const),
+          status: brokerHealth.status === 'connected' && !brokerHealth.behind ? ('ok' as const) : brokerHealth.status === 'connecting' ? ('starting' as const) : ('degraded' as const),
         }
       : { status: 'stopped' as const, state: 'stopped' as const };
     const cluster = services?.cluster;

@@ -53,6 +53,10 @@ export interface HomeBrokerBridgeStats {
   announcementsRejected: number;
   managementRequests: number;
   managementRejected: number;
+  /** Events and telemetry not published because the broker was behind (HomeBrokerClient.isBehind). */
+  eventsDropped: number;
+  /** Times a player's retained state waited for the broker to catch up (published then, the latest). */
+  statesHeldBack: number;
 }
 
 type Parsed = { ok: true; value: unknown } | { ok: false; reason: string; details: Array<{ path: string; message: string }> };
@@ -86,6 +90,8 @@ export class HomeBrokerBridge {
   private readonly cleanups: Array<() => void> = [];
   private running = false;
   private deviceListQueued = false;
+  /** eventsDropped when the log last said so. */
+  private droppedReported = 0;
   /** Players already reported as unpublishable, so the log says it once. */
   private readonly unpublishable = new Set<string>();
   private readonly counters: HomeBrokerBridgeStats = {
@@ -99,7 +105,14 @@ export class HomeBrokerBridge {
     announcementsRejected: 0,
     managementRequests: 0,
     managementRejected: 0,
+    eventsDropped: 0,
+    statesHeldBack: 0,
   };
+  /**
+   * Players whose retained state (status, playback, Home Assistant configs) waits for a broker that
+   * is behind, and whether it is to be published even if unchanged (a republish after a reconnect).
+   */
+  private readonly heldBack = new Map<string, boolean>();
 
   constructor(private readonly options: HomeBrokerBridgeOptions) {
     this.broker = options.broker;
@@ -136,8 +149,13 @@ export class HomeBrokerBridge {
     const onBrokerStatus = (state: BrokerState): void => {
       if (state === 'connected') this.republish();
     };
+    const onDrain = (): void => this.publishHeldBack();
     this.broker.on('status', onBrokerStatus);
-    this.cleanups.push(() => this.broker.off('status', onBrokerStatus));
+    this.broker.on('drain', onDrain);
+    this.cleanups.push(() => {
+      this.broker.off('status', onBrokerStatus);
+      this.broker.off('drain', onDrain);
+    });
     if (this.isConnected()) this.republish();
   }
 
@@ -149,6 +167,7 @@ export class HomeBrokerBridge {
     this.retained.clear();
     this.pendingRemovals.clear();
     this.haTopics.clear();
+    this.heldBack.clear();
   }
 
   /** Publishes every retained topic, the Home Assistant configs and the device list again. */
@@ -173,7 +192,7 @@ export class HomeBrokerBridge {
     bus.on(this, 'device-removed', (deviceId) => this.removeDevice(deviceId));
     bus.on(this, 'event', (event) => this.publishEvent(event));
     bus.on(this, 'telemetry', (deviceId, telemetry, at) => {
-      if (isTopicSafeId(deviceId)) this.send(this.topics.telemetry(deviceId), telemetryPayload(telemetry, at), false);
+      if (isTopicSafeId(deviceId) && !this.dropWhileBehind()) this.send(this.topics.telemetry(deviceId), telemetryPayload(telemetry, at), false);
     });
     this.cleanups.push(() => bus.off(this));
   }
@@ -201,8 +220,43 @@ export class HomeBrokerBridge {
     this.publishHomeAssistant(state, force);
   }
 
+  /**
+   * While the broker is behind, a player's retained state waits (the latest is published once the
+   * broker has caught up) instead of piling up in the connection: true when it waits.
+   */
+  private holdBack(deviceId: string, force: boolean): boolean {
+    if (!this.broker.isBehind()) return false;
+    if (!this.heldBack.has(deviceId)) this.counters.statesHeldBack++;
+    this.heldBack.set(deviceId, force || (this.heldBack.get(deviceId) ?? false));
+    return true;
+  }
+
+  /** The broker caught up: the held-back players' latest state, until it falls behind again. */
+  private publishHeldBack(): void {
+    if (!this.running || !this.isConnected() || this.heldBack.size === 0) return;
+    const waiting = [...this.heldBack];
+    this.heldBack.clear();
+    for (const [deviceId, force] of waiting) {
+      const state = this.registry.get(deviceId);
+      // A player that fell behind again waits again (holdBack); the drain after that publishes it.
+      if (state) this.publishDevice(state, force);
+    }
+    if (this.counters.eventsDropped > this.droppedReported) {
+      this.logger.info('home broker caught up', { eventsDropped: this.counters.eventsDropped - this.droppedReported });
+      this.droppedReported = this.counters.eventsDropped;
+    }
+  }
+
+  /** Events and telemetry are of the moment: while the broker is behind they are dropped and counted. */
+  private dropWhileBehind(): boolean {
+    if (!this.broker.isBehind()) return false;
+    if (this.counters.eventsDropped === this.droppedReported) this.logger.warn('home broker is behind: events are dropped and players\' state waits until it catches up', { url: this.broker.url });
+    this.counters.eventsDropped++;
+    return true;
+  }
+
   private publishState(state: DeviceState, force: boolean, which = { status: true, playback: true }): void {
-    if (!this.publishable(state.deviceId)) return;
+    if (!this.publishable(state.deviceId) || this.holdBack(state.deviceId, force)) return;
     const at = this.now();
     if (which.status) this.publishView(this.topics.status(state.deviceId), state, 'status', at, force);
     if (which.playback) this.publishView(this.topics.playback(state.deviceId), state, 'playback', at, force);
@@ -223,7 +277,7 @@ export class HomeBrokerBridge {
   }
 
   private publishHomeAssistant(state: DeviceState, force: boolean): void {
-    if (!this.haEnabled || !this.publishable(state.deviceId)) return;
+    if (!this.haEnabled || !this.publishable(state.deviceId) || this.holdBack(state.deviceId, force)) return;
     const configs = homeAssistantConfigs(state, this.haOptions);
     const topics = new Set(configs.map((config) => config.topic));
     for (const config of configs) this.publishRetained(config.topic, config.payload, force);
@@ -255,7 +309,7 @@ export class HomeBrokerBridge {
   }
 
   private publishEvent(event: DeviceEvent): void {
-    if (isTopicSafeId(event.deviceId)) this.sendRaw(this.topics.events(event.deviceId), eventPayloadJson(event), false);
+    if (isTopicSafeId(event.deviceId) && !this.dropWhileBehind()) this.sendRaw(this.topics.events(event.deviceId), eventPayloadJson(event), false);
   }
 
   /** Publishes a retained payload unless the broker already has the same content (timestamps aside). */

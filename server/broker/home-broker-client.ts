@@ -17,6 +17,10 @@ export interface BrokerHealth {
   lastError?: string;
   messagesIn: number;
   messagesOut: number;
+  /** Bytes waiting to be written to the (external) broker. */
+  bufferedBytes: number;
+  /** More than maxBufferedBytes wait to be written to it: see isBehind(). */
+  behind: boolean;
 }
 
 export type MessageHandler = (topic: string, payload: Buffer) => void;
@@ -34,7 +38,12 @@ export type LocalPublish = (topic: string, payload: string, retain: boolean, don
 
 export interface HomeBrokerClientEvents {
   status: [state: BrokerState];
+  /** The connection wrote what was waiting: a client that was behind is no longer. */
+  drain: [];
 }
+
+/** Bytes waiting to be written to an external broker above which the client is behind (isBehind). */
+export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 
 /**
  * The hub's one connection to the home broker. It keeps its subscriptions
@@ -62,6 +71,7 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
      * the connection (which still carries the subscriptions and says whether the broker is there).
      */
     private readonly local?: LocalPublish,
+    private readonly maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES,
   ) {
     super();
   }
@@ -80,7 +90,23 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
       ...(this.lastError ? { lastError: this.lastError } : {}),
       messagesIn: this.messagesIn,
       messagesOut: this.messagesOut,
+      bufferedBytes: this.bufferedBytes(),
+      behind: this.isBehind(),
     };
+  }
+
+  private bufferedBytes(): number {
+    return this.local ? 0 : (this.client?.stream?.writableLength ?? 0);
+  }
+
+  /**
+   * Whether the external broker takes what the hub publishes more slowly than the hub publishes
+   * it: more than maxBufferedBytes wait in the connection. mqtt.js would buffer without bound, so
+   * the bridge holds back while this is true and publishes again on `drain`. The embedded broker
+   * takes every message in the same turn: never behind.
+   */
+  isBehind(): boolean {
+    return this.bufferedBytes() > this.maxBufferedBytes;
   }
 
   /** Starts connecting; does not wait for the broker (an absent broker is retried). */
@@ -103,6 +129,7 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
       if (!current()) return;
       // Each reconnection is a new socket. Its writes are already gathered per turn (corkForTurn).
       sendWithoutDelay(client);
+      client.stream.on('drain', () => current() && this.emit('drain'));
       this.connectedSince = new Date();
       this.lastError = undefined;
       this.setState('connected');

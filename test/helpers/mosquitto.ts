@@ -61,11 +61,25 @@ export class MosquittoBroker {
     await this.launch();
   }
 
+  /**
+   * Stops the broker's process without ending it (SIGSTOP): it keeps its connections open but reads
+   * nothing more from them, as a hung broker or a swapping Raspberry Pi would. resume() goes on.
+   */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
     this.child = undefined;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // A paused broker would not act on SIGTERM until it went on.
+    child.kill('SIGCONT');
     child.kill(signal);
     await exited;
   }
