@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import mqtt, { type IClientPublishOptions, type IStream, type MqttClient } from 'mqtt';
+import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../log/logger';
 import { mqttLogOption } from '../yoto/mqtt/mqtt-log';
 import { sendWithoutDelay } from '../yoto/mqtt/no-delay';
@@ -58,8 +58,6 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
   private lastError: string | undefined;
   private messagesIn = 0;
   private messagesOut = 0;
-  /** The socket corked for this turn's publishes, and the end of the turn that writes them. */
-  private corked: { stream: IStream; writeAt: NodeJS.Immediate } | undefined;
 
   constructor(
     readonly url: string,
@@ -127,7 +125,7 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
     const current = (): boolean => client === this.client;
     client.on('connect', () => {
       if (!current()) return;
-      // Each reconnection is a new socket. Its writes are already gathered per turn (corkForTurn).
+      // Each reconnection is a new socket.
       sendWithoutDelay(client);
       client.stream.on('drain', () => current() && this.emit('drain'));
       this.connectedSince = new Date();
@@ -196,7 +194,6 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
       await new Promise<void>((resolve, reject) => this.post(topic, payload, options.retain ?? false, (error) => (error ? reject(error) : resolve())));
       return;
     }
-    this.corkForTurn(client.stream);
     await client.publishAsync(topic, payload, { qos: 1, ...options });
     this.messagesOut++;
   }
@@ -216,37 +213,12 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
       done(error);
     };
     if (this.local) this.local(topic, payload, retain, sent);
-    else {
-      this.corkForTurn(client.stream);
-      client.publish(topic, payload, { qos: 1, retain }, sent);
-    }
-  }
-
-  /**
-   * Holds the socket's writes until the end of this turn of the event loop, so a turn's
-   * messages go out in one system call. mqtt.js writes each packet on the next tick, and the
-   * bridge publishes while the hub takes in the player messages of one read, each on a tick of
-   * its own: one system call per message otherwise (a quarter of the hub's time at 10k player
-   * messages a second on a separate broker).
-   */
-  private corkForTurn(stream: IStream | undefined): void {
-    if (this.corked || !stream?.writable) return;
-    stream.cork();
-    this.corked = { stream, writeAt: setImmediate(() => this.uncork()) };
-  }
-
-  private uncork(): void {
-    const corked = this.corked;
-    if (!corked) return;
-    this.corked = undefined;
-    clearImmediate(corked.writeAt);
-    corked.stream.uncork();
+    else client.publish(topic, payload, { qos: 1, retain }, sent);
   }
 
   async stop(): Promise<void> {
     const client = this.client;
     this.client = undefined;
-    this.uncork();
     this.subscriptions.clear();
     if (client) await client.endAsync(true);
     this.connectedSince = undefined;
