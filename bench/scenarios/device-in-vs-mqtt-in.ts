@@ -91,11 +91,20 @@ export async function run(): Promise<BenchResult> {
   const publisher = await mqtt.connectAsync(broker.url);
   const pool = await PublisherPool.start(DEVICES.length, { url: broker.url }, DEVICES);
   /** One side deployed alone, for saturation: its counter, and unloading it. */
+  /** What the hub's bridge published to the home broker, and dropped while it was behind, over the saturation runs. */
+  const homeBroker = { published: 0, eventsDropped: 0 };
   const alone = (id: 'yoto-out' | 'core-out', flows: () => Promise<FlowConfig[]>) => async (): Promise<BenchConsumer> => {
     await deploy(nodeRed, await flows());
     const counter = countAt(nodeRed, id);
     await warmUp(pool, counter);
-    return { counter, stop: unload };
+    const hub = id === 'yoto-out' ? (runningNode(nodeRed, 'hub') as unknown as YotoHubNode).hub : undefined;
+    const stop = async (): Promise<void> => {
+      const bridge = hub?.bridge.stats();
+      homeBroker.published += bridge?.published ?? 0;
+      homeBroker.eventsDropped += bridge?.eventsDropped ?? 0;
+      await unload();
+    };
+    return { counter, stop };
   };
   try {
     await deploy(nodeRed, [...(await yotoFlow(broker.url, dataDir)), ...coreFlow(broker.url)]);
@@ -105,13 +114,14 @@ export async function run(): Promise<BenchResult> {
     return {
       name: 'device-in-vs-mqtt-in',
       description: 'A player message on Mosquitto to a yoto-device-in output (adapter, device model, normalized event) against Node-RED\'s mqtt in + json on the same messages, one Node-RED: latency and burst side by side, then each flow alone at saturation.',
-      results: { broker: 'mosquitto (Debian), loopback', runs: RUNS, latencyRounds: LATENCY_ROUNDS, burstMessages: BURST_MESSAGES, publisherProcesses: DEVICES.length, ...paths.results, ...saturation.results },
+      results: { broker: 'mosquitto (Debian), loopback', runs: RUNS, latencyRounds: LATENCY_ROUNDS, burstMessages: BURST_MESSAGES, publisherProcesses: DEVICES.length, ...paths.results, ...saturation.results, homeBrokerPublishedYoto: homeBroker.published, homeBrokerEventsDroppedYoto: homeBroker.eventsDropped },
       ratios: pathRatios('DeviceInOverMqttIn', 'yoto', 'core', paths, saturation.sustained, saturation.perMessage),
       notes: [
         'Goal (DESIGN.md section 10, issue 16): saturationDeviceInOverMqttIn >= 1.0 (and latency ratios <= 1).',
         'Saturation: each flow deployed alone in this Node-RED, one publisher process per virtual player ramps the rate (x1.5, then x1.07) until a step is not received in full within 300 ms of its end; the highest rate kept up with. Median of the runs, interleaved.',
         `CPU per message: before each ramp, the flow alone at a fixed ${PER_MESSAGE.cpuAtRate / 1000}k messages/s for 4 s (after 2 s to warm up); this process's CPU time (user + system, every thread) and its event loop's busy time (eventLoopUtilization: the one thread that bounds the rate) over the messages. Mosquitto and the publishers run in other processes.`,
         'Latency rounds and the burst run with both flows deployed; the burst is one publisher, so it is bounded by the publisher as much as by the flows.',
+        'The hub\'s home broker is the same Mosquitto: each player message also goes to the house (its event and playback, QoS 1). While 1,000 of those wait for the broker\'s acknowledgement the bridge drops events and holds state back (as a hub does with a slow home broker); homeBrokerPublishedYoto and homeBrokerEventsDroppedYoto count them over the yoto flow's saturation runs (each with its fixed-rate measure and ramp).',
         'Node-RED runs in this process, the real runtime embedded as npm start embeds it (RED.init, flows deployed through its admin API, this package installed in its user directory); no test helper wraps its nodes. Mosquitto and the publishers are separate processes on the same cores: see machine.loadAtStart.',
       ],
     };

@@ -19,7 +19,9 @@ export interface BrokerHealth {
   messagesOut: number;
   /** Bytes waiting to be written to the (external) broker. */
   bufferedBytes: number;
-  /** More than maxBufferedBytes wait to be written to it: see isBehind(). */
+  /** QoS 1 messages sent (or queued by mqtt.js while disconnected) that the broker has not acknowledged yet. */
+  inFlight: number;
+  /** More than maxBufferedBytes wait to be written to it, or maxInFlight messages wait for its acknowledgement: see isBehind(). */
   behind: boolean;
 }
 
@@ -44,6 +46,8 @@ export interface HomeBrokerClientEvents {
 
 /** Bytes waiting to be written to an external broker above which the client is behind (isBehind). */
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+/** QoS 1 messages the broker has not acknowledged from which the client is behind (isBehind). */
+export const DEFAULT_MAX_IN_FLIGHT = 1000;
 
 /**
  * The hub's one connection to the home broker. It keeps its subscriptions
@@ -58,6 +62,10 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
   private lastError: string | undefined;
   private messagesIn = 0;
   private messagesOut = 0;
+  /** QoS 1 messages published to an external broker and not acknowledged yet. */
+  private inFlight = 0;
+  /** isBehind() answered true since the last `drain`. */
+  private wasBehind = false;
 
   constructor(
     readonly url: string,
@@ -70,6 +78,7 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
      */
     private readonly local?: LocalPublish,
     private readonly maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES,
+    private readonly maxInFlight = DEFAULT_MAX_IN_FLIGHT,
   ) {
     super();
   }
@@ -89,6 +98,7 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
       messagesIn: this.messagesIn,
       messagesOut: this.messagesOut,
       bufferedBytes: this.bufferedBytes(),
+      inFlight: this.inFlight,
       behind: this.isBehind(),
     };
   }
@@ -99,12 +109,24 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
 
   /**
    * Whether the external broker takes what the hub publishes more slowly than the hub publishes
-   * it: more than maxBufferedBytes wait in the connection. mqtt.js would buffer without bound, so
-   * the bridge holds back while this is true and publishes again on `drain`. The embedded broker
-   * takes every message in the same turn: never behind.
+   * it: more than maxBufferedBytes wait in the connection, or maxInFlight messages wait for its
+   * acknowledgement (also while it is away: mqtt.js keeps them for the reconnection). mqtt.js would
+   * keep everything, so the bridge holds back while this is true and publishes again on `drain`.
+   * Bounding the acknowledgements also bounds the PUBACKs one read can bring: mqtt.js queues a
+   * read's packets in an array it shifts one by one, which costs the square of their number.
+   * The embedded broker takes every message in the same turn: never behind.
    */
   isBehind(): boolean {
-    return this.bufferedBytes() > this.maxBufferedBytes;
+    const behind = this.inFlight >= this.maxInFlight || this.bufferedBytes() > this.maxBufferedBytes;
+    if (behind) this.wasBehind = true;
+    return behind;
+  }
+
+  /** After being behind: `drain` once half the acknowledgements have come and the connection has written what waited. */
+  private checkCaughtUp(): void {
+    if (!this.wasBehind || this.inFlight > this.maxInFlight / 2 || this.bufferedBytes() > this.maxBufferedBytes) return;
+    this.wasBehind = false;
+    this.emit('drain');
   }
 
   /** Starts connecting; does not wait for the broker (an absent broker is retried). */
@@ -127,7 +149,7 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
       if (!current()) return;
       // Each reconnection is a new socket.
       sendWithoutDelay(client);
-      client.stream.on('drain', () => current() && this.emit('drain'));
+      client.stream.on('drain', () => current() && this.checkCaughtUp());
       this.connectedSince = new Date();
       this.lastError = undefined;
       this.setState('connected');
@@ -194,8 +216,20 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
       await new Promise<void>((resolve, reject) => this.post(topic, payload, options.retain ?? false, (error) => (error ? reject(error) : resolve())));
       return;
     }
-    await client.publishAsync(topic, payload, { qos: 1, ...options });
+    this.inFlight++;
+    try {
+      await client.publishAsync(topic, payload, { qos: 1, ...options });
+    } finally {
+      this.acknowledged(client);
+    }
     this.messagesOut++;
+  }
+
+  /** A QoS 1 message of `client` was acknowledged (or failed). */
+  private acknowledged(client: MqttClient): void {
+    if (client !== this.client) return;
+    this.inFlight--;
+    this.checkCaughtUp();
   }
 
   /**
@@ -213,12 +247,20 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
       done(error);
     };
     if (this.local) this.local(topic, payload, retain, sent);
-    else client.publish(topic, payload, { qos: 1, retain }, sent);
+    else {
+      this.inFlight++;
+      client.publish(topic, payload, { qos: 1, retain }, (error) => {
+        this.acknowledged(client);
+        sent(error);
+      });
+    }
   }
 
   async stop(): Promise<void> {
     const client = this.client;
     this.client = undefined;
+    this.inFlight = 0;
+    this.wasBehind = false;
     this.subscriptions.clear();
     if (client) await client.endAsync(true);
     this.connectedSince = undefined;
