@@ -47,7 +47,7 @@ export interface HomeBrokerClientEvents {
 /** Bytes waiting to be written to an external broker above which the client is behind (isBehind). */
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 /** QoS 1 messages the broker has not acknowledged from which the client is behind (isBehind). */
-export const DEFAULT_MAX_IN_FLIGHT = 1000;
+export const DEFAULT_MAX_IN_FLIGHT = 4000;
 
 /**
  * The hub's one connection to the home broker. It keeps its subscriptions
