@@ -40,7 +40,7 @@ export type LocalPublish = (topic: string, payload: string, retain: boolean, don
 
 export interface HomeBrokerClientEvents {
   status: [state: BrokerState];
-  /** The connection wrote what was waiting: a client that was behind is no longer. */
+  /** A client that was behind caught up: half its unacknowledged messages came back and the connection wrote what waited. */
   drain: [];
 }
 
