@@ -90,9 +90,9 @@ export async function run(): Promise<BenchResult> {
   const unload = () => deployFlows(nodeRed, []);
   const publisher = await mqtt.connectAsync(broker.url);
   const pool = await PublisherPool.start(DEVICES.length, { url: broker.url }, DEVICES);
-  /** One side deployed alone, for saturation: its counter, and unloading it. */
   /** What the hub's bridge published to the home broker, and dropped while it was behind, over the saturation runs. */
   const homeBroker = { published: 0, eventsDropped: 0 };
+  /** One side deployed alone, for saturation: its counter, and unloading it (the yoto side adds its bridge's counts). */
   const alone = (id: 'yoto-out' | 'core-out', flows: () => Promise<FlowConfig[]>) => async (): Promise<BenchConsumer> => {
     await deploy(nodeRed, await flows());
     const counter = countAt(nodeRed, id);

@@ -1,5 +1,6 @@
 import type { Hub } from '../../server/hub';
 import type { BrokerWatcher } from './broker-watcher';
+import { deviceStateWhere } from './device-state';
 
 /**
  * Puts a player in day or night mode for the whole day, whatever the time the suite runs at
@@ -22,14 +23,6 @@ export async function keepMode(hubUrl: string, token: string, house: BrokerWatch
 }
 
 /** Resolves once the hub's live model has the player in `mode` (at once if it already is): the device bus, no polling. */
-export function liveMode(hub: Hub, deviceId: string, mode: 'day' | 'night'): Promise<void> {
-  if (hub.devices.get(deviceId)?.dayMode === mode) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const owner = {};
-    hub.devices.bus.on(owner, 'state', (state) => {
-      if (state.deviceId !== deviceId || state.dayMode !== mode) return;
-      hub.devices.bus.off(owner);
-      resolve();
-    });
-  });
+export async function liveMode(hub: Hub, deviceId: string, mode: 'day' | 'night'): Promise<void> {
+  await deviceStateWhere(hub, deviceId, (state) => state.dayMode === mode);
 }

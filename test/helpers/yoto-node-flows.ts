@@ -6,6 +6,7 @@ import type { TestFlowsItem } from 'node-red-node-test-helper';
 import type { DeviceState } from '../../server/core/device-state';
 import type { Hub } from '../../server/hub';
 import type { YotoHubNode } from '../../nodes/shared/yoto-hub-node';
+import { deviceStateWhere } from './device-state';
 import { freePorts } from './free-port';
 
 /** A node of a test flow, with the settings of its type. */
@@ -54,17 +55,8 @@ export async function hubWithPlayers(helper: { getNode(id: string): Node }, ...d
 }
 
 /** Resolves once the hub knows what the player is playing (its first status arrived), so a change of it is an event. */
-export async function playbackKnown(hub: Hub, deviceId: string): Promise<DeviceState> {
-  const known = hub.devices.get(deviceId);
-  if (known?.playback.state !== undefined) return known;
-  return new Promise((resolve) => {
-    const onState = (state: DeviceState): void => {
-      if (state.deviceId !== deviceId || state.playback.state === undefined) return;
-      hub.devices.bus.off(onState);
-      resolve(state);
-    };
-    hub.devices.bus.on(onState, 'state', onState);
-  });
+export function playbackKnown(hub: Hub, deviceId: string): Promise<DeviceState> {
+  return deviceStateWhere(hub, deviceId, (state) => state.playback.state !== undefined);
 }
 
 /** Collects what a helper node receives; `next(n)` waits for the n-th message. */

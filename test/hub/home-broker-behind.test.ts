@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { DeviceState } from '../../server/core/device-state';
 import type { Hub } from '../../server/hub';
+import { deviceStateWhere } from '../helpers/device-state';
 import { MosquittoBroker } from '../helpers/mosquitto';
 import { stopTestHub, startTestHub } from '../helpers/test-hub';
 import { finalAddress, startYotoCloudStandIn, type YotoCloudStandIn } from '../helpers/yoto-cloud-stand-in';
@@ -16,17 +16,8 @@ async function brokerHealth(hub: Hub, admin: SignIn): Promise<BrokerHealth> {
 }
 
 /** Resolves once the hub's device model has the player's volume at `percent` (within a step of its 0..16 scale). */
-function volumeHeard(hub: Hub, deviceId: string, percent: number): Promise<void> {
-  const near = (state: DeviceState | undefined): boolean => state !== undefined && Math.abs((state.volume?.percent ?? -100) - percent) < 100 / 16;
-  if (near(hub.devices.get(deviceId))) return Promise.resolve();
-  return new Promise((resolve) => {
-    const owner = {};
-    hub.devices.bus.on(owner, 'state', (state) => {
-      if (state.deviceId !== deviceId || !near(state)) return;
-      hub.devices.bus.off(owner);
-      resolve();
-    });
-  });
+async function volumeHeard(hub: Hub, deviceId: string, percent: number): Promise<void> {
+  await deviceStateWhere(hub, deviceId, (state) => Math.abs((state.volume?.percent ?? -100) - percent) < 100 / 16);
 }
 
 /** The next retained playback of `deviceId` a fresh house subscriber gets. */
