@@ -15,6 +15,11 @@ import type {
  * bridge, the WebSocket gateway, the REST API and the nodes all send these,
  * and a state's status and playback views are computed once (states are
  * immutable values), whoever asks first.
+ *
+ * The caches hold the latest few values by identity, not in WeakMaps: every player
+ * message makes a state and an event that live a few hundred milliseconds, and V8's
+ * young-generation collection treats each key of a WeakMap as an ephemeron of its own,
+ * which made those collections several times longer at fleet scale (bench/scenarios/fleet.ts).
  */
 
 type Untimed<T> = Omit<T, 'timestamp'>;
@@ -29,19 +34,37 @@ interface ComputedViews extends DeviceViews {
   text: { status?: string; playback?: string };
 }
 
-const computed = new WeakMap<DeviceState, ComputedViews>();
+/** A player's two latest states and their views: a change is compared with the state before it, whose views are here too. */
+interface ViewSlots {
+  state: DeviceState;
+  views: ComputedViews;
+  previousState: DeviceState | undefined;
+  previousViews: ComputedViews | undefined;
+}
 
-/** The status and playback views of a state, without their timestamps: computed once per state. */
+const computed = new Map<string, ViewSlots>();
+/** More players than a hub follows: beyond it the oldest player's slots go (they are made again when asked). */
+const MAX_PLAYERS_CACHED = 10_000;
+
+/** The status and playback views of a state, without their timestamps: computed once per state while it is one of its player's two latest. */
 export function deviceViews(state: DeviceState): DeviceViews {
   return computedViews(state);
 }
 
 function computedViews(state: DeviceState): ComputedViews {
-  let views = computed.get(state);
-  if (!views) {
-    views = { status: statusView(state), playback: playbackView(state), text: {} };
-    computed.set(state, views);
+  const slots = computed.get(state.deviceId);
+  if (slots?.state === state) return slots.views;
+  if (slots?.previousState === state) return slots.previousViews!;
+  const views: ComputedViews = { status: statusView(state), playback: playbackView(state), text: {} };
+  if (slots) {
+    slots.previousState = slots.state;
+    slots.previousViews = slots.views;
+    slots.state = state;
+    slots.views = views;
+    return views;
   }
+  if (computed.size >= MAX_PLAYERS_CACHED) computed.delete(computed.keys().next().value!);
+  computed.set(state.deviceId, { state, views, previousState: undefined, previousViews: undefined });
   return views;
 }
 
@@ -123,15 +146,14 @@ export function eventPayload(event: DeviceEvent): BrokerEventMessage {
   return payload as BrokerEventMessage;
 }
 
-const eventJson = new WeakMap<DeviceEvent, string>();
+/** The latest event's JSON text: the surfaces that send an event (bridge, WebSocket, nodes) ask for it one after the other. */
+let lastEvent: { event: DeviceEvent; text: string } | undefined;
 
-/** eventPayload() as JSON text, made once per event however many surfaces send it (events are immutable values). */
+/** eventPayload() as JSON text, made once per event however many surfaces send it in a row (events are immutable values). */
 export function eventPayloadJson(event: DeviceEvent): string {
-  let text = eventJson.get(event);
-  if (text === undefined) {
-    text = JSON.stringify(eventPayload(event));
-    eventJson.set(event, text);
-  }
+  if (lastEvent?.event === event) return lastEvent.text;
+  const text = JSON.stringify(eventPayload(event));
+  lastEvent = { event, text };
   return text;
 }
 

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { applyEvents, applyStatus } from '../../server/core/state-merge';
 import { initialState } from '../../server/core/device-state';
-import { playbackPayload, statusPayload, viewPayloadJson } from '../../server/core/device-views';
+import { deviceViews, eventPayload, eventPayloadJson, playbackPayload, statusPayload, viewPayloadJson } from '../../server/core/device-views';
+import type { DeviceEvent } from '../../server/types/schemas';
 
 const AT = new Date('2026-12-04T19:30:00.123Z');
 
@@ -25,4 +26,38 @@ describe('device views as JSON text: what the home broker and the WebSocket send
       expect(JSON.parse(viewPayloadJson(state, 'playback', later))).to.deep.equal(playbackPayload(state, later));
     });
   }
+});
+
+describe('device views kept for a player\'s latest states', () => {
+  it('gives each state its own views, whichever of a player\'s states is asked and in what order', () => {
+    const { heard } = states();
+    const volumes = [4, 8, 12, 16];
+    const successive = volumes.map((volume) => applyEvents(heard, { volume, volumeMax: 16 }));
+    const other = initialState('other0mini', AT, { deviceId: 'other0mini', name: 'Other', deviceType: 'mini', online: true });
+    // Latest first, then the one before it (as a surface compares a change), another player, then older ones again.
+    const order = [0, 1, 0, 2, 1, 3, 2, 0, 3, 1];
+    expect(new Set(successive.map((state) => state.volume!.percent)).size).to.equal(volumes.length);
+    for (const index of order) {
+      expect(deviceViews(other).status.name).to.equal('Other');
+      expect(deviceViews(successive[index]!).playback.volume, `state ${index}`).to.equal(successive[index]!.volume!.percent);
+      expect(JSON.parse(viewPayloadJson(successive[index]!, 'playback', AT))).to.deep.equal(playbackPayload(successive[index]!, AT));
+    }
+  });
+
+  it('answers the same view object for the state and the one before it, as a change is compared', () => {
+    const { heard } = states();
+    const next = applyEvents(heard, { volume: 2, volumeMax: 16 });
+    const first = deviceViews(heard);
+    expect(deviceViews(next)).to.not.equal(first);
+    expect(deviceViews(heard)).to.equal(first);
+    expect(deviceViews(next)).to.equal(deviceViews(next));
+  });
+
+  it('gives each event its own JSON text when two events are asked in turn', () => {
+    const event = (id: string, volume: number): DeviceEvent => ({ id, deviceId: 'kids0mini', type: 'volume_changed', timestamp: AT.toISOString(), data: { volume, previousVolume: 1 } });
+    const a = event('e1', 10);
+    const b = event('e2', 20);
+    for (const e of [a, b, a, a, b]) expect(JSON.parse(eventPayloadJson(e))).to.deep.equal(eventPayload(e));
+    expect(JSON.parse(eventPayloadJson(b))).to.include({ volume: 20, previous_volume: 1, type: 'volume_changed' });
+  });
 });
