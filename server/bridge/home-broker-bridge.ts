@@ -204,6 +204,10 @@ export class HomeBrokerBridge {
   // ---- hub -> house ----
 
   private onStateChange(state: DeviceState, previous: DeviceState): void {
+    if (!sameFields(state, previous, LISTED_FIELDS)) this.publishDeviceList();
+    // While the broker is behind, the player's state waits as a whole (publishHeldBack compares
+    // it with what the broker holds): no view is built or compared for each change meanwhile.
+    if (this.publishable(state.deviceId) && this.holdBack(state.deviceId, false)) return;
     // Most changes touch one of the two views (a volume change only the playback): the other one's
     // retained topic already holds it, so it is not even built.
     const now = deviceViews(state);
@@ -212,7 +216,6 @@ export class HomeBrokerBridge {
     const playback = !sameView(now.playback, before.playback);
     if (status || playback) this.publishState(state, false, { status, playback });
     if (!sameFields(state, previous, DESCRIBING_FIELDS)) this.publishHomeAssistant(state, false);
-    if (!sameFields(state, previous, LISTED_FIELDS)) this.publishDeviceList();
   }
 
   private publishDevice(state: DeviceState, force: boolean): void {

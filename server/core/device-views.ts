@@ -55,7 +55,7 @@ function computedViews(state: DeviceState): ComputedViews {
   const slots = computed.get(state.deviceId);
   if (slots?.state === state) return slots.views;
   if (slots?.previousState === state) return slots.previousViews!;
-  const views: ComputedViews = { status: statusView(state), playback: playbackView(state), text: {} };
+  const views = slots ? viewsAfter(state, slots.state, slots.views) : { status: statusView(state), playback: playbackView(state), text: {} };
   if (slots) {
     slots.previousState = slots.state;
     slots.previousViews = slots.views;
@@ -79,6 +79,36 @@ export function viewPayloadJson(state: DeviceState, view: keyof DeviceViews, tim
   return `${fields.slice(0, -1)}${fields.length > 2 ? ',' : ''}"timestamp":"${isoTime(timestamp)}"}`;
 }
 
+/**
+ * The views of a player's new state, sharing with its latest state's views the one a change left
+ * as it was (a volume change leaves the status view), its JSON text included: a surface comparing
+ * the two finds the same object at once.
+ */
+function viewsAfter(state: DeviceState, latest: DeviceState, latestViews: ComputedViews): ComputedViews {
+  const sameStatus = STATUS_VIEW_FIELDS.every((field) => state[field] === latest[field]);
+  const samePlayback = state.playback === latest.playback && state.volume?.percent === latest.volume?.percent;
+  return {
+    status: sameStatus ? latestViews.status : statusView(state),
+    playback: samePlayback ? latestViews.playback : playbackView(state),
+    text: { status: sameStatus ? latestViews.text.status : undefined, playback: samePlayback ? latestViews.text.playback : undefined },
+  };
+}
+
+/** Every field of the state statusView() reads: a state equal to another in these has the same status view. */
+const STATUS_VIEW_FIELDS = [
+  'status',
+  'battery',
+  'firmware',
+  'charging',
+  'online',
+  'name',
+  'model',
+  'hasNightLight',
+  'nightlight',
+  'offlineSince',
+  'dayMode',
+] as const satisfies ReadonlyArray<keyof DeviceState>;
+
 /** Real keys carry spaces and other characters ("TEMPLATE PASSAGE", "01-INT"): the card's own spelling is kept. */
 const TRACK_KEY = /^(?=\S)[^\u0000-\u001f\u007f]{0,99}[^\s\u0000-\u001f\u007f]$/;
 const CARD_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -92,6 +122,7 @@ export function statusPayload(state: DeviceState, timestamp: Date): BrokerStatus
   return { ...deviceViews(state).status, timestamp: isoTime(timestamp) } as BrokerStatusMessage;
 }
 
+/** Reads only the fields in STATUS_VIEW_FIELDS (viewsAfter shares the view between states equal in them). */
 function statusView(state: DeviceState): Untimed<BrokerStatusMessage> {
   const payload: Untimed<BrokerStatusMessage> = { status: state.status };
   if (state.battery !== undefined) payload.battery = state.battery;
@@ -111,6 +142,7 @@ export function playbackPayload(state: DeviceState, timestamp: Date): BrokerPlay
   return { ...deviceViews(state).playback, timestamp: isoTime(timestamp) } as BrokerPlaybackMessage;
 }
 
+/** Reads only `playback` and the volume's percent (viewsAfter shares the view between states equal in them). */
 function playbackView(state: DeviceState): Untimed<BrokerPlaybackMessage> {
   const { playback } = state;
   const payload: Untimed<BrokerPlaybackMessage> = { state: playback.state ?? 'idle' };

@@ -78,26 +78,49 @@ export function deriveInPlace(state: DeviceState): DeviceState {
   return state;
 }
 
+/**
+ * The playback after an events message. A message that says nothing of playback (a volume
+ * change: the commonest message there is) leaves the same object, so whoever compares
+ * playback by identity sees it unchanged; otherwise one new object, filled in place.
+ */
 function mergePlayback(previous: PlaybackInfo, message: YotoEventsMessage): PlaybackInfo {
-  let playback = message.cardId !== undefined ? withCard(previous, message.cardId) : { ...previous };
+  if (!PLAYBACK_MESSAGE_FIELDS.some((field) => message[field] !== undefined)) return previous;
+  const playback = message.cardId !== undefined ? withCard(previous, message.cardId) : { ...previous };
   if (isDevicePlaybackStatus(message.playbackStatus)) playback.deviceStatus = message.playbackStatus;
-  playback = {
-    ...playback,
-    ...defined({
-      chapterKey: message.chapterKey,
-      chapterTitle: message.chapterTitle,
-      trackKey: message.trackKey,
-      trackTitle: message.trackTitle,
-      position: message.position === undefined ? undefined : Math.max(0, message.position),
-      duration: message.trackLength === undefined ? undefined : Math.max(0, message.trackLength),
-      source: message.source,
-      streaming: message.streaming,
-      repeatAll: message.repeatAll,
-      sleepTimerActive: message.sleepTimerActive,
-      sleepTimerSeconds: message.sleepTimerSeconds === undefined ? undefined : Math.max(0, message.sleepTimerSeconds),
-    }),
-  };
+  assignDefined(playback, 'chapterKey', message.chapterKey);
+  assignDefined(playback, 'chapterTitle', message.chapterTitle);
+  assignDefined(playback, 'trackKey', message.trackKey);
+  assignDefined(playback, 'trackTitle', message.trackTitle);
+  assignDefined(playback, 'position', message.position === undefined ? undefined : Math.max(0, message.position));
+  assignDefined(playback, 'duration', message.trackLength === undefined ? undefined : Math.max(0, message.trackLength));
+  assignDefined(playback, 'source', message.source);
+  assignDefined(playback, 'streaming', message.streaming);
+  assignDefined(playback, 'repeatAll', message.repeatAll);
+  assignDefined(playback, 'sleepTimerActive', message.sleepTimerActive);
+  assignDefined(playback, 'sleepTimerSeconds', message.sleepTimerSeconds === undefined ? undefined : Math.max(0, message.sleepTimerSeconds));
   return playback;
+}
+
+/** The fields of an events message mergePlayback reads. */
+const PLAYBACK_MESSAGE_FIELDS = [
+  'cardId',
+  'playbackStatus',
+  'chapterKey',
+  'chapterTitle',
+  'trackKey',
+  'trackTitle',
+  'position',
+  'trackLength',
+  'source',
+  'streaming',
+  'repeatAll',
+  'sleepTimerActive',
+  'sleepTimerSeconds',
+] as const satisfies ReadonlyArray<keyof YotoEventsMessage>;
+
+/** Sets `key` on an object nobody else holds yet, unless the message left it out. */
+function assignDefined<K extends keyof PlaybackInfo>(playback: PlaybackInfo, key: K, value: PlaybackInfo[K] | undefined): void {
+  if (value !== undefined) playback[key] = value;
 }
 
 function withCard(previous: PlaybackInfo, rawCardId: string): PlaybackInfo {

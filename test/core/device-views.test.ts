@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { applyEvents, applyStatus } from '../../server/core/state-merge';
+import { applyCloudInfo, applyEvents, applyStatus } from '../../server/core/state-merge';
 import { initialState } from '../../server/core/device-state';
 import { deviceViews, eventPayload, eventPayloadJson, playbackPayload, statusPayload, viewPayloadJson } from '../../server/core/device-views';
 import type { DeviceEvent } from '../../server/types/schemas';
@@ -59,5 +59,31 @@ describe('device views kept for a player\'s latest states', () => {
     const b = event('e2', 20);
     for (const e of [a, b, a, a, b]) expect(JSON.parse(eventPayloadJson(e))).to.deep.equal(eventPayload(e));
     expect(JSON.parse(eventPayloadJson(b))).to.include({ volume: 20, previous_volume: 1, type: 'volume_changed' });
+  });
+});
+
+describe('device views shared between a player\'s states where a change left them', () => {
+  it('keeps the status view of a volume change, and makes a new one when the name changes', () => {
+    const { heard } = states();
+    const louder = applyEvents(heard, { volume: 12, volumeMax: 16 });
+    expect(deviceViews(louder).status).to.equal(deviceViews(heard).status);
+    expect(deviceViews(louder).playback).to.not.equal(deviceViews(heard).playback);
+    expect(viewPayloadJson(louder, 'status', AT)).to.equal(JSON.stringify(statusPayload(heard, AT)));
+    const renamed = applyCloudInfo(louder, { deviceId: 'kids0mini', name: 'Bedroom' });
+    expect(deviceViews(renamed).status.name).to.equal('Bedroom');
+    expect(deviceViews(renamed).playback).to.equal(deviceViews(louder).playback);
+    expect(JSON.parse(viewPayloadJson(renamed, 'status', AT))).to.include({ name: 'Bedroom' });
+  });
+
+  it('reads nothing for the status view but the fields it shares on, and nothing for playback but playback and volume', () => {
+    const { heard } = states();
+    const other = applyEvents(applyStatus(heard, { wifiStrength: -40, upTime: 99, batteryLevel: 20 }), { cardId: 'zzz99', playbackStatus: 'paused', position: 1, volume: 3, volumeMax: 16 });
+    // Each of these is a player of its own, so nothing is shared: every view is made from its state.
+    const a = { ...heard, deviceId: 'fields0a' };
+    const statusTwin = { ...a, deviceId: 'fields0b', deviceFamily: 'other', shutDown: !a.shutDown, lastSeen: AT.toISOString(), volume: other.volume, playback: other.playback, telemetry: other.telemetry, updatedAt: AT.toISOString() };
+    expect(statusPayload(statusTwin, AT)).to.deep.equal(statusPayload(a, AT));
+    const playbackTwin = { ...other, deviceId: 'fields0c', playback: a.playback, volume: a.volume };
+    expect(playbackPayload(playbackTwin, AT)).to.deep.equal(playbackPayload(a, AT));
+    expect(statusPayload(playbackTwin, AT)).to.not.deep.equal(statusPayload(a, AT));
   });
 });
