@@ -5,6 +5,7 @@ import type { DeviceTopicKind, YotoEventsMessage } from '../yoto/protocol';
 import { isoTime, realClock, type Clock, type ClockTimer } from '../time/clock';
 import type { PlayerStatus, ReceivedPlayerMessage } from '../yoto/mqtt/player-messages';
 import { initialState, type CloudDeviceInfo, type DeviceState, type DeviceTelemetry } from './device-state';
+import { forgetDeviceViews } from './device-views';
 import { transitionEvents, type DeviceEventType, type TransitionContext } from './event-normalizer';
 import { PlaybackSessionTracker, type PlaybackHistorySink } from './playback-sessions';
 import { applyCloudInfo, applyEvents, applyStatus, deriveInPlace, hasTelemetry, sameDataExcept, withDerivedFields } from './state-merge';
@@ -167,6 +168,7 @@ export class DeviceRegistry {
     this.sessions.end(deviceId, this.now(), 'removed');
     this.devices.delete(deviceId);
     this.bus.emit('device-removed', deviceId, record.state);
+    forgetDeviceViews(record.state);
     return true;
   }
 
@@ -258,6 +260,7 @@ export class DeviceRegistry {
         this.clearTimers(record);
         this.devices.delete(message.deviceId);
         this.bus.emit('device-removed', message.deviceId, record.state);
+        forgetDeviceViews(record.state);
         return;
       }
       case 'event':
@@ -283,11 +286,14 @@ export class DeviceRegistry {
     }
   }
 
-  /** Cancels every timer; later messages are ignored. Listeners belong to whoever added them. */
+  /** Cancels every timer and forgets the players' views; later messages are ignored. Listeners belong to whoever added them. */
   stop(): void {
     this.stopped = true;
     this.bus.off(this);
-    for (const record of this.devices.values()) this.clearTimers(record);
+    for (const record of this.devices.values()) {
+      this.clearTimers(record);
+      forgetDeviceViews(record.state);
+    }
   }
 
   private ingestEvents(deviceId: string, kind: DeviceTopicKind, payload: YotoEventsMessage, at: Date): void {

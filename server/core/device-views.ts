@@ -46,6 +46,12 @@ const computed = new Map<string, ViewSlots>();
 /** More players than a hub follows: beyond it the oldest player's slots go (they are made again when asked). */
 const MAX_PLAYERS_CACHED = 10_000;
 
+/** Forgets the views kept for the player of `state` if they are its: the registry that held it removed the player or stopped. */
+export function forgetDeviceViews(state: DeviceState): void {
+  const slots = computed.get(state.deviceId);
+  if (slots && (slots.state === state || slots.previousState === state)) computed.delete(state.deviceId);
+}
+
 /** The status and playback views of a state, without their timestamps: computed once per state while it is one of its player's two latest. */
 export function deviceViews(state: DeviceState): DeviceViews {
   return computedViews(state);

@@ -3,6 +3,7 @@ import { applyCloudInfo, applyEvents, applyStatus } from '../../server/core/stat
 import { initialState } from '../../server/core/device-state';
 import { deviceViews, eventPayload, eventPayloadJson, playbackPayload, statusPayload, viewPayloadJson } from '../../server/core/device-views';
 import type { DeviceEvent } from '../../server/types/schemas';
+import { registryHarness } from './registry-harness';
 
 const AT = new Date('2026-12-04T19:30:00.123Z');
 
@@ -85,5 +86,26 @@ describe('device views shared between a player\'s states where a change left the
     const playbackTwin = { ...other, deviceId: 'fields0c', playback: a.playback, volume: a.volume };
     expect(playbackPayload(playbackTwin, AT)).to.deep.equal(playbackPayload(a, AT));
     expect(statusPayload(playbackTwin, AT)).to.not.deep.equal(statusPayload(a, AT));
+  });
+});
+
+describe('device views forgotten with their registry', () => {
+  it('keeps no view of a player its registry removed or of any player once the registry stopped', () => {
+    const { registry, send } = registryHarness();
+    send('forget0kids', 'events', { volume: 4, volumeMax: 16, playbackStatus: 'playing', cardId: 'abc12' });
+    send('forget0den', 'events', { volume: 8, volumeMax: 16 });
+    const kids = registry.get('forget0kids')!;
+    const den = registry.get('forget0den')!;
+    const kidsViews = deviceViews(kids);
+    const denViews = deviceViews(den);
+    expect(deviceViews(kids), 'kept while the player is there').to.equal(kidsViews);
+
+    registry.removeDevice('forget0kids');
+    expect(deviceViews(kids), 'made again after the player was removed').to.not.equal(kidsViews);
+    expect(deviceViews(kids).playback).to.deep.equal(kidsViews.playback);
+    expect(deviceViews(den), 'another player\'s kept').to.equal(denViews);
+
+    registry.stop();
+    expect(deviceViews(den), 'made again after the registry stopped').to.not.equal(denViews);
   });
 });
