@@ -63,6 +63,10 @@ function computedViews(state: DeviceState): ComputedViews {
   if (slots?.previousState === state) return slots.previousViews!;
   const views = slots ? viewsAfter(state, slots.state, slots.views) : { status: statusView(state), playback: playbackView(state), text: {} };
   if (slots) {
+    // A state older than the latest (held by someone since) is not kept: it would push out the
+    // latest, and each change after it would find neither of its two states. (Should the clock
+    // step back, new states are not kept until it has caught up: made again when asked, as right.)
+    if (state.updatedAt < slots.state.updatedAt) return views;
     slots.previousState = slots.state;
     slots.previousViews = slots.views;
     slots.state = state;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { applyCloudInfo, applyEvents, applyStatus } from '../../server/core/state-merge';
 import { initialState } from '../../server/core/device-state';
-import { deviceViews, eventPayload, eventPayloadJson, playbackPayload, statusPayload, viewPayloadJson } from '../../server/core/device-views';
+import { deviceViews, eventPayload, eventPayloadJson, playbackPayload, statusPayload, viewPayloadJson, type DeviceViews } from '../../server/core/device-views';
 import type { DeviceEvent } from '../../server/types/schemas';
 import { registryHarness } from './registry-harness';
 
@@ -107,5 +107,22 @@ describe('device views forgotten with their registry', () => {
 
     registry.stop();
     expect(deviceViews(den), 'made again after the registry stopped').to.not.equal(denViews);
+  });
+});
+
+describe('device views of an older state asked between changes', () => {
+  it('keeps the latest two, so each change after finds the state before it', () => {
+    const { heard } = states();
+    const at = (seconds: number): string => new Date(AT.getTime() + seconds * 1000).toISOString();
+    const s = [4, 6, 8, 10, 12].map((volume, i) => ({ ...applyEvents({ ...heard, deviceId: 'older0kids' }, { volume, volumeMax: 16 }), updatedAt: at(i) }));
+    // Changes as the bridge compares them: the new state, then the one before it.
+    const change = (next: number): { next: DeviceViews; previous: DeviceViews } => ({ next: deviceViews(s[next]!), previous: deviceViews(s[next - 1]!) });
+    change(1);
+    change(2);
+    // Someone holding the first state asks for it.
+    expect(deviceViews(s[0]!).playback.volume).to.equal(s[0]!.volume!.percent);
+    const third = change(3).next;
+    expect(change(4).previous, 'the state before the change, kept from the change before').to.equal(third);
+    expect(deviceViews(s[4]!).playback.volume).to.equal(s[4]!.volume!.percent);
   });
 });
