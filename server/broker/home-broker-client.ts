@@ -4,6 +4,7 @@ import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../log/logger';
 import { mqttLogOption } from '../yoto/mqtt/mqtt-log';
 import { sendWithoutDelay } from '../yoto/mqtt/no-delay';
+import { untilConnected } from '../yoto/mqtt/until-connected';
 import { topicMatches } from './topic-filter';
 
 export type BrokerState = 'stopped' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
@@ -183,15 +184,7 @@ export class HomeBrokerClient extends EventEmitter<HomeBrokerClientEvents> {
 
   /** Resolves once connected (at once if already connected). */
   whenConnected(): Promise<void> {
-    if (this.state === 'connected') return Promise.resolve();
-    return new Promise((resolve) => {
-      const onStatus = (state: BrokerState): void => {
-        if (state !== 'connected') return;
-        this.off('status', onStatus);
-        resolve();
-      };
-      this.on('status', onStatus);
-    });
+    return untilConnected(this, 'status', this.state === 'connected');
   }
 
   /**

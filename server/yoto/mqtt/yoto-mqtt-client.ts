@@ -16,6 +16,7 @@ import {
 import { realClock, type Clock, type ClockTimer } from '../../time/clock';
 import { mqttLogOption } from './mqtt-log';
 import { sendWithoutDelay } from './no-delay';
+import { untilConnected } from './until-connected';
 import { parsePlayerPayload, type ReadPlayerPayload } from './player-messages';
 
 export type YotoMqttState = 'stopped' | 'connecting' | 'connected' | 'reconnecting';
@@ -188,15 +189,7 @@ export class YotoMqttClient extends EventEmitter<YotoMqttClientEvents> {
 
   /** Resolves once connected (at once if already connected). */
   whenConnected(): Promise<void> {
-    if (this.isConnected) return Promise.resolve();
-    return new Promise((resolve) => {
-      const onState = (state: YotoMqttState): void => {
-        if (state !== 'connected') return;
-        this.off('state', onState);
-        resolve();
-      };
-      this.on('state', onState);
-    });
+    return untilConnected(this, 'state', this.isConnected);
   }
 
   async stop(): Promise<void> {
