@@ -7,7 +7,7 @@ import type { BrokerAnnouncementMessage, BrokerCommandMessage, BrokerManagementM
 import { getValidator, type SchemaName, type SchemaValidationError, type Validator } from '../validation';
 import type { DeviceCommander, DeviceCommand } from '../yoto/device-command';
 import { reportCommandFailure } from '../core/command-failures';
-import { deviceViews, discoveryPayload, eventPayloadJson, sameView, telemetryPayload, viewPayloadJson, type DeviceViews } from '../core/device-views';
+import { deviceViews, discoveryPayload, eventPayloadJson, sameFields, sameView, telemetryPayload, viewPayloadJson, type DeviceViews } from '../core/device-views';
 import { mapBrokerCommand, type ScriptPlayRequest } from './command-mapping';
 import { allConfigTopics, allPlayersNotifyConfig, homeAssistantConfigs, type HomeAssistantOptions } from './home-assistant';
 import { brokerTopics, isTopicSafeId, type BrokerTopics } from './topics';
@@ -529,11 +529,6 @@ const DESCRIBING_FIELDS = ['name', 'model', 'deviceFamily', 'firmware', 'hasNigh
 
 /** The fields of the yoto/admin/discovery list. */
 const LISTED_FIELDS = ['name', 'model', 'deviceFamily', 'online'] as const;
-
-function sameFields(a: DeviceState, b: DeviceState, fields: readonly (keyof DeviceState)[]): boolean {
-  for (const field of fields) if (a[field] !== b[field]) return false;
-  return true;
-}
 
 function parseJson(raw: Buffer): Parsed {
   const text = raw.toString('utf8').trim();

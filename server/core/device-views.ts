@@ -95,13 +95,19 @@ export function viewPayloadJson(state: DeviceState, view: keyof DeviceViews, tim
  * the two finds the same object at once.
  */
 function viewsAfter(state: DeviceState, latest: DeviceState, latestViews: ComputedViews): ComputedViews {
-  const sameStatus = STATUS_VIEW_FIELDS.every((field) => state[field] === latest[field]);
+  const sameStatus = sameFields(state, latest, STATUS_VIEW_FIELDS);
   const samePlayback = state.playback === latest.playback && state.volume?.percent === latest.volume?.percent;
   return {
     status: sameStatus ? latestViews.status : statusView(state),
     playback: samePlayback ? latestViews.playback : playbackView(state),
     text: { status: sameStatus ? latestViews.text.status : undefined, playback: samePlayback ? latestViews.text.playback : undefined },
   };
+}
+
+/** Whether two states hold the same values (by identity) in `fields`. */
+export function sameFields(a: DeviceState, b: DeviceState, fields: readonly (keyof DeviceState)[]): boolean {
+  for (const field of fields) if (a[field] !== b[field]) return false;
+  return true;
 }
 
 /** Every field of the state statusView() reads: a state equal to another in these has the same status view. */
