@@ -6,27 +6,26 @@ export type CardEvent =
   | { cmd: 'goto'; params: { chapterKey: string; trackKey: string } }
   | { cmd: 'stop' };
 
-export interface CardTrack {
+/** What a chapter and a track both carry: the key it is addressed by, and how the player lists and shows it. */
+export interface CardEntry {
   key: string;
   title: string;
+  duration?: number;
+  overlayLabel?: string;
+  display?: { icon16x16?: string };
+}
+
+export interface CardTrack extends CardEntry {
   type: 'audio' | 'stream';
   format: string;
   /** `yoto:#<sha256>` for uploaded audio, an https URL for a stream. */
   trackUrl: string;
-  duration?: number;
   fileSize?: number;
-  overlayLabel?: string;
-  display?: { icon16x16?: string };
   /** Interactive cards only: left button, right button, end of audio. */
   events?: { onLhb?: CardEvent; onRhb?: CardEvent; onEnd?: CardEvent };
 }
 
-export interface CardChapter {
-  key: string;
-  title: string;
-  overlayLabel?: string;
-  display?: { icon16x16?: string };
-  duration?: number;
+export interface CardChapter extends CardEntry {
   tracks: CardTrack[];
 }
 
