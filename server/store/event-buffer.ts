@@ -29,6 +29,7 @@ export class EventFlusher {
   private scheduled: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
   private lastWriteAt = Number.NEGATIVE_INFINITY;
+  private stopped = false;
 
   constructor(
     private readonly hasPending: () => boolean,
@@ -43,7 +44,7 @@ export class EventFlusher {
   }
 
   schedule(): void {
-    if (this.scheduled || this.writing) return;
+    if (this.stopped || this.scheduled || this.writing) return;
     const wait = Math.max(0, this.lastWriteAt + this.intervalMs - performance.now());
     this.scheduled = setTimeout(() => {
       this.scheduled = undefined;
@@ -56,6 +57,16 @@ export class EventFlusher {
   cancel(): void {
     if (this.scheduled) clearTimeout(this.scheduled);
     this.scheduled = undefined;
+  }
+
+  /**
+   * For close(): cancels the scheduled write and schedules none again; drain() still writes.
+   * Without it, a scheduled write under way when close() began scheduled the next batch when it
+   * ended (events were pending), and that timer outlived the log: it fired on a closed file.
+   */
+  stop(): void {
+    this.stopped = true;
+    this.cancel();
   }
 
   /** Resolves once nothing is pending (after a scheduled write under way); rejects when a batch failed. */

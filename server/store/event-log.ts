@@ -246,7 +246,7 @@ export class EventLog extends BufferedEventLog implements DeviceEventLog {
   }
 
   private async closeOnce(): Promise<void> {
-    this.flusher.cancel();
+    this.flusher.stop();
     try {
       await this.flusher.drain();
     } finally {

@@ -172,7 +172,7 @@ export class PostgresEventLog extends BufferedEventLog implements DeviceEventLog
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.flusher.cancel();
+      this.flusher.stop();
       await this.flusher.drain();
     })();
     return this.closing;

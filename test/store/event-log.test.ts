@@ -147,6 +147,22 @@ describeEventLogBackends('event log', (backend) => {
       expect(() => events.append(deviceEvent('late', 'a'))).to.throw().with.property('code', 'store_closed' satisfies StoreError['code']);
       expect(ids(await events.query({ limit: 1 }))).to.deep.equal(['last']);
     });
+
+    it('closes while a scheduled write is under way: what was appended meanwhile is written, and no later write is left waiting', async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      const baseline = activeResources();
+      // The first write starts at once; the next could not start for an hour.
+      const events = await openLog({ writeIntervalMs: 60 * 60 * 1000 });
+      events.append(deviceEvent('first', 'd1'));
+      // append() armed its write's timer before this one: the write is under way when this one fires.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(events.stats()).to.include({ writes: 0, pending: 0 });
+      events.append(deviceEvent('second', 'd1'));
+      await events.close();
+      // Before, the write under way scheduled the next batch as it ended, and that timer outlived the log.
+      expect(activeResources()).to.deep.equal(baseline);
+      expect(await backend.durableIds(location)).to.deep.equal(['first', 'second']);
+    });
   });
 });
 
