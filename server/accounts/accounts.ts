@@ -375,6 +375,20 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
   // ---- rate limits ----------------------------------------------------------------------
 
   const limiterStores: RateLimitStore[] = [];
+  /**
+   * X-Forwarded-For from a peer that is not a trusted proxy is ignored, so every client behind that
+   * peer shares its limits: said once in the hub's log, with what to set. (express-rate-limit's own
+   * check of the header is off: it printed a stack trace to the console, outside the hub's log.)
+   */
+  let ignoredForwardedForSaid = false;
+  const sayIgnoredForwardedFor = (req: Request): void => {
+    if (ignoredForwardedForSaid || req.headers['x-forwarded-for'] === undefined) return;
+    const peer = req.socket.remoteAddress ?? 'unknown';
+    const trusts = req.app.get('trust proxy fn') as (address: string, hop: number) => boolean;
+    if (trusts(peer, 0)) return;
+    ignoredForwardedForSaid = true;
+    logger.warn('X-Forwarded-For ignored: the request did not come from a trusted proxy, so every client behind it shares one rate limit. Behind a reverse proxy, set YOTO_TRUSTED_PROXIES to its address', { peer });
+  };
   /** Per client address; `perUser`: per signed-in user instead (behind `authenticate`). */
   const limited = (what: string, perUser = false): RequestHandler => {
     if (options.rateLimit === false) return (_req, _res, next) => next();
@@ -388,6 +402,7 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
       store,
       // A shared store out of reach (Redis down) lets sign-ins through rather than failing them with 500.
       passOnStoreError: shared !== undefined,
+      validate: { xForwardedForHeader: false },
       ...(perUser ? { keyGenerator: (_req: Request, res: Response) => `user:${currentUser(res)?.id ?? ''}` } : {}),
       handler: (req, _res, next) => {
         const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
@@ -395,7 +410,11 @@ export async function createAccounts(options: AccountsOptions): Promise<Accounts
         next(new ApiError(429, 'rate_limited', `too many ${what} attempts from ${perUser ? 'this user' : 'this address'}; try again${wait ? ` in ${wait} s` : ' later'}`));
       },
     });
-    return limiter;
+    if (perUser) return limiter;
+    return (req, res, next) => {
+      sayIgnoredForwardedFor(req);
+      return limiter(req, res, next);
+    };
   };
 
   // ---- routes ---------------------------------------------------------------------------

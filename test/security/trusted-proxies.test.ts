@@ -1,5 +1,7 @@
 import { expect } from 'chai';
+import * as sinon from 'sinon';
 import type { Hub } from '../../server/hub';
+import { createLogger, type LogRecord } from '../../server/log/logger';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
 import { onboardAdmin } from '../hub/api-world';
 
@@ -44,8 +46,28 @@ describe('X-Forwarded-For is believed from trusted proxies only (YOTO_TRUSTED_PR
     expect(statuses[10]).to.equal(429);
   });
 
+  it('says once in the hub\'s log that it ignored X-Forwarded-For, and what to set; nothing goes to the console', async () => {
+    const records: LogRecord[] = [];
+    hub = await startTestHub({}, { logger: createLogger({ level: 'warn', sink: (record) => records.push(record) }) });
+    await onboardAdmin(hub, ADMIN);
+    const consoleError = sinon.spy(console, 'error');
+    try {
+      await guessing(hub);
+    } finally {
+      consoleError.restore();
+    }
+    // express-rate-limit's own check printed a ValidationError's stack to the console, outside the hub's log.
+    expect(consoleError.callCount).to.equal(0);
+    const said = records.filter((record) => record.msg.includes('X-Forwarded-For'));
+    expect(said).to.have.length(1);
+    expect(said[0]).to.include({ level: 'warn' });
+    expect(said[0]!.msg).to.include('YOTO_TRUSTED_PROXIES');
+    expect(said[0]).to.have.property('peer').that.matches(/127\.0\.0\.1|::1/);
+  });
+
   it('behind a trusted proxy each forwarded client has its own limit', async () => {
-    hub = await startTestHub({ trustedProxies: 'loopback' });
+    const records: LogRecord[] = [];
+    hub = await startTestHub({ trustedProxies: 'loopback' }, { logger: createLogger({ level: 'warn', sink: (record) => records.push(record) }) });
     expect(hub.options.http.trustedProxies).to.deep.equal(['loopback']);
     await onboardAdmin(hub, ADMIN);
     // The proxy (on loopback here) forwards eleven different clients: none is limited.
@@ -55,6 +77,8 @@ describe('X-Forwarded-For is believed from trusted proxies only (YOTO_TRUSTED_PR
     for (let attempt = 0; attempt <= 10; attempt++) statuses.push(await failedLogin(hub, '198.51.100.7'));
     expect(statuses[10]).to.equal(429);
     expect(await failedLogin(hub, '198.51.100.8')).to.equal(401);
+    // From a trusted proxy the header is believed: nothing to say.
+    expect(records.filter((record) => record.msg.includes('X-Forwarded-For'))).to.deep.equal([]);
   });
 
   it('refuses to start with a proxy list Express cannot read', async () => {
