@@ -22,7 +22,7 @@ import { DeviceRegistry } from './core/device-registry';
 import type { SignInLinks } from './yoto/auth/browser-sign-in';
 import { signInRoutes } from './cloud/sign-in-routes';
 import { adminCredentialsFromEnv, createAccounts, type Accounts } from './accounts';
-import { createAudioLibrary, createAudioLibraryService, createS3AudioStorage, parseObjectStoreUrl, type AudioLibraryHandle } from './library';
+import { createAudioLibrary, createAudioLibraryService, parseObjectStoreUrl, type AudioLibraryHandle } from './library';
 import { RealtimeGateway } from './realtime';
 import type { RequestUser } from './http/request-user';
 import { createStreamService, type StreamService } from './streams';
@@ -384,9 +384,9 @@ export class Hub extends EventEmitter<HubEvents> {
     if (trustedProxies.length > 0) http.app.set('trust proxy', trustedProxies);
     else if (cluster) logger.warn('several instances without YOTO_TRUSTED_PROXIES: every client behind the proxy shares its address, and so its sign-in rate limits; set it to the proxy\'s address');
     hubOrigins = () => [http.url, ...(options.http.publicUrl ? [options.http.publicUrl] : [])];
-    // Audio bytes in a bucket when YOTO_OBJECT_STORE_URL is set, else in the data directory.
+    // Audio bytes in a bucket when YOTO_OBJECT_STORE_URL is set, else in the data directory (the AWS SDK is loaded only then).
     const storage = options.objectStoreUrl !== undefined
-      ? createS3AudioStorage(parseObjectStoreUrl(options.objectStoreUrl), { env: this.deps.env ?? process.env, logger: child('audio-storage'), objectCacheDir: path.join(options.dataDir, 'cache', 'objects') })
+      ? (await import('./library/s3-audio-storage.js')).createS3AudioStorage(parseObjectStoreUrl(options.objectStoreUrl), { env: this.deps.env ?? process.env, logger: child('audio-storage'), objectCacheDir: path.join(options.dataDir, 'cache', 'objects') })
       : undefined;
     const files = createAudioLibraryService({ store, dataDir: options.dataDir, logger: logger.child({ part: 'audio-library' }), ...(storage ? { storage } : {}) });
     // Closed after the library and the streams (parts stop in reverse order); closing ends a start-up sweep still under way.

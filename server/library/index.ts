@@ -5,7 +5,9 @@ import { audioRoutes } from './routes';
 
 export { sendFileRange, parseRange, type RangeFile, type RangeResponseOptions, type ByteRange, type ByteSource } from './range-response';
 export { createLocalAudioStorage, StorageUnavailableError, type AudioStorage, type StoredObject, type RangeBytes } from './audio-storage';
-export { createS3AudioStorage, objectCacheOf, OBJECT_SWEEP_GRACE_MS, type S3AudioStorageOptions } from './s3-audio-storage';
+// The S3 storage itself (createS3AudioStorage, objectCacheOf) is imported from './s3-audio-storage': it loads the
+// AWS SDK (about 20 MB and 70 ms here), which only a hub with YOTO_OBJECT_STORE_URL needs.
+export type { S3AudioStorageOptions } from './s3-audio-storage';
 export { DEFAULT_OBJECT_CACHE_CHECK_S, DEFAULT_OBJECT_CACHE_MB, ObjectCache } from './object-cache';
 export { parseObjectStoreUrl, ObjectStoreUrlError, type ObjectStoreConfig } from './object-store-url';
 export { sanitizeFileName, contentDisposition } from './file-name';
