@@ -11,7 +11,8 @@
  * PerformanceObserver installed once the navigation committed (one
  * DevTools evaluation, no polling); the DOM is then checked once (every card
  * has its article). The same run with the 2 default players gives the
- * per-player ratio.
+ * per-player ratio: both hubs run throughout, and the loads alternate between
+ * them, so a slower spell of the machine falls on both sides of the ratio.
  *
  * Two ways to open the page, interleaved:
  * - warm tab (the headline figure): the tab first shows /api/system/health of
@@ -191,7 +192,14 @@ async function measure(browser: Browser, hub: Hub, refreshToken: string, count: 
 
 const refreshTokens = new Map<Hub, string>();
 
-async function runSize(browser: Browser, count: number): Promise<{ runs: Record<Mode, Timing[]>; hubStartMs: number }> {
+/** A hub of `count` players, ready as a user finds one that has been running, with its admin's refresh token. */
+interface SizedHub {
+  count: number;
+  hub: Hub;
+  hubStartMs: number;
+}
+
+async function openSize(count: number): Promise<SizedHub> {
   const hubStarted = performance.now();
   const hub = await startHubWith(count);
   try {
@@ -207,17 +215,32 @@ async function runSize(browser: Browser, count: number): Promise<{ runs: Record<
     const response = await fetch(`${hub.url}/api/auth/onboarding`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
     if (response.status !== 201) throw new Error(`onboarding answered ${response.status}: ${await response.text()}`);
     refreshTokens.set(hub, ((await response.json()) as { refreshToken: string }).refreshToken);
-    // One warm-up load each way (the hub's first answers, Chromium's first start of the page), then the measured ones, interleaved.
-    const runs: Record<Mode, Timing[]> = { warm: [], fresh: [] };
-    for (const mode of MODES) await measure(browser, hub, refreshTokens.get(hub)!, count, mode);
-    for (let i = 0; i < RUNS; i++) {
-      for (const mode of i % 2 === 0 ? MODES : [...MODES].reverse()) runs[mode].push(await measure(browser, hub, refreshTokens.get(hub)!, count, mode));
-    }
-    return { runs, hubStartMs };
-  } finally {
-    refreshTokens.delete(hub);
+    return { count, hub, hubStartMs };
+  } catch (error) {
     await stopTestHub(hub);
+    throw error;
   }
+}
+
+async function closeSize({ hub }: SizedHub): Promise<void> {
+  refreshTokens.delete(hub);
+  await stopTestHub(hub);
+}
+
+/**
+ * Both hubs running, one warm-up load each way on each, then the measured loads interleaved across
+ * the sizes and the ways of loading (2 then 200, 200 then 2, ...), so a slower spell of the machine
+ * falls on both sides of the ratio alike.
+ */
+async function measureSizes(browser: Browser, sized: readonly SizedHub[]): Promise<Map<number, Record<Mode, Timing[]>>> {
+  const runs = new Map(sized.map(({ count }) => [count, { warm: [], fresh: [] } as Record<Mode, Timing[]>]));
+  for (const { hub, count } of sized) for (const mode of MODES) await measure(browser, hub, refreshTokens.get(hub)!, count, mode);
+  for (let i = 0; i < RUNS; i++) {
+    for (const { hub, count } of i % 2 === 0 ? sized : [...sized].reverse()) {
+      for (const mode of i % 2 === 0 ? MODES : [...MODES].reverse()) runs.get(count)![mode].push(await measure(browser, hub, refreshTokens.get(hub)!, count, mode));
+    }
+  }
+  return runs;
 }
 
 function medianTiming(timings: readonly Timing[]): Timing {
@@ -233,9 +256,12 @@ export async function run(): Promise<BenchResult> {
   });
   const results: Record<string, number | string> = {};
   const medians = new Map<string, Timing>();
+  const sized: SizedHub[] = [];
   try {
-    for (const count of SIZES) {
-      const { runs, hubStartMs } = await runSize(browser, count);
+    for (const count of SIZES) sized.push(await openSize(count));
+    const runsBySize = await measureSizes(browser, sized);
+    for (const { count, hubStartMs } of sized) {
+      const runs = runsBySize.get(count)!;
       const warm = medianTiming(runs.warm);
       const fresh = medianTiming(runs.fresh);
       medians.set(`warm${count}`, warm);
@@ -251,13 +277,14 @@ export async function run(): Promise<BenchResult> {
       results[`players${count}HubReadyMs`] = round(hubStartMs, 0);
     }
   } finally {
+    for (const size of sized) await closeSize(size);
     await browser.close();
   }
   const [small, large] = SIZES;
   const at = (key: string): Timing => medians.get(key)!;
   return {
     name: 'dashboard-200-players',
-    description: `Time to first render of the Dashboard (the panel's mark once every device card rendered), / loaded with the HTTP cache cleared in a warm tab (its renderer running, as in a user's browser), with ${large} virtual players against ${small}; beside it the same in a fresh browser context (its renderer process started for the load); median of ${RUNS} runs each, interleaved, after a warm-up.`,
+    description: `Time to first render of the Dashboard (the panel's mark once every device card rendered), / loaded with the HTTP cache cleared in a warm tab (its renderer running, as in a user's browser), with ${large} virtual players against ${small}; beside it the same in a fresh browser context (its renderer process started for the load); median of ${RUNS} runs each, interleaved across both sizes and both ways (both hubs running throughout), after a warm-up.`,
     results,
     ratios: {
       firstRender200Over2: round(at(`warm${large}`).inPageMs / at(`warm${small}`).inPageMs),
