@@ -25,8 +25,10 @@ export interface Product {
   readonly output: string[];
   /** Resolves with the first printed line that matches (lines already printed count). */
   line(match: RegExp): Promise<string>;
-  /** Ctrl-C, as a user stops it; resolves with the exit code once the process is gone. */
-  stop(): Promise<number | null>;
+  /** Ctrl-C, as a user stops it (or `signal`, as a service manager does); resolves with the exit code once the process is gone. */
+  stop(signal?: 'SIGINT' | 'SIGTERM'): Promise<number | null>;
+  /** The started process's id (npm's, started through npm: then also its process group's). */
+  readonly pid: number;
 }
 
 export interface StartOptions {
@@ -35,6 +37,14 @@ export interface StartOptions {
   /** Reuse these directories (a restart); fresh ones by default. */
   userDir?: string;
   dataDir?: string;
+  /** Started as the README says, `npm start` (npm, then its start script), instead of the script's node command itself. */
+  throughNpm?: boolean;
+}
+
+/** npm as the test run's own npm runs it (npm_execpath under `npm test`), else the one on PATH. */
+function npmCommand(): { command: string; args: string[] } {
+  const cli = process.env['npm_execpath'];
+  return cli && /npm-cli\.js$/.test(cli) ? { command: process.execPath, args: [cli] } : { command: 'npm', args: [] };
 }
 
 /** The environment without the developer's own YOTO_* / NODE_RED_* settings, so they cannot change a test. */
@@ -48,7 +58,9 @@ export async function startProduct(options: StartOptions = {}): Promise<Product>
   const userDir = options.userDir ?? (await makeTempDir('contract-userdir'));
   const dataDir = options.dataDir ?? (await makeTempDir('contract-data'));
   const [nodeRedPort, hubPort, cloudPort, brokerPort, signInPort] = (await freePorts(5)) as [number, number, number, number, number];
-  const child: ChildProcess = spawn(process.execPath, [...startNodeFlags(), path.join(packageRoot, 'dist', 'scripts', 'start.js')], {
+  const npm = npmCommand();
+  const [command, args] = options.throughNpm ? [npm.command, [...npm.args, 'start']] : [process.execPath, [...startNodeFlags(), path.join(packageRoot, 'dist', 'scripts', 'start.js')]];
+  const child: ChildProcess = spawn(command, args, {
     cwd: packageRoot,
     env: {
       ...cleanEnv(),
@@ -62,6 +74,8 @@ export async function startProduct(options: StartOptions = {}): Promise<Product>
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Through npm, a process group of its own: what a failed test leaves behind can be ended together (`-pid`).
+    detached: options.throughNpm === true,
   });
   const output: string[] = [];
   const waiters: Array<{ match: RegExp; resolve: (line: string) => void }> = [];
@@ -101,9 +115,10 @@ export async function startProduct(options: StartOptions = {}): Promise<Product>
     dataDir,
     output,
     line,
-    stop() {
+    pid: child.pid!,
+    stop(signal = 'SIGINT') {
       exit ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
         return exited;
       })();
       return exit;
