@@ -1,21 +1,8 @@
 import { expect } from 'chai';
-import * as net from 'node:net';
+import { isListening } from '../helpers/free-port';
 import { removeTempDirs } from '../helpers/temp-dir';
 import { ADMIN_ENV, signIn } from './client';
 import { startProduct, type Product } from './product';
-
-/** True when something still accepts connections on the URL's port. */
-function listening(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname, port: Number(port) });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /**
  * `npm start` itself, as the README runs it (npm, then the start script), not only the node command the
@@ -43,9 +30,9 @@ describe('contract: npm start stops on SIGTERM, as a service manager stops it', 
     const code = await product.stop('SIGTERM');
     expect(product.output.some((line) => /Stopped flows/.test(line)), product.output.slice(-5).join('\n')).to.equal(true);
     expect(product.output.some((line) => /^stopped\.$/.test(line.trim()))).to.equal(true);
-    expect(await listening(product.hubUrl), 'the hub port').to.equal(false);
-    expect(await listening(product.nodeRedUrl), 'the Node-RED port').to.equal(false);
-    expect(await listening(product.brokerUrl), 'the broker port').to.equal(false);
+    for (const [name, url] of [['the hub', product.hubUrl], ['Node-RED', product.nodeRedUrl], ['the broker', product.brokerUrl]] as const) {
+      expect(await isListening(Number(new URL(url).port)), `${name}'s port`).to.equal(false);
+    }
     expect(code).to.not.equal(null);
   });
 });
