@@ -53,6 +53,9 @@ describe('contract: npm start configured by environment variables', function () 
     expect(health.body.components.cloud.signInUrl).to.match(/client_id=contract-client-id/);
     const devices = await call<{ items?: Array<{ deviceId: string }>; devices?: Array<{ deviceId: string }> }>(`${product.hubUrl}/api/devices`, { token });
     expect((devices.body.items ?? devices.body.devices ?? []).length, 'the three players of the default virtual fleet').to.equal(3);
+    const prompts = product.output.filter((line) => /open this link/i.test(line));
+    expect(prompts, 'the log asks once, with the link to open').to.have.length(1);
+    expect(prompts[0]).to.match(/sign in to the Yoto cloud.*client_id=contract-client-id/);
   });
 
   it('YOTO_PUBLIC_URL is the address the hub gives players; YOTO_LOG_LEVEL=debug writes debug lines', async () => {

@@ -56,6 +56,14 @@ describe('contract: the demo flows npm start deploys on first start', function (
     }
   });
 
+  it('runs on the virtual cloud\'s three players without asking anyone to sign in to Yoto', async () => {
+    const devices = await call<{ devices: Array<{ name: string; online: boolean }> }>(`${product.hubUrl}/api/devices`, { token });
+    expect(devices.body.devices.map((device) => device.name).sort()).to.deep.equal(['Kids Bedroom', 'Living Room', 'Playroom']);
+    expect(devices.body.devices.every((device) => device.online), 'every player online').to.equal(true);
+    const prompts = product.output.filter((line) => /sign in to (the )?Yoto|open this link/i.test(line));
+    expect(prompts, 'no sign-in prompt while the hub uses its own virtual cloud').to.deep.equal([]);
+  });
+
   it('shows a live status under every Yoto node: the hub connected, and the players online', async () => {
     for (const node of flows.filter((n) => YOTO_NODE_TYPES.includes(n.type) && n.type !== 'yoto-cyoa-branch')) {
       const status = await editor.statusWhen(node.id, (s) => s.fill === 'green');

@@ -109,7 +109,8 @@ export class BrowserSignIn {
       this.fail(new Error('the Yoto sign-in timed out: nobody came back from the login page'));
       void this.close(true);
     }, this.options.timeoutMs ?? 10 * 60 * 1000);
-    this.logger.info('open this link to sign in to Yoto', { url: this.links.startUrl, authorizeUrl });
+    // The caller says whom to send where (a person for the real cloud; nobody when the hub plays the browser itself).
+    this.logger.debug('sign-in callback server listening', { redirectUri });
     return this.links;
   }
 
