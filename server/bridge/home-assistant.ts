@@ -1,4 +1,4 @@
-import type { DeviceState } from '../core/device-state';
+import { CARD_SLOTS, type DeviceState } from '../core/device-state';
 import { brokerTopics, DEFAULT_DISCOVERY_PREFIX } from './topics';
 
 /**
@@ -15,7 +15,7 @@ export interface HomeAssistantOptions {
   origin?: { name: string; sw_version?: string; support_url?: string };
 }
 
-export type HomeAssistantComponent = 'sensor' | 'number' | 'button' | 'light' | 'time' | 'switch' | 'select' | 'notify';
+export type HomeAssistantComponent = 'sensor' | 'binary_sensor' | 'number' | 'button' | 'light' | 'time' | 'switch' | 'select' | 'notify';
 
 export interface DiscoveryConfig {
   topic: string;
@@ -41,13 +41,48 @@ export const PLAYBACK_STATES = ['playing', 'paused', 'stopped', 'loading', 'idle
 
 export const AVAILABLE_TEMPLATE = "{{ 'online' if value_json.status in ['connected', 'idle'] else 'offline' }}";
 
-const BUTTONS: ReadonlyArray<{ objectId: string; name: string; command: string; icon: string }> = [
+const BUTTONS: ReadonlyArray<{ objectId: string; name: string; command: string; icon: string; more?: Record<string, unknown> }> = [
   // "play" of the broker needs a card or script; the button resumes what the player has.
   { objectId: 'play', name: 'Play', command: 'resume', icon: 'mdi:play' },
   { objectId: 'pause', name: 'Pause', command: 'pause', icon: 'mdi:pause' },
   { objectId: 'stop', name: 'Stop', command: 'stop', icon: 'mdi:stop' },
   { objectId: 'next', name: 'Next', command: 'next', icon: 'mdi:skip-next' },
   { objectId: 'previous', name: 'Previous', command: 'previous', icon: 'mdi:skip-previous' },
+  // One step of the player's 0..16 scale, as its own dial turns it (Home Assistant's media player steps by a sixteenth).
+  { objectId: 'volume_up', name: 'Volume up', command: 'volume_up', icon: 'mdi:volume-plus' },
+  { objectId: 'volume_down', name: 'Volume down', command: 'volume_down', icon: 'mdi:volume-minus' },
+  { objectId: 'restart', name: 'Restart', command: 'reboot', icon: 'mdi:restart', more: { device_class: 'restart', entity_category: 'config' } },
+];
+
+/** A binary sensor of a true/false field of yoto/<id>/status; unknown until the player has said. */
+const statusFlag = (objectId: string, name: string, field: string, more: Record<string, unknown>): EntitySpec => ({
+  component: 'binary_sensor',
+  objectId,
+  fields: (t) => ({
+    name,
+    state_topic: t.status,
+    value_template: `{{ ('ON' if value_json.${field} else 'OFF') if value_json.${field} is defined else None }}`,
+    ...more,
+  }),
+});
+
+/** What the player reports of its power and audio outputs and card slot (Home Assistant's Yoto integration shows the same). */
+const PLAYER_SENSES: EntitySpec[] = [
+  statusFlag('charging', 'Charging', 'charging', { device_class: 'battery_charging' }),
+  statusFlag('headphones', 'Headphones', 'headphones', { icon: 'mdi:headphones' }),
+  statusFlag('bluetooth_audio', 'Bluetooth audio', 'bluetooth_audio', { icon: 'mdi:bluetooth-audio' }),
+  {
+    component: 'sensor',
+    objectId: 'card_slot',
+    fields: (t) => ({
+      name: 'Card slot',
+      state_topic: t.status,
+      value_template: '{{ value_json.card_slot if value_json.card_slot is defined else None }}',
+      device_class: 'enum',
+      options: [...CARD_SLOTS],
+      icon: 'mdi:card-bulleted-outline',
+    }),
+  },
 ];
 
 const SENSORS: EntitySpec[] = [
@@ -114,6 +149,7 @@ const BUTTON_SPECS: EntitySpec[] = BUTTONS.map((button) => ({
     command_topic: t.commands,
     payload_press: JSON.stringify({ command: button.command }),
     icon: button.icon,
+    ...button.more,
   }),
 }));
 
@@ -153,7 +189,7 @@ const NIGHT_LIGHT: EntitySpec = {
 
 /** Every entity the player gets: the night light only on models that have one. */
 export function homeAssistantConfigs(state: DeviceState, options: HomeAssistantOptions = {}): DiscoveryConfig[] {
-  const specs = [...SENSORS, ...BUTTON_SPECS, ANNOUNCE, ...(state.hasNightLight ? [NIGHT_LIGHT] : [])];
+  const specs = [...SENSORS, ...PLAYER_SENSES, ...BUTTON_SPECS, ANNOUNCE, ...(state.hasNightLight ? [NIGHT_LIGHT] : [])];
   const topics = brokerTopics(options.topicPrefix);
   const deviceTopics: DeviceTopics = {
     status: topics.status(state.deviceId),
@@ -177,7 +213,7 @@ export function homeAssistantConfigs(state: DeviceState, options: HomeAssistantO
 
 /** Every config topic a player could have, so removal clears all of them. */
 export function allConfigTopics(deviceId: string, options: HomeAssistantOptions = {}): string[] {
-  return [...SENSORS, ...BUTTON_SPECS, ANNOUNCE, NIGHT_LIGHT].map((spec) => configTopic(spec.component, deviceId, spec.objectId, options));
+  return [...SENSORS, ...PLAYER_SENSES, ...BUTTON_SPECS, ANNOUNCE, NIGHT_LIGHT].map((spec) => configTopic(spec.component, deviceId, spec.objectId, options));
 }
 
 /** The node id of the hub's own Home Assistant device (the "all players" notify entity). */

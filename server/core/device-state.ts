@@ -14,6 +14,14 @@ export type PlaybackState = 'playing' | 'paused' | 'stopped' | 'loading' | 'idle
 export const DEVICE_PLAYBACK_STATUSES = ['playing', 'paused', 'stopped', 'loading'] as const;
 export type DevicePlaybackStatus = (typeof DEVICE_PLAYBACK_STATUSES)[number];
 
+/**
+ * The card slot as the player reports it: 0 no card, 1 a physical card, 2 a card played remotely
+ * (yoto.dev, "get device status"); 3, undocumented, is what firmware sends while Yoto Radio or
+ * another stream plays (seen by yoto_api).
+ */
+export const CARD_SLOTS = ['none', 'physical', 'remote', 'streaming'] as const;
+export type CardSlot = (typeof CARD_SLOTS)[number];
+
 export interface DeviceVolume {
   /** 0..100, what the Yoto app and `volume/set` use. */
   percent: number;
@@ -82,6 +90,12 @@ export interface DeviceState {
   /** Percent */
   battery?: number;
   charging?: boolean;
+  /** Wired headphones are plugged in (the player's `headphones`; Yoto's REST `isAudioDeviceConnected`). */
+  headphones?: boolean;
+  /** Bluetooth headphones or a speaker are connected (the player's `bluetoothHp`; REST `isBluetoothAudioConnected`). */
+  bluetoothAudio?: boolean;
+  /** What is in the card slot (the player's `cardInserted`; REST `cardInsertionState`). */
+  cardSlot?: CardSlot;
   volume?: DeviceVolume;
   /** The night light as the player reports it ("off" or a colour). */
   nightlight?: string;

@@ -116,6 +116,9 @@ const STATUS_VIEW_FIELDS = [
   'battery',
   'firmware',
   'charging',
+  'headphones',
+  'bluetoothAudio',
+  'cardSlot',
   'online',
   'name',
   'model',
@@ -144,6 +147,9 @@ function statusView(state: DeviceState): Untimed<BrokerStatusMessage> {
   if (state.battery !== undefined) payload.battery = state.battery;
   if (state.firmware !== undefined) payload.firmware = state.firmware;
   if (state.charging !== undefined) payload.charging = state.charging;
+  if (state.headphones !== undefined) payload.headphones = state.headphones;
+  if (state.bluetoothAudio !== undefined) payload.bluetooth_audio = state.bluetoothAudio;
+  if (state.cardSlot !== undefined) payload.card_slot = state.cardSlot;
   payload['online'] = state.online;
   payload['name'] = state.name;
   if (state.model !== undefined) payload['model'] = state.model;

@@ -1,6 +1,7 @@
 import { HARDWARE_VOLUME_MAX, hardwareVolumeToPercent, percentToHardwareVolume, type YotoEventsMessage } from '../yoto/protocol';
 import type { PlayerStatus } from '../yoto/mqtt/player-messages';
 import {
+  CARD_SLOTS,
   connectionStatus,
   isDevicePlaybackStatus,
   modelHasNightLight,
@@ -41,6 +42,11 @@ export function applyStatus(state: DeviceState, status: PlayerStatus): DeviceSta
   }
   if (status.batteryLevel !== undefined) next.battery = clampRound(status.batteryLevel, 0, 100);
   if (status.charging !== undefined) next.charging = status.charging;
+  if (status.headphones !== undefined) next.headphones = status.headphones;
+  if (status.bluetoothHp !== undefined) next.bluetoothAudio = status.bluetoothHp;
+  // A number outside the known ones (newer firmware) leaves the last known slot.
+  const cardSlot = status.cardInserted === undefined ? undefined : CARD_SLOTS[status.cardInserted];
+  if (cardSlot !== undefined) next.cardSlot = cardSlot;
   if (status.userVolume !== undefined) next.volume = volumeFromPercent(state.volume, status.userVolume);
   if (status.nightlightMode !== undefined) next.nightlight = status.nightlightMode;
   // 1 day, 0 night; -1 (not known yet, e.g. right after power on) leaves the last known mode.

@@ -99,6 +99,8 @@ export function settingsEntities(
     }
   }
   setting('switch', 'bluetooth', 'Bluetooth', "{{ 'ON' if value_json.bluetoothEnabled else 'OFF' }}", onOff('{"bluetoothEnabled": true}', '{"bluetoothEnabled": false}'), 'mdi:bluetooth');
+  setting('switch', 'headphones_volume_limited', 'Headphone volume limit', "{{ 'ON' if value_json.headphonesVolumeLimited else 'OFF' }}",
+    onOff('{"headphonesVolumeLimited": true}', '{"headphonesVolumeLimited": false}'), 'mdi:headphones-settings');
   entities.push({
     component: 'sensor',
     objectId: 'day_mode',

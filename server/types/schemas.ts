@@ -852,6 +852,18 @@ export interface BrokerStatusMessage {
    */
   charging?: boolean;
   /**
+   * Whether wired headphones are plugged in.
+   */
+  headphones?: boolean;
+  /**
+   * Whether Bluetooth headphones or a speaker are connected.
+   */
+  bluetooth_audio?: boolean;
+  /**
+   * What is in the card slot: none, a physical card, a card played remotely, or a stream (Yoto Radio).
+   */
+  card_slot?: 'none' | 'physical' | 'remote' | 'streaming';
+  /**
    * When the hub observed this status.
    */
   timestamp: string;

@@ -90,8 +90,10 @@ export interface VirtualPlayerSnapshot {
   screenOn: boolean;
   /** The icon a display/preview put on the screen, until when. */
   display?: { icon: string; until: string };
-  /** Bluetooth audio switched on by a command. */
+  /** Bluetooth audio switched on by a command (the virtual player's paired headphones connect at once). */
   bluetooth: boolean;
+  /** Wired headphones plugged in (control API). */
+  headphones: boolean;
   /** The last alarm that went off. */
   lastAlarm?: { time: string; soundId: string; at: string };
 }
@@ -107,6 +109,10 @@ export interface VirtualPlayerControl {
   removeCard(): Promise<void>;
   powerOff(): Promise<void>;
   powerOn(): Promise<void>;
+  /** Puts the player on (or off) its charger. */
+  setCharging(charging: boolean): Promise<void>;
+  /** Plugs wired headphones in (or pulls them out). */
+  setHeadphones(plugged: boolean): Promise<void>;
 }
 
 export interface VirtualFleet {

@@ -48,7 +48,7 @@ describe('Home Assistant discovery configs', () => {
     return registry;
   }
 
-  it('gives a Yoto Player eleven entities and a Yoto Mini ten (no night light), each unique and tied to one device', () => {
+  it('gives a Yoto Player eighteen entities and a Yoto Mini seventeen (no night light), each unique and tied to one device', () => {
     const registry = players();
     const player = homeAssistantConfigs(registry.get('vliving0room0yoto0player')!);
     const mini = homeAssistantConfigs(registry.get('vkids0bedroom0yoto0mini0')!);
@@ -57,22 +57,47 @@ describe('Home Assistant discovery configs', () => {
       'sensor/playback_state',
       'sensor/title',
       'number/volume',
+      'binary_sensor/charging',
+      'binary_sensor/headphones',
+      'binary_sensor/bluetooth_audio',
+      'sensor/card_slot',
       'button/play',
       'button/pause',
       'button/stop',
       'button/next',
       'button/previous',
+      'button/volume_up',
+      'button/volume_down',
+      'button/restart',
       'notify/announce',
       'light/nightlight',
     ]);
     expect(player.find((c) => c.component === 'notify')?.payload).to.include({ command_topic: 'yoto/vliving0room0yoto0player/announce' });
     expect(mini.map((c) => c.objectId)).to.not.include('nightlight');
-    expect(mini).to.have.length(10);
+    expect(mini).to.have.length(17);
     const uniqueIds = [...player, ...mini].map((c) => c.payload['unique_id']);
     expect(new Set(uniqueIds).size).to.equal(uniqueIds.length);
     expect(player[0]?.payload['device']).to.deep.equal({ identifiers: ['yoto_vliving0room0yoto0player'], name: 'Living Room', manufacturer: 'Yoto', model: 'Yoto Player (v3)' });
     expect(mini[0]?.topic).to.equal('homeassistant/sensor/vkids0bedroom0yoto0mini0/battery/config');
     expect(modelName('mini')).to.equal('Yoto Mini');
+  });
+
+  it('reads charging, headphones, Bluetooth audio and the card slot from yoto/<id>/status, and presses volume steps and restart as commands', () => {
+    const configs = new Map(homeAssistantConfigs(players().get('vkids0bedroom0yoto0mini0')!).map((c) => [`${c.component}/${c.objectId}`, c.payload]));
+    const status = 'yoto/vkids0bedroom0yoto0mini0/status';
+    expect(configs.get('binary_sensor/charging')).to.deep.include({
+      state_topic: status,
+      value_template: "{{ ('ON' if value_json.charging else 'OFF') if value_json.charging is defined else None }}",
+      device_class: 'battery_charging',
+    });
+    expect(configs.get('binary_sensor/headphones')?.['value_template']).to.contain('value_json.headphones');
+    expect(configs.get('binary_sensor/bluetooth_audio')?.['value_template']).to.contain('value_json.bluetooth_audio');
+    expect(configs.get('sensor/card_slot')).to.deep.include({ state_topic: status, device_class: 'enum' });
+    expect(configs.get('sensor/card_slot')?.['options']).to.deep.equal(['none', 'physical', 'remote', 'streaming']);
+    const commands = 'yoto/vkids0bedroom0yoto0mini0/commands';
+    expect(configs.get('button/volume_up')).to.deep.include({ command_topic: commands, payload_press: '{"command":"volume_up"}' });
+    expect(configs.get('button/volume_down')).to.deep.include({ command_topic: commands, payload_press: '{"command":"volume_down"}' });
+    expect(configs.get('button/restart')).to.deep.include({ command_topic: commands, payload_press: '{"command":"reboot"}', device_class: 'restart', entity_category: 'config' });
   });
 
   it('reads battery, playback and title from the topics the bridge publishes', () => {

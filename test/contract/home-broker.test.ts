@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'chai';
+import Ajv2020 from 'ajv/dist/2020';
 import { packageRoot } from '../../server/paths';
 import { BrokerWatcher } from '../helpers/broker-watcher';
 import { ADMIN, call, KIDS_BEDROOM, LIVING_ROOM, player } from './client';
@@ -161,6 +162,68 @@ describe('contract: the home broker topics of a running npm start', function () 
   it('yoto/<id>/telemetry carries the player\'s diagnostics', async () => {
     const telemetry = await house.nextOn(`yoto/${LIVING_ROOM}/telemetry`);
     expect(Object.keys(telemetry).filter((key) => ['wifi_strength', 'temperature', 'free_disk', 'uptime'].includes(key))).to.not.be.empty;
+  });
+
+  it('Home Assistant gets the controls of its own Yoto integration: charging, headphones, Bluetooth audio, card slot, volume steps, restart, headphone volume limit', async () => {
+    const schemas = path.join(packageRoot, 'test', 'fixtures', 'home-assistant');
+    const ajv = new Ajv2020({ allErrors: true, strict: false });
+    const config = async (entity: string): Promise<Json> => {
+      const [component] = entity.split('/');
+      const message = await house.next((m) => m.topic === `homeassistant/${entity.replace('/', `/${PLAYROOM}/`)}/config`);
+      const payload = JSON.parse(message.text) as Json;
+      const validate = ajv.compile(JSON.parse(fs.readFileSync(path.join(schemas, `${component}.schema.json`), 'utf8')) as object);
+      expect(validate(payload), `${entity}: ${JSON.stringify(validate.errors)}`).to.equal(true);
+      expect(payload['availability'], `${entity} has availability`).to.be.an('array').that.is.not.empty;
+      return payload;
+    };
+    const status = `yoto/${PLAYROOM}/status`;
+    for (const [entity, field] of [['binary_sensor/charging', 'charging'], ['binary_sensor/headphones', 'headphones'], ['binary_sensor/bluetooth_audio', 'bluetooth_audio'], ['sensor/card_slot', 'card_slot']] as const) {
+      const sensor = await config(entity);
+      expect(sensor['state_topic']).to.equal(status);
+      expect(String(sensor['value_template'])).to.contain(`value_json.${field}`);
+    }
+    // A person plugs headphones in and puts the player on its charger: the status topic the sensors read says so.
+    let from = house.mark;
+    expect((await call(`${product.virtualCloudUrl}/virtual/devices/${PLAYROOM}/headphones/in`, { method: 'POST' })).status).to.equal(200);
+    await house.nextOn(status, (json) => json['headphones'] === true && json['card_slot'] === 'none', from);
+    expect((await call(`${product.virtualCloudUrl}/virtual/devices/${PLAYROOM}/charger/on`, { method: 'POST' })).status).to.equal(200);
+    await house.nextOn(status, (json) => json['charging'] === true, from);
+    const devices = await call<{ devices: Array<{ deviceId: string; state: Json }> }>(`${product.hubUrl}/api/devices`, { token });
+    expect(devices.body.devices.find((device) => device.deviceId === PLAYROOM)?.state).to.deep.include({ headphones: true, charging: true, cardSlot: 'none' });
+    from = house.mark;
+    await call(`${product.virtualCloudUrl}/virtual/devices/${PLAYROOM}/headphones/out`, { method: 'POST' });
+    await house.nextOn(status, (json) => json['headphones'] === false, from);
+
+    // The volume buttons step the player's 0..16 scale, as Home Assistant presses them.
+    await keepMode(product.hubUrl, token, house, PLAYROOM, 'day');
+    const press = async (entity: string): Promise<void> => {
+      const button = await config(entity);
+      await house.publish(String(button['command_topic']), String(button['payload_press']));
+    };
+    const volumeBefore = (await player(product.virtualCloudUrl, PLAYROOM)).volumePercent!;
+    from = house.mark;
+    await press('button/volume_down');
+    await house.nextOn(`yoto/${PLAYROOM}/events`, (e) => e['type'] === 'volume_changed', from);
+    const lowered = (await player(product.virtualCloudUrl, PLAYROOM)).volumePercent!;
+    expect(lowered, 'one step of 16 down').to.be.within(volumeBefore - 7, volumeBefore - 6);
+    from = house.mark;
+    await press('button/volume_up');
+    await house.nextOn(`yoto/${PLAYROOM}/events`, (e) => e['type'] === 'volume_changed', from);
+    expect((await player(product.virtualCloudUrl, PLAYROOM)).volumePercent, 'and one up again').to.equal(volumeBefore);
+
+    // The headphone volume limit is a setting: the switch writes it through yoto/<id>/settings/set.
+    const limit = await config('switch/headphones_volume_limited');
+    from = house.mark;
+    await house.publish(String(limit['command_topic']), String(limit['payload_on']));
+    await house.nextOn(`yoto/${PLAYROOM}/settings`, (json) => json['headphonesVolumeLimited'] === true, from);
+
+    // Restart: the player shuts down and comes back.
+    const restart = await config('button/restart');
+    expect(restart).to.include({ device_class: 'restart', entity_category: 'config' });
+    from = house.mark;
+    await press('button/restart');
+    await house.nextOn(`yoto/${PLAYROOM}/events`, (e) => e['type'] === 'shutdown', from);
+    await house.nextOn(`yoto/${PLAYROOM}/events`, (e) => e['type'] === 'online', from);
   });
 
   it('Home Assistant finds both players by MQTT discovery, the night light only on the model that has one', async () => {

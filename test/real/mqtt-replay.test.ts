@@ -119,6 +119,18 @@ describe('real corpus: every published player message through the adapter, the c
     expect(status.payload).to.deep.include({ charging: true, headphones: true });
   });
 
+  it('keeps what real players say of their charger, headphones, Bluetooth audio and card slot, in the model and on yoto/<id>/status', async () => {
+    // yoto_api's v1 status: charging, headphones plugged in (0/1).
+    expect(rig.registry.get('dev1')).to.deep.include({ charging: true, headphones: true });
+    // A Yoto Mini's captured status (bcomnes): nothing plugged in, no card.
+    expect(rig.registry.get('y2iYT7ItkMRWbuMzTDuGjgmS')).to.deep.include({ charging: false, headphones: false, bluetoothAudio: false, cardSlot: 'none' });
+    // Home Assistant's test status: a physical card in, on its charger.
+    expect(rig.registry.get('player-test')).to.deep.include({ charging: true, headphones: false, bluetoothAudio: false, cardSlot: 'physical' });
+    const status = await watcher.next((m) => m.topic === 'yoto/player-test/status' && m.text.includes('card_slot'));
+    const payload = getValidator().validate('broker-status', JSON.parse(status.text)) as unknown as Record<string, unknown>;
+    expect(payload).to.deep.include({ charging: true, headphones: false, bluetooth_audio: false, card_slot: 'physical' });
+  });
+
   it('turns disk sizes reported in KiB into bytes, in the model and on the home broker', async () => {
     expect(rig.registry.get('d')?.telemetry).to.deep.include({ freeDisk: 24333760 * 1024, totalDisk: 30535680 * 1024 });
     const telemetry = await watcher.next((m) => m.topic === 'yoto/y2iYT7ItkMRWbuMzTDuGjgmS/telemetry' && m.text.includes('free_disk'));

@@ -27,7 +27,7 @@ class RecordingPlayer implements VirtualPlayerControl {
     return {
       deviceId: this.deviceId, name: 'Recorder', deviceType: 'v3', online: true, poweredOn: true, cardId: 'none',
       playbackStatus: 'stopped', position: 0, volumePercent: 50, batteryLevel: 100, charging: false, nightlight: 'off',
-      maxVolumeLevel: 16, screenOn: true, bluetooth: false,
+      maxVolumeLevel: 16, screenOn: true, bluetooth: false, headphones: false,
     };
   }
 
@@ -42,6 +42,8 @@ class RecordingPlayer implements VirtualPlayerControl {
   removeCard(): Promise<void> { return this.record('remove'); }
   powerOff(): Promise<void> { return this.record('power off'); }
   powerOn(): Promise<void> { return this.record('power on'); }
+  setCharging(charging: boolean): Promise<void> { return this.record(`charging ${charging}`); }
+  setHeadphones(plugged: boolean): Promise<void> { return this.record(`headphones ${plugged}`); }
 }
 
 describe('virtual cloud control API (routing)', () => {
@@ -92,12 +94,19 @@ describe('virtual cloud control API (routing)', () => {
       ['DELETE', '/virtual/devices/recorder1/card', undefined],
       ['POST', '/virtual/devices/recorder1/power/off', undefined],
       ['POST', '/virtual/devices/recorder1/power/on', undefined],
+      ['POST', '/virtual/devices/recorder1/charger/on', undefined],
+      ['POST', '/virtual/devices/recorder1/charger/off', undefined],
+      ['POST', '/virtual/devices/recorder1/headphones/in', undefined],
+      ['POST', '/virtual/devices/recorder1/headphones/out', undefined],
     ] as const) {
       const answer = await call(method, path, body && 'cardId' in body ? { cardId } : body);
       expect(answer.status, `${method} ${path}`).to.equal(200);
       expect(answer.body).to.include({ deviceId: 'recorder1' });
     }
-    expect(player.calls).to.deep.equal(['press left', 'press right', 'volume -3', `insert ${cardId}`, 'remove', 'power off', 'power on']);
+    expect(player.calls).to.deep.equal([
+      'press left', 'press right', 'volume -3', `insert ${cardId}`, 'remove', 'power off', 'power on',
+      'charging true', 'charging false', 'headphones true', 'headphones false',
+    ]);
   });
 
   it('refuses what makes no sense with a clear 4xx', async () => {
@@ -110,6 +119,10 @@ describe('virtual cloud control API (routing)', () => {
     const unknownCard = await call('POST', '/virtual/devices/recorder1/card', { cardId: 'nope1' });
     expect(unknownCard).to.deep.equal({ status: 404, body: { error: { code: 'not_found', message: 'card nope1 not found' } } });
     expect((await call('POST', '/virtual/devices/recorder1/power/maybe')).status).to.equal(404);
+    expect((await call('POST', '/virtual/devices/recorder1/charger/maybe')).status).to.equal(404);
+    const headphones = await call('POST', '/virtual/devices/recorder1/headphones/maybe');
+    expect(headphones.status).to.equal(404);
+    expect((headphones.body as { error: { message: string } }).error.message).to.contain('use in or out');
     expect(player.calls).to.deep.equal([]);
   });
 

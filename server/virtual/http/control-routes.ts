@@ -7,7 +7,8 @@ import { param } from './request-helpers';
 
 /**
  * The control API: what a person does to a physical player (press a button,
- * turn the volume, insert or remove a card, power it off and on), plus fault
+ * turn the volume, insert or remove a card, power it off and on, put it on its
+ * charger, plug headphones in), plus fault
  * injection. It is not part of Yoto's API and needs no token; the virtual
  * cloud listens on loopback by default.
  */
@@ -51,6 +52,18 @@ export function controlRoutes(fleet: VirtualFleet, cards: VirtualCardLibrary, fa
     if (state !== 'on' && state !== 'off') throw VirtualHttpError.notFound(`power state "${state}" (use on or off)`);
     const player = requirePlayer(fleet, req);
     res.json(await act(player, logger, `power ${state}`, () => (state === 'on' ? player.powerOn() : player.powerOff())));
+  });
+  router.post('/virtual/devices/:deviceId/charger/:state', async (req, res) => {
+    const state = param(req, 'state');
+    if (state !== 'on' && state !== 'off') throw VirtualHttpError.notFound(`charger state "${state}" (use on or off)`);
+    const player = requirePlayer(fleet, req);
+    res.json(await act(player, logger, `charger ${state}`, () => player.setCharging(state === 'on')));
+  });
+  router.post('/virtual/devices/:deviceId/headphones/:state', async (req, res) => {
+    const state = param(req, 'state');
+    if (state !== 'in' && state !== 'out') throw VirtualHttpError.notFound(`headphones state "${state}" (use in or out)`);
+    const player = requirePlayer(fleet, req);
+    res.json(await act(player, logger, `headphones ${state}`, () => player.setHeadphones(state === 'in')));
   });
 
   router.get('/virtual/faults', (_req, res) => {

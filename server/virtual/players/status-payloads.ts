@@ -26,6 +26,8 @@ export interface PlayerVitals {
   nightBright: number;
   timeFormat: string;
   bluetoothHp: 0 | 1;
+  /** Wired headphones plugged in. */
+  headphones: 0 | 1;
   upTimeSeconds: number;
   /** Unix seconds; 0 right after power on, before the clock is synced. */
   utcTime: number;
@@ -63,7 +65,7 @@ export function dataStatus(v: PlayerVitals, requested: boolean): YotoStatusMessa
       activeCard: v.activeCard,
       cardInserted: v.cardInserted,
       playingStatus: v.playingStatus,
-      headphones: 0,
+      headphones: v.headphones,
       dnowBrightness: v.day === 0 ? v.nightBright : v.dayBright,
       dayBright: v.dayBright,
       nightBright: v.nightBright,
@@ -126,7 +128,7 @@ export function legacyFullStatus(v: PlayerVitals): YotoLegacyStatusMessage {
       activeCard: v.activeCard,
       cardInserted: v.cardInserted,
       playingStatus: v.playingStatus,
-      headphones: 0,
+      headphones: v.headphones,
       wifiRestarts: 1,
       qiOtp: 0,
       buzzErrors: 0,

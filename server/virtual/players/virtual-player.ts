@@ -122,6 +122,7 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
   private preview: { icon: string; until: number } | undefined;
   private previewTimer: ClockTimer | undefined;
   private bluetoothOn = false;
+  private headphonesIn = false;
   private lastAlarm: VirtualPlayerSnapshot['lastAlarm'];
   private nightlight = 'off';
   private insertedCardId: string | undefined;
@@ -176,6 +177,7 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
       screenOn: this.screenOn(),
       ...(this.preview && this.preview.until > this.deps.clock.now() ? { display: { icon: this.preview.icon, until: new Date(this.preview.until).toISOString() } } : {}),
       bluetooth: this.bluetoothOn,
+      headphones: this.headphonesIn,
       ...(this.lastAlarm ? { lastAlarm: { ...this.lastAlarm } } : {}),
     };
   }
@@ -299,9 +301,17 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
     this.boot();
   }
 
-  /** Puts the player on (or off) its charger. */
+  /** Puts the player on (or off) its charger; a running player says so in its status at once. */
   async setCharging(charging: boolean): Promise<void> {
     this.charging = charging;
+    if (this.isRunning()) this.publishStatus(false);
+    this.changed();
+  }
+
+  /** Plugs wired headphones in (or pulls them out); a running player says so in its status at once. */
+  async setHeadphones(plugged: boolean): Promise<void> {
+    this.headphonesIn = plugged;
+    if (this.isRunning()) this.publishStatus(false);
     this.changed();
   }
 
@@ -782,6 +792,7 @@ export class VirtualPlayer extends EventEmitter<{ change: [snapshot: VirtualPlay
       nightBright: brightnessNumber(this.config.nightDisplayBrightness),
       timeFormat: this.config.hourFormat ?? '12',
       bluetoothHp: this.bluetoothOn ? 1 : 0,
+      headphones: this.headphonesIn ? 1 : 0,
       upTimeSeconds: Math.floor((clock.now() - this.bootedAt) / 1000),
       utcTime: this.clockSynced ? Math.floor(clock.now() / 1000) : 0,
       shutDown,
