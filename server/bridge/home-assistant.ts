@@ -54,6 +54,15 @@ const BUTTONS: ReadonlyArray<{ objectId: string; name: string; command: string; 
   { objectId: 'restart', name: 'Restart', command: 'reboot', icon: 'mdi:restart', more: { device_class: 'restart', entity_category: 'config' } },
 ];
 
+/** A sensor of a field of yoto/<id>/status; unknown until the player has said. */
+function statusSensor(objectId: string, name: string, field: string, more: Record<string, unknown>): EntitySpec {
+  return {
+    component: 'sensor',
+    objectId,
+    fields: (t) => ({ name, state_topic: t.status, value_template: `{{ value_json.${field} if value_json.${field} is defined else None }}`, ...more }),
+  };
+}
+
 /** A binary sensor of a true/false field of yoto/<id>/status; unknown until the player has said. */
 const statusFlag = (objectId: string, name: string, field: string, more: Record<string, unknown>): EntitySpec => ({
   component: 'binary_sensor',
@@ -71,34 +80,11 @@ const PLAYER_SENSES: EntitySpec[] = [
   statusFlag('charging', 'Charging', 'charging', { device_class: 'battery_charging' }),
   statusFlag('headphones', 'Headphones', 'headphones', { icon: 'mdi:headphones' }),
   statusFlag('bluetooth_audio', 'Bluetooth audio', 'bluetooth_audio', { icon: 'mdi:bluetooth-audio' }),
-  {
-    component: 'sensor',
-    objectId: 'card_slot',
-    fields: (t) => ({
-      name: 'Card slot',
-      state_topic: t.status,
-      value_template: '{{ value_json.card_slot if value_json.card_slot is defined else None }}',
-      device_class: 'enum',
-      options: [...CARD_SLOTS],
-      icon: 'mdi:card-bulleted-outline',
-    }),
-  },
+  statusSensor('card_slot', 'Card slot', 'card_slot', { device_class: 'enum', options: [...CARD_SLOTS], icon: 'mdi:card-bulleted-outline' }),
 ];
 
 const SENSORS: EntitySpec[] = [
-  {
-    component: 'sensor',
-    objectId: 'battery',
-    fields: (t) => ({
-      name: 'Battery',
-      state_topic: t.status,
-      value_template: '{{ value_json.battery if value_json.battery is defined else None }}',
-      device_class: 'battery',
-      unit_of_measurement: '%',
-      state_class: 'measurement',
-      entity_category: 'diagnostic',
-    }),
-  },
+  statusSensor('battery', 'Battery', 'battery', { device_class: 'battery', unit_of_measurement: '%', state_class: 'measurement', entity_category: 'diagnostic' }),
   {
     component: 'sensor',
     objectId: 'playback_state',
