@@ -58,6 +58,19 @@ describe('panel app in headless Chromium', function () {
     await alert.waitFor({ state: 'detached' });
   });
 
+  it('shows on the card, live, when headphones are plugged in or the player goes on its charger', async () => {
+    const living = card(page, LIVING);
+    const virtual = hub.cloud.virtualCloud!.url;
+    expect((await fetch(`${virtual}/virtual/devices/${LIVING}/headphones/in`, { method: 'POST' })).status).to.equal(200);
+    await living.getByTestId('audio-output').filter({ hasText: 'Headphones' }).waitFor();
+    expect((await fetch(`${virtual}/virtual/devices/${LIVING}/charger/on`, { method: 'POST' })).status).to.equal(200);
+    await living.getByTestId('battery').filter({ hasText: '(charging)' }).waitFor();
+    await fetch(`${virtual}/virtual/devices/${LIVING}/headphones/out`, { method: 'POST' });
+    await fetch(`${virtual}/virtual/devices/${LIVING}/charger/off`, { method: 'POST' });
+    await living.getByTestId('battery').filter({ hasNotText: 'charging' }).waitFor();
+    expect(await living.getByTestId('audio-output').textContent()).to.equal('');
+  });
+
   it('lists the devices and opens one with its controls', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Devices' }).click();
     await page.waitForURL('**/devices');

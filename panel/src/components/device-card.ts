@@ -42,6 +42,8 @@ export function deviceCard(entry: DeviceEntry, options: DeviceCardOptions): Temp
   // way: a Dashboard of 200 players clones a template per nested one per card on its first render.
   // Without `link` the name is an <a> without href: plain text, not a link.
   const batteryText = battery !== undefined ? `Battery ${battery}%${entry.status?.charging ? ' (charging)' : ''}` : 'Battery unknown';
+  // Where the sound goes when not to the speaker (empty otherwise): what a parent checks when "it plays but nothing is heard".
+  const output = entry.status?.headphones ? ' · Headphones' : entry.status?.bluetooth_audio ? ' · Bluetooth audio' : '';
   return html`
     <article class="card device" aria-label=${entry.name} data-device=${entry.deviceId}>
       <div class="head">
@@ -49,7 +51,7 @@ export function deviceCard(entry: DeviceEntry, options: DeviceCardOptions): Temp
         <span class=${online ? 'ok' : 'bad'} data-testid="online"><span class="dot ${online ? 'on' : ''}" aria-hidden="true"></span>${online ? 'Online' : 'Offline'}</span>
       </div>
       <div class="muted">
-        <span class=${battery !== undefined && battery <= BATTERY_LOW_PERCENT ? 'bad' : ''} data-testid="battery" .textContent=${batteryText}></span>${entry.model ? ` · ${entry.model}` : ''}
+        <span class=${battery !== undefined && battery <= BATTERY_LOW_PERCENT ? 'bad' : ''} data-testid="battery" .textContent=${batteryText}></span>${entry.model ? ` · ${entry.model}` : ''}<span data-testid="audio-output" .textContent=${output}></span>
       </div>
       <div class=${entry.optimistic ? 'pending' : ''} aria-live="polite">
         <span data-testid="playback-state" .textContent=${stateLabel(state)}></span>${active && playback.title ? html`: <span class="title" data-testid="playback-title">${playback.title}</span>` : nothing}
