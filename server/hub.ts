@@ -40,7 +40,7 @@ import { directRequestContext, requestContext } from './system/request-context';
 import { raiseStreamFailureAlerts } from './streams/stream-alerts';
 import { openApiRoutes } from './openapi';
 import { PlayerSettingsService, SettingsBridge, settingsRoutes } from './settings';
-import { cardRoutes, FamilyLibrary, libraryCommandResolver } from './cards';
+import { CardDirectory, cardRoutes, FamilyLibrary, libraryCommandResolver, NowPlayingCards } from './cards';
 import { Announcer, announcementRoutes, BuiltInChime } from './announcements';
 import { DeviceBus } from './core/device-bus';
 import { addDemoContent } from './demo/demo-content';
@@ -453,6 +453,9 @@ export class Hub extends EventEmitter<HubEvents> {
     // Settings, the family library and commands that name a card by title or group (issue 14).
     const family = new FamilyLibrary({ api: () => cloud.api, getCard: (cardId) => cloud.getCard(cardId), logger: child('cards') });
     cloud.useCommandResolver(libraryCommandResolver(family));
+    // What each card is (title, author, cover): on the playback of the players that play it, and in the analytics.
+    const cardDirectory = new CardDirectory({ familyCards: () => family.list(), getCard: (cardId) => cloud.getCard(cardId), scope: () => cloud.api, logger: child('cards') });
+    const nowPlaying = parts.add('now playing', new NowPlayingCards({ registry: devices, cards: cardDirectory, logger: child('cards') }), (n) => n.stop());
     const settings = parts.add('player settings', new PlayerSettingsService({ api: () => cloud.api, registry: devices, logger: child('settings') }), (p) => {
       p.removeAllListeners();
     });
@@ -473,6 +476,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const lead = async (): Promise<void> => {
       devices.follow(false);
       storyFollower.start();
+      nowPlaying.start();
       bridge.start();
       await cloud.start();
       settingsBridge.start();
@@ -484,6 +488,7 @@ export class Hub extends EventEmitter<HubEvents> {
         lead,
         follow: async () => {
           storyFollower.stop();
+          nowPlaying.stop();
           settingsBridge.stop();
           bridge.stop();
           await cloud.stop();
@@ -507,7 +512,7 @@ export class Hub extends EventEmitter<HubEvents> {
       createMetrics({ registry: devices, broker: () => broker.health(), cloud: () => cloud.health(), webSocketClients: () => http.wss.clients.size }),
       (m) => m.stop(),
     );
-    const analytics = parts.add('analytics', createAnalyticsApi({ store, registry: devices, logger }), (a) => a.stop());
+    const analytics = parts.add('analytics', createAnalyticsApi({ store, registry: devices, cards: cardDirectory, logger }), (a) => a.stop());
     // Every request gets an id: API routes, and player streams, /metrics and the panel's files.
     const requestIds = requestContext(child('http'));
     http.useApi(requestIds);

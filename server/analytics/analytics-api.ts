@@ -2,6 +2,7 @@ import express, { type Router } from 'express';
 import type { DeviceRegistry } from '../core/device-registry';
 import { visibleDeviceIds } from '../devices/ownership';
 import { QueryReader } from '../devices/query-params';
+import type { CardDirectory } from '../cards/card-directory';
 import { ApiError } from '../http/api-error';
 import { requestUser } from '../http/request-user';
 import { silentLogger, type Logger } from '../log/logger';
@@ -13,8 +14,8 @@ export interface AnalyticsApiOptions {
   store: Pick<Store, 'devices' | 'events' | 'playbackHistory'>;
   registry: DeviceRegistry;
   logger?: Logger;
-  /** A card's title (from the cloud's card library), for /content. */
-  cardTitle?: (cardId: string) => string | undefined;
+  /** What the cards are (server/cards/card-directory.ts): their titles go with /content and the overview's top content. */
+  cards?: Pick<CardDirectory, 'get' | 'learnFamily'>;
   now?: () => Date;
   /** Most events read from the log when rebuilding at start. Default 2,000,000. */
   rebuildLimit?: number;
@@ -110,7 +111,7 @@ export function createAnalyticsApi(options: AnalyticsApiOptions): AnalyticsApi {
     next();
   });
 
-  router.get('/overview', (req, res) => {
+  router.get('/overview', async (req, res) => {
     const user = requestUser(res);
     const range = readRange(req.query as Record<string, unknown>, now());
     const visible = visibleDeviceIds(store.devices, user);
@@ -127,7 +128,7 @@ export function createAnalyticsApi(options: AnalyticsApiOptions): AnalyticsApi {
       plays: content.reduce((sum, c) => sum + c.plays, 0),
       events: devices.reduce((sum, d) => sum + d.events, 0),
       eventsByType,
-      topContent: content.slice(0, 5).map((c) => withTitle(c, options.cardTitle)),
+      topContent: await withTitles(content.slice(0, 5), options.cards),
       days: rollups.days(range.days, visible, live),
     });
   });
@@ -144,11 +145,11 @@ export function createAnalyticsApi(options: AnalyticsApiOptions): AnalyticsApi {
     res.json({ from: range.from, to: range.to, devices });
   });
 
-  router.get('/content', (req, res) => {
+  router.get('/content', async (req, res) => {
     const user = requestUser(res);
     const range = readRange(req.query as Record<string, unknown>, now());
     const visible = visibleDeviceIds(store.devices, user);
-    res.json({ from: range.from, to: range.to, content: rollups.content(range.days, visible, live).map((c) => withTitle(c, options.cardTitle)) });
+    res.json({ from: range.from, to: range.to, content: await withTitles(rollups.content(range.days, visible, live), options.cards) });
   });
 
   router.get('/playback', (req, res) => {
@@ -213,9 +214,14 @@ function readRange(values: Record<string, unknown>, now: Date, shared?: QueryRea
   return { from: from.toISOString(), to: toValue.toISOString(), days: { fromDay: dayOf(from)!, toDay: dayOf(toValue)! } };
 }
 
-function withTitle<T extends { cardId: string }>(content: T, cardTitle: ((cardId: string) => string | undefined) | undefined): T & { title?: string } {
-  const title = cardTitle?.(content.cardId);
-  return title ? { ...content, title } : content;
+/** Each card with its title where the card directory knows it (after reading the family library once if some are not known). */
+async function withTitles<T extends { cardId: string }>(content: readonly T[], cards: AnalyticsApiOptions['cards']): Promise<Array<T & { title?: string }>> {
+  if (!cards) return [...content];
+  if (content.some((c) => cards.get(c.cardId) === undefined)) await cards.learnFamily();
+  return content.map((c) => {
+    const title = cards.get(c.cardId)?.title;
+    return title ? { ...c, title } : c;
+  });
 }
 
 function round(seconds: number): number {

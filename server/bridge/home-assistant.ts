@@ -54,12 +54,21 @@ const BUTTONS: ReadonlyArray<{ objectId: string; name: string; command: string; 
   { objectId: 'restart', name: 'Restart', command: 'reboot', icon: 'mdi:restart', more: { device_class: 'restart', entity_category: 'config' } },
 ];
 
-/** A sensor of a field of yoto/<id>/status; unknown until the player has said. */
-function statusSensor(objectId: string, name: string, field: string, more: Record<string, unknown>): EntitySpec {
+/**
+ * A sensor of a field of yoto/<id>/status or /playback; unknown until the hub knows it. With
+ * `attributes`, a template of its attributes from the same topic.
+ */
+function fieldSensor(objectId: string, name: string, topic: 'status' | 'playback', field: string, more: Record<string, unknown>, attributes?: string): EntitySpec {
   return {
     component: 'sensor',
     objectId,
-    fields: (t) => ({ name, state_topic: t.status, value_template: `{{ value_json.${field} if value_json.${field} is defined else None }}`, ...more }),
+    fields: (t) => ({
+      name,
+      state_topic: t[topic],
+      value_template: `{{ value_json.${field} if value_json.${field} is defined else None }}`,
+      ...more,
+      ...(attributes ? { json_attributes_topic: t[topic], json_attributes_template: attributes } : {}),
+    }),
   };
 }
 
@@ -80,11 +89,11 @@ const PLAYER_SENSES: EntitySpec[] = [
   statusFlag('charging', 'Charging', 'charging', { device_class: 'battery_charging' }),
   statusFlag('headphones', 'Headphones', 'headphones', { icon: 'mdi:headphones' }),
   statusFlag('bluetooth_audio', 'Bluetooth audio', 'bluetooth_audio', { icon: 'mdi:bluetooth-audio' }),
-  statusSensor('card_slot', 'Card slot', 'card_slot', { device_class: 'enum', options: [...CARD_SLOTS], icon: 'mdi:card-bulleted-outline' }),
+  fieldSensor('card_slot', 'Card slot', 'status', 'card_slot', { device_class: 'enum', options: [...CARD_SLOTS], icon: 'mdi:card-bulleted-outline' }),
 ];
 
 const SENSORS: EntitySpec[] = [
-  statusSensor('battery', 'Battery', 'battery', { device_class: 'battery', unit_of_measurement: '%', state_class: 'measurement', entity_category: 'diagnostic' }),
+  fieldSensor('battery', 'Battery', 'status', 'battery', { device_class: 'battery', unit_of_measurement: '%', state_class: 'measurement', entity_category: 'diagnostic' }),
   {
     component: 'sensor',
     objectId: 'playback_state',
@@ -98,16 +107,10 @@ const SENSORS: EntitySpec[] = [
       icon: 'mdi:play-pause',
     }),
   },
-  {
-    component: 'sensor',
-    objectId: 'title',
-    fields: (t) => ({
-      name: 'Title',
-      state_topic: t.playback,
-      value_template: '{{ value_json.title if value_json.title is defined else None }}',
-      icon: 'mdi:book-music',
-    }),
-  },
+  fieldSensor('title', 'Title', 'playback', 'title', { icon: 'mdi:book-music' }),
+  // The card, as Home Assistant's media player shows it (its album): the author, the card id and the cover as attributes.
+  fieldSensor('card', 'Card', 'playback', 'card_title', { icon: 'mdi:card-text-outline' },
+    "{{ {'author': value_json.get('card_author'), 'card_id': value_json.get('card_id'), 'cover': value_json.get('cover')} | tojson }}"),
   {
     component: 'number',
     objectId: 'volume',

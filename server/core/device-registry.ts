@@ -8,7 +8,7 @@ import { initialState, type CloudDeviceInfo, type DeviceState, type DeviceTeleme
 import { forgetDeviceViews } from './device-views';
 import { transitionEvents, type DeviceEventType, type TransitionContext } from './event-normalizer';
 import { PlaybackSessionTracker, type PlaybackHistorySink } from './playback-sessions';
-import { applyCloudInfo, applyEvents, applyStatus, deriveInPlace, hasTelemetry, sameDataExcept, withDerivedFields } from './state-merge';
+import { applyCardDescription, applyCloudInfo, applyEvents, applyStatus, deriveInPlace, hasTelemetry, sameDataExcept, withDerivedFields, type CardDescription } from './state-merge';
 
 /** Where normalized events go: the hub's EventLog (only `append` is used). */
 export interface EventSink {
@@ -159,6 +159,18 @@ export class DeviceRegistry {
     for (const deviceId of [...this.devices.keys()]) {
       if (!listed.has(deviceId)) this.removeDevice(deviceId);
     }
+  }
+
+  /**
+   * What a card the player plays is (its title, author and cover, looked up by server/cards):
+   * kept on the playback while that card plays, and gone with it. A player that has moved on to
+   * another card meanwhile is left as it is.
+   */
+  describeCard(deviceId: string, cardId: string, card: CardDescription): void {
+    const record = this.devices.get(deviceId);
+    if (this.stopped || this.following || !record) return;
+    const next = applyCardDescription(record.state, cardId, card);
+    if (next !== record.state) this.change(record, next, this.now(), {});
   }
 
   removeDevice(deviceId: string): boolean {

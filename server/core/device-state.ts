@@ -38,6 +38,10 @@ export interface PlaybackInfo {
   hasCard?: boolean;
   /** The card playing; absent when there is none. */
   cardId?: string;
+  /** The card's title, author and cover image URL, as the family library or the card itself says (looked up once the card plays). */
+  cardTitle?: string;
+  cardAuthor?: string;
+  cardCover?: string;
   /** The player's own playbackStatus, which stays `stopped` when the card goes. */
   deviceStatus?: DevicePlaybackStatus;
   chapterKey?: string;

@@ -169,6 +169,9 @@ function playbackView(state: DeviceState): Untimed<BrokerPlaybackMessage> {
   const { playback } = state;
   const payload: Untimed<BrokerPlaybackMessage> = { state: playback.state ?? 'idle' };
   if (playback.cardId !== undefined && CARD_ID.test(playback.cardId)) payload.card_id = playback.cardId;
+  if (playback.cardTitle !== undefined) payload.card_title = playback.cardTitle.slice(0, 255);
+  if (playback.cardAuthor !== undefined) payload.card_author = playback.cardAuthor.slice(0, 255);
+  if (playback.cardCover !== undefined) payload.cover = playback.cardCover;
   const title = playback.trackTitle ?? playback.chapterTitle;
   if (title !== undefined) payload.title = title.slice(0, 255);
   if (playback.chapterKey !== undefined && TRACK_KEY.test(playback.chapterKey)) payload.chapter_key = playback.chapterKey;

@@ -22,7 +22,27 @@ import {
 const NO_CARD = 'none';
 
 /** Fields that belong to the card playing; a new card (or none) starts without them. */
-const CARD_FIELDS = ['chapterKey', 'chapterTitle', 'trackKey', 'trackTitle', 'position', 'duration', 'source'] as const;
+const CARD_FIELDS = ['cardTitle', 'cardAuthor', 'cardCover', 'chapterKey', 'chapterTitle', 'trackKey', 'trackTitle', 'position', 'duration', 'source'] as const;
+
+/** What the house is told of a card: its title, author and cover (server/cards/card-directory.ts). */
+export interface CardDescription {
+  title: string;
+  author?: string;
+  cover?: string;
+}
+
+/** The card's title, author and cover on the playback, while that card is the one playing (else the same state). */
+export function applyCardDescription(state: DeviceState, cardId: string, card: CardDescription): DeviceState {
+  const playback = state.playback;
+  if (playback.cardId !== cardId) return state;
+  if (playback.cardTitle === card.title && playback.cardAuthor === card.author && playback.cardCover === card.cover) return state;
+  const next: PlaybackInfo = { ...playback, cardTitle: card.title };
+  if (card.author !== undefined) next.cardAuthor = card.author;
+  else delete next.cardAuthor;
+  if (card.cover !== undefined) next.cardCover = card.cover;
+  else delete next.cardCover;
+  return { ...state, playback: next };
+}
 
 export function applyEvents(state: DeviceState, message: YotoEventsMessage): DeviceState {
   const playback = mergePlayback(state.playback, message);

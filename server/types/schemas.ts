@@ -795,6 +795,18 @@ export interface BrokerPlaybackMessage {
    */
   title?: string;
   /**
+   * Title of the card playing (from the family library or the card), once the hub has looked it up.
+   */
+  card_title?: string;
+  /**
+   * Author of the card playing, when the card names one.
+   */
+  card_author?: string;
+  /**
+   * The card's cover image: an http(s) URL, or a data:image URL for small ones (the virtual cloud's).
+   */
+  cover?: string;
+  /**
    * 1-based number of the track playing.
    */
   current_track?: number;

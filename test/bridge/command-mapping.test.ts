@@ -48,7 +48,7 @@ describe('Home Assistant discovery configs', () => {
     return registry;
   }
 
-  it('gives a Yoto Player eighteen entities and a Yoto Mini seventeen (no night light), each unique and tied to one device', () => {
+  it('gives a Yoto Player nineteen entities and a Yoto Mini eighteen (no night light), each unique and tied to one device', () => {
     const registry = players();
     const player = homeAssistantConfigs(registry.get('vliving0room0yoto0player')!);
     const mini = homeAssistantConfigs(registry.get('vkids0bedroom0yoto0mini0')!);
@@ -56,6 +56,7 @@ describe('Home Assistant discovery configs', () => {
       'sensor/battery',
       'sensor/playback_state',
       'sensor/title',
+      'sensor/card',
       'number/volume',
       'binary_sensor/charging',
       'binary_sensor/headphones',
@@ -74,7 +75,7 @@ describe('Home Assistant discovery configs', () => {
     ]);
     expect(player.find((c) => c.component === 'notify')?.payload).to.include({ command_topic: 'yoto/vliving0room0yoto0player/announce' });
     expect(mini.map((c) => c.objectId)).to.not.include('nightlight');
-    expect(mini).to.have.length(17);
+    expect(mini).to.have.length(18);
     const uniqueIds = [...player, ...mini].map((c) => c.payload['unique_id']);
     expect(new Set(uniqueIds).size).to.equal(uniqueIds.length);
     expect(player[0]?.payload['device']).to.deep.equal({ identifiers: ['yoto_vliving0room0yoto0player'], name: 'Living Room', manufacturer: 'Yoto', model: 'Yoto Player (v3)' });

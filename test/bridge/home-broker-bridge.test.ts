@@ -116,7 +116,7 @@ for (const brokerKind of BROKERS) {
       await startRig();
       const fresh = await watch(['homeassistant/#']);
       const expected = [
-        'sensor/battery', 'sensor/playback_state', 'sensor/title', 'number/volume',
+        'sensor/battery', 'sensor/playback_state', 'sensor/title', 'sensor/card', 'number/volume',
         'binary_sensor/charging', 'binary_sensor/headphones', 'binary_sensor/bluetooth_audio', 'sensor/card_slot',
         'button/play', 'button/pause', 'button/stop', 'button/next', 'button/previous', 'button/volume_up', 'button/volume_down', 'button/restart',
         'notify/announce',
@@ -140,7 +140,7 @@ for (const brokerKind of BROKERS) {
       const published = fresh.latest('homeassistant/#');
       expect([...published.keys()].filter((topic) => topic.includes('/light/'))).to.deep.equal([`homeassistant/light/${LIVING_ROOM.deviceId}/nightlight/config`]);
       // Each player's entities, and one "Announce on every player" notify entity.
-      expect(published.size).to.equal(17 + 18 + 1);
+      expect(published.size).to.equal(18 + 19 + 1);
       expect(json(published.get('homeassistant/notify/yoto_all_players/announce/config') ?? '{}')).to.include({ command_topic: 'yoto/broadcast/announcements' });
     });
 
@@ -304,7 +304,7 @@ for (const brokerKind of BROKERS) {
       // The night light is the player's last config.
       await house.next((m) => m.topic === `homeassistant/light/${id}/nightlight/config`);
       const before = [...house.latest(`homeassistant/+/${id}/+/config`).keys()];
-      expect(before).to.have.length(18);
+      expect(before).to.have.length(19);
       const mark = house.mark;
       rig.registry.removeDevice(id);
       const cleared = [...before, `yoto/${id}/status`, `yoto/${id}/playback`];

@@ -226,6 +226,22 @@ describe('contract: the home broker topics of a running npm start', function () 
     await house.nextOn(`yoto/${PLAYROOM}/events`, (e) => e['type'] === 'online', from);
   });
 
+  it('yoto/<id>/playback names the card playing (title, author, cover) for Home Assistant\'s Card sensor, and the analytics name it too', async () => {
+    const card = JSON.parse(house.latest(`homeassistant/sensor/${PLAYROOM}/card/config`).get(`homeassistant/sensor/${PLAYROOM}/card/config`) ?? '{}') as Json;
+    expect(card).to.deep.include({ state_topic: `yoto/${PLAYROOM}/playback`, json_attributes_topic: `yoto/${PLAYROOM}/playback` });
+    expect(String(card['value_template'])).to.contain('value_json.card_title');
+    const from = house.mark;
+    await house.publish(`yoto/${PLAYROOM}/commands`, JSON.stringify({ command: 'play', title: 'Rockets and Planets', request_id: 'c-card' }));
+    expect(await answerTo(PLAYROOM, 'c-card', from)).to.include({ type: 'command_completed' });
+    const playback = await house.nextOn(`yoto/${PLAYROOM}/playback`, (p) => p['card_id'] === 'vbSpace0001' && p['card_title'] !== undefined, from);
+    expect(playback).to.include({ card_title: 'Rockets and Planets', card_author: 'Virtual Science' });
+    expect(String(playback['cover'])).to.match(/^data:image\/svg\+xml;base64,/);
+    const today = new Date().toISOString().slice(0, 10);
+    const content = await call<{ content: Array<{ cardId: string; title?: string }> }>(`${product.hubUrl}/api/analytics/content?from=${today}&to=${today}`, { token });
+    expect(content.body.content.find((entry) => entry.cardId === 'vbSpace0001')).to.include({ title: 'Rockets and Planets' });
+    await house.publish(`yoto/${PLAYROOM}/commands`, JSON.stringify({ command: 'stop' }));
+  });
+
   it('Home Assistant finds both players by MQTT discovery, the night light only on the model that has one', async () => {
     const configs = house.latest('homeassistant/#');
     const about = (id: string): Json[] => [...configs].filter(([topic]) => topic.includes(id)).map(([, text]) => JSON.parse(text) as Json);

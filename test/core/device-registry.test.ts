@@ -139,3 +139,27 @@ describe('device registry: bad input', () => {
     expect(registry.get('player1')?.playback.state).to.equal('playing');
   });
 });
+
+describe('device registry: what the card playing is', () => {
+  const PLAYER = 'vkids0bedroom0yoto0mini0';
+  const ROCKETS = { title: 'Rockets and Planets', author: 'Virtual Science', cover: 'https://cdn.example/rockets.png' };
+
+  it('keeps the card\'s title, author and cover while it plays, without an event, and drops them with the card', () => {
+    const { registry, send, types } = registryHarness();
+    send(PLAYER, 'events', { cardId: 'vbSpace0001', playbackStatus: 'playing', chapterKey: '01', trackKey: '01' });
+    const eventsBefore = types(PLAYER).length;
+    registry.describeCard(PLAYER, 'vbSpace0001', ROCKETS);
+    expect(registry.get(PLAYER)?.playback).to.deep.include({ cardId: 'vbSpace0001', cardTitle: 'Rockets and Planets', cardAuthor: 'Virtual Science', cardCover: ROCKETS.cover });
+    expect(types(PLAYER), 'no event for it').to.have.length(eventsBefore);
+    send(PLAYER, 'events', { cardId: 'vbLullaby01', playbackStatus: 'playing' });
+    expect(registry.get(PLAYER)?.playback).to.not.have.any.keys('cardTitle', 'cardAuthor', 'cardCover');
+  });
+
+  it('leaves a player that has moved on to another card as it is', () => {
+    const { registry, send } = registryHarness();
+    send(PLAYER, 'events', { cardId: 'vbLullaby01', playbackStatus: 'playing' });
+    const before = registry.get(PLAYER);
+    registry.describeCard(PLAYER, 'vbSpace0001', ROCKETS);
+    expect(registry.get(PLAYER)).to.equal(before);
+  });
+});
