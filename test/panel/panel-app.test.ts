@@ -37,6 +37,8 @@ describe('panel app in headless Chromium', function () {
     await kids.getByTestId('playback-state').filter({ hasText: 'Playing' }).waitFor();
     const title = await kids.getByTestId('playback-title').textContent();
     expect(title).to.match(/Sleepy Dragon|The cave/);
+    // The card the chapter is on, named once the hub has looked it up.
+    await kids.getByTestId('playback-card').filter({ hasText: 'The Sleepy Dragon (demo)' }).waitFor();
     await kids.locator('progress').waitFor();
     await page.getByTestId('events').waitFor();
     // Today's figures follow: the player that started counts as active without waiting for the minute's refresh.

@@ -44,6 +44,8 @@ export function deviceCard(entry: DeviceEntry, options: DeviceCardOptions): Temp
   const batteryText = battery !== undefined ? `Battery ${battery}%${entry.status?.charging ? ' (charging)' : ''}` : 'Battery unknown';
   // Where the sound goes when not to the speaker (empty otherwise): what a parent checks when "it plays but nothing is heard".
   const output = entry.status?.headphones ? ' · Headphones' : entry.status?.bluetooth_audio ? ' · Bluetooth audio' : '';
+  // The card the track is on, once the hub has named it (a chapter of "The Sleepy Dragon", say).
+  const cardTitle = active && playback.card_title && playback.card_title !== playback.title ? ` · ${playback.card_title}` : '';
   return html`
     <article class="card device" aria-label=${entry.name} data-device=${entry.deviceId}>
       <div class="head">
@@ -54,7 +56,7 @@ export function deviceCard(entry: DeviceEntry, options: DeviceCardOptions): Temp
         <span class=${battery !== undefined && battery <= BATTERY_LOW_PERCENT ? 'bad' : ''} data-testid="battery" .textContent=${batteryText}></span>${entry.model ? ` · ${entry.model}` : ''}<span data-testid="audio-output" .textContent=${output}></span>
       </div>
       <div class=${entry.optimistic ? 'pending' : ''} aria-live="polite">
-        <span data-testid="playback-state" .textContent=${stateLabel(state)}></span>${active && playback.title ? html`: <span class="title" data-testid="playback-title">${playback.title}</span>` : nothing}
+        <span data-testid="playback-state" .textContent=${stateLabel(state)}></span>${active && playback.title ? html`: <span class="title" data-testid="playback-title">${playback.title}</span>` : nothing}<span class="muted" data-testid="playback-card" .textContent=${cardTitle}></span>
       </div>
       ${active && playback.duration
         ? html`<progress max=${playback.duration} .value=${position ?? 0} aria-label="Progress of ${playback.title ?? 'the track'} on ${entry.name}"></progress>
