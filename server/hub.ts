@@ -447,7 +447,8 @@ export class Hub extends EventEmitter<HubEvents> {
     // ---- the house: home broker bridge ----
     const bridge = parts.add(
       'home broker bridge',
-      new HomeBrokerBridge({ broker, registry: devices, commander: cloud, scripts, announcements, logger: child('bridge') }),
+      // The settings bridge's retained topics go again on resync_discovery too (it is made below).
+      new HomeBrokerBridge({ broker, registry: devices, commander: cloud, scripts, announcements, alsoResync: () => settingsBridge.republish(), logger: child('bridge') }),
       (b) => b.stop(),
     );
     // Settings, the family library and commands that name a card by title or group (issue 14).
@@ -473,6 +474,10 @@ export class Hub extends EventEmitter<HubEvents> {
     );
     // What only the instance holding the Yoto cloud connection runs: stories followed, the house
     // bridged (listening before the cloud starts, so it misses nothing), the cloud, the settings bridge.
+    // Another cloud signed in to (the real one after the virtual), another family library: Home Assistant's card picker reads it again.
+    cloud.on('state', (state) => {
+      if (state === 'running') settingsBridge.refreshTitles();
+    });
     const lead = async (): Promise<void> => {
       devices.follow(false);
       storyFollower.start();

@@ -32,6 +32,8 @@ export interface HomeBrokerBridgeOptions {
   validator?: Validator;
   /** First topic level, "yoto" by default. */
   topicPrefix?: string;
+  /** `resync_discovery` also asks these to publish their retained topics again (the settings bridge: settings and their entities). */
+  alsoResync?: () => void;
   homeAssistant?: { enabled?: boolean; discoveryPrefix?: string };
   scripts: ScriptPlayer;
   announcements: AnnouncementPlayer;
@@ -476,6 +478,7 @@ export class HomeBrokerBridge {
         return this.answerManagement(request, { type: 'pong', devices: this.registry.list().length });
       case 'resync_discovery':
         this.republish();
+        this.options.alsoResync?.();
         return this.answerManagement(request, { type: 'management_done', devices: this.registry.list().length });
       case 'refresh':
         return void this.refreshPlayers(request);

@@ -16,6 +16,8 @@ export interface SettingsBridgeOptions {
   settings: PlayerSettingsService;
   /** Titles for Home Assistant's card picker (the family library); none: no picker. */
   cardTitles?: () => Promise<string[]>;
+  /** How often the titles are read again (cards added, another cloud signed in to). Default 5 minutes, the family library's own cache. */
+  titlesRefreshMs?: number;
   logger?: Logger;
   topicPrefix?: string;
   homeAssistant?: { enabled?: boolean; discoveryPrefix?: string; origin?: HomeAssistantOptions['origin'] };
@@ -75,6 +77,9 @@ export class SettingsBridge {
     });
     for (const state of registry.list()) this.load(state.deviceId);
     this.refreshTitles();
+    const titlesTimer = setInterval(() => this.refreshTitles(), this.options.titlesRefreshMs ?? 5 * 60_000);
+    titlesTimer.unref();
+    this.cleanups.push(() => clearInterval(titlesTimer));
   }
 
   stop(): void {
@@ -93,10 +98,10 @@ export class SettingsBridge {
     this.refreshTitles();
   }
 
-  /** Reads the card titles again for the card picker (after the library changed). */
+  /** Reads the card titles again for the card picker (after the library changed, or the hub signed in to another cloud). */
   refreshTitles(): void {
     const read = this.options.cardTitles;
-    if (!read) return;
+    if (!read || !this.running) return;
     read().then(
       (titles) => {
         if (!this.running || JSON.stringify(titles) === JSON.stringify(this.titles)) return;

@@ -142,7 +142,7 @@ describe('contract: the home broker topics of a running npm start', function () 
     expect(Math.abs((after.position ?? 0) - (before.position ?? 0)), `back at ${after.position} s, stopped at about ${before.position} s`).to.be.at.most(3);
   });
 
-  it('yoto/admin/management answers ping, resync_discovery (yoto/admin/discovery again) and refresh on yoto/admin/events', async () => {
+  it('yoto/admin/management answers ping, resync_discovery (everything published again) and refresh on yoto/admin/events', async () => {
     let from = house.mark;
     await house.publish('yoto/admin/management', JSON.stringify({ action: 'ping', request_id: 'm-ping' }));
     expect(await house.nextOn('yoto/admin/events', (e) => e['request_id'] === 'm-ping', from)).to.include({ type: 'pong', devices: 3 });
@@ -151,6 +151,10 @@ describe('contract: the home broker topics of a running npm start', function () 
     const discovery = await house.nextOn('yoto/admin/discovery', () => true, from);
     expect((discovery['devices'] as Json[]).map((d) => d['device_id']).sort()).to.deep.equal([KIDS_BEDROOM, LIVING_ROOM, PLAYROOM].sort());
     expect(await house.nextOn('yoto/admin/events', (e) => e['request_id'] === 'm-sync', from)).to.include({ type: 'management_done' });
+    // Everything again: the players' entities, and their settings with the settings' entities.
+    for (const topic of [`homeassistant/sensor/${LIVING_ROOM}/battery/config`, `yoto/${LIVING_ROOM}/settings`, `homeassistant/time/${LIVING_ROOM}/night_mode_start/config`, `homeassistant/select/${LIVING_ROOM}/play_card/config`]) {
+      await house.next((m) => m.topic === topic, from);
+    }
     from = house.mark;
     await house.publish('yoto/admin/management', JSON.stringify({ action: 'refresh', request_id: 'm-refresh' }));
     expect(await house.nextOn('yoto/admin/events', (e) => e['request_id'] === 'm-refresh', from)).to.include({ type: 'management_done', failed_requests: 0 });

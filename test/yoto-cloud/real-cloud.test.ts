@@ -8,6 +8,7 @@ import { call, onboardAdmin, type SignIn } from '../hub/api-world';
 import { startTestHub, stopTestHub } from '../helpers/test-hub';
 import { appAccessToken, finalAddress, startYotoCloudStandIn, type YotoCloudStandIn } from '../helpers/yoto-cloud-stand-in';
 import { YotoMqttClient } from '../../server/yoto/mqtt';
+import { BrokerWatcher } from '../helpers/broker-watcher';
 
 /** Resolves once the hub's model shows every listed player playing `cardId` (its registry's state events, no polling). */
 function allPlaying(hub: Hub, deviceIds: string[], cardId: string): Promise<void> {
@@ -75,6 +76,23 @@ describe('The real Yoto cloud (a virtual cloud standing in, with its constraints
       expect(subscribes.packets, 'four topics per player, eight per packet').to.be.at.least(Math.ceil((players * 4) / 8));
     });
   }
+
+  it('Home Assistant\'s Play card picker lists the family library of the cloud signed in to, once signed in', async () => {
+    standIn = await startYotoCloudStandIn({ players: 1 });
+    hub = await startTestHub(standIn.settings);
+    const admin = await onboardAdmin(hub);
+    const house = await BrokerWatcher.connect(hub.broker.url, ['homeassistant/select/+/play_card/config'], { username: 'admin@example.org', password: 'correct horse battery' });
+    try {
+      const status = await signInLink(hub, admin);
+      expect((await paste(hub, admin, await finalAddress(status.url!))).status).to.equal(200);
+      const [player] = standIn.cloud.fleet.players();
+      // Before the sign-in there was no library to read (and no picker); the hub reads it once it runs on the cloud.
+      const picker = await house.next((m) => m.topic === `homeassistant/select/${player!.deviceId}/play_card/config` && m.text !== '');
+      expect((JSON.parse(picker.text) as { options: string[] }).options).to.include.members(['Rockets and Planets', 'The Forest Mouse']);
+    } finally {
+      await house.close();
+    }
+  });
 
   it('the broker closes an adapter connection whose SUBSCRIBE carries more than 8 topic filters, as AWS IoT does', async () => {
     standIn = await startYotoCloudStandIn();
