@@ -67,6 +67,8 @@ export interface HubDependencies {
   cloud?: Pick<CloudConnectionOptions, 'deviceRefreshMs' | 'commandTimeoutMs' | 'virtual'>;
   /** Where YOTO_ADMIN_EMAIL / YOTO_ADMIN_PASSWORD, and the object store's AWS_* credentials and region when its URL has none, are read (default process.env; tests pass their own). */
   env?: NodeJS.ProcessEnv;
+  /** The id of the Node-RED config node (yoto-hub) that runs this hub: the flows it exports (a story as a flow) name it, so they find this hub once imported. */
+  nodeRedHubId?: string;
   /** The hub's one clock: stream URL expiry and their renewal on deployed cards, the speech cache's cleanup, the announcements' expiry and end waits (default the real one; tests drive a ManualClock). */
   clock?: Clock;
 }
@@ -558,6 +560,7 @@ export class Hub extends EventEmitter<HubEvents> {
         deploy: storyDeployer(store, (scriptId, deviceId, user) => scripts.deploy(scriptId, deviceId, user)),
         card: (story, deviceId) => scripts.storyCard(story, deviceId),
         audioAccess: (ownerId, fileId) => audioAccessOf(files, store.users, ownerId, fileId),
+        ...(this.deps.nodeRedHubId ? { hubId: this.deps.nodeRedHubId } : {}),
         logger: child('stories'),
       }),
     );

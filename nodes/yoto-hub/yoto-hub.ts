@@ -65,7 +65,7 @@ export = function registerYotoHub(RED: NodeAPI): void {
         process.env,
         nodeRedLogger(node, 'info'),
       );
-      hub = new Hub(options, { logger: nodeRedLogger(node, options.logLevel) });
+      hub = new Hub(options, { logger: nodeRedLogger(node, options.logLevel), nodeRedHubId: node.id });
     } catch (error) {
       const message = error instanceof HubConfigError ? error.message : String(error);
       node.error(RED._('yoto-hub.errors.config', { message }));

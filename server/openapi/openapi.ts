@@ -99,7 +99,7 @@ export const HUB_ROUTES: readonly RouteDoc[] = [
   { method: 'post', path: '/api/stories/:id/test', tag: 'stories', summary: 'Run the story\'s expect cases through the simulator' },
   { method: 'post', path: '/api/stories/:id/deploy', tag: 'stories', summary: 'Deploy a story as an interactive card (422 with findings when invalid)', bodySchema: obj({ deviceId: PLAYER_ID }, ['deviceId'], true) },
   { method: 'get', path: '/api/stories/:id/twee', tag: 'stories', summary: 'The story as Twee 3', response: { description: 'Twee 3 text', contentType: 'text/plain' } },
-  { method: 'get', path: '/api/stories/:id/flow', tag: 'stories', summary: 'A Node-RED flow of the story', query: ['deviceId'] },
+  { method: 'get', path: '/api/stories/:id/flow', tag: 'stories', summary: 'A Node-RED flow of the story', query: ['deviceId', 'hubId'] },
   dev('get', '/api/devices', 'Players the caller may see'),
   dev('post', '/api/devices', 'Register (claim) a player', { body: 'device-registration', status: 201 }),
   dev('get', '/api/devices/:id', 'A player: stored registration merged with live state'),

@@ -27,7 +27,7 @@ export interface StoriesApiOptions {
    */
   audioAccess?: (ownerId: string, fileId: string) => 'usable' | 'missing' | 'forbidden';
   logger: Logger;
-  /** The hub config node id written into exported flows (default "yoto-hub"). */
+  /** The hub config node id written into exported flows (default "yoto-hub"; `?hubId=` names another). */
   hubId?: string;
   now?: () => Date;
 }
@@ -204,8 +204,11 @@ export function createStoriesApi(options: StoriesApiOptions): Router {
     const story = findStory(req, res);
     const deviceId = typeof req.query['deviceId'] === 'string' ? req.query['deviceId'] : '';
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(deviceId)) throw new ApiError(400, 'validation_failed', 'give the player as ?deviceId=<player id>', [{ path: '/query/deviceId', message: 'must be a player id (letters, digits, - and _)' }]);
+    // A hub run by a Node-RED yoto-hub node knows its id; a remote or stand-alone hub is told the id of the node that reaches it.
+    const hubId = typeof req.query['hubId'] === 'string' ? req.query['hubId'] : undefined;
+    if (hubId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(hubId)) throw new ApiError(400, 'validation_failed', 'hubId must be the id of a yoto-hub node', [{ path: '/query/hubId', message: 'must be a Node-RED node id (letters, digits, ., - and _)' }]);
     try {
-      res.json(compileToFlow(story, { hubId: options.hubId ?? 'yoto-hub', deviceId }));
+      res.json(compileToFlow(story, { hubId: hubId ?? options.hubId ?? 'yoto-hub', deviceId }));
     } catch (error) {
       throw new ApiError(422, 'story_invalid', error instanceof Error ? error.message : String(error));
     }

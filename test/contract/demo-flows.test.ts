@@ -144,6 +144,27 @@ describe('contract: the demo flows npm start deploys on first start', function (
     expect(editor.debug.slice(from).filter((entry) => entry.id === 'yoto.demo.cyoa.errors'), 'no errors').to.deep.equal([]);
   });
 
+  it('a story exported as a flow (GET /api/stories/:id/flow) imports into this Node-RED, and its nodes find this hub', async () => {
+    const hubNode = flows.find((node) => node.type === 'yoto-hub')!;
+    const exported = await call<Array<FlowNode & { hub?: string }>>(`${product.hubUrl}/api/stories/demo-spy-mission/flow?deviceId=${KIDS_BEDROOM}`, { token });
+    expect(exported.status).to.equal(200);
+    const yotoNodes = exported.body.filter((node) => YOTO_NODE_TYPES.includes(node.type));
+    expect(yotoNodes.length).to.be.greaterThan(2);
+    for (const node of yotoNodes) expect(node.hub, `${node.type} names the hub node that runs this hub`).to.equal(hubNode.id);
+    // Imported as a new tab through Node-RED's admin API, as the editor's Import does.
+    const tab = exported.body.find((node) => node.type === 'tab')!;
+    const imported = await call<{ id: string }>(`${product.nodeRedUrl}/flow`, {
+      method: 'POST',
+      body: { id: tab.id, label: tab.label, nodes: exported.body.filter((node) => node.type !== 'tab'), configs: [] },
+    });
+    expect(imported.status, JSON.stringify(imported.body)).to.equal(200);
+    for (const node of yotoNodes.filter((n) => n.type === 'yoto-play-script')) {
+      const status = await editor.statusWhen(node.id, (s) => s.fill === 'green');
+      expect(status.text, `${node.name ?? node.id}`).to.match(/connected|online/);
+    }
+    expect((await call(`${product.nodeRedUrl}/flow/${imported.body.id}`, { method: 'DELETE' })).status).to.equal(204);
+  });
+
   it('a restart keeps the flows and adds no second copy of the demo content', async () => {
     expect(await product.stop()).to.equal(0);
     editor.close();

@@ -199,6 +199,15 @@ describe('stories API through the hub (/api/stories)', function () {
       expect(types).to.include('yoto-cyoa-branch');
     });
 
+    it('GET /:id/flow?hubId= names the yoto-hub node a remote or stand-alone hub is reached by, and refuses an id that is not one', async () => {
+      const res = await call<Array<{ type: string; hub?: string }>>(member.accessToken, 'GET', `/stories/${spy.id}/flow?deviceId=${PLAYER}&hubId=my.hub-1`);
+      expect(res.status, res.text).to.equal(200);
+      expect(res.json.filter((n) => n.type === 'yoto-play-script').map((n) => n.hub)).to.satisfy((hubs: string[]) => hubs.length > 0 && hubs.every((hub) => hub === 'my.hub-1'));
+      const bad = await call<ErrorBody>(member.accessToken, 'GET', `/stories/${spy.id}/flow?deviceId=${PLAYER}&hubId=${encodeURIComponent('"><script>')}`);
+      expect(bad.status).to.equal(400);
+      expect(bad.json.error.details[0]?.path).to.equal('/query/hubId');
+    });
+
     it('POST /:id/deploy is refused with 422 and the findings while the story has errors', async () => {
       const res = await call<ErrorBody>(member.accessToken, 'POST', `/stories/${spy.id}/deploy`, { deviceId: PLAYER });
       expect(res.status).to.equal(422);
