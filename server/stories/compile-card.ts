@@ -6,7 +6,7 @@ export interface CompileCardOptions {
   trackUrl(node: StoryNode): string;
   /** The node's audio length in seconds, when known. */
   duration?(node: StoryNode): number | undefined;
-  /** The node's 16x16 icon as "yoto:#<mediaId>"; default: the node's icon when it already is one. */
+  /** The node's 16x16 icon; default: the node's icon when it is "yoto:#<mediaId>" or an https URL (as the cloud names icons), not an http one, which the cloud refuses. */
   icon?(node: StoryNode): string | undefined;
   /** Set when the card replaces an existing one. */
   cardId?: string;
@@ -94,7 +94,7 @@ export function compileToCard(story: Story, options: CompileCardOptions): Compil
     };
     const url = options.trackUrl(node);
     const duration = options.duration?.(node);
-    const icon = options.icon ? options.icon(node) : node.icon !== undefined && MEDIA_REF.test(node.icon) ? node.icon : undefined;
+    const icon = options.icon ? options.icon(node) : node.icon !== undefined && (MEDIA_REF.test(node.icon) || node.icon.startsWith('https://')) ? node.icon : undefined;
     const display = icon !== undefined ? { icon16x16: icon } : undefined;
     const track: CardTrack = {
       key,

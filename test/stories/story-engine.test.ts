@@ -73,6 +73,20 @@ describe('story engine: the spyshort Twine fixture', () => {
     expect(card.content.chapters[2]!.tracks[0]!.events!.onEnd).to.deep.equal({ cmd: 'goto', params: { chapterKey: '04', trackKey: '04' } });
   });
 
+  it('keeps a passage\'s icon on its chapter and track, an uploaded one (yoto:#) or an https URL as the cloud names them', () => {
+    const { story: spy } = importSpy();
+    const icons: Record<string, string> = { Start: 'yoto:#aUBrt4Mf2oYC9NnK1-3fWkwdGc8', SolveRiddle: 'https://card-content.yotoplay.com/icons/riddle.png', SearchElsewhere: 'http://example.com/not-secure.png' };
+    const story: Story = { ...spy, nodes: spy.nodes.map((node) => (icons[node.id] ? { ...node, icon: icons[node.id] } : node)) };
+    const { card, nodeToChapter } = compileToCard(story, { trackUrl: url });
+    const chapter = (nodeId: string) => card.content.chapters.find((c) => c.key === nodeToChapter[nodeId])!;
+    for (const nodeId of ['Start', 'SolveRiddle']) {
+      expect(chapter(nodeId).display, nodeId).to.deep.equal({ icon16x16: icons[nodeId] });
+      expect(chapter(nodeId).tracks[0]!.display, nodeId).to.deep.equal({ icon16x16: icons[nodeId] });
+    }
+    expect(chapter('SearchElsewhere').display, 'an http icon, which the cloud refuses, is left out').to.equal(undefined);
+    expect(validateCard(card)).to.deep.equal([]);
+  });
+
   it('simulates presses and runs stored expectations', () => {
     const { story: spy } = importSpy();
     expect(simulate(spy, ['right', 'end']).path).to.deep.equal(['Start', 'SearchElsewhere', 'End']);
