@@ -35,7 +35,15 @@ interface Entity {
   component: HomeAssistantComponent;
   objectId: string;
   fields: Record<string, unknown>;
+  /** A setting kept by the cloud: it may be changed while the player is off (it takes it when it comes back). */
+  inCloud?: boolean;
 }
+
+/**
+ * Available while the hub knows the player (its status topic is there), online or not: settings live
+ * in the cloud, as in Home Assistant's own Yoto integration, so tomorrow's alarm can be set at night.
+ */
+export const KNOWN_PLAYER_TEMPLATE = "{{ 'online' if value_json.status is defined else 'offline' }}";
 
 const jinjaString = (value: string): string => JSON.stringify(value).replace(/'/g, "\\'");
 
@@ -66,6 +74,7 @@ export function settingsEntities(
       component,
       objectId,
       fields: { name, ...settingsState, value_template: valueTemplate, command_topic: topics.settingsSet, ...own, entity_category: 'config', icon },
+      inCloud: true,
     });
   };
   for (const [mode, label] of [['day', 'Day'], ['night', 'Night']] as const) {
@@ -127,6 +136,7 @@ export function settingsEntities(
         ...onOff('{"enabled": true}', '{"enabled": false}'),
         icon: 'mdi:alarm',
       },
+      inCloud: true,
     });
   }
   const titles = [...new Set(cardTitles)].slice(0, MAX_CARD_OPTIONS);
@@ -162,7 +172,7 @@ export function settingsDiscoveryConfigs(
     payload: {
       ...entity.fields,
       unique_id: `yoto_${state.deviceId}_${entity.objectId}`,
-      availability: [{ topic: status, value_template: AVAILABLE_TEMPLATE }],
+      availability: [{ topic: status, value_template: entity.inCloud ? KNOWN_PLAYER_TEMPLATE : AVAILABLE_TEMPLATE }],
       device: deviceBlock(state),
       ...(options.origin ? { origin: options.origin } : {}),
     },

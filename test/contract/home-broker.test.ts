@@ -230,6 +230,22 @@ describe('contract: the home broker topics of a running npm start', function () 
     await house.nextOn(`yoto/${PLAYROOM}/events`, (e) => e['type'] === 'online', from);
   });
 
+  it('Home Assistant may change a player\'s settings while it is switched off: they live in the cloud', async () => {
+    const entity = `homeassistant/time/${PLAYROOM}/night_mode_start/config`;
+    const config = JSON.parse(house.latest(entity).get(entity) ?? '{}') as { availability: Array<{ topic: string; value_template: string }>; command_topic: string };
+    expect(config.availability).to.deep.equal([{ topic: `yoto/${PLAYROOM}/status`, value_template: "{{ 'online' if value_json.status is defined else 'offline' }}" }]);
+    const volume = `homeassistant/number/${PLAYROOM}/volume/config`;
+    expect(String((JSON.parse(house.latest(volume).get(volume) ?? '{}') as { availability: Array<{ value_template: string }> }).availability[0]?.value_template), 'the volume is the player\'s own').to.contain("['connected', 'idle']");
+    let from = house.mark;
+    expect((await call(`${product.virtualCloudUrl}/virtual/devices/${PLAYROOM}/power/off`, { method: 'POST' })).status).to.equal(200);
+    await house.nextOn(`yoto/${PLAYROOM}/status`, (json) => json['online'] === false, from);
+    from = house.mark;
+    await house.publish(config.command_topic, '{"nightTime": "20:45"}');
+    await house.nextOn(`yoto/${PLAYROOM}/settings`, (json) => json['nightTime'] === '20:45', from);
+    expect((await call(`${product.virtualCloudUrl}/virtual/devices/${PLAYROOM}/power/on`, { method: 'POST' })).status).to.equal(200);
+    await house.nextOn(`yoto/${PLAYROOM}/status`, (json) => json['online'] === true, from);
+  });
+
   it('yoto/<id>/playback names the card playing (title, author, cover) for Home Assistant\'s Card sensor, and the analytics name it too', async () => {
     const card = JSON.parse(house.latest(`homeassistant/sensor/${PLAYROOM}/card/config`).get(`homeassistant/sensor/${PLAYROOM}/card/config`) ?? '{}') as Json;
     expect(card).to.deep.include({ state_topic: `yoto/${PLAYROOM}/playback`, json_attributes_topic: `yoto/${PLAYROOM}/playback` });
