@@ -16,6 +16,7 @@ import { systemRoutes } from './system/system-routes';
 import { bearerToken } from './http/request-user';
 import { storeValidator } from './store/store-validator';
 import { HomeBrokerBridge } from './bridge/home-broker-bridge';
+import { discoveryOrigin } from './bridge/home-assistant';
 import { CloudConnection, type ActiveCloud, type CloudConnectionOptions, type CloudState } from './cloud/cloud-connection';
 import { realClock, type Clock } from './time/clock';
 import { DeviceRegistry } from './core/device-registry';
@@ -469,7 +470,7 @@ export class Hub extends EventEmitter<HubEvents> {
         registry: devices,
         settings,
         cardTitles: async () => (await family.list()).map((card) => card.title),
-        homeAssistant: { origin: { name: 'node-red-yoto', sw_version: packageVersion() } },
+        homeAssistant: { origin: discoveryOrigin() },
         logger: child('settings-bridge'),
       }),
       (b) => b.stop(),

@@ -1,4 +1,5 @@
 import { CARD_SLOTS, type DeviceState } from '../core/device-state';
+import { packageVersion } from '../paths';
 import { brokerTopics, DEFAULT_DISCOVERY_PREFIX } from './topics';
 
 /**
@@ -13,6 +14,11 @@ export interface HomeAssistantOptions {
   discoveryPrefix?: string;
   topicPrefix?: string;
   origin?: { name: string; sw_version?: string; support_url?: string };
+}
+
+/** Who published an entity, as Home Assistant shows it (the same for the bridge's and the settings' entities). */
+export function discoveryOrigin(): NonNullable<HomeAssistantOptions['origin']> {
+  return { name: 'node-red-yoto', sw_version: packageVersion(), support_url: 'https://github.com/yoto-smart-stream/node-red-yoto' };
 }
 
 export type HomeAssistantComponent = 'sensor' | 'binary_sensor' | 'number' | 'button' | 'light' | 'time' | 'switch' | 'select' | 'notify';

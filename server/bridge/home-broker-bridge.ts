@@ -2,14 +2,13 @@ import type { BrokerState, HomeBrokerClient } from '../broker/home-broker-client
 import type { DeviceRegistry } from '../core/device-registry';
 import type { DeviceState } from '../core/device-state';
 import { silentLogger, type Logger } from '../log/logger';
-import { packageVersion } from '../paths';
 import type { BrokerAnnouncementMessage, BrokerCommandMessage, BrokerManagementMessage, DeviceEvent } from '../types/schemas';
 import { getValidator, type SchemaName, type SchemaValidationError, type Validator } from '../validation';
 import type { DeviceCommander, DeviceCommand } from '../yoto/device-command';
 import { reportCommandFailure } from '../core/command-failures';
 import { deviceViews, discoveryPayload, eventPayloadJson, sameFields, sameView, telemetryPayload, viewPayloadJson, type DeviceViews } from '../core/device-views';
 import { mapBrokerCommand, type ScriptPlayRequest } from './command-mapping';
-import { allConfigTopics, allPlayersNotifyConfig, homeAssistantConfigs, type HomeAssistantOptions } from './home-assistant';
+import { allConfigTopics, allPlayersNotifyConfig, discoveryOrigin, homeAssistantConfigs, type HomeAssistantOptions } from './home-assistant';
 import { brokerTopics, isTopicSafeId, type BrokerTopics } from './topics';
 import { announcePayload, announcementTargets } from '../announcements/targets';
 
@@ -63,7 +62,6 @@ export interface HomeBrokerBridgeStats {
 
 type Parsed = { ok: true; value: unknown } | { ok: false; reason: string; details: Array<{ path: string; message: string }> };
 
-const SUPPORT_URL = 'https://github.com/yoto-smart-stream/node-red-yoto';
 
 /**
  * The device model on the home broker (DESIGN.md section 5): retained status
@@ -127,7 +125,7 @@ export class HomeBrokerBridge {
     this.haOptions = {
       ...(options.topicPrefix ? { topicPrefix: options.topicPrefix } : {}),
       ...(options.homeAssistant?.discoveryPrefix ? { discoveryPrefix: options.homeAssistant.discoveryPrefix } : {}),
-      origin: { name: 'node-red-yoto', sw_version: packageVersion(), support_url: SUPPORT_URL },
+      origin: discoveryOrigin(),
     };
   }
 

@@ -235,7 +235,9 @@ describe('contract: the home broker topics of a running npm start', function () 
     const config = JSON.parse(house.latest(entity).get(entity) ?? '{}') as { availability: Array<{ topic: string; value_template: string }>; command_topic: string };
     expect(config.availability).to.deep.equal([{ topic: `yoto/${PLAYROOM}/status`, value_template: "{{ 'online' if value_json.status is defined else 'offline' }}" }]);
     const volume = `homeassistant/number/${PLAYROOM}/volume/config`;
-    expect(String((JSON.parse(house.latest(volume).get(volume) ?? '{}') as { availability: Array<{ value_template: string }> }).availability[0]?.value_template), 'the volume is the player\'s own').to.contain("['connected', 'idle']");
+    const volumeConfig = JSON.parse(house.latest(volume).get(volume) ?? '{}') as { availability: Array<{ value_template: string }>; origin: Json };
+    expect(String(volumeConfig.availability[0]?.value_template), 'the volume is the player\'s own').to.contain("['connected', 'idle']");
+    expect((config as unknown as { origin: Json }).origin, 'one origin, with its support URL, for every entity').to.deep.equal(volumeConfig.origin).and.to.have.property('support_url');
     let from = house.mark;
     expect((await call(`${product.virtualCloudUrl}/virtual/devices/${PLAYROOM}/power/off`, { method: 'POST' })).status).to.equal(200);
     await house.nextOn(`yoto/${PLAYROOM}/status`, (json) => json['online'] === false, from);
