@@ -16,14 +16,15 @@ export interface SettingsBridgeOptions {
   settings: PlayerSettingsService;
   /** Titles for Home Assistant's card picker (the family library); none: no picker. */
   cardTitles?: () => Promise<string[]>;
-  /** How often the titles are read again (cards added, another cloud signed in to). Default 5 minutes, the family library's own cache. */
-  titlesRefreshMs?: number;
   logger?: Logger;
   topicPrefix?: string;
   homeAssistant?: { enabled?: boolean; discoveryPrefix?: string; origin?: HomeAssistantOptions['origin'] };
   validator?: Validator;
   now?: () => Date;
 }
+
+/** How often the card picker's titles are read again (cards added): the family library's own cache time. */
+const TITLES_REFRESH_MS = 5 * 60_000;
 
 /**
  * Player settings on the home broker: retained `yoto/{id}/settings`, changes
@@ -77,7 +78,7 @@ export class SettingsBridge {
     });
     for (const state of registry.list()) this.load(state.deviceId);
     this.refreshTitles();
-    const titlesTimer = setInterval(() => this.refreshTitles(), this.options.titlesRefreshMs ?? 5 * 60_000);
+    const titlesTimer = setInterval(() => this.refreshTitles(), TITLES_REFRESH_MS);
     titlesTimer.unref();
     this.cleanups.push(() => clearInterval(titlesTimer));
   }
