@@ -25,9 +25,10 @@ const COVER_URL = /^(https?:\/\/|data:image\/)/;
 /**
  * What a card is (title, author, cover) by its id, for the house and the analytics: read from
  * the family library first (all of its cards are remembered at once), then from the card itself
- * (one of the hub's own cards, say), and remembered. `get` answers at once from what is known; `describe` reads what is not, one
- * read per card however many ask, and does not ask the cloud again for a card it could not
- * describe until `missRetryMs` has passed (a friend's card in the player: not the family's).
+ * (one of the hub's own cards, say), and remembered. `get` answers at once from what is known;
+ * `describe` reads what is not, one read per card however many ask, and does not ask the cloud
+ * again for a card it could not describe until `missRetryMs` has passed (a friend's card in the
+ * player: not the family's).
  */
 export class CardDirectory {
   private readonly known = new Map<string, CardDescription>();
