@@ -79,16 +79,18 @@ function fieldSensor(objectId: string, name: string, topic: 'status' | 'playback
 }
 
 /** A binary sensor of a true/false field of yoto/<id>/status; unknown until the player has said. */
-const statusFlag = (objectId: string, name: string, field: string, more: Record<string, unknown>): EntitySpec => ({
-  component: 'binary_sensor',
-  objectId,
-  fields: (t) => ({
-    name,
-    state_topic: t.status,
-    value_template: `{{ ('ON' if value_json.${field} else 'OFF') if value_json.${field} is defined else None }}`,
-    ...more,
-  }),
-});
+function statusFlag(objectId: string, name: string, field: string, more: Record<string, unknown>): EntitySpec {
+  return {
+    component: 'binary_sensor',
+    objectId,
+    fields: (t) => ({
+      name,
+      state_topic: t.status,
+      value_template: `{{ ('ON' if value_json.${field} else 'OFF') if value_json.${field} is defined else None }}`,
+      ...more,
+    }),
+  };
+}
 
 /** What the player reports of its power and audio outputs and card slot (Home Assistant's Yoto integration shows the same). */
 const PLAYER_SENSES: EntitySpec[] = [
