@@ -202,7 +202,7 @@
     var t = node.type;
     var $property = $('#node-input-property');
     var $operator = $('#node-input-operator');
-    ['playback', 'status', 'card', 'online', 'volume', 'battery', 'charging', 'dayMode'].forEach(function (p) {
+    ['playback', 'status', 'card', 'online', 'volume', 'battery', 'charging', 'headphones', 'bluetoothAudio', 'dayMode'].forEach(function (p) {
       $('<option></option>').attr('value', p).text(node._(t + '.property.' + p)).appendTo($property);
     });
     ['is', 'is_not', 'in', 'not_in', 'lt', 'gt'].forEach(function (o) {

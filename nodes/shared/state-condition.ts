@@ -14,17 +14,25 @@ export interface PlayerStateView {
   playback: string;
   /** The card in the player, or "none". */
   card: string;
+  /** The card's title, once the hub has looked it up. */
+  cardTitle?: string;
   title?: string;
   /** Percent */
   volume?: number;
   battery?: number;
   charging?: boolean;
+  /** Wired headphones plugged in. */
+  headphones?: boolean;
+  /** Bluetooth headphones or a speaker connected. */
+  bluetoothAudio?: boolean;
+  /** none, physical, remote or streaming */
+  cardSlot?: string;
   /** day or night */
   dayMode?: string;
   nightlight?: string;
 }
 
-export const CONDITION_PROPERTIES = ['playback', 'status', 'card', 'online', 'volume', 'battery', 'charging', 'dayMode'] as const;
+export const CONDITION_PROPERTIES = ['playback', 'status', 'card', 'online', 'volume', 'battery', 'charging', 'headphones', 'bluetoothAudio', 'dayMode'] as const;
 export type ConditionProperty = (typeof CONDITION_PROPERTIES)[number];
 export const CONDITION_OPERATORS = ['is', 'is_not', 'in', 'not_in', 'lt', 'gt'] as const;
 export type ConditionOperator = (typeof CONDITION_OPERATORS)[number];
@@ -49,7 +57,11 @@ export function stateView(state: DeviceState): PlayerStateView {
   if (title !== undefined) view.title = title;
   if (state.volume) view.volume = state.volume.percent;
   if (state.battery !== undefined) view.battery = state.battery;
+  if (state.playback.cardTitle !== undefined) view.cardTitle = state.playback.cardTitle;
   if (state.charging !== undefined) view.charging = state.charging;
+  if (state.headphones !== undefined) view.headphones = state.headphones;
+  if (state.bluetoothAudio !== undefined) view.bluetoothAudio = state.bluetoothAudio;
+  if (state.cardSlot !== undefined) view.cardSlot = state.cardSlot;
   if (state.dayMode !== undefined) view.dayMode = state.dayMode;
   if (state.hasNightLight && state.nightlight !== undefined) view.nightlight = state.nightlight;
   return view;

@@ -196,7 +196,7 @@ describe(`Yoto sidebar and edit dialogs in the Node-RED editor, headless Chromiu
 
     // Every row has its label from the node's locale.
     expect(await dialogLabels(page)).to.include.members(['Hub', 'Player', 'Condition', 'Card', 'For (s)', 'Timeout (s)', 'Now', 'Name']);
-    expect(await property.locator('option').allTextContents()).to.deep.equal(['playback', 'status', 'card', 'online', 'volume (%)', 'battery (%)', 'charging', 'day/night mode']);
+    expect(await property.locator('option').allTextContents()).to.deep.equal(['playback', 'status', 'card', 'online', 'volume (%)', 'battery (%)', 'charging', 'headphones plugged in', 'Bluetooth audio connected', 'day/night mode']);
     expect(await page.locator('#node-input-operator option').allTextContents()).to.deep.equal(['is', 'is not', 'is one of', 'is none of', '<', '>']);
     expect(await property.inputValue()).to.equal('playback');
     expect(await page.locator('#node-input-value').inputValue()).to.equal('stopped');

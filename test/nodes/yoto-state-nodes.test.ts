@@ -64,6 +64,16 @@ describe(`yoto current state and yoto wait until nodes (Node-RED ${nodeRedVersio
     expect(passed!.payload).to.include({ deviceId: KIDS_BEDROOM, playback: 'playing' });
   });
 
+  it('wait until holds a message until headphones are plugged into the player', async () => {
+    await helper.load(NODES, flow(waitUntil({ property: 'headphones', value: 'true' }), sink('met'), sink('late')));
+    const met = new Received<StateMessage & { payload: { headphones?: boolean; cardSlot?: string } }>(helper.getNode('met'));
+    const hub = await hubWithPlayers(helper, KIDS_BEDROOM);
+    helper.getNode('wait').receive({ payload: 'quieter please' } as NodeMessage);
+    await hub.cloud.virtualCloud!.fleet.player(KIDS_BEDROOM)!.setHeadphones(true);
+    const [passed] = await met.atLeast(1);
+    expect(passed!.payload).to.include({ deviceId: KIDS_BEDROOM, headphones: true, bluetoothAudio: false, cardSlot: 'none' });
+  });
+
   it('wait until sends by the second output after its timeout', async () => {
     await helper.load(NODES, flow(waitUntil({ value: 'paused', timeout: 0.2 }), sink('met'), sink('late')));
     const late = new Received<StateMessage>(helper.getNode('late'));
