@@ -102,6 +102,14 @@ describe('panel app in headless Chromium', function () {
     await kids.getByTestId('volume').filter({ hasText: /Volume (2[5-9]|3[0-5])%/ }).waitFor();
   });
 
+  it('restarts the player from its page: it goes, and comes back online', async () => {
+    const kids = card(page, KIDS);
+    await page.getByRole('button', { name: 'Restart Kids Bedroom' }).click();
+    await page.getByRole('status').filter({ hasText: 'Kids Bedroom is restarting' }).waitFor();
+    await kids.getByTestId('online').filter({ hasText: 'Offline' }).waitFor();
+    await kids.getByTestId('online').filter({ hasText: 'Online' }).waitFor();
+  });
+
   it('uploads an mp3 through the file picker with progress, then lists it with its duration', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Library' }).click();
     await page.waitForURL('**/library');

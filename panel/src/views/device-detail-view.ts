@@ -186,6 +186,12 @@ export class YotoDeviceDetailView extends LitElement {
               <button type="button" @click=${() => this.send({ command: 'nightlight', color: 'off' }, 'Night light off')}>Turn off</button>
             </form>
           </fieldset>
+          <fieldset>
+            <legend>Player</legend>
+            <div class="row">
+              <button type="button" @click=${() => this.send({ command: 'reboot' }, `${name} is restarting`)} aria-label="Restart ${name}">Restart</button>
+            </div>
+          </fieldset>
           ${this.note ? html`<p class="muted" role="status">${this.note}</p>` : nothing}
           <h3 id="settings-heading">Settings</h3>
           <section aria-labelledby="settings-heading"><yoto-player-settings .deviceId=${entry.deviceId} .name=${name}></yoto-player-settings></section>
