@@ -47,24 +47,18 @@ export function controlRoutes(fleet: VirtualFleet, cards: VirtualCardLibrary, fa
     const player = requirePlayer(fleet, req);
     res.json(await act(player, logger, 'remove card', () => player.removeCard()));
   });
-  router.post('/virtual/devices/:deviceId/power/:state', async (req, res) => {
-    const state = param(req, 'state');
-    if (state !== 'on' && state !== 'off') throw VirtualHttpError.notFound(`power state "${state}" (use on or off)`);
-    const player = requirePlayer(fleet, req);
-    res.json(await act(player, logger, `power ${state}`, () => (state === 'on' ? player.powerOn() : player.powerOff())));
-  });
-  router.post('/virtual/devices/:deviceId/charger/:state', async (req, res) => {
-    const state = param(req, 'state');
-    if (state !== 'on' && state !== 'off') throw VirtualHttpError.notFound(`charger state "${state}" (use on or off)`);
-    const player = requirePlayer(fleet, req);
-    res.json(await act(player, logger, `charger ${state}`, () => player.setCharging(state === 'on')));
-  });
-  router.post('/virtual/devices/:deviceId/headphones/:state', async (req, res) => {
-    const state = param(req, 'state');
-    if (state !== 'in' && state !== 'out') throw VirtualHttpError.notFound(`headphones state "${state}" (use in or out)`);
-    const player = requirePlayer(fleet, req);
-    res.json(await act(player, logger, `headphones ${state}`, () => player.setHeadphones(state === 'in')));
-  });
+  /** An action whose last path segment is one of two states: `<what>/<yes>` or `<what>/<no>`. */
+  const twoStates = (what: string, yes: string, no: string, action: (player: VirtualPlayerControl, yes: boolean) => Promise<void>): void => {
+    router.post(`/virtual/devices/:deviceId/${what}/:state`, async (req, res) => {
+      const state = param(req, 'state');
+      if (state !== yes && state !== no) throw VirtualHttpError.notFound(`${what} state "${state}" (use ${yes} or ${no})`);
+      const player = requirePlayer(fleet, req);
+      res.json(await act(player, logger, `${what} ${state}`, () => action(player, state === yes)));
+    });
+  };
+  twoStates('power', 'on', 'off', (player, on) => (on ? player.powerOn() : player.powerOff()));
+  twoStates('charger', 'on', 'off', (player, on) => player.setCharging(on));
+  twoStates('headphones', 'in', 'out', (player, plugged) => player.setHeadphones(plugged));
 
   router.get('/virtual/faults', (_req, res) => {
     res.json({ faults: faults.list() });
