@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
+import { QueryReader } from '../devices/query-params';
 import { ApiError } from '../http/api-error';
 import { mayAccess, requestUser, type RequestUser } from '../http/request-user';
 import type { Logger } from '../log/logger';
@@ -205,8 +206,9 @@ export function createStoriesApi(options: StoriesApiOptions): Router {
     const deviceId = typeof req.query['deviceId'] === 'string' ? req.query['deviceId'] : '';
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(deviceId)) throw new ApiError(400, 'validation_failed', 'give the player as ?deviceId=<player id>', [{ path: '/query/deviceId', message: 'must be a player id (letters, digits, - and _)' }]);
     // A hub run by a Node-RED yoto-hub node knows its id; a remote or stand-alone hub is told the id of the node that reaches it.
-    const hubId = typeof req.query['hubId'] === 'string' ? req.query['hubId'] : undefined;
-    if (hubId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(hubId)) throw new ApiError(400, 'validation_failed', 'hubId must be the id of a yoto-hub node', [{ path: '/query/hubId', message: 'must be a Node-RED node id (letters, digits, ., - and _)' }]);
+    const query = new QueryReader(req.query as Record<string, unknown>);
+    const hubId = query.string('hubId', { pattern: /^[A-Za-z0-9._-]{1,64}$/, max: 64 });
+    query.done();
     try {
       res.json(compileToFlow(story, { hubId: hubId ?? options.hubId ?? 'yoto-hub', deviceId }));
     } catch (error) {
